@@ -1,0 +1,50 @@
+#include "authn_config.h"
+#include "pst_config.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+authn_config_t *
+authn_config_from_env (void)
+{
+    authn_config_t *self = (authn_config_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup (pst_config_str ("POSTERN_AUTHN_ENDPOINT", "tcp://127.0.0.1:5601"));
+    self->mfa_endpoint = strdup (pst_config_str ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:5602"));
+    const char *db = pst_config_str ("POSTERN_AUTHN_DB", NULL);
+    self->db_path = db? strdup (db): pst_config_data_path ("authn.db");
+    const char *bootstrap = pst_config_str ("POSTERN_BOOTSTRAP_FILE", NULL);
+    self->bootstrap_path = bootstrap? strdup (bootstrap): pst_config_data_path ("bootstrap.json");
+    self->domain = strdup (pst_config_domain ());
+    self->issuer = pst_config_issuer ();
+    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 4, 1, 64);
+    self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
+    self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);
+    if (!self->endpoint || !self->mfa_endpoint || !self->db_path || !self->bootstrap_path
+    ||  !self->domain || !self->issuer)
+        authn_config_destroy (&self);
+    return self;
+}
+
+void
+authn_config_destroy (authn_config_t **self_p)
+{
+    if (self_p && *self_p) {
+        authn_config_t *self = *self_p;
+        free (self->endpoint);
+        free (self->mfa_endpoint);
+        free (self->db_path);
+        free (self->bootstrap_path);
+        free (self->domain);
+        free (self->issuer);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int64_t
+authn_config_now (const authn_config_t *self)
+{
+    return self->now_s? self->now_s (): (int64_t) time (NULL);
+}

@@ -1,0 +1,31 @@
+/*  authn_config - settings of the authn service, from POSTERN_* environment variables.
+*/
+#ifndef AUTHN_CONFIG_H_INCLUDED
+#define AUTHN_CONFIG_H_INCLUDED
+
+#include <stdint.h>
+
+typedef struct {
+    char *endpoint;             //  POSTERN_AUTHN_ENDPOINT, bound
+    char *mfa_endpoint;         //  POSTERN_MFA_ENDPOINT, connected
+    char *db_path;              //  POSTERN_AUTHN_DB
+    char *bootstrap_path;       //  POSTERN_BOOTSTRAP_FILE: management app credentials
+    char *domain;               //  POSTERN_DOMAIN
+    char *issuer;               //  https://{domain}/
+    int workers;                //  POSTERN_AUTHN_WORKERS
+    int mfa_timeout_ms;         //  POSTERN_BUS_TIMEOUT_MS: cap on a call to mfa
+    int id_token_lifetime_s;    //  POSTERN_ID_TOKEN_LIFETIME_S
+    int64_t (*now_s) (void);    //  clock hook for tests; NULL = real time
+} authn_config_t;
+
+//  Reads the environment; caller destroys.
+authn_config_t *
+    authn_config_from_env (void);
+void
+    authn_config_destroy (authn_config_t **self_p);
+
+//  Current Unix time in seconds, through the hook when set.
+int64_t
+    authn_config_now (const authn_config_t *self);
+
+#endif

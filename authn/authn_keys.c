@@ -1,0 +1,47 @@
+#include "authn_keys.h"
+#include "authn_server.h"
+#include "pst_error.h"
+#include "pst_jwt.h"
+
+int
+authn_keys_jwks (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    authn_worker_t *self = (authn_worker_t *) worker;
+    json_t *jwk = pst_jwt_public_jwk (self->signing_pem, self->kid);
+    if (!jwk)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "No signing key");
+    json_t *body = json_pack ("{s:[o]}", "keys", jwk);
+    pst_msg_set_body (reply, &body);
+    return 0;
+}
+
+int
+authn_keys_discovery (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    const char *issuer = ((authn_worker_t *) worker)->config->issuer;
+    char token [512], jwks [512], challenge [512], userinfo [512];
+    snprintf (token, sizeof token, "%soauth/token", issuer);
+    snprintf (jwks, sizeof jwks, "%s.well-known/jwks.json", issuer);
+    snprintf (challenge, sizeof challenge, "%smfa/challenge", issuer);
+    snprintf (userinfo, sizeof userinfo, "%suserinfo", issuer);
+    json_t *body = json_pack (
+        "{s:s, s:s, s:s, s:s, s:s,"
+        " s:[s,s,s,s,s], s:[s], s:[s], s:[s], s:[s,s,s], s:[s,s,s,s], s:[s,s,s,s,s,s,s,s]}",
+        "issuer", issuer, "token_endpoint", token, "jwks_uri", jwks,
+        "mfa_challenge_endpoint", challenge, "userinfo_endpoint", userinfo,
+        "grant_types_supported", "password", "http://auth0.com/oauth/grant-type/password-realm",
+            "client_credentials", "http://auth0.com/oauth/grant-type/mfa-oob",
+            "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+        "response_types_supported", "token",
+        "subject_types_supported", "public",
+        "id_token_signing_alg_values_supported", "RS256",
+        "token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post", "none",
+        "scopes_supported", "openid", "profile", "email", "offline_access",
+        "claims_supported", "aud", "email", "email_verified", "exp", "iat", "iss", "sub", "azp");
+    if (!body)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not build the discovery document");
+    pst_msg_set_body (reply, &body);
+    return 0;
+}

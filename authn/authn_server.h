@@ -1,0 +1,38 @@
+/*  authn_server - the authn service: users, applications, APIs, grants, signing
+    keys and token issuance, served over the bus by a pool of workers.
+*/
+#ifndef AUTHN_SERVER_H_INCLUDED
+#define AUTHN_SERVER_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include "authn_config.h"
+#include "pst_bus.h"
+
+//  One per worker thread: handlers get it as their `worker` argument.
+typedef struct {
+    const authn_config_t *config;
+    sqlite3 *db;
+    pst_client_t *mfa;
+    char *kid;
+    char *signing_pem;
+} authn_worker_t;
+
+//  Actor: args is an authn_config_t * that outlives the actor. Prepares the
+//  database (migrations, signing key, bootstrap management application), then
+//  serves; reports the bound endpoint (or "") as a string after the handshake.
+void
+    authn_server_actor (zsock_t *pipe, void *args);
+
+//  Calls op on mfa with body (taken), within the request's own deadline. Returns the
+//  reply, or NULL after failing `reply` with temporarily_unavailable.
+pst_msg_t *
+    authn_call_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                    const char *op, json_t **body_p);
+
+//  Copies an error reply from another service into reply (code, text, extra body).
+int
+    authn_relay_error (pst_msg_t *reply, const pst_msg_t *from);
+
+#endif

@@ -1,0 +1,74 @@
+/*  authn_store - authn's SQLite schema and the lookups the token endpoint needs.
+
+    authn.db holds clients, resource servers (APIs), client grants, users and the
+    signing keys. Client secrets are stored as SHA-256 (they are random, 384-bit),
+    user passwords as argon2id PHC strings.
+*/
+#ifndef AUTHN_STORE_H_INCLUDED
+#define AUTHN_STORE_H_INCLUDED
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define AUTHN_CONNECTION "Username-Password-Authentication"
+
+typedef struct {
+    char *client_id;
+    char *name;
+    char *app_type;
+    char *secret_hash;          //  hex SHA-256, NULL for public clients
+    char *auth_method;          //  none, client_secret_post, client_secret_basic
+    json_t *grant_types;        //  array of strings
+} authn_client_t;
+
+typedef struct {
+    char *id;
+    char *identifier;
+    int token_lifetime;
+    int allow_offline_access;
+} authn_api_t;
+
+typedef struct {
+    char *user_id;
+    char *email;
+    char *password_hash;
+    int email_verified;
+} authn_user_t;
+
+//  Opens and migrates authn.db.
+sqlite3 *
+    authn_store_open (const char *path);
+
+authn_client_t *
+    authn_store_client (sqlite3 *db, const char *client_id);
+void
+    authn_client_destroy (authn_client_t **self_p);
+//  True when grant_type is in the client's grant_types.
+int
+    authn_client_allows (const authn_client_t *self, const char *grant_type);
+
+authn_api_t *
+    authn_store_api (sqlite3 *db, const char *identifier);
+void
+    authn_api_destroy (authn_api_t **self_p);
+
+//  Scopes granted to client_id for audience, as a JSON array; NULL when no grant.
+json_t *
+    authn_store_client_grant_scopes (sqlite3 *db, const char *client_id, const char *audience);
+
+authn_user_t *
+    authn_store_user_by_email (sqlite3 *db, const char *email);
+authn_user_t *
+    authn_store_user_by_id (sqlite3 *db, const char *user_id);
+void
+    authn_user_destroy (authn_user_t **self_p);
+//  Replaces a user's password hash (rehash on login) and records the login time.
+int
+    authn_store_user_login (sqlite3 *db, const char *user_id, const char *new_hash, int64_t now);
+
+//  The current signing key, created on first use. Caller frees both strings.
+int
+    authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p);
+
+#endif

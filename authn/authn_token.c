@@ -1,0 +1,455 @@
+#include "authn_token.h"
+#include "authn_server.h"
+#include "authn_store.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_json.h"
+#include "pst_jwt.h"
+#include "pst_log.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define GRANT_PASSWORD          "password"
+#define GRANT_PASSWORD_REALM    "http://auth0.com/oauth/grant-type/password-realm"
+#define GRANT_CLIENT_CREDS      "client_credentials"
+#define GRANT_MFA_OOB           "http://auth0.com/oauth/grant-type/mfa-oob"
+#define GRANT_MFA_OTP           "http://auth0.com/oauth/grant-type/mfa-otp"
+#define GRANT_MFA_RECOVERY      "http://auth0.com/oauth/grant-type/mfa-recovery-code"
+#define GRANT_REFRESH           "refresh_token"
+
+#define DEFAULT_TOKEN_LIFETIME  86400
+
+//  Everything a grant handler needs, resolved once by the dispatcher.
+typedef struct {
+    authn_worker_t *worker;
+    const pst_msg_t *request;
+    pst_msg_t *reply;
+    authn_client_t *client;
+    const char *grant_type;
+} grant_ctx_t;
+
+typedef int (grant_fn) (grant_ctx_t *ctx);
+
+static const char *
+s_param (const pst_msg_t *request, const char *name)
+{
+    return pst_json_str (pst_msg_body (request), name);
+}
+
+//  Fails the reply with "Missing required parameter" for the first absent name.
+static int
+s_require (const pst_msg_t *request, pst_msg_t *reply, const char *const *names)
+{
+    for (; *names; names++)
+        if (!s_param (request, *names))
+            return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
+                                 "Missing required parameter: %s", *names);
+    return 0;
+}
+
+static int
+s_secret_matches (const authn_client_t *client, const char *secret)
+{
+    if (!client->secret_hash)
+        return 0;
+    char hash [65];
+    pst_sha256_hex (secret, strlen (secret), hash);
+    return pst_ct_streq (hash, client->secret_hash);
+}
+
+//  Client authentication (contract §2). An mfa_token is bound to its client, so the
+//  MFA grants may omit the secret; a secret that is sent must still be right.
+static authn_client_t *
+s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
+                       int secret_optional)
+{
+    const char *client_id = s_param (request, "client_id");
+    if (!client_id) {
+        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
+        return NULL;
+    }
+    authn_client_t *client = authn_store_client (worker->db, client_id);
+    if (!client) {
+        pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
+        return NULL;
+    }
+    const char *secret = s_param (request, "client_secret");
+    int confidential = strcmp (client->auth_method, "none") != 0;
+    if (confidential) {
+        if (!secret && !secret_optional) {
+            pst_msg_fail (reply, PST_ERR_INVALID_CLIENT,
+                          "Client authentication failed: client_secret is required.");
+            authn_client_destroy (&client);
+        }
+        else
+        if (secret && !s_secret_matches (client, secret)) {
+            pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Client authentication failed.");
+            pst_log (PST_LOG_INFO, "client_auth_failed", "client_id", client_id,
+                     "ip", pst_msg_client_ip (request), NULL);
+            authn_client_destroy (&client);
+        }
+    }
+    return client;
+}
+
+//  Normalises a space-separated scope list: single spaces, no duplicates.
+static char *
+s_scope_normalise (const char *scope)
+{
+    zlist_t *seen = zlist_new ();
+    zlist_autofree (seen);
+    zlist_comparefn (seen, (zlist_compare_fn *) strcmp);
+    char *copy = strdup (scope? scope: "");
+    char *saveptr = NULL;
+    for (char *word = strtok_r (copy, " \t", &saveptr); word; word = strtok_r (NULL, " \t", &saveptr))
+        if (!zlist_exists (seen, word))
+            zlist_append (seen, word);
+    free (copy);
+    size_t size = 1;
+    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen))
+        size += strlen (word) + 1;
+    char *result = (char *) calloc (1, size);
+    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen)) {
+        if (*result)
+            strcat (result, " ");
+        strcat (result, word);
+    }
+    zlist_destroy (&seen);
+    return result;
+}
+
+static int
+s_scope_has (const char *scope, const char *word)
+{
+    size_t length = strlen (word);
+    for (const char *at = scope; at && (at = strstr (at, word)); at += length)
+        if ((at == scope || at [-1] == ' ') && (at [length] == ' ' || at [length] == '\0'))
+            return 1;
+    return 0;
+}
+
+//  Signs the access token (and an id_token when openid was asked for a user) and
+//  fills the success body.
+static int
+s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience,
+                const char *scope, int lifetime)
+{
+    authn_worker_t *worker = ctx->worker;
+    const authn_config_t *config = worker->config;
+    int64_t now = authn_config_now (config);
+    char jti [33];
+    pst_random_hex (jti, sizeof jti, 16);
+    char *subject = NULL;
+    if (user)
+        subject = strdup (user->user_id);
+    else
+    if (asprintf (&subject, "%s@clients", ctx->client->client_id) < 0)
+        subject = NULL;
+    if (!subject)
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+        "iss", config->issuer, "sub", subject, "aud", audience,
+        "iat", (json_int_t) now, "exp", (json_int_t) (now + lifetime),
+        "scope", scope, "azp", ctx->client->client_id, "jti", jti);
+    if (!user)
+        json_object_set_new (claims, "gty", json_string ("client-credentials"));
+    char *access_token = pst_jwt_sign (worker->signing_pem, worker->kid, "at+jwt", claims);
+    json_decref (claims);
+
+    char *id_token = NULL;
+    if (user && s_scope_has (scope, "openid")) {
+        json_t *id_claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:b}",
+            "iss", config->issuer, "sub", user->user_id, "aud", ctx->client->client_id,
+            "iat", (json_int_t) now, "exp", (json_int_t) (now + config->id_token_lifetime_s),
+            "email", user->email, "email_verified", user->email_verified);
+        id_token = pst_jwt_sign (worker->signing_pem, worker->kid, "JWT", id_claims);
+        json_decref (id_claims);
+    }
+    free (subject);
+    if (!access_token || (user && s_scope_has (scope, "openid") && !id_token)) {
+        free (access_token);
+        free (id_token);
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Could not sign the token");
+    }
+    json_t *body = pst_msg_body (ctx->reply);
+    json_object_set_new (body, "access_token", json_string (access_token));
+    if (id_token)
+        json_object_set_new (body, "id_token", json_string (id_token));
+    json_object_set_new (body, "scope", json_string (scope));
+    json_object_set_new (body, "expires_in", json_integer (lifetime));
+    json_object_set_new (body, "token_type", json_string ("Bearer"));
+    free (access_token);
+    free (id_token);
+    pst_log (PST_LOG_INFO, "token_issued", "client_id", ctx->client->client_id,
+             "user_id", user? user->user_id: NULL, "audience", audience,
+             "grant_type", ctx->grant_type, NULL);
+    return 0;
+}
+
+//  Resolves an audience to (identifier, lifetime). No audience means the userinfo
+//  audience, as with Auth0 when no default audience is set.
+static int
+s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, int *lifetime_p)
+{
+    if (!audience) {
+        if (asprintf (resolved_p, "%suserinfo", ctx->worker->config->issuer) < 0)
+            return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+        *lifetime_p = DEFAULT_TOKEN_LIFETIME;
+        return 0;
+    }
+    authn_api_t *api = authn_store_api (ctx->worker->db, audience);
+    if (!api)
+        return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
+    *resolved_p = strdup (api->identifier);
+    *lifetime_p = api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
+    authn_api_destroy (&api);
+    return 0;
+}
+
+static int
+s_lifetime_of (grant_ctx_t *ctx, const char *audience)
+{
+    authn_api_t *api = audience? authn_store_api (ctx->worker->db, audience): NULL;
+    int lifetime = api && api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
+    authn_api_destroy (&api);
+    return lifetime;
+}
+
+static int
+s_grant_password (grant_ctx_t *ctx)
+{
+    static const char *const required [] = { "username", "password", NULL };
+    if (s_require (ctx->request, ctx->reply, required))
+        return -1;
+    if (strcmp (ctx->grant_type, GRANT_PASSWORD_REALM) == 0) {
+        const char *realm = s_param (ctx->request, "realm");
+        if (!realm)
+            return pst_msg_fail (ctx->reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: realm");
+        if (strcmp (realm, AUTHN_CONNECTION) != 0)
+            return pst_msg_fail (ctx->reply, PST_ERR_INVALID_REQUEST, "Unknown realm: %s", realm);
+    }
+    char *audience = NULL;
+    int lifetime = 0;
+    if (s_resolve_audience (ctx, s_param (ctx->request, "audience"), &audience, &lifetime))
+        return -1;
+
+    const char *username = s_param (ctx->request, "username");
+    const char *password = s_param (ctx->request, "password");
+    authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->db, username): NULL;
+    //  Unknown users cost one argon2id verification too: same answer, same time (S11)
+    int ok = 0;
+    if (user)
+        ok = pst_password_verify (user->password_hash, password) == 0;
+    else
+        pst_password_burn (password);
+    if (!ok) {
+        pst_log (PST_LOG_INFO, "login_failed", "client_id", ctx->client->client_id,
+                 "user_id", user? user->user_id: NULL, "ip", pst_msg_client_ip (ctx->request), NULL);
+        authn_user_destroy (&user);
+        free (audience);
+        return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
+    }
+    char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
+    authn_store_user_login (ctx->worker->db, user->user_id, rehash,
+                            authn_config_now (ctx->worker->config));
+    free (rehash);
+
+    char *scope = s_scope_normalise (s_param (ctx->request, "scope"));
+    json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+        "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
+        "client_name", ctx->client->name, "audience", audience, "scope", scope);
+    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
+    int rc = -1;
+    if (answer && pst_msg_is_error (answer))
+        authn_relay_error (ctx->reply, answer);
+    else
+    if (answer && json_is_true (json_object_get (pst_msg_body (answer), "mfa_required"))) {
+        const char *mfa_token = pst_msg_get_str (answer, "mfa_token");
+        pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
+        json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token? mfa_token: ""));
+    }
+    else
+    if (answer)
+        rc = s_issue_tokens (ctx, user, audience, scope, lifetime);
+    pst_msg_destroy (&answer);
+    free (scope);
+    free (audience);
+    authn_user_destroy (&user);
+    return rc;
+}
+
+static int
+s_grant_client_credentials (grant_ctx_t *ctx)
+{
+    if (strcmp (ctx->client->auth_method, "none") == 0)
+        return pst_msg_fail (ctx->reply, PST_ERR_UNAUTHORIZED_CLIENT,
+                             "Public clients cannot use the client_credentials grant.");
+    static const char *const required [] = { "audience", NULL };
+    if (s_require (ctx->request, ctx->reply, required))
+        return -1;
+    const char *audience = s_param (ctx->request, "audience");
+    char *resolved = NULL;
+    int lifetime = 0;
+    if (s_resolve_audience (ctx, audience, &resolved, &lifetime))
+        return -1;
+    json_t *granted = authn_store_client_grant_scopes (ctx->worker->db, ctx->client->client_id, resolved);
+    if (!granted) {
+        free (resolved);
+        return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
+            "Client is not authorized to access \"%s\". You need to create a \"client-grant\" "
+            "associated to this API.", audience);
+    }
+    //  Requested scopes are cut down to the granted ones; none requested = all granted
+    const char *requested = s_param (ctx->request, "scope");
+    zchunk_t *scope = zchunk_new (NULL, 0);
+    size_t index;
+    json_t *value;
+    json_array_foreach (granted, index, value) {
+        const char *word = json_string_value (value);
+        if (!word || (requested && !s_scope_has (requested, word)))
+            continue;
+        if (zchunk_size (scope))
+            zchunk_extend (scope, " ", 1);
+        zchunk_extend (scope, word, strlen (word));
+    }
+    zchunk_extend (scope, "", 1);
+    int rc = s_issue_tokens (ctx, NULL, resolved, (const char *) zchunk_data (scope), lifetime);
+    zchunk_destroy (&scope);
+    json_decref (granted);
+    free (resolved);
+    return rc;
+}
+
+//  mfa-oob and mfa-recovery-code: mfa verifies, authn issues for the audience and
+//  scope bound to the mfa_token by the original password request.
+static int
+s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
+{
+    if (s_require (ctx->request, ctx->reply, required))
+        return -1;
+    json_t *body = json_object ();
+    json_object_set_new (body, "client_id", json_string (ctx->client->client_id));
+    for (const char *const *name = required; *name; name++)
+        json_object_set_new (body, *name, json_string (s_param (ctx->request, *name)));
+    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, op, &body);
+    if (!answer)
+        return -1;
+    if (pst_msg_is_error (answer)) {
+        authn_relay_error (ctx->reply, answer);
+        pst_msg_destroy (&answer);
+        return -1;
+    }
+    const char *user_id = pst_msg_get_str (answer, "user_id");
+    const char *audience = pst_msg_get_str (answer, "audience");
+    const char *scope = pst_msg_get_str (answer, "scope");
+    authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->db, user_id): NULL;
+    int rc = -1;
+    if (!user || !audience)
+        pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "User not found.");
+    else
+        rc = s_issue_tokens (ctx, user, audience, scope? scope: "", s_lifetime_of (ctx, audience));
+    const char *recovery_code = pst_msg_get_str (answer, "recovery_code");
+    if (rc == 0 && recovery_code)
+        json_object_set_new (pst_msg_body (ctx->reply), "recovery_code", json_string (recovery_code));
+    authn_user_destroy (&user);
+    pst_msg_destroy (&answer);
+    return rc;
+}
+
+static int
+s_grant_mfa_oob (grant_ctx_t *ctx)
+{
+    static const char *const required [] = { "mfa_token", "oob_code", "binding_code", NULL };
+    return s_grant_mfa (ctx, "mfa.verify_oob", required);
+}
+
+static int
+s_grant_mfa_recovery (grant_ctx_t *ctx)
+{
+    static const char *const required [] = { "mfa_token", "recovery_code", NULL };
+    return s_grant_mfa (ctx, "mfa.verify_recovery", required);
+}
+
+static int
+s_grant_not_built (grant_ctx_t *ctx)
+{
+    return pst_msg_fail (ctx->reply, PST_ERR_UNSUPPORTED_GRANT_TYPE,
+                         "Unsupported grant type: %s", ctx->grant_type);
+}
+
+typedef struct {
+    const char *name;
+    grant_fn *handler;
+    int secret_optional;        //  mfa_token binds the client (contract §2, decided)
+} grant_entry_t;
+
+static const grant_entry_t s_grants [] = {
+    { GRANT_PASSWORD,       s_grant_password,           0 },
+    { GRANT_PASSWORD_REALM, s_grant_password,           0 },
+    { GRANT_CLIENT_CREDS,   s_grant_client_credentials, 0 },
+    { GRANT_MFA_OOB,        s_grant_mfa_oob,            1 },
+    { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1 },
+    { GRANT_MFA_OTP,        s_grant_not_built,          1 },
+    { GRANT_REFRESH,        s_grant_not_built,          0 },
+    { NULL, NULL, 0 }
+};
+
+int
+authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    const char *grant_type = s_param (request, "grant_type");
+    if (!grant_type)
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: grant_type");
+    const grant_entry_t *entry = s_grants;
+    while (entry->name && strcmp (entry->name, grant_type) != 0)
+        entry++;
+    if (!entry->name || entry->handler == s_grant_not_built)
+        return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_GRANT_TYPE,
+                             "Unsupported grant type: %.200s", grant_type);
+
+    grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type };
+    ctx.client = s_authenticate_client (ctx.worker, request, reply, entry->secret_optional);
+    if (!ctx.client)
+        return -1;
+    int rc;
+    if (!authn_client_allows (ctx.client, grant_type))
+        rc = pst_msg_fail (reply, PST_ERR_UNAUTHORIZED_CLIENT,
+                           "Grant type '%s' not allowed for the client.", grant_type);
+    else
+        rc = entry->handler (&ctx);
+    authn_client_destroy (&ctx.client);
+    return rc;
+}
+
+int
+authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    authn_worker_t *self = (authn_worker_t *) worker;
+    authn_client_t *client = s_authenticate_client (self, request, reply, 1);
+    if (!client)
+        return -1;
+    static const char *const required [] = { "mfa_token", NULL };
+    int rc = s_require (request, reply, required);
+    if (rc == 0) {
+        json_t *body = json_object ();
+        json_object_set_new (body, "client_id", json_string (client->client_id));
+        static const char *const passed [] = { "mfa_token", "challenge_type", "authenticator_id", NULL };
+        for (const char *const *name = passed; *name; name++)
+            if (s_param (request, *name))
+                json_object_set_new (body, *name, json_string (s_param (request, *name)));
+        pst_msg_t *answer = authn_call_mfa (self, request, reply, "challenge.create", &body);
+        rc = -1;
+        if (answer && pst_msg_is_error (answer))
+            authn_relay_error (reply, answer);
+        else
+        if (answer) {
+            json_t *result = json_deep_copy (pst_msg_body (answer));
+            pst_msg_set_body (reply, &result);
+            rc = 0;
+        }
+        pst_msg_destroy (&answer);
+    }
+    authn_client_destroy (&client);
+    return rc;
+}

@@ -1,0 +1,28 @@
+//  postern-authn: users, applications, APIs, grants, signing keys, tokens.
+#include "authn_server.h"
+#include "pst_crypto.h"
+#include "pst_log.h"
+
+int
+main (void)
+{
+    pst_log_init ("authn");
+    if (pst_crypto_init () != 0)
+        return 1;
+    zsys_init ();
+    authn_config_t *config = authn_config_from_env ();
+    if (!config)
+        return 1;
+    zactor_t *server = zactor_new (authn_server_actor, config);
+    char *endpoint = zstr_recv (server);
+    int failed = !endpoint || !*endpoint;
+    zstr_free (&endpoint);
+    if (!failed) {
+        //  zsys's default handler sets zsys_interrupted on SIGINT/SIGTERM
+        while (!zsys_interrupted)
+            zclock_sleep (200);
+    }
+    zactor_destroy (&server);
+    authn_config_destroy (&config);
+    return failed? 1: 0;
+}

@@ -1,0 +1,383 @@
+#include "pst_bus.h"
+#include "pst_error.h"
+#include "pst_log.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define HEARTBEAT_IVL_MS        1000
+#define HEARTBEAT_TIMEOUT_MS    3000
+
+void
+pst_bus_tune (zsock_t *sock)
+{
+    zsock_set_maxmsgsize (sock, PST_MSG_MAX_SIZE);
+    zsock_set_linger (sock, 0);
+    zsock_set_heartbeat_ivl (sock, HEARTBEAT_IVL_MS);
+    zsock_set_heartbeat_timeout (sock, HEARTBEAT_TIMEOUT_MS);
+    zsock_set_heartbeat_ttl (sock, HEARTBEAT_TIMEOUT_MS);
+}
+
+//  Sends frames [routing frames of route..., payload]; route is a zmsg of identity
+//  frames (ROUTER side) or NULL.
+static int
+s_send_payload (zsock_t *sock, zmsg_t *route, const pst_msg_t *msg)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (pst_msg_encode (msg, &data, &size) != 0)
+        return -1;
+    void *handle = zsock_resolve (sock);
+    int rc = 0;
+    if (route) {
+        for (zframe_t *frame = zmsg_first (route); frame && rc == 0; frame = zmsg_next (route))
+            if (zmq_send (handle, zframe_data (frame), zframe_size (frame),
+                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+                rc = -1;
+    }
+    if (rc == 0 && zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    free (data);
+    return rc;
+}
+
+int
+pst_bus_send (zsock_t *sock, zframe_t *route, const pst_msg_t *msg)
+{
+    if (!route)
+        return s_send_payload (sock, NULL, msg);
+    zmsg_t *frames = zmsg_new ();
+    zmsg_append (frames, &(zframe_t *) { zframe_dup (route) });
+    int rc = s_send_payload (sock, frames, msg);
+    zmsg_destroy (&frames);
+    return rc;
+}
+
+//  Decodes the last frame of a message; NULL (logged) when malformed.
+static pst_msg_t *
+s_decode_last (zmsg_t *zmsg, const char *where)
+{
+    zframe_t *payload = zmsg_last (zmsg);
+    pst_msg_t *msg = NULL;
+    if (!payload
+    ||  pst_msg_decode (zframe_data (payload), zframe_size (payload), &msg) != 0) {
+        pst_log (PST_LOG_WARN, "bus_malformed", "where", where, NULL);
+        return NULL;
+    }
+    return msg;
+}
+
+pst_msg_t *
+pst_bus_recv_dealer (zsock_t *sock)
+{
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg)
+        return NULL;
+    pst_msg_t *msg = NULL;
+    if (zmsg_size (zmsg) == 1)
+        msg = s_decode_last (zmsg, "dealer");
+    else
+        pst_log (PST_LOG_WARN, "bus_malformed", "where", "dealer", "reason", "frame count", NULL);
+    zmsg_destroy (&zmsg);
+    return msg;
+}
+
+//  ---------------------------------------------------------------------------
+//  Client
+
+struct _pst_client_t {
+    zsock_t *sock;
+};
+
+pst_client_t *
+pst_client_new (const char *endpoint)
+{
+    pst_client_t *self = (pst_client_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock) {
+        free (self);
+        return NULL;
+    }
+    pst_bus_tune (self->sock);
+    zsock_set_immediate (self->sock, 1);
+    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
+        pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", endpoint, NULL);
+        pst_client_destroy (&self);
+    }
+    return self;
+}
+
+void
+pst_client_destroy (pst_client_t **self_p)
+{
+    if (self_p && *self_p) {
+        zsock_destroy (&(*self_p)->sock);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+zsock_t *
+pst_client_sock (pst_client_t *self)
+{
+    return self->sock;
+}
+
+pst_msg_t *
+pst_client_call (pst_client_t *self, const pst_msg_t *request)
+{
+    if (pst_msg_remaining_ms (request) <= 0)
+        return NULL;
+    //  ZMQ_IMMEDIATE: nothing is queued for a peer that is not connected, so a
+    //  request never reaches a service after its caller gave up; wait for a
+    //  connection until the deadline instead.
+    void *handle = zsock_resolve (self->sock);
+    while (s_send_payload (self->sock, NULL, request) != 0) {
+        int remaining = pst_msg_remaining_ms (request);
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
+        if (remaining <= 0 || zmq_poll (&item, 1, remaining) <= 0)
+            return NULL;
+    }
+    while (true) {
+        int remaining = pst_msg_remaining_ms (request);
+        if (remaining <= 0)
+            return NULL;
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll (&item, 1, remaining);
+        if (rc < 0)
+            return NULL;       //  interrupted
+        if (rc == 0)
+            continue;
+        pst_msg_t *reply = pst_bus_recv_dealer (self->sock);
+        if (reply && streq (pst_msg_id (reply), pst_msg_id (request)))
+            return reply;
+        //  a late reply to a request we already gave up on
+        pst_msg_destroy (&reply);
+    }
+}
+
+//  ---------------------------------------------------------------------------
+//  Service: ROUTER frontend, inproc DEALER backend, workers with DEALERs
+
+struct _pst_service_t {
+    pst_service_config_t config;
+    zactor_t *proxy;
+    char *endpoint;
+};
+
+typedef struct {
+    const pst_service_config_t *config;
+    const char *backend;
+} worker_args_t;
+
+static const pst_op_t *
+s_find_op (const pst_op_t *ops, const char *name)
+{
+    for (const pst_op_t *op = ops; op->op; op++)
+        if (streq (op->op, name))
+            return op;
+    return NULL;
+}
+
+//  Validates centrally, then dispatches: handlers only see live, known, permitted requests.
+static void
+s_handle (const pst_service_config_t *config, void *worker, zsock_t *sock, zmsg_t *zmsg)
+{
+    if (zmsg_size (zmsg) < 2) {
+        pst_log (PST_LOG_WARN, "bus_malformed", "service", config->name, "reason", "no route", NULL);
+        return;
+    }
+    pst_msg_t *request = s_decode_last (zmsg, config->name);
+    if (!request)
+        return;
+    zframe_t *payload = zmsg_last (zmsg);
+    zmsg_remove (zmsg, payload);
+    zframe_destroy (&payload);
+
+    if (pst_msg_remaining_ms (request) <= 0) {
+        pst_log (PST_LOG_INFO, "bus_request_expired", "service", config->name,
+                 "op", pst_msg_op (request), "request_id", pst_msg_id (request), NULL);
+        pst_msg_destroy (&request);
+        return;
+    }
+    pst_msg_t *reply = pst_msg_new_reply (request);
+    const pst_op_t *op = s_find_op (config->ops, pst_msg_op (request));
+    if (!op)
+        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Unknown operation %s", pst_msg_op (request));
+    else
+    if (op->scope && !pst_msg_has_scope (request, op->scope))
+        pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE, "Insufficient scope, expected: %s", op->scope);
+    else
+        op->handler (worker, request, reply);
+
+    if (s_send_payload (sock, zmsg, reply) != 0)
+        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,
+                 "op", pst_msg_op (request), NULL);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+}
+
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    worker_args_t *wargs = (worker_args_t *) args;
+    const pst_service_config_t *config = wargs->config;
+    void *worker = config->worker_init? config->worker_init (config->args): config->args;
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    //  zactor_new blocks until this handshake; the outcome follows as a string
+    zsock_signal (pipe, 0);
+    if ((config->worker_init && !worker) || !sock
+    ||  zsock_connect (sock, "%s", wargs->backend) != 0) {
+        zsock_destroy (&sock);
+        if (worker && config->worker_init && config->worker_destroy)
+            config->worker_destroy (worker);
+        zstr_send (pipe, "failed");
+        return;
+    }
+    zsock_set_linger (sock, 0);
+    zstr_send (pipe, "ok");
+
+    zpoller_t *poller = zpoller_new (pipe, sock, NULL);
+    while (true) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
+        if (which == pipe || !which)
+            break;     //  $TERM or interrupted
+        zmsg_t *zmsg = zmsg_recv (sock);
+        if (!zmsg)
+            break;
+        s_handle (config, worker, sock, zmsg);
+        zmsg_destroy (&zmsg);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&sock);
+    if (config->worker_init && config->worker_destroy)
+        config->worker_destroy (worker);
+}
+
+//  Moves one whole multipart message from one socket to another.
+static void
+s_forward (zsock_t *from, zsock_t *to)
+{
+    zmsg_t *zmsg = zmsg_recv (from);
+    if (zmsg && zmsg_send (&zmsg, to) != 0)
+        zmsg_destroy (&zmsg);
+}
+
+static void
+s_proxy_actor (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    pst_service_t *self = (pst_service_t *) args;
+    const pst_service_config_t *config = &self->config;
+    int nworkers = config->workers > 0? config->workers: 1;
+    zactor_t **workers = (zactor_t **) calloc ((size_t) nworkers, sizeof *workers);
+    //  inproc names are released asynchronously, so never reuse one
+    static _Atomic unsigned s_instances = 0;
+    char backend [64];
+    snprintf (backend, sizeof backend, "inproc://pst-service-%u", s_instances++);
+    worker_args_t wargs = { config, backend };
+
+    zsock_t *frontend = zsock_new (ZMQ_ROUTER);
+    zsock_t *back = zsock_new (ZMQ_DEALER);
+    int ok = workers && frontend && back;
+    if (ok) {
+        pst_bus_tune (frontend);
+        zsock_set_linger (back, 0);
+        ok = zsock_bind (frontend, "%s", config->endpoint) >= 0
+          && zsock_bind (back, "%s", backend) == 0;
+        if (!ok)
+            pst_log (PST_LOG_ERROR, "bus_bind_failed", "service", config->name,
+                     "endpoint", config->endpoint, NULL);
+    }
+    for (int i = 0; ok && i < nworkers; i++) {
+        workers [i] = zactor_new (s_worker_actor, &wargs);
+        char *status = workers [i]? zstr_recv (workers [i]): NULL;
+        if (!status || !streq (status, "ok"))
+            ok = 0;
+        zstr_free (&status);
+    }
+    if (!ok) {
+        for (int i = 0; workers && i < nworkers; i++)
+            zactor_destroy (&workers [i]);
+        zsock_destroy (&back);
+        zsock_destroy (&frontend);
+        free (workers);
+        zstr_send (pipe, "");
+        return;
+    }
+    char *endpoint = zsock_last_endpoint (frontend);
+    zstr_send (pipe, endpoint? endpoint: config->endpoint);
+    pst_log (PST_LOG_INFO, "service_started", "service", config->name,
+             "endpoint", endpoint? endpoint: config->endpoint, NULL);
+    zstr_free (&endpoint);
+
+    zpoller_t *poller = zpoller_new (pipe, frontend, back, NULL);
+    while (true) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
+        if (!which || which == pipe)
+            break;
+        if (which == frontend)
+            s_forward (frontend, back);
+        else
+            s_forward (back, frontend);
+    }
+    zpoller_destroy (&poller);
+    for (int i = 0; i < nworkers; i++)
+        zactor_destroy (&workers [i]);
+    free (workers);
+    zsock_destroy (&back);
+    zsock_destroy (&frontend);
+}
+
+pst_service_t *
+pst_service_new (const pst_service_config_t *config)
+{
+    pst_service_t *self = (pst_service_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    self->proxy = zactor_new (s_proxy_actor, self);
+    self->endpoint = self->proxy? zstr_recv (self->proxy): NULL;
+    if (!self->endpoint || !*self->endpoint)
+        pst_service_destroy (&self);
+    return self;
+}
+
+void
+pst_service_destroy (pst_service_t **self_p)
+{
+    if (self_p && *self_p) {
+        pst_service_t *self = *self_p;
+        zactor_destroy (&self->proxy);
+        zstr_free (&self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+pst_service_endpoint (pst_service_t *self)
+{
+    return self->endpoint;
+}
+
+void
+pst_service_run_actor (zsock_t *pipe, const pst_service_config_t *config)
+{
+    zsock_signal (pipe, 0);
+    pst_service_t *service = pst_service_new (config);
+    zstr_send (pipe, service? pst_service_endpoint (service): "");
+    if (!service)
+        return;
+    while (true) {
+        char *command = zstr_recv (pipe);
+        if (!command)
+            break;     //  interrupted
+        int term = streq (command, "$TERM");
+        zstr_free (&command);
+        if (term)
+            break;
+    }
+    pst_service_destroy (&service);
+}

@@ -1,0 +1,109 @@
+/*  pst_bus - correlated request/reply over ZeroMQ.
+
+    A service binds one ROUTER (its frontend). Callers connect a DEALER each
+    (pst_client) and may have many requests in flight; every reply repeats its
+    request's id, so a late reply to an abandoned request is recognised and dropped.
+    Every bus socket caps message size (ZMQ_MAXMSGSIZE = PST_MSG_MAX_SIZE), runs
+    ZMTP heartbeats so a dead peer is noticed, and never lingers on close.
+
+    pst_service runs the frontend plus a pool of worker threads. A worker handles
+    one request at a time with a plain synchronous handler found by op in a table,
+    so handlers may block (argon2id, a call to another service) without stalling the
+    others. Requests whose deadline has passed are dropped unanswered: the caller
+    has already given up.
+*/
+#ifndef PST_BUS_H_INCLUDED
+#define PST_BUS_H_INCLUDED
+
+#include <czmq.h>
+#include "pst_msg.h"
+
+//  Applies the bus defaults (max message size, heartbeats, linger 0) to a socket.
+void
+    pst_bus_tune (zsock_t *sock);
+
+//  Sends msg as one frame, preceded by the routing frame when route is not NULL.
+//  Non-blocking: -1 when the message cannot be queued now.
+int
+    pst_bus_send (zsock_t *sock, zframe_t *route, const pst_msg_t *msg);
+
+//  ---------------------------------------------------------------------------
+//  Client side
+
+typedef struct _pst_client_t pst_client_t;
+
+//  Connects a DEALER to endpoint. ZMQ_IMMEDIATE is on: nothing queues for a peer
+//  that is not connected, so a restarted service never receives requests whose
+//  callers gave up while it was down.
+pst_client_t *
+    pst_client_new (const char *endpoint);
+void
+    pst_client_destroy (pst_client_t **self_p);
+
+//  Sends request (waiting for a connection if there is none yet) and waits for its
+//  reply, both until the request's deadline. Returns the
+//  reply (caller owns), or NULL when the service is unreachable or silent (the
+//  caller answers PST_ERR_UNAVAILABLE). Replies to other ids are discarded.
+pst_msg_t *
+    pst_client_call (pst_client_t *self, const pst_msg_t *request);
+
+//  The underlying socket, for callers that multiplex many requests in a poller.
+zsock_t *
+    pst_client_sock (pst_client_t *self);
+
+//  Receives and decodes one message from a DEALER-like socket; NULL when the
+//  message is malformed (it is logged and dropped).
+pst_msg_t *
+    pst_bus_recv_dealer (zsock_t *sock);
+
+//  ---------------------------------------------------------------------------
+//  Service side
+
+//  A handler fills reply (body, or pst_msg_fail). worker is the value the worker
+//  init function returned. Returns 0 or -1 (informational; reply is always sent).
+typedef int (pst_handler_fn) (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
+typedef struct {
+    const char *op;             //  operation name, e.g. "token.grant"
+    pst_handler_fn *handler;
+    const char *scope;          //  caller scope required, or NULL when none
+} pst_op_t;
+
+//  Per-worker state: a database connection, clients to other services...
+typedef void *(pst_worker_init_fn) (void *args);
+typedef void (pst_worker_destroy_fn) (void *worker);
+
+typedef struct {
+    const char *name;               //  service name for logs
+    const char *endpoint;           //  frontend bind endpoint, e.g. tcp://127.0.0.1:5601
+    const pst_op_t *ops;            //  table terminated by an entry with op == NULL
+    int workers;                    //  number of worker threads, ≥ 1
+    pst_worker_init_fn *worker_init;
+    pst_worker_destroy_fn *worker_destroy;
+    void *args;                     //  passed to worker_init
+} pst_service_config_t;
+
+typedef struct _pst_service_t pst_service_t;
+
+//  Binds the frontend and starts the workers. NULL when the bind fails or a
+//  worker cannot initialise.
+pst_service_t *
+    pst_service_new (const pst_service_config_t *config);
+//  Stops the workers and closes the frontend.
+void
+    pst_service_destroy (pst_service_t **self_p);
+//  The endpoint actually bound (resolves tcp://...:* to the chosen port).
+const char *
+    pst_service_endpoint (pst_service_t *self);
+
+//  Runs a service as a CZMQ actor body, then serves until $TERM. Services wrap this
+//  in their actor. Actor convention for every Postern actor: first zsock_signal
+//  (pipe, 0) (zactor_new blocks until that handshake and discards anything sent
+//  before it), then report what the caller needs as strings; here the bound
+//  endpoint, or "" on failure. A caller does:
+//      zactor_t *actor = zactor_new (authn_server_actor, &config);
+//      char *endpoint = zstr_recv (actor);
+void
+    pst_service_run_actor (zsock_t *pipe, const pst_service_config_t *config);
+
+#endif

@@ -1,0 +1,42 @@
+/*  pst_db - SQLite with the durability settings every service needs.
+
+    Opens in WAL mode with synchronous=FULL, foreign keys on and a busy timeout,
+    then applies the service's migrations in order, tracked by PRAGMA user_version.
+    Each migration runs in its own transaction, so a crash leaves a known version.
+*/
+#ifndef PST_DB_H_INCLUDED
+#define PST_DB_H_INCLUDED
+
+#include <sqlite3.h>
+
+#define PST_DB_BUSY_TIMEOUT_MS  5000
+
+//  Opens path (created 0600 if missing) and migrates it; migrations is a
+//  NULL-terminated array of SQL scripts, entry i bringing user_version to i + 1.
+//  NULL on failure (logged).
+sqlite3 *
+    pst_db_open (const char *path, const char *const *migrations);
+void
+    pst_db_close (sqlite3 **db_p);
+
+//  Runs SQL with no results; 0 or -1 (logged).
+int
+    pst_db_exec (sqlite3 *db, const char *sql);
+
+//  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1.
+int
+    pst_db_begin (sqlite3 *db);
+int
+    pst_db_commit (sqlite3 *db);
+int
+    pst_db_rollback (sqlite3 *db);
+
+//  Prepares sql; NULL on failure (logged).
+sqlite3_stmt *
+    pst_db_prepare (sqlite3 *db, const char *sql);
+
+//  Copy of a text column, or NULL when it is NULL. Caller frees.
+char *
+    pst_db_column_strdup (sqlite3_stmt *stmt, int column);
+
+#endif

@@ -1,0 +1,271 @@
+//  pst_bus: correlated calls, deadlines, central validation and dispatch in workers.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include "pst_bus.h"
+#include "pst_error.h"
+
+static int s_slow_ms = 0;
+
+static int
+s_echo (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker;
+    json_t *body = json_deep_copy (pst_msg_body (request));
+    json_object_set_new (body, "caller", json_string (pst_msg_caller (request)? pst_msg_caller (request): ""));
+    pst_msg_set_body (reply, &body);
+    return 0;
+}
+
+static int
+s_slow (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker; (void) request; (void) reply;
+    zclock_sleep (s_slow_ms);
+    return 0;
+}
+
+static int
+s_counted (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request; (void) reply;
+    int *count = (int *) worker;
+    (*count)++;
+    return 0;
+}
+
+static int s_counter = 0;
+
+static const pst_op_t s_ops [] = {
+    { "test.echo", s_echo, NULL },
+    { "test.slow", s_slow, NULL },
+    { "test.secret", s_echo, "read:secret" },
+    { "test.count", s_counted, NULL },
+    { NULL, NULL, NULL }
+};
+
+static void *
+s_worker_init (void *args)
+{
+    return args;
+}
+
+static pst_service_config_t
+s_config (const char *endpoint, int workers)
+{
+    pst_service_config_t config = {
+        .name = "test", .endpoint = endpoint, .ops = s_ops, .workers = workers,
+        .worker_init = s_worker_init, .worker_destroy = NULL, .args = &s_counter
+    };
+    return config;
+}
+
+static void
+test_call_round_trip (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 2);
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    assert_true (strncmp (pst_service_endpoint (service), "tcp://127.0.0.1:", 16) == 0);
+
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    assert_non_null (client);
+    pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
+    json_object_set_new (pst_msg_body (request), "value", json_integer (42));
+    pst_msg_set_caller (request, "client-1", "a b");
+    pst_msg_t *reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_id (reply), pst_msg_id (request));
+    assert_int_equal (pst_msg_get_int (reply, "value", 0), 42);
+    assert_string_equal (pst_msg_get_str (reply, "caller"), "client-1");
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    pst_client_destroy (&client);
+    pst_service_destroy (&service);
+    assert_null (service);
+}
+
+static void
+test_unknown_op_and_scope (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+
+    pst_msg_t *request = pst_msg_new_request ("test.nothing", 2000);
+    pst_msg_t *reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_true (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_error (reply), PST_ERR_INVALID_REQUEST);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+
+    request = pst_msg_new_request ("test.secret", 2000);
+    pst_msg_set_caller (request, "c", "read:secretx read:other");
+    reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_string_equal (pst_msg_error (reply), PST_ERR_INSUFFICIENT_SCOPE);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+
+    request = pst_msg_new_request ("test.secret", 2000);
+    pst_msg_set_caller (request, "c", "read:other read:secret");
+    reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+
+    pst_client_destroy (&client);
+    pst_service_destroy (&service);
+}
+
+//  A dead service and a silent one both fail at the deadline, not later; the late
+//  reply of the silent one is not mistaken for the next call's answer.
+static void
+test_deadlines (void **state)
+{
+    (void) state;
+    pst_client_t *client = pst_client_new ("tcp://127.0.0.1:1");
+    pst_msg_t *request = pst_msg_new_request ("test.echo", 300);
+    int64_t start = zclock_mono ();
+    assert_null (pst_client_call (client, request));
+    int64_t waited = zclock_mono () - start;
+    assert_true (waited >= 280 && waited < 600);
+    pst_msg_destroy (&request);
+    pst_client_destroy (&client);
+
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    client = pst_client_new (pst_service_endpoint (service));
+    zclock_sleep (100);      //  let the connection come up: ZMQ_IMMEDIATE
+    s_slow_ms = 400;
+    request = pst_msg_new_request ("test.slow", 150);
+    start = zclock_mono ();
+    assert_null (pst_client_call (client, request));
+    int64_t elapsed = zclock_mono () - start;
+    assert_true (elapsed >= 140 && elapsed < 400);
+    pst_msg_destroy (&request);
+
+    request = pst_msg_new_request ("test.echo", 2000);
+    json_object_set_new (pst_msg_body (request), "value", json_integer (7));
+    pst_msg_t *reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_string_equal (pst_msg_id (reply), pst_msg_id (request));
+    assert_int_equal (pst_msg_get_int (reply, "value", 0), 7);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    pst_client_destroy (&client);
+    pst_service_destroy (&service);
+    s_slow_ms = 0;
+}
+
+//  Requests already past their deadline are never handled.
+static void
+test_expired_request_dropped (void **state)
+{
+    (void) state;
+    s_counter = 0;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    pst_msg_t *request = pst_msg_new_request ("test.count", 1000);
+    pst_msg_set_deadline (request, (uint64_t) zclock_time () - 10);
+    assert_int_equal (pst_bus_send (raw, NULL, request), 0);
+    pst_msg_destroy (&request);
+    zsock_set_rcvtimeo (raw, 300);
+    zmsg_t *nothing = zmsg_recv (raw);
+    assert_null (nothing);
+    assert_int_equal (s_counter, 0);
+    zsock_destroy (&raw);
+    pst_service_destroy (&service);
+}
+
+//  Garbage frames are dropped and the service keeps serving.
+static void
+test_garbage_dropped (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    const uint8_t garbage [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    zframe_t *frame = zframe_new (garbage, sizeof garbage);
+    zframe_send (&frame, raw, 0);
+    zstr_send (raw, "not msgpack at all");
+
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    zclock_sleep (50);
+    pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
+    pst_msg_t *reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    pst_client_destroy (&client);
+    zsock_destroy (&raw);
+    pst_service_destroy (&service);
+}
+
+//  Two workers serve two slow requests at once.
+static void
+test_workers_run_in_parallel (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 2);
+    pst_service_t *service = pst_service_new (&config);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    zclock_sleep (50);
+    s_slow_ms = 300;
+    pst_msg_t *first = pst_msg_new_request ("test.slow", 2000);
+    pst_msg_t *second = pst_msg_new_request ("test.slow", 2000);
+    int64_t start = zclock_mono ();
+    assert_int_equal (pst_bus_send (raw, NULL, first), 0);
+    assert_int_equal (pst_bus_send (raw, NULL, second), 0);
+    pst_msg_t *a = pst_bus_recv_dealer (raw);
+    pst_msg_t *b = pst_bus_recv_dealer (raw);
+    int64_t elapsed = zclock_mono () - start;
+    assert_non_null (a);
+    assert_non_null (b);
+    assert_true (elapsed < 550);
+    pst_msg_destroy (&a);
+    pst_msg_destroy (&b);
+    pst_msg_destroy (&first);
+    pst_msg_destroy (&second);
+    zsock_destroy (&raw);
+    pst_service_destroy (&service);
+    s_slow_ms = 0;
+}
+
+static void
+test_bind_failure (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *first = pst_service_new (&config);
+    pst_service_config_t clash = s_config (pst_service_endpoint (first), 1);
+    pst_service_t *second = pst_service_new (&clash);
+    assert_null (second);
+    pst_service_destroy (&first);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_call_round_trip),
+        cmocka_unit_test (test_unknown_op_and_scope),
+        cmocka_unit_test (test_deadlines),
+        cmocka_unit_test (test_expired_request_dropped),
+        cmocka_unit_test (test_garbage_dropped),
+        cmocka_unit_test (test_workers_run_in_parallel),
+        cmocka_unit_test (test_bind_failure),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

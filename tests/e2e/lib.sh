@@ -1,0 +1,214 @@
+# Shared by the end-to-end scripts: starts the real four processes and a real
+# SMTP server (aiosmtpd) on free loopback ports in a private data directory, and
+# offers small HTTP and assertion helpers. Source it; call e2e_start.
+set -uo pipefail
+
+: "${POSTERN_BINARY_DIR:?set by ctest}"
+: "${POSTERN_SOURCE_DIR:?set by ctest}"
+DEBIAN_PYTHON=/usr/bin/python3
+
+E2E_WORK=$(mktemp -d /tmp/postern-e2e.XXXXXX)
+E2E_PASSED=0
+E2E_FAILED=0
+declare -A E2E_PIDS=()
+declare -A E2E_COMMANDS=()
+
+e2e_free_ports() {
+  "$DEBIAN_PYTHON" - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+e2e_log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
+
+pass() { E2E_PASSED=$((E2E_PASSED + 1)); e2e_log "ok   $*"; }
+fail() { E2E_FAILED=$((E2E_FAILED + 1)); e2e_log "FAIL $*"; }
+
+# check "description" command...: passes when the command succeeds
+check() {
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# Starts one service in the background with the suite's environment.
+e2e_run() {
+  local name=$1; shift
+  E2E_COMMANDS[$name]="$*"
+  "$@" >>"$E2E_WORK/$name.log" 2>&1 &
+  E2E_PIDS[$name]=$!
+}
+
+e2e_kill() {
+  local name=$1 signal=${2:-KILL}
+  local pid=${E2E_PIDS[$name]:-}
+  if [[ -n $pid ]]; then
+    kill -"$signal" "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "E2E_PIDS[$name]"
+  fi
+}
+
+e2e_restart() {
+  local name=$1
+  # shellcheck disable=SC2086
+  e2e_run "$name" ${E2E_COMMANDS[$name]}
+}
+
+e2e_wait_port() {
+  local port=$1 tries=${2:-150}
+  while ! (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; do
+    tries=$((tries - 1))
+    ((tries > 0)) || return 1
+    sleep 0.1
+  done
+}
+
+e2e_start() {
+  read -r HTTPS_PORT AUTHN_PORT MFA_PORT JOBS_PORT SMTP_PORT < <(e2e_free_ports 5)
+  export POSTERN_DATA_DIR=$E2E_WORK/data
+  export POSTERN_HTTPS_PORT=$HTTPS_PORT
+  export POSTERN_HTTP_PORT=-1
+  export POSTERN_DOMAIN=localhost:$HTTPS_PORT
+  export POSTERN_AUTHN_ENDPOINT=tcp://127.0.0.1:$AUTHN_PORT
+  export POSTERN_MFA_ENDPOINT=tcp://127.0.0.1:$MFA_PORT
+  export POSTERN_MFA_JOBS_ENDPOINT=tcp://127.0.0.1:$JOBS_PORT
+  export POSTERN_SMTP_HOST=127.0.0.1
+  export POSTERN_SMTP_PORT=$SMTP_PORT
+  export POSTERN_SMTP_FROM="Postern <no-reply@postern.test>"
+  export POSTERN_BUS_TIMEOUT_MS=${POSTERN_BUS_TIMEOUT_MS:-2000}
+  DOMAIN=$POSTERN_DOMAIN
+  MAIL_DIR=$E2E_WORK/mail
+  CA=$POSTERN_DATA_DIR/tls/ca.pem
+  mkdir -p "$POSTERN_DATA_DIR" "$MAIL_DIR"
+
+  e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
+    --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR"
+  e2e_run mfa "$POSTERN_BINARY_DIR/mfa/postern-mfa"
+  e2e_run authn "$POSTERN_BINARY_DIR/authn/postern-authn"
+  e2e_run mailer "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+  e2e_run gateway "$POSTERN_BINARY_DIR/gateway/postern-gateway"
+  e2e_wait_port "$SMTP_PORT" || { e2e_log "smtp sink did not start"; return 1; }
+  e2e_wait_port "$HTTPS_PORT" || { e2e_log "gateway did not start"; return 1; }
+  local tries=100
+  while [[ ! -s $POSTERN_DATA_DIR/bootstrap.json ]] && ((tries-- > 0)); do sleep 0.1; done
+  [[ -s $POSTERN_DATA_DIR/bootstrap.json ]] || { e2e_log "no bootstrap credentials"; return 1; }
+  # the gateway fetches signing keys from authn shortly after start
+  sleep 0.5
+}
+
+e2e_finish() {
+  for name in "${!E2E_PIDS[@]}"; do e2e_kill "$name" TERM; done
+  if ((E2E_FAILED > 0)); then
+    for log in "$E2E_WORK"/*.log; do
+      echo "----- $(basename "$log") (last 40 lines)"
+      tail -n 40 "$log"
+    done
+  fi
+  echo "$E2E_PASSED passed, $E2E_FAILED failed"
+  if ((E2E_FAILED == 0)) && [[ -z ${E2E_KEEP:-} ]]; then
+    rm -rf "$E2E_WORK"
+  fi
+  ((E2E_FAILED == 0))
+}
+
+# api METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS
+api() {
+  local method=$1 path=$2; shift 2
+  STATUS=$(curl -sS --cacert "$CA" -X "$method" -o "$E2E_WORK/body" -D "$E2E_WORK/headers" \
+    -w '%{http_code}' --max-time 20 "https://$DOMAIN$path" "$@") || STATUS=000
+  BODY=$(cat "$E2E_WORK/body" 2>/dev/null)
+  HEADERS=$(cat "$E2E_WORK/headers" 2>/dev/null)
+}
+
+# json FILTER: jq over BODY
+json() { jq -r "$1" <<<"$BODY"; }
+
+expect() {
+  local what=$1 want=$2 got=$3
+  if [[ "$got" == "$want" ]]; then
+    pass "$what"
+  else
+    fail "$what: want '$want', got '$got' (body: ${BODY:0:300})"
+  fi
+}
+
+expect_match() {
+  local what=$1 pattern=$2 got=$3
+  if [[ "$got" =~ $pattern ]]; then
+    pass "$what"
+  else
+    fail "$what: '$got' does not match /$pattern/"
+  fi
+}
+
+header() {
+  grep -i "^$1:" <<<"$HEADERS" | head -n1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
+}
+
+# wait_mail N: waits until N messages sit in MAIL_DIR; prints the newest path
+wait_mail() {
+  local want=$1 tries=${2:-150}
+  while (( $(find "$MAIL_DIR" -name '*.eml' | wc -l) < want )); do
+    tries=$((tries - 1))
+    ((tries > 0)) || return 1
+    sleep 0.1
+  done
+  find "$MAIL_DIR" -name '*.eml' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2
+}
+
+# mail_part FILE HEADER|code: a header of the message, or the 6-digit code of its text part
+mail_field() {
+  "$DEBIAN_PYTHON" - "$1" "$2" <<'PY'
+import email, re, sys
+from email import policy
+with open(sys.argv[1], "rb") as f:
+    msg = email.message_from_binary_file(f, policy=policy.default)
+if sys.argv[2] == "code":
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    codes = re.findall(r"\b\d{6}\b", text)
+    print(codes[0] if codes else "")
+else:
+    print(msg.get(sys.argv[2], ""))
+PY
+}
+
+b64url_decode() {
+  local s=$1
+  s=${s//-/+}
+  s=${s//_//}
+  while (( ${#s} % 4 )); do s+='='; done
+  printf '%s' "$s" | base64 -d 2>/dev/null
+}
+
+# verify_jwt TOKEN JWKS: RS256 signature check with openssl against the JWKS key
+# named by the token's kid; independent of Postern's own JWT code.
+verify_jwt() {
+  local token=$1 jwks=$2 dir
+  dir=$(mktemp -d "$E2E_WORK/jwt.XXXX")
+  local h p s
+  IFS=. read -r h p s <<<"$token"
+  [[ -n $h && -n $p && -n $s ]] || return 1
+  local alg kid n e
+  alg=$(b64url_decode "$h" | jq -r .alg)
+  kid=$(b64url_decode "$h" | jq -r .kid)
+  [[ $alg == RS256 ]] || return 1
+  n=$(jq -r --arg k "$kid" '.keys[] | select(.kid == $k) | .n' <<<"$jwks")
+  e=$(jq -r --arg k "$kid" '.keys[] | select(.kid == $k) | .e' <<<"$jwks")
+  [[ -n $n && -n $e ]] || return 1
+  printf 'asn1=SEQUENCE:pubkey\n[pubkey]\nn=INTEGER:0x%s\ne=INTEGER:0x%s\n' \
+    "$(b64url_decode "$n" | od -An -v -tx1 | tr -d ' \n')" \
+    "$(b64url_decode "$e" | od -An -v -tx1 | tr -d ' \n')" >"$dir/key.cnf"
+  openssl asn1parse -genconf "$dir/key.cnf" -noout -out "$dir/key.der" >/dev/null || return 1
+  openssl rsa -RSAPublicKey_in -inform DER -in "$dir/key.der" -pubout -out "$dir/key.pem" 2>/dev/null || return 1
+  printf '%s' "$h.$p" >"$dir/signed"
+  b64url_decode "$s" >"$dir/signature"
+  openssl dgst -sha256 -verify "$dir/key.pem" -signature "$dir/signature" "$dir/signed" >/dev/null 2>&1
+}
+
+jwt_claims() { IFS=. read -r _ p _ <<<"$1"; b64url_decode "$p"; }
