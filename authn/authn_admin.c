@@ -136,7 +136,7 @@ s_step_done (sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step (stmt);
     sqlite3_finalize (stmt);
-    return rc == SQLITE_DONE? 0: rc == SQLITE_CONSTRAINT? 1: -1;
+    return rc == SQLITE_DONE? 0: (rc & 0xff) == SQLITE_CONSTRAINT? 1: -1;
 }
 
 static char *

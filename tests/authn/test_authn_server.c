@@ -1,0 +1,533 @@
+//  authn service test: the real authn actor over the bus, with the test standing in
+//  for mfa on its ROUTER so that every answer mfa could give can be forced.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include "authn_config.h"
+#include "authn_server.h"
+#include "pst_bus.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_jwt.h"
+
+#define MGMT_SCOPES "create:clients read:clients create:resource_servers create:users read:users " \
+                    "create:client_grants update:users"
+
+static char s_dir [64];
+static authn_config_t *s_config;
+static zactor_t *s_authn;
+static zsock_t *s_mfa;           //  stand-in for mfa
+static zsock_t *s_caller;        //  stand-in for the gateway
+static char *s_audience_mgmt;
+
+typedef void (mfa_fn) (const pst_msg_t *request, pst_msg_t *reply);
+
+static pst_msg_t *
+s_request (const char *op, json_t *body, const char *scopes)
+{
+    pst_msg_t *request = pst_msg_new_request (op, 3000);
+    if (body)
+        pst_msg_set_body (request, &body);
+    if (scopes)
+        pst_msg_set_caller (request, "test-admin@clients", scopes);
+    return request;
+}
+
+//  Sends op to authn; when mfa_answer is given, serves exactly one mfa request with
+//  it (when mfa_answer is s_silent the request is read and left unanswered).
+static void s_silent (const pst_msg_t *request, pst_msg_t *reply) { (void) request; (void) reply; }
+
+static pst_msg_t *
+s_call (const char *op, json_t *body, const char *scopes, mfa_fn *mfa_answer, pst_msg_t **mfa_seen)
+{
+    pst_msg_t *request = s_request (op, body, scopes);
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    if (mfa_answer) {
+        zsock_set_rcvtimeo (s_mfa, 3000);
+        zmsg_t *zmsg = zmsg_recv (s_mfa);
+        assert_non_null (zmsg);
+        zframe_t *route = zmsg_pop (zmsg);
+        zframe_t *payload = zmsg_pop (zmsg);
+        pst_msg_t *seen = NULL;
+        assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
+        pst_msg_t *reply = pst_msg_new_reply (seen);
+        mfa_answer (seen, reply);
+        if (mfa_answer != s_silent)
+            assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
+        pst_msg_destroy (&reply);
+        if (mfa_seen)
+            *mfa_seen = seen;
+        else
+            pst_msg_destroy (&seen);
+        zframe_destroy (&route);
+        zframe_destroy (&payload);
+        zmsg_destroy (&zmsg);
+    }
+    zsock_set_rcvtimeo (s_caller, 5000);
+    pst_msg_t *reply = NULL;
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&request);
+    return reply;
+}
+
+static void
+s_assert_error (pst_msg_t *reply, const char *code, const char *text)
+{
+    assert_non_null (reply);
+    assert_true (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_error (reply), code);
+    if (text)
+        assert_string_equal (pst_msg_error_text (reply), text);
+}
+
+static json_t *
+s_verify (const char *token, const char *audience)
+{
+    pst_msg_t *reply = s_call ("keys.jwks", NULL, NULL, NULL, NULL);
+    pst_jwks_t *keys = pst_jwks_new (pst_msg_body (reply));
+    assert_non_null (keys);
+    json_t *claims = pst_jwt_verify (keys, token, s_config->issuer, audience, time (NULL), 0, NULL);
+    pst_jwks_destroy (&keys);
+    pst_msg_destroy (&reply);
+    return claims;
+}
+
+static int
+s_setup (void **state)
+{
+    (void) state;
+    strcpy (s_dir, "/tmp/postern-authn-XXXXXX");
+    assert_non_null (mkdtemp (s_dir));
+    setenv ("POSTERN_DATA_DIR", s_dir, 1);
+    setenv ("POSTERN_DOMAIN", "auth.test:8443", 1);
+    setenv ("POSTERN_BUS_TIMEOUT_MS", "700", 1);
+    s_mfa = zsock_new (ZMQ_ROUTER);
+    assert_true (zsock_bind (s_mfa, "tcp://127.0.0.1:*") > 0);
+    char *mfa_endpoint = zsock_last_endpoint (s_mfa);
+    s_config = authn_config_from_env ();
+    free (s_config->endpoint);
+    s_config->endpoint = strdup ("tcp://127.0.0.1:*");
+    free (s_config->mfa_endpoint);
+    s_config->mfa_endpoint = mfa_endpoint;
+    s_config->workers = 2;
+    s_authn = zactor_new (authn_server_actor, s_config);
+    char *endpoint = zstr_recv (s_authn);
+    assert_non_null (endpoint);
+    assert_true (strlen (endpoint) > 0);
+    s_caller = zsock_new_dealer (endpoint);
+    zstr_free (&endpoint);
+    s_audience_mgmt = NULL;
+    assert_true (asprintf (&s_audience_mgmt, "%sapi/v2/", s_config->issuer) > 0);
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    (void) state;
+    zsock_destroy (&s_caller);
+    zactor_destroy (&s_authn);
+    zsock_destroy (&s_mfa);
+    authn_config_destroy (&s_config);
+    free (s_audience_mgmt);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf %s", s_dir);
+    assert_int_equal (system (command), 0);
+    return 0;
+}
+
+//  The management application exists from the first start, with its credentials
+//  in a file only the owner can read, and gets a verifiable management token.
+static void
+test_bootstrap_management_token (void **state)
+{
+    (void) state;
+    struct stat info;
+    assert_int_equal (stat (s_config->bootstrap_path, &info), 0);
+    assert_int_equal (info.st_mode & 0777, 0600);
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    assert_string_equal (json_string_value (json_object_get (boot, "audience")), s_audience_mgmt);
+
+    pst_msg_t *reply = s_call ("token.grant", json_pack ("{s:s, s:O, s:O, s:s}",
+        "grant_type", "client_credentials", "client_id", json_object_get (boot, "client_id"),
+        "client_secret", json_object_get (boot, "client_secret"), "audience", s_audience_mgmt),
+        NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "token_type"), "Bearer");
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 86400);
+    assert_non_null (strstr (pst_msg_get_str (reply, "scope"), "update:guardian_factors"));
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    assert_non_null (claims);
+    char *subject = NULL;
+    assert_true (asprintf (&subject, "%s@clients",
+                 json_string_value (json_object_get (boot, "client_id"))) > 0);
+    assert_string_equal (json_string_value (json_object_get (claims, "sub")), subject);
+    free (subject);
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  the same request with a wrong secret is refused
+    reply = s_call ("token.grant", json_pack ("{s:s, s:O, s:s, s:s}",
+        "grant_type", "client_credentials", "client_id", json_object_get (boot, "client_id"),
+        "client_secret", "not-the-secret", "audience", s_audience_mgmt), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+    json_decref (boot);
+}
+
+static char *s_client_id, *s_client_secret, *s_public_id;
+
+static void
+s_create_fixtures (void)
+{
+    pst_msg_t *reply = s_call ("resource_servers.create", json_pack ("{s:{s:s, s:s, s:i}}", "data",
+        "identifier", "https://someapi.com/api", "name", "Sample", "token_lifetime", 3600),
+        MGMT_SCOPES " create:resource_servers", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("clients.create", json_pack ("{s:{s:s, s:[s,s,s]}}", "data", "name", "Seed app",
+        "grant_types", "password", "http://auth0.com/oauth/grant-type/mfa-oob",
+        "http://auth0.com/oauth/grant-type/mfa-recovery-code"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    s_client_id = strdup (pst_msg_get_str (reply, "client_id"));
+    s_client_secret = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data", "name", "SPA",
+        "token_endpoint_auth_method", "none", "grant_types", "password"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (pst_msg_get_str (reply, "client_secret"));
+    s_public_id = strdup (pst_msg_get_str (reply, "client_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:b}}", "data",
+        "email", "user@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication", "email_verified", 1), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (json_object_get (pst_msg_body (reply), "password"));
+    pst_msg_destroy (&reply);
+}
+
+static void
+test_management_validation (void **state)
+{
+    (void) state;
+    s_create_fixtures ();
+    //  scope is checked centrally before the handler
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s}}", "data", "email", "x@example.com"),
+                               "read:users", NULL, NULL);
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", "USER@example.com", "password", "another long one",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_CONFLICT, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", "short@example.com", "password", "pwd",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", "evil@example.com\r\nBcc: x@y", "password", "a long password",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("resource_servers.create", json_pack ("{s:{s:s}}", "data",
+        "identifier", "https://someapi.com/api"), MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_CONFLICT, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("clients.create", json_pack ("{s:{s:s, s:[s]}}", "data", "name", "bad",
+        "grant_types", "urn:made-up"), MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "user@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 1);
+    pst_msg_destroy (&reply);
+}
+
+static json_t *
+s_password_body (const char *password, const char *scope)
+{
+    return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "grant_type", "password",
+        "username", "user@example.com", "password", password, "audience", "https://someapi.com/api",
+        "scope", scope, "client_id", s_client_id, "client_secret", s_client_secret);
+}
+
+static void
+s_mfa_not_required (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    json_t *body = json_pack ("{s:b}", "mfa_required", 0);
+    pst_msg_set_body (reply, &body);
+}
+
+static void
+s_mfa_required (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    json_t *body = json_pack ("{s:b, s:s}", "mfa_required", 1, "mfa_token", "opaque-mfa-token");
+    pst_msg_set_body (reply, &body);
+}
+
+static void
+test_password_grant (void **state)
+{
+    (void) state;
+    pst_msg_t *seen = NULL;
+    pst_msg_t *reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid read:sample read:sample"),
+                               NULL, s_mfa_not_required, &seen);
+    assert_false (pst_msg_is_error (reply));
+    //  what authn told mfa: who, for which client, audience and scope
+    assert_string_equal (pst_msg_op (seen), "mfa.begin");
+    assert_string_equal (pst_msg_get_str (seen, "client_id"), s_client_id);
+    assert_string_equal (pst_msg_get_str (seen, "email"), "user@example.com");
+    assert_string_equal (pst_msg_get_str (seen, "audience"), "https://someapi.com/api");
+    assert_string_equal (pst_msg_get_str (seen, "scope"), "openid read:sample");
+    pst_msg_destroy (&seen);
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "openid read:sample");
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_true (strncmp (json_string_value (json_object_get (claims, "sub")), "auth0|", 6) == 0);
+    json_decref (claims);
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "email")), "user@example.com");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_mfa_required, NULL);
+    s_assert_error (reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
+    assert_string_equal (pst_msg_get_str (reply, "mfa_token"), "opaque-mfa-token");
+    assert_null (pst_msg_get_str (reply, "access_token"));
+    pst_msg_destroy (&reply);
+
+    //  wrong password and unknown user: same answer, and mfa is never asked
+    reply = s_call ("token.grant", s_password_body ("wrong password!", "read:sample"), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
+    pst_msg_destroy (&reply);
+    json_t *unknown = s_password_body ("correct horse battery", "read:sample");
+    json_object_set_new (unknown, "username", json_string ("nobody@example.com"));
+    reply = s_call ("token.grant", unknown, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
+    pst_msg_destroy (&reply);
+
+    //  mfa silent: fail closed, no token (S29)
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_silent, NULL);
+    s_assert_error (reply, PST_ERR_UNAVAILABLE, NULL);
+    assert_null (pst_msg_get_str (reply, "access_token"));
+    pst_msg_destroy (&reply);
+    //  drain the late reply path: nothing else is pending on the stand-in
+    zclock_sleep (100);
+}
+
+static void
+test_grant_rules (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("token.grant", json_pack ("{s:s}", "client_id", s_client_id), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: grant_type");
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s}", "grant_type", "urn:nope", "client_id", s_client_id),
+                    NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_UNSUPPORTED_GRANT_TYPE, "Unsupported grant type: urn:nope");
+    pst_msg_destroy (&reply);
+
+    json_t *body = s_password_body ("correct horse battery", "read:sample");
+    json_object_del (body, "client_secret");
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+
+    body = s_password_body ("correct horse battery", "read:sample");
+    json_object_set_new (body, "client_secret", json_string ("wrong"));
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+
+    body = s_password_body ("correct horse battery", "read:sample");
+    json_object_set_new (body, "client_id", json_string ("no-such-client"));
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials",
+        "client_id", s_client_id, "client_secret", s_client_secret, "audience", "https://someapi.com/api"),
+        NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_UNAUTHORIZED_CLIENT,
+                    "Grant type 'client_credentials' not allowed for the client.");
+    pst_msg_destroy (&reply);
+
+    body = s_password_body ("correct horse battery", "read:sample");
+    json_object_set_new (body, "audience", json_string ("https://unknown.example/api"));
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED, "Service not found: https://unknown.example/api");
+    pst_msg_destroy (&reply);
+
+    body = s_password_body ("correct horse battery", "read:sample");
+    json_object_del (body, "password");
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: password");
+    pst_msg_destroy (&reply);
+
+    //  a public client authenticates with its id alone
+    body = s_password_body ("correct horse battery", "read:sample");
+    json_object_set_new (body, "client_id", json_string (s_public_id));
+    json_object_del (body, "client_secret");
+    reply = s_call ("token.grant", body, NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+}
+
+static void
+s_mfa_verified (const pst_msg_t *request, pst_msg_t *reply)
+{
+    pst_msg_t *users = NULL;
+    (void) users;
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "user_id", "placeholder",
+        "client_id", pst_msg_get_str (request, "client_id"),
+        "audience", "https://someapi.com/api", "scope", "read:sample");
+    pst_msg_set_body (reply, &body);
+}
+
+static char s_user_id [64];
+
+static void
+s_mfa_verified_user (const pst_msg_t *request, pst_msg_t *reply)
+{
+    s_mfa_verified (request, reply);
+    json_object_set_new (pst_msg_body (reply), "user_id", json_string (s_user_id));
+    if (streq (pst_msg_op (request), "mfa.verify_recovery"))
+        json_object_set_new (pst_msg_body (reply), "recovery_code", json_string ("NEWCODE0000000000000000X"));
+}
+
+static void
+s_mfa_wrong_code (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid binding_code.");
+}
+
+static void
+s_mfa_locked (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    json_object_set_new (pst_msg_body (reply), "retry_after", json_integer (360));
+    pst_msg_fail (reply, PST_ERR_TOO_MANY_ATTEMPTS,
+                  "Too many failed codes. Wait for some minutes before retrying.");
+}
+
+static void
+test_mfa_grants (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "user@example.com"),
+                               MGMT_SCOPES, NULL, NULL);
+    json_t *user = json_array_get (json_object_get (pst_msg_body (reply), "result"), 0);
+    snprintf (s_user_id, sizeof s_user_id, "%s", json_string_value (json_object_get (user, "user_id")));
+    pst_msg_destroy (&reply);
+
+    //  the seed's mfa-oob request: client_id only, no secret
+    json_t *oob = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token", "opaque-mfa-token",
+        "oob_code", "oob-1", "binding_code", "123456", "client_id", s_client_id);
+    pst_msg_t *seen = NULL;
+    reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_verified_user, &seen);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_op (seen), "mfa.verify_oob");
+    assert_string_equal (pst_msg_get_str (seen, "binding_code"), "123456");
+    assert_string_equal (pst_msg_get_str (seen, "client_id"), s_client_id);
+    pst_msg_destroy (&seen);
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "sub")), s_user_id);
+    assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_wrong_code, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_GRANT, "Invalid binding_code.");
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_locked, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    assert_int_equal (pst_msg_get_int (reply, "retry_after", 0), 360);
+    pst_msg_destroy (&reply);
+
+    //  a secret that is sent must be right, even where it may be omitted
+    json_object_set_new (oob, "client_secret", json_string ("wrong"));
+    reply = s_call ("token.grant", json_deep_copy (oob), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+    json_decref (oob);
+
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "http://auth0.com/oauth/grant-type/mfa-recovery-code", "mfa_token", "t",
+        "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX", "client_id", s_client_id, "client_secret", s_client_secret),
+        NULL, s_mfa_verified_user, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "recovery_code"), "NEWCODE0000000000000000X");
+    pst_msg_destroy (&reply);
+}
+
+static void
+s_mfa_challenge (const pst_msg_t *request, pst_msg_t *reply)
+{
+    assert_string_equal (pst_msg_op (request), "challenge.create");
+    assert_string_equal (pst_msg_get_str (request, "challenge_type"), "oob");
+    json_t *body = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob", "oob_code", "oob-2",
+                              "binding_method", "prompt");
+    pst_msg_set_body (reply, &body);
+}
+
+static void
+test_mfa_challenge_client_auth (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("mfa.challenge", json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", "t",
+        "challenge_type", "oob", "client_id", s_client_id, "client_secret", s_client_secret),
+        NULL, s_mfa_challenge, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "oob_code"), "oob-2");
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("mfa.challenge", json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", "t",
+        "challenge_type", "oob", "client_id", s_client_id, "client_secret", "wrong"), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    pst_crypto_init ();
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_bootstrap_management_token),
+        cmocka_unit_test (test_management_validation),
+        cmocka_unit_test (test_password_grant),
+        cmocka_unit_test (test_grant_rules),
+        cmocka_unit_test (test_mfa_grants),
+        cmocka_unit_test (test_mfa_challenge_client_auth),
+    };
+    int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
+    free (s_client_id);
+    free (s_client_secret);
+    free (s_public_id);
+    return rc;
+}
