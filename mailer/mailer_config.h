@@ -1,0 +1,44 @@
+/*  mailer_config - the mailer's settings, from POSTERN_* environment variables.
+
+    A plain struct, like pst_service_config_t, so tests can build one by hand. The
+    strings are owned by the struct: set them with mailer_config_set, which copies.
+*/
+#ifndef MAILER_CONFIG_H_INCLUDED
+#define MAILER_CONFIG_H_INCLUDED
+
+typedef struct {
+    char *jobs_endpoint;        //  mfa's mail-jobs ROUTER, e.g. tcp://127.0.0.1:5603
+    char *outbox_path;          //  this replica's SQLite outbox
+    char *smtp_host;
+    int smtp_port;
+    char *smtp_user;            //  NULL: no SMTP AUTH
+    char *smtp_password;
+    int smtp_starttls;          //  0 off, 1 required (CURLUSESSL_ALL, peer and host verified)
+    char *smtp_ca_file;         //  NULL: system CA store
+    char *default_from;         //  From when a job has none, "Name <addr>" or "addr"
+    int concurrency;            //  deliveries in flight (worker threads)
+    int connect_timeout_s;      //  TCP connect
+    int response_timeout_s;     //  each SMTP stage (greeting, MAIL, RCPT, DATA...)
+    int total_timeout_s;        //  one whole delivery attempt
+} mailer_config_t;
+
+//  Built-in defaults, ignoring the environment. outbox_path is NULL: the caller
+//  must set one. NULL when out of memory.
+mailer_config_t *
+    mailer_config_new (void);
+
+//  Defaults overridden by POSTERN_MFA_JOBS_ENDPOINT, POSTERN_MAILER_OUTBOX,
+//  POSTERN_SMTP_HOST, _PORT, _USER, _PASSWORD, _STARTTLS, _CA_FILE, _FROM,
+//  POSTERN_MAILER_CONCURRENCY, POSTERN_SMTP_CONNECT_TIMEOUT,
+//  POSTERN_SMTP_RESPONSE_TIMEOUT and POSTERN_SMTP_TIMEOUT (seconds).
+mailer_config_t *
+    mailer_config_from_env (void);
+
+void
+    mailer_config_destroy (mailer_config_t **self_p);
+
+//  Replaces the string at *field_p with a copy of value (NULL clears it). 0 or -1.
+int
+    mailer_config_set (char **field_p, const char *value);
+
+#endif

@@ -1,0 +1,324 @@
+#include "mailer_outbox.h"
+#include "pst_db.h"
+#include "pst_log.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  Finished rows are kept this long for diagnostics, then deleted.
+#define RETENTION_MS    (7LL * 24 * 3600 * 1000)
+
+struct _mailer_outbox_t {
+    sqlite3 *db;
+};
+
+//  next_attempt_at never goes past the expiry (mailer_outbox_retry caps it), so a
+//  row is due either for delivery or for being expired, and one index serves the
+//  claim, the next wake-up and the backlog count.
+static const char *s_migrations [] = {
+    "CREATE TABLE outbox ("
+    "  job_id          TEXT PRIMARY KEY,"
+    "  mail_from       TEXT NOT NULL,"
+    "  rcpt_to         TEXT NOT NULL,"
+    "  subject         TEXT,"
+    "  text_body       TEXT,"
+    "  html_body       TEXT,"
+    "  message_id      TEXT NOT NULL,"
+    "  expires_at      INTEGER NOT NULL,"
+    "  created_at      INTEGER NOT NULL,"
+    "  state           TEXT NOT NULL DEFAULT 'pending'"
+    "                  CHECK (state IN ('pending','sending','sent','failed','expired')),"
+    "  attempts        INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_smtp_code  INTEGER,"
+    "  last_detail     TEXT,"
+    "  updated_at      INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
+    "CREATE INDEX outbox_updated ON outbox (updated_at) WHERE state IN ('sent','failed','expired');",
+    NULL
+};
+
+static const char *s_state_names [] = {
+    [MAILER_STATE_PENDING] = "pending",
+    [MAILER_STATE_SENDING] = "sending",
+    [MAILER_STATE_SENT]    = "sent",
+    [MAILER_STATE_FAILED]  = "failed",
+    [MAILER_STATE_EXPIRED] = "expired",
+    [MAILER_STATE_UNKNOWN] = "unknown",
+};
+
+const char *
+mailer_state_name (mailer_state_t state)
+{
+    return state <= MAILER_STATE_UNKNOWN? s_state_names [state]: "unknown";
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+mailer_outbox_t *
+mailer_outbox_new (const char *path)
+{
+    mailer_outbox_t *self = (mailer_outbox_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db = path? pst_db_open (path, s_migrations): NULL;
+    //  freed cells are zeroed, so a wiped body does not survive in free space
+    if (!self->db || pst_db_exec (self->db, "PRAGMA secure_delete = ON") != 0) {
+        pst_log (PST_LOG_ERROR, "outbox_open_failed", "path", path, NULL);
+        mailer_outbox_destroy (&self);
+    }
+    return self;
+}
+
+void
+mailer_outbox_destroy (mailer_outbox_t **self_p)
+{
+    if (self_p && *self_p) {
+        pst_db_close (&(*self_p)->db);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Runs a prepared statement that returns no rows; number of rows changed or -1.
+static int
+s_run (mailer_outbox_t *self, sqlite3_stmt *stmt)
+{
+    int rc = stmt && sqlite3_step (stmt) == SQLITE_DONE? sqlite3_changes (self->db): -1;
+    if (stmt && rc < 0)
+        pst_log (PST_LOG_ERROR, "outbox_sql_failed", "reason", sqlite3_errmsg (self->db), NULL);
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+int
+mailer_outbox_insert (mailer_outbox_t *self, const mailer_job_t *job, int64_t deadline_ms)
+{
+    if (pst_db_begin (self->db) != 0)
+        return -1;
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "INSERT INTO outbox (job_id, mail_from, rcpt_to, subject, text_body, html_body,"
+        " message_id, expires_at, created_at, next_attempt_at, updated_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+        " ON CONFLICT (job_id) DO NOTHING");
+    if (stmt) {
+        const char *texts [] = { job->job_id, job->from, job->to, job->subject,
+                                 job->text, job->html, job->message_id };
+        for (int i = 0; i < 7; i++)
+            sqlite3_bind_text (stmt, i + 1, texts [i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 8, job->expires_at);
+        sqlite3_bind_int64 (stmt, 9, job->created_at);
+        sqlite3_bind_int64 (stmt, 10, s_now_ms ());
+    }
+    int changed = s_run (self, stmt);
+    if (changed < 0) {
+        pst_db_rollback (self->db);
+        return -1;
+    }
+    if (changed > 0 && deadline_ms && s_now_ms () >= deadline_ms) {
+        pst_db_rollback (self->db);
+        return -2;
+    }
+    if (pst_db_commit (self->db) != 0) {
+        pst_db_rollback (self->db);
+        return -1;
+    }
+    return changed > 0? 0: 1;
+}
+
+int
+mailer_outbox_recover (mailer_outbox_t *self)
+{
+    //  Waiting rows are due at once too: a restart often follows the outage that
+    //  made them wait, and their codes are ticking
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = 'pending', next_attempt_at = MIN (?1, expires_at * 1000),"
+        " updated_at = ?1"
+        " WHERE state = 'sending' OR (state = 'pending' AND next_attempt_at > ?1)");
+    if (stmt)
+        sqlite3_bind_int64 (stmt, 1, s_now_ms ());
+    return s_run (self, stmt);
+}
+
+//  Copies a claimed row into a job; NULL when out of memory.
+static mailer_job_t *
+s_job_from_row (sqlite3_stmt *stmt)
+{
+    mailer_job_t *job = mailer_job_new ();
+    if (!job)
+        return NULL;
+    job->job_id = pst_db_column_strdup (stmt, 0);
+    job->from = pst_db_column_strdup (stmt, 1);
+    job->to = pst_db_column_strdup (stmt, 2);
+    job->subject = pst_db_column_strdup (stmt, 3);
+    job->text = pst_db_column_strdup (stmt, 4);
+    job->html = pst_db_column_strdup (stmt, 5);
+    job->message_id = pst_db_column_strdup (stmt, 6);
+    job->expires_at = sqlite3_column_int64 (stmt, 7);
+    job->created_at = sqlite3_column_int64 (stmt, 8);
+    job->attempts = sqlite3_column_int (stmt, 9);
+    if (!job->job_id || !job->from || !job->to || !job->subject
+    ||  !job->text || !job->html || !job->message_id)
+        mailer_job_destroy (&job);
+    return job;
+}
+
+mailer_job_t *
+mailer_outbox_claim (mailer_outbox_t *self, int64_t now_ms)
+{
+    //  One statement picks and marks the row, so two workers never claim the same
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?1"
+        " WHERE job_id = (SELECT job_id FROM outbox WHERE state = 'pending'"
+        "                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, rowid LIMIT 1)"
+        " RETURNING job_id, mail_from, rcpt_to, subject, text_body, html_body,"
+        "           message_id, expires_at, created_at, attempts");
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_int64 (stmt, 1, now_ms);
+    mailer_job_t *job = NULL;
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        job = s_job_from_row (stmt);
+        rc = sqlite3_step (stmt);
+    }
+    if (rc != SQLITE_DONE) {
+        pst_log (PST_LOG_ERROR, "outbox_sql_failed", "reason", sqlite3_errmsg (self->db), NULL);
+        mailer_job_destroy (&job);
+    }
+    sqlite3_finalize (stmt);
+    return job;
+}
+
+int
+mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
+                      mailer_state_t state, long smtp_code, const char *detail)
+{
+    if (state != MAILER_STATE_SENT && state != MAILER_STATE_FAILED
+    &&  state != MAILER_STATE_EXPIRED)
+        return -1;
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = ?2, last_smtp_code = ?3, last_detail = ?4,"
+        " subject = NULL, text_body = NULL, html_body = NULL, updated_at = ?5"
+        " WHERE job_id = ?1 AND state = 'sending'");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 2, mailer_state_name (state), -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 3, smtp_code);
+        sqlite3_bind_text (stmt, 4, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 5, s_now_ms ());
+    }
+    return s_run (self, stmt) == 1? 0: -1;
+}
+
+int
+mailer_outbox_retry (mailer_outbox_t *self, const char *job_id,
+                     int64_t next_attempt_ms, long smtp_code, const char *detail)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = 'pending', next_attempt_at = MIN (?2, expires_at * 1000),"
+        " last_smtp_code = ?3, last_detail = ?4, updated_at = ?5"
+        " WHERE job_id = ?1 AND state = 'sending'");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, next_attempt_ms);
+        sqlite3_bind_int64 (stmt, 3, smtp_code);
+        sqlite3_bind_text (stmt, 4, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 5, s_now_ms ());
+    }
+    return s_run (self, stmt) == 1? 0: -1;
+}
+
+int
+mailer_outbox_release (mailer_outbox_t *self, const char *job_id)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = 'pending', attempts = MAX (attempts - 1, 0),"
+        " updated_at = ?2 WHERE job_id = ?1 AND state = 'sending'");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, s_now_ms ());
+    }
+    return s_run (self, stmt) == 1? 0: -1;
+}
+
+//  Single integer result of a query with no parameters; dflt when NULL or on error.
+static int64_t
+s_scalar (mailer_outbox_t *self, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (self->db, sql);
+    int64_t value = dflt;
+    if (stmt && sqlite3_step (stmt) == SQLITE_ROW
+    &&  sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+        value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return value;
+}
+
+int64_t
+mailer_outbox_next_due (mailer_outbox_t *self)
+{
+    return s_scalar (self, "SELECT MIN (next_attempt_at) FROM outbox WHERE state = 'pending'", -1);
+}
+
+int
+mailer_outbox_backlog (mailer_outbox_t *self)
+{
+    return (int) s_scalar (self,
+        "SELECT COUNT (*) FROM outbox WHERE state IN ('pending', 'sending')", -1);
+}
+
+mailer_state_t
+mailer_outbox_state (mailer_outbox_t *self, const char *job_id, int *attempts_p)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "SELECT state, attempts FROM outbox WHERE job_id = ?1");
+    mailer_state_t state = MAILER_STATE_UNKNOWN;
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_ROW) {
+            const char *name = (const char *) sqlite3_column_text (stmt, 0);
+            for (int i = 0; name && i < MAILER_STATE_UNKNOWN; i++)
+                if (strcmp (name, s_state_names [i]) == 0)
+                    state = (mailer_state_t) i;
+            if (attempts_p)
+                *attempts_p = sqlite3_column_int (stmt, 1);
+        }
+    }
+    sqlite3_finalize (stmt);
+    return state;
+}
+
+void
+mailer_outbox_checkpoint (mailer_outbox_t *self)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'expired') AND updated_at < ?1");
+    if (stmt)
+        sqlite3_bind_int64 (stmt, 1, s_now_ms () - RETENTION_MS);
+    s_run (self, stmt);
+    //  Busy readers make TRUNCATE give up early; the next idle moment retries
+    sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+int64_t
+mailer_backoff_ms (int attempts, uint32_t random)
+{
+    int64_t delay = MAILER_BACKOFF_BASE_MS;
+    for (int i = 1; i < attempts && delay < MAILER_BACKOFF_CAP_MS; i++)
+        delay *= 2;
+    if (delay > MAILER_BACKOFF_CAP_MS)
+        delay = MAILER_BACKOFF_CAP_MS;
+    if (random > 1000)
+        random = 1000;
+    //  random 0..1000 maps to a factor of 80%..120%
+    int64_t percent = 100 - MAILER_BACKOFF_JITTER + (int64_t) random * 2 * MAILER_BACKOFF_JITTER / 1000;
+    return delay * percent / 100;
+}

@@ -1,0 +1,26 @@
+/*  mailer_server - the mailer service as a CZMQ actor.
+
+    Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
+    mail.ready {credit} at start, every second and after each finished job. A
+    mail.send is validated, committed to the outbox and only then acknowledged
+    (S20). Worker threads, config->concurrency of them, deliver due rows over SMTP
+    with retries, and each terminal outcome goes back to mfa as mail.result.
+
+    Actor convention (see pst_bus.h): the actor first signals the pipe, then sends
+    one string: the jobs endpoint when it runs, "" when it could not start. It stops
+    on "$TERM"; a delivery in progress is abandoned and retried at the next start.
+
+        zactor_t *mailer = zactor_new (mailer_server_actor, config);
+        char *status = zstr_recv (mailer);      //  "" = failed
+*/
+#ifndef MAILER_SERVER_H_INCLUDED
+#define MAILER_SERVER_H_INCLUDED
+
+#include "mailer_config.h"
+#include <czmq.h>
+
+//  args is a mailer_config_t *, borrowed: it must outlive the actor.
+void
+    mailer_server_actor (zsock_t *pipe, void *args);
+
+#endif

@@ -1,0 +1,652 @@
+//  The real mailer actor, in process, against the real SMTP sink (aiosmtpd) in a
+//  subprocess. The test binds a ROUTER standing in for mfa's mail-jobs endpoint.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mailer_outbox.h"
+#include "mailer_server.h"
+#include "pst_bus.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_msg.h"
+
+#define PYTHON          "/usr/bin/python3"      //  the one with aiosmtpd
+#define WAIT_MS         15000                   //  upper bound for anything to happen
+#define POLL_MS         20
+#define TO              "alice@example.com"
+#define FROM_ADDRESS    "no-reply@postern.test"
+
+typedef struct {
+    char dir [128];
+    char maildir [192];
+    char outbox [192];
+    zsock_t *router;            //  stands in for mfa
+    char *endpoint;
+    zframe_t *peer;             //  routing id of the mailer's DEALER, from its last message
+    pid_t sink_pid;
+    int sink_port;
+    int sinks_started;
+    char cert [200];            //  STARTTLS certificate and key, when made
+    char key [200];
+    int starttls;               //  settings for the next mailer started
+    const char *ca_file;
+    mailer_config_t *config;
+    zactor_t *mailer;
+} fixture_t;
+
+static int64_t
+s_now_s (void)
+{
+    return zclock_time () / 1000;
+}
+
+static int
+s_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st; (void) flag; (void) ftw;
+    return remove (path);
+}
+
+//  ---------------------------------------------------------------------------
+//  The SMTP sink subprocess
+
+static const char *
+s_source_dir (void)
+{
+    const char *dir = getenv ("POSTERN_SOURCE_DIR");
+    return dir && *dir? dir: POSTERN_SOURCE_DIR_DEFAULT;
+}
+
+//  Runs a program to completion; its exit status.
+static int
+s_run (char *const argv [])
+{
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_WRONLY);
+        dup2 (null, STDOUT_FILENO);
+        dup2 (null, STDERR_FILENO);
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  A self-signed certificate for 127.0.0.1 in the fixture directory, for STARTTLS.
+static void
+s_make_certificate (fixture_t *self)
+{
+    snprintf (self->cert, sizeof self->cert, "%s/cert.pem", self->dir);
+    snprintf (self->key, sizeof self->key, "%s/key.pem", self->dir);
+    char *argv [] = {
+        "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", self->key, "-out", self->cert,
+        NULL
+    };
+    assert_int_equal (s_run (argv), 0);
+}
+
+//  Starts the sink in mode on port (0: any), with STARTTLS required when tls is
+//  set, and waits for its port file.
+static void
+s_sink_start (fixture_t *self, const char *mode, int fail_count, int port, int tls)
+{
+    char script [PATH_MAX], port_file [256], port_arg [16], count_arg [16];
+    snprintf (script, sizeof script, "%s/tests/support/smtp_sink.py", s_source_dir ());
+    snprintf (port_file, sizeof port_file, "%s/sink-%d.port", self->dir, ++self->sinks_started);
+    snprintf (port_arg, sizeof port_arg, "%d", port);
+    snprintf (count_arg, sizeof count_arg, "%d", fail_count);
+    const char *argv [] = {
+        PYTHON, script, "--host", "127.0.0.1", "--port", port_arg,
+        "--maildir", self->maildir, "--port-file", port_file,
+        "--mode", mode, "--fail-count", count_arg,
+        tls? "--tls-cert": NULL, self->cert, "--tls-key", self->key, NULL
+    };
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        execv (PYTHON, (char *const *) argv);
+        _exit (127);
+    }
+    self->sink_pid = pid;
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        FILE *file = fopen (port_file, "r");
+        if (file) {
+            int found = fscanf (file, "%d", &self->sink_port);
+            fclose (file);
+            assert_int_equal (found, 1);
+            assert_true (self->sink_port > 0);
+            return;
+        }
+        int status = 0;
+        if (waitpid (pid, &status, WNOHANG) == pid) {
+            self->sink_pid = 0;
+            fail_msg ("smtp_sink.py exited early (status %d)", status);
+        }
+        zclock_sleep (POLL_MS);
+    }
+    fail_msg ("smtp_sink.py did not write its port file");
+}
+
+static void
+s_sink_stop (fixture_t *self)
+{
+    if (self->sink_pid <= 0)
+        return;
+    kill (self->sink_pid, SIGTERM);
+    int status = 0;
+    for (int waited = 0; waited < 5000; waited += POLL_MS) {
+        if (waitpid (self->sink_pid, &status, WNOHANG) == self->sink_pid) {
+            self->sink_pid = 0;
+            return;
+        }
+        zclock_sleep (POLL_MS);
+    }
+    kill (self->sink_pid, SIGKILL);
+    waitpid (self->sink_pid, &status, 0);
+    self->sink_pid = 0;
+}
+
+static int
+s_mail_exists (fixture_t *self, int number)
+{
+    char path [256];
+    snprintf (path, sizeof path, "%s/%d.eml", self->maildir, number);
+    return access (path, F_OK) == 0;
+}
+
+static int
+s_wait_mail (fixture_t *self, int number)
+{
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        if (s_mail_exists (self, number))
+            return 1;
+        zclock_sleep (POLL_MS);
+    }
+    return 0;
+}
+
+static char *
+s_read_file (const char *path)
+{
+    FILE *file = fopen (path, "rb");
+    assert_non_null (file);
+    char *data = calloc (1, 1024 * 1024);
+    size_t size = fread (data, 1, 1024 * 1024 - 1, file);
+    fclose (file);
+    data [size] = '\0';
+    return data;
+}
+
+//  ---------------------------------------------------------------------------
+//  The mailer actor and the bus
+
+static void
+s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
+{
+    self->config = mailer_config_new ();
+    assert_non_null (self->config);
+    assert_int_equal (mailer_config_set (&self->config->jobs_endpoint, self->endpoint), 0);
+    assert_int_equal (mailer_config_set (&self->config->outbox_path, self->outbox), 0);
+    assert_int_equal (mailer_config_set (&self->config->default_from, "Postern <" FROM_ADDRESS ">"), 0);
+    self->config->smtp_port = smtp_port;
+    self->config->smtp_starttls = self->starttls;
+    assert_int_equal (mailer_config_set (&self->config->smtp_ca_file, self->ca_file), 0);
+    self->config->concurrency = 2;
+    self->config->connect_timeout_s = 2;
+    self->config->response_timeout_s = response_timeout_s;
+    self->config->total_timeout_s = response_timeout_s * 2;
+    self->mailer = zactor_new (mailer_server_actor, self->config);
+    assert_non_null (self->mailer);
+    char *status = zstr_recv (self->mailer);
+    assert_non_null (status);
+    assert_string_equal (status, self->endpoint);
+    zstr_free (&status);
+}
+
+static void
+s_mailer_start (fixture_t *self, int smtp_port)
+{
+    //  generous: a slow CI host must not turn into spurious retries
+    s_mailer_start_with (self, smtp_port, 10);
+}
+
+static void
+s_mailer_stop (fixture_t *self)
+{
+    zactor_destroy (&self->mailer);
+    mailer_config_destroy (&self->config);
+}
+
+//  Next message from the mailer within timeout_ms, or NULL. Remembers its route.
+static pst_msg_t *
+s_recv (fixture_t *self, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (self->router, NULL);
+    pst_msg_t *msg = NULL;
+    if (zpoller_wait (poller, timeout_ms) == self->router) {
+        zmsg_t *zmsg = zmsg_recv (self->router);
+        assert_non_null (zmsg);
+        assert_int_equal (zmsg_size (zmsg), 2);
+        zframe_destroy (&self->peer);
+        self->peer = zmsg_pop (zmsg);
+        zframe_t *payload = zmsg_pop (zmsg);
+        assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &msg), 0);
+        zframe_destroy (&payload);
+        zmsg_destroy (&zmsg);
+    }
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+//  Waits for a message with op (and, when given, with id or body job_id), skipping
+//  the others (heartbeats). Fails the test on timeout.
+static pst_msg_t *
+s_expect (fixture_t *self, const char *op, const char *id, const char *job_id)
+{
+    int64_t deadline = zclock_mono () + WAIT_MS;
+    while (zclock_mono () < deadline) {
+        pst_msg_t *msg = s_recv (self, (int) (deadline - zclock_mono ()));
+        if (!msg)
+            break;
+        const char *msg_job = pst_msg_get_str (msg, "job_id");
+        if (streq (pst_msg_op (msg), op)
+        &&  (!id || streq (pst_msg_id (msg), id))
+        &&  (!job_id || (msg_job && streq (msg_job, job_id))))
+            return msg;
+        pst_msg_destroy (&msg);
+    }
+    fail_msg ("no %s from the mailer", op);
+    return NULL;
+}
+
+//  Sends mail.send and returns its request id (caller frees).
+static char *
+s_send_job (fixture_t *self, const char *job_id, const char *to, const char *code,
+            int64_t expires_at)
+{
+    assert_non_null (self->peer);
+    pst_msg_t *request = pst_msg_new_request ("mail.send", 5000);
+    assert_non_null (request);
+    char text [128], html [128], message_id [128];
+    snprintf (text, sizeof text, "Your verification code is %s.\nIt expires in 5 minutes.", code);
+    snprintf (html, sizeof html, "<p>Your verification code is <b>%s</b>.</p>", code);
+    snprintf (message_id, sizeof message_id, "<%s@postern.test>", job_id);
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+                              "job_id", job_id, "to", to, "subject", "Verify your identity",
+                              "text", text, "html", html, "message_id", message_id,
+                              "expires_at", (json_int_t) expires_at);
+    assert_non_null (body);
+    pst_msg_set_body (request, &body);
+    assert_int_equal (pst_bus_send (self->router, self->peer, request), 0);
+    char *id = strdup (pst_msg_id (request));
+    pst_msg_destroy (&request);
+    return id;
+}
+
+//  Sends a job and checks the mailer acknowledges it (st 0).
+static void
+s_send_and_expect_ack (fixture_t *self, const char *job_id, const char *code, int64_t expires_at)
+{
+    char *id = s_send_job (self, job_id, TO, code, expires_at);
+    pst_msg_t *reply = s_expect (self, "mail.send", id, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    free (id);
+}
+
+//  Waits for the mail.result of job_id and checks its result.
+static void
+s_expect_result (fixture_t *self, const char *job_id, const char *result)
+{
+    pst_msg_t *msg = s_expect (self, "mail.result", NULL, job_id);
+    assert_string_equal (pst_msg_get_str (msg, "result"), result);
+    assert_non_null (pst_msg_get_str (msg, "detail"));
+    pst_msg_destroy (&msg);
+}
+
+static void
+s_expect_ready (fixture_t *self)
+{
+    pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_true (pst_msg_get_int (ready, "credit", -1) > 0);
+    pst_msg_destroy (&ready);
+}
+
+//  State of a job in the outbox, read through a connection of our own.
+static mailer_state_t
+s_outbox_state (fixture_t *self, const char *job_id, int *attempts_p)
+{
+    mailer_outbox_t *outbox = mailer_outbox_new (self->outbox);
+    assert_non_null (outbox);
+    mailer_state_t state = mailer_outbox_state (outbox, job_id, attempts_p);
+    mailer_outbox_destroy (&outbox);
+    return state;
+}
+
+//  Waits until a job has been tried at least once and is waiting for a retry.
+static void
+s_expect_retrying (fixture_t *self, const char *job_id)
+{
+    int attempts = 0;
+    mailer_state_t job_state = MAILER_STATE_UNKNOWN;
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        job_state = s_outbox_state (self, job_id, &attempts);
+        if (job_state == MAILER_STATE_PENDING && attempts >= 1)
+            break;
+        zclock_sleep (POLL_MS);
+    }
+    assert_int_equal (job_state, MAILER_STATE_PENDING);
+    assert_true (attempts >= 1);
+}
+
+//  ---------------------------------------------------------------------------
+
+static int
+s_setup (void **state)
+{
+    fixture_t *self = calloc (1, sizeof *self);
+    snprintf (self->dir, sizeof self->dir, "/tmp/postern-mailer-service-XXXXXX");
+    if (!mkdtemp (self->dir))
+        return -1;
+    snprintf (self->maildir, sizeof self->maildir, "%s/mail", self->dir);
+    snprintf (self->outbox, sizeof self->outbox, "%s/outbox.db", self->dir);
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    pst_bus_tune (self->router);
+    if (zsock_bind (self->router, "tcp://127.0.0.1:*") < 0)
+        return -1;
+    self->endpoint = zsock_last_endpoint (self->router);
+    *state = self;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *self = *state;
+    s_mailer_stop (self);
+    s_sink_stop (self);
+    zframe_destroy (&self->peer);
+    zsock_destroy (&self->router);
+    zstr_free (&self->endpoint);
+    nftw (self->dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free (self);
+    return 0;
+}
+
+static void
+test_delivers_one_message (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-happy", "042917", s_now_s () + 300);
+    s_expect_result (self, "job-happy", "sent");
+    assert_true (s_wait_mail (self, 1));
+
+    char path [256];
+    snprintf (path, sizeof path, "%s/1.json", self->maildir);
+    json_t *envelope = json_load_file (path, 0, NULL);
+    assert_non_null (envelope);
+    assert_string_equal (json_string_value (json_object_get (envelope, "mail_from")), FROM_ADDRESS);
+    json_t *rcpts = json_object_get (envelope, "rcpt_tos");
+    assert_int_equal (json_array_size (rcpts), 1);
+    assert_string_equal (json_string_value (json_array_get (rcpts, 0)), TO);
+    json_decref (envelope);
+
+    snprintf (path, sizeof path, "%s/1.eml", self->maildir);
+    char *eml = s_read_file (path);
+    assert_non_null (strstr (eml, "\r\nMessage-ID: <job-happy@postern.test>\r\n"));
+    assert_non_null (strstr (eml, "\r\nTo: " TO "\r\n"));
+    //  the code, once quoted-printable soft breaks are undone
+    char *p;
+    while ((p = strstr (eml, "=\r\n")))
+        memmove (p, p + 3, strlen (p + 3) + 1);
+    assert_non_null (strstr (eml, "Your verification code is 042917."));
+    free (eml);
+
+    //  mfa retries the same job: acknowledged, never delivered twice
+    s_send_and_expect_ack (self, "job-happy", "042917", s_now_s () + 300);
+    int attempts = 0;
+    assert_int_equal (s_outbox_state (self, "job-happy", &attempts), MAILER_STATE_SENT);
+    assert_int_equal (attempts, 1);
+    assert_false (s_mail_exists (self, 2));
+}
+
+static void
+test_permanent_failure_not_retried (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "reject-550", 0, 0, 0);
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-550", "111111", s_now_s () + 300);
+    s_expect_result (self, "job-550", "failed");
+    int attempts = 0;
+    //  terminal after one attempt: no row is left for a retry to pick up
+    assert_int_equal (s_outbox_state (self, "job-550", &attempts), MAILER_STATE_FAILED);
+    assert_int_equal (attempts, 1);
+    assert_false (s_mail_exists (self, 1));
+}
+
+static void
+test_temporary_failure_retried_once (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "tempfail-451", 1, 0, 0);
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-451", "222222", s_now_s () + 300);
+    s_expect_result (self, "job-451", "sent");
+    assert_true (s_wait_mail (self, 1));
+    int attempts = 0;
+    assert_int_equal (s_outbox_state (self, "job-451", &attempts), MAILER_STATE_SENT);
+    assert_int_equal (attempts, 2);
+    assert_false (s_mail_exists (self, 2));
+}
+
+static void
+test_expired_job_never_sent (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-old", "333333", s_now_s () - 10);
+    s_expect_result (self, "job-old", "expired");
+    assert_int_equal (s_outbox_state (self, "job-old", NULL), MAILER_STATE_EXPIRED);
+    //  a live job sent after it is delivered as message 1: the old one never was
+    s_send_and_expect_ack (self, "job-live", "444444", s_now_s () + 300);
+    s_expect_result (self, "job-live", "sent");
+    assert_true (s_wait_mail (self, 1));
+    char path [256];
+    snprintf (path, sizeof path, "%s/1.eml", self->maildir);
+    char *eml = s_read_file (path);
+    assert_non_null (strstr (eml, "<job-live@postern.test>"));
+    assert_null (strstr (eml, "333333"));
+    free (eml);
+    assert_false (s_mail_exists (self, 2));
+}
+
+static void
+test_injection_refused (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    char *id = s_send_job (self, "job-evil", TO "\r\nRCPT TO:<eve@evil.test>", "555555",
+                           s_now_s () + 300);
+    pst_msg_t *reply = s_expect (self, "mail.send", id, NULL);
+    assert_true (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_error (reply), PST_ERR_INVALID_REQUEST);
+    pst_msg_destroy (&reply);
+    free (id);
+    assert_int_equal (s_outbox_state (self, "job-evil", NULL), MAILER_STATE_UNKNOWN);
+}
+
+static void
+test_outbox_survives_restart (void **state)
+{
+    fixture_t *self = *state;
+    //  learn a free port, then close it: the relay is down
+    s_sink_start (self, "ok", 0, 0, 0);
+    int port = self->sink_port;
+    s_sink_stop (self);
+    s_mailer_start (self, port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-durable", "666666", s_now_s () + 300);
+    //  wait for a failed attempt, so the job is known to have met the closed port
+    s_expect_retrying (self, "job-durable");
+    s_mailer_stop (self);
+
+    s_sink_start (self, "ok", 0, port, 0);
+    assert_int_equal (self->sink_port, port);
+    s_mailer_start (self, port);
+    s_expect_result (self, "job-durable", "sent");
+    assert_true (s_wait_mail (self, 1));
+    char path [256];
+    snprintf (path, sizeof path, "%s/1.eml", self->maildir);
+    char *eml = s_read_file (path);
+    assert_non_null (strstr (eml, "\r\nMessage-ID: <job-durable@postern.test>\r\n"));
+    assert_non_null (strstr (eml, "666666"));
+    free (eml);
+    assert_int_equal (s_outbox_state (self, "job-durable", NULL), MAILER_STATE_SENT);
+    assert_false (s_mail_exists (self, 2));
+}
+
+//  A relay that accepts TCP and never speaks: the per-stage timeout frees the
+//  worker (a retry, F6), and stopping the mailer abandons the stalled attempt
+//  instead of waiting it out; the job stays pending, the attempt uncounted.
+static void
+test_silent_relay (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "hang", 0, 0, 0);
+    s_mailer_start_with (self, self->sink_port, 1);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-silent", "777777", s_now_s () + 300);
+    s_expect_retrying (self, "job-silent");
+    s_mailer_stop (self);
+
+    //  now a long stage timeout, and stop while the attempt hangs
+    s_mailer_start_with (self, self->sink_port, 600);
+    mailer_state_t job_state = MAILER_STATE_UNKNOWN;
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        job_state = s_outbox_state (self, "job-silent", NULL);
+        if (job_state == MAILER_STATE_SENDING)
+            break;
+        zclock_sleep (POLL_MS);
+    }
+    assert_int_equal (job_state, MAILER_STATE_SENDING);
+    int before = 0;
+    s_outbox_state (self, "job-silent", &before);
+    s_mailer_stop (self);
+    int attempts = 0;
+    assert_int_equal (s_outbox_state (self, "job-silent", &attempts), MAILER_STATE_PENDING);
+    assert_int_equal (attempts, before - 1);
+}
+
+//  S24: STARTTLS required and the relay's certificate verified against the CA file.
+static void
+test_starttls_verified (void **state)
+{
+    fixture_t *self = *state;
+    s_make_certificate (self);
+    s_sink_start (self, "ok", 0, 0, 1);
+    self->starttls = 1;
+    self->ca_file = self->cert;
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-tls", "888888", s_now_s () + 300);
+    s_expect_result (self, "job-tls", "sent");
+    assert_true (s_wait_mail (self, 1));
+}
+
+//  An untrusted certificate is not talked to, whatever the relay offers.
+static void
+test_starttls_untrusted_certificate (void **state)
+{
+    fixture_t *self = *state;
+    s_make_certificate (self);
+    s_sink_start (self, "ok", 0, 0, 1);
+    self->starttls = 1;
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-mitm", "999999", s_now_s () + 300);
+    s_expect_retrying (self, "job-mitm");
+    assert_false (s_mail_exists (self, 1));
+}
+
+//  A relay that does not offer STARTTLS gets nothing when TLS is required.
+static void
+test_starttls_not_offered (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    self->starttls = 1;
+    s_mailer_start (self, self->sink_port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-plain", "101010", s_now_s () + 300);
+    s_expect_retrying (self, "job-plain");
+    assert_false (s_mail_exists (self, 1));
+}
+
+//  A mailer that could never send (its default From is not a mailbox) refuses to
+//  start instead of failing every job later.
+static void
+test_refuses_bad_config (void **state)
+{
+    fixture_t *self = *state;
+    mailer_config_t *config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&config->jobs_endpoint, self->endpoint), 0);
+    assert_int_equal (mailer_config_set (&config->outbox_path, self->outbox), 0);
+    assert_int_equal (mailer_config_set (&config->default_from, "Postern <not-an-address>"), 0);
+    zactor_t *mailer = zactor_new (mailer_server_actor, config);
+    assert_non_null (mailer);
+    char *status = zstr_recv (mailer);
+    assert_non_null (status);
+    assert_string_equal (status, "");
+    zstr_free (&status);
+    zactor_destroy (&mailer);
+    mailer_config_destroy (&config);
+}
+
+int
+main (void)
+{
+    assert_int_equal (pst_crypto_init (), 0);
+    //  a dead sink must not kill the test with SIGPIPE
+    signal (SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_delivers_one_message, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_permanent_failure_not_retried, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_temporary_failure_retried_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_expired_job_never_sent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_injection_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_outbox_survives_restart, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_silent_relay, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_starttls_verified, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_starttls_untrusted_certificate, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_starttls_not_offered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refuses_bad_config, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
