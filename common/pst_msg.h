@@ -93,7 +93,8 @@ json_t *
 //  Replaces the body; takes ownership of *body_p (must be an object) and nulls it.
 void
     pst_msg_set_body (pst_msg_t *self, json_t **body_p);
-//  Convenience readers of the body: NULL / default when absent or of another type.
+//  Convenience readers of the body: NULL / default when absent or of another type
+//  (an empty string is returned as ""; pst_json_str treats it as absent).
 const char *
     pst_msg_get_str (const pst_msg_t *self, const char *key);
 long long
