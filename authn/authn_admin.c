@@ -533,7 +533,7 @@ AUTHN_HANDLER (authn_admin_apis_create)
                              "Payload validation error: Missing required property: identifier");
     char id [32];
     pst_random_hex (id, 25, 12);
-    char *scope_text = s_dump (scopes? scopes: json_array ());
+    char *scope_text = scopes? s_dump (scopes): strdup ("[]");
     sqlite3_stmt *stmt = pst_db_prepare (s_db (worker),
         "INSERT INTO resource_servers (id, identifier, name, scopes, token_lifetime,"
         " allow_offline_access, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
