@@ -41,7 +41,8 @@ char *
 //  0 when password matches the PHC string, -1 otherwise.
 int
     pst_password_verify (const char *phc, const char *password);
-//  1 when the PHC string is weaker than the current policy.
+//  1 when the PHC string differs from the current policy (weaker, stronger, another
+//  algorithm or unreadable): libsodium's rule, so a login rehashes it.
 int
     pst_password_needs_rehash (const char *phc);
 //  Verifies against a fixed dummy hash: same cost for unknown users.
@@ -55,7 +56,8 @@ int
 int
     pst_ct_streq (const char *a, const char *b);
 
-//  Hex SHA-256 of data into out [65].
+//  Hex SHA-256 of data into out [65]; on an OpenSSL failure (logged) out is "",
+//  which never equals a real digest.
 void
     pst_sha256_hex (const void *data, size_t size, char out [65]);
 //  Hex HMAC-SHA-256 of data under key into out [65].

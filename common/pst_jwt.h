@@ -38,7 +38,8 @@ void
 size_t
     pst_jwks_size (pst_jwks_t *self);
 
-//  Verifies signature, pinned alg, kid, then exp (with leeway_s), iss and aud
+//  Verifies signature, pinned alg, kid, no `crit` header, then exp (required, with
+//  leeway_s), nbf when present, iss and aud
 //  (aud may be a string or array in the token). Returns the claims (caller owns)
 //  or NULL; *reason_p (if given) gets a short static reason for logs.
 json_t *

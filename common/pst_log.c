@@ -20,7 +20,7 @@ static const char *s_level_names [] = { "debug", "info", "warn", "error" };
 //  "client_secret", "mfa_token" and "binding_code" are all caught.
 static const char *s_secret_words [] = {
     "password", "secret", "token", "code", "otp", "recovery", "authorization",
-    "cookie", "key", "pass", "credential", NULL
+    "cookie", "key", "pass", "credential", "jwt", "bearer", "assertion", NULL
 };
 
 //  Keys that contain a secret word but only ever hold non-secret identifiers.
@@ -88,6 +88,12 @@ pst_log (pst_log_level_t level, const char *event, ...)
             value = "[redacted]";
         //  json_string refuses invalid UTF-8; never let a log line vanish for that
         json_t *string = value? json_string (value): json_null ();
+        //  a caller's field never overwrites the line's own
+        char renamed [80];
+        if (json_object_get (line, key)) {
+            snprintf (renamed, sizeof renamed, "field_%s", key);
+            key = renamed;
+        }
         json_object_set_new (line, key, string? string: json_string ("[invalid utf-8]"));
     }
     va_end (args);
