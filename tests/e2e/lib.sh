@@ -114,7 +114,11 @@ e2e_finish() {
   if ((E2E_FAILED == 0)) && [[ -z ${E2E_KEEP:-} ]]; then
     rm -rf "$E2E_WORK"
   fi
-  ((E2E_FAILED == 0))
+  # called from the EXIT trap: only `exit` sets the script's status there
+  if ((E2E_FAILED > 0 || E2E_PASSED == 0)); then
+    exit 1
+  fi
+  exit 0
 }
 
 # api METHOD PATH [curl args...]: sets STATUS, BODY and HEADERS

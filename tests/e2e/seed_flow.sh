@@ -218,7 +218,7 @@ expect "new recovery code: status" 200 "$STATUS"
 # --- Nothing secret in logs or databases (S8, S30) -------------------------------
 # The search must be able to find things: the user's address is in authn.db and
 # the logs name the user id.
-check "secret scan sees the databases" grep -qaF "user@example.com" "$POSTERN_DATA_DIR/authn.db"
+check "secret scan sees the databases" grep -qaF "user@example.com" "$POSTERN_DATA_DIR"/authn.db*
 check "secret scan sees the logs" grep -qaF "$USER_ID" "$E2E_WORK"/*.log
 check "secret scan sees the mailer outbox" test -s "$POSTERN_DATA_DIR/mailer-outbox.db"
 for secret in "$USER_PASSWORD" "$CODE" "$RECOVERY_CODE" "$NEW_RECOVERY_CODE" "$MFA_TOKEN" \

@@ -29,10 +29,12 @@ timed() {
   ELAPSED_MS=$(( $(now_ms) - start ))
 }
 
+# Authentication API errors carry the code in `error`, Management API errors in
+# `errorCode` (contract §0).
 expect_fast_503() {
   local what=$1
   expect "$what: status" 503 "$STATUS"
-  expect "$what: error" temporarily_unavailable "$(json .error)"
+  expect "$what: error code" temporarily_unavailable "$(json '.errorCode // .error')"
   if (( ELAPSED_MS <= DEADLINE_MS + MARGIN_MS )); then
     pass "$what: answered in ${ELAPSED_MS} ms (deadline ${DEADLINE_MS} ms)"
   else

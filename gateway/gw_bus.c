@@ -1,0 +1,460 @@
+#include "gw_bus.h"
+#include "pst_bus.h"
+#include "pst_error.h"
+#include "pst_log.h"
+#include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+//  While the first keys request cannot be queued (authn's TCP connection is
+//  still being set up), it is retried at this pace until its deadline.
+#define KEYS_RETRY_MS   50
+//  Least pause after a failed periodic fetch
+#define KEYS_RETRY_FLOOR_MS 1000
+
+typedef enum { JOB_REQUEST, JOB_KEYS } job_kind_t;
+
+typedef struct {
+    job_kind_t kind;
+    gw_service_t service;
+    pst_msg_t *request;
+    gw_bus_done_fn *done;
+    void *arg;
+    int64_t expires_at;         //  monotonic ms
+} job_t;
+
+struct _gw_bus_t {
+    char *endpoints [GW_SERVICE_COUNT];
+    int timeout_ms;
+    int keys_min_interval_ms;
+    gw_keys_t *keys;
+    zactor_t *actor;
+    int wakeup;                 //  eventfd: the queue has jobs
+    pthread_mutex_t mutex;
+    zlistx_t *queue;            //  job_t *, guarded by mutex
+    int closed;                 //  guarded by mutex
+};
+
+//  State of the bus thread alone
+typedef struct {
+    gw_bus_t *bus;
+    pst_client_t *clients [GW_SERVICE_COUNT];
+    zhashx_t *pending;          //  request id -> job_t *
+    pst_msg_t *keys_request;    //  fetch in flight, or NULL
+    int keys_queued;            //  the fetch has left for authn
+    int64_t keys_expires_at;
+    int64_t keys_started_at;
+    int64_t keys_next_at;
+    zlistx_t *keys_waiters;     //  job_t * of kind JOB_KEYS
+} bus_state_t;
+
+static void
+s_job_destroy (job_t **job_p)
+{
+    if (*job_p) {
+        pst_msg_destroy (&(*job_p)->request);
+        free (*job_p);
+        *job_p = NULL;
+    }
+}
+
+//  Hands the outcome to the requester; the job is gone afterwards.
+static void
+s_job_finish (job_t **job_p, pst_msg_t *reply)
+{
+    job_t *job = *job_p;
+    job->done (job->arg, reply);
+    s_job_destroy (job_p);
+}
+
+static void
+s_job_fail (job_t **job_p, const char *format)
+{
+    job_t *job = *job_p;
+    if (job->kind == JOB_KEYS) {
+        s_job_finish (job_p, NULL);
+        return;
+    }
+    pst_msg_t *reply = pst_msg_new_reply (job->request);
+    if (reply)
+        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, format, gw_service_name (job->service));
+    s_job_finish (job_p, reply);
+}
+
+static const char *s_not_connected = "Service %s is not available";
+static const char *s_timed_out = "Service %s did not answer in time";
+
+//  ---------------------------------------------------------------------------
+//  Keys
+
+static void
+s_keys_notify (bus_state_t *state)
+{
+    job_t *job;
+    while ((job = (job_t *) zlistx_detach (state->keys_waiters, NULL)))
+        s_job_finish (&job, NULL);
+}
+
+static void
+s_keys_try_send (bus_state_t *state)
+{
+    zsock_t *sock = pst_client_sock (state->clients [GW_SERVICE_AUTHN]);
+    if (pst_bus_send (sock, NULL, state->keys_request) == 0)
+        state->keys_queued = 1;
+}
+
+static void
+s_keys_start (bus_state_t *state)
+{
+    if (state->keys_request)
+        return;
+    state->keys_request = pst_msg_new_request ("keys.jwks", state->bus->timeout_ms);
+    if (!state->keys_request)
+        return;
+    state->keys_started_at = zclock_mono ();
+    state->keys_expires_at = state->keys_started_at + state->bus->timeout_ms;
+    state->keys_queued = 0;
+    s_keys_try_send (state);
+}
+
+static void
+s_keys_finish (bus_state_t *state, pst_msg_t *reply)
+{
+    int loaded = reply && !pst_msg_is_error (reply)
+              && gw_keys_update (state->bus->keys, pst_msg_body (reply)) == 0;
+    if (loaded)
+        pst_log (PST_LOG_INFO, "keys_loaded", NULL);
+    else
+        pst_log (PST_LOG_WARN, "keys_fetch_failed",
+                 "reason", !reply? "no answer": pst_msg_is_error (reply)? pst_msg_error (reply)
+                                                                       : "unusable key set", NULL);
+    //  Without keys every Management API call fails: try again sooner, but
+    //  never in a tight loop against a service that is down
+    int64_t retry_ms = state->bus->keys_min_interval_ms > KEYS_RETRY_FLOOR_MS
+                     ? state->bus->keys_min_interval_ms: KEYS_RETRY_FLOOR_MS;
+    state->keys_next_at = zclock_mono () + (loaded? GW_BUS_KEYS_REFRESH_MS: retry_ms);
+    pst_msg_destroy (&state->keys_request);
+    s_keys_notify (state);
+}
+
+static void
+s_keys_wait (bus_state_t *state, job_t *job)
+{
+    int recent = state->keys_started_at > 0
+              && zclock_mono () - state->keys_started_at < state->bus->keys_min_interval_ms;
+    if (!state->keys_request && recent) {
+        s_job_finish (&job, NULL);
+        return;
+    }
+    zlistx_add_end (state->keys_waiters, job);
+    s_keys_start (state);
+    if (!state->keys_request)
+        s_keys_notify (state);
+}
+
+//  ---------------------------------------------------------------------------
+//  Requests
+
+static void
+s_dispatch (bus_state_t *state, job_t *job)
+{
+    if (job->kind == JOB_KEYS) {
+        s_keys_wait (state, job);
+        return;
+    }
+    int remaining = pst_msg_remaining_ms (job->request);
+    zsock_t *sock = pst_client_sock (state->clients [job->service]);
+    if (remaining <= 0) {
+        s_job_fail (&job, s_timed_out);
+        return;
+    }
+    if (pst_bus_send (sock, NULL, job->request) != 0) {
+        pst_log (PST_LOG_WARN, "bus_service_unavailable",
+                 "service", gw_service_name (job->service), "op", pst_msg_op (job->request), NULL);
+        s_job_fail (&job, s_not_connected);
+        return;
+    }
+    job->expires_at = zclock_mono () + remaining;
+    //  Ids are 128 random bits; a clash means a broken generator, not bad luck
+    if (zhashx_insert (state->pending, pst_msg_id (job->request), job) != 0)
+        s_job_fail (&job, s_not_connected);
+}
+
+static void
+s_take_queue (bus_state_t *state)
+{
+    uint64_t count;
+    if (read (state->bus->wakeup, &count, sizeof count) < 0 && errno != EAGAIN)
+        pst_log (PST_LOG_WARN, "bus_wakeup_failed", "reason", strerror (errno), NULL);
+    //  Dispatch outside the lock: done functions may submit again
+    zlistx_t *jobs = zlistx_new ();
+    if (!jobs)
+        return;
+    pthread_mutex_lock (&state->bus->mutex);
+    job_t *job;
+    while ((job = (job_t *) zlistx_detach (state->bus->queue, NULL)))
+        zlistx_add_end (jobs, job);
+    pthread_mutex_unlock (&state->bus->mutex);
+    while ((job = (job_t *) zlistx_detach (jobs, NULL)))
+        s_dispatch (state, job);
+    zlistx_destroy (&jobs);
+}
+
+static void
+s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
+{
+    if (service == GW_SERVICE_AUTHN && state->keys_request
+    &&  streq (pst_msg_id (reply), pst_msg_id (state->keys_request))) {
+        s_keys_finish (state, reply);
+        pst_msg_destroy (&reply);
+        return;
+    }
+    job_t *job = (job_t *) zhashx_lookup (state->pending, pst_msg_id (reply));
+    if (!job || job->service != service) {
+        pst_log (PST_LOG_DEBUG, "bus_late_reply", "service", gw_service_name (service),
+                 "request_id", pst_msg_id (reply), NULL);
+        pst_msg_destroy (&reply);
+        return;
+    }
+    zhashx_delete (state->pending, pst_msg_id (reply));
+    s_job_finish (&job, reply);
+}
+
+static void
+s_receive (bus_state_t *state, gw_service_t service)
+{
+    zsock_t *sock = pst_client_sock (state->clients [service]);
+    while (zsock_events (sock) & ZMQ_POLLIN) {
+        pst_msg_t *reply = pst_bus_recv_dealer (sock);
+        if (reply)
+            s_on_reply (state, service, reply);
+    }
+}
+
+//  Fails what has passed its deadline; returns ms until the next deadline.
+static int64_t
+s_expire (bus_state_t *state)
+{
+    int64_t now = zclock_mono ();
+    int64_t next = GW_BUS_KEYS_REFRESH_MS;
+    zlistx_t *expired = zlistx_new ();
+    for (job_t *job = (job_t *) zhashx_first (state->pending); job;
+         job = (job_t *) zhashx_next (state->pending)) {
+        if (job->expires_at <= now)
+            zlistx_add_end (expired, job);
+        else
+        if (job->expires_at - now < next)
+            next = job->expires_at - now;
+    }
+    job_t *job;
+    while ((job = (job_t *) zlistx_detach (expired, NULL))) {
+        pst_log (PST_LOG_WARN, "bus_timeout", "service", gw_service_name (job->service),
+                 "op", pst_msg_op (job->request), "request_id", pst_msg_id (job->request), NULL);
+        zhashx_delete (state->pending, pst_msg_id (job->request));
+        s_job_fail (&job, s_timed_out);
+    }
+    zlistx_destroy (&expired);
+
+    if (state->keys_request && state->keys_expires_at <= now)
+        s_keys_finish (state, NULL);
+    else
+    if (state->keys_request && !state->keys_queued)
+        s_keys_try_send (state);
+    if (!state->keys_request && state->keys_next_at <= now)
+        s_keys_start (state);
+    if (state->keys_request) {
+        int64_t until = state->keys_queued? state->keys_expires_at - now: KEYS_RETRY_MS;
+        if (until < next)
+            next = until;
+    }
+    else
+    if (state->keys_next_at - now < next)
+        next = state->keys_next_at - now;
+    return next > 0? next: 0;
+}
+
+//  Everything still waiting gets its answer before the thread ends.
+static void
+s_fail_all (bus_state_t *state)
+{
+    pthread_mutex_lock (&state->bus->mutex);
+    state->bus->closed = 1;
+    pthread_mutex_unlock (&state->bus->mutex);
+    job_t *job;
+    while ((job = (job_t *) zlistx_detach (state->bus->queue, NULL)))
+        s_job_fail (&job, s_not_connected);
+    for (job = (job_t *) zhashx_first (state->pending); job;
+         job = (job_t *) zhashx_next (state->pending))
+        zlistx_add_end (state->keys_waiters, job);
+    zhashx_purge (state->pending);
+    while ((job = (job_t *) zlistx_detach (state->keys_waiters, NULL)))
+        s_job_fail (&job, s_not_connected);
+    pst_msg_destroy (&state->keys_request);
+}
+
+static void
+s_state_destroy (bus_state_t *state)
+{
+    for (int service = 0; service < GW_SERVICE_COUNT; service++)
+        pst_client_destroy (&state->clients [service]);
+    zhashx_destroy (&state->pending);
+    zlistx_destroy (&state->keys_waiters);
+}
+
+static void
+s_bus_actor (zsock_t *pipe, void *args)
+{
+    gw_bus_t *bus = (gw_bus_t *) args;
+    bus_state_t state = { .bus = bus };
+    zsock_signal (pipe, 0);
+    int ok = 1;
+    for (int service = 0; service < GW_SERVICE_COUNT; service++) {
+        state.clients [service] = pst_client_new (bus->endpoints [service]);
+        ok = ok && state.clients [service];
+    }
+    state.pending = zhashx_new ();
+    state.keys_waiters = zlistx_new ();
+    ok = ok && state.pending && state.keys_waiters;
+    zsock_send (pipe, "i", ok? 0: -1);
+    if (!ok) {
+        s_fail_all (&state);
+        s_state_destroy (&state);
+        return;
+    }
+    s_keys_start (&state);
+
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (pst_client_sock (state.clients [GW_SERVICE_AUTHN])), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (pst_client_sock (state.clients [GW_SERVICE_MFA])), 0, ZMQ_POLLIN, 0 },
+        { NULL, bus->wakeup, ZMQ_POLLIN, 0 }
+    };
+    while (true) {
+        int64_t timeout = s_expire (&state);
+        if (zmq_poll (items, 4, (long) timeout) < 0 && errno != EINTR)
+            break;
+        if (items [0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (pipe);
+            int term = !command || streq (command, "$TERM");
+            zstr_free (&command);
+            if (term)
+                break;
+        }
+        //  ZMQ sockets are edge-triggered: drain whatever is there each turn
+        s_receive (&state, GW_SERVICE_AUTHN);
+        s_receive (&state, GW_SERVICE_MFA);
+        if (items [3].revents & ZMQ_POLLIN)
+            s_take_queue (&state);
+    }
+    s_fail_all (&state);
+    s_state_destroy (&state);
+}
+
+//  ---------------------------------------------------------------------------
+//  Public side, called from HTTP threads
+
+gw_bus_t *
+gw_bus_new (const gw_config_t *config, gw_keys_t *keys)
+{
+    gw_bus_t *self = (gw_bus_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoints [GW_SERVICE_AUTHN] = strdup (config->authn_endpoint);
+    self->endpoints [GW_SERVICE_MFA] = strdup (config->mfa_endpoint);
+    self->timeout_ms = config->bus_timeout_ms;
+    self->keys_min_interval_ms = config->keys_min_interval_ms;
+    self->keys = keys;
+    self->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->queue = zlistx_new ();
+    pthread_mutex_init (&self->mutex, NULL);
+    int rc = -1;
+    if (self->endpoints [0] && self->endpoints [1] && self->wakeup >= 0 && self->queue) {
+        self->actor = zactor_new (s_bus_actor, self);
+        if (self->actor && zsock_recv (self->actor, "i", &rc) != 0)
+            rc = -1;
+    }
+    if (rc != 0) {
+        pst_log (PST_LOG_ERROR, "bus_start_failed", NULL);
+        gw_bus_destroy (&self);
+    }
+    return self;
+}
+
+void
+gw_bus_close (gw_bus_t *self)
+{
+    zactor_destroy (&self->actor);
+    pthread_mutex_lock (&self->mutex);
+    self->closed = 1;
+    pthread_mutex_unlock (&self->mutex);
+}
+
+void
+gw_bus_destroy (gw_bus_t **self_p)
+{
+    if (self_p && *self_p) {
+        gw_bus_t *self = *self_p;
+        gw_bus_close (self);
+        job_t *job;
+        while (self->queue && (job = (job_t *) zlistx_detach (self->queue, NULL)))
+            s_job_fail (&job, s_not_connected);
+        zlistx_destroy (&self->queue);
+        pthread_mutex_destroy (&self->mutex);
+        if (self->wakeup >= 0)
+            close (self->wakeup);
+        for (int service = 0; service < GW_SERVICE_COUNT; service++)
+            free (self->endpoints [service]);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static int
+s_enqueue (gw_bus_t *self, job_t *job)
+{
+    pthread_mutex_lock (&self->mutex);
+    int rc = self->closed? -1: 0;
+    if (rc == 0 && !zlistx_add_end (self->queue, job))
+        rc = -1;
+    pthread_mutex_unlock (&self->mutex);
+    uint64_t one = 1;
+    if (rc == 0 && write (self->wakeup, &one, sizeof one) < 0)
+        pst_log (PST_LOG_WARN, "bus_wakeup_failed", "reason", strerror (errno), NULL);
+    return rc;
+}
+
+int
+gw_bus_submit (gw_bus_t *self, gw_service_t service, pst_msg_t **request_p,
+               gw_bus_done_fn *done, void *arg)
+{
+    job_t *job = (job_t *) calloc (1, sizeof *job);
+    if (!job) {
+        pst_msg_destroy (request_p);
+        return -1;
+    }
+    *job = (job_t) { JOB_REQUEST, service, *request_p, done, arg, 0 };
+    *request_p = NULL;
+    if (s_enqueue (self, job) != 0) {
+        s_job_destroy (&job);
+        return -1;
+    }
+    return 0;
+}
+
+int
+gw_bus_refresh_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
+{
+    job_t *job = (job_t *) calloc (1, sizeof *job);
+    if (!job)
+        return -1;
+    *job = (job_t) { JOB_KEYS, GW_SERVICE_AUTHN, NULL, done, arg, 0 };
+    if (s_enqueue (self, job) != 0) {
+        s_job_destroy (&job);
+        return -1;
+    }
+    return 0;
+}

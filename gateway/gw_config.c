@@ -1,0 +1,93 @@
+#include "gw_config.h"
+#include "pst_config.h"
+#include <stdlib.h>
+#include <string.h>
+
+void
+gw_config_set_str (char **field_p, const char *value)
+{
+    free (*field_p);
+    *field_p = value? strdup (value): NULL;
+}
+
+gw_config_t *
+gw_config_new (void)
+{
+    gw_config_t *self = (gw_config_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->bind_address = strdup ("127.0.0.1");
+    self->https_port = 8443;
+    self->http_port = GW_PORT_OFF;
+    self->authn_endpoint = strdup ("tcp://127.0.0.1:5601");
+    self->mfa_endpoint = strdup ("tcp://127.0.0.1:5602");
+    self->bus_timeout_ms = 2000;
+    self->domain = strdup ("localhost:8443");
+    self->max_body = 16384;
+    self->connection_timeout_s = 15;
+    self->max_connections = 1024;
+    self->keys_min_interval_ms = 10 * 1000;
+    if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
+        gw_config_destroy (&self);
+    return self;
+}
+
+//  In the environment both -1 (README) and 0 switch a listener off; an
+//  ephemeral port only makes sense for tests, which set the record directly.
+static int
+s_env_port (const char *name, int dflt)
+{
+    long port = pst_config_int (name, dflt, -1, 65535);
+    return port <= 0? GW_PORT_OFF: (int) port;
+}
+
+static void
+s_env_str (char **field_p, const char *name)
+{
+    const char *value = pst_config_str (name, NULL);
+    if (value)
+        gw_config_set_str (field_p, value);
+}
+
+gw_config_t *
+gw_config_from_env (void)
+{
+    gw_config_t *self = gw_config_new ();
+    if (!self)
+        return NULL;
+    s_env_str (&self->bind_address, "POSTERN_BIND_ADDRESS");
+    self->https_port = s_env_port ("POSTERN_HTTPS_PORT", self->https_port);
+    self->http_port = s_env_port ("POSTERN_HTTP_PORT", self->http_port);
+    s_env_str (&self->tls_cert, "POSTERN_TLS_CERT");
+    s_env_str (&self->tls_key, "POSTERN_TLS_KEY");
+    s_env_str (&self->authn_endpoint, "POSTERN_AUTHN_ENDPOINT");
+    s_env_str (&self->mfa_endpoint, "POSTERN_MFA_ENDPOINT");
+    self->bus_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS",
+                                                 self->bus_timeout_ms, 10, 600000);
+    gw_config_set_str (&self->domain, pst_config_domain ());
+    self->max_body = (size_t) pst_config_int ("POSTERN_MAX_BODY",
+                                              (long) self->max_body, 256, 1024 * 1024);
+    self->connection_timeout_s = (unsigned) pst_config_int ("POSTERN_CONNECTION_TIMEOUT_S",
+                                              self->connection_timeout_s, 1, 3600);
+    self->max_connections = (unsigned) pst_config_int ("POSTERN_MAX_CONNECTIONS",
+                                              self->max_connections, 1, 65536);
+    if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
+        gw_config_destroy (&self);
+    return self;
+}
+
+void
+gw_config_destroy (gw_config_t **self_p)
+{
+    if (self_p && *self_p) {
+        gw_config_t *self = *self_p;
+        free (self->bind_address);
+        free (self->tls_cert);
+        free (self->tls_key);
+        free (self->authn_endpoint);
+        free (self->mfa_endpoint);
+        free (self->domain);
+        free (self);
+        *self_p = NULL;
+    }
+}

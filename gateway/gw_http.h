@@ -1,0 +1,56 @@
+/*  gw_http - one libmicrohttpd daemon (HTTPS or plain HTTP) serving the routes.
+
+    Per request: accumulate the body up to the limit (413 beyond), route (404 /
+    405), parse the body, authenticate the caller, build the envelope, suspend the
+    connection while the bus thread waits for the service, then render. All
+    per-request state is freed in the completion callback.
+
+    Shutdown order matters: gw_http_quiesce (no new connections), gw_bus_close
+    (it resumes every suspended connection with an answer), a moment for those
+    answers to leave (gw_http_requests), then gw_http_destroy (MHD refuses to stop
+    with suspended connections), then gw_bus_destroy.
+*/
+#ifndef GW_HTTP_H_INCLUDED
+#define GW_HTTP_H_INCLUDED
+
+#include "gw_bus.h"
+#include "gw_config.h"
+#include "gw_keys.h"
+#include "gw_tls.h"
+
+typedef struct _gw_http_t gw_http_t;
+
+//  Listens on config->bind_address:port (0 = any free port); TLS when tls is
+//  not NULL. bus and keys are borrowed and must outlive the daemon. NULL on
+//  failure (logged).
+gw_http_t *
+    gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls,
+                 gw_bus_t *bus, gw_keys_t *keys);
+
+void
+    gw_http_destroy (gw_http_t **self_p);
+
+//  The port actually bound.
+int
+    gw_http_port (gw_http_t *self);
+
+//  Stops accepting connections; those already open are still served.
+void
+    gw_http_quiesce (gw_http_t *self);
+
+//  Requests begun and not yet completed.
+int
+    gw_http_requests (gw_http_t *self);
+
+//  Client credentials of an HTTP Basic Authorization header (RFC 6749 §2.3.1:
+//  base64 of form-urlencoded id ":" secret). 0 and both strings (caller frees),
+//  or -1 when the header is not Basic or is malformed.
+int
+    gw_http_basic_credentials (const char *header, char **client_id_p, char **client_secret_p);
+
+//  The token of a "Bearer <token>" header; caller frees; NULL when absent or
+//  malformed.
+char *
+    gw_http_bearer_token (const char *header);
+
+#endif

@@ -1,0 +1,58 @@
+/*  gw_response - what the gateway answers, before it becomes an MHD response.
+
+    Kept apart from libmicrohttpd so the rendering rules can be unit tested:
+    - success: the reply body's "result" member when present (lists), else the
+      whole body; no body at all for 204;
+    - Authentication API errors: {"error","error_description"} plus the reply
+      body's other members (e.g. mfa_token);
+    - Management API errors: {"statusCode","error" (reason phrase),"message",
+      "errorCode"};
+    - a "retry_after" body member becomes the Retry-After header;
+    - the status of an error comes from pst_error_http_status; a code outside the
+      vocabulary is a 500 server_error.
+*/
+#ifndef GW_RESPONSE_H_INCLUDED
+#define GW_RESPONSE_H_INCLUDED
+
+#include "gw_routes.h"
+#include "pst_msg.h"
+#include <stddef.h>
+
+#define GW_RESPONSE_MAX_HEADERS 8
+
+typedef struct _gw_response_t gw_response_t;
+
+//  The HTTP rendering of a service reply to route. NULL when out of memory.
+gw_response_t *
+    gw_response_from_reply (const gw_route_t *route, const pst_msg_t *reply);
+
+//  An error the gateway decides itself (404, 405, 413, 401...).
+gw_response_t *
+    gw_response_error (gw_family_t family, int status, const char *code, const char *message);
+
+void
+    gw_response_destroy (gw_response_t **self_p);
+
+int
+    gw_response_status (gw_response_t *self);
+
+//  JSON text, or NULL when the response has no body (204).
+const char *
+    gw_response_body (gw_response_t *self);
+
+//  Adds a header (copied); -1 when the table is full.
+int
+    gw_response_add_header (gw_response_t *self, const char *name, const char *value);
+
+//  Value of header name (case-insensitive), NULL when absent. Borrowed.
+const char *
+    gw_response_header (gw_response_t *self, const char *name);
+
+size_t
+    gw_response_header_count (gw_response_t *self);
+const char *
+    gw_response_header_name (gw_response_t *self, size_t index);
+const char *
+    gw_response_header_value (gw_response_t *self, size_t index);
+
+#endif

@@ -1,0 +1,74 @@
+/*  gw_routes - the HTTP route table, as data, and its lookup.
+
+    Each route maps a method and a path pattern to a service operation. Pattern
+    segments are literal, or {id} / {sub_id} captures of one path segment. The
+    lookup tells an unknown path (404) from a known path with another method (405).
+*/
+#ifndef GW_ROUTES_H_INCLUDED
+#define GW_ROUTES_H_INCLUDED
+
+#include <stddef.h>
+
+typedef enum {
+    GW_SERVICE_AUTHN = 0,
+    GW_SERVICE_MFA = 1,
+    GW_SERVICE_COUNT
+} gw_service_t;
+
+typedef enum {
+    GW_AUTH_NONE,       //  no caller identity
+    GW_AUTH_CLIENT,     //  client credentials in the body, or HTTP Basic
+    GW_AUTH_MGMT,       //  Bearer JWT for https://{domain}/api/v2/, scope checked
+    GW_AUTH_MFA         //  Bearer mfa_token, or JWT for https://{domain}/mfa/
+} gw_auth_t;
+
+typedef enum {
+    GW_FAMILY_AUTH,     //  Authentication API: {"error","error_description"}
+    GW_FAMILY_MGMT      //  Management API: {"statusCode","error","message","errorCode"}
+} gw_family_t;
+
+typedef struct {
+    const char *method;
+    const char *path;
+    gw_service_t service;
+    const char *op;
+    const char *scope;          //  required caller scope, or NULL
+    gw_auth_t auth;
+    int status;                 //  HTTP status on success
+    gw_family_t family;
+    int cacheable;              //  public documents; everything else is no-store
+} gw_route_t;
+
+//  Longest capture kept; longer segments do not match.
+#define GW_ROUTE_CAPTURE_MAX    256
+
+typedef struct {
+    const gw_route_t *route;
+    char id [GW_ROUTE_CAPTURE_MAX + 1];         //  "" when the pattern has no {id}
+    char sub_id [GW_ROUTE_CAPTURE_MAX + 1];
+} gw_match_t;
+
+//  Finds the route for method and path (no query string). Returns 200 with
+//  match filled, 404 when no pattern fits the path, 405 when patterns fit the
+//  path but none has this method.
+int
+    gw_routes_match (const char *method, const char *path, gw_match_t *match);
+
+//  Methods accepted for path, comma separated ("GET, POST") for the Allow header.
+//  Caller frees; "" when the path is unknown.
+char *
+    gw_routes_allow (const char *path);
+
+//  Family an error for path should be rendered in when no route matched.
+gw_family_t
+    gw_routes_family (const char *path);
+
+//  The whole table, terminated by an entry with method NULL.
+const gw_route_t *
+    gw_routes_table (void);
+
+//  Service name for logs and error texts ("authn", "mfa").
+const char *
+    gw_service_name (gw_service_t service);
+
+#endif

@@ -1,0 +1,106 @@
+#include "gw_server.h"
+#include "gw_bus.h"
+#include "gw_config.h"
+#include "gw_http.h"
+#include "gw_keys.h"
+#include "gw_tls.h"
+#include "pst_log.h"
+
+typedef struct {
+    gw_tls_t *tls;
+    gw_keys_t *keys;
+    gw_bus_t *bus;
+    gw_http_t *https;
+    gw_http_t *http;
+} server_t;
+
+static int
+s_start (server_t *server, const gw_config_t *config)
+{
+    if (config->https_port == GW_PORT_OFF && config->http_port == GW_PORT_OFF) {
+        pst_log (PST_LOG_ERROR, "gateway_no_listener", NULL);
+        return -1;
+    }
+    if (config->https_port != GW_PORT_OFF) {
+        server->tls = gw_tls_new (config->tls_cert, config->tls_key, config->domain);
+        if (!server->tls)
+            return -1;
+        if (gw_tls_ca_path (server->tls))
+            pst_log (PST_LOG_INFO, "tls_development_ca", "ca_path", gw_tls_ca_path (server->tls),
+                     "hint", "curl --cacert <ca_path>", NULL);
+    }
+    server->keys = gw_keys_new ();
+    server->bus = server->keys? gw_bus_new (config, server->keys): NULL;
+    if (!server->bus)
+        return -1;
+    if (config->https_port != GW_PORT_OFF
+    &&  !(server->https = gw_http_new (config, config->https_port, server->tls,
+                                       server->bus, server->keys)))
+        return -1;
+    if (config->http_port != GW_PORT_OFF
+    &&  !(server->http = gw_http_new (config, config->http_port, NULL,
+                                      server->bus, server->keys)))
+        return -1;
+    return 0;
+}
+
+//  How long answers to requests still in flight may take to leave at shutdown
+#define DRAIN_MS    1000
+
+static int
+s_in_flight (server_t *server)
+{
+    return (server->https? gw_http_requests (server->https): 0)
+         + (server->http? gw_http_requests (server->http): 0);
+}
+
+//  Requests waiting on the bus get their 503 before the daemons stop: the bus
+//  closes first and resumes them, and MHD can only stop once none is suspended.
+static void
+s_stop (server_t *server)
+{
+    if (server->https)
+        gw_http_quiesce (server->https);
+    if (server->http)
+        gw_http_quiesce (server->http);
+    if (server->bus)
+        gw_bus_close (server->bus);
+    int64_t until = zclock_mono () + DRAIN_MS;
+    while (s_in_flight (server) > 0 && zclock_mono () < until)
+        zclock_sleep (10);
+    gw_http_destroy (&server->https);
+    gw_http_destroy (&server->http);
+    gw_bus_destroy (&server->bus);
+    gw_keys_destroy (&server->keys);
+    gw_tls_destroy (&server->tls);
+}
+
+void
+gw_server_actor (zsock_t *pipe, void *args)
+{
+    const gw_config_t *config = (const gw_config_t *) args;
+    server_t server = { NULL, NULL, NULL, NULL, NULL };
+    zsock_signal (pipe, 0);
+    if (s_start (&server, config) != 0) {
+        s_stop (&server);
+        zsock_send (pipe, "ii", -1, -1);
+        return;
+    }
+    int https_port = server.https? gw_http_port (server.https): 0;
+    int http_port = server.http? gw_http_port (server.http): 0;
+    char https_text [8], http_text [8];
+    snprintf (https_text, sizeof https_text, "%d", https_port);
+    snprintf (http_text, sizeof http_text, "%d", http_port);
+    pst_log (PST_LOG_INFO, "gateway_started", "address", config->bind_address,
+             "https_port", https_text, "http_port", http_text, "domain", config->domain, NULL);
+    zsock_send (pipe, "ii", https_port, http_port);
+
+    while (true) {
+        char *command = zstr_recv (pipe);
+        int term = !command || streq (command, "$TERM");
+        zstr_free (&command);
+        if (term)
+            break;
+    }
+    s_stop (&server);
+}

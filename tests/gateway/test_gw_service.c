@@ -1,0 +1,957 @@
+/*  The real gateway actor over HTTPS (libcurl, trusting the generated CA),
+    with stand-in ROUTERs for authn and mfa bound by the test. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "gw_config.h"
+#include "gw_server.h"
+#include "pst_bus.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_jwt.h"
+#include "pst_log.h"
+
+#define DOMAIN          "localhost:8443"
+#define ISSUER          "https://" DOMAIN "/"
+#define MGMT_AUDIENCE   "https://" DOMAIN "/api/v2/"
+#define BUS_TIMEOUT_MS  500
+//  Scheduling slack allowed past the bus deadline on a loaded test machine
+#define MARGIN_MS       1500
+
+//  ---------------------------------------------------------------------------
+//  Stand-in services: what they saw last, and whether they answer
+
+typedef struct {
+    pthread_mutex_t mutex;
+    int silent;                 //  drop everything but keys.jwks
+    int requests;               //  requests seen, keys.jwks excepted
+    int keys_requests;          //  keys.jwks requests seen
+    char service [8];
+    char op [PST_MSG_OP_MAX + 1];
+    char caller [257];
+    char scopes [4097];
+    char ip [65];
+    json_t *body;
+    json_t *jwks;
+} stub_t;
+
+typedef struct {
+    stub_t stub;
+    zactor_t *actor;
+    char *authn_endpoint;
+    char *mfa_endpoint;
+} stubs_t;
+
+static void
+s_copy (char *to, size_t size, const char *from)
+{
+    snprintf (to, size, "%s", from? from: "");
+}
+
+static void
+s_record (stub_t *stub, const char *service, const pst_msg_t *request)
+{
+    pthread_mutex_lock (&stub->mutex);
+    stub->requests++;
+    s_copy (stub->service, sizeof stub->service, service);
+    s_copy (stub->op, sizeof stub->op, pst_msg_op (request));
+    s_copy (stub->caller, sizeof stub->caller, pst_msg_caller (request));
+    s_copy (stub->scopes, sizeof stub->scopes, pst_msg_scopes (request));
+    s_copy (stub->ip, sizeof stub->ip, pst_msg_client_ip (request));
+    json_decref (stub->body);
+    stub->body = json_deep_copy (pst_msg_body (request));
+    pthread_mutex_unlock (&stub->mutex);
+}
+
+//  The answers of the stand-in authn and mfa, by op and username.
+static void
+s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
+{
+    const char *op = pst_msg_op (request);
+    const char *username = pst_msg_get_str (request, "username");
+    json_t *body = NULL;
+    if (streq (op, "keys.jwks")) {
+        pthread_mutex_lock (&stub->mutex);
+        body = json_deep_copy (stub->jwks);
+        pthread_mutex_unlock (&stub->mutex);
+    }
+    else
+    if (streq (op, "token.grant") && username && streq (username, "mfa@example.com")) {
+        body = json_pack ("{s:s}", "mfa_token", "mfa-token-1");
+        pst_msg_fail (reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
+    }
+    else
+    if (streq (op, "token.grant") && username && streq (username, "locked@example.com")) {
+        body = json_pack ("{s:i}", "retry_after", 30);
+        pst_msg_fail (reply, PST_ERR_TOO_MANY_ATTEMPTS, "Too many failed codes.");
+    }
+    else
+    if (streq (op, "token.grant"))
+        body = json_pack ("{s:s, s:s, s:i, s:s}", "access_token", "at-1", "token_type", "Bearer",
+                          "expires_in", 86400, "scope", "openid");
+    else
+        body = json_pack ("{s:[{s:s}]}", "result", "op", op);
+    if (body)
+        pst_msg_set_body (reply, &body);
+}
+
+static void
+s_serve_one (stub_t *stub, zsock_t *router, const char *service)
+{
+    zmsg_t *frames = zmsg_recv (router);
+    if (!frames)
+        return;
+    zframe_t *identity = zmsg_first (frames);
+    zframe_t *payload = zmsg_last (frames);
+    pst_msg_t *request = NULL;
+    if (zmsg_size (frames) == 2
+    &&  pst_msg_decode (zframe_data (payload), zframe_size (payload), &request) == 0) {
+        int keys = streq (pst_msg_op (request), "keys.jwks");
+        pthread_mutex_lock (&stub->mutex);
+        int silent = stub->silent;
+        stub->keys_requests += keys;
+        pthread_mutex_unlock (&stub->mutex);
+        if (!keys)
+            s_record (stub, service, request);
+        if (keys || !silent) {
+            pst_msg_t *reply = pst_msg_new_reply (request);
+            s_answer (stub, request, reply);
+            pst_bus_send (router, identity, reply);
+            pst_msg_destroy (&reply);
+        }
+    }
+    pst_msg_destroy (&request);
+    zmsg_destroy (&frames);
+}
+
+static void
+s_stub_actor (zsock_t *pipe, void *args)
+{
+    stub_t *stub = (stub_t *) args;
+    zsock_t *authn = zsock_new (ZMQ_ROUTER);
+    zsock_t *mfa = zsock_new (ZMQ_ROUTER);
+    pst_bus_tune (authn);
+    pst_bus_tune (mfa);
+    zsock_bind (authn, "tcp://127.0.0.1:*");
+    zsock_bind (mfa, "tcp://127.0.0.1:*");
+    zsock_signal (pipe, 0);
+    char *authn_endpoint = zsock_last_endpoint (authn);
+    char *mfa_endpoint = zsock_last_endpoint (mfa);
+    zstr_sendx (pipe, authn_endpoint, mfa_endpoint, NULL);
+    zstr_free (&authn_endpoint);
+    zstr_free (&mfa_endpoint);
+    zpoller_t *poller = zpoller_new (pipe, authn, mfa, NULL);
+    while (true) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
+        if (!which || which == pipe)
+            break;
+        s_serve_one (stub, which, which == authn? "authn": "mfa");
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&authn);
+    zsock_destroy (&mfa);
+}
+
+static void
+s_set_silent (stub_t *stub, int silent)
+{
+    pthread_mutex_lock (&stub->mutex);
+    stub->silent = silent;
+    pthread_mutex_unlock (&stub->mutex);
+}
+
+static int
+s_requests (stub_t *stub)
+{
+    pthread_mutex_lock (&stub->mutex);
+    int requests = stub->requests;
+    pthread_mutex_unlock (&stub->mutex);
+    return requests;
+}
+
+static int
+s_keys_requests (stub_t *stub)
+{
+    pthread_mutex_lock (&stub->mutex);
+    int requests = stub->keys_requests;
+    pthread_mutex_unlock (&stub->mutex);
+    return requests;
+}
+
+//  ---------------------------------------------------------------------------
+//  Fixture: data dir, signing key, stand-ins, gateway
+
+typedef struct {
+    char dir [64];
+    char *ca_path;
+    char *key_pem;              //  in the key set from the start
+    char *kid;
+    char *rotated_pem;          //  joins the key set later
+    char *rotated_kid;
+    stubs_t stubs;
+    gw_config_t *config;
+    zactor_t *gateway;
+    int https_port;
+} fixture_t;
+
+static fixture_t s_fx;
+
+static int
+s_setup (void **state)
+{
+    (void) state;
+    pst_log_init ("gateway-test");
+    if (pst_crypto_init () != 0 || curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return -1;
+    snprintf (s_fx.dir, sizeof s_fx.dir, "/tmp/gw_service_test.XXXXXX");
+    if (!mkdtemp (s_fx.dir))
+        return -1;
+    setenv ("POSTERN_DATA_DIR", s_fx.dir, 1);
+    if (asprintf (&s_fx.ca_path, "%s/tls/ca.pem", s_fx.dir) < 0)
+        return -1;
+
+    s_fx.key_pem = pst_jwt_generate_key_pem (2048);
+    s_fx.kid = s_fx.key_pem? pst_jwt_key_id (s_fx.key_pem): NULL;
+    s_fx.rotated_pem = pst_jwt_generate_key_pem (2048);
+    s_fx.rotated_kid = s_fx.rotated_pem? pst_jwt_key_id (s_fx.rotated_pem): NULL;
+    if (!s_fx.kid || !s_fx.rotated_kid)
+        return -1;
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_init (&stub->mutex, NULL);
+    stub->jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.key_pem, s_fx.kid));
+    s_fx.stubs.actor = zactor_new (s_stub_actor, stub);
+    if (zstr_recvx (s_fx.stubs.actor, &s_fx.stubs.authn_endpoint,
+                    &s_fx.stubs.mfa_endpoint, NULL) != 2)
+        return -1;
+
+    s_fx.config = gw_config_new ();
+    s_fx.config->https_port = GW_PORT_EPHEMERAL;
+    s_fx.config->http_port = GW_PORT_OFF;
+    s_fx.config->bus_timeout_ms = BUS_TIMEOUT_MS;
+    s_fx.config->keys_min_interval_ms = 0;      //  every unknown kid refetches
+    gw_config_set_str (&s_fx.config->domain, DOMAIN);
+    gw_config_set_str (&s_fx.config->authn_endpoint, s_fx.stubs.authn_endpoint);
+    gw_config_set_str (&s_fx.config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
+    s_fx.gateway = zactor_new (gw_server_actor, s_fx.config);
+    int http_port = -1;
+    if (zsock_recv (s_fx.gateway, "ii", &s_fx.https_port, &http_port) != 0
+    ||  s_fx.https_port <= 0 || http_port != 0)
+        return -1;
+    //  Ready once its first key fetch arrives: the bus is connected to authn,
+    //  and requests sent earlier would be refused at once (ZMQ_IMMEDIATE)
+    int64_t until = zclock_mono () + 5000;
+    while (s_keys_requests (stub) == 0 && zclock_mono () < until)
+        zclock_sleep (5);
+    return s_keys_requests (stub) > 0? 0: -1;
+}
+
+static int
+s_teardown (void **state)
+{
+    (void) state;
+    zactor_destroy (&s_fx.gateway);
+    gw_config_destroy (&s_fx.config);
+    zactor_destroy (&s_fx.stubs.actor);
+    zstr_free (&s_fx.stubs.authn_endpoint);
+    zstr_free (&s_fx.stubs.mfa_endpoint);
+    json_decref (s_fx.stubs.stub.body);
+    json_decref (s_fx.stubs.stub.jwks);
+    free (s_fx.key_pem);
+    free (s_fx.kid);
+    free (s_fx.rotated_pem);
+    free (s_fx.rotated_kid);
+    free (s_fx.ca_path);
+    char command [128];
+    snprintf (command, sizeof command, "rm -rf '%s'", s_fx.dir);
+    curl_global_cleanup ();
+    return system (command) == 0? 0: -1;
+}
+
+//  ---------------------------------------------------------------------------
+//  HTTP client
+
+typedef struct {
+    long status;
+    char body [8192];
+    size_t body_size;
+    char headers [8192];
+    size_t headers_size;
+    json_t *json;
+    int64_t elapsed_ms;
+} http_t;
+
+static size_t
+s_on_body (char *data, size_t size, size_t count, void *arg)
+{
+    http_t *http = (http_t *) arg;
+    size_t bytes = size * count;
+    size_t room = sizeof http->body - 1 - http->body_size;
+    size_t take = bytes < room? bytes: room;
+    memcpy (http->body + http->body_size, data, take);
+    http->body_size += take;
+    http->body [http->body_size] = 0;
+    return bytes;
+}
+
+static size_t
+s_on_header (char *data, size_t size, size_t count, void *arg)
+{
+    http_t *http = (http_t *) arg;
+    size_t bytes = size * count;
+    size_t room = sizeof http->headers - 1 - http->headers_size;
+    size_t take = bytes < room? bytes: room;
+    memcpy (http->headers + http->headers_size, data, take);
+    http->headers_size += take;
+    http->headers [http->headers_size] = 0;
+    return bytes;
+}
+
+//  Value of a response header, or NULL; copies into a static buffer.
+static const char *
+s_header (http_t *http, const char *name)
+{
+    static char value [512];
+    size_t len = strlen (name);
+    for (const char *line = http->headers; line && *line; ) {
+        if (strncasecmp (line, name, len) == 0 && line [len] == ':') {
+            const char *start = line + len + 1;
+            start += strspn (start, " ");
+            size_t size = strcspn (start, "\r\n");
+            snprintf (value, sizeof value, "%.*s", (int) size, start);
+            return value;
+        }
+        line = strchr (line, '\n');
+        if (line)
+            line++;
+    }
+    return NULL;
+}
+
+typedef struct {
+    const char *method;
+    const char *path;
+    const char *body;           //  NULL: no body
+    size_t body_size;           //  0: strlen (body)
+    const char *authorization;  //  full header value, or NULL
+    const char *content_type;   //  NULL: curl's default for a POST body
+    int chunked;
+    int plain_port;             //  plain HTTP on this port instead of HTTPS
+} request_t;
+
+static http_t *
+s_http (const request_t *request)
+{
+    http_t *http = (http_t *) calloc (1, sizeof *http);
+    assert_non_null (http);
+    CURL *curl = curl_easy_init ();
+    assert_non_null (curl);
+    char url [512];
+    if (request->plain_port)
+        snprintf (url, sizeof url, "http://127.0.0.1:%d%s", request->plain_port, request->path);
+    else
+        snprintf (url, sizeof url, "https://127.0.0.1:%d%s", s_fx.https_port, request->path);
+    struct curl_slist *headers = NULL;
+    char line [8192];
+    if (request->authorization) {
+        snprintf (line, sizeof line, "Authorization: %s", request->authorization);
+        headers = curl_slist_append (headers, line);
+    }
+    if (request->content_type) {
+        snprintf (line, sizeof line, "Content-Type: %s", request->content_type);
+        headers = curl_slist_append (headers, line);
+    }
+    if (request->chunked)
+        headers = curl_slist_append (headers, "Transfer-Encoding: chunked");
+    //  Answer at once instead of waiting for 100 Continue
+    headers = curl_slist_append (headers, "Expect:");
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CAINFO, s_fx.ca_path);
+    curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, request->method);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, http);
+    curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, s_on_header);
+    curl_easy_setopt (curl, CURLOPT_HEADERDATA, http);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    if (request->body) {
+        size_t size = request->body_size? request->body_size: strlen (request->body);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, request->body);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) size);
+    }
+    int64_t started = zclock_mono ();
+    CURLcode rc = curl_easy_perform (curl);
+    http->elapsed_ms = zclock_mono () - started;
+    if (rc != CURLE_OK)
+        fail_msg ("%s %s: %s", request->method, request->path, curl_easy_strerror (rc));
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &http->status);
+    http->json = json_loadb (http->body, http->body_size, JSON_DECODE_ANY, NULL);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    return http;
+}
+
+static void
+s_http_destroy (http_t **http_p)
+{
+    json_decref ((*http_p)->json);
+    free (*http_p);
+    *http_p = NULL;
+}
+
+static const char *
+s_member (http_t *http, const char *key)
+{
+    return json_string_value (json_object_get (http->json, key));
+}
+
+static void
+s_assert_no_store (http_t *http)
+{
+    assert_non_null (s_header (http, "Cache-Control"));
+    assert_string_equal (s_header (http, "Cache-Control"), "no-store");
+    assert_non_null (s_header (http, "Pragma"));
+    assert_string_equal (s_header (http, "Pragma"), "no-cache");
+}
+
+static void
+s_assert_json (http_t *http)
+{
+    assert_non_null (s_header (http, "Content-Type"));
+    assert_string_equal (s_header (http, "Content-Type"), "application/json");
+    assert_non_null (http->json);
+}
+
+static const char *
+s_body_str (const char *key)
+{
+    stub_t *stub = &s_fx.stubs.stub;
+    return json_string_value (json_object_get (stub->body, key));
+}
+
+static char *
+s_token_by (const char *pem, const char *kid, const char *scope, const char *audience)
+{
+    long long now = (long long) time (NULL);
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISSUER, "aud", audience,
+                                "sub", "m2m-client@clients", "iat", now, "exp", now + 600,
+                                "scope", scope);
+    char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+static char *
+s_mgmt_token (const char *scope, const char *audience)
+{
+    return s_token_by (s_fx.key_pem, s_fx.kid, scope, audience);
+}
+
+//  ---------------------------------------------------------------------------
+//  Authentication API
+
+static void
+test_token_success_passes_through (void **state)
+{
+    (void) state;
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=password&username=user%40example.com&password=pwd",
+        .content_type = "application/x-www-form-urlencoded" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "access_token"), "at-1");
+    assert_string_equal (s_member (http, "token_type"), "Bearer");
+    //  What authn received
+    stub_t *stub = &s_fx.stubs.stub;
+    assert_string_equal (stub->service, "authn");
+    assert_string_equal (stub->op, "token.grant");
+    assert_string_equal (stub->ip, "127.0.0.1");
+    assert_string_equal (stub->caller, "");
+    assert_string_equal (s_body_str ("username"), "user@example.com");
+    assert_string_equal (s_body_str ("password"), "pwd");
+    s_http_destroy (&http);
+}
+
+static void
+test_mfa_required_rendering (void **state)
+{
+    (void) state;
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=password&username=mfa%40example.com&password=pwd" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "error"), "mfa_required");
+    assert_string_equal (s_member (http, "error_description"), "Multifactor authentication required");
+    assert_string_equal (s_member (http, "mfa_token"), "mfa-token-1");
+    s_http_destroy (&http);
+}
+
+static void
+test_retry_after_header (void **state)
+{
+    (void) state;
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=password&username=locked%40example.com&password=pwd" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 429);
+    assert_string_equal (s_member (http, "error"), "too_many_attempts");
+    assert_non_null (s_header (http, "Retry-After"));
+    assert_string_equal (s_header (http, "Retry-After"), "30");
+    assert_null (json_object_get (http->json, "retry_after"));
+    s_http_destroy (&http);
+}
+
+static void
+test_json_body_with_form_content_type (void **state)
+{
+    (void) state;
+    //  No content type given: curl sends application/x-www-form-urlencoded
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "{\"grant_type\":\"password\",\"username\":\"json@example.com\",\"count\":3}" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    stub_t *stub = &s_fx.stubs.stub;
+    assert_string_equal (s_body_str ("username"), "json@example.com");
+    assert_true (json_is_integer (json_object_get (stub->body, "count")));
+    assert_int_equal (json_integer_value (json_object_get (stub->body, "count")), 3);
+    s_http_destroy (&http);
+}
+
+static void
+test_basic_client_credentials (void **state)
+{
+    (void) state;
+    //  "my%20client:s3cr%2Bt" -> client_id "my client", client_secret "s3cr+t"
+    request_t request = { .method = "POST", .path = "/mfa/challenge",
+        .body = "mfa_token=mt&challenge_type=oob",
+        .authorization = "Basic bXklMjBjbGllbnQ6czNjciUyQnQ=" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    stub_t *stub = &s_fx.stubs.stub;
+    assert_string_equal (stub->op, "mfa.challenge");
+    assert_string_equal (s_body_str ("client_id"), "my client");
+    assert_string_equal (s_body_str ("client_secret"), "s3cr+t");
+    assert_string_equal (s_body_str ("mfa_token"), "mt");
+    s_http_destroy (&http);
+}
+
+static void
+test_mfa_associate_with_mfa_token (void **state)
+{
+    (void) state;
+    //  The seed's example, verbatim apart from the host
+    request_t request = { .method = "POST", .path = "/mfa/associate",
+        .authorization = "Bearer MFA_TOKEN",
+        .body = "{ \"authenticator_types\": [\"oob\"], \"oob_channels\": [\"email\"]}" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    stub_t *stub = &s_fx.stubs.stub;
+    assert_string_equal (stub->service, "mfa");
+    assert_string_equal (stub->op, "mfa.associate");
+    assert_string_equal (s_body_str ("mfa_token"), "MFA_TOKEN");
+    assert_string_equal (stub->caller, "");
+    assert_true (json_is_array (json_object_get (stub->body, "authenticator_types")));
+    s_http_destroy (&http);
+
+    //  An access token for the /mfa/ audience is verified and becomes the
+    //  caller; a body mfa_token cannot ride along with it
+    char *authorization = s_mgmt_token ("enroll", "https://" DOMAIN "/mfa/");
+    request_t jwt = { .method = "POST", .path = "/mfa/associate", .authorization = authorization,
+        .body = "{\"authenticator_types\":[\"oob\"],\"mfa_token\":\"sneaky\"}" };
+    http = s_http (&jwt);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (stub->caller, "m2m-client@clients");
+    assert_string_equal (stub->scopes, "enroll");
+    assert_null (json_object_get (stub->body, "mfa_token"));
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  ... and must carry the enroll scope
+    int before = s_requests (stub);
+    authorization = s_mgmt_token ("read:authenticators", "https://" DOMAIN "/mfa/");
+    jwt.authorization = authorization;
+    http = s_http (&jwt);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    assert_int_equal (s_requests (stub), before);
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  Without a bearer: 401, nothing sent
+    request.authorization = NULL;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_int_equal (s_requests (stub), before);
+    s_http_destroy (&http);
+}
+
+//  ---------------------------------------------------------------------------
+//  Limits and routing
+
+static void
+test_body_too_large (void **state)
+{
+    (void) state;
+    size_t size = 20000;
+    char *big = (char *) malloc (size + 1);
+    memset (big, 'a', size);
+    big [size] = 0;
+    int before = s_requests (&s_fx.stubs.stub);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        request_t request = { .method = "POST", .path = "/oauth/token", .body = big,
+                              .chunked = chunked };
+        http_t *http = s_http (&request);
+        assert_int_equal (http->status, 413);
+        s_assert_json (http);
+        assert_string_equal (s_member (http, "error"), "request_entity_too_large");
+        s_http_destroy (&http);
+    }
+    assert_int_equal (s_requests (&s_fx.stubs.stub), before);
+    free (big);
+}
+
+static void
+test_not_found_and_method_not_allowed (void **state)
+{
+    (void) state;
+    request_t request = { .method = "GET", .path = "/nope" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 404);
+    s_assert_json (http);
+    assert_string_equal (s_member (http, "error"), "not_found");
+    s_http_destroy (&http);
+
+    request.path = "/oauth/token";
+    http = s_http (&request);
+    assert_int_equal (http->status, 405);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_non_null (s_header (http, "Allow"));
+    assert_string_equal (s_header (http, "Allow"), "POST");
+    s_http_destroy (&http);
+
+    //  A POST with a body to an unknown path is answered too
+    request_t post = { .method = "POST", .path = "/api/v2/nope", .body = "{}" };
+    http = s_http (&post);
+    assert_int_equal (http->status, 404);
+    assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 404);
+    s_http_destroy (&http);
+}
+
+static void
+test_duplicate_form_parameter (void **state)
+{
+    (void) state;
+    int before = s_requests (&s_fx.stubs.stub);
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=password&username=a&grant_type=password" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 400);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "error"), "invalid_request");
+    assert_string_equal (s_member (http, "error_description"), "Duplicate parameter: grant_type");
+    assert_int_equal (s_requests (&s_fx.stubs.stub), before);
+    s_http_destroy (&http);
+}
+
+//  ---------------------------------------------------------------------------
+//  Management API
+
+static void
+test_management_without_token (void **state)
+{
+    (void) state;
+    request_t request = { .method = "GET", .path = "/api/v2/clients" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    s_assert_json (http);
+    assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 401);
+    assert_string_equal (s_member (http, "error"), "Unauthorized");
+    assert_non_null (s_member (http, "message"));
+    s_http_destroy (&http);
+
+    //  A token for another audience is no better
+    char *authorization = s_mgmt_token ("read:clients", "https://" DOMAIN "/mfa/");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    s_http_destroy (&http);
+    free (authorization);
+}
+
+static void
+test_management_insufficient_scope (void **state)
+{
+    (void) state;
+    int before = s_requests (&s_fx.stubs.stub);
+    char *authorization = s_mgmt_token ("read:users create:clients", MGMT_AUDIENCE);
+    request_t request = { .method = "GET", .path = "/api/v2/clients",
+                          .authorization = authorization };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    s_assert_json (http);
+    assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 403);
+    assert_string_equal (s_member (http, "error"), "Forbidden");
+    assert_string_equal (s_member (http, "errorCode"), "insufficient_scope");
+    assert_int_equal (s_requests (&s_fx.stubs.stub), before);
+    s_http_destroy (&http);
+    free (authorization);
+}
+
+static void
+test_management_good_token (void **state)
+{
+    (void) state;
+    char *authorization = s_mgmt_token ("read:clients update:guardian_factors", MGMT_AUDIENCE);
+    request_t request = { .method = "GET", .path = "/api/v2/clients/abc?fields=name%2Cid",
+                          .authorization = authorization };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_assert_json (http);
+    assert_true (json_is_array (http->json));
+    stub_t *stub = &s_fx.stubs.stub;
+    assert_string_equal (stub->service, "authn");
+    assert_string_equal (stub->op, "clients.get");
+    assert_string_equal (stub->caller, "m2m-client@clients");
+    assert_string_equal (stub->scopes, "read:clients update:guardian_factors");
+    assert_string_equal (s_body_str ("id"), "abc");
+    json_t *query = json_object_get (stub->body, "query");
+    assert_string_equal (json_string_value (json_object_get (query, "fields")), "name,id");
+    s_http_destroy (&http);
+
+    //  The seed's factor switch goes to mfa with its JSON body as data
+    request_t put = { .method = "PUT", .path = "/api/v2/guardian/factors/email",
+                      .authorization = authorization, .content_type = "application/json",
+                      .body = "{\"enabled\": true }" };
+    http = s_http (&put);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (stub->service, "mfa");
+    assert_string_equal (stub->op, "factors.update");
+    assert_string_equal (s_body_str ("id"), "email");
+    assert_true (json_is_true (json_object_get (json_object_get (stub->body, "data"), "enabled")));
+    s_http_destroy (&http);
+
+    //  Management bodies are JSON only
+    put.body = "enabled=true";
+    http = s_http (&put);
+    assert_int_equal (http->status, 400);
+    assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 400);
+    s_http_destroy (&http);
+    free (authorization);
+}
+
+static void
+test_key_rotation_refetches_keys (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    char *authorization = s_token_by (s_fx.rotated_pem, s_fx.rotated_kid, "read:clients",
+                                      MGMT_AUDIENCE);
+    request_t request = { .method = "GET", .path = "/api/v2/clients",
+                          .authorization = authorization };
+    //  authn has not published the new key yet: refetched, still unknown, 401
+    int fetches = s_keys_requests (stub);
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_int_equal (s_keys_requests (stub), fetches + 1);
+    s_http_destroy (&http);
+
+    //  Now it has: the unknown kid makes the gateway fetch again, and it passes
+    pthread_mutex_lock (&stub->mutex);
+    json_array_append_new (json_object_get (stub->jwks, "keys"),
+                           pst_jwt_public_jwk (s_fx.rotated_pem, s_fx.rotated_kid));
+    pthread_mutex_unlock (&stub->mutex);
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_keys_requests (stub), fetches + 2);
+    assert_string_equal (stub->op, "clients.list");
+    s_http_destroy (&http);
+
+    //  Known from now on: no further fetch
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_keys_requests (stub), fetches + 2);
+    s_http_destroy (&http);
+    free (authorization);
+}
+
+//  ---------------------------------------------------------------------------
+//  Faults
+
+static void
+test_silent_service_then_recovery (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    s_set_silent (stub, 1);
+    int before = s_requests (stub);
+    request_t request = { .method = "POST", .path = "/oauth/token",
+                          .body = "grant_type=password&username=u&password=p" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 503);
+    s_assert_json (http);
+    assert_string_equal (s_member (http, "error"), "temporarily_unavailable");
+    assert_string_equal (s_member (http, "error_description"), "Service authn did not answer in time");
+    //  The request did reach the service, and the answer came at the deadline
+    assert_int_equal (s_requests (stub), before + 1);
+    assert_true (http->elapsed_ms >= BUS_TIMEOUT_MS * 9 / 10);
+    assert_true (http->elapsed_ms <= BUS_TIMEOUT_MS + MARGIN_MS);
+    s_http_destroy (&http);
+
+    s_set_silent (stub, 0);
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (s_member (http, "access_token"), "at-1");
+    s_http_destroy (&http);
+}
+
+static void
+test_service_not_connected (void **state)
+{
+    (void) state;
+    //  A port where nothing listens: bind, note it, unbind
+    zsock_t *probe = zsock_new (ZMQ_ROUTER);
+    assert_int_not_equal (zsock_bind (probe, "tcp://127.0.0.1:*"), -1);
+    char *dead = zsock_last_endpoint (probe);
+    zsock_destroy (&probe);
+
+    gw_config_t *config = gw_config_new ();
+    config->https_port = GW_PORT_OFF;
+    config->http_port = GW_PORT_EPHEMERAL;
+    config->bus_timeout_ms = 5000;
+    gw_config_set_str (&config->authn_endpoint, dead);
+    gw_config_set_str (&config->mfa_endpoint, dead);
+    zactor_t *gateway = zactor_new (gw_server_actor, config);
+    int https_port = -1, http_port = -1;
+    assert_int_equal (zsock_recv (gateway, "ii", &https_port, &http_port), 0);
+    assert_int_equal (https_port, 0);
+    assert_true (http_port > 0);
+
+    request_t request = { .method = "POST", .path = "/oauth/token",
+                          .body = "grant_type=password&username=u&password=p",
+                          .plain_port = http_port };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 503);
+    assert_string_equal (s_member (http, "error"), "temporarily_unavailable");
+    assert_string_equal (s_member (http, "error_description"), "Service authn is not available");
+    //  ZMQ_IMMEDIATE: refused at once, not at the 5 s deadline
+    assert_true (http->elapsed_ms < 5000);
+    s_http_destroy (&http);
+
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+    zstr_free (&dead);
+}
+
+typedef struct {
+    int port;
+    long status;
+    http_t http;
+} background_t;
+
+//  A plain HTTP request on its own thread; no cmocka assertions off the main thread.
+static void *
+s_background_request (void *arg)
+{
+    background_t *background = (background_t *) arg;
+    char url [128];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/oauth/token", background->port);
+    CURL *curl = curl_easy_init ();
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "grant_type=password&username=u&password=p");
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_on_body);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &background->http);
+    int64_t started = zclock_mono ();
+    if (curl_easy_perform (curl) == CURLE_OK)
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &background->status);
+    background->http.elapsed_ms = zclock_mono () - started;
+    curl_easy_cleanup (curl);
+    return NULL;
+}
+
+static void
+test_shutdown_answers_waiting_requests (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    gw_config_t *config = gw_config_new ();
+    config->https_port = GW_PORT_OFF;
+    config->http_port = GW_PORT_EPHEMERAL;
+    config->bus_timeout_ms = 10000;
+    gw_config_set_str (&config->authn_endpoint, s_fx.stubs.authn_endpoint);
+    gw_config_set_str (&config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
+    int fetches = s_keys_requests (stub);
+    zactor_t *gateway = zactor_new (gw_server_actor, config);
+    int https_port = -1;
+    background_t background = { .port = -1 };
+    assert_int_equal (zsock_recv (gateway, "ii", &https_port, &background.port), 0);
+    assert_true (background.port > 0);
+    //  Its first key fetch arriving means the bus is connected to authn
+    int64_t until = zclock_mono () + 5000;
+    while (s_keys_requests (stub) == fetches && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_true (s_keys_requests (stub) > fetches);
+
+    //  The request reaches the silent service and waits there, suspended
+    s_set_silent (stub, 1);
+    int before = s_requests (stub);
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_background_request, &background), 0);
+    until = zclock_mono () + 5000;
+    while (s_requests (stub) == before && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_int_equal (s_requests (stub), before + 1);
+
+    //  Stopping the gateway answers it instead of dropping it (or crashing MHD)
+    zactor_destroy (&gateway);
+    pthread_join (thread, NULL);
+    s_set_silent (stub, 0);
+    assert_int_equal (background.status, 503);
+    assert_non_null (strstr (background.http.body, "temporarily_unavailable"));
+    assert_true (background.http.elapsed_ms < 10000);
+    gw_config_destroy (&config);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_token_success_passes_through),
+        cmocka_unit_test (test_mfa_required_rendering),
+        cmocka_unit_test (test_retry_after_header),
+        cmocka_unit_test (test_json_body_with_form_content_type),
+        cmocka_unit_test (test_basic_client_credentials),
+        cmocka_unit_test (test_mfa_associate_with_mfa_token),
+        cmocka_unit_test (test_body_too_large),
+        cmocka_unit_test (test_not_found_and_method_not_allowed),
+        cmocka_unit_test (test_duplicate_form_parameter),
+        cmocka_unit_test (test_management_without_token),
+        cmocka_unit_test (test_management_insufficient_scope),
+        cmocka_unit_test (test_management_good_token),
+        cmocka_unit_test (test_key_rotation_refetches_keys),
+        cmocka_unit_test (test_silent_service_then_recovery),
+        cmocka_unit_test (test_service_not_connected),
+        cmocka_unit_test (test_shutdown_answers_waiting_requests),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}
