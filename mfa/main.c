@@ -1,0 +1,27 @@
+//  postern-mfa: the mfa service process. Configuration: mfa/README.md.
+
+#include "mfa_server.h"
+#include "pst_log.h"
+
+int
+main (void)
+{
+    pst_log_init ("mfa");
+    mfa_config_t *config = mfa_config_from_env ();
+    if (!config)
+        return 1;
+    zactor_t *server = zactor_new (mfa_server_actor, config);
+    char *endpoint = NULL, *jobs = NULL;
+    if (server)
+        zsock_recv (server, "ss", &endpoint, &jobs);
+    int rc = endpoint && *endpoint? 0: 1;
+    //  CZMQ turns SIGINT and SIGTERM into zsys_interrupted
+    while (rc == 0 && !zsys_interrupted)
+        zclock_sleep (200);
+    pst_log (PST_LOG_INFO, "mfa_stopping", NULL);
+    zactor_destroy (&server);
+    zstr_free (&endpoint);
+    zstr_free (&jobs);
+    mfa_config_destroy (&config);
+    return rc;
+}

@@ -1,0 +1,74 @@
+#include "mfa_config.h"
+#include "pst_config.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  A path setting: the variable when set, else a file in the data directory.
+static char *
+s_path (const char *name, const char *file)
+{
+    const char *value = pst_config_str (name, NULL);
+    return value? strdup (value): pst_config_data_path (file);
+}
+
+mfa_config_t *
+mfa_config_from_env (void)
+{
+    mfa_config_t *self = (mfa_config_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup (pst_config_str ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:5602"));
+    self->jobs_endpoint = strdup (pst_config_str ("POSTERN_MFA_JOBS_ENDPOINT", "tcp://127.0.0.1:5603"));
+    self->db_path = s_path ("POSTERN_MFA_DB", "mfa.db");
+    self->code_key_file = s_path ("POSTERN_MFA_CODE_KEY_FILE", "mfa-code.key");
+    self->friendly_name = strdup (pst_config_str ("POSTERN_FRIENDLY_NAME", "Postern"));
+    self->workers = (int) pst_config_int ("POSTERN_MFA_WORKERS", 4, 1, 64);
+    self->code_ttl_s = (int) pst_config_int ("POSTERN_CODE_TTL_S", 300, 30, 3600);
+    self->token_ttl_s = (int) pst_config_int ("POSTERN_MFA_TOKEN_TTL_S", 600, 60, 86400);
+    self->code_max_attempts = (int) pst_config_int ("POSTERN_CODE_MAX_ATTEMPTS", 5, 1, 100);
+    self->fail_capacity = (int) pst_config_int ("POSTERN_MFA_FAIL_BUCKET", 10, 1, 1000);
+    self->fail_refill_s = (int) pst_config_int ("POSTERN_MFA_FAIL_REFILL_S", 360, 1, 86400);
+    self->send_capacity = (int) pst_config_int ("POSTERN_MFA_SEND_BURST", 20, 1, 1000);
+    self->send_refill_s = (int) pst_config_int ("POSTERN_MFA_SEND_REFILL_S", 60, 1, 86400);
+    if (!self->endpoint || !self->jobs_endpoint || !self->db_path
+    ||  !self->code_key_file || !self->friendly_name)
+        mfa_config_destroy (&self);
+    return self;
+}
+
+void
+mfa_config_destroy (mfa_config_t **self_p)
+{
+    if (self_p && *self_p) {
+        mfa_config_t *self = *self_p;
+        free (self->endpoint);
+        free (self->jobs_endpoint);
+        free (self->db_path);
+        free (self->code_key_file);
+        free (self->friendly_name);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+mfa_config_set_str (char **field, const char *value)
+{
+    char *copy = value? strdup (value): NULL;
+    if (value && !copy)
+        return -1;
+    free (*field);
+    *field = copy;
+    return 0;
+}
+
+int64_t
+mfa_config_now_ms (const mfa_config_t *self)
+{
+    if (self && self->now_ms)
+        return self->now_ms ();
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}

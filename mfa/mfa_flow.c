@@ -1,0 +1,544 @@
+#include "mfa_flow.h"
+#include "mfa_template.h"
+#include "mfa_verify.h"
+#include "mfa_worker.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_json.h"
+#include "pst_log.h"
+#include <sodium.h>
+#include <string.h>
+
+#define MFA_ID_ALPHABET     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define MFA_ID_LENGTH       16
+#define MFA_RANDOM_BYTES    32      //  mfa_token and oob_code: 256 bits (S10)
+
+//  Factors that make MFA required; recovery-code alone does not
+static const char *s_second_factors [] = { "email", "otp", NULL };
+
+int
+mfa_flow_email_valid (const char *address)
+{
+    if (!address)
+        return -1;
+    size_t size = strlen (address);
+    const char *at = strchr (address, '@');
+    if (size == 0 || size > 254 || !at || at == address || !at [1] || strchr (at + 1, '@'))
+        return -1;
+    for (const unsigned char *scan = (const unsigned char *) address; *scan; scan++)
+        if (*scan <= ' ' || *scan == 0x7f)
+            return -1;
+    return 0;
+}
+
+//  1 when value (a string of space-separated words, or an array of strings)
+//  holds word, 0 when not, -1 when value has another type.
+static int
+s_list_has (const json_t *value, const char *word)
+{
+    if (json_is_string (value)) {
+        const char *scan = json_string_value (value);
+        size_t size = strlen (word);
+        while (*scan) {
+            size_t span = strcspn (scan, " ");
+            if (span == size && memcmp (scan, word, size) == 0)
+                return 1;
+            scan += span;
+            scan += strspn (scan, " ");
+        }
+        return 0;
+    }
+    if (!json_is_array (value))
+        return -1;
+    size_t index;
+    json_t *item;
+    json_array_foreach (value, index, item)
+        if (json_is_string (item) && streq (json_string_value (item), word))
+            return 1;
+    return 0;
+}
+
+static const char *
+s_token_str (const json_t *token, const char *key)
+{
+    return json_string_value (json_object_get (token, key));
+}
+
+//  Fails reply with a 429 code carrying retry_after.
+static int
+s_fail_retry (pst_msg_t *reply, const char *code, int retry_after_s, const char *text)
+{
+    json_object_set_new (pst_msg_body (reply), "retry_after", json_integer (retry_after_s));
+    return pst_msg_fail (reply, code, "%s", text);
+}
+
+static char *
+s_new_id (const char *type)
+{
+    char suffix [MFA_ID_LENGTH + 1];
+    pst_random_string (suffix, MFA_ID_LENGTH, MFA_ID_ALPHABET);
+    char *id = NULL;
+    if (asprintf (&id, "%s|dev_%s", type, suffix) < 0)
+        return NULL;
+    return id;
+}
+
+//  1 when MFA is required for every login: the all-applications policy and a
+//  second factor enabled. -1 on error.
+static int
+s_mfa_required (mfa_store_t *store)
+{
+    int policy = mfa_store_policy_has (store, "all-applications");
+    if (policy <= 0)
+        return policy;
+    int enabled = 0;
+    for (int i = 0; s_second_factors [i]; i++) {
+        int rc = mfa_store_factor_enabled (store, s_second_factors [i]);
+        if (rc < 0)
+            return -1;
+        enabled |= rc;
+    }
+    return enabled;
+}
+
+//  ---------------------------------------------------------------------------
+//  mfa.begin
+
+int
+mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    mfa_store_t *store = mfa_worker_store (self);
+    const mfa_config_t *config = mfa_worker_config (self);
+    const char *user_id = mfa_worker_param (request, "user_id", 256);
+    const char *client_id = mfa_worker_param (request, "client_id", 256);
+    if (!user_id || !client_id)
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
+                             user_id? "client_id": "user_id");
+    int required = s_mfa_required (store);
+    if (required < 0)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (!required) {
+        json_object_set_new (pst_msg_body (reply), "mfa_required", json_false ());
+        return 0;
+    }
+    json_t *fields = json_pack ("{s:s, s:s}", "user_id", user_id, "client_id", client_id);
+    //  What the token remembers of the login, with the longest value kept
+    const struct {
+        const char *key;
+        size_t max_size;
+    } optional [] = {
+        { "email", 254 }, { "client_name", 256 }, { "audience", 1024 }, { "scope", 4096 }
+    };
+    for (size_t i = 0; i < sizeof optional / sizeof optional [0]; i++) {
+        const char *value = mfa_worker_param (request, optional [i].key, optional [i].max_size);
+        if (value)
+            json_object_set_new (fields, optional [i].key, json_string (value));
+    }
+    char token [64], hash [65];
+    pst_random_token (token, sizeof token, MFA_RANDOM_BYTES);
+    pst_sha256_hex (token, strlen (token), hash);
+    int64_t now = mfa_worker_now_ms (self);
+    int rc = mfa_store_token_insert (store, hash, fields, now + config->token_ttl_s * 1000LL, now);
+    json_decref (fields);
+    if (rc) {
+        sodium_memzero (token, sizeof token);
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
+    mfa_store_prune (store, now);
+    mfa_worker_audit (self, request, "gd_start_auth", user_id, client_id, "success",
+                      "mfa_token issued");
+    json_object_set_new (pst_msg_body (reply), "mfa_required", json_true ());
+    json_object_set_new (pst_msg_body (reply), "mfa_token", json_string (token));
+    sodium_memzero (token, sizeof token);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Challenges, shared by associate and challenge.create
+
+typedef struct {
+    char user_id [257];
+    char client_id [257];
+    char email [255];
+    char application [257];     //  client_name, for the template
+    char authenticator_id [64];
+    char code [7];
+    char oob_code [64];
+    char job_id [33];
+    int64_t challenge_id;
+    int64_t expires_at;
+} s_challenge_t;
+
+static void
+s_challenge_wipe (s_challenge_t *challenge)
+{
+    sodium_memzero (challenge, sizeof *challenge);
+}
+
+//  Takes one email from the user's send bucket (S6); -1 after failing reply.
+static int
+s_send_allowed (mfa_worker_t *self, pst_msg_t *reply, s_challenge_t *challenge,
+                mfa_outcome_t *outcome)
+{
+    mfa_bucket_rule_t rule = mfa_worker_send_rule (self);
+    int retry_after = 0;
+    int rc = mfa_store_bucket_take (mfa_worker_store (self), challenge->user_id,
+                                    MFA_BUCKET_SEND, &rule, mfa_worker_now_ms (self),
+                                    &retry_after);
+    if (rc < 0)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (rc == 0) {
+        outcome->type = "gd_send_limit_exceed";
+        return s_fail_retry (reply, PST_ERR_TOO_MANY_REQUESTS, retry_after,
+                             "Too many emails sent. Wait before requesting a new code.");
+    }
+    return 0;
+}
+
+//  Inside the caller's transaction: a new challenge in state "sending" and its
+//  job row. The code itself only exists in memory until the mailer has it.
+static int
+s_challenge_prepare (mfa_worker_t *self, pst_msg_t *reply, const char *token_hash,
+                     s_challenge_t *challenge)
+{
+    mfa_store_t *store = mfa_worker_store (self);
+    int64_t now = mfa_worker_now_ms (self);
+    pst_random_code6 (challenge->code);
+    pst_random_token (challenge->oob_code, sizeof challenge->oob_code, MFA_RANDOM_BYTES);
+    pst_random_hex (challenge->job_id, sizeof challenge->job_id, 16);
+    challenge->expires_at = now + mfa_worker_config (self)->code_ttl_s * 1000LL;
+    char oob_hash [65], code_hmac [65];
+    pst_sha256_hex (challenge->oob_code, strlen (challenge->oob_code), oob_hash);
+    mfa_worker_code_hmac (self, challenge->code, code_hmac);
+    challenge->challenge_id = mfa_store_challenge_insert (store, oob_hash, challenge->user_id,
+        challenge->authenticator_id, token_hash, code_hmac, challenge->expires_at, now);
+    if (challenge->challenge_id < 0
+    ||  mfa_store_job_insert (store, challenge->job_id, challenge->challenge_id,
+                              challenge->user_id, "queued", now))
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    return 0;
+}
+
+//  The mail.send job; NULL when the template cannot be rendered.
+static json_t *
+s_challenge_job (mfa_worker_t *self, const s_challenge_t *challenge)
+{
+    const mfa_config_t *config = mfa_worker_config (self);
+    mfa_template_vars_t vars = {
+        .code = challenge->code,
+        .user_email = challenge->email,
+        .application_name = *challenge->application? challenge->application
+                                                   : config->friendly_name,
+        .friendly_name = config->friendly_name,
+        .expires_in_minutes = (config->code_ttl_s + 59) / 60
+    };
+    mfa_email_t email;
+    if (mfa_template_render_email (&vars, &email))
+        return NULL;
+    char message_id [64], random [33];
+    pst_random_hex (random, sizeof random, 16);
+    snprintf (message_id, sizeof message_id, "<%s@postern>", random);
+    json_t *job = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+        "job_id", challenge->job_id, "to", challenge->email, "subject", email.subject,
+        "text", email.text, "html", email.html, "message_id", message_id,
+        "expires_at", (json_int_t) (challenge->expires_at / 1000));
+    mfa_email_clear (&email);
+    return job;
+}
+
+//  Mails the prepared challenge, then commits it as pending (superseding the
+//  authenticator's earlier ones, S7) or voids it when no mailer took it (S20).
+static int
+s_challenge_deliver (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                     s_challenge_t *challenge)
+{
+    mfa_store_t *store = mfa_worker_store (self);
+    json_t *job = s_challenge_job (self, challenge);
+    int sent = job? mfa_worker_mail (self, request, &job): -1;
+    json_decref (job);
+    int64_t now = mfa_worker_now_ms (self);
+    int rc = mfa_store_begin (store);
+    if (rc == 0 && sent == 0)
+        rc = mfa_store_challenge_supersede (store, challenge->authenticator_id,
+                                            challenge->challenge_id) < 0
+          || mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") < 0
+          || mfa_store_job_update (store, challenge->job_id, "accepted", NULL, now, NULL) < 0;
+    else
+    if (rc == 0)
+        rc = mfa_store_challenge_move (store, challenge->challenge_id, "sending", "void") < 0
+          || mfa_store_job_update (store, challenge->job_id, "refused", "no mailer accepted",
+                                   now, NULL) < 0;
+    rc = rc == 0? mfa_store_commit (store): -1;
+    if (rc)
+        mfa_store_rollback (store);
+    int ok = sent == 0 && rc == 0;
+    mfa_worker_audit (self, request, ok? "gd_send_email": "gd_send_email_failure",
+                      challenge->user_id, challenge->client_id, ok? "success": "failure",
+                      ok? "code sent": sent? "no mailer accepted the message"
+                                            : "database unavailable");
+    if (sent)
+        return pst_msg_fail (reply, PST_ERR_UNAVAILABLE,
+                             "The email could not be sent. Try again later.");
+    if (rc)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    return 0;
+}
+
+static void
+s_challenge_target (s_challenge_t *challenge, const json_t *token, const char *email)
+{
+    snprintf (challenge->user_id, sizeof challenge->user_id, "%s", s_token_str (token, "user_id"));
+    snprintf (challenge->client_id, sizeof challenge->client_id, "%s",
+              s_token_str (token, "client_id"));
+    const char *application = s_token_str (token, "client_name");
+    snprintf (challenge->application, sizeof challenge->application, "%s",
+              application? application: "");
+    snprintf (challenge->email, sizeof challenge->email, "%s", email? email: "");
+}
+
+//  ---------------------------------------------------------------------------
+//  mfa.associate
+
+//  Arguments of the first transaction of associate
+typedef struct {
+    s_challenge_t *challenge;
+    char *recovery_code;            //  the new code, when one was made
+} s_associate_t;
+
+//  The address to enrol: the request's, else the token's. NULL when the request
+//  holds something that is not a string.
+static const char *
+s_associate_email (const pst_msg_t *request, const json_t *token)
+{
+    json_t *given = json_object_get (pst_msg_body (request), "email");
+    if (given && !json_is_null (given) && !json_is_string (given))
+        return NULL;
+    const char *email = pst_json_str (pst_msg_body (request), "email");
+    return email? email: s_token_str (token, "email");
+}
+
+//  Until enrolment completes the user has seen no recovery code that works: a
+//  new one replaces any earlier, with an inactive recovery-code authenticator
+//  that the first verified code activates (S12). Caller frees *code_p.
+static int
+s_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now, char **code_p)
+{
+    char code [MFA_RECOVERY_LENGTH + 1], hash [65];
+    pst_random_string (code, MFA_RECOVERY_LENGTH, MFA_RECOVERY_ALPHABET);
+    pst_sha256_hex (code, strlen (code), hash);
+    char *id = s_new_id ("recovery-code");
+    int rc = !id
+          || mfa_store_authenticator_drop_inactive (store, user_id, "recovery-code")
+          || mfa_store_authenticator_insert (store, id, user_id, "recovery-code", NULL, 0, now)
+          || mfa_store_recovery_set (store, user_id, hash, now);
+    free (id);
+    *code_p = rc == 0? strdup (code): NULL;
+    sodium_memzero (code, sizeof code);
+    return rc == 0 && *code_p? 0: -1;
+}
+
+//  The new inactive email authenticator, replacing an unconfirmed one, and the
+//  recovery code when that factor is on.
+static int
+s_enrolment_prepare (mfa_worker_t *self, s_associate_t *state)
+{
+    mfa_store_t *store = mfa_worker_store (self);
+    s_challenge_t *challenge = state->challenge;
+    char *id = s_new_id ("email");
+    if (!id)
+        return -1;
+    snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s", id);
+    free (id);
+    int64_t now = mfa_worker_now_ms (self);
+    if (mfa_store_authenticator_drop_inactive (store, challenge->user_id, "email")
+    ||  mfa_store_authenticator_insert (store, challenge->authenticator_id, challenge->user_id,
+                                        "email", challenge->email, 0, now))
+        return -1;
+    int recovery = mfa_store_factor_enabled (store, "recovery-code");
+    if (recovery < 0)
+        return -1;
+    return recovery? s_recovery_prepare (store, challenge->user_id, now, &state->recovery_code)
+                   : 0;
+}
+
+//  Validates the request and prepares the authenticator, recovery code and
+//  challenge in one transaction.
+static int
+s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                 void *args, mfa_outcome_t *outcome)
+{
+    s_associate_t *state = (s_associate_t *) args;
+    mfa_store_t *store = mfa_worker_store (self);
+    json_t *token = mfa_worker_token (self, request, reply, MFA_TOKEN_BEARER, outcome);
+    if (!token)
+        return -1;
+    const char *email = s_associate_email (request, token);
+    int rc = 0;
+    if (mfa_store_has_active (store, s_token_str (token, "user_id"), NULL) != 0)
+        rc = pst_msg_fail (reply, PST_ERR_ACCESS_DENIED, "User is already enrolled.");
+    else
+    if (mfa_store_factor_enabled (store, "email") != 1)
+        rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
+                           "The email factor is not enabled.");
+    else
+    if (mfa_flow_email_valid (email))
+        rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid email address.");
+    if (rc == 0) {
+        s_challenge_target (state->challenge, token, email);
+        rc = s_send_allowed (self, reply, state->challenge, outcome);
+    }
+    if (rc == 0 && s_enrolment_prepare (self, state))
+        rc = pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (rc == 0)
+        rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), state->challenge);
+    json_decref (token);
+    return rc;
+}
+
+static int
+s_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    const json_t *body = pst_msg_body (request);
+    json_t *types = json_object_get (body, "authenticator_types");
+    json_t *channels = json_object_get (body, "oob_channels");
+    if (!types || json_is_null (types))
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
+                             "Missing required parameter: authenticator_types");
+    int oob = s_list_has (types, "oob");
+    if (oob < 0 || (channels && !json_is_null (channels) && s_list_has (channels, "email") < 0))
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Malformed authenticator_types");
+    if (!oob)
+        return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
+                             "Only the oob authenticator type with the email channel is supported.");
+    if (channels && !json_is_null (channels) && s_list_has (channels, "email") != 1)
+        return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
+                             "Only the email oob channel is supported.");
+
+    s_challenge_t challenge = { 0 };
+    s_associate_t state = { &challenge, NULL };
+    int rc = mfa_worker_transact (self, request, reply, s_associate_txn, &state,
+                                  "gd_start_enroll", "gd_start_enroll");
+    if (rc == 0)
+        rc = s_challenge_deliver (self, request, reply, &challenge);
+    if (rc == 0) {
+        json_t *answer = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+            "authenticator_type", "oob", "binding_method", "prompt", "oob_channel", "email",
+            "oob_code", challenge.oob_code, "id", challenge.authenticator_id);
+        if (state.recovery_code)
+            json_object_set_new (answer, "recovery_codes",
+                                 json_pack ("[s]", state.recovery_code));
+        pst_msg_set_body (reply, &answer);
+    }
+    if (state.recovery_code) {
+        sodium_memzero (state.recovery_code, strlen (state.recovery_code));
+        free (state.recovery_code);
+    }
+    s_challenge_wipe (&challenge);
+    return rc;
+}
+
+int
+mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_associate);
+}
+
+//  ---------------------------------------------------------------------------
+//  challenge.create
+
+//  The user's active email authenticator, as the request may name it.
+static int
+s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                           const char *user_id, s_challenge_t *challenge)
+{
+    mfa_store_t *store = mfa_worker_store (self);
+    const char *wanted = pst_json_str (pst_msg_body (request), "authenticator_id");
+    json_t *list = mfa_store_authenticators (store, user_id);
+    if (!list)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    json_t *email = NULL, *named = NULL;
+    int second_factor = 0;
+    size_t index;
+    json_t *item;
+    json_array_foreach (list, index, item) {
+        const char *type = s_token_str (item, "type");
+        int active = json_is_true (json_object_get (item, "active"));
+        if (active && !streq (type, "recovery-code"))
+            second_factor = 1;
+        if (active && streq (type, "email") && !email)
+            email = item;
+        if (wanted && streq (wanted, s_token_str (item, "id")))
+            named = item;
+    }
+    int rc = 0;
+    if (!second_factor)
+        rc = pst_msg_fail (reply, PST_ERR_ASSOCIATION_REQUIRED,
+                           "The user has no active authenticator. Associate one first.");
+    else
+    if (wanted && !named)
+        rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid authenticator_id.");
+    else {
+        json_t *chosen = named? named: email;
+        const char *types = mfa_worker_param (request, "challenge_type", 256);
+        json_t *asked = types? json_string (types): NULL;
+        int wants_oob = !asked || s_list_has (asked, "oob") == 1;
+        json_decref (asked);
+        if (!wants_oob || !chosen || !streq (s_token_str (chosen, "type"), "email")
+        ||  !json_is_true (json_object_get (chosen, "active"))
+        ||  mfa_store_factor_enabled (store, "email") != 1)
+            rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
+                               "The requested challenge type is not available for this user.");
+        else {
+            snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s",
+                      s_token_str (chosen, "id"));
+            const char *address = s_token_str (chosen, "email");
+            snprintf (challenge->email, sizeof challenge->email, "%s", address? address: "");
+        }
+    }
+    json_decref (list);
+    return rc;
+}
+
+static int
+s_challenge_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                 void *args, mfa_outcome_t *outcome)
+{
+    s_challenge_t *challenge = (s_challenge_t *) args;
+    json_t *token = mfa_worker_token (self, request, reply, MFA_TOKEN_GRANT, outcome);
+    if (!token)
+        return -1;
+    s_challenge_target (challenge, token, NULL);
+    int rc = s_challenge_authenticator (self, request, reply, challenge->user_id, challenge);
+    if (rc == 0)
+        rc = s_send_allowed (self, reply, challenge, outcome);
+    if (rc == 0)
+        rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), challenge);
+    json_decref (token);
+    return rc;
+}
+
+static int
+s_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    s_challenge_t challenge = { 0 };
+    int rc = mfa_worker_transact (self, request, reply, s_challenge_txn, &challenge,
+                                  NULL, "gd_challenge_refused");
+    if (rc == 0)
+        rc = s_challenge_deliver (self, request, reply, &challenge);
+    if (rc == 0) {
+        json_t *answer = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob",
+                                    "oob_code", challenge.oob_code, "binding_method", "prompt");
+        pst_msg_set_body (reply, &answer);
+    }
+    s_challenge_wipe (&challenge);
+    return rc;
+}
+
+int
+mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_challenge);
+}

@@ -1,0 +1,26 @@
+/*  mfa_flow - the MFA conversation up to the code: begin (mint an mfa_token),
+    associate (enrol an email authenticator), challenge.create (send a code).
+    Handlers have the pst_handler_fn shape; worker is an mfa_worker_t.
+    The verifications are in mfa_verify.
+*/
+#ifndef MFA_FLOW_H_INCLUDED
+#define MFA_FLOW_H_INCLUDED
+
+#include "pst_bus.h"
+
+//  mfa.begin: is MFA required for this login? If so, a new mfa_token.
+int
+    mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  mfa.associate: inactive email authenticator, first recovery code, first challenge.
+int
+    mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  challenge.create: a new code for the user's active email authenticator.
+int
+    mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
+//  0 when address is acceptable for the email factor: ≤ 254 bytes, one '@' with
+//  text on both sides, no space, control character, CR, LF or NUL (S16).
+int
+    mfa_flow_email_valid (const char *address);
+
+#endif

@@ -1,0 +1,449 @@
+#include "mfa_jobs.h"
+#include "mfa_store.h"
+#include "pst_bus.h"
+#include "pst_log.h"
+#include <czmq.h>
+#include <string.h>
+
+struct _mfa_jobs_t {
+    zactor_t *actor;
+    char *endpoint;
+    char *inproc;
+};
+
+typedef struct {
+    zframe_t *identity;
+    char *key;                  //  identity in hex, the mailers table key
+    int credit;
+    int64_t last_seen;          //  zclock_mono ms
+} s_mailer_t;
+
+typedef struct {
+    zframe_t *worker;           //  routing id of the waiting worker
+    zframe_t *payload;          //  the encoded mail.send request, as the worker sent it
+    char id [PST_MSG_ID_LEN + 1];
+    uint64_t deadline;          //  Unix ms, from the request
+    char job_id [65];
+} s_job_t;
+
+typedef struct {
+    const mfa_config_t *config;
+    zsock_t *pipe;
+    zsock_t *jobs;              //  ROUTER, mailers
+    zsock_t *inproc;            //  ROUTER, workers
+    mfa_store_t *store;
+    zlistx_t *mailers;          //  s_mailer_t, least recently used first
+    zlistx_t *queue;            //  s_job_t waiting for a mailer with credit
+    zhashx_t *inflight;         //  request id -> s_job_t sent to a mailer
+} s_dispatcher_t;
+
+//  Frames of a job carry the code: wipe them before they go back to the heap.
+static void
+s_frame_wipe_destroy (zframe_t **frame_p)
+{
+    if (*frame_p) {
+        memset (zframe_data (*frame_p), 0, zframe_size (*frame_p));
+        zframe_destroy (frame_p);
+    }
+}
+
+static void
+s_job_destroy (s_job_t **job_p)
+{
+    if (*job_p) {
+        s_job_t *job = *job_p;
+        zframe_destroy (&job->worker);
+        s_frame_wipe_destroy (&job->payload);
+        free (job);
+        *job_p = NULL;
+    }
+}
+
+static void
+s_job_free (void **item)
+{
+    s_job_destroy ((s_job_t **) item);
+}
+
+static void
+s_mailer_free (void **item)
+{
+    s_mailer_t *mailer = (s_mailer_t *) *item;
+    if (mailer) {
+        zframe_destroy (&mailer->identity);
+        free (mailer->key);
+        free (mailer);
+        *item = NULL;
+    }
+}
+
+static int64_t
+s_now_ms (void)
+{
+    return zclock_time ();
+}
+
+//  Reads [routing id][envelope] from a ROUTER; NULL when the shape or the
+//  envelope is wrong (logged and dropped: S18).
+static pst_msg_t *
+s_recv_routed (zsock_t *router, zframe_t **identity_p, zframe_t **payload_p)
+{
+    zmsg_t *msg = zmsg_recv (router);
+    if (!msg)
+        return NULL;
+    pst_msg_t *decoded = NULL;
+    if (zmsg_size (msg) == 2) {
+        zframe_t *identity = zmsg_pop (msg);
+        zframe_t *payload = zmsg_pop (msg);
+        if (pst_msg_decode (zframe_data (payload), zframe_size (payload), &decoded) == 0) {
+            *identity_p = identity;
+            *payload_p = payload;
+        }
+        else {
+            zframe_destroy (&identity);
+            s_frame_wipe_destroy (&payload);
+        }
+    }
+    if (!decoded)
+        pst_log (PST_LOG_WARN, "bus_malformed", "socket", "mail_jobs", NULL);
+    zmsg_destroy (&msg);
+    return decoded;
+}
+
+//  Sends [identity][payload] without giving up either frame.
+static int
+s_send_routed (zsock_t *router, zframe_t *identity, zframe_t *payload)
+{
+    zmsg_t *msg = zmsg_new ();
+    zframe_t *route = zframe_dup (identity);
+    zframe_t *body = zframe_dup (payload);
+    zmsg_append (msg, &route);
+    zmsg_append (msg, &body);
+    int rc = zmsg_send (&msg, router);
+    if (rc) {
+        //  zmsg_send leaves the message with us on failure
+        zframe_t *frame = zmsg_last (msg);
+        if (frame)
+            memset (zframe_data (frame), 0, zframe_size (frame));
+        zmsg_destroy (&msg);
+    }
+    return rc;
+}
+
+static s_mailer_t *
+s_mailer_find (s_dispatcher_t *self, const char *key)
+{
+    for (s_mailer_t *mailer = (s_mailer_t *) zlistx_first (self->mailers); mailer;
+         mailer = (s_mailer_t *) zlistx_next (self->mailers))
+        if (streq (mailer->key, key))
+            return mailer;
+    return NULL;
+}
+
+static s_mailer_t *
+s_mailer_require (s_dispatcher_t *self, zframe_t *identity)
+{
+    char *key = zframe_strhex (identity);
+    s_mailer_t *mailer = s_mailer_find (self, key);
+    if (mailer) {
+        free (key);
+        return mailer;
+    }
+    mailer = (s_mailer_t *) zmalloc (sizeof *mailer);
+    mailer->identity = zframe_dup (identity);
+    mailer->key = key;
+    zlistx_add_end (self->mailers, mailer);
+    pst_log (PST_LOG_INFO, "mailer_joined", "mailer", key, NULL);
+    return mailer;
+}
+
+static void
+s_mailer_forget (s_dispatcher_t *self, s_mailer_t *mailer, const char *reason)
+{
+    pst_log (PST_LOG_WARN, "mailer_lost", "mailer", mailer->key, "reason", reason, NULL);
+    void *handle = zlistx_find (self->mailers, mailer);
+    if (handle)
+        zlistx_delete (self->mailers, handle);
+}
+
+//  mail.result: the mailer's final word on a job.
+static void
+s_record_result (s_dispatcher_t *self, const pst_msg_t *msg)
+{
+    const char *job_id = pst_msg_get_str (msg, "job_id");
+    const char *result = pst_msg_get_str (msg, "result");
+    const char *detail = pst_msg_get_str (msg, "detail");
+    const char *known [] = { "sent", "failed", "expired", NULL };
+    int valid = 0;
+    for (int i = 0; result && known [i]; i++)
+        valid |= streq (result, known [i]);
+    if (!job_id || !valid || strlen (job_id) > 64) {
+        pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
+        return;
+    }
+    int64_t now = mfa_config_now_ms (self->config);
+    char *user_id = NULL;
+    int rc = self->store? mfa_store_job_update (self->store, job_id, result, detail, now, &user_id)
+                        : -1;
+    pst_log (streq (result, "sent")? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
+             "job_id", job_id, "result", result, "user_id", user_id,
+             "known", rc == 1? "yes": "no", NULL);
+    if (rc == 1 && !streq (result, "sent")) {
+        mfa_audit_t event = {
+            .type = "fn", .user_id = user_id, .result = "failure",
+            .detail = detail && *detail? detail: result
+        };
+        mfa_store_audit (self->store, &event, now);
+    }
+    free (user_id);
+}
+
+static void
+s_from_mailer (s_dispatcher_t *self)
+{
+    zframe_t *identity = NULL, *payload = NULL;
+    pst_msg_t *msg = s_recv_routed (self->jobs, &identity, &payload);
+    if (!msg)
+        return;
+    s_mailer_t *mailer = s_mailer_require (self, identity);
+    mailer->last_seen = zclock_mono ();
+    const char *op = pst_msg_op (msg);
+    if (streq (op, "mail.ready")) {
+        long long credit = pst_msg_get_int (msg, "credit", 0);
+        mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
+    }
+    else
+    if (streq (op, "mail.result"))
+        s_record_result (self, msg);
+    else
+    if (streq (op, "mail.send")) {
+        //  The mailer's answer to a job: back to the worker that waits for it
+        s_job_t *job = (s_job_t *) zhashx_lookup (self->inflight, pst_msg_id (msg));
+        if (job) {
+            s_send_routed (self->inproc, job->worker, payload);
+            pst_log (PST_LOG_DEBUG, "mail_job_answered", "job_id", job->job_id,
+                     "mailer", mailer->key, "status", pst_msg_is_error (msg)? "error": "ok", NULL);
+            zhashx_delete (self->inflight, pst_msg_id (msg));
+        }
+    }
+    else
+        pst_log (PST_LOG_WARN, "mail_op_unknown", "op", op, NULL);
+    pst_msg_destroy (&msg);
+    zframe_destroy (&identity);
+    s_frame_wipe_destroy (&payload);
+}
+
+static void
+s_from_worker (s_dispatcher_t *self)
+{
+    zframe_t *identity = NULL, *payload = NULL;
+    pst_msg_t *msg = s_recv_routed (self->inproc, &identity, &payload);
+    if (!msg)
+        return;
+    if (!streq (pst_msg_op (msg), "mail.send")) {
+        pst_log (PST_LOG_WARN, "mail_op_unknown", "op", pst_msg_op (msg), NULL);
+        zframe_destroy (&identity);
+        s_frame_wipe_destroy (&payload);
+    }
+    else {
+        s_job_t *job = (s_job_t *) zmalloc (sizeof *job);
+        job->worker = identity;
+        job->payload = payload;
+        job->deadline = pst_msg_deadline (msg);
+        snprintf (job->id, sizeof job->id, "%s", pst_msg_id (msg));
+        const char *job_id = pst_msg_get_str (msg, "job_id");
+        snprintf (job->job_id, sizeof job->job_id, "%s", job_id? job_id: "");
+        zlistx_add_end (self->queue, job);
+    }
+    pst_msg_destroy (&msg);
+}
+
+//  First mailer with credit, least recently used first.
+static s_mailer_t *
+s_mailer_ready (s_dispatcher_t *self)
+{
+    for (s_mailer_t *mailer = (s_mailer_t *) zlistx_first (self->mailers); mailer;
+         mailer = (s_mailer_t *) zlistx_next (self->mailers))
+        if (mailer->credit > 0)
+            return mailer;
+    return NULL;
+}
+
+static void
+s_dispatch (s_dispatcher_t *self)
+{
+    s_job_t *job;
+    while ((job = (s_job_t *) zlistx_first (self->queue))) {
+        s_mailer_t *mailer = s_mailer_ready (self);
+        if (!mailer)
+            break;
+        if (s_send_routed (self->jobs, mailer->identity, job->payload)) {
+            //  ROUTER_MANDATORY: the mailer is gone; the job stays queued
+            s_mailer_forget (self, mailer, "unreachable");
+            continue;
+        }
+        mailer->credit--;
+        zlistx_move_end (self->mailers, zlistx_find (self->mailers, mailer));
+        zlistx_detach (self->queue, NULL);
+        pst_log (PST_LOG_DEBUG, "mail_job_dispatched", "job_id", job->job_id,
+                 "mailer", mailer->key, NULL);
+        //  A duplicate id (a retried call) replaces the older entry
+        zhashx_update (self->inflight, job->id, job);
+    }
+}
+
+static void
+s_expire (s_dispatcher_t *self)
+{
+    int64_t now = s_now_ms ();
+    //  zlistx_delete moves the cursor back, so deleting while iterating is safe
+    for (s_job_t *job = (s_job_t *) zlistx_first (self->queue); job;
+         job = (s_job_t *) zlistx_next (self->queue))
+        if ((int64_t) job->deadline <= now) {
+            pst_log (PST_LOG_WARN, "mail_job_dropped", "job_id", job->job_id,
+                     "reason", "no mailer before the deadline", NULL);
+            zlistx_delete (self->queue, zlistx_cursor (self->queue));
+        }
+
+    zlistx_t *late = zlistx_new ();
+    for (s_job_t *job = (s_job_t *) zhashx_first (self->inflight); job;
+         job = (s_job_t *) zhashx_next (self->inflight))
+        if ((int64_t) job->deadline <= now)
+            zlistx_add_end (late, job->id);
+    for (char *id = (char *) zlistx_first (late); id; id = (char *) zlistx_next (late)) {
+        pst_log (PST_LOG_WARN, "mail_job_unanswered", "request_id", id, NULL);
+        zhashx_delete (self->inflight, id);
+    }
+    zlistx_destroy (&late);
+
+    int64_t mono = zclock_mono ();
+    for (s_mailer_t *mailer = (s_mailer_t *) zlistx_first (self->mailers); mailer;
+         mailer = (s_mailer_t *) zlistx_next (self->mailers))
+        if (mono - mailer->last_seen > MFA_JOBS_MAILER_TIMEOUT_MS) {
+            pst_log (PST_LOG_WARN, "mailer_lost", "mailer", mailer->key, "reason", "silent", NULL);
+            zlistx_delete (self->mailers, zlistx_cursor (self->mailers));
+        }
+}
+
+static void
+s_dispatcher_destroy (s_dispatcher_t *self)
+{
+    zlistx_destroy (&self->queue);
+    zhashx_destroy (&self->inflight);
+    zlistx_destroy (&self->mailers);
+    zsock_destroy (&self->jobs);
+    zsock_destroy (&self->inproc);
+    mfa_store_destroy (&self->store);
+}
+
+//  Binds both routers; 0, or -1 with a log line.
+static int
+s_dispatcher_init (s_dispatcher_t *self, const mfa_config_t *config, char **endpoint_p,
+                   char **inproc_p)
+{
+    self->config = config;
+    self->mailers = zlistx_new ();
+    zlistx_set_destructor (self->mailers, s_mailer_free);
+    self->queue = zlistx_new ();
+    zlistx_set_destructor (self->queue, s_job_free);
+    self->inflight = zhashx_new ();
+    zhashx_set_destructor (self->inflight, s_job_free);
+    self->store = mfa_store_new (config->db_path);
+    self->jobs = zsock_new (ZMQ_ROUTER);
+    self->inproc = zsock_new (ZMQ_ROUTER);
+    if (!self->store || !self->jobs || !self->inproc)
+        return -1;
+    pst_bus_tune (self->jobs);
+    pst_bus_tune (self->inproc);
+    //  A job for a mailer that is gone, or too far behind, fails at once instead of
+    //  vanishing or blocking the dispatcher: it stays queued for another mailer
+    zsock_set_router_mandatory (self->jobs, 1);
+    zsock_set_sndtimeo (self->jobs, 0);
+    if (zsock_bind (self->jobs, "%s", config->jobs_endpoint) < 0) {
+        pst_log (PST_LOG_ERROR, "bind_failed", "endpoint", config->jobs_endpoint, NULL);
+        return -1;
+    }
+    if (zsock_bind (self->inproc, "inproc://mfa-jobs-%p", (void *) self) < 0)
+        return -1;
+    *endpoint_p = zsock_last_endpoint (self->jobs);
+    *inproc_p = zsock_last_endpoint (self->inproc);
+    return *endpoint_p && *inproc_p? 0: -1;
+}
+
+static void
+s_dispatcher_actor (zsock_t *pipe, void *args)
+{
+    s_dispatcher_t self = { 0 };
+    char *endpoint = NULL, *inproc = NULL;
+    int rc = s_dispatcher_init (&self, (const mfa_config_t *) args, &endpoint, &inproc);
+    zsock_signal (pipe, 0);
+    zsock_send (pipe, "ss", rc == 0? endpoint: "", rc == 0? inproc: "");
+    free (endpoint);
+    free (inproc);
+    zpoller_t *poller = rc == 0? zpoller_new (pipe, self.jobs, self.inproc, NULL): NULL;
+    while (poller) {
+        void *which = zpoller_wait (poller, 100);
+        if (which == pipe) {
+            char *command = zstr_recv (pipe);
+            int stop = !command || streq (command, "$TERM");
+            zstr_free (&command);
+            if (stop)
+                break;
+        }
+        else
+        if (which == self.jobs)
+            s_from_mailer (&self);
+        else
+        if (which == self.inproc)
+            s_from_worker (&self);
+        else
+        if (zpoller_terminated (poller))
+            break;
+        s_expire (&self);
+        s_dispatch (&self);
+    }
+    zpoller_destroy (&poller);
+    if (rc != 0) {
+        //  Wait for $TERM so zactor_destroy finds us where it expects
+        char *command = zstr_recv (pipe);
+        zstr_free (&command);
+    }
+    s_dispatcher_destroy (&self);
+}
+
+mfa_jobs_t *
+mfa_jobs_new (const mfa_config_t *config)
+{
+    mfa_jobs_t *self = (mfa_jobs_t *) zmalloc (sizeof *self);
+    self->actor = zactor_new (s_dispatcher_actor, (void *) config);
+    if (self->actor)
+        zsock_recv (self->actor, "ss", &self->endpoint, &self->inproc);
+    if (!self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)
+        mfa_jobs_destroy (&self);
+    return self;
+}
+
+void
+mfa_jobs_destroy (mfa_jobs_t **self_p)
+{
+    if (self_p && *self_p) {
+        mfa_jobs_t *self = *self_p;
+        zactor_destroy (&self->actor);
+        zstr_free (&self->endpoint);
+        zstr_free (&self->inproc);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+mfa_jobs_endpoint (mfa_jobs_t *self)
+{
+    return self->endpoint;
+}
+
+const char *
+mfa_jobs_inproc (mfa_jobs_t *self)
+{
+    return self->inproc;
+}

@@ -1,0 +1,35 @@
+/*  mfa_jobs - the mail dispatcher: hands mail.send jobs to mailers by readiness.
+
+    A thread owns the jobs ROUTER (mailers connect DEALERs to it) and an inproc
+    ROUTER that mfa workers call with pst_client. Mailers announce capacity with
+    mail.ready {credit}; a job goes to a mailer with credit, and the mailer's reply
+    (sent once the job is in its outbox) is relayed to the waiting worker by request
+    id. With no mailer the job waits until its deadline and is then dropped, so the
+    worker's call times out and the challenge is voided (S20). A mailer silent for
+    MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. mail.result reports are recorded; a
+    failed or expired delivery becomes an `fn` audit event.
+*/
+#ifndef MFA_JOBS_H_INCLUDED
+#define MFA_JOBS_H_INCLUDED
+
+#include "mfa_config.h"
+
+#define MFA_JOBS_MAILER_TIMEOUT_MS  3000
+
+typedef struct _mfa_jobs_t mfa_jobs_t;
+
+//  Binds config->jobs_endpoint and starts the dispatcher; NULL when the bind or
+//  the database fails. config must outlive the dispatcher.
+mfa_jobs_t *
+    mfa_jobs_new (const mfa_config_t *config);
+void
+    mfa_jobs_destroy (mfa_jobs_t **self_p);
+
+//  The jobs endpoint actually bound (tcp://...:* resolved).
+const char *
+    mfa_jobs_endpoint (mfa_jobs_t *self);
+//  The inproc endpoint workers connect their pst_client to.
+const char *
+    mfa_jobs_inproc (mfa_jobs_t *self);
+
+#endif

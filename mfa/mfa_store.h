@@ -1,0 +1,222 @@
+/*  mfa_store - mfa.db: the schema, its migrations and every SQL statement of mfa.
+
+    One store per thread (SQLite connections are not shared). Secrets never reach
+    the database in clear: mfa_tokens, oob_codes and recovery codes are kept as
+    SHA-256, email codes as HMAC-SHA-256 under a key that lives outside it (S8),
+    cached replies sealed. Callers hash; the store only compares and counts.
+
+    Times are Unix milliseconds passed in by the caller, so a test clock drives
+    every expiry and every bucket.
+*/
+#ifndef MFA_STORE_H_INCLUDED
+#define MFA_STORE_H_INCLUDED
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _mfa_store_t mfa_store_t;
+
+//  A token bucket: capacity tokens, one more every refill_ms.
+typedef struct {
+    int capacity;
+    int64_t refill_ms;
+} mfa_bucket_rule_t;
+
+//  Bucket kinds
+#define MFA_BUCKET_FAIL     "fail"
+#define MFA_BUCKET_SEND     "send"
+
+//  One audit row. ip, client_id and detail may be NULL. Never a secret.
+typedef struct {
+    const char *type;           //  gd_auth_succeed, gd_auth_failed, fn ...
+    const char *user_id;
+    const char *client_id;
+    const char *ip;
+    const char *result;         //  "success" or "failure"
+    const char *detail;
+} mfa_audit_t;
+
+//  Opens (creating and migrating) the database at path. NULL on failure.
+mfa_store_t *
+    mfa_store_new (const char *path);
+void
+    mfa_store_destroy (mfa_store_t **self_p);
+
+//  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1.
+int
+    mfa_store_begin (mfa_store_t *self);
+int
+    mfa_store_commit (mfa_store_t *self);
+int
+    mfa_store_rollback (mfa_store_t *self);
+
+//  ---------------------------------------------------------------------------
+//  Factors and policies
+
+//  1 enabled, 0 disabled, -1 unknown factor or error.
+int
+    mfa_store_factor_enabled (mfa_store_t *self, const char *name);
+//  0, or -1 when the factor is unknown.
+int
+    mfa_store_factor_set (mfa_store_t *self, const char *name, int enabled);
+//  [{"name","enabled"}] in the documented order; NULL on error.
+json_t *
+    mfa_store_factors (mfa_store_t *self);
+//  Array of policy names; NULL on error.
+json_t *
+    mfa_store_policies (mfa_store_t *self);
+//  Replaces the policies with the strings of names (an array). 0 or -1.
+int
+    mfa_store_policies_set (mfa_store_t *self, const json_t *names);
+//  1 when name is a policy, 0 if not, -1 on error.
+int
+    mfa_store_policy_has (mfa_store_t *self, const char *name);
+
+//  ---------------------------------------------------------------------------
+//  mfa_tokens, by SHA-256 hex of the token
+
+//  fields: user_id, client_id (required), email, client_name, audience, scope.
+int
+    mfa_store_token_insert (mfa_store_t *self, const char *token_hash,
+                            const json_t *fields, int64_t expires_at, int64_t now);
+//  {"user_id","email","client_id","client_name","audience","scope" (strings or
+//  null), "expires_at" int, "used" bool}, or NULL when unknown.
+json_t *
+    mfa_store_token_get (mfa_store_t *self, const char *token_hash);
+//  Marks the token used: 1 when this call did it, 0 when it was already used.
+int
+    mfa_store_token_use (mfa_store_t *self, const char *token_hash);
+
+//  ---------------------------------------------------------------------------
+//  Authenticators and recovery codes
+
+//  The user's authenticators: [{"id","type","email","active"}]; NULL on error.
+json_t *
+    mfa_store_authenticators (mfa_store_t *self, const char *user_id);
+//  1 when the user has an active authenticator of type (NULL: any type), 0 if not.
+int
+    mfa_store_has_active (mfa_store_t *self, const char *user_id, const char *type);
+int
+    mfa_store_authenticator_insert (mfa_store_t *self, const char *id, const char *user_id,
+                                    const char *type, const char *email, int active,
+                                    int64_t now);
+//  Deletes the user's inactive authenticators of type and voids their challenges.
+int
+    mfa_store_authenticator_drop_inactive (mfa_store_t *self, const char *user_id,
+                                           const char *type);
+//  Activates authenticator id and the user's recovery-code authenticator.
+//  1 when id was inactive before (an enrolment), 0 when already active, -1 error.
+int
+    mfa_store_authenticator_activate (mfa_store_t *self, const char *user_id, const char *id);
+
+//  Stores the SHA-256 hex of the user's only recovery code, replacing any other.
+int
+    mfa_store_recovery_set (mfa_store_t *self, const char *user_id, const char *code_hash,
+                            int64_t now);
+//  1 when code_hash is the user's recovery code (constant-time compare), 0 if not.
+int
+    mfa_store_recovery_check (mfa_store_t *self, const char *user_id, const char *code_hash);
+
+//  ---------------------------------------------------------------------------
+//  Challenges: state sending -> pending -> used, or superseded / void
+
+typedef struct {
+    int64_t id;
+    char user_id [257];
+    char authenticator_id [64];
+    char state [16];
+    int64_t expires_at;
+    int attempts;
+} mfa_challenge_t;
+
+//  New challenge in state "sending"; returns its id, or -1.
+int64_t
+    mfa_store_challenge_insert (mfa_store_t *self, const char *oob_hash, const char *user_id,
+                                const char *authenticator_id, const char *token_hash,
+                                const char *code_hmac, int64_t expires_at, int64_t now);
+//  1 found (challenge filled), 0 unknown, -1 error.
+int
+    mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_t *challenge);
+//  Moves challenge id from state `from` to `to`: 1 moved, 0 it was not in `from`.
+int
+    mfa_store_challenge_move (mfa_store_t *self, int64_t id, const char *from, const char *to);
+//  Supersedes the authenticator's pending challenges other than except_id (S7).
+//  Returns how many, or -1.
+int
+    mfa_store_challenge_supersede (mfa_store_t *self, const char *authenticator_id,
+                                   int64_t except_id);
+//  Spends one attempt of a pending, unexpired challenge with fewer than max
+//  attempts, in one statement (S4). 1 and code_hmac filled when granted, 0 when
+//  refused, -1 on error.
+int
+    mfa_store_challenge_attempt (mfa_store_t *self, int64_t id, int max, int64_t now,
+                                 char code_hmac [65]);
+
+//  ---------------------------------------------------------------------------
+//  Per-user token buckets
+
+//  Pure bucket arithmetic: brings (level, stamp) forward to now under rule.
+void
+    mfa_bucket_advance (const mfa_bucket_rule_t *rule, int *level, int64_t *stamp, int64_t now);
+
+//  Tokens left in the user's bucket now (full for a new user); -1 on error.
+//  *retry_after_s (if given) is the wait in seconds for the next token when empty.
+int
+    mfa_store_bucket_level (mfa_store_t *self, const char *user_id, const char *kind,
+                            const mfa_bucket_rule_t *rule, int64_t now, int *retry_after_s);
+//  Takes one token: 1 taken, 0 empty (then *retry_after_s is set), -1 error.
+int
+    mfa_store_bucket_take (mfa_store_t *self, const char *user_id, const char *kind,
+                           const mfa_bucket_rule_t *rule, int64_t now, int *retry_after_s);
+//  Fills the user's bucket to capacity.
+int
+    mfa_store_bucket_fill (mfa_store_t *self, const char *user_id, const char *kind,
+                           const mfa_bucket_rule_t *rule, int64_t now);
+
+//  ---------------------------------------------------------------------------
+//  Mail jobs (state only: the message, which holds the code, never lands here)
+
+int
+    mfa_store_job_insert (mfa_store_t *self, const char *job_id, int64_t challenge_id,
+                          const char *user_id, const char *state, int64_t now);
+//  Sets the job's state and detail; *user_id_p (if given) gets the job's user,
+//  caller frees. 1 updated, 0 unknown job, -1 error.
+int
+    mfa_store_job_update (mfa_store_t *self, const char *job_id, const char *state,
+                          const char *detail, int64_t now, char **user_id_p);
+
+//  ---------------------------------------------------------------------------
+//  Audit log
+
+int
+    mfa_store_audit (mfa_store_t *self, const mfa_audit_t *event, int64_t now);
+//  Number of audit rows of type (NULL: all) for user (NULL: all); -1 on error.
+int
+    mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id);
+
+//  ---------------------------------------------------------------------------
+//  Reply cache for retried requests (S26): the reply is stored sealed.
+
+//  Claims request_id: 1 claimed (run the operation), 0 someone has it (look it up).
+//  A claim older than stale_ms is taken over. -1 on error.
+int
+    mfa_store_reply_claim (mfa_store_t *self, const char *request_id, const char *op,
+                           int64_t now, int64_t stale_ms);
+//  1 done (*sealed_p, *size_p: caller frees), 0 still running, -2 no such claim,
+//  -1 error.
+int
+    mfa_store_reply_lookup (mfa_store_t *self, const char *request_id, const char *op,
+                            uint8_t **sealed_p, size_t *size_p);
+int
+    mfa_store_reply_save (mfa_store_t *self, const char *request_id, const char *op,
+                          const uint8_t *sealed, size_t size);
+//  Forgets a claim so a retry runs the operation again.
+int
+    mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op);
+
+//  Deletes expired tokens, old challenges, old mail jobs and old cached replies.
+int
+    mfa_store_prune (mfa_store_t *self, int64_t now);
+
+#endif

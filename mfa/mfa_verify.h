@@ -1,0 +1,27 @@
+/*  mfa_verify - the checks behind the two MFA grants: mfa.verify_oob (oob_code +
+    binding_code) and mfa.verify_recovery (recovery code, replaced on use). Each
+    decision is one BEGIN IMMEDIATE transaction. Handlers have the pst_handler_fn
+    shape; worker is an mfa_worker_t.
+*/
+#ifndef MFA_VERIFY_H_INCLUDED
+#define MFA_VERIFY_H_INCLUDED
+
+#include "pst_bus.h"
+
+//  Recovery codes: 24 characters of [A-Z0-9], about 124 bits (S12)
+#define MFA_RECOVERY_ALPHABET   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+#define MFA_RECOVERY_LENGTH     24
+
+//  mfa.verify_oob: user_id, client_id, audience, scope of the mfa_token.
+int
+    mfa_verify_oob (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  mfa.verify_recovery: as verify_oob plus the replacement recovery_code.
+int
+    mfa_verify_recovery (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
+//  Normalises a recovery code as typed (upper case, spaces removed) into out.
+//  0, or -1 when it is not 24 characters of [A-Z0-9] afterwards.
+int
+    mfa_verify_recovery_normalise (const char *typed, char out [25]);
+
+#endif

@@ -1,0 +1,395 @@
+#include "mfa_worker.h"
+#include "pst_crypto.h"
+#include "pst_error.h"
+#include "pst_json.h"
+#include "pst_log.h"
+#include <sodium.h>
+#include <string.h>
+
+//  A claim on a request id older than this belongs to a crashed worker
+#define MFA_REPLY_STALE_MS      30000
+//  Poll interval while waiting for the first run of a retried request
+#define MFA_REPLY_POLL_MS       20
+//  Time kept back from the caller's deadline to answer it after a mail call
+#define MFA_MAIL_RESERVE_MS     250
+#define MFA_MAIL_MIN_MS         50
+#define MFA_TOKEN_MAX           256
+
+struct _mfa_worker_t {
+    const mfa_config_t *config;
+    mfa_store_t *store;
+    pst_client_t *jobs;
+    uint8_t code_key [MFA_CODE_KEY_SIZE];
+    uint8_t seal_key [crypto_secretbox_KEYBYTES];
+};
+
+mfa_worker_t *
+mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char *jobs_inproc)
+{
+    mfa_worker_t *self = (mfa_worker_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = config;
+    memcpy (self->code_key, code_key, MFA_CODE_KEY_SIZE);
+    //  Cached replies hold oob_codes and recovery codes: sealed under a key of
+    //  their own, derived from the code key that never enters the database
+    crypto_kdf_derive_from_key (self->seal_key, sizeof self->seal_key, 1, "pstreply",
+                                self->code_key);
+    self->store = mfa_store_new (config->db_path);
+    self->jobs = pst_client_new (jobs_inproc);
+    if (!self->store || !self->jobs)
+        mfa_worker_destroy (&self);
+    return self;
+}
+
+void
+mfa_worker_destroy (mfa_worker_t **self_p)
+{
+    if (self_p && *self_p) {
+        mfa_worker_t *self = *self_p;
+        mfa_store_destroy (&self->store);
+        pst_client_destroy (&self->jobs);
+        sodium_memzero (self, sizeof *self);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const mfa_config_t *
+mfa_worker_config (mfa_worker_t *self)
+{
+    return self->config;
+}
+
+mfa_store_t *
+mfa_worker_store (mfa_worker_t *self)
+{
+    return self->store;
+}
+
+int64_t
+mfa_worker_now_ms (mfa_worker_t *self)
+{
+    return mfa_config_now_ms (self->config);
+}
+
+mfa_bucket_rule_t
+mfa_worker_fail_rule (mfa_worker_t *self)
+{
+    mfa_bucket_rule_t rule = {
+        self->config->fail_capacity, (int64_t) self->config->fail_refill_s * 1000
+    };
+    return rule;
+}
+
+mfa_bucket_rule_t
+mfa_worker_send_rule (mfa_worker_t *self)
+{
+    mfa_bucket_rule_t rule = {
+        self->config->send_capacity, (int64_t) self->config->send_refill_s * 1000
+    };
+    return rule;
+}
+
+void
+mfa_worker_code_hmac (mfa_worker_t *self, const char *code, char out [65])
+{
+    pst_hmac_sha256_hex (self->code_key, sizeof self->code_key, code, strlen (code), out);
+}
+
+const char *
+mfa_worker_param (const pst_msg_t *request, const char *key, size_t max_size)
+{
+    const char *value = pst_json_str (pst_msg_body (request), key);
+    return value && strlen (value) <= max_size? value: NULL;
+}
+
+//  ---------------------------------------------------------------------------
+//  mfa_token checks
+
+typedef struct {
+    const char *missing_code;       //  no token in the request
+    const char *unknown_code;       //  not a token we issued
+    const char *unknown_text;
+    const char *expired_code;
+    const char *expired_text;
+    const char *used_code;
+    const char *used_text;
+} s_token_errors_t;
+
+//  Errors per use, as data: contract §2 for the grants, §3 for the Bearer
+static const s_token_errors_t s_token_errors [] = {
+    [MFA_TOKEN_GRANT] = {
+        PST_ERR_INVALID_REQUEST,
+        PST_ERR_INVALID_GRANT, "Malformed mfa_token",
+        PST_ERR_EXPIRED_TOKEN, "mfa_token is expired",
+        PST_ERR_INVALID_GRANT, "mfa_token has already been used"
+    },
+    [MFA_TOKEN_BEARER] = {
+        PST_ERR_INVALID_TOKEN,
+        PST_ERR_INVALID_TOKEN, "Invalid mfa_token",
+        PST_ERR_INVALID_TOKEN, "mfa_token is expired",
+        PST_ERR_INVALID_TOKEN, "Invalid mfa_token"
+    }
+};
+
+json_t *
+mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                  mfa_token_use_t use, mfa_outcome_t *outcome)
+{
+    const s_token_errors_t *errors = &s_token_errors [use];
+    const char *token = pst_json_str (pst_msg_body (request), "mfa_token");
+    if (!token) {
+        pst_msg_fail (reply, errors->missing_code, "Missing required parameter: mfa_token");
+        return NULL;
+    }
+    const char *client_id = NULL;
+    if (use == MFA_TOKEN_GRANT) {
+        client_id = mfa_worker_param (request, "client_id", 256);
+        if (!client_id) {
+            pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
+            return NULL;
+        }
+    }
+    json_t *row = NULL;
+    char hash [65];
+    if (strlen (token) <= MFA_TOKEN_MAX) {
+        pst_sha256_hex (token, strlen (token), hash);
+        row = mfa_store_token_get (self->store, hash);
+    }
+    if (!row) {
+        pst_msg_fail (reply, errors->unknown_code, "%s", errors->unknown_text);
+        return NULL;
+    }
+    if (outcome) {
+        snprintf (outcome->user_id, sizeof outcome->user_id, "%s",
+                  json_string_value (json_object_get (row, "user_id")));
+        snprintf (outcome->client_id, sizeof outcome->client_id, "%s",
+                  json_string_value (json_object_get (row, "client_id")));
+    }
+    const char *error = NULL, *text = NULL;
+    if (json_integer_value (json_object_get (row, "expires_at")) <= mfa_worker_now_ms (self)) {
+        error = errors->expired_code;
+        text = errors->expired_text;
+    }
+    else
+    if (json_is_true (json_object_get (row, "used"))) {
+        error = errors->used_code;
+        text = errors->used_text;
+    }
+    else
+    if (client_id && !streq (client_id, json_string_value (json_object_get (row, "client_id")))) {
+        //  An mfa_token is bound to the client that obtained it (contract §2)
+        error = PST_ERR_INVALID_GRANT;
+        text = "mfa_token was not issued to this client";
+    }
+    if (error) {
+        json_decref (row);
+        pst_msg_fail (reply, error, "%s", text);
+        return NULL;
+    }
+    json_object_set_new (row, "hash", json_string (hash));
+    return row;
+}
+
+//  ---------------------------------------------------------------------------
+//  Audit
+
+void
+mfa_worker_audit (mfa_worker_t *self, const pst_msg_t *request, const char *type,
+                  const char *user_id, const char *client_id, const char *result,
+                  const char *detail)
+{
+    const char *ip = request? pst_msg_client_ip (request): NULL;
+    mfa_audit_t event = {
+        .type = type, .user_id = user_id, .client_id = client_id, .ip = ip,
+        .result = result, .detail = detail
+    };
+    int rc = mfa_store_audit (self->store, &event, mfa_worker_now_ms (self));
+    pst_log (streq (result, "success")? PST_LOG_INFO: PST_LOG_WARN, type,
+             "user_id", user_id, "client_id", client_id, "ip", ip, "result", result,
+             "detail", detail, "request_id", request? pst_msg_id (request): NULL, NULL);
+    if (rc)
+        pst_log (PST_LOG_ERROR, "audit_write_failed", "type", type, NULL);
+}
+
+//  ---------------------------------------------------------------------------
+//  Transactions
+
+int
+mfa_worker_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                     mfa_txn_fn *txn, void *args, const char *success_type,
+                     const char *failure_type)
+{
+    mfa_outcome_t outcome = { NULL, NULL, "", "" };
+    if (mfa_store_begin (self->store))
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (txn (self, request, reply, args, &outcome) == 0) {
+        if (mfa_store_commit (self->store)) {
+            mfa_store_rollback (self->store);
+            //  The body may already hold a success answer: it must not leave
+            json_t *empty = json_object ();
+            pst_msg_set_body (reply, &empty);
+            pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+        }
+    }
+    else
+        mfa_store_rollback (self->store);
+
+    int failed = pst_msg_is_error (reply);
+    const char *type = outcome.type? outcome.type: failed? failure_type: success_type;
+    if (type)
+        mfa_worker_audit (self, request, type, *outcome.user_id? outcome.user_id: NULL,
+                          *outcome.client_id? outcome.client_id
+                                            : mfa_worker_param (request, "client_id", 256),
+                          failed? "failure": "success",
+                          outcome.detail? outcome.detail: pst_msg_error_text (reply));
+    return failed? -1: 0;
+}
+
+//  ---------------------------------------------------------------------------
+//  Mail
+
+int
+mfa_worker_mail (mfa_worker_t *self, const pst_msg_t *request, json_t **job_p)
+{
+    int remaining = pst_msg_remaining_ms (request);
+    int reserve = remaining / 4 < MFA_MAIL_RESERVE_MS? remaining / 4: MFA_MAIL_RESERVE_MS;
+    int timeout = remaining - reserve;
+    if (timeout < MFA_MAIL_MIN_MS) {
+        json_decref (*job_p);
+        *job_p = NULL;
+        return -1;
+    }
+    pst_msg_t *call = pst_msg_new_request ("mail.send", timeout);
+    if (!call) {
+        json_decref (*job_p);
+        *job_p = NULL;
+        return -1;
+    }
+    pst_msg_set_body (call, job_p);
+    pst_msg_t *answer = pst_client_call (self->jobs, call);
+    int rc = answer && !pst_msg_is_error (answer)? 0: -1;
+    if (answer && rc)
+        pst_log (PST_LOG_WARN, "mail_job_refused", "error", pst_msg_error (answer), NULL);
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&call);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  Reply cache
+
+static int
+s_reply_keepable (const pst_msg_t *reply)
+{
+    const char *error = pst_msg_error (reply);
+    return !error || !(streq (error, PST_ERR_UNAVAILABLE) || streq (error, PST_ERR_INTERNAL));
+}
+
+//  Sealed form of a reply: nonce, then secretbox of {"st","err","msg","body"}.
+static uint8_t *
+s_seal (mfa_worker_t *self, const pst_msg_t *reply, size_t *size_p)
+{
+    json_t *saved = json_pack ("{s:i, s:O}", "st", pst_msg_is_error (reply)? 1: 0,
+                               "body", pst_msg_body (reply));
+    if (saved && pst_msg_is_error (reply)) {
+        json_object_set_new (saved, "err", json_string (pst_msg_error (reply)));
+        const char *text = pst_msg_error_text (reply);
+        json_object_set_new (saved, "msg", json_string (text? text: ""));
+    }
+    char *plain = saved? json_dumps (saved, JSON_COMPACT): NULL;
+    json_decref (saved);
+    if (!plain)
+        return NULL;
+    size_t plain_size = strlen (plain);
+    size_t size = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain_size;
+    uint8_t *sealed = (uint8_t *) malloc (size);
+    if (sealed) {
+        randombytes_buf (sealed, crypto_secretbox_NONCEBYTES);
+        crypto_secretbox_easy (sealed + crypto_secretbox_NONCEBYTES, (uint8_t *) plain,
+                               plain_size, sealed, self->seal_key);
+        *size_p = size;
+    }
+    sodium_memzero (plain, plain_size);
+    free (plain);
+    return sealed;
+}
+
+//  Fills reply from a sealed reply; 0, or -1 when it does not open.
+static int
+s_unseal (mfa_worker_t *self, const uint8_t *sealed, size_t size, pst_msg_t *reply)
+{
+    if (size < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+        return -1;
+    size_t plain_size = size - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+    char *plain = (char *) malloc (plain_size + 1);
+    if (!plain)
+        return -1;
+    int rc = crypto_secretbox_open_easy ((uint8_t *) plain, sealed + crypto_secretbox_NONCEBYTES,
+                                         size - crypto_secretbox_NONCEBYTES, sealed,
+                                         self->seal_key);
+    json_t *saved = rc == 0? json_loadb (plain, plain_size, 0, NULL): NULL;
+    sodium_memzero (plain, plain_size);
+    free (plain);
+    json_t *body = json_object_get (saved, "body");
+    if (!json_is_object (body)) {
+        json_decref (saved);
+        return -1;
+    }
+    json_t *copy = json_deep_copy (body);
+    pst_msg_set_body (reply, &copy);
+    if (json_integer_value (json_object_get (saved, "st")) == 1) {
+        const char *error = json_string_value (json_object_get (saved, "err"));
+        const char *text = json_string_value (json_object_get (saved, "msg"));
+        pst_msg_fail (reply, error? error: PST_ERR_INTERNAL, "%s", text? text: "");
+    }
+    json_decref (saved);
+    return 0;
+}
+
+static void
+s_remember (mfa_worker_t *self, const pst_msg_t *request, const pst_msg_t *reply)
+{
+    const char *id = pst_msg_id (request);
+    const char *op = pst_msg_op (request);
+    size_t size = 0;
+    uint8_t *sealed = s_reply_keepable (reply)? s_seal (self, reply, &size): NULL;
+    if (!sealed || mfa_store_reply_save (self->store, id, op, sealed, size))
+        mfa_store_reply_release (self->store, id, op);
+    free (sealed);
+}
+
+int
+mfa_worker_once (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                 pst_handler_fn *handler)
+{
+    const char *id = pst_msg_id (request);
+    const char *op = pst_msg_op (request);
+    while (true) {
+        int claimed = mfa_store_reply_claim (self->store, id, op, zclock_time (),
+                                             MFA_REPLY_STALE_MS);
+        if (claimed == 1) {
+            int rc = handler (self, request, reply);
+            s_remember (self, request, reply);
+            return rc;
+        }
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+        int found = claimed < 0? -1: mfa_store_reply_lookup (self->store, id, op, &sealed, &size);
+        if (found == 1) {
+            int rc = s_unseal (self, sealed, size, reply);
+            free (sealed);
+            pst_log (PST_LOG_INFO, "reply_replayed", "request_id", id, "op", op, NULL);
+            return rc? pst_msg_fail (reply, PST_ERR_INTERNAL, "Stored reply unreadable")
+                     : pst_msg_is_error (reply)? -1: 0;
+        }
+        if (found == -1)
+            return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+        //  The first run is still going (0), or was released (-2): wait, retry
+        if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS)
+            return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Request is in progress");
+        if (found == 0)
+            zclock_sleep (MFA_REPLY_POLL_MS);
+    }
+}

@@ -1,0 +1,101 @@
+/*  mfa_worker - what one mfa worker thread owns, and the helpers every handler uses:
+    its database connection, its client to the mail dispatcher, the code key,
+    mfa_token checks, audit events and the reply cache for retried requests (S26).
+*/
+#ifndef MFA_WORKER_H_INCLUDED
+#define MFA_WORKER_H_INCLUDED
+
+#include <jansson.h>
+#include <stdint.h>
+#include "mfa_config.h"
+#include "mfa_store.h"
+#include "pst_bus.h"
+
+#define MFA_CODE_KEY_SIZE   32
+
+typedef struct _mfa_worker_t mfa_worker_t;
+
+//  Opens a database connection and connects to the dispatcher at jobs_inproc.
+//  code_key is copied. NULL on failure.
+mfa_worker_t *
+    mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key,
+                    const char *jobs_inproc);
+void
+    mfa_worker_destroy (mfa_worker_t **self_p);
+
+const mfa_config_t *
+    mfa_worker_config (mfa_worker_t *self);
+mfa_store_t *
+    mfa_worker_store (mfa_worker_t *self);
+//  The configured clock (test hook or real time), Unix ms.
+int64_t
+    mfa_worker_now_ms (mfa_worker_t *self);
+//  The failure and send bucket rules from the configuration.
+mfa_bucket_rule_t
+    mfa_worker_fail_rule (mfa_worker_t *self);
+mfa_bucket_rule_t
+    mfa_worker_send_rule (mfa_worker_t *self);
+
+//  Hex HMAC-SHA-256 of an email code under the code key (S8).
+void
+    mfa_worker_code_hmac (mfa_worker_t *self, const char *code, char out [65]);
+
+//  A string member of the request body: NULL when absent, empty, not a string or
+//  longer than max_size bytes (so callers treat it as missing or malformed).
+const char *
+    mfa_worker_param (const pst_msg_t *request, const char *key, size_t max_size);
+
+//  How a handler uses the mfa_token: as the grant's proof (invalid_grant family
+//  errors, bound to the body's client_id) or as a Bearer (invalid_token errors).
+typedef enum {
+    MFA_TOKEN_GRANT,
+    MFA_TOKEN_BEARER
+} mfa_token_use_t;
+
+
+//  Records an audit event and logs it. Never pass a secret.
+void
+    mfa_worker_audit (mfa_worker_t *self, const pst_msg_t *request, const char *type,
+                      const char *user_id, const char *client_id, const char *result,
+                      const char *detail);
+
+//  What a transaction tells mfa_worker_transact to audit.
+typedef struct {
+    const char *type;           //  audit type; NULL: the default for success/failure
+    const char *detail;         //  audit detail; NULL: the reply's error text
+    char user_id [257];         //  the user concerned, once known
+    char client_id [257];       //  the token's client, once known
+} mfa_outcome_t;
+
+//  Finds the request's unexpired, unused mfa_token. Returns its row plus "hash"
+//  (caller decrefs), or NULL after failing reply with the right error. When the
+//  token is known, even expired or used, outcome (if given) gets its user and client.
+json_t *
+    mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                      mfa_token_use_t use, mfa_outcome_t *outcome);
+
+//  Body of a transaction: fills reply and outcome; returns 0 to commit, -1 to roll
+//  back. A refusal that must still count (a wrong code) fails reply and commits.
+typedef int (mfa_txn_fn) (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                          void *args, mfa_outcome_t *outcome);
+
+//  Runs txn (with args) inside BEGIN IMMEDIATE, then writes its audit event outside the
+//  transaction, so refusals that roll back are recorded too. 0 when reply succeeded.
+int
+    mfa_worker_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                         mfa_txn_fn *txn, void *args, const char *success_type,
+                         const char *failure_type);
+
+//  Calls the dispatcher with a mail.send job (body taken), leaving time to answer
+//  our own caller before its deadline. 0 when a mailer has accepted the job.
+int
+    mfa_worker_mail (mfa_worker_t *self, const pst_msg_t *request, json_t **job_p);
+
+//  Runs handler at most once per request id (S26): a retry of a request id gets the
+//  stored reply of the first run (waiting for it while it runs). Replies saying
+//  temporarily_unavailable or server_error are not kept, so a retry runs again.
+int
+    mfa_worker_once (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                     pst_handler_fn *handler);
+
+#endif

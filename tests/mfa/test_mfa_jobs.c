@@ -1,0 +1,115 @@
+//  Service tests of the mail dispatcher: jobs go to mailers by readiness, a gone
+//  mailer voids the challenge (S20), mail.result failures become `fn` events.
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "mfa_test_support.h"
+
+static void
+test_jobs_shared_by_mailers (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *first = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    mfa_test_enrol (mfa, first, "auth0|sam", "sam@example.com", NULL);
+    assert_int_equal (test_mailer_count (first), 1);
+
+    //  A second replica joins: without any configuration it takes a share
+    test_mailer_t *second = test_mailer_new (mfa->jobs);
+    char *token = mfa_test_begin (mfa, "auth0|sam", "sam@example.com");
+    int sent = 0;
+    while (sent < 12 && (test_mailer_count (second) < 2 || test_mailer_count (first) < 3)) {
+        pst_msg_t *reply = mfa_test_challenge (mfa, token);
+        assert_reply_ok (reply);
+        pst_msg_destroy (&reply);
+        sent++;
+    }
+    int one = test_mailer_count (first), two = test_mailer_count (second);
+    assert_int_equal (one + two, 1 + sent);
+    assert_true (one >= 3);
+    assert_true (two >= 2);
+    free (token);
+    test_mailer_destroy (&first);
+    test_mailer_destroy (&second);
+    mfa_harness_destroy (&mfa);
+}
+
+static void
+test_gone_mailer_voids_challenge (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *mailer = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    mfa_test_enrol (mfa, mailer, "auth0|tina", "tina@example.com", NULL);
+    test_mailer_destroy (&mailer);
+
+    char *token = mfa_test_begin (mfa, "auth0|tina", "tina@example.com");
+    pst_msg_t *reply = mfa_test_call (mfa, "challenge.create",
+        json_pack ("{s:s, s:s}", "mfa_token", token, "client_id", "app1"), NULL, 800);
+    assert_reply_error (reply, "temporarily_unavailable", NULL);
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM challenges WHERE state = 'void'"), 1);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_send_email_failure'"), 1);
+
+    //  A new mailer takes over
+    mailer = test_mailer_new (mfa->jobs);
+    reply = mfa_test_challenge (mfa, token);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    assert_int_equal (test_mailer_count (mailer), 1);
+    free (token);
+    test_mailer_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
+static void
+test_mail_result_recorded (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *mailer = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    mfa_test_enrol (mfa, mailer, "auth0|uma", "uma@example.com", NULL);
+    char *job = test_mailer_last (mailer);
+    json_t *body = json_loads (job, 0, NULL);
+    char *job_id = strdup (json_string_value (json_object_get (body, "job_id")));
+    json_decref (body);
+    zstr_free (&job);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM mail_jobs WHERE state = 'accepted'"), 1);
+
+    assert_int_equal (test_mailer_report (mailer, job_id, "failed"), 0);
+    assert_int_equal (mfa_test_db_wait (mfa,
+        "SELECT count(*) FROM audit WHERE type = 'fn' AND user_id = 'auth0|uma'"
+        " AND result = 'failure'", 1, 3000), 1);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM mail_jobs WHERE state = 'failed'"), 1);
+    //  An unknown job or result changes nothing
+    assert_int_equal (test_mailer_report (mailer, "0123456789abcdef", "failed"), 0);
+    assert_int_equal (test_mailer_report (mailer, job_id, "bogus"), 0);
+    assert_int_equal (test_mailer_report (mailer, job_id, "sent"), 0);
+    assert_int_equal (mfa_test_db_wait (mfa,
+        "SELECT count(*) FROM mail_jobs WHERE state = 'sent'", 1, 3000), 1);
+    assert_int_equal (mfa_test_db_int (mfa, "SELECT count(*) FROM audit WHERE type = 'fn'"), 1);
+    free (job_id);
+    test_mailer_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_jobs_shared_by_mailers),
+        cmocka_unit_test (test_gone_mailer_voids_challenge),
+        cmocka_unit_test (test_mail_result_recorded),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,434 @@
+//  Service tests of the limits and guarantees: attempt cap (S4), parallel guesses,
+//  single use under concurrency (S3), failure bucket (S5), send limit (S6), no
+//  mailer (S20), no code at rest (S8, S30), retried request ids (S26).
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include "mfa_test_support.h"
+#include "pst_log.h"
+
+typedef struct {
+    mfa_harness_t *mfa;
+    test_mailer_t *mailer;
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
+    fixture->mfa = mfa_harness_new (NULL);
+    fixture->mailer = test_mailer_new (fixture->mfa->jobs);
+    mfa_test_factor (fixture->mfa, "email", 1);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    test_mailer_destroy (&fixture->mailer);
+    mfa_harness_destroy (&fixture->mfa);
+    free (fixture);
+    return 0;
+}
+
+typedef struct {
+    char *token;
+    char *oob_code;
+    char *code;
+} login_t;
+
+static void
+s_login (fixture_t *fixture, const char *user_id, login_t *login)
+{
+    login->token = mfa_test_begin (fixture->mfa, user_id, "someone@example.com");
+    pst_msg_t *reply = mfa_test_challenge (fixture->mfa, login->token);
+    assert_reply_ok (reply);
+    login->oob_code = strdup (pst_msg_get_str (reply, "oob_code"));
+    pst_msg_destroy (&reply);
+    login->code = test_mailer_code (fixture->mailer);
+}
+
+static void
+s_login_free (login_t *login)
+{
+    free (login->token);
+    free (login->oob_code);
+    free (login->code);
+    memset (login, 0, sizeof *login);
+}
+
+static void
+s_wrong (const char *code, int variant, char wrong [7])
+{
+    //  Any code but the right one
+    do
+        snprintf (wrong, 7, "%06u", (unsigned) (atoi (code) + 1 + variant) % 1000000u);
+    while (streq (wrong, code));
+}
+
+//  Sends count verify_oob requests at once over several DEALERs and tallies the
+//  answers by error text ("ok" for success).
+static zhashx_t *
+s_parallel_verify (fixture_t *fixture, const login_t *login, int count, int wrong_codes)
+{
+    enum { CLIENTS = 5 };
+    pst_client_t *clients [CLIENTS];
+    zpoller_t *poller = zpoller_new (NULL);
+    for (int i = 0; i < CLIENTS; i++) {
+        clients [i] = pst_client_new (fixture->mfa->api);
+        zpoller_add (poller, pst_client_sock (clients [i]));
+    }
+    for (int i = 0; i < count; i++) {
+        char wrong [7];
+        s_wrong (login->code, i, wrong);
+        pst_msg_t *request = pst_msg_new_request ("mfa.verify_oob", 5000);
+        json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", login->token,
+            "client_id", "app1", "oob_code", login->oob_code,
+            "binding_code", wrong_codes? wrong: login->code);
+        pst_msg_set_body (request, &body);
+        //  The first send waits for the connection, the rest go out at once
+        while (pst_bus_send (pst_client_sock (clients [i % CLIENTS]), NULL, request) != 0)
+            zclock_sleep (5);
+        pst_msg_destroy (&request);
+    }
+    zhashx_t *tally = zhashx_new ();
+    zhashx_set_destructor (tally, (zhashx_destructor_fn *) zstr_free);
+    for (int answered = 0; answered < count; answered++) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, 5000);
+        assert_non_null (which);
+        pst_msg_t *reply = pst_bus_recv_dealer (which);
+        assert_non_null (reply);
+        const char *key = pst_msg_is_error (reply)? pst_msg_error_text (reply): "ok";
+        char *seen = (char *) zhashx_lookup (tally, key);
+        char number [16];
+        snprintf (number, sizeof number, "%d", (seen? atoi (seen): 0) + 1);
+        zhashx_update (tally, key, strdup (number));
+        pst_msg_destroy (&reply);
+    }
+    zpoller_destroy (&poller);
+    for (int i = 0; i < CLIENTS; i++)
+        pst_client_destroy (&clients [i]);
+    return tally;
+}
+
+static int
+s_tally (zhashx_t *tally, const char *key)
+{
+    const char *value = (const char *) zhashx_lookup (tally, key);
+    return value? atoi (value): 0;
+}
+
+//  ---------------------------------------------------------------------------
+
+static void
+test_attempt_cap (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|kate", "kate@example.com", NULL);
+    login_t login;
+    s_login (fixture, "auth0|kate", &login);
+    for (int i = 0; i < 5; i++) {
+        char wrong [7];
+        s_wrong (login.code, i, wrong);
+        pst_msg_t *reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, wrong);
+        assert_reply_error (reply, "invalid_grant", "Invalid binding_code.");
+        pst_msg_destroy (&reply);
+    }
+    //  The sixth try, with the right code, finds the oob_code dead (S4)
+    pst_msg_t *reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, login.code);
+    assert_reply_error (reply, "invalid_grant", "Invalid oob_code.");
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, "SELECT max(attempts) FROM challenges"), 5);
+    s_login_free (&login);
+}
+
+static void
+test_parallel_wrong_guesses (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|liam", "liam@example.com", NULL);
+    login_t login;
+    s_login (fixture, "auth0|liam", &login);
+    zhashx_t *tally = s_parallel_verify (fixture, &login, 20, 1);
+    int evaluated = s_tally (tally, "Invalid binding_code.");
+    int refused = s_tally (tally, "Invalid oob_code.");
+    assert_true (evaluated <= 5);
+    assert_true (evaluated >= 1);
+    assert_int_equal (evaluated + refused, 20);
+    zhashx_destroy (&tally);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE detail = 'wrong binding_code'"), evaluated);
+    assert_true (mfa_test_db_int (fixture->mfa, "SELECT max(attempts) FROM challenges") <= 5);
+    s_login_free (&login);
+}
+
+static void
+test_parallel_right_code_single_use (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|mia", "mia@example.com", NULL);
+    login_t login;
+    s_login (fixture, "auth0|mia", &login);
+    zhashx_t *tally = s_parallel_verify (fixture, &login, 50, 0);
+    assert_int_equal (s_tally (tally, "ok"), 1);
+    zhashx_destroy (&tally);
+    s_login_free (&login);
+}
+
+static void
+test_failure_bucket (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    char *recovery = NULL;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|noah", "noah@example.com", &recovery);
+    //  Ten wrong codes over several challenges empty the bucket (S5)...
+    login_t login = { 0 };
+    for (int i = 0; i < 10; i++) {
+        if (i % 4 == 0) {
+            s_login_free (&login);
+            s_login (fixture, "auth0|noah", &login);
+        }
+        char wrong [7];
+        s_wrong (login.code, i, wrong);
+        pst_msg_t *reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, wrong);
+        assert_reply_error (reply, "invalid_grant", "Invalid binding_code.");
+        pst_msg_destroy (&reply);
+    }
+    //  ...then even a new challenge's right code is refused
+    s_login_free (&login);
+    s_login (fixture, "auth0|noah", &login);
+    pst_msg_t *reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, login.code);
+    assert_reply_error (reply, "too_many_attempts",
+                        "Too many failed codes. Wait for some minutes before retrying.");
+    assert_true (pst_msg_get_int (reply, "retry_after", 0) > 0);
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_otp_rate_limit_exceed'"), 1);
+
+    //  One token back after the refill interval (a new login: the code expired)
+    mfa_test_clock_advance (fixture->mfa->config->fail_refill_s * 1000LL);
+    s_login_free (&login);
+    s_login (fixture, "auth0|noah", &login);
+    char wrong [7];
+    s_wrong (login.code, 0, wrong);
+    reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, wrong);
+    assert_reply_error (reply, "invalid_grant", "Invalid binding_code.");
+    pst_msg_destroy (&reply);
+    reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, login.code);
+    assert_reply_error (reply, "too_many_attempts", NULL);
+    pst_msg_destroy (&reply);
+
+    //  The recovery code still lets the user in, and success refills the bucket
+    reply = mfa_test_recover (fixture->mfa, login.token, recovery);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    s_login_free (&login);
+    s_login (fixture, "auth0|noah", &login);
+    reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, login.code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    s_login_free (&login);
+    free (recovery);
+}
+
+static void
+test_send_limit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    int burst = fixture->mfa->config->send_capacity;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|olga", "olga@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|olga", "olga@example.com");
+    //  The association used one email of the burst
+    for (int i = 1; i < burst; i++) {
+        pst_msg_t *reply = mfa_test_challenge (fixture->mfa, token);
+        assert_reply_ok (reply);
+        pst_msg_destroy (&reply);
+    }
+    assert_int_equal (test_mailer_count (fixture->mailer), burst);
+    long long challenges = mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM challenges");
+    pst_msg_t *reply = mfa_test_challenge (fixture->mfa, token);
+    assert_reply_error (reply, "too_many_requests", NULL);
+    int retry_after = (int) pst_msg_get_int (reply, "retry_after", 0);
+    assert_true (retry_after > 0 && retry_after <= fixture->mfa->config->send_refill_s);
+    pst_msg_destroy (&reply);
+    //  No email, no challenge (S6)
+    assert_int_equal (test_mailer_count (fixture->mailer), burst);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM challenges"), challenges);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_send_limit_exceed'"), 1);
+
+    //  One more a refill interval later
+    mfa_test_clock_advance (fixture->mfa->config->send_refill_s * 1000LL);
+    reply = mfa_test_challenge (fixture->mfa, token);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    reply = mfa_test_challenge (fixture->mfa, token);
+    assert_reply_error (reply, "too_many_requests", NULL);
+    pst_msg_destroy (&reply);
+    free (token);
+}
+
+static void
+test_no_mailer (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    mfa_test_factor (mfa, "email", 1);
+    char *token = mfa_test_begin (mfa, "auth0|pete", "pete@example.com");
+    pst_msg_t *reply = mfa_test_call (mfa, "mfa.associate",
+        json_pack ("{s:s, s:[s]}", "mfa_token", token, "authenticator_types", "oob"), NULL, 800);
+    assert_reply_error (reply, "temporarily_unavailable", NULL);
+    pst_msg_destroy (&reply);
+    //  The challenge exists only as void (S20)
+    assert_int_equal (mfa_test_db_int (mfa, "SELECT count(*) FROM challenges"), 1);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM challenges WHERE state = 'void'"), 1);
+
+    //  With a mailer the same association goes through
+    test_mailer_t *mailer = test_mailer_new (mfa->jobs);
+    reply = mfa_test_associate (mfa, token);
+    assert_reply_ok (reply);
+    char *oob_code = strdup (pst_msg_get_str (reply, "oob_code"));
+    pst_msg_destroy (&reply);
+    assert_int_equal (test_mailer_count (mailer), 1);
+    char *code = test_mailer_code (mailer);
+    reply = mfa_test_verify (mfa, token, oob_code, code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    free (code);
+    free (oob_code);
+    free (token);
+    test_mailer_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
+static void
+test_no_secret_at_rest (void **state)
+{
+    (void) state;
+    char log_path [] = "/tmp/postern-mfa-log-XXXXXX";
+    int log_fd = mkstemp (log_path);
+    assert_true (log_fd >= 0);
+    pst_log_set_fd (log_fd);
+
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *mailer = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    char *token = mfa_test_begin (mfa, "auth0|quinn", "quinn@example.com");
+    pst_msg_t *reply = mfa_test_associate (mfa, token);
+    assert_reply_ok (reply);
+    char *oob_code = strdup (pst_msg_get_str (reply, "oob_code"));
+    char *recovery = strdup (json_string_value (json_array_get (
+        json_object_get (pst_msg_body (reply), "recovery_codes"), 0)));
+    pst_msg_destroy (&reply);
+    char *code = test_mailer_code (mailer);
+    reply = mfa_test_verify (mfa, token, oob_code, code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    //  A recovery login too, so its replacement code exists somewhere
+    char *second = mfa_test_begin (mfa, "auth0|quinn", "quinn@example.com");
+    reply = mfa_test_recover (mfa, second, recovery);
+    assert_reply_ok (reply);
+    char *replacement = strdup (pst_msg_get_str (reply, "recovery_code"));
+    pst_msg_destroy (&reply);
+
+    //  The positive control: the searched files do hold what the flow wrote
+    assert_true (mfa_test_dir_contains (mfa, "auth0|quinn"));
+    const char *secrets [] = { code, oob_code, token, second, recovery, replacement, NULL };
+    for (int i = 0; secrets [i]; i++)
+        assert_false (mfa_test_dir_contains (mfa, secrets [i]));
+
+    pst_log_set_fd (STDERR_FILENO);
+    off_t size = lseek (log_fd, 0, SEEK_END);
+    assert_true (size > 0);
+    char *logged = (char *) calloc (1, (size_t) size + 1);
+    assert_int_equal (pread (log_fd, logged, (size_t) size, 0), size);
+    assert_non_null (strstr (logged, "gd_enrollment_complete"));
+    for (int i = 0; secrets [i]; i++)
+        assert_null (strstr (logged, secrets [i]));
+    free (logged);
+    close (log_fd);
+    unlink (log_path);
+
+    free (replacement);
+    free (second);
+    free (code);
+    free (recovery);
+    free (oob_code);
+    free (token);
+    test_mailer_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
+static void
+test_retried_request_id (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|rosa", "rosa@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|rosa", "rosa@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+
+    pst_msg_t *request = pst_msg_new_request ("challenge.create", 3000);
+    json_t *body = json_pack ("{s:s, s:s}", "mfa_token", token, "client_id", "app1");
+    pst_msg_set_body (request, &body);
+    pst_msg_t *first = pst_client_call (fixture->mfa->client, request);
+    pst_msg_t *again = pst_client_call (fixture->mfa->client, request);
+    assert_reply_ok (first);
+    assert_reply_ok (again);
+    //  Same oob_code, one email (S26)
+    assert_string_equal (pst_msg_get_str (first, "oob_code"), pst_msg_get_str (again, "oob_code"));
+    assert_int_equal (test_mailer_count (fixture->mailer), jobs + 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE state = 'pending'"), 1);
+    char *oob_code = strdup (pst_msg_get_str (first, "oob_code"));
+    pst_msg_destroy (&first);
+    pst_msg_destroy (&again);
+    pst_msg_destroy (&request);
+
+    //  A retried verification gets the same success, not "already used"
+    char *code = test_mailer_code (fixture->mailer);
+    request = pst_msg_new_request ("mfa.verify_oob", 3000);
+    body = json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
+                      "oob_code", oob_code, "binding_code", code);
+    pst_msg_set_body (request, &body);
+    first = pst_client_call (fixture->mfa->client, request);
+    again = pst_client_call (fixture->mfa->client, request);
+    assert_reply_ok (first);
+    assert_reply_ok (again);
+    assert_string_equal (pst_msg_get_str (again, "user_id"), "auth0|rosa");
+    pst_msg_destroy (&first);
+    pst_msg_destroy (&again);
+    pst_msg_destroy (&request);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_auth_succeed'"), 1);
+    //  ...while a new request id is a new attempt
+    pst_msg_t *fresh = mfa_test_verify (fixture->mfa, token, oob_code, code);
+    assert_reply_error (fresh, "invalid_grant", NULL);
+    pst_msg_destroy (&fresh);
+    free (code);
+    free (oob_code);
+    free (token);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_attempt_cap, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_parallel_wrong_guesses, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_parallel_right_code_single_use, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_failure_bucket, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_send_limit, s_setup, s_teardown),
+        cmocka_unit_test (test_no_mailer),
+        cmocka_unit_test (test_no_secret_at_rest),
+        cmocka_unit_test_setup_teardown (test_retried_request_id, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

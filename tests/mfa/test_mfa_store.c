@@ -1,0 +1,324 @@
+//  Unit tests of mfa_store: bucket arithmetic, supersede, the attempt cap,
+//  single-use tokens, recovery codes, the reply cache and the seeded settings.
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mfa_store.h"
+#include "pst_crypto.h"
+
+typedef struct {
+    char dir [64];
+    char path [128];
+    mfa_store_t *store;
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
+    snprintf (fixture->dir, sizeof fixture->dir, "/tmp/postern-mfa-store-XXXXXX");
+    assert_non_null (mkdtemp (fixture->dir));
+    snprintf (fixture->path, sizeof fixture->path, "%s/mfa.db", fixture->dir);
+    fixture->store = mfa_store_new (fixture->path);
+    assert_non_null (fixture->store);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_destroy (&fixture->store);
+    assert_null (fixture->store);
+    const char *suffixes [] = { "", "-wal", "-shm", NULL };
+    for (int i = 0; suffixes [i]; i++) {
+        char file [160];
+        snprintf (file, sizeof file, "%s%s", fixture->path, suffixes [i]);
+        unlink (file);
+    }
+    rmdir (fixture->dir);
+    free (fixture);
+    return 0;
+}
+
+static const mfa_bucket_rule_t s_rule = { 10, 360000 };
+
+static void
+test_bucket_arithmetic (void **state)
+{
+    (void) state;
+    int level = 10;
+    int64_t stamp = 0;
+    //  Full: the refill clock starts at the moment of use
+    mfa_bucket_advance (&s_rule, &level, &stamp, 5000);
+    assert_int_equal (level, 10);
+    assert_int_equal (stamp, 5000);
+
+    level = 3;
+    stamp = 1000;
+    mfa_bucket_advance (&s_rule, &level, &stamp, 1000 + 359999);
+    assert_int_equal (level, 3);
+    mfa_bucket_advance (&s_rule, &level, &stamp, 1000 + 360000);
+    assert_int_equal (level, 4);
+    assert_int_equal (stamp, 361000);
+    //  Partial intervals carry over
+    mfa_bucket_advance (&s_rule, &level, &stamp, 361000 + 2 * 360000 + 100);
+    assert_int_equal (level, 6);
+    assert_int_equal (stamp, 361000 + 2 * 360000);
+    //  Never above capacity
+    mfa_bucket_advance (&s_rule, &level, &stamp, stamp + 100 * 360000LL);
+    assert_int_equal (level, 10);
+    //  A clock that goes back gains nothing
+    level = 2;
+    stamp = 1000000;
+    mfa_bucket_advance (&s_rule, &level, &stamp, 10);
+    assert_int_equal (level, 2);
+}
+
+static void
+test_bucket_store (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    int64_t now = 1700000000000LL;
+    int retry = -1;
+    assert_int_equal (mfa_store_bucket_level (store, "u1", MFA_BUCKET_FAIL, &s_rule, now, &retry), 10);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal (mfa_store_bucket_take (store, "u1", MFA_BUCKET_FAIL, &s_rule,
+                                                 now + i, &retry), 1);
+    assert_int_equal (mfa_store_bucket_take (store, "u1", MFA_BUCKET_FAIL, &s_rule,
+                                             now + 10, &retry), 0);
+    assert_int_equal (retry, 360);
+    //  Kinds and users are separate buckets
+    assert_int_equal (mfa_store_bucket_level (store, "u1", MFA_BUCKET_SEND, &s_rule, now, NULL), 10);
+    assert_int_equal (mfa_store_bucket_level (store, "u2", MFA_BUCKET_FAIL, &s_rule, now, NULL), 10);
+    //  One back after one interval, counted from the first take
+    assert_int_equal (mfa_store_bucket_level (store, "u1", MFA_BUCKET_FAIL, &s_rule,
+                                              now + 359999, &retry), 0);
+    assert_int_equal (retry, 1);
+    assert_int_equal (mfa_store_bucket_level (store, "u1", MFA_BUCKET_FAIL, &s_rule,
+                                              now + 360000, NULL), 1);
+    assert_int_equal (mfa_store_bucket_fill (store, "u1", MFA_BUCKET_FAIL, &s_rule, now), 0);
+    assert_int_equal (mfa_store_bucket_level (store, "u1", MFA_BUCKET_FAIL, &s_rule, now, NULL), 10);
+}
+
+static int64_t
+s_challenge (mfa_store_t *store, const char *oob_hash, const char *authenticator, int64_t expires)
+{
+    int64_t id = mfa_store_challenge_insert (store, oob_hash, "u1", authenticator, "tokenhash",
+                                             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                                             expires, 1000);
+    assert_true (id > 0);
+    assert_int_equal (mfa_store_challenge_move (store, id, "sending", "pending"), 1);
+    return id;
+}
+
+static void
+test_supersede (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    int64_t first = s_challenge (store, "h1", "email|dev_A", 10000);
+    int64_t other = s_challenge (store, "h2", "email|dev_B", 10000);
+    int64_t second = s_challenge (store, "h3", "email|dev_A", 10000);
+    assert_int_equal (mfa_store_challenge_supersede (store, "email|dev_A", second), 1);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (store, "h1", &challenge), 1);
+    assert_int_equal (challenge.id, first);
+    assert_string_equal (challenge.state, "superseded");
+    assert_int_equal (mfa_store_challenge_get (store, "h3", &challenge), 1);
+    assert_string_equal (challenge.state, "pending");
+    assert_int_equal (mfa_store_challenge_get (store, "h2", &challenge), 1);
+    assert_int_equal (challenge.id, other);
+    assert_string_equal (challenge.state, "pending");
+    assert_string_equal (challenge.user_id, "u1");
+    assert_string_equal (challenge.authenticator_id, "email|dev_B");
+    assert_int_equal (mfa_store_challenge_get (store, "nope", &challenge), 0);
+    //  A superseded challenge cannot be moved as if pending
+    assert_int_equal (mfa_store_challenge_move (store, first, "pending", "used"), 0);
+}
+
+static void
+test_attempt_cap (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    int64_t id = s_challenge (store, "h1", "email|dev_A", 10000);
+    char hmac [65];
+    for (int i = 0; i < 5; i++) {
+        memset (hmac, 0, sizeof hmac);
+        assert_int_equal (mfa_store_challenge_attempt (store, id, 5, 2000, hmac), 1);
+        assert_int_equal (strlen (hmac), 64);
+    }
+    assert_int_equal (mfa_store_challenge_attempt (store, id, 5, 2000, hmac), 0);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (store, "h1", &challenge), 1);
+    assert_int_equal (challenge.attempts, 5);
+
+    //  Expired, or no longer pending: no attempt at all
+    int64_t late = s_challenge (store, "h2", "email|dev_A", 3000);
+    assert_int_equal (mfa_store_challenge_attempt (store, late, 5, 2999, hmac), 1);
+    assert_int_equal (mfa_store_challenge_attempt (store, late, 5, 3000, hmac), 0);
+    int64_t used = s_challenge (store, "h3", "email|dev_A", 10000);
+    assert_int_equal (mfa_store_challenge_move (store, used, "pending", "used"), 1);
+    assert_int_equal (mfa_store_challenge_attempt (store, used, 5, 2000, hmac), 0);
+}
+
+static void
+test_tokens_and_recovery (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    json_t *fields = json_pack ("{s:s, s:s, s:s}", "user_id", "u1", "client_id", "c1",
+                                "scope", "openid");
+    assert_int_equal (mfa_store_token_insert (store, "th", fields, 5000, 1000), 0);
+    json_decref (fields);
+    json_t *token = mfa_store_token_get (store, "th");
+    assert_non_null (token);
+    assert_string_equal (json_string_value (json_object_get (token, "client_id")), "c1");
+    assert_true (json_is_null (json_object_get (token, "audience")));
+    assert_int_equal (json_integer_value (json_object_get (token, "expires_at")), 5000);
+    assert_true (json_is_false (json_object_get (token, "used")));
+    json_decref (token);
+    assert_null (mfa_store_token_get (store, "other"));
+    assert_int_equal (mfa_store_token_use (store, "th"), 1);
+    assert_int_equal (mfa_store_token_use (store, "th"), 0);
+
+    char hash [65], other [65];
+    pst_sha256_hex ("ABC", 3, hash);
+    pst_sha256_hex ("ABD", 3, other);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", hash), 0);
+    assert_int_equal (mfa_store_recovery_set (store, "u1", hash, 1000), 0);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", hash), 1);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", other), 0);
+    assert_int_equal (mfa_store_recovery_check (store, "u2", hash), 0);
+    assert_int_equal (mfa_store_recovery_set (store, "u1", other, 2000), 0);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", hash), 0);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", other), 1);
+}
+
+static void
+test_authenticators (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|dev_A", "u1", "email",
+                                                      "a@x.io", 0, 1), 0);
+    assert_int_equal (mfa_store_authenticator_insert (store, "recovery-code|dev_R", "u1",
+                                                      "recovery-code", NULL, 0, 1), 0);
+    assert_int_equal (mfa_store_has_active (store, "u1", NULL), 0);
+    //  Replacing an unconfirmed authenticator voids its challenges
+    int64_t id = s_challenge (store, "h1", "email|dev_A", 10000);
+    assert_int_equal (mfa_store_authenticator_drop_inactive (store, "u1", "email"), 0);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (store, "h1", &challenge), 1);
+    assert_int_equal (challenge.id, id);
+    assert_string_equal (challenge.state, "void");
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|dev_B", "u1", "email",
+                                                      "a@x.io", 0, 2), 0);
+    assert_int_equal (mfa_store_authenticator_activate (store, "u1", "email|dev_B"), 1);
+    assert_int_equal (mfa_store_authenticator_activate (store, "u1", "email|dev_B"), 0);
+    assert_int_equal (mfa_store_has_active (store, "u1", "email"), 1);
+    assert_int_equal (mfa_store_has_active (store, "u1", "recovery-code"), 1);
+    assert_int_equal (mfa_store_has_active (store, "u2", NULL), 0);
+    json_t *list = mfa_store_authenticators (store, "u1");
+    assert_int_equal (json_array_size (list), 2);
+    json_decref (list);
+}
+
+static void
+test_settings (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    json_t *factors = mfa_store_factors (store);
+    const char *names [] = { "email", "otp", "recovery-code", "sms", "push-notification",
+                             "duo", "webauthn-roaming", "webauthn-platform" };
+    assert_int_equal (json_array_size (factors), 8);
+    for (size_t i = 0; i < 8; i++) {
+        json_t *factor = json_array_get (factors, i);
+        assert_string_equal (json_string_value (json_object_get (factor, "name")), names [i]);
+        assert_int_equal (json_is_true (json_object_get (factor, "enabled")),
+                          strcmp (names [i], "recovery-code") == 0);
+    }
+    json_decref (factors);
+    assert_int_equal (mfa_store_factor_enabled (store, "email"), 0);
+    assert_int_equal (mfa_store_factor_set (store, "email", 1), 0);
+    assert_int_equal (mfa_store_factor_enabled (store, "email"), 1);
+    assert_int_equal (mfa_store_factor_enabled (store, "nope"), -1);
+    assert_int_equal (mfa_store_factor_set (store, "nope", 1), -1);
+
+    assert_int_equal (mfa_store_policy_has (store, "all-applications"), 1);
+    json_t *none = json_array ();
+    assert_int_equal (mfa_store_policies_set (store, none), 0);
+    json_decref (none);
+    assert_int_equal (mfa_store_policy_has (store, "all-applications"), 0);
+    json_t *policies = mfa_store_policies (store);
+    assert_int_equal (json_array_size (policies), 0);
+    json_decref (policies);
+}
+
+static void
+test_reply_cache (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    uint8_t *sealed = NULL;
+    size_t size = 0;
+    assert_int_equal (mfa_store_reply_lookup (store, "r1", "op", &sealed, &size), -2);
+    assert_int_equal (mfa_store_reply_claim (store, "r1", "op", 1000, 30000), 1);
+    assert_int_equal (mfa_store_reply_claim (store, "r1", "op", 1001, 30000), 0);
+    assert_int_equal (mfa_store_reply_lookup (store, "r1", "op", &sealed, &size), 0);
+    //  The same id under another op is another request
+    assert_int_equal (mfa_store_reply_claim (store, "r1", "other", 1001, 30000), 1);
+    assert_int_equal (mfa_store_reply_save (store, "r1", "op", (const uint8_t *) "abc", 3), 0);
+    assert_int_equal (mfa_store_reply_lookup (store, "r1", "op", &sealed, &size), 1);
+    assert_int_equal (size, 3);
+    assert_memory_equal (sealed, "abc", 3);
+    free (sealed);
+    //  A saved reply is never released nor taken over
+    assert_int_equal (mfa_store_reply_release (store, "r1", "op"), 0);
+    assert_int_equal (mfa_store_reply_claim (store, "r1", "op", 999999, 30000), 0);
+    assert_int_equal (mfa_store_reply_lookup (store, "r1", "op", &sealed, &size), 1);
+    free (sealed);
+    //  A stale claim (a crashed worker) is taken over; a released one is free
+    assert_int_equal (mfa_store_reply_claim (store, "r1", "other", 1001 + 30001, 30000), 1);
+    assert_int_equal (mfa_store_reply_release (store, "r1", "other"), 0);
+    assert_int_equal (mfa_store_reply_lookup (store, "r1", "other", &sealed, &size), -2);
+}
+
+static void
+test_audit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    mfa_audit_t event = { "gd_auth_failed", "u1", "c1", "10.0.0.1", "failure", "wrong" };
+    assert_int_equal (mfa_store_audit (store, &event, 1700000000123LL), 0);
+    assert_int_equal (mfa_store_audit_count (store, "gd_auth_failed", "u1"), 1);
+    assert_int_equal (mfa_store_audit_count (store, "gd_auth_failed", "u2"), 0);
+    assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 1);
+}
+
+int
+main (void)
+{
+    pst_crypto_init ();
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_bucket_arithmetic),
+        cmocka_unit_test_setup_teardown (test_bucket_store, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_supersede, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_attempt_cap, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_tokens_and_recovery, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_authenticators, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_settings, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reply_cache, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_audit, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
