@@ -116,7 +116,7 @@ authn_api_t *
 authn_store_api (sqlite3 *db, const char *identifier)
 {
     sqlite3_stmt *stmt = pst_db_prepare (db,
-        "SELECT id, identifier, token_lifetime, allow_offline_access"
+        "SELECT id, identifier, token_lifetime, allow_offline_access, is_system, scopes"
         " FROM resource_servers WHERE identifier = ?");
     if (!stmt)
         return NULL;
@@ -127,6 +127,13 @@ authn_store_api (sqlite3 *db, const char *identifier)
         self->identifier = s_text (stmt, 1);
         self->token_lifetime = sqlite3_column_int (stmt, 2);
         self->allow_offline_access = sqlite3_column_int (stmt, 3);
+        self->is_system = sqlite3_column_int (stmt, 4);
+        const char *scopes = (const char *) sqlite3_column_text (stmt, 5);
+        self->scopes = json_loads (scopes? scopes: "[]", 0, NULL);
+        if (!json_is_array (self->scopes)) {
+            json_decref (self->scopes);
+            self->scopes = json_array ();
+        }
     }
     sqlite3_finalize (stmt);
     return self;
@@ -138,9 +145,23 @@ authn_api_destroy (authn_api_t **self_p)
     if (self_p && *self_p) {
         free ((*self_p)->id);
         free ((*self_p)->identifier);
+        json_decref ((*self_p)->scopes);
         free (*self_p);
         *self_p = NULL;
     }
+}
+
+int
+authn_api_defines_scope (const authn_api_t *self, const char *word)
+{
+    size_t index;
+    json_t *scope;
+    json_array_foreach (self->scopes, index, scope) {
+        const char *value = json_string_value (json_object_get (scope, "value"));
+        if (value && strcmp (value, word) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 json_t *

@@ -27,6 +27,8 @@ typedef struct {
     char *identifier;
     int token_lifetime;
     int allow_offline_access;
+    int is_system;              //  created by Postern itself (Management and MFA APIs)
+    json_t *scopes;             //  [{"value": ..., "description": ...}]
 } authn_api_t;
 
 typedef struct {
@@ -52,6 +54,10 @@ authn_api_t *
     authn_store_api (sqlite3 *db, const char *identifier);
 void
     authn_api_destroy (authn_api_t **self_p);
+
+//  1 when the API defines scope word as one of its scopes.
+int
+    authn_api_defines_scope (const authn_api_t *self, const char *word);
 
 //  Scopes granted to client_id for audience, as a JSON array; NULL when no grant.
 json_t *

@@ -187,11 +187,15 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
     return 0;
 }
 
-//  Resolves an audience to (identifier, lifetime). No audience means the userinfo
-//  audience, as with Auth0 when no default audience is set.
+//  Resolves an audience to (identifier, lifetime) and, when api_p is given, the API
+//  itself (NULL for the userinfo audience). No audience means the userinfo audience,
+//  as with Auth0 when no default audience is set.
 static int
-s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, int *lifetime_p)
+s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, int *lifetime_p,
+                    authn_api_t **api_p)
 {
+    if (api_p)
+        *api_p = NULL;
     if (!audience) {
         if (asprintf (resolved_p, "%suserinfo", ctx->worker->config->issuer) < 0)
             return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
@@ -203,8 +207,48 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
     *resolved_p = strdup (api->identifier);
     *lifetime_p = api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
-    authn_api_destroy (&api);
+    if (api_p)
+        *api_p = api;
+    else
+        authn_api_destroy (&api);
     return 0;
+}
+
+//  The Management API answers to machine tokens only: a user who can sign in to
+//  any application must never hold a token that administers the tenant.
+static int
+s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
+{
+    const char *issuer = ctx->worker->config->issuer;
+    size_t length = strlen (issuer);
+    return api && api->is_system
+        && strncmp (api->identifier, issuer, length) == 0
+        && strcmp (api->identifier + length, "api/v2/") == 0;
+}
+
+//  A user token carries the OpenID Connect scopes asked for plus those the API
+//  defines; anything else the caller asks for is dropped, never granted.
+//  offline_access is dropped too until refresh tokens exist.
+static char *
+s_user_scope (const authn_api_t *api, const char *requested)
+{
+    static const char *const oidc [] = { "openid", "profile", "email", NULL };
+    char *normalised = s_scope_normalise (requested);
+    char *result = (char *) calloc (1, strlen (normalised) + 1);
+    char *saveptr = NULL;
+    for (char *word = strtok_r (normalised, " ", &saveptr); word && result;
+         word = strtok_r (NULL, " ", &saveptr)) {
+        int keep = api && authn_api_defines_scope (api, word);
+        for (const char *const *name = oidc; !keep && *name; name++)
+            keep = strcmp (word, *name) == 0;
+        if (!keep)
+            continue;
+        if (*result)
+            strcat (result, " ");
+        strcat (result, word);
+    }
+    free (normalised);
+    return result;
 }
 
 static int
@@ -231,8 +275,21 @@ s_grant_password (grant_ctx_t *ctx)
     }
     char *audience = NULL;
     int lifetime = 0;
-    if (s_resolve_audience (ctx, s_param (ctx->request, "audience"), &audience, &lifetime))
+    authn_api_t *api = NULL;
+    if (s_resolve_audience (ctx, s_param (ctx->request, "audience"), &audience, &lifetime, &api))
         return -1;
+    if (s_is_management_api (ctx, api)) {
+        authn_api_destroy (&api);
+        free (audience);
+        return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
+            "The Management API accepts machine tokens only: use client_credentials");
+    }
+    char *scope = s_user_scope (api, s_param (ctx->request, "scope"));
+    authn_api_destroy (&api);
+    if (!scope) {
+        free (audience);
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    }
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
@@ -248,6 +305,7 @@ s_grant_password (grant_ctx_t *ctx)
                  "user_id", user? user->user_id: NULL, "ip", pst_msg_client_ip (ctx->request), NULL);
         authn_user_destroy (&user);
         free (audience);
+        free (scope);
         return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
     }
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
@@ -255,7 +313,6 @@ s_grant_password (grant_ctx_t *ctx)
                             authn_config_now (ctx->worker->config));
     free (rehash);
 
-    char *scope = s_scope_normalise (s_param (ctx->request, "scope"));
     json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
         "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
         "client_name", ctx->client->name, "audience", audience, "scope", scope);
@@ -264,14 +321,20 @@ s_grant_password (grant_ctx_t *ctx)
     if (answer && pst_msg_is_error (answer))
         authn_relay_error (ctx->reply, answer);
     else
-    if (answer && json_is_true (json_object_get (pst_msg_body (answer), "mfa_required"))) {
+    if (answer) {
+        //  Fail closed: tokens without MFA only on an explicit "not required"
+        json_t *required = json_object_get (pst_msg_body (answer), "mfa_required");
         const char *mfa_token = pst_msg_get_str (answer, "mfa_token");
-        pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
-        json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token? mfa_token: ""));
+        if (json_is_false (required))
+            rc = s_issue_tokens (ctx, user, audience, scope, lifetime);
+        else
+        if (json_is_true (required) && mfa_token && *mfa_token) {
+            pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
+            json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token));
+        }
+        else
+            pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "The MFA service gave an unreadable answer");
     }
-    else
-    if (answer)
-        rc = s_issue_tokens (ctx, user, audience, scope, lifetime);
     pst_msg_destroy (&answer);
     free (scope);
     free (audience);
@@ -291,7 +354,7 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     const char *audience = s_param (ctx->request, "audience");
     char *resolved = NULL;
     int lifetime = 0;
-    if (s_resolve_audience (ctx, audience, &resolved, &lifetime))
+    if (s_resolve_audience (ctx, audience, &resolved, &lifetime, NULL))
         return -1;
     json_t *granted = authn_store_client_grant_scopes (ctx->worker->db, ctx->client->client_id, resolved);
     if (!granted) {

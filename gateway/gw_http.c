@@ -358,7 +358,10 @@ s_auth_mgmt (request_t *req)
     free (token);
     if (result == AUTH_WAIT)
         return result;
-    if (result == AUTH_FAILED || s_set_caller (req, claims) != 0) {
+    //  Only machine tokens administer the tenant, whatever their audience says
+    const char *grant = json_string_value (json_object_get (claims, "gty"));
+    if (result == AUTH_FAILED || !grant || strcmp (grant, "client-credentials") != 0
+    ||  s_set_caller (req, claims) != 0) {
         json_decref (claims);
         s_fail_bearer (req, "Invalid token");
         return AUTH_FAILED;

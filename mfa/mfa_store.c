@@ -454,7 +454,7 @@ int
 mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_t *challenge)
 {
     sqlite3_stmt *stmt = s_query (self,
-        "SELECT id, user_id, authenticator_id, state, expires_at, attempts"
+        "SELECT id, user_id, authenticator_id, state, expires_at, attempts, token_hash"
         " FROM challenges WHERE oob_hash = ?", "t", oob_hash);
     if (!stmt)
         return -1;
@@ -466,6 +466,7 @@ mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_
         s_column_copy (stmt, 3, challenge->state, sizeof challenge->state);
         challenge->expires_at = sqlite3_column_int64 (stmt, 4);
         challenge->attempts = sqlite3_column_int (stmt, 5);
+        s_column_copy (stmt, 6, challenge->token_hash, sizeof challenge->token_hash);
     }
     sqlite3_finalize (stmt);
     return rc;

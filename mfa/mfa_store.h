@@ -125,6 +125,7 @@ typedef struct {
     int64_t id;
     char user_id [257];
     char authenticator_id [64];
+    char token_hash [65];       //  the mfa_token that asked for it
     char state [16];
     int64_t expires_at;
     int attempts;

@@ -115,19 +115,24 @@ s_verify_decide (mfa_worker_t *self, pst_msg_t *reply, const json_t *token,
     return 0;
 }
 
-//  Spends one attempt of the user's challenge for oob_code: 0 and stored set,
-//  or -1 after failing reply. Unknown, someone else's, used, superseded, void,
-//  expired or out of attempts: one answer for all (S11).
+//  Spends one attempt of the challenge for oob_code: 0 and stored set, or -1
+//  after failing reply. The oob_code is bound to the mfa_token that asked for it,
+//  so a code from another sign-in of the same user does not complete this one.
+//  Unknown, someone else's, used, superseded, void, expired or out of attempts:
+//  one answer for all (S11).
 static int
-s_verify_attempt (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
+s_verify_attempt (mfa_worker_t *self, pst_msg_t *reply, const json_t *token,
                   const char *oob_code, mfa_challenge_t *challenge, char stored [65],
                   mfa_outcome_t *outcome)
 {
+    const char *user_id = s_str (token, "user_id");
+    const char *token_hash = s_str (token, "hash");
     mfa_store_t *store = mfa_worker_store (self);
     char oob_hash [65];
     pst_sha256_hex (oob_code, strlen (oob_code), oob_hash);
     int found = mfa_store_challenge_get (store, oob_hash, challenge);
     int granted = found == 1 && streq (challenge->user_id, user_id)
+               && token_hash && streq (challenge->token_hash, token_hash)
         ? mfa_store_challenge_attempt (store, challenge->id,
                                        mfa_worker_config (self)->code_max_attempts,
                                        mfa_worker_now_ms (self), stored)
@@ -161,7 +166,7 @@ s_verify_oob_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
     if (rc == 0)
         rc = s_failures_allowed (self, reply, user_id, outcome, "gd_otp_rate_limit_exceed");
     if (rc == 0)
-        rc = s_verify_attempt (self, reply, user_id, oob_code, &challenge, stored, outcome);
+        rc = s_verify_attempt (self, reply, token, oob_code, &challenge, stored, outcome);
     if (rc == 0)
         rc = s_verify_decide (self, reply, token, &challenge, binding_code, stored, outcome);
     sodium_memzero (stored, sizeof stored);

@@ -188,8 +188,9 @@ static char *s_client_id, *s_client_secret, *s_public_id;
 static void
 s_create_fixtures (void)
 {
-    pst_msg_t *reply = s_call ("resource_servers.create", json_pack ("{s:{s:s, s:s, s:i}}", "data",
-        "identifier", "https://someapi.com/api", "name", "Sample", "token_lifetime", 3600),
+    pst_msg_t *reply = s_call ("resource_servers.create", json_pack ("{s:{s:s, s:s, s:i, s:[{s:s}]}}",
+        "data", "identifier", "https://someapi.com/api", "name", "Sample", "token_lifetime", 3600,
+        "scopes", "value", "read:sample"),
         MGMT_SCOPES " create:resource_servers", NULL, NULL);
     assert_false (pst_msg_is_error (reply));
     pst_msg_destroy (&reply);
@@ -282,12 +283,22 @@ s_mfa_required (const pst_msg_t *request, pst_msg_t *reply)
 }
 
 static void
+s_mfa_unreadable (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    json_t *body = json_pack ("{s:s}", "mfa_token", "opaque-mfa-token");
+    pst_msg_set_body (reply, &body);
+}
+
+static void
 test_password_grant (void **state)
 {
     (void) state;
     pst_msg_t *seen = NULL;
-    pst_msg_t *reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid read:sample read:sample"),
-                               NULL, s_mfa_not_required, &seen);
+    //  Duplicates folded; scopes the API does not define are dropped, never granted
+    pst_msg_t *reply = s_call ("token.grant",
+        s_password_body ("correct horse battery", "openid read:sample read:sample admin:all offline_access"),
+        NULL, s_mfa_not_required, &seen);
     assert_false (pst_msg_is_error (reply));
     //  what authn told mfa: who, for which client, audience and scope
     assert_string_equal (pst_msg_op (seen), "mfa.begin");
@@ -333,6 +344,36 @@ test_password_grant (void **state)
     pst_msg_destroy (&reply);
     //  drain the late reply path: nothing else is pending on the stand-in
     zclock_sleep (100);
+
+    //  an answer that neither requires nor waives MFA issues nothing
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_mfa_unreadable, NULL);
+    s_assert_error (reply, PST_ERR_INTERNAL, NULL);
+    assert_null (pst_msg_get_str (reply, "access_token"));
+    pst_msg_destroy (&reply);
+
+    //  a user never gets a Management API token: refused before mfa is asked
+    json_t *management = s_password_body ("correct horse battery", "read:users create:clients");
+    json_object_set_new (management, "audience", json_string (s_audience_mgmt));
+    reply = s_call ("token.grant", management, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED, NULL);
+    assert_null (pst_msg_get_str (reply, "access_token"));
+    pst_msg_destroy (&reply);
+
+    //  the MFA API is for users: its own scopes only
+    json_t *mfa_api = s_password_body ("correct horse battery", "enroll read:users");
+    char *mfa_audience = NULL;
+    assert_true (asprintf (&mfa_audience, "%smfa/", s_config->issuer) > 0);
+    json_object_set_new (mfa_api, "audience", json_string (mfa_audience));
+    reply = s_call ("token.grant", mfa_api, NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "enroll");
+    json_t *claims_mfa = s_verify (pst_msg_get_str (reply, "access_token"), mfa_audience);
+    assert_non_null (claims_mfa);
+    assert_null (json_object_get (claims_mfa, "gty"));
+    json_decref (claims_mfa);
+    free (mfa_audience);
+    pst_msg_destroy (&reply);
 }
 
 static void

@@ -71,6 +71,18 @@ password_grant() {
 }
 password_grant
 expect "password grant without MFA: status" 200 "$STATUS"
+USER_TOKEN=$(json .access_token)
+
+# --- A user's credentials never reach the Management API ------------------------
+api POST /oauth/token --data grant_type=password --data username=user@example.com \
+  --data-urlencode "password=$USER_PASSWORD" --data "audience=https://$DOMAIN/api/v2/" \
+  --data 'scope=read:users create:clients update:guardian_factors' \
+  --data "client_id=$YOUR_CLIENT_ID" --data "client_secret=$YOUR_CLIENT_SECRET"
+expect "user token for the Management API: status" 403 "$STATUS"
+expect "user token for the Management API: error" access_denied "$(json .error)"
+check "user token for the Management API: no token" test "$(json 'has("access_token")')" = false
+api GET /api/v2/users -H "authorization: Bearer $USER_TOKEN"
+expect "Management API with a user's token: status" 401 "$STATUS"
 
 # --- 1. Enable email authenticators (seed, verbatim) -------------------------
 seed_curl --request PUT \

@@ -440,12 +440,15 @@ s_body_str (const char *key)
 }
 
 static char *
-s_token_by (const char *pem, const char *kid, const char *scope, const char *audience)
+s_token_by (const char *pem, const char *kid, const char *scope, const char *audience,
+            const char *grant)
 {
     long long now = (long long) time (NULL);
     json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISSUER, "aud", audience,
                                 "sub", "m2m-client@clients", "iat", now, "exp", now + 600,
                                 "scope", scope);
+    if (grant)
+        json_object_set_new (claims, "gty", json_string (grant));
     char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
     json_decref (claims);
     assert_non_null (token);
@@ -458,7 +461,14 @@ s_token_by (const char *pem, const char *kid, const char *scope, const char *aud
 static char *
 s_mgmt_token (const char *scope, const char *audience)
 {
-    return s_token_by (s_fx.key_pem, s_fx.kid, scope, audience);
+    return s_token_by (s_fx.key_pem, s_fx.kid, scope, audience, "client-credentials");
+}
+
+//  A token issued to a user (password or MFA grants): no gty claim
+static char *
+s_user_token (const char *scope, const char *audience)
+{
+    return s_token_by (s_fx.key_pem, s_fx.kid, scope, audience, NULL);
 }
 
 //  ---------------------------------------------------------------------------
@@ -573,7 +583,7 @@ test_mfa_associate_with_mfa_token (void **state)
 
     //  An access token for the /mfa/ audience is verified and becomes the
     //  caller; a body mfa_token cannot ride along with it
-    char *authorization = s_mgmt_token ("enroll", "https://" DOMAIN "/mfa/");
+    char *authorization = s_user_token ("enroll", "https://" DOMAIN "/mfa/");
     request_t jwt = { .method = "POST", .path = "/mfa/associate", .authorization = authorization,
         .body = "{\"authenticator_types\":[\"oob\"],\"mfa_token\":\"sneaky\"}" };
     http = s_http (&jwt);
@@ -586,7 +596,7 @@ test_mfa_associate_with_mfa_token (void **state)
 
     //  ... and must carry the enroll scope
     int before = s_requests (stub);
-    authorization = s_mgmt_token ("read:authenticators", "https://" DOMAIN "/mfa/");
+    authorization = s_user_token ("read:authenticators", "https://" DOMAIN "/mfa/");
     jwt.authorization = authorization;
     http = s_http (&jwt);
     assert_int_equal (http->status, 403);
@@ -696,6 +706,16 @@ test_management_without_token (void **state)
     assert_int_equal (http->status, 401);
     s_http_destroy (&http);
     free (authorization);
+
+    //  A user's token never administers the tenant, whatever scopes it claims
+    int before = s_requests (&s_fx.stubs.stub);
+    authorization = s_user_token ("read:clients", MGMT_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_int_equal (s_requests (&s_fx.stubs.stub), before);
+    s_http_destroy (&http);
+    free (authorization);
 }
 
 static void
@@ -765,7 +785,7 @@ test_key_rotation_refetches_keys (void **state)
     (void) state;
     stub_t *stub = &s_fx.stubs.stub;
     char *authorization = s_token_by (s_fx.rotated_pem, s_fx.rotated_kid, "read:clients",
-                                      MGMT_AUDIENCE);
+                                      MGMT_AUDIENCE, "client-credentials");
     request_t request = { .method = "GET", .path = "/api/v2/clients",
                           .authorization = authorization };
     //  authn has not published the new key yet: refetched, still unknown, 401

@@ -322,7 +322,8 @@ test_wrong_code_and_reused_oob_code (void **state)
     assert_reply_ok (reply);
     pst_msg_destroy (&reply);
 
-    //  The same oob_code and code with a fresh mfa_token: single use (S3)
+    //  The same oob_code and code with a fresh mfa_token: single use (S3), and
+    //  bound to the mfa_token that asked for it
     char *token = mfa_test_begin (fixture->mfa, "auth0|dave", "dave@example.com");
     reply = mfa_test_verify (fixture->mfa, token, login.oob_code, login.code);
     assert_reply_error (reply, "invalid_grant", "Invalid oob_code.");
@@ -410,6 +411,31 @@ test_cross_user_oob_code (void **state)
 }
 
 static void
+test_oob_code_bound_to_mfa_token (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|iris", "iris@example.com", NULL);
+    //  Two sign-ins of the same user; the second never asked for a code
+    login_t first;
+    s_login (fixture, "auth0|iris", "iris@example.com", &first);
+    char *other = mfa_test_begin (fixture->mfa, "auth0|iris", "iris@example.com");
+    pst_msg_t *reply = mfa_test_verify (fixture->mfa, other, first.oob_code, first.code);
+    assert_reply_error (reply, "invalid_grant", "Invalid oob_code.");
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT attempts FROM challenges WHERE state = 'pending'"), 0);
+    //  The sign-in that asked for it still completes, once
+    reply = mfa_test_verify (fixture->mfa, first.token, first.oob_code, first.code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    reply = mfa_test_verify (fixture->mfa, other, first.oob_code, first.code);
+    assert_reply_error (reply, "invalid_grant", "Invalid oob_code.");
+    pst_msg_destroy (&reply);
+    free (other);
+    s_login_free (&first);
+}
+
+static void
 test_recovery_code (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
@@ -468,6 +494,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_superseded_oob_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_code_lifetime, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cross_user_oob_code, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_oob_code_bound_to_mfa_token, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_recovery_code, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
