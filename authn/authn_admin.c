@@ -1,4 +1,5 @@
 #include "authn_admin.h"
+#include "pst_email.h"
 #include "authn_server.h"
 #include "authn_store.h"
 #include "pst_crypto.h"
@@ -13,7 +14,7 @@
 
 #define NAME_MAX_LEN        256
 #define IDENTIFIER_MAX_LEN  600
-#define EMAIL_MAX_LEN       254
+#define EMAIL_MAX_LEN       PST_EMAIL_MAX
 #define PASSWORD_MIN_LEN    8
 #define PASSWORD_MAX_LEN    1024
 #define MAX_LIFETIME        2592000
@@ -689,15 +690,6 @@ s_user_by_id (sqlite3 *db, const char *user_id)
     return user;
 }
 
-//  A plausible address: one '@', something on both sides, no spaces or controls.
-static int
-s_email_valid (const char *email)
-{
-    const char *at = strchr (email, '@');
-    return at && at != email && at [1] && !strchr (at + 1, '@') && !strchr (email, ' ')
-        && !s_has_control_chars (email) && strlen (email) <= EMAIL_MAX_LEN;
-}
-
 static int
 s_password_field (pst_msg_t *reply, const json_t *data, const char **password_p)
 {
@@ -732,7 +724,7 @@ AUTHN_HANDLER (authn_admin_users_create)
                              "Payload validation error: Missing required property: connection");
     if (strcmp (connection, AUTHN_CONNECTION) != 0)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
-    if (!email || !s_email_valid (email))
+    if (!email || !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
     if (!password)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
@@ -809,7 +801,7 @@ AUTHN_HANDLER (authn_admin_users_update)
     ||  s_password_field (reply, data, &password)
     ||  s_bool_field (reply, data, "email_verified", &verified))
         return -1;
-    if (email && !s_email_valid (email))
+    if (email && !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
     char *hash = password? pst_password_hash (password): NULL;
     if (password && !hash)

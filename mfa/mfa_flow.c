@@ -3,6 +3,7 @@
 #include "mfa_verify.h"
 #include "mfa_worker.h"
 #include "pst_crypto.h"
+#include "pst_email.h"
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -15,21 +16,6 @@
 
 //  Factors that make MFA required; recovery-code alone does not
 static const char *s_second_factors [] = { "email", "otp", NULL };
-
-int
-mfa_flow_email_valid (const char *address)
-{
-    if (!address)
-        return -1;
-    size_t size = strlen (address);
-    const char *at = strchr (address, '@');
-    if (size == 0 || size > 254 || !at || at == address || !at [1] || strchr (at + 1, '@'))
-        return -1;
-    for (const unsigned char *scan = (const unsigned char *) address; *scan; scan++)
-        if (*scan <= ' ' || *scan == 0x7f)
-            return -1;
-    return 0;
-}
 
 //  1 when value (a string of space-separated words, or an array of strings)
 //  holds word, 0 when not, -1 when value has another type.
@@ -262,7 +248,7 @@ s_challenge_deliver (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *re
     if (rc == 0 && sent == 0)
         rc = mfa_store_challenge_supersede (store, challenge->authenticator_id,
                                             challenge->challenge_id) < 0
-          || mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") < 0
+          || mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") != 1
           || mfa_store_job_update (store, challenge->job_id, "accepted", NULL, now, NULL) < 0;
     else
     if (rc == 0)
@@ -382,7 +368,7 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
         rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                            "The email factor is not enabled.");
     else
-    if (mfa_flow_email_valid (email))
+    if (!pst_email_valid (email))
         rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid email address.");
     if (rc == 0) {
         s_challenge_target (state->challenge, token, email);

@@ -18,9 +18,4 @@ int
 int
     mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
-//  0 when address is acceptable for the email factor: ≤ 254 bytes, one '@' with
-//  text on both sides, no space, control character, CR, LF or NUL (S16).
-int
-    mfa_flow_email_valid (const char *address);
-
 #endif

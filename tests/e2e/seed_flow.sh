@@ -157,6 +157,13 @@ api GET /.well-known/openid-configuration
 expect "discovery: issuer" "https://$DOMAIN/" "$(json .issuer)"
 check "discovery: mfa-oob grant listed" \
   grep -q "mfa-oob" <<<"$(json '.grant_types_supported | join(" ")')"
+# Every advertised endpoint exists (a client library follows them blindly)
+ENDPOINTS=$(json '[.jwks_uri, (to_entries[] | select(.key | endswith("_endpoint")) | .value)] | .[]')
+expect "discovery: endpoints advertised" 3 "$(wc -l <<<"$ENDPOINTS")"
+for endpoint in $ENDPOINTS; do
+  api GET "${endpoint#https://$DOMAIN}"
+  check "discovery: $endpoint exists" test "$STATUS" != 404 -a "$STATUS" != 000
+done
 
 # --- 4. Challenge and verify ---------------------------------------------------
 password_grant
