@@ -296,6 +296,19 @@ s_is_system_client (sqlite3 *db, const char *client_id)
     return system;
 }
 
+//  1 when the client exists and has no secret (it was created public)
+static int
+s_lacks_secret (sqlite3 *db, const char *client_id)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT secret_hash IS NULL FROM clients WHERE client_id = ?");
+    if (!stmt)
+        return 0;
+    sqlite3_bind_text (stmt, 1, client_id, -1, SQLITE_STATIC);
+    int lacks = sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    return lacks;
+}
+
 AUTHN_HANDLER (authn_admin_clients_update)
 {
     const char *id = s_id (request);
@@ -311,10 +324,18 @@ AUTHN_HANDLER (authn_admin_clients_update)
         return -1;
     if (s_is_system_client (s_db (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be modified");
+    //  A public client made confidential needs a secret it never had: issue one
+    //  and show it once, as at creation
+    char secret [80] = "", hash [65] = "";
+    if (auth_method && strcmp (auth_method, "none") != 0 && s_lacks_secret (s_db (worker), id)) {
+        pst_random_token (secret, sizeof secret, 48);
+        pst_sha256_hex (secret, strlen (secret), hash);
+    }
     char *grants = grant_types? s_dump (grant_types): NULL;
     sqlite3_stmt *stmt = pst_db_prepare (s_db (worker),
         "UPDATE clients SET name = COALESCE (?, name), app_type = COALESCE (?, app_type),"
-        " auth_method = COALESCE (?, auth_method), grant_types = COALESCE (?, grant_types)"
+        " auth_method = COALESCE (?, auth_method), grant_types = COALESCE (?, grant_types),"
+        " secret_hash = COALESCE (secret_hash, ?)"
         " WHERE client_id = ?");
     int rc = -1;
     if (stmt) {
@@ -322,13 +343,19 @@ AUTHN_HANDLER (authn_admin_clients_update)
         sqlite3_bind_text (stmt, 2, app_type, -1, SQLITE_STATIC);
         sqlite3_bind_text (stmt, 3, auth_method, -1, SQLITE_STATIC);
         sqlite3_bind_text (stmt, 4, grants, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 5, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 5, *hash? hash: NULL, -1, SQLITE_STATIC);
+        sqlite3_bind_text (stmt, 6, id, -1, SQLITE_STATIC);
         rc = s_step_done (stmt);
     }
     free (grants);
-    if (rc != 0)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the client");
-    return authn_admin_clients_get (worker, request, reply);
+    if (rc == 0)
+        rc = authn_admin_clients_get (worker, request, reply);
+    else
+        pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the client");
+    if (rc == 0 && *secret)
+        json_object_set_new (pst_msg_body (reply), "client_secret", json_string (secret));
+    sodium_memzero (secret, sizeof secret);
+    return rc;
 }
 
 static int

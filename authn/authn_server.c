@@ -7,11 +7,13 @@
 #include "pst_db.h"
 #include "pst_error.h"
 #include "pst_log.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,10 +175,17 @@ s_write_bootstrap (const authn_config_t *config, const char *audience,
     char *temporary = NULL;
     int rc = -1;
     if (text && asprintf (&temporary, "%s.tmp", config->bootstrap_path) >= 0) {
-        int fd = open (temporary, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        //  A leftover or planted .tmp (a symlink to elsewhere, a file others can
+        //  read) must never receive the secret: remove it, then create afresh
+        unlink (temporary);
+        int fd = open (temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            pst_log (PST_LOG_ERROR, "bootstrap_write_failed", "path", temporary,
+                     "reason", strerror (errno), NULL);
         if (fd >= 0) {
             size_t size = strlen (text);
-            rc = write (fd, text, size) == (ssize_t) size && write (fd, "\n", 1) == 1
+            rc = fchmod (fd, 0600) == 0
+              && write (fd, text, size) == (ssize_t) size && write (fd, "\n", 1) == 1
               && fsync (fd) == 0? 0: -1;
             close (fd);
             if (rc == 0)

@@ -117,6 +117,18 @@ s_setup (void **state)
     free (s_config->mfa_endpoint);
     s_config->mfa_endpoint = mfa_endpoint;
     s_config->workers = 2;
+    //  A planted temporary file (here a symlink to a file others can read) must
+    //  not receive the bootstrap secret
+    char *planted = NULL, *temporary = NULL;
+    assert_true (asprintf (&planted, "%s/planted", s_dir) > 0);
+    assert_true (asprintf (&temporary, "%s.tmp", s_config->bootstrap_path) > 0);
+    FILE *file = fopen (planted, "w");
+    assert_non_null (file);
+    fputs ("untouched\n", file);
+    fclose (file);
+    assert_int_equal (symlink (planted, temporary), 0);
+    free (temporary);
+    free (planted);
     s_authn = zactor_new (authn_server_actor, s_config);
     char *endpoint = zstr_recv (s_authn);
     assert_non_null (endpoint);
@@ -150,8 +162,16 @@ test_bootstrap_management_token (void **state)
 {
     (void) state;
     struct stat info;
-    assert_int_equal (stat (s_config->bootstrap_path, &info), 0);
+    assert_int_equal (lstat (s_config->bootstrap_path, &info), 0);
+    assert_true (S_ISREG (info.st_mode));
     assert_int_equal (info.st_mode & 0777, 0600);
+    char planted [128], content [32] = "";
+    snprintf (planted, sizeof planted, "%s/planted", s_dir);
+    FILE *file = fopen (planted, "r");
+    assert_non_null (file);
+    assert_non_null (fgets (content, sizeof content, file));
+    fclose (file);
+    assert_string_equal (content, "untouched\n");
     json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
     assert_non_null (boot);
     assert_string_equal (json_string_value (json_object_get (boot, "audience")), s_audience_mgmt);
@@ -170,6 +190,7 @@ test_bootstrap_management_token (void **state)
     assert_true (asprintf (&subject, "%s@clients",
                  json_string_value (json_object_get (boot, "client_id"))) > 0);
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), subject);
+    assert_string_equal (json_string_value (json_object_get (claims, "gty")), "client-credentials");
     free (subject);
     json_decref (claims);
     pst_msg_destroy (&reply);
@@ -553,6 +574,48 @@ test_mfa_challenge_client_auth (void **state)
     pst_msg_destroy (&reply);
 }
 
+//  A public client made confidential gets a secret, shown once, that works
+static void
+test_client_made_confidential (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data",
+        "name", "Turned", "token_endpoint_auth_method", "none", "grant_types", "password"),
+        MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id, "data",
+        "token_endpoint_auth_method", "client_secret_post"), "update:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "token_endpoint_auth_method"), "client_secret_post");
+    assert_non_null (pst_msg_get_str (reply, "client_secret"));
+    char *secret = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+
+    //  The secret is now required and the issued one is accepted
+    json_t *grant = s_password_body ("correct horse battery", "openid");
+    json_object_set_new (grant, "client_id", json_string (client_id));
+    json_object_del (grant, "client_secret");
+    reply = s_call ("token.grant", json_deep_copy (grant), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
+    pst_msg_destroy (&reply);
+    json_object_set_new (grant, "client_secret", json_string (secret));
+    reply = s_call ("token.grant", grant, NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+
+    //  Further updates never show or replace it
+    reply = s_call ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id, "data",
+        "token_endpoint_auth_method", "client_secret_basic"), "update:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+    free (secret);
+    free (client_id);
+}
+
 int
 main (void)
 {
@@ -565,6 +628,7 @@ main (void)
         cmocka_unit_test (test_grant_rules),
         cmocka_unit_test (test_mfa_grants),
         cmocka_unit_test (test_mfa_challenge_client_auth),
+        cmocka_unit_test (test_client_made_confidential),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);
