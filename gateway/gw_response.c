@@ -87,6 +87,27 @@ s_retry_after (const json_t *value, char *out, size_t size)
     return 0;
 }
 
+//  X-RateLimit-Limit, -Remaining and -Reset from a service's rate_limit object;
+//  each only when it is a sane non-negative integer.
+static void
+s_rate_limit_headers (gw_response_t *self, const json_t *rate_limit)
+{
+    static const struct { const char *member, *header; } s_fields [] = {
+        { "limit",      "X-RateLimit-Limit" },
+        { "remaining",  "X-RateLimit-Remaining" },
+        { "reset",      "X-RateLimit-Reset" },
+    };
+    for (size_t index = 0; index < sizeof s_fields / sizeof s_fields [0]; index++) {
+        json_t *value = json_object_get (rate_limit, s_fields [index].member);
+        json_int_t number = json_is_integer (value)? json_integer_value (value): -1;
+        if (number < 0 || number > 100000000000LL)
+            continue;
+        char text [24];
+        snprintf (text, sizeof text, "%lld", (long long) number);
+        gw_response_add_header (self, s_fields [index].header, text);
+    }
+}
+
 static gw_response_t *
 s_render_error (const gw_route_t *route, const pst_msg_t *reply)
 {
@@ -101,11 +122,15 @@ s_render_error (const gw_route_t *route, const pst_msg_t *reply)
     json_t *document = s_error_document (route->family, status, code, message? message: "");
     json_t *body = pst_msg_body (reply);
     char retry_after [24] = "";
+    json_t *rate_limit = NULL;
     const char *key;
     json_t *value;
     json_object_foreach (body, key, value) {
         if (strcmp (key, "retry_after") == 0)
             s_retry_after (value, retry_after, sizeof retry_after);
+        else
+        if (strcmp (key, "rate_limit") == 0)
+            rate_limit = value;
         else
         if (document && route->family == GW_FAMILY_AUTH && !json_object_get (document, key))
             json_object_set (document, key, value);
@@ -114,6 +139,8 @@ s_render_error (const gw_route_t *route, const pst_msg_t *reply)
     json_decref (document);
     if (self && *retry_after)
         gw_response_add_header (self, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+    if (self && status == MHD_HTTP_TOO_MANY_REQUESTS)
+        s_rate_limit_headers (self, rate_limit);
     return self;
 }
 

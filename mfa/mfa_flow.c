@@ -50,14 +50,6 @@ s_token_str (const json_t *token, const char *key)
     return json_string_value (json_object_get (token, key));
 }
 
-//  Fails reply with a 429 code carrying retry_after.
-static int
-s_fail_retry (pst_msg_t *reply, const char *code, int retry_after_s, const char *text)
-{
-    json_object_set_new (pst_msg_body (reply), "retry_after", json_integer (retry_after_s));
-    return pst_msg_fail (reply, code, "%s", text);
-}
-
 static char *
 s_new_id (const char *type)
 {
@@ -176,8 +168,8 @@ s_send_allowed (mfa_worker_t *self, pst_msg_t *reply, s_challenge_t *challenge,
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     if (rc == 0) {
         outcome->type = "gd_send_limit_exceed";
-        return s_fail_retry (reply, PST_ERR_TOO_MANY_REQUESTS, retry_after,
-                             "Too many emails sent. Wait before requesting a new code.");
+        return mfa_worker_fail_limited (self, reply, PST_ERR_TOO_MANY_REQUESTS, &rule, retry_after,
+            "Too many emails sent. Wait before requesting a new code.");
     }
     return 0;
 }

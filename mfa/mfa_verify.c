@@ -43,9 +43,8 @@ s_failures_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     if (level == 0) {
         outcome->type = limit_type;
-        json_object_set_new (pst_msg_body (reply), "retry_after", json_integer (retry_after));
-        return pst_msg_fail (reply, PST_ERR_TOO_MANY_ATTEMPTS,
-                             "Too many failed codes. Wait for some minutes before retrying.");
+        return mfa_worker_fail_limited (self, reply, PST_ERR_TOO_MANY_ATTEMPTS, &rule, retry_after,
+            "Too many failed codes. Wait for some minutes before retrying.");
     }
     return 0;
 }

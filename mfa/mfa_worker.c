@@ -73,6 +73,18 @@ mfa_worker_now_ms (mfa_worker_t *self)
     return mfa_config_now_ms (self->config);
 }
 
+int
+mfa_worker_fail_limited (mfa_worker_t *self, pst_msg_t *reply, const char *code,
+                         const mfa_bucket_rule_t *rule, int retry_after_s, const char *text)
+{
+    json_t *body = pst_msg_body (reply);
+    json_int_t reset = (json_int_t) (mfa_worker_now_ms (self) / 1000) + retry_after_s;
+    json_object_set_new (body, "retry_after", json_integer (retry_after_s));
+    json_object_set_new (body, "rate_limit", json_pack ("{s:i, s:i, s:I}",
+        "limit", rule->capacity, "remaining", 0, "reset", reset));
+    return pst_msg_fail (reply, code, "%s", text);
+}
+
 mfa_bucket_rule_t
 mfa_worker_fail_rule (mfa_worker_t *self)
 {

@@ -35,6 +35,12 @@ mfa_bucket_rule_t
     mfa_worker_fail_rule (mfa_worker_t *self);
 mfa_bucket_rule_t
     mfa_worker_send_rule (mfa_worker_t *self);
+//  Fails reply with a 429 code from an empty bucket: retry_after (seconds) and
+//  rate_limit {limit, remaining, reset (Unix seconds)} travel in the body and
+//  the gateway turns them into Retry-After and X-RateLimit-* headers. Returns -1.
+int
+    mfa_worker_fail_limited (mfa_worker_t *self, pst_msg_t *reply, const char *code,
+                             const mfa_bucket_rule_t *rule, int retry_after_s, const char *text);
 
 //  Hex HMAC-SHA-256 of an email code under the code key (S8).
 void

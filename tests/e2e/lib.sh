@@ -155,6 +155,11 @@ header() {
   grep -i "^$1:" <<<"$HEADERS" | head -n1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
 }
 
+# mail_count: how many messages sit in MAIL_DIR
+mail_count() {
+  find "$MAIL_DIR" -name '*.eml' | wc -l
+}
+
 # wait_mail N: waits until N messages sit in MAIL_DIR; prints the newest path
 wait_mail() {
   local want=$1 tries=${2:-150}

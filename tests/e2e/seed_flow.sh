@@ -234,6 +234,29 @@ expect "old recovery code: error" invalid_grant "$(json .error)"
 recovery "$MFA_TOKEN" "$NEW_RECOVERY_CODE"
 expect "new recovery code: status" 200 "$STATUS"
 
+# --- Email-bomb limit (S6): challenges until the send bucket is empty -----------
+password_grant
+MFA_TOKEN=$(json .mfa_token)
+MAILS_BEFORE=$(mail_count)
+for attempt in $(seq 1 30); do
+  api POST /mfa/challenge -H 'content-type: application/json' \
+    --data "{\"mfa_token\":\"$MFA_TOKEN\",\"challenge_type\":\"oob\",\"client_id\":\"$YOUR_CLIENT_ID\",\"client_secret\":\"$YOUR_CLIENT_SECRET\"}"
+  [ "$STATUS" = 200 ] || break
+done
+expect "send limit: status" 429 "$STATUS"
+expect "send limit: error" too_many_requests "$(json .error)"
+expect_match "send limit: Retry-After" '^[0-9]+$' "$(header Retry-After)"
+expect_match "send limit: X-RateLimit-Limit" '^[0-9]+$' "$(header X-RateLimit-Limit)"
+expect "send limit: X-RateLimit-Remaining" 0 "$(header X-RateLimit-Remaining)"
+RESET=$(header X-RateLimit-Reset)
+check "send limit: X-RateLimit-Reset is Retry-After from now" \
+  test "$RESET" -ge "$(( $(date +%s) + $(header Retry-After) - 5 ))" -a "$RESET" -le "$(( $(date +%s) + $(header Retry-After) + 5 ))"
+SENT=$(( attempt - 1 ))
+wait_mail "$(( MAILS_BEFORE + SENT ))" >/dev/null || fail "send limit: accepted challenges were not all mailed"
+sleep 1   # a mail for the refused challenge would have had time to arrive
+expect "send limit: one email per accepted challenge, none for the refusal" \
+  "$SENT" "$(( $(mail_count) - MAILS_BEFORE ))"
+
 # --- Nothing secret in logs or databases (S8, S30) -------------------------------
 # The search must be able to find things: the user's address is in authn.db and
 # the logs name the user id.

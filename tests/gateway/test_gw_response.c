@@ -124,15 +124,38 @@ test_retry_after_becomes_header (void **state)
 {
     (void) state;
     const gw_route_t *route = s_route ("POST", "/mfa/challenge");
-    pst_msg_t *reply = s_reply (route, "{\"retry_after\":60}", PST_ERR_TOO_MANY_REQUESTS,
-                                "Too many emails");
+    pst_msg_t *reply = s_reply (route, "{\"retry_after\":60,"
+        "\"rate_limit\":{\"limit\":5,\"remaining\":0,\"reset\":1900000060}}",
+        PST_ERR_TOO_MANY_REQUESTS, "Too many emails");
     gw_response_t *response = gw_response_from_reply (route, reply);
     assert_int_equal (gw_response_status (response), 429);
     assert_string_equal (gw_response_header (response, "retry-after"), "60");
+    assert_string_equal (gw_response_header (response, "x-ratelimit-limit"), "5");
+    assert_string_equal (gw_response_header (response, "x-ratelimit-remaining"), "0");
+    assert_string_equal (gw_response_header (response, "x-ratelimit-reset"), "1900000060");
     json_t *document = s_document (response);
     assert_null (json_object_get (document, "retry_after"));
+    assert_null (json_object_get (document, "rate_limit"));
     assert_string_equal (json_string_value (json_object_get (document, "error")), "too_many_requests");
     json_decref (document);
+    gw_response_destroy (&response);
+    pst_msg_destroy (&reply);
+}
+
+//  Malformed limits from a service become no header rather than a wrong one
+static void
+test_bad_rate_limit_ignored (void **state)
+{
+    (void) state;
+    const gw_route_t *route = s_route ("POST", "/mfa/challenge");
+    pst_msg_t *reply = s_reply (route,
+        "{\"rate_limit\":{\"limit\":\"5\",\"remaining\":-1,\"reset\":1.5}}",
+        PST_ERR_TOO_MANY_REQUESTS, "Too many emails");
+    gw_response_t *response = gw_response_from_reply (route, reply);
+    assert_int_equal (gw_response_status (response), 429);
+    assert_null (gw_response_header (response, "x-ratelimit-limit"));
+    assert_null (gw_response_header (response, "x-ratelimit-remaining"));
+    assert_null (gw_response_header (response, "x-ratelimit-reset"));
     gw_response_destroy (&response);
     pst_msg_destroy (&reply);
 }
@@ -227,6 +250,7 @@ main (void)
         cmocka_unit_test (test_created_and_no_content),
         cmocka_unit_test (test_mfa_required_carries_mfa_token),
         cmocka_unit_test (test_retry_after_becomes_header),
+        cmocka_unit_test (test_bad_rate_limit_ignored),
         cmocka_unit_test (test_body_cannot_override_error),
         cmocka_unit_test (test_management_error_shape),
         cmocka_unit_test (test_unknown_error_code_is_server_error),

@@ -257,6 +257,12 @@ test_send_limit (void **state)
     assert_reply_error (reply, "too_many_requests", NULL);
     int retry_after = (int) pst_msg_get_int (reply, "retry_after", 0);
     assert_true (retry_after > 0 && retry_after <= fixture->mfa->config->send_refill_s);
+    //  What the gateway turns into X-RateLimit-* headers
+    json_t *limit = json_object_get (pst_msg_body (reply), "rate_limit");
+    assert_int_equal (json_integer_value (json_object_get (limit, "limit")), burst);
+    assert_int_equal (json_integer_value (json_object_get (limit, "remaining")), 0);
+    assert_int_equal (json_integer_value (json_object_get (limit, "reset")),
+                      mfa_test_now_ms () / 1000 + retry_after);
     pst_msg_destroy (&reply);
     //  No email, no challenge (S6)
     assert_int_equal (test_mailer_count (fixture->mailer), burst);
