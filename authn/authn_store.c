@@ -45,6 +45,11 @@ static const char *s_migrations [] = {
     "  private_pem TEXT NOT NULL,"
     "  is_current INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL);",
+    //  Failed sign-ins per throttle key, in a fixed window from the first failure
+    "CREATE TABLE login_failures ("
+    "  key TEXT PRIMARY KEY,"
+    "  failures INTEGER NOT NULL,"
+    "  window_start INTEGER NOT NULL);",
     NULL
 };
 
@@ -300,4 +305,59 @@ authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p)
     if (rc != 0)
         return -1;
     return s_current_key (db, kid_p, pem_p);
+}
+
+//  ---------------------------------------------------------------------------
+//  Sign-in throttling
+
+int
+authn_store_login_blocked (sqlite3 *db, const char *key, int max_failures, int window_s,
+                           int64_t now, int *retry_after_s)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db,
+        "SELECT failures, window_start FROM login_failures WHERE key = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    int blocked = 0;
+    if (rc == SQLITE_ROW) {
+        int64_t ends = sqlite3_column_int64 (stmt, 1) + window_s;
+        blocked = sqlite3_column_int (stmt, 0) >= max_failures && ends > now;
+        if (blocked && retry_after_s)
+            *retry_after_s = (int) (ends - now);
+    }
+    sqlite3_finalize (stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE? blocked: -1;
+}
+
+int
+authn_store_login_failed (sqlite3 *db, const char *key, int window_s, int64_t now)
+{
+    //  One statement, so concurrent failures all count
+    sqlite3_stmt *stmt = pst_db_prepare (db,
+        "INSERT INTO login_failures (key, failures, window_start) VALUES (?1, 1, ?2)"
+        " ON CONFLICT (key) DO UPDATE SET"
+        "  failures = CASE WHEN window_start + ?3 <= ?2 THEN 1 ELSE failures + 1 END,"
+        "  window_start = CASE WHEN window_start + ?3 <= ?2 THEN ?2 ELSE window_start END");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, now);
+    sqlite3_bind_int (stmt, 3, window_s);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+int
+authn_store_login_succeeded (sqlite3 *db, const char *key)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db, "DELETE FROM login_failures WHERE key = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_finalize (stmt);
+    return rc;
 }

@@ -77,4 +77,17 @@ int
 int
     authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p);
 
+//  Sign-in throttling. A key (a user and IP pair, or an IP) is blocked once it
+//  has max_failures failures within window_s of its first; the block ends with
+//  the window. 1 blocked (retry_after_s set), 0 not, -1 error.
+int
+    authn_store_login_blocked (sqlite3 *db, const char *key, int max_failures, int window_s,
+                               int64_t now, int *retry_after_s);
+//  Counts one failure for key, atomically. 0 or -1.
+int
+    authn_store_login_failed (sqlite3 *db, const char *key, int window_s, int64_t now);
+//  Forgets key's failures. 0 or -1.
+int
+    authn_store_login_succeeded (sqlite3 *db, const char *key);
+
 #endif

@@ -6,6 +6,7 @@
 #include "pst_json.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -260,6 +261,65 @@ s_lifetime_of (grant_ctx_t *ctx, const char *audience)
     return lifetime;
 }
 
+//  Brute-force protection keys: the username (case-folded, hashed: unknown names
+//  are not kept in clear) with the client IP, and the IP alone against spraying
+//  one password over many accounts.
+typedef struct {
+    char user [80];
+    char ip [80];
+} login_keys_t;
+
+static void
+s_login_keys (grant_ctx_t *ctx, const char *username, login_keys_t *keys)
+{
+    const char *ip = pst_msg_client_ip (ctx->request);
+    char folded [256] = "";
+    size_t length = 0;
+    for (; username [length] && length < sizeof folded - 1; length++)
+        folded [length] = (char) tolower ((unsigned char) username [length]);
+    char material [400];
+    int size = snprintf (material, sizeof material, "%s\n%s", folded, ip? ip: "");
+    char hash [65];
+    pst_sha256_hex (material, (size_t) size < sizeof material? (size_t) size: sizeof material - 1, hash);
+    snprintf (keys->user, sizeof keys->user, "user:%s", hash);
+    pst_sha256_hex (ip? ip: "", ip? strlen (ip): 0, hash);
+    snprintf (keys->ip, sizeof keys->ip, "ip:%s", hash);
+}
+
+//  Refuses before any password work when either key is blocked, so a blocked
+//  attacker costs no argon2id time either; -1 after failing the reply.
+static int
+s_login_throttled (grant_ctx_t *ctx, const login_keys_t *keys)
+{
+    const authn_config_t *config = ctx->worker->config;
+    int64_t now = authn_config_now (config);
+    int retry_user = 0, retry_ip = 0;
+    int user = authn_store_login_blocked (ctx->worker->db, keys->user, config->login_max_failures,
+                                          config->login_window_s, now, &retry_user);
+    int ip = authn_store_login_blocked (ctx->worker->db, keys->ip, config->login_max_ip_failures,
+                                        config->login_window_s, now, &retry_ip);
+    if (user < 0 || ip < 0)
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (!user && !ip)
+        return 0;
+    pst_log (PST_LOG_WARN, "login_blocked", "client_id", ctx->client->client_id,
+             "ip", pst_msg_client_ip (ctx->request), "scope", user? "user": "ip", NULL);
+    json_object_set_new (pst_msg_body (ctx->reply), "retry_after",
+                         json_integer (retry_user > retry_ip? retry_user: retry_ip));
+    return pst_msg_fail (ctx->reply, PST_ERR_TOO_MANY_ATTEMPTS,
+        "Your account has been blocked after multiple consecutive login attempts.");
+}
+
+static void
+s_login_failed (grant_ctx_t *ctx, const login_keys_t *keys)
+{
+    const authn_config_t *config = ctx->worker->config;
+    int64_t now = authn_config_now (config);
+    if (authn_store_login_failed (ctx->worker->db, keys->user, config->login_window_s, now)
+    ||  authn_store_login_failed (ctx->worker->db, keys->ip, config->login_window_s, now))
+        pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
+}
+
 static int
 s_grant_password (grant_ctx_t *ctx)
 {
@@ -293,6 +353,13 @@ s_grant_password (grant_ctx_t *ctx)
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
+    login_keys_t keys;
+    s_login_keys (ctx, username, &keys);
+    if (s_login_throttled (ctx, &keys)) {
+        free (audience);
+        free (scope);
+        return -1;
+    }
     authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->db, username): NULL;
     //  Unknown users cost one argon2id verification too: same answer, same time (S11)
     int ok = 0;
@@ -303,11 +370,13 @@ s_grant_password (grant_ctx_t *ctx)
     if (!ok) {
         pst_log (PST_LOG_INFO, "login_failed", "client_id", ctx->client->client_id,
                  "user_id", user? user->user_id: NULL, "ip", pst_msg_client_ip (ctx->request), NULL);
+        s_login_failed (ctx, &keys);
         authn_user_destroy (&user);
         free (audience);
         free (scope);
         return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
     }
+    authn_store_login_succeeded (ctx->worker->db, keys.user);
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
     authn_store_user_login (ctx->worker->db, user->user_id, rehash,
                             authn_config_now (ctx->worker->config));

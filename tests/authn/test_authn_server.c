@@ -24,10 +24,22 @@ static char *s_audience_mgmt;
 
 typedef void (mfa_fn) (const pst_msg_t *request, pst_msg_t *reply);
 
+//  The client IP the gateway would put in the envelope, and a movable clock
+static const char *s_client_ip;
+static int64_t s_clock_offset;
+
+static int64_t
+s_clock (void)
+{
+    return (int64_t) time (NULL) + s_clock_offset;
+}
+
 static pst_msg_t *
 s_request (const char *op, json_t *body, const char *scopes)
 {
     pst_msg_t *request = pst_msg_new_request (op, 3000);
+    if (s_client_ip)
+        pst_msg_set_client_ip (request, s_client_ip);
     if (body)
         pst_msg_set_body (request, &body);
     if (scopes)
@@ -108,6 +120,9 @@ s_setup (void **state)
     setenv ("POSTERN_DATA_DIR", s_dir, 1);
     setenv ("POSTERN_DOMAIN", "auth.test:8443", 1);
     setenv ("POSTERN_BUS_TIMEOUT_MS", "700", 1);
+    setenv ("POSTERN_LOGIN_MAX_FAILURES", "3", 1);
+    setenv ("POSTERN_LOGIN_MAX_IP_FAILURES", "6", 1);
+    setenv ("POSTERN_LOGIN_WINDOW_S", "900", 1);
     s_mfa = zsock_new (ZMQ_ROUTER);
     assert_true (zsock_bind (s_mfa, "tcp://127.0.0.1:*") > 0);
     char *mfa_endpoint = zsock_last_endpoint (s_mfa);
@@ -117,6 +132,7 @@ s_setup (void **state)
     free (s_config->mfa_endpoint);
     s_config->mfa_endpoint = mfa_endpoint;
     s_config->workers = 2;
+    s_config->now_s = s_clock;
     //  A planted temporary file (here a symlink to a file others can read) must
     //  not receive the bootstrap secret
     char *planted = NULL, *temporary = NULL;
@@ -616,6 +632,90 @@ test_client_made_confidential (void **state)
     free (client_id);
 }
 
+//  Brute force: a user and IP pair is blocked after 3 failures in the window,
+//  even for the right password, without touching other users or other IPs; an
+//  IP spraying many accounts is blocked after 6.
+static void
+test_login_throttle (void **state)
+{
+    (void) state;
+    s_client_ip = "198.51.100.7";
+    for (int attempt = 0; attempt < 3; attempt++) {
+        pst_msg_t *reply = s_call ("token.grant", s_password_body ("wrong password!", "openid"),
+                                   NULL, NULL, NULL);
+        s_assert_error (reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
+        pst_msg_destroy (&reply);
+    }
+    //  mfa is never asked: the block comes before the password check
+    pst_msg_t *reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                               NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    int retry_after = (int) pst_msg_get_int (reply, "retry_after", 0);
+    assert_true (retry_after > 890 && retry_after <= 900);
+    assert_null (pst_msg_get_str (reply, "access_token"));
+    pst_msg_destroy (&reply);
+
+    //  The same user from another address is not blocked
+    s_client_ip = "203.0.113.9";
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+
+    //  Unknown users count the same way (S11): same answers, same block
+    json_t *body = s_password_body ("whatever pass", "openid");
+    json_object_set_new (body, "username", json_string ("Nobody@Example.com"));
+    for (int attempt = 0; attempt < 3; attempt++) {
+        reply = s_call ("token.grant", json_deep_copy (body), NULL, NULL, NULL);
+        s_assert_error (reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
+        pst_msg_destroy (&reply);
+    }
+    //  Case does not make a new key
+    json_object_set_new (body, "username", json_string ("nobody@example.com"));
+    reply = s_call ("token.grant", body, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    pst_msg_destroy (&reply);
+
+    //  Spraying from one IP: 3 failures above plus 3 more for other names = 6
+    for (int attempt = 0; attempt < 3; attempt++) {
+        json_t *spray = s_password_body ("Summer2026!", "openid");
+        char name [64];
+        snprintf (name, sizeof name, "victim%d@example.com", attempt);
+        json_object_set_new (spray, "username", json_string (name));
+        reply = s_call ("token.grant", spray, NULL, NULL, NULL);
+        s_assert_error (reply, PST_ERR_INVALID_GRANT, NULL);
+        pst_msg_destroy (&reply);
+    }
+    json_t *spray = s_password_body ("Summer2026!", "openid");
+    json_object_set_new (spray, "username", json_string ("victim9@example.com"));
+    reply = s_call ("token.grant", spray, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    pst_msg_destroy (&reply);
+
+    //  The window passes: the first address gets in again, and success forgets
+    s_clock_offset = 901;
+    s_client_ip = "198.51.100.7";
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    //  2 + 2 failures with a success between: never 3 in a row, never blocked
+    for (int round = 0; round < 2; round++) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            reply = s_call ("token.grant", s_password_body ("wrong password!", "openid"),
+                            NULL, NULL, NULL);
+            s_assert_error (reply, PST_ERR_INVALID_GRANT, NULL);
+            pst_msg_destroy (&reply);
+        }
+        reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                        NULL, s_mfa_not_required, NULL);
+        assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+    }
+    s_clock_offset = 0;
+    s_client_ip = NULL;
+}
+
 int
 main (void)
 {
@@ -629,6 +729,7 @@ main (void)
         cmocka_unit_test (test_mfa_grants),
         cmocka_unit_test (test_mfa_challenge_client_auth),
         cmocka_unit_test (test_client_made_confidential),
+        cmocka_unit_test (test_login_throttle),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);
