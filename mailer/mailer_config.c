@@ -1,5 +1,6 @@
 #include "mailer_config.h"
 #include "pst_config.h"
+#include "pst_log.h"
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,11 @@
 #define DEFAULT_CONNECT_S       5
 #define DEFAULT_RESPONSE_S      10
 #define DEFAULT_TOTAL_S         60
+#define DEFAULT_MAX_BACKLOG     1000    //  a few minutes of codes for a busy tenant
+#define MAX_MAX_BACKLOG         1000000
+
+//  What the operator is told when POSTERN_SMTP_STARTTLS is not understood
+#define STARTTLS_ACCEPTED       "off (or 0, false, no), required (or on, 1, true, yes)"
 
 int
 mailer_config_set (char **field_p, const char *value)
@@ -36,6 +42,7 @@ mailer_config_new (void)
     self->connect_timeout_s = DEFAULT_CONNECT_S;
     self->response_timeout_s = DEFAULT_RESPONSE_S;
     self->total_timeout_s = DEFAULT_TOTAL_S;
+    self->max_backlog = DEFAULT_MAX_BACKLOG;
     if (mailer_config_set (&self->jobs_endpoint, DEFAULT_JOBS_ENDPOINT)
     ||  mailer_config_set (&self->smtp_host, DEFAULT_SMTP_HOST)
     ||  mailer_config_set (&self->default_from, DEFAULT_FROM))
@@ -81,16 +88,65 @@ mailer_config_from_env (void)
         mailer_config_destroy (&self);
         return NULL;
     }
-    self->smtp_port = (int) pst_config_int ("POSTERN_SMTP_PORT", DEFAULT_SMTP_PORT, 1, 65535);
-    //  "required" reads better than "on" for a setting that refuses plain text
+    //  Not a fallback like the numbers below: a typo such as "requried" must not
+    //  quietly send mail, and perhaps a password, in clear text
     const char *starttls = pst_config_str ("POSTERN_SMTP_STARTTLS", "off");
-    self->smtp_starttls = strcasecmp (starttls, "required") == 0
-                        || pst_config_bool ("POSTERN_SMTP_STARTTLS", 0);
+    self->smtp_starttls = mailer_config_starttls_parse (starttls);
+    if (self->smtp_starttls < 0) {
+        pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_SMTP_STARTTLS",
+                 "value", starttls, "accepted", STARTTLS_ACCEPTED, NULL);
+        mailer_config_destroy (&self);
+        return NULL;
+    }
+    //  A value that is not a boolean counts as "no" (warned): the safe side
+    self->smtp_allow_plaintext_auth = pst_config_bool ("POSTERN_SMTP_ALLOW_PLAINTEXT_AUTH", 0);
+    self->smtp_port = (int) pst_config_int ("POSTERN_SMTP_PORT", DEFAULT_SMTP_PORT, 1, 65535);
     self->concurrency = (int) pst_config_int ("POSTERN_MAILER_CONCURRENCY", DEFAULT_CONCURRENCY, 1, 64);
+    self->max_backlog = (int) pst_config_int ("POSTERN_MAILER_MAX_BACKLOG", DEFAULT_MAX_BACKLOG,
+                                              1, MAX_MAX_BACKLOG);
     self->connect_timeout_s = (int) pst_config_int ("POSTERN_SMTP_CONNECT_TIMEOUT", DEFAULT_CONNECT_S, 1, 300);
     self->response_timeout_s = (int) pst_config_int ("POSTERN_SMTP_RESPONSE_TIMEOUT", DEFAULT_RESPONSE_S, 1, 600);
     self->total_timeout_s = (int) pst_config_int ("POSTERN_SMTP_TIMEOUT", DEFAULT_TOTAL_S, 1, 3600);
     return self;
+}
+
+int
+mailer_config_starttls_parse (const char *value)
+{
+    //  "required" reads better than "on" for a setting that refuses plain text;
+    //  the others are pst_config_bool's words, accepted before this was strict
+    static const char *required [] = { "required", "on", "1", "true", "yes", NULL };
+    static const char *off [] = { "off", "0", "false", "no", NULL };
+    if (!value)
+        return -1;
+    for (int i = 0; required [i]; i++)
+        if (strcasecmp (value, required [i]) == 0)
+            return 1;
+    for (int i = 0; off [i]; i++)
+        if (strcasecmp (value, off [i]) == 0)
+            return 0;
+    return -1;
+}
+
+int
+mailer_config_check (const mailer_config_t *self)
+{
+    if (!self)
+        return -1;
+    //  mailer_smtp hands credentials to curl exactly when the user is not empty
+    int auth = self->smtp_user && *self->smtp_user;
+    if (!auth || self->smtp_starttls)
+        return 0;
+    if (!self->smtp_allow_plaintext_auth) {
+        pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_SMTP_USER",
+                 "reason", "SMTP AUTH would send the password in clear text: set "
+                 "POSTERN_SMTP_STARTTLS=required, or POSTERN_SMTP_ALLOW_PLAINTEXT_AUTH=1 "
+                 "for a relay on the same host", NULL);
+        return -1;
+    }
+    pst_log (PST_LOG_WARN, "smtp_plaintext_auth", "reason",
+             "POSTERN_SMTP_ALLOW_PLAINTEXT_AUTH is set: SMTP AUTH goes out without TLS", NULL);
+    return 0;
 }
 
 void

@@ -15,7 +15,6 @@
 #define RESULT_TTL_MS       10000
 #define WORKER_IDLE_MS      1000    //  longest sleep before a worker looks again
 #define WORKER_MIN_WAIT_MS  10      //  keeps a failing database from spinning a core
-#define MAX_BACKLOG         10000   //  beyond this, refuse jobs and announce no credit
 
 //  State the bus thread and the workers share; everything else is per thread.
 typedef struct {
@@ -187,13 +186,30 @@ typedef struct {
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
 } server_t;
 
+//  1 when the outbox holds config->max_backlog unfinished jobs or more (or cannot
+//  be counted): then no job is taken, so a relay that is down makes mfa answer
+//  temporarily_unavailable instead of letting the outbox grow without bound.
+static int
+s_outbox_full (server_t *self, int *room_p)
+{
+    int backlog = mailer_outbox_backlog (self->outbox);
+    int room = backlog < 0? 0: self->config->max_backlog - backlog;
+    if (room_p)
+        *room_p = room > 0? room: 0;
+    return room <= 0;
+}
+
+//  Idle workers, but never more than the room left in the outbox: mfa may send
+//  this many jobs before our next mail.ready, and each becomes a row.
 static int
 s_credit (server_t *self)
 {
-    int backlog = mailer_outbox_backlog (self->outbox);
-    if (backlog < 0 || backlog >= MAX_BACKLOG)
+    int room = 0;
+    if (s_outbox_full (self, &room))
         return 0;
     int credit = self->config->concurrency - atomic_load (&self->shared.in_flight);
+    if (credit > room)
+        credit = room;
     return credit > 0? credit: 0;
 }
 
@@ -259,9 +275,8 @@ s_handle_send (server_t *self, const pst_msg_t *request)
         s_reply (self, &reply);
         return;
     }
-    int backlog = mailer_outbox_backlog (self->outbox);
-    if (backlog < 0 || backlog >= MAX_BACKLOG) {
-        //  mfa offers the job to another mailer, or fails the challenge (S20)
+    if (s_outbox_full (self, NULL)) {
+        //  mfa relays this to the worker, which voids the challenge with a 503 (S20)
         pst_log (PST_LOG_WARN, "mail_refused_full", "job_id", job->job_id, NULL);
         pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The mail queue is full");
         s_reply (self, &reply);
@@ -361,7 +376,9 @@ s_start_workers (server_t *self)
     return 0;
 }
 
-//  A From every job falls back on must itself be valid, or nothing could be sent.
+//  A From every job falls back on must itself be valid, or nothing could be sent;
+//  and a setting that would expose the SMTP password stops us here (whoever built
+//  the config), before anything is connected.
 static int
 s_check_config (const mailer_config_t *config)
 {
@@ -376,6 +393,12 @@ s_check_config (const mailer_config_t *config)
         pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_SMTP_HOST", NULL);
         rc = -1;
     }
+    if (config->max_backlog < 1) {
+        pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_MAILER_MAX_BACKLOG", NULL);
+        rc = -1;
+    }
+    if (mailer_config_check (config) != 0)
+        rc = -1;
     return rc;
 }
 

@@ -1,9 +1,12 @@
 /*  mailer_server - the mailer service as a CZMQ actor.
 
     Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
-    mail.ready {credit} at start, every second and after each finished job. A
-    mail.send is validated, committed to the outbox and only then acknowledged
-    (S20). Worker threads, config->concurrency of them, deliver due rows over SMTP
+    mail.ready {credit} at start, every second and after each finished job. Credit
+    is the idle workers, but never more than the room left below config->max_backlog
+    unfinished jobs: with the relay down the outbox fills up to that, then credit is
+    0 and a mail.send that arrives anyway is refused (temporarily_unavailable) until
+    deliveries or expiries drain it. A mail.send is validated, committed to the
+    outbox and only then acknowledged (S20). Worker threads, config->concurrency of them, deliver due rows over SMTP
     with retries, and each terminal outcome goes back to mfa as mail.result.
 
     Actor convention (see pst_bus.h): the actor first signals the pipe, then sends

@@ -104,11 +104,16 @@ s_set_options (mailer_smtp_t *self, upload_t *upload, const char *sender,
     curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, s_progress);
     curl_easy_setopt (curl, CURLOPT_XFERINFODATA, self->stop);
-    if (config->smtp_user && *config->smtp_user) {
+    //  mailer_config_check already refuses AUTH in clear text at startup; this
+    //  keeps a config built some other way from handing the password out anyway
+    if (config->smtp_user && *config->smtp_user
+    &&  (config->smtp_starttls || config->smtp_allow_plaintext_auth)) {
         curl_easy_setopt (curl, CURLOPT_USERNAME, config->smtp_user);
         curl_easy_setopt (curl, CURLOPT_PASSWORD, config->smtp_password? config->smtp_password: "");
     }
     if (config->smtp_starttls) {
+        //  ALL, not TRY: a relay (or a man in the middle) that does not offer
+        //  STARTTLS gets no MAIL FROM, and no AUTH, at all
         curl_easy_setopt (curl, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
         curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 1L);
         curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -40,6 +40,7 @@ typedef struct {
     char key [200];
     int starttls;               //  settings for the next mailer started
     const char *ca_file;
+    int max_backlog;            //  0: the default
     mailer_config_t *config;
     zactor_t *mailer;
 } fixture_t;
@@ -210,6 +211,8 @@ s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
     self->config->connect_timeout_s = 2;
     self->config->response_timeout_s = response_timeout_s;
     self->config->total_timeout_s = response_timeout_s * 2;
+    if (self->max_backlog)
+        self->config->max_backlog = self->max_backlog;
     self->mailer = zactor_new (mailer_server_actor, self->config);
     assert_non_null (self->mailer);
     char *status = zstr_recv (self->mailer);
@@ -325,6 +328,32 @@ s_expect_ready (fixture_t *self)
     pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
     assert_true (pst_msg_get_int (ready, "credit", -1) > 0);
     pst_msg_destroy (&ready);
+}
+
+//  Waits for a mail.ready that grants credit, skipping the others.
+static void
+s_expect_credit (fixture_t *self)
+{
+    int64_t deadline = zclock_mono () + WAIT_MS;
+    while (zclock_mono () < deadline) {
+        pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
+        int credit = (int) pst_msg_get_int (ready, "credit", -1);
+        pst_msg_destroy (&ready);
+        if (credit > 0)
+            return;
+    }
+    fail_msg ("no credit from the mailer");
+}
+
+//  Unfinished jobs in the outbox, read through a connection of our own.
+static int
+s_outbox_backlog (fixture_t *self)
+{
+    mailer_outbox_t *outbox = mailer_outbox_new (self->outbox);
+    assert_non_null (outbox);
+    int backlog = mailer_outbox_backlog (outbox);
+    mailer_outbox_destroy (&outbox);
+    return backlog;
 }
 
 //  State of a job in the outbox, read through a connection of our own.
@@ -609,6 +638,83 @@ test_starttls_not_offered (void **state)
     assert_false (s_mail_exists (self, 1));
 }
 
+//  A relay that is down fills the outbox only up to the maximum backlog: then the
+//  mailer announces no credit (mfa sends it nothing and answers the challenge with
+//  temporarily_unavailable) and refuses a job that comes anyway. Once the relay is
+//  back and the backlog drains, credit and jobs come back.
+static void
+test_backlog_bounds_credit (void **state)
+{
+    fixture_t *self = *state;
+    //  learn a free port, then close it: the relay is down
+    s_sink_start (self, "ok", 0, 0, 0);
+    int port = self->sink_port;
+    s_sink_stop (self);
+    self->max_backlog = 2;
+    s_mailer_start (self, port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-b1", "121212", s_now_s () + 300);
+    s_send_and_expect_ack (self, "job-b2", "131313", s_now_s () + 300);
+    assert_int_equal (s_outbox_backlog (self), 2);
+
+    //  Every announcement after the second ack, while both jobs wait: no credit.
+    //  The workers are idle between retries, so idle workers alone would grant 2.
+    int64_t until = zclock_mono () + 2500;
+    int readies = 0;
+    while (zclock_mono () < until) {
+        pst_msg_t *msg = s_recv (self, (int) (until - zclock_mono ()));
+        if (!msg)
+            break;
+        if (streq (pst_msg_op (msg), "mail.ready")) {
+            assert_int_equal (pst_msg_get_int (msg, "credit", -1), 0);
+            readies++;
+        }
+        pst_msg_destroy (&msg);
+    }
+    assert_true (readies >= 2);
+    s_expect_retrying (self, "job-b1");
+
+    //  a job sent regardless (mfa acting on an older mail.ready) is refused, not stored
+    char *id = s_send_job (self, "job-b3", TO, "141414", s_now_s () + 300);
+    pst_msg_t *reply = s_expect (self, "mail.send", id, NULL);
+    assert_true (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_error (reply), PST_ERR_UNAVAILABLE);
+    pst_msg_destroy (&reply);
+    free (id);
+    assert_int_equal (s_outbox_state (self, "job-b3", NULL), MAILER_STATE_UNKNOWN);
+    assert_int_equal (s_outbox_backlog (self), 2);
+
+    //  the relay comes back: both waiting jobs go out at their next retry
+    s_sink_start (self, "ok", 0, port, 0);
+    assert_int_equal (self->sink_port, port);
+    assert_true (s_wait_mail (self, 2));
+    for (int waited = 0; waited < WAIT_MS && s_outbox_backlog (self) > 0; waited += POLL_MS)
+        zclock_sleep (POLL_MS);
+    assert_int_equal (s_outbox_backlog (self), 0);
+    assert_int_equal (s_outbox_state (self, "job-b1", NULL), MAILER_STATE_SENT);
+    assert_int_equal (s_outbox_state (self, "job-b2", NULL), MAILER_STATE_SENT);
+
+    //  room again: credit is announced and a new job is taken and delivered
+    s_expect_credit (self);
+    s_send_and_expect_ack (self, "job-b4", "151515", s_now_s () + 300);
+    s_expect_result (self, "job-b4", "sent");
+    assert_true (s_wait_mail (self, 3));
+}
+
+//  Starts a mailer with config and stops it again; 1 when it started.
+static int
+s_starts (const mailer_config_t *config)
+{
+    zactor_t *mailer = zactor_new (mailer_server_actor, (void *) config);
+    assert_non_null (mailer);
+    char *status = zstr_recv (mailer);
+    assert_non_null (status);
+    int started = *status != '\0';
+    zstr_free (&status);
+    zactor_destroy (&mailer);
+    return started;
+}
+
 //  A mailer that could never send (its default From is not a mailbox) refuses to
 //  start instead of failing every job later.
 static void
@@ -619,13 +725,30 @@ test_refuses_bad_config (void **state)
     assert_int_equal (mailer_config_set (&config->jobs_endpoint, self->endpoint), 0);
     assert_int_equal (mailer_config_set (&config->outbox_path, self->outbox), 0);
     assert_int_equal (mailer_config_set (&config->default_from, "Postern <not-an-address>"), 0);
-    zactor_t *mailer = zactor_new (mailer_server_actor, config);
-    assert_non_null (mailer);
-    char *status = zstr_recv (mailer);
-    assert_non_null (status);
-    assert_string_equal (status, "");
-    zstr_free (&status);
-    zactor_destroy (&mailer);
+    assert_false (s_starts (config));
+    //  the same config with a valid From starts (so the refusal above was the From)
+    assert_int_equal (mailer_config_set (&config->default_from, "Postern <" FROM_ADDRESS ">"), 0);
+    assert_true (s_starts (config));
+    mailer_config_destroy (&config);
+}
+
+//  SMTP AUTH without STARTTLS would put the password on the wire: the service
+//  refuses to start, whoever built the config, unless plain text was allowed.
+static void
+test_refuses_plaintext_auth (void **state)
+{
+    fixture_t *self = *state;
+    mailer_config_t *config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&config->jobs_endpoint, self->endpoint), 0);
+    assert_int_equal (mailer_config_set (&config->outbox_path, self->outbox), 0);
+    assert_int_equal (mailer_config_set (&config->smtp_user, "postern"), 0);
+    assert_int_equal (mailer_config_set (&config->smtp_password, "hunter2"), 0);
+    assert_false (s_starts (config));
+    config->smtp_allow_plaintext_auth = 1;
+    assert_true (s_starts (config));
+    config->smtp_allow_plaintext_auth = 0;
+    config->smtp_starttls = 1;
+    assert_true (s_starts (config));
     mailer_config_destroy (&config);
 }
 
@@ -646,7 +769,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_starttls_verified, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_starttls_untrusted_certificate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_starttls_not_offered, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_backlog_bounds_credit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_bad_config, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_refuses_plaintext_auth, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
