@@ -13,8 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAILER_ADDRESS_MAX      254     //  RFC 5321 path limit less the brackets
-#define MAILER_LOCAL_PART_MAX   64
+#include "pst_email.h"
+
+#define MAILER_ADDRESS_MAX      PST_EMAIL_MAX   //  RFC 5321 path limit less the brackets
 #define MAILER_DISPLAY_NAME_MAX 128
 #define MAILER_SUBJECT_MAX      512     //  bytes of UTF-8
 #define MAILER_MESSAGE_ID_MAX   250
