@@ -9,6 +9,7 @@
 #include "pst_log.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,8 @@ s_worker_destroy (void *worker)
         free (self->signing_pem);
     }
     free (self);
+    //  Runs in the worker thread, which signed tokens: release its OpenSSL state
+    OPENSSL_thread_stop ();
 }
 
 static json_t *
@@ -329,6 +332,7 @@ authn_server_actor (zsock_t *pipe, void *args)
         pst_log (PST_LOG_ERROR, "authn_prepare_failed", "db", config->db_path, NULL);
         zsock_signal (pipe, 0);
         zstr_send (pipe, "");
+        OPENSSL_thread_stop ();
         return;
     }
     pst_service_config_t service = {
@@ -337,4 +341,7 @@ authn_server_actor (zsock_t *pipe, void *args)
         .worker_destroy = s_worker_destroy, .args = (void *) config
     };
     pst_service_run_actor (pipe, &service);
+    //  The key generation above gave this thread OpenSSL state (its DRBG); free it
+    //  here, as the thread may still be ending when OpenSSL's atexit cleanup runs
+    OPENSSL_thread_stop ();
 }
