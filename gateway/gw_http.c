@@ -374,10 +374,10 @@ s_auth_mgmt (request_t *req)
     return AUTH_OK;
 }
 
-//  An mfa_token (opaque) travels to mfa in the body; an access token for the
-//  /mfa/ audience is verified here and becomes the caller.
+//  An mfa_token (opaque) travels to mfa in the body when the route takes one;
+//  an access token for the /mfa/ audience is verified here and becomes the caller.
 static auth_result_t
-s_auth_mfa (request_t *req)
+s_auth_mfa_bearer (request_t *req, int takes_mfa_token)
 {
     char *token = gw_http_bearer_token (s_header (req, MHD_HTTP_HEADER_AUTHORIZATION));
     if (!token) {
@@ -385,9 +385,12 @@ s_auth_mfa (request_t *req)
         return AUTH_FAILED;
     }
     if (!gw_keys_is_jwt (token)) {
-        json_object_set_new (req->params, "mfa_token", json_string (token));
+        if (takes_mfa_token)
+            json_object_set_new (req->params, "mfa_token", json_string (token));
+        else
+            s_fail_bearer (req, "An access token for the MFA API is required");
         free (token);
-        return AUTH_OK;
+        return takes_mfa_token? AUTH_OK: AUTH_FAILED;
     }
     json_t *claims = NULL;
     auth_result_t result = s_verify (req, token, req->http->mfa_audience, &claims);
@@ -407,6 +410,20 @@ s_auth_mfa (request_t *req)
     //  One credential per request: the verified token, not a body mfa_token
     json_object_del (req->params, "mfa_token");
     return AUTH_OK;
+}
+
+static auth_result_t
+s_auth_mfa (request_t *req)
+{
+    return s_auth_mfa_bearer (req, 1);
+}
+
+//  Routes that change a user's authenticators want proof of a finished sign-in
+//  (contract §5): an mfa_token only shows a password was right
+static auth_result_t
+s_auth_mfa_access (request_t *req)
+{
+    return s_auth_mfa_bearer (req, 0);
 }
 
 //  ---------------------------------------------------------------------------
@@ -440,6 +457,12 @@ s_send (request_t *req)
     if (route->family == GW_FAMILY_AUTH) {
         body = req->params;
         req->params = NULL;
+        //  The path's {id} wins over a body member of that name; json_string
+        //  refuses one that is not UTF-8: no such resource
+        if (*req->match.id && json_object_set_new (body, "id", json_string (req->match.id))) {
+            json_decref (body);
+            return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
+        }
     }
     else
     if (!(body = s_mgmt_body (req)))
@@ -473,7 +496,8 @@ s_authorize_and_send (request_t *req)
         [GW_AUTH_NONE] = NULL,
         [GW_AUTH_CLIENT] = s_auth_client,
         [GW_AUTH_MGMT] = s_auth_mgmt,
-        [GW_AUTH_MFA] = s_auth_mfa
+        [GW_AUTH_MFA] = s_auth_mfa,
+        [GW_AUTH_MFA_ACCESS] = s_auth_mfa_access
     };
     auth_result_t (*authenticate) (request_t *) = s_authenticators [req->match.route->auth];
     auth_result_t result = authenticate? authenticate (req): AUTH_OK;
@@ -558,6 +582,13 @@ s_on_data (request_t *req, const char *data, size_t size)
     return MHD_YES;
 }
 
+//  Only methods that carry a resource have their body read
+static int
+s_has_body (const char *method)
+{
+    return strcmp (method, "GET") != 0 && strcmp (method, "DELETE") != 0;
+}
+
 //  The whole request is in: parse, then authenticate and forward.
 static enum MHD_Result
 s_on_complete (request_t *req)
@@ -568,8 +599,8 @@ s_on_complete (request_t *req)
     const char *body = req->body? req->body: "";
     char *error = NULL;
     if (route->family == GW_FAMILY_AUTH) {
-        req->params = strcmp (route->method, "GET") == 0
-                    ? json_object (): gw_body_parse (body, req->body_size, &error);
+        req->params = s_has_body (route->method)
+                    ? gw_body_parse (body, req->body_size, &error): json_object ();
         if (!req->params) {
             enum MHD_Result rc = s_fail (req, MHD_HTTP_BAD_REQUEST, PST_ERR_INVALID_REQUEST,
                                          error? error: "Malformed request body");
@@ -578,10 +609,8 @@ s_on_complete (request_t *req)
         }
     }
     else {
-        //  Only methods that carry a resource have their body read
-        int has_body = strcmp (route->method, "GET") != 0 && strcmp (route->method, "DELETE") != 0;
         const char *code = "invalid_body";
-        if (has_body)
+        if (s_has_body (route->method))
             req->data = gw_body_parse_json (body, req->body_size, &error);
         if (!error && req->query) {
             code = "invalid_query_string";

@@ -14,6 +14,8 @@ static const gw_route_t s_routes [] = {
     { "POST",   "/oauth/token",                 A, "token.grant",          NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
     { "POST",   "/mfa/associate",               M, "mfa.associate",        "enroll", GW_AUTH_MFA, 200, AUTH, 0 },
     { "POST",   "/mfa/challenge",               A, "mfa.challenge",        NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
+    { "GET",    "/mfa/authenticators",          M, "authenticators.list",  "read:authenticators", GW_AUTH_MFA, 200, AUTH, 0 },
+    { "DELETE", "/mfa/authenticators/{id}",     M, "authenticators.delete", "remove:authenticators", GW_AUTH_MFA_ACCESS, 204, AUTH, 0 },
     { "GET",    "/.well-known/jwks.json",       A, "keys.jwks",            NULL, GW_AUTH_NONE, 200, AUTH, 1 },
     { "GET",    "/.well-known/openid-configuration", A, "oidc.configuration", NULL, GW_AUTH_NONE, 200, AUTH, 1 },
 
@@ -44,6 +46,10 @@ static const gw_route_t s_routes [] = {
     { "GET",    "/api/v2/users/{id}",           A, "users.get",    "read:users",   GW_AUTH_MGMT, 200, MGMT, 0 },
     { "PATCH",  "/api/v2/users/{id}",           A, "users.update", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
     { "DELETE", "/api/v2/users/{id}",           A, "users.delete", "delete:users", GW_AUTH_MGMT, 204, MGMT, 0 },
+    { "GET",    "/api/v2/users/{id}/authentication-methods", M, "authentication_methods.list", "read:authentication_methods", GW_AUTH_MGMT, 200, MGMT, 0 },
+    { "DELETE", "/api/v2/users/{id}/authentication-methods", M, "authentication_methods.delete_all", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
+    { "DELETE", "/api/v2/users/{id}/authentication-methods/{sub_id}", M, "authentication_methods.delete", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
+    { "POST",   "/api/v2/users/{id}/recovery-code-regeneration", M, "recovery_code.regenerate", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
 
     { NULL, NULL, A, NULL, NULL, GW_AUTH_NONE, 0, AUTH, 0 }
 };

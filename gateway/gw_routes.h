@@ -19,7 +19,8 @@ typedef enum {
     GW_AUTH_NONE,       //  no caller identity
     GW_AUTH_CLIENT,     //  client credentials in the body, or HTTP Basic
     GW_AUTH_MGMT,       //  Bearer JWT for https://{domain}/api/v2/, scope checked
-    GW_AUTH_MFA         //  Bearer mfa_token, or JWT for https://{domain}/mfa/
+    GW_AUTH_MFA,        //  Bearer mfa_token, or JWT for https://{domain}/mfa/
+    GW_AUTH_MFA_ACCESS  //  Bearer JWT for https://{domain}/mfa/ only
 } gw_auth_t;
 
 typedef enum {

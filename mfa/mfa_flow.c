@@ -10,8 +10,6 @@
 #include <sodium.h>
 #include <string.h>
 
-#define MFA_ID_ALPHABET     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-#define MFA_ID_LENGTH       16
 #define MFA_RANDOM_BYTES    32      //  mfa_token and oob_code: 256 bits (S10)
 
 //  Factors that make MFA required; recovery-code alone does not
@@ -48,17 +46,6 @@ static const char *
 s_token_str (const json_t *token, const char *key)
 {
     return json_string_value (json_object_get (token, key));
-}
-
-static char *
-s_new_id (const char *type)
-{
-    char suffix [MFA_ID_LENGTH + 1];
-    pst_random_string (suffix, MFA_ID_LENGTH, MFA_ID_ALPHABET);
-    char *id = NULL;
-    if (asprintf (&id, "%s|dev_%s", type, suffix) < 0)
-        return NULL;
-    return id;
 }
 
 //  1 when MFA is required for every login: the all-applications policy and a
@@ -305,7 +292,7 @@ s_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now, char *
     char code [MFA_RECOVERY_LENGTH + 1], hash [65];
     pst_random_string (code, MFA_RECOVERY_LENGTH, MFA_RECOVERY_ALPHABET);
     pst_sha256_hex (code, strlen (code), hash);
-    char *id = s_new_id ("recovery-code");
+    char *id = mfa_worker_authenticator_id ("recovery-code");
     int rc = !id
           || mfa_store_authenticator_drop_inactive (store, user_id, "recovery-code")
           || mfa_store_authenticator_insert (store, id, user_id, "recovery-code", NULL, 0, now)
@@ -323,7 +310,7 @@ s_enrolment_prepare (mfa_worker_t *self, s_associate_t *state)
 {
     mfa_store_t *store = mfa_worker_store (self);
     s_challenge_t *challenge = state->challenge;
-    char *id = s_new_id ("email");
+    char *id = mfa_worker_authenticator_id ("email");
     if (!id)
         return -1;
     snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s", id);

@@ -1,5 +1,6 @@
 #include "mfa_server.h"
 #include "mfa_admin.h"
+#include "mfa_authenticators.h"
 #include "mfa_flow.h"
 #include "mfa_jobs.h"
 #include "mfa_store.h"
@@ -19,6 +20,18 @@ const pst_op_t mfa_server_ops [] = {
     { "factors.update",         mfa_admin_factors_update,   "update:guardian_factors" },
     { "policies.get",           mfa_admin_policies_get,     "read:mfa_policies" },
     { "policies.set",           mfa_admin_policies_set,     "update:mfa_policies" },
+    //  An mfa_token carries no scope: the list checks read:authenticators itself
+    //  when the caller came with an access token
+    { "authenticators.list",    mfa_authenticators_list,    NULL },
+    { "authenticators.delete",  mfa_authenticators_delete,  "remove:authenticators" },
+    { "authentication_methods.list",        mfa_authenticators_methods_list,
+                                            "read:authentication_methods" },
+    { "authentication_methods.delete",      mfa_authenticators_methods_delete,
+                                            "delete:authentication_methods" },
+    { "authentication_methods.delete_all",  mfa_authenticators_methods_delete_all,
+                                            "delete:authentication_methods" },
+    { "recovery_code.regenerate",           mfa_authenticators_recovery_regenerate,
+                                            "update:users" },
     { NULL, NULL, NULL }
 };
 

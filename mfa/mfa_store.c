@@ -349,16 +349,17 @@ json_t *
 mfa_store_authenticators (mfa_store_t *self, const char *user_id)
 {
     sqlite3_stmt *stmt = s_query (self,
-        "SELECT id, type, email, active FROM authenticators WHERE user_id = ?"
+        "SELECT id, type, email, active, created_at FROM authenticators WHERE user_id = ?"
         " ORDER BY created_at, id", "t", user_id);
     if (!stmt)
         return NULL;
     json_t *list = json_array ();
     int rc;
     while ((rc = s_step (self, stmt)) == 1)
-        json_array_append_new (list, json_pack ("{s:o, s:o, s:o, s:b}",
+        json_array_append_new (list, json_pack ("{s:o, s:o, s:o, s:b, s:I}",
             "id", s_column_json (stmt, 0), "type", s_column_json (stmt, 1),
-            "email", s_column_json (stmt, 2), "active", sqlite3_column_int (stmt, 3)));
+            "email", s_column_json (stmt, 2), "active", sqlite3_column_int (stmt, 3),
+            "created_at", (json_int_t) sqlite3_column_int64 (stmt, 4)));
     sqlite3_finalize (stmt);
     if (rc < 0)
         json_decref (list);
@@ -371,6 +372,14 @@ mfa_store_has_active (mfa_store_t *self, const char *user_id, const char *type)
     return (int) s_scalar (self, 0,
         "SELECT 1 FROM authenticators WHERE user_id = ? AND active = 1"
         " AND (?2 IS NULL OR type = ?2) LIMIT 1", "tt", user_id, type);
+}
+
+int
+mfa_store_has_second_factor (mfa_store_t *self, const char *user_id)
+{
+    return (int) s_scalar (self, 0,
+        "SELECT 1 FROM authenticators WHERE user_id = ? AND active = 1"
+        " AND type != 'recovery-code' LIMIT 1", "t", user_id);
 }
 
 int
@@ -393,6 +402,43 @@ mfa_store_authenticator_drop_inactive (mfa_store_t *self, const char *user_id, c
         return -1;
     return s_run (self, "DELETE FROM authenticators WHERE user_id = ? AND type = ? AND active = 0",
                   "tt", user_id, type) < 0? -1: 0;
+}
+
+int
+mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const char *id)
+{
+    //  A code already mailed for it must not complete a sign-in any more
+    if (s_run (self,
+        "UPDATE challenges SET state = 'void' WHERE state IN ('sending', 'pending')"
+        " AND authenticator_id = ? AND user_id = ?", "tt", id, user_id) < 0)
+        return -1;
+    sqlite3_stmt *stmt = s_query (self,
+        "DELETE FROM authenticators WHERE id = ? AND user_id = ? RETURNING type",
+        "tt", id, user_id);
+    if (!stmt)
+        return -1;
+    int rc = s_step (self, stmt);
+    int recovery = rc == 1 && sqlite3_column_text (stmt, 0)
+                && strcmp ((const char *) sqlite3_column_text (stmt, 0), "recovery-code") == 0;
+    //  RETURNING statements apply their change when stepped to completion
+    if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
+        rc = -1;
+    sqlite3_finalize (stmt);
+    if (rc == 1 && recovery
+    &&  s_run (self, "DELETE FROM recovery_codes WHERE user_id = ?", "t", user_id) < 0)
+        rc = -1;
+    return rc;
+}
+
+int
+mfa_store_authenticators_delete_all (mfa_store_t *self, const char *user_id)
+{
+    if (s_run (self,
+        "UPDATE challenges SET state = 'void' WHERE state IN ('sending', 'pending')"
+        " AND user_id = ?", "t", user_id) < 0
+    ||  s_run (self, "DELETE FROM recovery_codes WHERE user_id = ?", "t", user_id) < 0)
+        return -1;
+    return s_run (self, "DELETE FROM authenticators WHERE user_id = ?", "t", user_id);
 }
 
 int
@@ -649,15 +695,25 @@ mfa_store_job_update (mfa_store_t *self, const char *job_id, const char *state,
 //  ---------------------------------------------------------------------------
 //  Audit
 
+void
+mfa_store_iso8601 (int64_t ms, char out [MFA_ISO8601_SIZE])
+{
+    if (ms < 0)
+        ms = 0;
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm utc;
+    size_t size = gmtime_r (&seconds, &utc)
+                ? strftime (out, MFA_ISO8601_SIZE, "%Y-%m-%dT%H:%M:%S", &utc): 0;
+    if (size == 0)
+        size = (size_t) snprintf (out, MFA_ISO8601_SIZE, "1970-01-01T00:00:00");
+    snprintf (out + size, MFA_ISO8601_SIZE - size, ".%03dZ", (int) (ms % 1000));
+}
+
 int
 mfa_store_audit (mfa_store_t *self, const mfa_audit_t *event, int64_t now)
 {
-    time_t seconds = (time_t) (now / 1000);
-    struct tm utc;
-    gmtime_r (&seconds, &utc);
-    char stamp [40];
-    size_t size = strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf (stamp + size, sizeof stamp - size, ".%03dZ", (int) (now % 1000));
+    char stamp [MFA_ISO8601_SIZE];
+    mfa_store_iso8601 (now, stamp);
     return s_run (self,
         "INSERT INTO audit (type, user_id, client_id, ip, result, detail, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)", "ttttttt", event->type, event->user_id,

@@ -91,12 +91,17 @@ int
 //  ---------------------------------------------------------------------------
 //  Authenticators and recovery codes
 
-//  The user's authenticators: [{"id","type","email","active"}]; NULL on error.
+//  The user's authenticators, oldest first: [{"id","type","email","active",
+//  "created_at" (Unix ms)}]; NULL on error.
 json_t *
     mfa_store_authenticators (mfa_store_t *self, const char *user_id);
 //  1 when the user has an active authenticator of type (NULL: any type), 0 if not.
 int
     mfa_store_has_active (mfa_store_t *self, const char *user_id, const char *type);
+//  1 when the user has an active second factor (any type but recovery-code),
+//  0 if not, -1 on error.
+int
+    mfa_store_has_second_factor (mfa_store_t *self, const char *user_id);
 int
     mfa_store_authenticator_insert (mfa_store_t *self, const char *id, const char *user_id,
                                     const char *type, const char *email, int active,
@@ -105,6 +110,15 @@ int
 int
     mfa_store_authenticator_drop_inactive (mfa_store_t *self, const char *user_id,
                                            const char *type);
+//  Deletes the user's authenticator id and voids its unfinished challenges; a
+//  recovery-code authenticator takes the user's recovery code with it.
+//  1 deleted, 0 the user has no authenticator id, -1 error.
+int
+    mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const char *id);
+//  Deletes all the user's authenticators and the recovery code and voids their
+//  unfinished challenges. Returns how many authenticators went, or -1.
+int
+    mfa_store_authenticators_delete_all (mfa_store_t *self, const char *user_id);
 //  Activates authenticator id and the user's recovery-code authenticator.
 //  1 when id was inactive before (an enrolment), 0 when already active, -1 error.
 int
@@ -192,6 +206,12 @@ int
 
 int
     mfa_store_audit (mfa_store_t *self, const mfa_audit_t *event, int64_t now);
+
+//  Unix ms as UTC ISO 8601 with milliseconds ("2024-01-15T10:30:00.000Z"), the
+//  form of audit times and of the Management API's created_at.
+#define MFA_ISO8601_SIZE    40
+void
+    mfa_store_iso8601 (int64_t ms, char out [MFA_ISO8601_SIZE]);
 //  Number of audit rows of type (NULL: all) for user (NULL: all); -1 on error.
 int
     mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id);

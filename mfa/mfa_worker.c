@@ -14,6 +14,9 @@
 #define MFA_MAIL_RESERVE_MS     250
 #define MFA_MAIL_MIN_MS         50
 #define MFA_TOKEN_MAX           256
+//  Authenticator ids: "<type>|dev_" and this many of these characters
+#define MFA_ID_LENGTH           16
+#define MFA_ID_ALPHABET         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 struct _mfa_worker_t {
     const mfa_config_t *config;
@@ -101,6 +104,17 @@ mfa_worker_send_rule (mfa_worker_t *self)
         self->config->send_capacity, (int64_t) self->config->send_refill_s * 1000
     };
     return rule;
+}
+
+char *
+mfa_worker_authenticator_id (const char *type)
+{
+    char suffix [MFA_ID_LENGTH + 1];
+    pst_random_string (suffix, MFA_ID_LENGTH, MFA_ID_ALPHABET);
+    char *id = NULL;
+    if (asprintf (&id, "%s|dev_%s", type, suffix) < 0)
+        return NULL;
+    return id;
 }
 
 void

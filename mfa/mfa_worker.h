@@ -42,6 +42,11 @@ int
     mfa_worker_fail_limited (mfa_worker_t *self, pst_msg_t *reply, const char *code,
                              const mfa_bucket_rule_t *rule, int retry_after_s, const char *text);
 
+//  A new authenticator id, "<type>|dev_" and 16 random letters and digits, as
+//  Auth0 forms them. Caller frees; NULL when out of memory.
+char *
+    mfa_worker_authenticator_id (const char *type);
+
 //  Hex HMAC-SHA-256 of an email code under the code key (S8).
 void
     mfa_worker_code_hmac (mfa_worker_t *self, const char *code, char out [65]);

@@ -28,6 +28,24 @@ test_authentication_routes (void **state)
     assert_string_equal (match.route->op, "mfa.challenge");
     assert_int_equal (match.route->service, GW_SERVICE_AUTHN);
 
+    //  Listing takes an mfa_token or an /mfa/ access token; deleting only the latter
+    assert_int_equal (gw_routes_match ("GET", "/mfa/authenticators", &match), 200);
+    assert_string_equal (match.route->op, "authenticators.list");
+    assert_int_equal (match.route->service, GW_SERVICE_MFA);
+    assert_int_equal (match.route->auth, GW_AUTH_MFA);
+    assert_string_equal (match.route->scope, "read:authenticators");
+    assert_int_equal (match.route->family, GW_FAMILY_AUTH);
+    assert_int_equal (gw_routes_match ("DELETE", "/mfa/authenticators/email|dev_X1", &match), 200);
+    assert_string_equal (match.route->op, "authenticators.delete");
+    assert_int_equal (match.route->service, GW_SERVICE_MFA);
+    assert_int_equal (match.route->auth, GW_AUTH_MFA_ACCESS);
+    assert_string_equal (match.route->scope, "remove:authenticators");
+    assert_string_equal (match.id, "email|dev_X1");
+    assert_int_equal (match.route->status, 204);
+    assert_int_equal (match.route->family, GW_FAMILY_AUTH);
+    assert_int_equal (gw_routes_match ("DELETE", "/mfa/authenticators", &match), 405);
+    assert_int_equal (gw_routes_match ("GET", "/mfa/authenticators/email|dev_X1", &match), 405);
+
     assert_int_equal (gw_routes_match ("GET", "/.well-known/jwks.json", &match), 200);
     assert_string_equal (match.route->op, "keys.jwks");
     assert_true (match.route->cacheable);
@@ -68,6 +86,9 @@ test_allow_header (void **state)
     allow = gw_routes_allow ("/api/v2/guardian/policies");
     assert_string_equal (allow, "GET, PUT");
     free (allow);
+    allow = gw_routes_allow ("/api/v2/users/u1/authentication-methods");
+    assert_string_equal (allow, "GET, DELETE");
+    free (allow);
     allow = gw_routes_allow ("/nope");
     assert_string_equal (allow, "");
     free (allow);
@@ -94,6 +115,14 @@ test_captures (void **state)
     assert_string_equal (match.route->op, "users.list");
     assert_string_equal (match.id, "");
 
+    //  Both captures of a nested resource
+    assert_int_equal (gw_routes_match ("DELETE",
+        "/api/v2/users/auth0|abc123/authentication-methods/email|dev_X1", &match), 200);
+    assert_string_equal (match.route->op, "authentication_methods.delete");
+    assert_string_equal (match.id, "auth0|abc123");
+    assert_string_equal (match.sub_id, "email|dev_X1");
+    assert_int_equal (match.route->service, GW_SERVICE_MFA);
+
     char long_path [400];
     snprintf (long_path, sizeof long_path, "/api/v2/users/%0300d", 7);
     assert_int_equal (gw_routes_match ("GET", long_path, &match), 404);
@@ -119,6 +148,14 @@ test_management_table (void **state)
         { "PATCH",  "/api/v2/resource-servers/r", "resource_servers.update", "update:resource_servers", 200 },
         { "POST",   "/api/v2/users",             "users.create",   "create:users", 201 },
         { "GET",    "/api/v2/users/u1",          "users.get",      "read:users", 200 },
+        { "GET",    "/api/v2/users/u1/authentication-methods", "authentication_methods.list",
+          "read:authentication_methods", 200 },
+        { "DELETE", "/api/v2/users/u1/authentication-methods", "authentication_methods.delete_all",
+          "delete:authentication_methods", 204 },
+        { "DELETE", "/api/v2/users/u1/authentication-methods/m1", "authentication_methods.delete",
+          "delete:authentication_methods", 204 },
+        { "POST",   "/api/v2/users/u1/recovery-code-regeneration", "recovery_code.regenerate",
+          "update:users", 200 },
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected [0]; i++) {
         gw_match_t match;
@@ -142,7 +179,7 @@ test_table_has_no_duplicates (void **state)
     for (const gw_route_t *a = table; a->method; a++) {
         assert_non_null (a->op);
         assert_true (a->status == 200 || a->status == 201 || a->status == 204);
-        if (a->auth == GW_AUTH_MGMT)
+        if (a->auth == GW_AUTH_MGMT || a->auth == GW_AUTH_MFA_ACCESS)
             assert_non_null (a->scope);
         for (const gw_route_t *b = a + 1; b->method; b++)
             if (strcmp (a->method, b->method) == 0 && strcmp (a->path, b->path) == 0)

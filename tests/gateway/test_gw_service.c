@@ -72,6 +72,13 @@ s_record (stub_t *stub, const char *service, const pst_msg_t *request)
     pthread_mutex_unlock (&stub->mutex);
 }
 
+static const char *
+s_str_or_empty (const pst_msg_t *request, const char *key)
+{
+    const char *value = pst_msg_get_str (request, key);
+    return value? value: "";
+}
+
 //  The answers of the stand-in authn and mfa, by op and username.
 static void
 s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
@@ -98,6 +105,17 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
     if (streq (op, "token.grant"))
         body = json_pack ("{s:s, s:s, s:i, s:s}", "access_token", "at-1", "token_type", "Bearer",
                           "expires_in", 86400, "scope", "openid");
+    else
+    if (streq (op, "authenticators.delete") && streq (s_str_or_empty (request, "id"),
+                                                       "email|dev_gone"))
+        pst_msg_fail (reply, PST_ERR_NOT_FOUND, "Authenticator not found");
+    else
+    if (streq (op, "authentication_methods.delete") && streq (s_str_or_empty (request, "sub_id"),
+                                                              "email|dev_gone"))
+        pst_msg_fail (reply, PST_ERR_NOT_FOUND, "Authenticator not found");
+    else
+    if (streq (op, "recovery_code.regenerate"))
+        body = json_pack ("{s:s}", "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX");
     else
         body = json_pack ("{s:[{s:s}]}", "result", "op", op);
     if (body)
@@ -614,6 +632,118 @@ test_mfa_associate_with_mfa_token (void **state)
     s_http_destroy (&http);
 }
 
+#define MFA_AUDIENCE    "https://" DOMAIN "/mfa/"
+
+static void
+test_mfa_authenticators_list (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    //  With the mfa_token of a password grant (contract §5)
+    request_t request = { .method = "GET", .path = "/mfa/authenticators",
+                          .authorization = "Bearer MFA_TOKEN" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_true (json_is_array (http->json));
+    assert_string_equal (stub->service, "mfa");
+    assert_string_equal (stub->op, "authenticators.list");
+    assert_string_equal (s_body_str ("mfa_token"), "MFA_TOKEN");
+    assert_string_equal (stub->caller, "");
+    s_http_destroy (&http);
+
+    //  With an /mfa/ access token: its sub and scope travel as the caller
+    char *authorization = s_user_token ("openid read:authenticators", MFA_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (stub->op, "authenticators.list");
+    assert_string_equal (stub->caller, "m2m-client@clients");
+    assert_string_equal (stub->scopes, "openid read:authenticators");
+    assert_null (json_object_get (stub->body, "mfa_token"));
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  Refusals never reach mfa: a token without the scope, one for another
+    //  audience, none at all
+    int before = s_requests (stub);
+    authorization = s_user_token ("remove:authenticators", MFA_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    s_http_destroy (&http);
+    free (authorization);
+    authorization = s_user_token ("read:authenticators", "https://api.example.com/");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    s_http_destroy (&http);
+    free (authorization);
+    request.authorization = NULL;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    s_http_destroy (&http);
+    assert_int_equal (s_requests (stub), before);
+}
+
+static void
+test_mfa_authenticators_delete (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    char *authorization = s_user_token ("remove:authenticators", MFA_AUDIENCE);
+    //  The path id is what mfa gets; a body cannot name another one
+    request_t request = { .method = "DELETE", .path = "/mfa/authenticators/email%7Cdev_abc",
+                          .authorization = authorization, .body = "{\"id\":\"email|dev_other\"}" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 204);
+    assert_int_equal (http->body_size, 0);
+    s_assert_no_store (http);
+    assert_string_equal (stub->service, "mfa");
+    assert_string_equal (stub->op, "authenticators.delete");
+    assert_string_equal (s_body_str ("id"), "email|dev_abc");
+    assert_string_equal (stub->caller, "m2m-client@clients");
+    assert_string_equal (stub->scopes, "remove:authenticators");
+    s_http_destroy (&http);
+
+    //  mfa's not_found in the Authentication API's shape
+    request.path = "/mfa/authenticators/email|dev_gone";
+    http = s_http (&request);
+    assert_int_equal (http->status, 404);
+    s_assert_json (http);
+    assert_string_equal (s_member (http, "error"), "not_found");
+    assert_string_equal (s_member (http, "error_description"), "Authenticator not found");
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  An mfa_token proves only a password: 401, nothing sent
+    int before = s_requests (stub);
+    request.path = "/mfa/authenticators/email%7Cdev_abc";
+    request.authorization = "Bearer MFA_TOKEN";
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_non_null (s_header (http, "WWW-Authenticate"));
+    s_http_destroy (&http);
+    //  ... as is a token without remove:authenticators
+    authorization = s_user_token ("read:authenticators enroll", MFA_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    s_http_destroy (&http);
+    free (authorization);
+    request.authorization = NULL;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    s_http_destroy (&http);
+    assert_int_equal (s_requests (stub), before);
+}
+
 //  ---------------------------------------------------------------------------
 //  Limits and routing
 
@@ -777,6 +907,85 @@ test_management_good_token (void **state)
     assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 400);
     s_http_destroy (&http);
     free (authorization);
+}
+
+static void
+test_management_authentication_methods (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    char *authorization = s_mgmt_token ("read:authentication_methods delete:authentication_methods"
+                                        " update:users", MGMT_AUDIENCE);
+    request_t request = { .method = "GET",
+                          .path = "/api/v2/users/auth0%7Cu1/authentication-methods",
+                          .authorization = authorization };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_true (json_is_array (http->json));
+    assert_string_equal (stub->service, "mfa");
+    assert_string_equal (stub->op, "authentication_methods.list");
+    assert_string_equal (s_body_str ("id"), "auth0|u1");
+    s_http_destroy (&http);
+
+    request.method = "DELETE";
+    http = s_http (&request);
+    assert_int_equal (http->status, 204);
+    assert_string_equal (stub->op, "authentication_methods.delete_all");
+    assert_string_equal (s_body_str ("id"), "auth0|u1");
+    s_http_destroy (&http);
+
+    request.path = "/api/v2/users/auth0%7Cu1/authentication-methods/email%7Cdev_abc";
+    http = s_http (&request);
+    assert_int_equal (http->status, 204);
+    assert_string_equal (stub->op, "authentication_methods.delete");
+    assert_string_equal (s_body_str ("id"), "auth0|u1");
+    assert_string_equal (s_body_str ("sub_id"), "email|dev_abc");
+    s_http_destroy (&http);
+
+    //  mfa's not_found in the Management API's shape
+    request.path = "/api/v2/users/auth0%7Cu1/authentication-methods/email%7Cdev_gone";
+    http = s_http (&request);
+    assert_int_equal (http->status, 404);
+    assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 404);
+    assert_string_equal (s_member (http, "error"), "Not Found");
+    assert_string_equal (s_member (http, "errorCode"), "not_found");
+    assert_string_equal (s_member (http, "message"), "Authenticator not found");
+    s_http_destroy (&http);
+
+    request_t regenerate = { .method = "POST",
+                             .path = "/api/v2/users/auth0%7Cu1/recovery-code-regeneration",
+                             .authorization = authorization };
+    http = s_http (&regenerate);
+    assert_int_equal (http->status, 200);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "recovery_code"), "ABCDEFGHIJKLMNOPQRSTUVWX");
+    assert_string_equal (stub->op, "recovery_code.regenerate");
+    assert_string_equal (s_body_str ("id"), "auth0|u1");
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  Each route wants its own scope
+    int before = s_requests (stub);
+    authorization = s_mgmt_token ("read:authentication_methods read:users", MGMT_AUDIENCE);
+    request.authorization = authorization;
+    regenerate.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "errorCode"), "insufficient_scope");
+    s_http_destroy (&http);
+    http = s_http (&regenerate);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "errorCode"), "insufficient_scope");
+    s_http_destroy (&http);
+    free (authorization);
+    //  A user's token is no administrator, whatever scope it claims
+    authorization = s_user_token ("delete:authentication_methods", MGMT_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    s_http_destroy (&http);
+    free (authorization);
+    assert_int_equal (s_requests (stub), before);
 }
 
 static void
@@ -962,12 +1171,15 @@ main (void)
         cmocka_unit_test (test_json_body_with_form_content_type),
         cmocka_unit_test (test_basic_client_credentials),
         cmocka_unit_test (test_mfa_associate_with_mfa_token),
+        cmocka_unit_test (test_mfa_authenticators_list),
+        cmocka_unit_test (test_mfa_authenticators_delete),
         cmocka_unit_test (test_body_too_large),
         cmocka_unit_test (test_not_found_and_method_not_allowed),
         cmocka_unit_test (test_duplicate_form_parameter),
         cmocka_unit_test (test_management_without_token),
         cmocka_unit_test (test_management_insufficient_scope),
         cmocka_unit_test (test_management_good_token),
+        cmocka_unit_test (test_management_authentication_methods),
         cmocka_unit_test (test_key_rotation_refetches_keys),
         cmocka_unit_test (test_silent_service_then_recovery),
         cmocka_unit_test (test_service_not_connected),

@@ -105,11 +105,18 @@ pst_msg_t *
 mfa_test_call (mfa_harness_t *self, const char *op, json_t *body, const char *scopes,
                int timeout_ms)
 {
+    return mfa_test_call_as (self, op, body, "test-caller", scopes, timeout_ms);
+}
+
+pst_msg_t *
+mfa_test_call_as (mfa_harness_t *self, const char *op, json_t *body, const char *caller,
+                  const char *scopes, int timeout_ms)
+{
     pst_msg_t *request = pst_msg_new_request (op, timeout_ms);
     assert_non_null (request);
     if (body)
         pst_msg_set_body (request, &body);
-    pst_msg_set_caller (request, "test-caller", scopes);
+    pst_msg_set_caller (request, caller, scopes);
     pst_msg_set_client_ip (request, "127.0.0.1");
     pst_msg_t *reply = pst_client_call (self->client, request);
     pst_msg_destroy (&request);

@@ -42,6 +42,11 @@ void
 pst_msg_t *
     mfa_test_call (mfa_harness_t *self, const char *op, json_t *body, const char *scopes,
                    int timeout_ms);
+//  The same with the caller named, as the gateway sends the sub of a verified
+//  access token; caller NULL sends none.
+pst_msg_t *
+    mfa_test_call_as (mfa_harness_t *self, const char *op, json_t *body, const char *caller,
+                      const char *scopes, int timeout_ms);
 
 //  Enables or disables a factor through factors.update; asserts success.
 void

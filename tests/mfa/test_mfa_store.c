@@ -229,7 +229,59 @@ test_authenticators (void **state)
     assert_int_equal (mfa_store_has_active (store, "u2", NULL), 0);
     json_t *list = mfa_store_authenticators (store, "u1");
     assert_int_equal (json_array_size (list), 2);
+    assert_int_equal (json_integer_value (json_object_get (json_array_get (list, 0),
+                                                           "created_at")), 1);
     json_decref (list);
+    assert_int_equal (mfa_store_has_second_factor (store, "u1"), 1);
+    assert_int_equal (mfa_store_has_second_factor (store, "u2"), 0);
+}
+
+static void
+test_authenticator_delete (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|dev_A", "u1", "email",
+                                                      "a@x.io", 1, 1), 0);
+    assert_int_equal (mfa_store_authenticator_insert (store, "recovery-code|dev_R", "u1",
+                                                      "recovery-code", NULL, 1, 1), 0);
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|dev_B", "u2", "email",
+                                                      "b@x.io", 1, 1), 0);
+    const char *code_hash = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789cdef";
+    assert_int_equal (mfa_store_recovery_set (store, "u1", code_hash, 1), 0);
+    s_challenge (store, "h1", "email|dev_A", 10000);
+    int64_t other = mfa_store_challenge_insert (store, "h2", "u2", "email|dev_B", "tokenhash",
+                                                code_hash, 10000, 1000);
+    assert_int_equal (mfa_store_challenge_move (store, other, "sending", "pending"), 1);
+
+    //  Only the owner's id deletes anything
+    assert_int_equal (mfa_store_authenticator_delete (store, "u1", "email|dev_B"), 0);
+    assert_int_equal (mfa_store_authenticator_delete (store, "u1", "email|dev_none"), 0);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (store, "h2", &challenge), 1);
+    assert_string_not_equal (challenge.state, "void");
+
+    assert_int_equal (mfa_store_authenticator_delete (store, "u1", "email|dev_A"), 1);
+    assert_int_equal (mfa_store_challenge_get (store, "h1", &challenge), 1);
+    assert_string_equal (challenge.state, "void");
+    assert_int_equal (mfa_store_has_second_factor (store, "u1"), 0);
+    //  The recovery code stays until its own authenticator goes
+    assert_int_equal (mfa_store_recovery_check (store, "u1", code_hash), 1);
+    assert_int_equal (mfa_store_has_active (store, "u1", "recovery-code"), 1);
+    assert_int_equal (mfa_store_authenticator_delete (store, "u1", "recovery-code|dev_R"), 1);
+    assert_int_equal (mfa_store_has_active (store, "u1", "recovery-code"), 0);
+    assert_int_equal (mfa_store_recovery_check (store, "u1", code_hash), 0);
+
+    //  All of a user's: authenticators, recovery code, unfinished challenges
+    assert_int_equal (mfa_store_recovery_set (store, "u2", code_hash, 1), 0);
+    assert_int_equal (mfa_store_authenticators_delete_all (store, "u2"), 1);
+    assert_int_equal (mfa_store_recovery_check (store, "u2", code_hash), 0);
+    assert_int_equal (mfa_store_challenge_get (store, "h2", &challenge), 1);
+    assert_string_equal (challenge.state, "void");
+    json_t *list = mfa_store_authenticators (store, "u2");
+    assert_int_equal (json_array_size (list), 0);
+    json_decref (list);
+    assert_int_equal (mfa_store_authenticators_delete_all (store, "u2"), 0);
 }
 
 static void
@@ -316,6 +368,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_attempt_cap, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_tokens_and_recovery, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_authenticators, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_authenticator_delete, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_settings, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reply_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit, s_setup, s_teardown),

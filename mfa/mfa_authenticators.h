@@ -1,0 +1,52 @@
+/*  mfa_authenticators - seeing and removing a user's authenticators.
+
+    Two audiences for the same rows. The user, through the MFA API (contract §5):
+    authenticators.list with an mfa_token or an /mfa/ access token (the user is
+    the token's sub), authenticators.delete with an /mfa/ access token only. An
+    administrator, through the Management API (contract §6): the authentication
+    methods of the user named by the path id, their deletion (one or all, the
+    "reset a user's MFA" path) and a new recovery code.
+
+    Removing the user's last active second factor removes the rest of the
+    enrolment (recovery code, unconfirmed authenticators) with it, so the next
+    sign-in enrols afresh. Handlers have the pst_handler_fn shape; worker is an
+    mfa_worker_t.
+*/
+#ifndef MFA_AUTHENTICATORS_H_INCLUDED
+#define MFA_AUTHENTICATORS_H_INCLUDED
+
+#include "pst_bus.h"
+
+//  The name an email authenticator shows in the MFA API: the first two
+//  characters of the local part (one when it has fewer than four), "*****",
+//  then "@" and the domain; "*****" alone for anything that is not a valid
+//  address. out gets at most size - 1 characters.
+void
+    mfa_authenticators_mask_email (const char *email, char *out, size_t size);
+
+//  authenticators.list: mfa_token, or caller with read:authenticators.
+//  result [{id, authenticator_type, oob_channel?, name?, active}]
+int
+    mfa_authenticators_list (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  authenticators.delete: id; the caller (remove:authenticators) is the user.
+int
+    mfa_authenticators_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
+//  authentication_methods.list: id = user id. result [{id, type, confirmed,
+//  email?, created_at}]
+int
+    mfa_authenticators_methods_list (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  authentication_methods.delete: id = user id, sub_id = method id.
+int
+    mfa_authenticators_methods_delete (void *worker, const pst_msg_t *request,
+                                       pst_msg_t *reply);
+//  authentication_methods.delete_all: id = user id.
+int
+    mfa_authenticators_methods_delete_all (void *worker, const pst_msg_t *request,
+                                           pst_msg_t *reply);
+//  recovery_code.regenerate: id = user id. {"recovery_code"}
+int
+    mfa_authenticators_recovery_regenerate (void *worker, const pst_msg_t *request,
+                                            pst_msg_t *reply);
+
+#endif
