@@ -129,11 +129,14 @@ async function main() {
   }
   const authenticators = await auth.mfa.listAuthenticators({ mfaToken }).catch((error) => error);
   const email = Array.isArray(authenticators)
-    ? authenticators.find((a) => a.oobChannels?.includes?.('email') || a.oobChannel === 'email' ||
-                                 a.type === 'oob' || a.authenticatorType === 'oob')
+    ? authenticators.find((a) => a.authenticatorType === 'oob')
     : undefined;
-  check('list authenticators: the email authenticator is there', email !== undefined,
+  check('list authenticators: the email authenticator, active, address masked',
+    email?.active === true && /^sd\*+@example\.com$/.test(email?.name ?? ''),
     authenticators?.message ?? JSON.stringify(authenticators));
+  check('list authenticators: the recovery code too',
+    Array.isArray(authenticators) && authenticators.some((a) => a.authenticatorType === 'recovery-code'),
+    JSON.stringify(authenticators));
   const mailsBefore = mailCount();
   const challenge = await auth.mfa.challengeAuthenticator({
     challengeType: 'oob', mfaToken, ...(email ? { authenticatorId: email.id } : {}),
