@@ -215,16 +215,23 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
     return 0;
 }
 
-//  The Management API answers to machine tokens only: a user who can sign in to
-//  any application must never hold a token that administers the tenant.
+//  1 when api is the system API at issuer + path
 static int
-s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
+s_is_system_api (grant_ctx_t *ctx, const authn_api_t *api, const char *path)
 {
     const char *issuer = ctx->worker->config->issuer;
     size_t length = strlen (issuer);
     return api && api->is_system
         && strncmp (api->identifier, issuer, length) == 0
-        && strcmp (api->identifier + length, "api/v2/") == 0;
+        && strcmp (api->identifier + length, path) == 0;
+}
+
+//  The Management API answers to machine tokens only: a user who can sign in to
+//  any application must never hold a token that administers the tenant.
+static int
+s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
+{
+    return s_is_system_api (ctx, api, "api/v2/");
 }
 
 //  A user token carries the OpenID Connect scopes asked for plus those the API
@@ -345,6 +352,7 @@ s_grant_password (grant_ctx_t *ctx)
             "The Management API accepts machine tokens only: use client_credentials");
     }
     char *scope = s_user_scope (api, s_param (ctx->request, "scope"));
+    int step_up = s_is_system_api (ctx, api, "mfa/");
     authn_api_destroy (&api);
     if (!scope) {
         free (audience);
@@ -382,9 +390,10 @@ s_grant_password (grant_ctx_t *ctx)
                             authn_config_now (ctx->worker->config));
     free (rehash);
 
-    json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+    json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
         "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
-        "client_name", ctx->client->name, "audience", audience, "scope", scope);
+        "client_name", ctx->client->name, "audience", audience, "scope", scope,
+        "step_up", step_up);
     pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
     int rc = -1;
     if (answer && pst_msg_is_error (answer))

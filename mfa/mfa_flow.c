@@ -81,6 +81,10 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
                              user_id? "client_id": "user_id");
     int required = s_mfa_required (store);
+    //  A token for the MFA API can delete authenticators and enrol new ones: an
+    //  enrolled user proves the second factor for it whatever the policy says
+    if (required == 0 && json_is_true (json_object_get (pst_msg_body (request), "step_up")))
+        required = mfa_store_has_second_factor (store, user_id);
     if (required < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     if (!required) {

@@ -343,6 +343,7 @@ test_password_grant (void **state)
     assert_string_equal (pst_msg_get_str (seen, "email"), "user@example.com");
     assert_string_equal (pst_msg_get_str (seen, "audience"), "https://someapi.com/api");
     assert_string_equal (pst_msg_get_str (seen, "scope"), "openid read:sample");
+    assert_true (json_is_false (json_object_get (pst_msg_body (seen), "step_up")));
     pst_msg_destroy (&seen);
     assert_string_equal (pst_msg_get_str (reply, "scope"), "openid read:sample");
     assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
@@ -402,9 +403,12 @@ test_password_grant (void **state)
     char *mfa_audience = NULL;
     assert_true (asprintf (&mfa_audience, "%smfa/", s_config->issuer) > 0);
     json_object_set_new (mfa_api, "audience", json_string (mfa_audience));
-    reply = s_call ("token.grant", mfa_api, NULL, s_mfa_not_required, NULL);
+    reply = s_call ("token.grant", mfa_api, NULL, s_mfa_not_required, &seen);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "scope"), "enroll");
+    //  mfa is told this token could change the user's authenticators
+    assert_true (json_is_true (json_object_get (pst_msg_body (seen), "step_up")));
+    pst_msg_destroy (&seen);
     json_t *claims_mfa = s_verify (pst_msg_get_str (reply, "access_token"), mfa_audience);
     assert_non_null (claims_mfa);
     assert_null (json_object_get (claims_mfa, "gty"));

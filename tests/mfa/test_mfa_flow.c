@@ -116,6 +116,38 @@ test_begin_not_required_without_factor (void **state)
     mfa_harness_destroy (&mfa);
 }
 
+//  With MFA off by policy, a sign-in for the MFA API still needs the second
+//  factor once the user has one: that token could replace it
+static void
+test_step_up_for_the_mfa_api (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|sam", "sam@example.com", NULL);
+    pst_msg_t *reply = mfa_test_call (fixture->mfa, "policies.set", json_pack ("{s:[]}", "data"),
+                                      "update:mfa_policies", 3000);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    const struct {
+        const char *user_id;
+        int step_up;
+        int required;
+    } cases [] = {
+        { "auth0|sam", 0, 0 },      //  policy off, an ordinary API
+        { "auth0|sam", 1, 1 },      //  policy off, the MFA API, enrolled
+        { "auth0|new", 1, 0 },      //  policy off, the MFA API, nothing enrolled yet
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        reply = mfa_test_call (fixture->mfa, "mfa.begin", json_pack ("{s:s, s:s, s:b}",
+            "user_id", cases [i].user_id, "client_id", "app1", "step_up", cases [i].step_up),
+            NULL, 3000);
+        assert_reply_ok (reply);
+        assert_int_equal (json_is_true (json_object_get (pst_msg_body (reply), "mfa_required")),
+                          cases [i].required);
+        assert_int_equal (pst_msg_get_str (reply, "mfa_token") != NULL, cases [i].required);
+        pst_msg_destroy (&reply);
+    }
+}
+
 static void
 test_associate_and_verify (void **state)
 {
@@ -488,6 +520,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_begin_not_required_without_factor),
         cmocka_unit_test_setup_teardown (test_associate_and_verify, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_step_up_for_the_mfa_api, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_associate_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_challenge_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_code_and_reused_oob_code, s_setup, s_teardown),
