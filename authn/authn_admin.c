@@ -854,10 +854,26 @@ AUTHN_HANDLER (authn_admin_users_update)
     return authn_admin_users_get (worker, request, reply);
 }
 
+//  A deleted user's authenticators and recovery code go first: left behind, they
+//  would be secrets nobody can reach or remove. If mfa cannot do it now, the user
+//  stays and the caller gets 503 and may retry.
 AUTHN_HANDLER (authn_admin_users_delete)
 {
     const char *id = s_id (request);
-    if (!id)
+    authn_user_t *user = id? authn_store_user_by_id (s_db (worker), id): NULL;
+    if (!user)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    authn_user_destroy (&user);
+    json_t *body = json_pack ("{s:s}", "id", id);
+    pst_msg_t *answer = authn_call_mfa_as ((authn_worker_t *) worker, request, reply,
+        "authentication_methods.delete_all", "delete:authentication_methods", &body);
+    if (!answer)
+        return -1;
+    int failed = pst_msg_is_error (answer);
+    if (failed)
+        authn_relay_error (reply, answer);
+    pst_msg_destroy (&answer);
+    if (failed)
+        return -1;
     return s_delete_where (worker, reply, "DELETE FROM users WHERE user_id = ?", id, "user");
 }

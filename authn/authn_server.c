@@ -63,7 +63,17 @@ pst_msg_t *
 authn_call_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                 const char *op, json_t **body_p)
 {
+    return authn_call_mfa_as (self, request, reply, op, NULL, body_p);
+}
+
+pst_msg_t *
+authn_call_mfa_as (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                   const char *op, const char *scope, json_t **body_p)
+{
     pst_msg_t *call = pst_msg_new_request (op, self->config->mfa_timeout_ms);
+    //  The admin's own identity, with only the scope this step needs
+    if (scope)
+        pst_msg_set_caller (call, pst_msg_caller (request)? pst_msg_caller (request): "authn", scope);
     //  never wait longer than our own caller will
     if (pst_msg_deadline (request) < pst_msg_deadline (call))
         pst_msg_set_deadline (call, pst_msg_deadline (request));

@@ -30,6 +30,11 @@ void
 pst_msg_t *
     authn_call_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                     const char *op, json_t **body_p);
+//  The same, as the request's caller holding only scope: for a Management API
+//  operation of authn that needs mfa to act for the same administrator.
+pst_msg_t *
+    authn_call_mfa_as (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                       const char *op, const char *scope, json_t **body_p);
 
 //  Copies an error reply from another service into reply (code, text, extra body).
 int

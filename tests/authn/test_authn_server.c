@@ -720,6 +720,54 @@ test_login_throttle (void **state)
     s_client_ip = NULL;
 }
 
+static void
+s_mfa_wiped (const pst_msg_t *request, pst_msg_t *reply)
+{
+    assert_string_equal (pst_msg_op (request), "authentication_methods.delete_all");
+    assert_string_equal (pst_msg_scopes (request), "delete:authentication_methods");
+    assert_string_equal (pst_msg_caller (request), "test-admin@clients");
+    (void) reply;
+}
+
+//  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
+//  the user stays, so the deletion can be retried
+static void
+test_user_delete_clears_mfa (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", "leaving@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("users.delete", json_pack ("{s:s}", "id", user_id), "delete:users",
+                    s_silent, NULL);
+    s_assert_error (reply, PST_ERR_UNAVAILABLE, NULL);
+    pst_msg_destroy (&reply);
+    zclock_sleep (100);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+
+    pst_msg_t *seen = NULL;
+    reply = s_call ("users.delete", json_pack ("{s:s}", "id", user_id), "delete:users",
+                    s_mfa_wiped, &seen);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (seen, "id"), user_id);
+    pst_msg_destroy (&seen);
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, NULL);
+    pst_msg_destroy (&reply);
+    //  Unknown users: 404 without asking mfa
+    reply = s_call ("users.delete", json_pack ("{s:s}", "id", user_id), "delete:users", NULL, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, NULL);
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
 int
 main (void)
 {
@@ -734,6 +782,7 @@ main (void)
         cmocka_unit_test (test_mfa_challenge_client_auth),
         cmocka_unit_test (test_client_made_confidential),
         cmocka_unit_test (test_login_throttle),
+        cmocka_unit_test (test_user_delete_clears_mfa),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);
