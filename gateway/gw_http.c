@@ -397,7 +397,10 @@ s_auth_mfa_bearer (request_t *req, int takes_mfa_token)
     free (token);
     if (result == AUTH_WAIT)
         return result;
-    if (result == AUTH_FAILED || s_set_caller (req, claims) != 0) {
+    //  The MFA API acts for a user; a machine token has none to act for
+    const char *grant = json_string_value (json_object_get (claims, "gty"));
+    if (result == AUTH_FAILED || (grant && strcmp (grant, "client-credentials") == 0)
+    ||  s_set_caller (req, claims) != 0) {
         json_decref (claims);
         s_fail_bearer (req, "Invalid or expired access token");
         return AUTH_FAILED;

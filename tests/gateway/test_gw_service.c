@@ -682,6 +682,14 @@ test_mfa_authenticators_list (void **state)
     assert_string_equal (s_member (http, "error"), "invalid_token");
     s_http_destroy (&http);
     free (authorization);
+    //  A machine token acts for no user, whatever scopes it holds
+    authorization = s_mgmt_token ("read:authenticators", MFA_AUDIENCE);
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    s_http_destroy (&http);
+    free (authorization);
     request.authorization = NULL;
     http = s_http (&request);
     assert_int_equal (http->status, 401);
