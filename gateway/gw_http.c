@@ -644,7 +644,15 @@ s_on_resumed (request_t *req)
                   gw_service_name (req->match.route->service));
         return s_fail (req, MHD_HTTP_SERVICE_UNAVAILABLE, PST_ERR_UNAVAILABLE, message);
     }
-    return s_respond (req, gw_response_from_reply (req->match.route, req->reply));
+    gw_response_t *response = gw_response_from_reply (req->match.route, req->reply);
+    //  RFC 6749 §5.2: a client that authenticated with HTTP Basic and failed is
+    //  told which scheme to use again
+    const char *authorization = s_header (req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (response && gw_response_status (response) == MHD_HTTP_UNAUTHORIZED
+    &&  authorization && strncasecmp (authorization, "Basic ", 6) == 0)
+        gw_response_add_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"postern\", charset=\"UTF-8\"");
+    return s_respond (req, response);
 }
 
 static enum MHD_Result

@@ -92,6 +92,10 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
         pthread_mutex_unlock (&stub->mutex);
     }
     else
+    if (streq (op, "token.grant") && pst_msg_get_str (request, "client_id")
+    &&  streq (pst_msg_get_str (request, "client_id"), "bad-client"))
+        pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
+    else
     if (streq (op, "token.grant") && username && streq (username, "mfa@example.com")) {
         body = json_pack ("{s:s}", "mfa_token", "mfa-token-1");
         pst_msg_fail (reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
@@ -578,6 +582,29 @@ test_basic_client_credentials (void **state)
     assert_string_equal (s_body_str ("client_id"), "my client");
     assert_string_equal (s_body_str ("client_secret"), "s3cr+t");
     assert_string_equal (s_body_str ("mfa_token"), "mt");
+    s_http_destroy (&http);
+}
+
+//  A failed client authentication names the scheme to retry with, when it was Basic
+static void
+test_basic_failure_challenge (void **state)
+{
+    (void) state;
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=client_credentials&audience=x",
+        .authorization = "Basic YmFkLWNsaWVudDpub3Bl" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_client");
+    assert_non_null (s_header (http, "WWW-Authenticate"));
+    assert_true (strncmp (s_header (http, "WWW-Authenticate"), "Basic ", 6) == 0);
+    s_http_destroy (&http);
+
+    request_t form = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=client_credentials&audience=x&client_id=bad-client&client_secret=nope" };
+    http = s_http (&form);
+    assert_int_equal (http->status, 401);
+    assert_null (s_header (http, "WWW-Authenticate"));
     s_http_destroy (&http);
 }
 
@@ -1176,6 +1203,7 @@ main (void)
         cmocka_unit_test (test_token_success_passes_through),
         cmocka_unit_test (test_mfa_required_rendering),
         cmocka_unit_test (test_retry_after_header),
+        cmocka_unit_test (test_basic_failure_challenge),
         cmocka_unit_test (test_json_body_with_form_content_type),
         cmocka_unit_test (test_basic_client_credentials),
         cmocka_unit_test (test_mfa_associate_with_mfa_token),
