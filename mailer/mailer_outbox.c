@@ -249,6 +249,24 @@ mailer_outbox_release (mailer_outbox_t *self, const char *job_id)
     return s_run (self, stmt) == 1? 0: -1;
 }
 
+int
+mailer_outbox_postpone (mailer_outbox_t *self, const char *job_id, int64_t next_attempt_ms,
+                        const char *detail)
+{
+    //  The SMTP code of the last real attempt stays: it still says why the job waits
+    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+        "UPDATE outbox SET state = 'pending', attempts = MAX (attempts - 1, 0),"
+        " next_attempt_at = MIN (?2, expires_at * 1000), last_detail = ?3, updated_at = ?4"
+        " WHERE job_id = ?1 AND state = 'sending'");
+    if (stmt) {
+        sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 2, next_attempt_ms);
+        sqlite3_bind_text (stmt, 3, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (stmt, 4, s_now_ms ());
+    }
+    return s_run (self, stmt) == 1? 0: -1;
+}
+
 //  Single integer result of a query with no parameters; dflt when NULL or on error.
 static int64_t
 s_scalar (mailer_outbox_t *self, const char *sql, int64_t dflt)

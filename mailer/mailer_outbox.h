@@ -74,6 +74,14 @@ int
 int
     mailer_outbox_release (mailer_outbox_t *self, const char *job_id);
 
+//  Puts a claimed job back to pending, due at next_attempt_ms (never past its
+//  expiry), without counting the attempt, and keeps detail as its last detail:
+//  nothing was sent because mfa could not say whether the code is still live
+//  (mail.check unanswered). 0 or -1.
+int
+    mailer_outbox_postpone (mailer_outbox_t *self, const char *job_id,
+                            int64_t next_attempt_ms, const char *detail);
+
 //  Earliest time something will be due (Unix ms: next_attempt_at or expiry of a
 //  pending row), or -1 when nothing is pending.
 int64_t

@@ -15,6 +15,9 @@
 #define RESULT_TTL_MS       10000
 #define WORKER_IDLE_MS      1000    //  longest sleep before a worker looks again
 #define WORKER_MIN_WAIT_MS  10      //  keeps a failing database from spinning a core
+#define CHECK_TIMEOUT_MS    1000    //  longest wait for mfa's answer to mail.check
+#define CHECK_AGE_S         2       //  a job accepted longer ago than this is checked
+#define CHECK_RETRY_MS      2000    //  mfa did not answer: the job waits this long
 
 //  State the bus thread and the workers share; everything else is per thread.
 typedef struct {
@@ -24,25 +27,31 @@ typedef struct {
 } shared_t;
 
 //  ---------------------------------------------------------------------------
-//  Workers: each owns an outbox connection and a curl handle, claims due rows and
-//  reports every terminal outcome to the bus thread as [DONE][job_id][result][detail].
+//  Workers: each owns an outbox connection, a curl handle and a client of mfa's
+//  jobs endpoint (for mail.check), claims due rows and reports every terminal
+//  outcome to the bus thread as [DONE][job_id][result][detail][cancelled "1"/"0"].
 
 typedef struct {
     shared_t *shared;
     zsock_t *pipe;
     mailer_outbox_t *outbox;
     mailer_smtp_t *smtp;
+    pst_client_t *mfa;
 } worker_t;
 
 static void
-s_report (worker_t *self, const mailer_job_t *job, mailer_state_t state, const char *detail)
+s_report (worker_t *self, const mailer_job_t *job, mailer_state_t state, const char *detail,
+          int cancelled)
 {
-    zstr_sendx (self->pipe, "DONE", job->job_id, mailer_state_name (state), detail, NULL);
+    zstr_sendx (self->pipe, "DONE", job->job_id, mailer_state_name (state), detail,
+                cancelled? "1": "0", NULL);
 }
 
+//  Ends the job in state; cancelled: mfa said its code is dead (S22), so the
+//  expiry is not a delivery problem.
 static void
-s_finish (worker_t *self, const mailer_job_t *job, mailer_state_t state,
-          long code, const char *detail)
+s_finish_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+             long code, const char *detail, int cancelled)
 {
     if (mailer_outbox_finish (self->outbox, job->job_id, state, code, detail) != 0)
         return;     //  logged; the row stays 'sending' and is retried after a restart
@@ -50,12 +59,20 @@ s_finish (worker_t *self, const mailer_job_t *job, mailer_state_t state,
     snprintf (code_text, sizeof code_text, "%ld", code);
     char attempts [16];
     snprintf (attempts, sizeof attempts, "%d", job->attempts);
-    const char *event = state == MAILER_STATE_SENT? "mail_sent"
+    const char *event = cancelled? "mail_cancelled"
+                      : state == MAILER_STATE_SENT? "mail_sent"
                       : state == MAILER_STATE_FAILED? "mail_failed": "mail_expired";
-    pst_log (state == MAILER_STATE_SENT? PST_LOG_INFO: PST_LOG_WARN, event,
+    pst_log (state == MAILER_STATE_SENT || cancelled? PST_LOG_INFO: PST_LOG_WARN, event,
              "job_id", job->job_id, "smtp_code", code_text, "attempts", attempts,
              "detail", detail, NULL);
-    s_report (self, job, state, detail);
+    s_report (self, job, state, detail, cancelled);
+}
+
+static void
+s_finish (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+          long code, const char *detail)
+{
+    s_finish_as (self, job, state, code, detail, 0);
 }
 
 static void
@@ -72,6 +89,60 @@ s_retry (worker_t *self, const mailer_job_t *job, long code, const char *detail)
              "attempts", attempts, "retry_in_ms", delay_text, "detail", detail, NULL);
 }
 
+typedef enum { CHECK_LIVE, CHECK_DEAD, CHECK_UNANSWERED } check_t;
+
+//  A job that has waited (a retry, or a row found after a restart) may carry a
+//  code that died meanwhile: superseded by a newer challenge, or used. Only mfa
+//  knows, so such a job is checked first (S22). The first attempt of a fresh job
+//  goes out unasked: mfa handed it over a moment ago, with a live code.
+static int
+s_needs_check (const mailer_job_t *job)
+{
+    //  attempts counts the one in progress
+    return job->attempts > 1 || zclock_time () / 1000 - job->created_at > CHECK_AGE_S;
+}
+
+//  Asks mfa whether the job's code is still live: mail.check {job_id} answered
+//  {live: bool}. Anything but a clear answer in time is CHECK_UNANSWERED.
+static check_t
+s_check (worker_t *self, const mailer_job_t *job)
+{
+    pst_msg_t *request = pst_msg_new_request ("mail.check", CHECK_TIMEOUT_MS);
+    if (!request)
+        return CHECK_UNANSWERED;
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job->job_id));
+    //  a worker waiting for mfa is as busy as one talking SMTP: no credit for it
+    atomic_fetch_add (&self->shared->in_flight, 1);
+    pst_msg_t *reply = pst_client_call (self->mfa, request);
+    atomic_fetch_sub (&self->shared->in_flight, 1);
+    const json_t *live = reply && !pst_msg_is_error (reply)
+                       ? json_object_get (pst_msg_body (reply), "live"): NULL;
+    check_t answer = json_is_true (live)? CHECK_LIVE
+                   : json_is_false (live)? CHECK_DEAD: CHECK_UNANSWERED;
+    if (reply && answer == CHECK_UNANSWERED)
+        pst_log (PST_LOG_WARN, "mail_check_refused", "job_id", job->job_id,
+                 "error", pst_msg_error (reply), NULL);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    return answer;
+}
+
+//  mfa could not say whether the code is live: sending it might mail a dead
+//  code, dropping it might lose a live one. Look again a little later; the
+//  expiry still ends the job if mfa stays away.
+static void
+s_postpone (worker_t *self, const mailer_job_t *job)
+{
+    const char *detail = "mfa did not confirm the code is live";
+    if (mailer_outbox_postpone (self->outbox, job->job_id, zclock_time () + CHECK_RETRY_MS,
+                                detail) != 0)
+        return;
+    char delay_text [24];
+    snprintf (delay_text, sizeof delay_text, "%d", CHECK_RETRY_MS);
+    pst_log (PST_LOG_WARN, "mail_check_unanswered", "job_id", job->job_id,
+             "retry_in_ms", delay_text, NULL);
+}
+
 //  One attempt at one claimed job.
 static void
 s_deliver (worker_t *self, const mailer_job_t *job)
@@ -80,6 +151,17 @@ s_deliver (worker_t *self, const mailer_job_t *job)
     if (zclock_time () >= job->expires_at * 1000) {
         s_finish (self, job, MAILER_STATE_EXPIRED, 0, "expired before delivery");
         return;
+    }
+    if (s_needs_check (job)) {
+        check_t check = s_check (self, job);
+        if (check == CHECK_DEAD) {
+            s_finish_as (self, job, MAILER_STATE_EXPIRED, 0, "code superseded or used", 1);
+            return;
+        }
+        if (check == CHECK_UNANSWERED) {
+            s_postpone (self, job);
+            return;
+        }
     }
     mailer_message_t message = {
         job->from, job->to, job->subject, job->text, job->html, job->message_id, job->created_at
@@ -162,13 +244,20 @@ s_worker_loop (worker_t *self)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
-    worker_t self = { (shared_t *) args, pipe, NULL, NULL };
+    worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
     self.smtp = mailer_smtp_new (self.shared->config, &self.shared->stop);
+    //  A socket of its own, so a check never waits behind the bus thread. It is a
+    //  request client (ZMQ_IMMEDIATE, linger 0): with mfa down a check fails within
+    //  its timeout instead of queueing for a later mfa
+    const char *endpoint = self.shared->config->jobs_endpoint;
+    self.mfa = endpoint? pst_client_new (endpoint): NULL;
+    int ready = self.outbox && self.smtp && self.mfa;
     zsock_signal (pipe, 0);
-    zstr_send (pipe, self.outbox && self.smtp? "ok": "failed");
-    if (self.outbox && self.smtp)
+    zstr_send (pipe, ready? "ok": "failed");
+    if (ready)
         s_worker_loop (&self);
+    pst_client_destroy (&self.mfa);
     mailer_smtp_destroy (&self.smtp);
     mailer_outbox_destroy (&self.outbox);
 }
@@ -226,8 +315,10 @@ s_send_ready (server_t *self)
 }
 
 //  Fire and forget: mfa records the outcome (an `fn` audit event on failure).
+//  cancelled marks a job dropped because mfa said its code was dead: not a failure.
 static void
-s_send_result (server_t *self, const char *job_id, const char *result, const char *detail)
+s_send_result (server_t *self, const char *job_id, const char *result, const char *detail,
+               int cancelled)
 {
     pst_msg_t *msg = pst_msg_new_request ("mail.result", RESULT_TTL_MS);
     if (msg) {
@@ -235,6 +326,8 @@ s_send_result (server_t *self, const char *job_id, const char *result, const cha
         json_object_set_new (body, "job_id", json_string (job_id));
         json_object_set_new (body, "result", json_string (result));
         json_object_set_new (body, "detail", json_string (detail));
+        if (cancelled)
+            json_object_set_new (body, "cancelled", json_true ());
         if (pst_bus_send (self->jobs, NULL, msg) != 0)
             pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", job_id, NULL);
     }
@@ -336,16 +429,17 @@ s_handle_jobs (server_t *self)
 static void
 s_handle_worker (server_t *self, zactor_t *worker)
 {
-    char *command = NULL, *job_id = NULL, *result = NULL, *detail = NULL;
-    if (zstr_recvx (worker, &command, &job_id, &result, &detail, NULL) == 4
+    char *command = NULL, *job_id = NULL, *result = NULL, *detail = NULL, *cancelled = NULL;
+    if (zstr_recvx (worker, &command, &job_id, &result, &detail, &cancelled, NULL) == 5
     &&  streq (command, "DONE")) {
-        s_send_result (self, job_id, result, detail);
+        s_send_result (self, job_id, result, detail, streq (cancelled, "1"));
         s_send_ready (self);
     }
     zstr_free (&command);
     zstr_free (&job_id);
     zstr_free (&result);
     zstr_free (&detail);
+    zstr_free (&cancelled);
 }
 
 static void

@@ -8,6 +8,10 @@
     deliveries or expiries drain it. A mail.send is validated, committed to the
     outbox and only then acknowledged (S20). Worker threads, config->concurrency of them, deliver due rows over SMTP
     with retries, and each terminal outcome goes back to mfa as mail.result.
+    Before an attempt on a job that has waited (a retry, or a row accepted more
+    than 2 s ago) a worker asks mfa (mail.check) whether its code is still live,
+    on a request socket of its own: dead ends the job 'expired' unsent (S22), no
+    answer puts it back to wait.
 
     Actor convention (see pst_bus.h): the actor first signals the pipe, then sends
     one string: the jobs endpoint when it runs, "" when it could not start. It stops

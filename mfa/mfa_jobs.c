@@ -1,6 +1,7 @@
 #include "mfa_jobs.h"
 #include "mfa_store.h"
 #include "pst_bus.h"
+#include "pst_error.h"
 #include "pst_log.h"
 #include <czmq.h>
 #include <string.h>
@@ -173,22 +174,26 @@ s_record_result (s_dispatcher_t *self, const pst_msg_t *msg)
     const char *job_id = pst_msg_get_str (msg, "job_id");
     const char *result = pst_msg_get_str (msg, "result");
     const char *detail = pst_msg_get_str (msg, "detail");
+    //  The mailer dropped the job because we said its code was dead (mail.check):
+    //  nothing failed, so the job is 'cancelled' and no `fn` event is written
+    int cancelled = json_is_true (json_object_get (pst_msg_body (msg), "cancelled"));
     const char *known [] = { "sent", "failed", "expired", NULL };
     int valid = 0;
     for (int i = 0; result && known [i]; i++)
         valid |= streq (result, known [i]);
-    if (!job_id || !valid || strlen (job_id) > 64) {
+    if (!job_id || !valid || strlen (job_id) > 64 || (cancelled && !streq (result, "expired"))) {
         pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
         return;
     }
+    const char *state = cancelled? "cancelled": result;
     int64_t now = mfa_config_now_ms (self->config);
     char *user_id = NULL;
-    int rc = self->store? mfa_store_job_update (self->store, job_id, result, detail, now, &user_id)
+    int rc = self->store? mfa_store_job_update (self->store, job_id, state, detail, now, &user_id)
                         : -1;
-    pst_log (streq (result, "sent")? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
-             "job_id", job_id, "result", result, "user_id", user_id,
+    pst_log (streq (result, "sent") || cancelled? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
+             "job_id", job_id, "result", state, "user_id", user_id,
              "known", rc == 1? "yes": "no", NULL);
-    if (rc == 1 && !streq (result, "sent")) {
+    if (rc == 1 && !streq (result, "sent") && !cancelled) {
         mfa_audit_t event = {
             .type = "fn", .user_id = user_id, .result = "failure",
             .detail = detail && *detail? detail: result
@@ -198,6 +203,41 @@ s_record_result (s_dispatcher_t *self, const pst_msg_t *msg)
     free (user_id);
 }
 
+//  mail.check: may the mailer still send this job? Only while its code can
+//  complete the challenge (S22); a job we do not know is dead. Answered here from
+//  our own store: it is one indexed read, and the mailer waits for it.
+static void
+s_answer_check (s_dispatcher_t *self, zframe_t *identity, const pst_msg_t *msg)
+{
+    if (pst_msg_remaining_ms (msg) <= 0)
+        return;         //  the mailer has given up and decided without us
+    pst_msg_t *reply = pst_msg_new_reply (msg);
+    if (!reply)
+        return;
+    const char *job_id = pst_msg_get_str (msg, "job_id");
+    //  Our job ids are 32 hex characters: a longer one was never ours, and is
+    //  neither looked up nor logged
+    int ours = job_id && *job_id && strnlen (job_id, 65) <= 64;
+    int live = -1;
+    if (!job_id || !*job_id)
+        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: job_id");
+    else {
+        live = !ours? 0
+             : self->store? mfa_store_job_live (self->store, job_id,
+                                                mfa_config_now_ms (self->config))
+             : -1;
+        if (live < 0)
+            pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+        else
+            json_object_set_new (pst_msg_body (reply), "live", json_boolean (live));
+    }
+    pst_log (PST_LOG_DEBUG, "mail_check", "job_id", ours? job_id: NULL,
+             "live", live == 1? "yes": live == 0? "no": "error", NULL);
+    if (pst_bus_send (self->jobs, identity, reply) != 0)
+        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", "mail.check", NULL);
+    pst_msg_destroy (&reply);
+}
+
 static void
 s_from_mailer (s_dispatcher_t *self)
 {
@@ -205,6 +245,16 @@ s_from_mailer (s_dispatcher_t *self)
     pst_msg_t *msg = s_recv_routed (self->jobs, &identity, &payload);
     if (!msg)
         return;
+    if (streq (pst_msg_op (msg), "mail.check")) {
+        //  Checks come from a mailer's delivery workers, each on a socket of its
+        //  own that never takes jobs: registering it would only add a mailer with
+        //  no credit, to be forgotten 3 s later
+        s_answer_check (self, identity, msg);
+        pst_msg_destroy (&msg);
+        zframe_destroy (&identity);
+        s_frame_wipe_destroy (&payload);
+        return;
+    }
     s_mailer_t *mailer = s_mailer_require (self, identity);
     mailer->last_seen = zclock_mono ();
     const char *op = pst_msg_op (msg);

@@ -7,7 +7,10 @@
     id. With no mailer the job waits until its deadline and is then dropped, so the
     worker's call times out and the challenge is voided (S20). A mailer silent for
     MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. mail.result reports are recorded; a
-    failed or expired delivery becomes an `fn` audit event.
+    failed or expired delivery becomes an `fn` audit event, one the mailer
+    cancelled because its code was dead does not. mail.check (a mailer asking
+    before a retry whether a job's code is still live, S22) is answered here from
+    the store.
 */
 #ifndef MFA_JOBS_H_INCLUDED
 #define MFA_JOBS_H_INCLUDED

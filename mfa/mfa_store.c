@@ -800,3 +800,22 @@ mfa_store_prune (mfa_store_t *self, int64_t now)
     rc |= s_run (self, "DELETE FROM reply_cache WHERE created_at < ?", "i", now - day_ms) < 0;
     return rc? -1: 0;
 }
+
+//  ---------------------------------------------------------------------------
+//  Mail checks
+
+int
+mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now)
+{
+    //  A challenge still 'sending' counts: its worker may not have committed it
+    //  as pending yet when a mailer's first retry asks
+    sqlite3_stmt *stmt = s_query (self,
+        "SELECT 1 FROM mail_jobs JOIN challenges ON challenges.id = mail_jobs.challenge_id"
+        " WHERE mail_jobs.job_id = ? AND challenges.state IN ('sending', 'pending')"
+        " AND challenges.expires_at > ?", "ti", job_id, now);
+    if (!stmt)
+        return -1;
+    int rc = s_step (self, stmt);
+    sqlite3_finalize (stmt);
+    return rc;
+}

@@ -240,4 +240,13 @@ int
 int
     mfa_store_prune (mfa_store_t *self, int64_t now);
 
+//  ---------------------------------------------------------------------------
+//  Mail checks (mail.check, S22)
+
+//  1 when the job's code can still complete its challenge: the challenge is
+//  sending or pending and expires_at is after now. 0 when it cannot (used,
+//  superseded, void, expired, or no such job), -1 on error.
+int
+    mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now);
+
 #endif

@@ -287,6 +287,37 @@ test_release_does_not_count (void **state)
     mailer_job_destroy (&job);
 }
 
+//  mail.check unanswered: the job waits, the check is not an attempt, and the
+//  wait never runs past the expiry
+static void
+test_postpone_waits_uncounted (void **state)
+{
+    fixture_t *self = *state;
+    s_insert (self->outbox, "job-1", 10);
+    int64_t now = s_now_ms ();
+    mailer_job_t *job = mailer_outbox_claim (self->outbox, now);
+    assert_non_null (job);
+    assert_int_equal (mailer_outbox_retry (self->outbox, "job-1", now, 451, "try later"), 0);
+    mailer_job_destroy (&job);
+    job = mailer_outbox_claim (self->outbox, now);
+    assert_non_null (job);
+    assert_int_equal (job->attempts, 2);
+    assert_int_equal (mailer_outbox_postpone (self->outbox, "job-1", now + 2000, "no answer"), 0);
+    int attempts = -1;
+    assert_int_equal (mailer_outbox_state (self->outbox, "job-1", &attempts), MAILER_STATE_PENDING);
+    assert_int_equal (attempts, 1);
+    assert_int_equal (mailer_outbox_next_due (self->outbox), now + 2000);
+    assert_null (mailer_outbox_claim (self->outbox, now + 1999));
+    assert_int_equal (mailer_outbox_postpone (self->outbox, "job-1", now + 4000, "x"), -1);   //  not claimed
+    mailer_job_destroy (&job);
+
+    job = mailer_outbox_claim (self->outbox, now + 2000);
+    assert_non_null (job);
+    assert_int_equal (mailer_outbox_postpone (self->outbox, "job-1", now + 3600 * 1000, "x"), 0);
+    assert_int_equal (mailer_outbox_next_due (self->outbox), job->expires_at * 1000);
+    mailer_job_destroy (&job);
+}
+
 static void
 test_two_connections_never_share_a_claim (void **state)
 {
@@ -376,6 +407,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_due_rows_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_recover_after_crash, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_release_does_not_count, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_postpone_waits_uncounted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_two_connections_never_share_a_claim, s_setup, s_teardown),
         cmocka_unit_test (test_backoff_grows_and_caps),
         cmocka_unit_test (test_backoff_jitter_within_bounds),

@@ -1,5 +1,7 @@
 //  The real mailer actor, in process, against the real SMTP sink (aiosmtpd) in a
-//  subprocess. The test binds a ROUTER standing in for mfa's mail-jobs endpoint.
+//  subprocess. The test binds a ROUTER standing in for mfa's mail-jobs endpoint;
+//  whenever the test reads from it or waits, it also answers the mailer's
+//  mail.check requests as the fixture's check_mode says.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,18 +15,27 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "mailer_job.h"
 #include "mailer_outbox.h"
 #include "mailer_server.h"
+#include "mailer_test_sink.h"
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_msg.h"
+#include <sqlite3.h>
 
-#define PYTHON          "/usr/bin/python3"      //  the one with aiosmtpd
 #define WAIT_MS         15000                   //  upper bound for anything to happen
 #define POLL_MS         20
 #define TO              "alice@example.com"
 #define FROM_ADDRESS    "no-reply@postern.test"
+
+//  How the stand-in mfa answers mail.check
+typedef enum {
+    CHECK_LIVE,                 //  {"live": true}: the default, as for a pending challenge
+    CHECK_DEAD,                 //  {"live": false}: superseded, used or void
+    CHECK_SILENT                //  no answer, as when mfa is down
+} check_mode_t;
 
 typedef struct {
     char dir [128];
@@ -32,10 +43,12 @@ typedef struct {
     char outbox [192];
     zsock_t *router;            //  stands in for mfa
     char *endpoint;
-    zframe_t *peer;             //  routing id of the mailer's DEALER, from its last message
-    pid_t sink_pid;
-    int sink_port;
-    int sinks_started;
+    zframe_t *peer;             //  routing id of the mailer's bus DEALER, from its last message
+    zlistx_t *inbox;            //  messages that came while the test waited, oldest first
+    check_mode_t check_mode;
+    int checks;                 //  mail.check requests received
+    char checked_job [MAILER_JOB_ID_MAX + 1];   //  job_id of the last one
+    mailer_test_sink_t sink;
     char cert [200];            //  STARTTLS certificate and key, when made
     char key [200];
     int starttls;               //  settings for the next mailer started
@@ -60,13 +73,6 @@ s_remove_entry (const char *path, const struct stat *st, int flag, struct FTW *f
 
 //  ---------------------------------------------------------------------------
 //  The SMTP sink subprocess
-
-static const char *
-s_source_dir (void)
-{
-    const char *dir = getenv ("POSTERN_SOURCE_DIR");
-    return dir && *dir? dir: POSTERN_SOURCE_DIR_DEFAULT;
-}
 
 //  Runs a program to completion; its exit status.
 static int
@@ -102,73 +108,27 @@ s_make_certificate (fixture_t *self)
 }
 
 //  Starts the sink in mode on port (0: any), with STARTTLS required when tls is
-//  set, and waits for its port file.
+//  set, and waits until it listens.
 static void
 s_sink_start (fixture_t *self, const char *mode, int fail_count, int port, int tls)
 {
-    char script [PATH_MAX], port_file [256], port_arg [16], count_arg [16];
-    snprintf (script, sizeof script, "%s/tests/support/smtp_sink.py", s_source_dir ());
-    snprintf (port_file, sizeof port_file, "%s/sink-%d.port", self->dir, ++self->sinks_started);
-    snprintf (port_arg, sizeof port_arg, "%d", port);
-    snprintf (count_arg, sizeof count_arg, "%d", fail_count);
-    const char *argv [] = {
-        PYTHON, script, "--host", "127.0.0.1", "--port", port_arg,
-        "--maildir", self->maildir, "--port-file", port_file,
-        "--mode", mode, "--fail-count", count_arg,
-        tls? "--tls-cert": NULL, self->cert, "--tls-key", self->key, NULL
-    };
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        execv (PYTHON, (char *const *) argv);
-        _exit (127);
-    }
-    self->sink_pid = pid;
-    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
-        FILE *file = fopen (port_file, "r");
-        if (file) {
-            int found = fscanf (file, "%d", &self->sink_port);
-            fclose (file);
-            assert_int_equal (found, 1);
-            assert_true (self->sink_port > 0);
-            return;
-        }
-        int status = 0;
-        if (waitpid (pid, &status, WNOHANG) == pid) {
-            self->sink_pid = 0;
-            fail_msg ("smtp_sink.py exited early (status %d)", status);
-        }
-        zclock_sleep (POLL_MS);
-    }
-    fail_msg ("smtp_sink.py did not write its port file");
+    mailer_test_sink_start (&self->sink, mode, fail_count, port,
+                            tls? self->cert: NULL, tls? self->key: NULL);
 }
 
 static void
 s_sink_stop (fixture_t *self)
 {
-    if (self->sink_pid <= 0)
-        return;
-    kill (self->sink_pid, SIGTERM);
-    int status = 0;
-    for (int waited = 0; waited < 5000; waited += POLL_MS) {
-        if (waitpid (self->sink_pid, &status, WNOHANG) == self->sink_pid) {
-            self->sink_pid = 0;
-            return;
-        }
-        zclock_sleep (POLL_MS);
-    }
-    kill (self->sink_pid, SIGKILL);
-    waitpid (self->sink_pid, &status, 0);
-    self->sink_pid = 0;
+    mailer_test_sink_stop (&self->sink);
 }
 
 static int
 s_mail_exists (fixture_t *self, int number)
 {
-    char path [256];
-    snprintf (path, sizeof path, "%s/%d.eml", self->maildir, number);
-    return access (path, F_OK) == 0;
+    return mailer_test_sink_has (&self->sink, number);
 }
+
+static void s_pump (fixture_t *self, int ms);
 
 static int
 s_wait_mail (fixture_t *self, int number)
@@ -176,7 +136,7 @@ s_wait_mail (fixture_t *self, int number)
     for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
         if (s_mail_exists (self, number))
             return 1;
-        zclock_sleep (POLL_MS);
+        s_pump (self, POLL_MS);
     }
     return 0;
 }
@@ -228,32 +188,88 @@ s_mailer_start (fixture_t *self, int smtp_port)
     s_mailer_start_with (self, smtp_port, 10);
 }
 
+//  What a stopped mailer said is of no use any more, and its route is dead.
 static void
 s_mailer_stop (fixture_t *self)
 {
     zactor_destroy (&self->mailer);
     mailer_config_destroy (&self->config);
+    zlistx_purge (self->inbox);
+    zframe_destroy (&self->peer);
 }
 
-//  Next message from the mailer within timeout_ms, or NULL. Remembers its route.
-static pst_msg_t *
-s_recv (fixture_t *self, int timeout_ms)
+//  Answers a mail.check from a delivery worker as check_mode says, and counts it.
+static void
+s_answer_check (fixture_t *self, zframe_t *route, const pst_msg_t *check)
 {
+    self->checks++;
+    const char *job_id = pst_msg_get_str (check, "job_id");
+    assert_non_null (job_id);
+    snprintf (self->checked_job, sizeof self->checked_job, "%s", job_id);
+    if (self->check_mode == CHECK_SILENT)
+        return;
+    pst_msg_t *reply = pst_msg_new_reply (check);
+    assert_non_null (reply);
+    json_object_set_new (pst_msg_body (reply), "live",
+                         json_boolean (self->check_mode == CHECK_LIVE));
+    assert_int_equal (pst_bus_send (self->router, route, reply), 0);
+    pst_msg_destroy (&reply);
+}
+
+//  Next message from the router within timeout_ms, or NULL. mail.check requests
+//  are answered here and never returned; for the others, remembers the route
+//  (the mailer's bus DEALER: checks come from the workers' own sockets).
+static pst_msg_t *
+s_recv_router (fixture_t *self, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
     zpoller_t *poller = zpoller_new (self->router, NULL);
     pst_msg_t *msg = NULL;
-    if (zpoller_wait (poller, timeout_ms) == self->router) {
+    while (!msg) {
+        int64_t wait = deadline - zclock_mono ();
+        if (zpoller_wait (poller, wait > 0? (int) wait: 0) != self->router)
+            break;
         zmsg_t *zmsg = zmsg_recv (self->router);
         assert_non_null (zmsg);
         assert_int_equal (zmsg_size (zmsg), 2);
-        zframe_destroy (&self->peer);
-        self->peer = zmsg_pop (zmsg);
+        zframe_t *route = zmsg_pop (zmsg);
         zframe_t *payload = zmsg_pop (zmsg);
         assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &msg), 0);
         zframe_destroy (&payload);
         zmsg_destroy (&zmsg);
+        if (streq (pst_msg_op (msg), "mail.check")) {
+            s_answer_check (self, route, msg);
+            pst_msg_destroy (&msg);
+            zframe_destroy (&route);
+        }
+        else {
+            zframe_destroy (&self->peer);
+            self->peer = route;
+        }
     }
     zpoller_destroy (&poller);
     return msg;
+}
+
+//  Serves the router for ms while the test waits for something else: checks are
+//  answered, other messages kept for s_recv.
+static void
+s_pump (fixture_t *self, int ms)
+{
+    int64_t deadline = zclock_mono () + ms;
+    for (int64_t left = ms; left > 0; left = deadline - zclock_mono ()) {
+        pst_msg_t *msg = s_recv_router (self, (int) left);
+        if (msg)
+            zlistx_add_end (self->inbox, msg);
+    }
+}
+
+//  Next message from the mailer within timeout_ms (kept ones first), or NULL.
+static pst_msg_t *
+s_recv (fixture_t *self, int timeout_ms)
+{
+    pst_msg_t *msg = (pst_msg_t *) zlistx_detach (self->inbox, NULL);
+    return msg? msg: s_recv_router (self, timeout_ms);
 }
 
 //  Waits for a message with op (and, when given, with id or body job_id), skipping
@@ -277,14 +293,10 @@ s_expect (fixture_t *self, const char *op, const char *id, const char *job_id)
     return NULL;
 }
 
-//  Sends mail.send and returns its request id (caller frees).
-static char *
-s_send_job (fixture_t *self, const char *job_id, const char *to, const char *code,
-            int64_t expires_at)
+//  The body of a mail.send, as mfa builds it.
+static json_t *
+s_job_body (const char *job_id, const char *to, const char *code, int64_t expires_at)
 {
-    assert_non_null (self->peer);
-    pst_msg_t *request = pst_msg_new_request ("mail.send", 5000);
-    assert_non_null (request);
     char text [128], html [128], message_id [128];
     snprintf (text, sizeof text, "Your verification code is %s.\nIt expires in 5 minutes.", code);
     snprintf (html, sizeof html, "<p>Your verification code is <b>%s</b>.</p>", code);
@@ -294,6 +306,18 @@ s_send_job (fixture_t *self, const char *job_id, const char *to, const char *cod
                               "text", text, "html", html, "message_id", message_id,
                               "expires_at", (json_int_t) expires_at);
     assert_non_null (body);
+    return body;
+}
+
+//  Sends mail.send and returns its request id (caller frees).
+static char *
+s_send_job (fixture_t *self, const char *job_id, const char *to, const char *code,
+            int64_t expires_at)
+{
+    assert_non_null (self->peer);
+    pst_msg_t *request = pst_msg_new_request ("mail.send", 5000);
+    assert_non_null (request);
+    json_t *body = s_job_body (job_id, to, code, expires_at);
     pst_msg_set_body (request, &body);
     assert_int_equal (pst_bus_send (self->router, self->peer, request), 0);
     char *id = strdup (pst_msg_id (request));
@@ -319,6 +343,19 @@ s_expect_result (fixture_t *self, const char *job_id, const char *result)
     pst_msg_t *msg = s_expect (self, "mail.result", NULL, job_id);
     assert_string_equal (pst_msg_get_str (msg, "result"), result);
     assert_non_null (pst_msg_get_str (msg, "detail"));
+    //  only a job dropped on mfa's word is cancelled
+    assert_null (json_object_get (pst_msg_body (msg), "cancelled"));
+    pst_msg_destroy (&msg);
+}
+
+//  Waits for the mail.result of a job mfa called dead: expired, and cancelled.
+static void
+s_expect_cancelled (fixture_t *self, const char *job_id)
+{
+    pst_msg_t *msg = s_expect (self, "mail.result", NULL, job_id);
+    assert_string_equal (pst_msg_get_str (msg, "result"), "expired");
+    assert_string_equal (pst_msg_get_str (msg, "detail"), "code superseded or used");
+    assert_true (json_is_true (json_object_get (pst_msg_body (msg), "cancelled")));
     pst_msg_destroy (&msg);
 }
 
@@ -367,6 +404,75 @@ s_outbox_state (fixture_t *self, const char *job_id, int *attempts_p)
     return state;
 }
 
+//  A row as stored, read through a connection of our own.
+typedef struct {
+    char state [16];
+    int attempts;
+    int64_t next_attempt_at;    //  Unix ms
+    int64_t updated_at;
+    char detail [128];
+} row_t;
+
+static int
+s_outbox_row (fixture_t *self, const char *job_id, row_t *row)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (self->outbox, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout (db, 5000);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db,
+        "SELECT state, attempts, next_attempt_at, updated_at, last_detail FROM outbox"
+        " WHERE job_id = ?", -1, &stmt, NULL), SQLITE_OK);
+    sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
+    int found = sqlite3_step (stmt) == SQLITE_ROW;
+    memset (row, 0, sizeof *row);
+    if (found) {
+        const char *state = (const char *) sqlite3_column_text (stmt, 0);
+        const char *detail = (const char *) sqlite3_column_text (stmt, 4);
+        snprintf (row->state, sizeof row->state, "%s", state? state: "");
+        row->attempts = sqlite3_column_int (stmt, 1);
+        row->next_attempt_at = sqlite3_column_int64 (stmt, 2);
+        row->updated_at = sqlite3_column_int64 (stmt, 3);
+        snprintf (row->detail, sizeof row->detail, "%s", detail? detail: "");
+    }
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return found;
+}
+
+//  Stores a job in the outbox directly, as if accepted at created_at (Unix s) by
+//  a mailer that then went down.
+static void
+s_outbox_put (fixture_t *self, const char *job_id, const char *code, int64_t created_at)
+{
+    json_t *body = s_job_body (job_id, TO, code, s_now_s () + 300);
+    const char *reason = NULL;
+    mailer_job_t *job = mailer_job_from_body (body, "Postern <" FROM_ADDRESS ">",
+                                              created_at, &reason);
+    assert_non_null (job);
+    mailer_outbox_t *outbox = mailer_outbox_new (self->outbox);
+    assert_non_null (outbox);
+    assert_int_equal (mailer_outbox_insert (outbox, job, 0), 0);
+    mailer_outbox_destroy (&outbox);
+    mailer_job_destroy (&job);
+    json_decref (body);
+}
+
+//  Waits until a job is in a terminal state, serving the router meanwhile.
+static mailer_state_t
+s_expect_finished (fixture_t *self, const char *job_id)
+{
+    mailer_state_t job_state = MAILER_STATE_UNKNOWN;
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        job_state = s_outbox_state (self, job_id, NULL);
+        if (job_state == MAILER_STATE_SENT || job_state == MAILER_STATE_FAILED
+        ||  job_state == MAILER_STATE_EXPIRED)
+            break;
+        s_pump (self, POLL_MS);
+    }
+    return job_state;
+}
+
 //  Waits until a job has been tried at least once and is waiting for a retry.
 static void
 s_expect_retrying (fixture_t *self, const char *job_id)
@@ -377,13 +483,19 @@ s_expect_retrying (fixture_t *self, const char *job_id)
         job_state = s_outbox_state (self, job_id, &attempts);
         if (job_state == MAILER_STATE_PENDING && attempts >= 1)
             break;
-        zclock_sleep (POLL_MS);
+        s_pump (self, POLL_MS);
     }
     assert_int_equal (job_state, MAILER_STATE_PENDING);
     assert_true (attempts >= 1);
 }
 
 //  ---------------------------------------------------------------------------
+
+static void
+s_msg_free (void **item)
+{
+    pst_msg_destroy ((pst_msg_t **) item);
+}
 
 static int
 s_setup (void **state)
@@ -392,7 +504,10 @@ s_setup (void **state)
     snprintf (self->dir, sizeof self->dir, "/tmp/postern-mailer-service-XXXXXX");
     if (!mkdtemp (self->dir))
         return -1;
-    snprintf (self->maildir, sizeof self->maildir, "%s/mail", self->dir);
+    mailer_test_sink_init (&self->sink, self->dir);
+    snprintf (self->maildir, sizeof self->maildir, "%s/mail", self->dir);   //  the sink's
+    self->inbox = zlistx_new ();
+    zlistx_set_destructor (self->inbox, s_msg_free);
     snprintf (self->outbox, sizeof self->outbox, "%s/outbox.db", self->dir);
     self->router = zsock_new (ZMQ_ROUTER);
     if (!self->router)
@@ -412,6 +527,7 @@ s_teardown (void **state)
     s_mailer_stop (self);
     s_sink_stop (self);
     zframe_destroy (&self->peer);
+    zlistx_destroy (&self->inbox);
     zsock_destroy (&self->router);
     zstr_free (&self->endpoint);
     nftw (self->dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -424,7 +540,7 @@ test_delivers_one_message (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "ok", 0, 0, 0);
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-happy", "042917", s_now_s () + 300);
     s_expect_result (self, "job-happy", "sent");
@@ -457,6 +573,8 @@ test_delivers_one_message (void **state)
     assert_int_equal (s_outbox_state (self, "job-happy", &attempts), MAILER_STATE_SENT);
     assert_int_equal (attempts, 1);
     assert_false (s_mail_exists (self, 2));
+    //  the first attempt of a fresh job is not held up by a mail.check
+    assert_int_equal (self->checks, 0);
 }
 
 static void
@@ -464,7 +582,7 @@ test_permanent_failure_not_retried (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "reject-550", 0, 0, 0);
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-550", "111111", s_now_s () + 300);
     s_expect_result (self, "job-550", "failed");
@@ -480,7 +598,7 @@ test_temporary_failure_retried_once (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "tempfail-451", 1, 0, 0);
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-451", "222222", s_now_s () + 300);
     s_expect_result (self, "job-451", "sent");
@@ -489,6 +607,111 @@ test_temporary_failure_retried_once (void **state)
     assert_int_equal (s_outbox_state (self, "job-451", &attempts), MAILER_STATE_SENT);
     assert_int_equal (attempts, 2);
     assert_false (s_mail_exists (self, 2));
+    //  the retry asked mfa first (S22), which said live
+    assert_int_equal (self->checks, 1);
+    assert_string_equal (self->checked_job, "job-451");
+}
+
+//  S22: a retry asks mfa first. A code mfa calls dead (superseded by a newer
+//  challenge, or used) is never mailed although the relay would take it now; the
+//  row ends expired and mfa hears the job was cancelled, not that it failed. A
+//  fresh job still goes out at once, unasked.
+static void
+test_dead_code_not_retried (void **state)
+{
+    fixture_t *self = *state;
+    self->check_mode = CHECK_DEAD;
+    s_sink_start (self, "tempfail-451", 1, 0, 0);
+    s_mailer_start (self, self->sink.port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-dead", "161616", s_now_s () + 300);
+    s_expect_cancelled (self, "job-dead");
+    assert_int_equal (self->checks, 1);
+    assert_string_equal (self->checked_job, "job-dead");
+    row_t row;
+    assert_true (s_outbox_row (self, "job-dead", &row));
+    assert_string_equal (row.state, "expired");
+    assert_string_equal (row.detail, "code superseded or used");
+
+    //  the relay takes mail now: the next job, fresh, is delivered without a check
+    s_send_and_expect_ack (self, "job-fresh", "171717", s_now_s () + 300);
+    s_expect_result (self, "job-fresh", "sent");
+    assert_true (s_wait_mail (self, 1));
+    assert_int_equal (self->checks, 1);
+    char *eml = mailer_test_sink_read (&self->sink, 1);
+    assert_non_null (strstr (eml, "<job-fresh@postern.test>"));
+    assert_null (strstr (eml, "161616"));
+    free (eml);
+    assert_false (s_mail_exists (self, 2));
+}
+
+//  mfa does not answer the check (down, or slow): the code may be dead, so nothing
+//  is sent; the job goes back to wait, uncounted, and asks again later. Once mfa
+//  answers live, it is delivered.
+static void
+test_unanswered_check_postpones (void **state)
+{
+    fixture_t *self = *state;
+    self->check_mode = CHECK_SILENT;
+    s_sink_start (self, "tempfail-451", 1, 0, 0);
+    s_mailer_start (self, self->sink.port);
+    s_expect_ready (self);
+    s_send_and_expect_ack (self, "job-wait", "212121", s_now_s () + 300);
+
+    //  after the first unanswered check: pending again, due a while later
+    row_t row = { 0 };
+    for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+        if (s_outbox_row (self, "job-wait", &row) && streq (row.state, "pending")
+        &&  streq (row.detail, "mfa did not confirm the code is live"))
+            break;
+        s_pump (self, POLL_MS);
+    }
+    assert_string_equal (row.state, "pending");
+    assert_string_equal (row.detail, "mfa did not confirm the code is live");
+    assert_int_equal (row.attempts, 1);         //  the one SMTP attempt, not the check
+    assert_true (row.next_attempt_at - row.updated_at >= 1500);
+    assert_true (self->checks >= 1);
+    assert_string_equal (self->checked_job, "job-wait");
+
+    //  and it asks again
+    for (int waited = 0; waited < WAIT_MS && self->checks < 2; waited += POLL_MS)
+        s_pump (self, POLL_MS);
+    assert_true (self->checks >= 2);
+    assert_false (s_mail_exists (self, 1));
+
+    self->check_mode = CHECK_LIVE;
+    s_expect_result (self, "job-wait", "sent");
+    assert_true (s_wait_mail (self, 1));
+    char *eml = mailer_test_sink_read (&self->sink, 1);
+    assert_non_null (strstr (eml, "212121"));
+    free (eml);
+    int attempts = 0;
+    assert_int_equal (s_outbox_state (self, "job-wait", &attempts), MAILER_STATE_SENT);
+    assert_int_equal (attempts, 2);
+    assert_false (s_mail_exists (self, 2));
+}
+
+//  Rows found in the outbox at start that were accepted a while ago (the mailer
+//  was down meanwhile) are checked before their first attempt; a row accepted a
+//  moment ago is not.
+static void
+test_old_rows_checked_at_start (void **state)
+{
+    fixture_t *self = *state;
+    self->check_mode = CHECK_DEAD;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_outbox_put (self, "job-stale", "222333", s_now_s () - 60);
+    s_outbox_put (self, "job-new", "444555", s_now_s ());
+    s_mailer_start (self, self->sink.port);
+    assert_int_equal (s_expect_finished (self, "job-stale"), MAILER_STATE_EXPIRED);
+    assert_int_equal (s_expect_finished (self, "job-new"), MAILER_STATE_SENT);
+    assert_int_equal (self->checks, 1);
+    assert_string_equal (self->checked_job, "job-stale");
+    assert_true (s_wait_mail (self, 1));
+    char *eml = mailer_test_sink_read (&self->sink, 1);
+    assert_non_null (strstr (eml, "<job-new@postern.test>"));
+    free (eml);
+    assert_false (s_mail_exists (self, 2));
 }
 
 static void
@@ -496,7 +719,7 @@ test_expired_job_never_sent (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "ok", 0, 0, 0);
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-old", "333333", s_now_s () - 10);
     s_expect_result (self, "job-old", "expired");
@@ -519,7 +742,7 @@ test_injection_refused (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "ok", 0, 0, 0);
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     char *id = s_send_job (self, "job-evil", TO "\r\nRCPT TO:<eve@evil.test>", "555555",
                            s_now_s () + 300);
@@ -537,7 +760,7 @@ test_outbox_survives_restart (void **state)
     fixture_t *self = *state;
     //  learn a free port, then close it: the relay is down
     s_sink_start (self, "ok", 0, 0, 0);
-    int port = self->sink_port;
+    int port = self->sink.port;
     s_sink_stop (self);
     s_mailer_start (self, port);
     s_expect_ready (self);
@@ -547,9 +770,11 @@ test_outbox_survives_restart (void **state)
     s_mailer_stop (self);
 
     s_sink_start (self, "ok", 0, port, 0);
-    assert_int_equal (self->sink_port, port);
+    assert_int_equal (self->sink.port, port);
     s_mailer_start (self, port);
     s_expect_result (self, "job-durable", "sent");
+    //  a retry after a restart is a retry: mfa was asked first
+    assert_true (self->checks >= 1);
     assert_true (s_wait_mail (self, 1));
     char path [256];
     snprintf (path, sizeof path, "%s/1.eml", self->maildir);
@@ -569,20 +794,20 @@ test_silent_relay (void **state)
 {
     fixture_t *self = *state;
     s_sink_start (self, "hang", 0, 0, 0);
-    s_mailer_start_with (self, self->sink_port, 1);
+    s_mailer_start_with (self, self->sink.port, 1);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-silent", "777777", s_now_s () + 300);
     s_expect_retrying (self, "job-silent");
     s_mailer_stop (self);
 
     //  now a long stage timeout, and stop while the attempt hangs
-    s_mailer_start_with (self, self->sink_port, 600);
+    s_mailer_start_with (self, self->sink.port, 600);
     mailer_state_t job_state = MAILER_STATE_UNKNOWN;
     for (int waited = 0; waited < WAIT_MS; waited += POLL_MS) {
         job_state = s_outbox_state (self, "job-silent", NULL);
         if (job_state == MAILER_STATE_SENDING)
             break;
-        zclock_sleep (POLL_MS);
+        s_pump (self, POLL_MS);
     }
     assert_int_equal (job_state, MAILER_STATE_SENDING);
     int before = 0;
@@ -602,7 +827,7 @@ test_starttls_verified (void **state)
     s_sink_start (self, "ok", 0, 0, 1);
     self->starttls = 1;
     self->ca_file = self->cert;
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-tls", "888888", s_now_s () + 300);
     s_expect_result (self, "job-tls", "sent");
@@ -617,7 +842,7 @@ test_starttls_untrusted_certificate (void **state)
     s_make_certificate (self);
     s_sink_start (self, "ok", 0, 0, 1);
     self->starttls = 1;
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-mitm", "999999", s_now_s () + 300);
     s_expect_retrying (self, "job-mitm");
@@ -631,7 +856,7 @@ test_starttls_not_offered (void **state)
     fixture_t *self = *state;
     s_sink_start (self, "ok", 0, 0, 0);
     self->starttls = 1;
-    s_mailer_start (self, self->sink_port);
+    s_mailer_start (self, self->sink.port);
     s_expect_ready (self);
     s_send_and_expect_ack (self, "job-plain", "101010", s_now_s () + 300);
     s_expect_retrying (self, "job-plain");
@@ -648,7 +873,7 @@ test_backlog_bounds_credit (void **state)
     fixture_t *self = *state;
     //  learn a free port, then close it: the relay is down
     s_sink_start (self, "ok", 0, 0, 0);
-    int port = self->sink_port;
+    int port = self->sink.port;
     s_sink_stop (self);
     self->max_backlog = 2;
     s_mailer_start (self, port);
@@ -686,10 +911,10 @@ test_backlog_bounds_credit (void **state)
 
     //  the relay comes back: both waiting jobs go out at their next retry
     s_sink_start (self, "ok", 0, port, 0);
-    assert_int_equal (self->sink_port, port);
+    assert_int_equal (self->sink.port, port);
     assert_true (s_wait_mail (self, 2));
     for (int waited = 0; waited < WAIT_MS && s_outbox_backlog (self) > 0; waited += POLL_MS)
-        zclock_sleep (POLL_MS);
+        s_pump (self, POLL_MS);
     assert_int_equal (s_outbox_backlog (self), 0);
     assert_int_equal (s_outbox_state (self, "job-b1", NULL), MAILER_STATE_SENT);
     assert_int_equal (s_outbox_state (self, "job-b2", NULL), MAILER_STATE_SENT);
@@ -762,6 +987,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_delivers_one_message, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_permanent_failure_not_retried, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_temporary_failure_retried_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_dead_code_not_retried, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unanswered_check_postpones, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_old_rows_checked_at_start, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_expired_job_never_sent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_injection_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_outbox_survives_restart, s_setup, s_teardown),
