@@ -71,6 +71,7 @@ gw_config_from_env (void)
                                               self->connection_timeout_s, 1, 3600);
     self->max_connections = (unsigned) pst_config_int ("POSTERN_MAX_CONNECTIONS",
                                               self->max_connections, 1, 65536);
+    s_env_str (&self->trusted_proxies, "POSTERN_TRUSTED_PROXIES");
     if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
         gw_config_destroy (&self);
     return self;
@@ -87,6 +88,7 @@ gw_config_destroy (gw_config_t **self_p)
         free (self->authn_endpoint);
         free (self->mfa_endpoint);
         free (self->domain);
+        free (self->trusted_proxies);
         free (self);
         *self_p = NULL;
     }

@@ -25,6 +25,8 @@ typedef struct {
     size_t max_body;            //  request body limit in bytes
     unsigned connection_timeout_s;
     unsigned max_connections;
+    char *trusted_proxies;      //  addresses/CIDRs whose X-Forwarded-For is believed
+                                //  (gw_proxy.h); NULL = none
     int keys_min_interval_ms;   //  least time between key set fetches for an
                                 //  unknown kid; not in the environment (tests)
 } gw_config_t;

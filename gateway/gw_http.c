@@ -1,5 +1,6 @@
 #include "gw_http.h"
 #include "gw_body.h"
+#include "gw_proxy.h"
 #include "gw_response.h"
 #include "gw_routes.h"
 #include "pst_error.h"
@@ -28,6 +29,7 @@ struct _gw_http_t {
     struct MHD_Daemon *daemon;
     gw_bus_t *bus;
     gw_keys_t *keys;
+    gw_proxy_t *proxies;        //  peers whose X-Forwarded-For is believed
     char *issuer;               //  https://{domain}/
     char *mgmt_audience;        //  https://{domain}/api/v2/
     char *mfa_audience;         //  https://{domain}/mfa/
@@ -374,14 +376,29 @@ s_auth_mgmt (request_t *req)
     return AUTH_OK;
 }
 
+typedef enum {
+    MFA_BEARER_EITHER,          //  an mfa_token or an /mfa/ access token
+    MFA_BEARER_ACCESS,          //  an /mfa/ access token only
+    MFA_BEARER_MFA_TOKEN        //  an mfa_token only
+} mfa_bearer_t;
+
 //  An mfa_token (opaque) travels to mfa in the body when the route takes one;
 //  an access token for the /mfa/ audience is verified here and becomes the caller.
 static auth_result_t
-s_auth_mfa_bearer (request_t *req, int takes_mfa_token)
+s_auth_mfa_bearer (request_t *req, mfa_bearer_t accepted)
 {
     char *token = gw_http_bearer_token (s_header (req, MHD_HTTP_HEADER_AUTHORIZATION));
     if (!token) {
         s_fail_bearer (req, "Missing Authorization: Bearer token");
+        return AUTH_FAILED;
+    }
+    int takes_mfa_token = accepted != MFA_BEARER_ACCESS;
+    if (accepted == MFA_BEARER_MFA_TOKEN && gw_keys_is_jwt (token)) {
+        //  Said plainly, so nobody mistakes a valid access token for a bad one
+        free (token);
+        s_fail (req, MHD_HTTP_FORBIDDEN, PST_ERR_ACCESS_DENIED,
+                "Enrolling with an access token is not supported yet: use the mfa_token "
+                "from the mfa_required error");
         return AUTH_FAILED;
     }
     if (!gw_keys_is_jwt (token)) {
@@ -418,7 +435,7 @@ s_auth_mfa_bearer (request_t *req, int takes_mfa_token)
 static auth_result_t
 s_auth_mfa (request_t *req)
 {
-    return s_auth_mfa_bearer (req, 1);
+    return s_auth_mfa_bearer (req, MFA_BEARER_EITHER);
 }
 
 //  Routes that change a user's authenticators want proof of a finished sign-in
@@ -426,7 +443,13 @@ s_auth_mfa (request_t *req)
 static auth_result_t
 s_auth_mfa_access (request_t *req)
 {
-    return s_auth_mfa_bearer (req, 0);
+    return s_auth_mfa_bearer (req, MFA_BEARER_ACCESS);
+}
+
+static auth_result_t
+s_auth_mfa_token (request_t *req)
+{
+    return s_auth_mfa_bearer (req, MFA_BEARER_MFA_TOKEN);
 }
 
 //  ---------------------------------------------------------------------------
@@ -500,7 +523,8 @@ s_authorize_and_send (request_t *req)
         [GW_AUTH_CLIENT] = s_auth_client,
         [GW_AUTH_MGMT] = s_auth_mgmt,
         [GW_AUTH_MFA] = s_auth_mfa,
-        [GW_AUTH_MFA_ACCESS] = s_auth_mfa_access
+        [GW_AUTH_MFA_ACCESS] = s_auth_mfa_access,
+        [GW_AUTH_MFA_TOKEN] = s_auth_mfa_token
     };
     auth_result_t (*authenticate) (request_t *) = s_authenticators [req->match.route->auth];
     auth_result_t result = authenticate? authenticate (req): AUTH_OK;
@@ -514,19 +538,37 @@ s_authorize_and_send (request_t *req)
 //  ---------------------------------------------------------------------------
 //  Request phases
 
+//  Proxies append their peer to the last X-Forwarded-For line, so that line
+//  holds the hops nearest to us; an earlier line may be the client's own.
+static enum MHD_Result
+s_last_forwarded (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    if (key && value && strcasecmp (key, "X-Forwarded-For") == 0)
+        *(const char **) cls = value;
+    return MHD_YES;
+}
+
 static void
 s_client_address (request_t *req)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info (req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *address = info? info->client_addr: NULL;
+    char peer [INET6_ADDRSTRLEN] = "";
     if (address && address->sa_family == AF_INET)
         inet_ntop (AF_INET, &((const struct sockaddr_in *) address)->sin_addr,
-                   req->client_ip, sizeof req->client_ip);
+                   peer, sizeof peer);
     else
     if (address && address->sa_family == AF_INET6)
         inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr,
-                   req->client_ip, sizeof req->client_ip);
+                   peer, sizeof peer);
+    const char *forwarded = NULL;
+    if (req->http->proxies && gw_proxy_trusts (req->http->proxies, peer))
+        MHD_get_connection_values (req->connection, MHD_HEADER_KIND, s_last_forwarded,
+                                   (void *) &forwarded);
+    gw_proxy_client (req->http->proxies, peer, forwarded, req->client_ip,
+                     sizeof req->client_ip);
 }
 
 static enum MHD_Result
@@ -645,13 +687,19 @@ s_on_resumed (request_t *req)
         return s_fail (req, MHD_HTTP_SERVICE_UNAVAILABLE, PST_ERR_UNAVAILABLE, message);
     }
     gw_response_t *response = gw_response_from_reply (req->match.route, req->reply);
-    //  RFC 6749 §5.2: a client that authenticated with HTTP Basic and failed is
-    //  told which scheme to use again
+    //  A 401 names the scheme to retry with: Basic for a client that failed it
+    //  (RFC 6749 §5.2), Bearer when a service refused the token (an mfa_token
+    //  unknown or expired: RFC 6750 §3)
     const char *authorization = s_header (req, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (response && gw_response_status (response) == MHD_HTTP_UNAUTHORIZED
-    &&  authorization && strncasecmp (authorization, "Basic ", 6) == 0)
-        gw_response_add_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                "Basic realm=\"postern\", charset=\"UTF-8\"");
+    if (response && gw_response_status (response) == MHD_HTTP_UNAUTHORIZED && authorization) {
+        if (strncasecmp (authorization, "Basic ", 6) == 0)
+            gw_response_add_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    "Basic realm=\"postern\", charset=\"UTF-8\"");
+        else
+        if (strncasecmp (authorization, "Bearer ", 7) == 0)
+            gw_response_add_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                    "Bearer error=\"invalid_token\"");
+    }
     return s_respond (req, response);
 }
 
@@ -787,6 +835,14 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
     self->issuer = s_url (config->domain, "");
     self->mgmt_audience = s_url (config->domain, "api/v2/");
     self->mfa_audience = s_url (config->domain, "mfa/");
+    char *error = NULL;
+    self->proxies = gw_proxy_new (config->trusted_proxies, &error);
+    if (!self->proxies) {
+        pst_log (PST_LOG_ERROR, "http_bad_trusted_proxies", "reason", error, NULL);
+        free (error);
+        gw_http_destroy (&self);
+        return NULL;
+    }
 
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
                        | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -848,6 +904,7 @@ gw_http_destroy (gw_http_t **self_p)
         gw_http_t *self = *self_p;
         if (self->daemon)
             MHD_stop_daemon (self->daemon);
+        gw_proxy_destroy (&self->proxies);
         free (self->issuer);
         free (self->mgmt_audience);
         free (self->mfa_audience);

@@ -12,7 +12,7 @@
 static const gw_route_t s_routes [] = {
     //  Authentication API
     { "POST",   "/oauth/token",                 A, "token.grant",          NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
-    { "POST",   "/mfa/associate",               M, "mfa.associate",        "enroll", GW_AUTH_MFA, 200, AUTH, 0 },
+    { "POST",   "/mfa/associate",               M, "mfa.associate",        NULL, GW_AUTH_MFA_TOKEN, 200, AUTH, 0 },
     { "POST",   "/mfa/challenge",               A, "mfa.challenge",        NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
     { "GET",    "/mfa/authenticators",          M, "authenticators.list",  "read:authenticators", GW_AUTH_MFA, 200, AUTH, 0 },
     { "DELETE", "/mfa/authenticators/{id}",     M, "authenticators.delete", "remove:authenticators", GW_AUTH_MFA_ACCESS, 204, AUTH, 0 },

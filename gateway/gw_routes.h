@@ -20,7 +20,9 @@ typedef enum {
     GW_AUTH_CLIENT,     //  client credentials in the body, or HTTP Basic
     GW_AUTH_MGMT,       //  Bearer JWT for https://{domain}/api/v2/, scope checked
     GW_AUTH_MFA,        //  Bearer mfa_token, or JWT for https://{domain}/mfa/
-    GW_AUTH_MFA_ACCESS  //  Bearer JWT for https://{domain}/mfa/ only
+    GW_AUTH_MFA_ACCESS, //  Bearer JWT for https://{domain}/mfa/ only
+    GW_AUTH_MFA_TOKEN   //  Bearer mfa_token only (enrolling with an access
+                        //  token is not built yet: refused in words that say so)
 } gw_auth_t;
 
 typedef enum {

@@ -118,6 +118,9 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
                                                               "email|dev_gone"))
         pst_msg_fail (reply, PST_ERR_NOT_FOUND, "Authenticator not found");
     else
+    if (streq (op, "mfa.associate") && streq (s_str_or_empty (request, "mfa_token"), "expired"))
+        pst_msg_fail (reply, PST_ERR_INVALID_TOKEN, "mfa_token is expired");
+    else
     if (streq (op, "recovery_code.regenerate"))
         body = json_pack ("{s:s}", "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX");
     else
@@ -263,6 +266,8 @@ s_setup (void **state)
     gw_config_set_str (&s_fx.config->domain, DOMAIN);
     gw_config_set_str (&s_fx.config->authn_endpoint, s_fx.stubs.authn_endpoint);
     gw_config_set_str (&s_fx.config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
+    //  The tests connect from loopback: that is "our proxy" here
+    gw_config_set_str (&s_fx.config->trusted_proxies, "127.0.0.1, ::1");
     s_fx.gateway = zactor_new (gw_server_actor, s_fx.config);
     int http_port = -1;
     if (zsock_recv (s_fx.gateway, "ii", &s_fx.https_port, &http_port) != 0
@@ -367,6 +372,7 @@ typedef struct {
     const char *content_type;   //  NULL: curl's default for a POST body
     int chunked;
     int plain_port;             //  plain HTTP on this port instead of HTTPS
+    const char *extra_header;   //  one more header line, or NULL
 } request_t;
 
 static http_t *
@@ -387,6 +393,8 @@ s_http (const request_t *request)
         snprintf (line, sizeof line, "Authorization: %s", request->authorization);
         headers = curl_slist_append (headers, line);
     }
+    if (request->extra_header)
+        headers = curl_slist_append (headers, request->extra_header);
     if (request->content_type) {
         snprintf (line, sizeof line, "Content-Type: %s", request->content_type);
         headers = curl_slist_append (headers, line);
@@ -520,6 +528,27 @@ test_token_success_passes_through (void **state)
     s_http_destroy (&http);
 }
 
+//  Behind a trusted proxy the client is the nearest untrusted X-Forwarded-For hop
+static void
+test_forwarded_client_address (void **state)
+{
+    (void) state;
+    request_t request = { .method = "POST", .path = "/oauth/token",
+        .body = "grant_type=password&username=user%40example.com&password=pwd",
+        .extra_header = "X-Forwarded-For: 198.51.100.7, 203.0.113.9, 127.0.0.1" };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (s_fx.stubs.stub.ip, "203.0.113.9");
+    s_http_destroy (&http);
+
+    //  A hop that is not an address ends the walk at the last trusted one
+    request.extra_header = "X-Forwarded-For: 203.0.113.9, junk";
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (s_fx.stubs.stub.ip, "127.0.0.1");
+    s_http_destroy (&http);
+}
+
 static void
 test_mfa_required_rendering (void **state)
 {
@@ -626,26 +655,26 @@ test_mfa_associate_with_mfa_token (void **state)
     assert_true (json_is_array (json_object_get (stub->body, "authenticator_types")));
     s_http_destroy (&http);
 
-    //  An access token for the /mfa/ audience is verified and becomes the
-    //  caller; a body mfa_token cannot ride along with it
+    //  A service that refuses the mfa_token answers 401 with the Bearer challenge
+    request_t expired = { .method = "POST", .path = "/mfa/associate",
+        .authorization = "Bearer expired", .body = "{\"authenticator_types\":[\"oob\"]}" };
+    http = s_http (&expired);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_non_null (s_header (http, "WWW-Authenticate"));
+    assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+    s_http_destroy (&http);
+
+    //  Enrolling with an access token is not built: refused in plain words,
+    //  nothing sent on
+    int before = s_requests (stub);
     char *authorization = s_user_token ("enroll", "https://" DOMAIN "/mfa/");
     request_t jwt = { .method = "POST", .path = "/mfa/associate", .authorization = authorization,
-        .body = "{\"authenticator_types\":[\"oob\"],\"mfa_token\":\"sneaky\"}" };
-    http = s_http (&jwt);
-    assert_int_equal (http->status, 200);
-    assert_string_equal (stub->caller, "m2m-client@clients");
-    assert_string_equal (stub->scopes, "enroll");
-    assert_null (json_object_get (stub->body, "mfa_token"));
-    s_http_destroy (&http);
-    free (authorization);
-
-    //  ... and must carry the enroll scope
-    int before = s_requests (stub);
-    authorization = s_user_token ("read:authenticators", "https://" DOMAIN "/mfa/");
-    jwt.authorization = authorization;
+        .body = "{\"authenticator_types\":[\"oob\"]}" };
     http = s_http (&jwt);
     assert_int_equal (http->status, 403);
-    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    assert_string_equal (s_member (http, "error"), "access_denied");
+    assert_non_null (strstr (s_member (http, "error_description"), "not supported yet"));
     assert_int_equal (s_requests (stub), before);
     s_http_destroy (&http);
     free (authorization);
@@ -1201,6 +1230,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_token_success_passes_through),
+        cmocka_unit_test (test_forwarded_client_address),
         cmocka_unit_test (test_mfa_required_rendering),
         cmocka_unit_test (test_retry_after_header),
         cmocka_unit_test (test_basic_failure_challenge),
