@@ -17,6 +17,7 @@ typedef struct {
     pst_client_t *mfa;
     char *kid;
     char *signing_pem;
+    unsigned sign_ins;          //  password grants handled, to prune now and then
 } authn_worker_t;
 
 //  Actor: args is an authn_config_t * that outlives the actor. Prepares the

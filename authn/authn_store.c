@@ -45,11 +45,14 @@ static const char *s_migrations [] = {
     "  private_pem TEXT NOT NULL,"
     "  is_current INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL);",
-    //  Failed sign-ins per throttle key, in a fixed window from the first failure
+    //  Sign-in attempts per throttle key, in a fixed window from the first: the
+    //  failures, and the attempts whose password is still being checked
     "CREATE TABLE login_failures ("
     "  key TEXT PRIMARY KEY,"
     "  failures INTEGER NOT NULL,"
     "  window_start INTEGER NOT NULL);",
+    //  Pruning finds the ended windows by their start, without a full scan
+    "CREATE INDEX login_failures_window_start ON login_failures (window_start);",
     NULL
 };
 
@@ -311,40 +314,63 @@ authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p)
 //  Sign-in throttling
 
 int
-authn_store_login_blocked (sqlite3 *db, const char *key, int max_failures, int window_s,
-                           int64_t now, int *retry_after_s)
+authn_store_login_reserve (sqlite3 *db, const char *key, int max_attempts, int window_s,
+                           int64_t now, int64_t *window_start_p)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (db,
-        "SELECT failures, window_start FROM login_failures WHERE key = ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step (stmt);
-    int blocked = 0;
-    if (rc == SQLITE_ROW) {
-        int64_t ends = sqlite3_column_int64 (stmt, 1) + window_s;
-        blocked = sqlite3_column_int (stmt, 0) >= max_failures && ends > now;
-        if (blocked && retry_after_s)
-            *retry_after_s = (int) (ends - now);
-    }
-    sqlite3_finalize (stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE? blocked: -1;
-}
-
-int
-authn_store_login_failed (sqlite3 *db, const char *key, int window_s, int64_t now)
-{
-    //  One statement, so concurrent failures all count
+    //  Count and check are one statement, so two workers cannot both take the
+    //  last attempt. An ended window starts afresh; a full one is left as it is
+    //  (the WHERE of DO UPDATE), so nothing comes back and nothing moves.
     sqlite3_stmt *stmt = pst_db_prepare (db,
         "INSERT INTO login_failures (key, failures, window_start) VALUES (?1, 1, ?2)"
         " ON CONFLICT (key) DO UPDATE SET"
         "  failures = CASE WHEN window_start + ?3 <= ?2 THEN 1 ELSE failures + 1 END,"
-        "  window_start = CASE WHEN window_start + ?3 <= ?2 THEN ?2 ELSE window_start END");
+        "  window_start = CASE WHEN window_start + ?3 <= ?2 THEN ?2 ELSE window_start END"
+        "  WHERE window_start + ?3 <= ?2 OR failures < ?4"
+        " RETURNING window_start");
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 2, now);
     sqlite3_bind_int (stmt, 3, window_s);
+    sqlite3_bind_int (stmt, 4, max_attempts);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *window_start_p = sqlite3_column_int64 (stmt, 0);
+    //  The change commits when the statement ends: run it to its end, so that
+    //  a commit that fails is seen as an error rather than as a reservation
+    int done = rc == SQLITE_ROW? sqlite3_step (stmt): rc;
+    sqlite3_finalize (stmt);
+    if (done != SQLITE_DONE)
+        return -1;
+    if (rc == SQLITE_ROW)
+        return 0;
+
+    //  Refused: read when the window ends, for Retry-After. The key may have
+    //  gone in between (cleared or pruned); its window has then ended now.
+    *window_start_p = now - window_s;
+    stmt = pst_db_prepare (db, "SELECT window_start FROM login_failures WHERE key = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *window_start_p = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE? 1: -1;
+}
+
+int
+authn_store_login_release (sqlite3 *db, const char *key, int64_t window_start)
+{
+    //  Only within the window it was counted in: a window started since holds
+    //  other attempts, which this one must not cancel
+    sqlite3_stmt *stmt = pst_db_prepare (db,
+        "UPDATE login_failures SET failures = failures - 1"
+        " WHERE key = ? AND window_start = ? AND failures > 0");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, window_start);
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
     sqlite3_finalize (stmt);
     return rc;
@@ -357,6 +383,20 @@ authn_store_login_succeeded (sqlite3 *db, const char *key)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+int
+authn_store_login_prune (sqlite3 *db, int64_t now, int window_s)
+{
+    //  Written against the bare column so that the index on window_start serves it
+    sqlite3_stmt *stmt = pst_db_prepare (db,
+        "DELETE FROM login_failures WHERE window_start <= ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, now - window_s);
     int rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
     sqlite3_finalize (stmt);
     return rc;

@@ -77,17 +77,31 @@ int
 int
     authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p);
 
-//  Sign-in throttling. A key (a user and IP pair, or an IP) is blocked once it
-//  has max_failures failures within window_s of its first; the block ends with
-//  the window. 1 blocked (retry_after_s set), 0 not, -1 error.
+//  Sign-in throttling. A key (a user and address pair, or an address) counts
+//  sign-in attempts in a fixed window of window_s seconds from its first; the
+//  window keeps its start however often the key is tried, so a block always
+//  ends with it.
+//
+//  Reserves one attempt for key before the password is checked, counting it at
+//  once: parallel attempts cannot all pass a check made before any of them was
+//  counted. The reservation stands as a failure unless released. When key
+//  already holds max_attempts in its window the attempt is refused and not
+//  counted, so refusals neither raise the count nor move the window.
+//  0 reserved, 1 refused, -1 error; either way *window_start_p is the start of
+//  key's window (the window ends at *window_start_p + window_s).
 int
-    authn_store_login_blocked (sqlite3 *db, const char *key, int max_failures, int window_s,
-                               int64_t now, int *retry_after_s);
-//  Counts one failure for key, atomically. 0 or -1.
+    authn_store_login_reserve (sqlite3 *db, const char *key, int max_attempts, int window_s,
+                               int64_t now, int64_t *window_start_p);
+//  Gives back one attempt reserved in the window that started at window_start:
+//  never below zero, and not at all once another window has begun. 0 or -1.
 int
-    authn_store_login_failed (sqlite3 *db, const char *key, int window_s, int64_t now);
-//  Forgets key's failures. 0 or -1.
+    authn_store_login_release (sqlite3 *db, const char *key, int64_t window_start);
+//  Forgets key's attempts. 0 or -1.
 int
     authn_store_login_succeeded (sqlite3 *db, const char *key);
+//  Deletes the keys whose window has ended (window_start + window_s <= now):
+//  they count nothing any more. 0 or -1.
+int
+    authn_store_login_prune (sqlite3 *db, int64_t now, int window_s);
 
 #endif

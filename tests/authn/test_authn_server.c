@@ -636,6 +636,21 @@ test_client_made_confidential (void **state)
     free (client_id);
 }
 
+//  The rate_limit member the gateway turns into X-RateLimit-*: the limit of the
+//  key that refused, none left, and the end of its window as Unix time.
+static void
+s_assert_rate_limit (pst_msg_t *reply, int limit)
+{
+    json_t *rate_limit = json_object_get (pst_msg_body (reply), "rate_limit");
+    assert_true (json_is_object (rate_limit));
+    assert_int_equal (json_integer_value (json_object_get (rate_limit, "limit")), limit);
+    assert_true (json_is_integer (json_object_get (rate_limit, "remaining")));
+    assert_int_equal (json_integer_value (json_object_get (rate_limit, "remaining")), 0);
+    json_int_t reset = json_integer_value (json_object_get (rate_limit, "reset"));
+    json_int_t expected = (json_int_t) s_clock () + pst_msg_get_int (reply, "retry_after", 0);
+    assert_true (reset >= expected - 1 && reset <= expected + 1);
+}
+
 //  Brute force: a user and IP pair is blocked after 3 failures in the window,
 //  even for the right password, without touching other users or other IPs; an
 //  IP spraying many accounts is blocked after 6.
@@ -657,6 +672,14 @@ test_login_throttle (void **state)
     int retry_after = (int) pst_msg_get_int (reply, "retry_after", 0);
     assert_true (retry_after > 890 && retry_after <= 900);
     assert_null (pst_msg_get_str (reply, "access_token"));
+    s_assert_rate_limit (reply, 3);
+    pst_msg_destroy (&reply);
+
+    //  The same client written IPv4-mapped is the same address
+    s_client_ip = "::ffff:198.51.100.7";
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                    NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
     pst_msg_destroy (&reply);
 
     //  The same user from another address is not blocked
@@ -694,6 +717,7 @@ test_login_throttle (void **state)
     json_object_set_new (spray, "username", json_string ("victim9@example.com"));
     reply = s_call ("token.grant", spray, NULL, NULL, NULL);
     s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    s_assert_rate_limit (reply, 6);
     pst_msg_destroy (&reply);
 
     //  The window passes: the first address gets in again, and success forgets
@@ -717,6 +741,75 @@ test_login_throttle (void **state)
         pst_msg_destroy (&reply);
     }
     s_clock_offset = 0;
+    s_client_ip = NULL;
+}
+
+//  Parallel wrong passwords cannot overshoot the limit: each attempt is counted
+//  before its password is checked, so of 8 sent at once to the 2 workers exactly
+//  3 are tried and 5 refused.
+static void
+test_login_throttle_parallel (void **state)
+{
+    (void) state;
+    s_client_ip = "192.0.2.50";
+    const int sent = 8;
+    pst_msg_t *requests [8];
+    for (int index = 0; index < sent; index++) {
+        requests [index] = s_request ("token.grant", s_password_body ("wrong password!", "openid"), NULL);
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [index]), 0);
+    }
+    int tried = 0, refused = 0;
+    zsock_set_rcvtimeo (s_caller, 10000);
+    for (int answered = 0; answered < sent; ) {
+        pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        int ours = 0;
+        for (int index = 0; index < sent; index++)
+            ours |= streq (pst_msg_id (reply), pst_msg_id (requests [index]));
+        if (ours) {
+            answered++;
+            assert_true (pst_msg_is_error (reply));
+            if (streq (pst_msg_error (reply), PST_ERR_INVALID_GRANT))
+                tried++;
+            else {
+                s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+                refused++;
+            }
+        }
+        pst_msg_destroy (&reply);
+    }
+    for (int index = 0; index < sent; index++)
+        pst_msg_destroy (&requests [index]);
+    assert_int_equal (tried, 3);
+    assert_int_equal (refused, 5);
+    s_client_ip = NULL;
+}
+
+//  An IPv6 client counts by its /64: it cannot leave a block by moving to
+//  another of its own addresses, while the next /64 is someone else.
+static void
+test_login_throttle_ipv6 (void **state)
+{
+    (void) state;
+    s_client_ip = "2001:db8:5:6::1";
+    for (int attempt = 0; attempt < 3; attempt++) {
+        pst_msg_t *reply = s_call ("token.grant", s_password_body ("wrong password!", "openid"),
+                                   NULL, NULL, NULL);
+        s_assert_error (reply, PST_ERR_INVALID_GRANT, NULL);
+        pst_msg_destroy (&reply);
+    }
+    s_client_ip = "2001:db8:5:6:a:b:c:beef";
+    pst_msg_t *reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                               NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_TOO_MANY_ATTEMPTS, NULL);
+    s_assert_rate_limit (reply, 3);
+    pst_msg_destroy (&reply);
+
+    s_client_ip = "2001:db8:5:7::1";
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
     s_client_ip = NULL;
 }
 
@@ -782,6 +875,8 @@ main (void)
         cmocka_unit_test (test_mfa_challenge_client_auth),
         cmocka_unit_test (test_client_made_confidential),
         cmocka_unit_test (test_login_throttle),
+        cmocka_unit_test (test_login_throttle_parallel),
+        cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);

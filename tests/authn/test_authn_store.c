@@ -1,9 +1,11 @@
 //  authn_store and authn_config: the schema, the lookups the token endpoint relies
-//  on, the signing key's lifecycle, and configuration from the environment.
+//  on, the signing key's lifecycle, sign-in throttling, and configuration from
+//  the environment.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,142 @@ test_users (void **state)
     pst_db_close (&db);
 }
 
+//  A key's count, or -1 when the key has no row
+static int
+s_attempts (sqlite3 *db, const char *key)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT failures FROM login_failures WHERE key = ?");
+    assert_non_null (stmt);
+    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+    int attempts = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
+    sqlite3_finalize (stmt);
+    return attempts;
+}
+
+//  Sign-in throttling reserves an attempt before the password is tried: with a
+//  limit of 3, three are reserved and the fourth refused (the caller then never
+//  verifies). A refusal counts nothing and moves no window; giving back a
+//  reservation (the right password) frees one attempt, within its own window.
+static void
+test_login_reservations (void **state)
+{
+    (void) state;
+    sqlite3 *db = authn_store_open (s_path);
+    int64_t window = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1000 + attempt, &window), 0);
+        assert_int_equal (window, 1000);
+    }
+    assert_int_equal (s_attempts (db, "ip:a"), 3);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        window = 0;
+        assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1100 + attempt, &window), 1);
+        assert_int_equal (window, 1000);
+    }
+    assert_int_equal (s_attempts (db, "ip:a"), 3);
+    //  Other keys are their own
+    assert_int_equal (authn_store_login_reserve (db, "ip:b", 3, 900, 1100, &window), 0);
+    assert_int_equal (s_attempts (db, "ip:b"), 1);
+
+    //  A success gives its attempt back: exactly one more may be tried
+    assert_int_equal (authn_store_login_release (db, "ip:a", 1000), 0);
+    assert_int_equal (s_attempts (db, "ip:a"), 2);
+    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1200, &window), 0);
+    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1200, &window), 1);
+    //  A release for a window that is not the key's cancels nothing
+    assert_int_equal (authn_store_login_release (db, "ip:a", 999), 0);
+    assert_int_equal (s_attempts (db, "ip:a"), 3);
+
+    //  The block ends with the window (1000 + 900), however often it was tried
+    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1899, &window), 1);
+    assert_int_equal (window, 1000);
+    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1900, &window), 0);
+    assert_int_equal (window, 1900);
+    assert_int_equal (s_attempts (db, "ip:a"), 1);
+    //  A late release from the old window leaves the new one alone
+    assert_int_equal (authn_store_login_release (db, "ip:a", 1000), 0);
+    assert_int_equal (s_attempts (db, "ip:a"), 1);
+    //  Never below zero
+    assert_int_equal (authn_store_login_release (db, "ip:a", 1900), 0);
+    assert_int_equal (authn_store_login_release (db, "ip:a", 1900), 0);
+    assert_int_equal (s_attempts (db, "ip:a"), 0);
+
+    //  A success forgets a user key altogether
+    assert_int_equal (authn_store_login_succeeded (db, "ip:b"), 0);
+    assert_int_equal (s_attempts (db, "ip:b"), -1);
+    pst_db_close (&db);
+}
+
+#define RACERS          4
+#define RACER_ATTEMPTS  40
+#define RACE_LIMIT      50
+
+static void *
+s_racer (void *args)
+{
+    int *reserved = (int *) args;
+    sqlite3 *db = authn_store_open (s_path);
+    for (int attempt = 0; db && attempt < RACER_ATTEMPTS; attempt++) {
+        int64_t window = 0;
+        if (authn_store_login_reserve (db, "user:raced", RACE_LIMIT, 900, 5000, &window) == 0)
+            (*reserved)++;
+    }
+    pst_db_close (&db);
+    return NULL;
+}
+
+//  Connections reserving at once (as the workers do) never take more than the
+//  limit between them: the count and the check are one statement.
+static void
+test_login_reservations_race (void **state)
+{
+    (void) state;
+    sqlite3 *db = authn_store_open (s_path);        //  migrated before the race
+    pthread_t threads [RACERS];
+    int reserved [RACERS] = { 0 };
+    for (int index = 0; index < RACERS; index++)
+        assert_int_equal (pthread_create (&threads [index], NULL, s_racer, &reserved [index]), 0);
+    int total = 0;
+    for (int index = 0; index < RACERS; index++) {
+        assert_int_equal (pthread_join (threads [index], NULL), 0);
+        total += reserved [index];
+    }
+    assert_int_equal (total, RACE_LIMIT);
+    assert_int_equal (s_attempts (db, "user:raced"), RACE_LIMIT);
+    pst_db_close (&db);
+}
+
+//  Keys whose window has ended are deleted; the others keep their counts.
+static void
+test_login_prune (void **state)
+{
+    (void) state;
+    sqlite3 *db = authn_store_open (s_path);
+    int64_t window = 0;
+    assert_int_equal (authn_store_login_reserve (db, "user:old", 3, 900, 100, &window), 0);
+    assert_int_equal (authn_store_login_reserve (db, "user:ending", 3, 900, 1000, &window), 0);
+    assert_int_equal (authn_store_login_reserve (db, "ip:live", 3, 900, 1001, &window), 0);
+    assert_int_equal (authn_store_login_reserve (db, "ip:live", 3, 900, 1500, &window), 0);
+
+    assert_int_equal (authn_store_login_prune (db, 1899, 900), 0);
+    assert_int_equal (s_attempts (db, "user:old"), -1);
+    assert_int_equal (s_attempts (db, "user:ending"), 1);
+    //  The window of "user:ending" ends at 1000 + 900
+    assert_int_equal (authn_store_login_prune (db, 1900, 900), 0);
+    assert_int_equal (s_attempts (db, "user:ending"), -1);
+    assert_int_equal (s_attempts (db, "ip:live"), 2);
+
+    //  The prune is served by the index on window_start, not a scan of every key
+    sqlite3_stmt *stmt = pst_db_prepare (db,
+        "EXPLAIN QUERY PLAN DELETE FROM login_failures WHERE window_start <= 0");
+    assert_non_null (stmt);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_non_null (strstr ((const char *) sqlite3_column_text (stmt, 3),
+                             "login_failures_window_start"));
+    sqlite3_finalize (stmt);
+    pst_db_close (&db);
+}
+
 static int64_t s_fixed_now (void) { return 42; }
 
 static void
@@ -202,6 +340,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_signing_key_created_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_clients_and_grants, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_users, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_login_reservations, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_login_reservations_race, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_login_prune, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_from_env, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
