@@ -208,8 +208,8 @@ mfa_authenticators_list (void *worker, const pst_msg_t *request, pst_msg_t *repl
     return rc;
 }
 
-static int
-s_api_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+int
+mfa_authenticators_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     //  Only an access token removes authenticators (contract §5): the op table
@@ -222,12 +222,6 @@ s_api_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: id");
     s_target_t target = { user_id, id, NULL, "Authenticator not found", "" };
     return s_delete (self, request, reply, &target);
-}
-
-int
-mfa_authenticators_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_api_delete);
 }
 
 //  ---------------------------------------------------------------------------
@@ -270,8 +264,8 @@ mfa_authenticators_methods_list (void *worker, const pst_msg_t *request, pst_msg
     return s_set_result (reply, s_collect (self, user_id, s_mgmt_view));
 }
 
-static int
-s_methods_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+int
+mfa_authenticators_methods_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const char *user_id = s_mgmt_user (request, reply);
@@ -287,13 +281,8 @@ s_methods_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 }
 
 int
-mfa_authenticators_methods_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_methods_delete);
-}
-
-static int
-s_methods_delete_all (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+mfa_authenticators_methods_delete_all (void *worker, const pst_msg_t *request,
+                                       pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const char *user_id = s_mgmt_user (request, reply);
@@ -301,13 +290,6 @@ s_methods_delete_all (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         return -1;
     s_target_t target = { user_id, NULL, pst_msg_caller (request), NULL, "" };
     return s_delete (self, request, reply, &target);
-}
-
-int
-mfa_authenticators_methods_delete_all (void *worker, const pst_msg_t *request,
-                                       pst_msg_t *reply)
-{
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_methods_delete_all);
 }
 
 //  ---------------------------------------------------------------------------
@@ -363,8 +345,9 @@ s_regenerate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
     return rc? -1: 0;
 }
 
-static int
-s_regenerate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+int
+mfa_authenticators_recovery_regenerate (void *worker, const pst_msg_t *request,
+                                        pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const char *user_id = s_mgmt_user (request, reply);
@@ -373,13 +356,4 @@ s_regenerate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     s_target_t target = { user_id, NULL, pst_msg_caller (request), NULL, "" };
     return mfa_worker_transact (self, request, reply, s_regenerate_txn, &target,
                                 "gd_update_device_account", "gd_update_device_account");
-}
-
-int
-mfa_authenticators_recovery_regenerate (void *worker, const pst_msg_t *request,
-                                        pst_msg_t *reply)
-{
-    //  Once per request id: a retry gets the same code, not a second one that
-    //  silently replaced the first
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_regenerate);
 }

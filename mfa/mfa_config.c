@@ -31,6 +31,9 @@ mfa_config_from_env (void)
     self->fail_refill_s = (int) pst_config_int ("POSTERN_MFA_FAIL_REFILL_S", 360, 1, 86400);
     self->send_capacity = (int) pst_config_int ("POSTERN_MFA_SEND_BURST", 20, 1, 1000);
     self->send_refill_s = (int) pst_config_int ("POSTERN_MFA_SEND_REFILL_S", 60, 1, 86400);
+    //  A bounded log, as Auth0 keeps one; up to ten years for those who must keep more
+    self->audit_retention_days = (int) pst_config_int ("POSTERN_AUDIT_RETENTION_DAYS",
+                                                       30, 0, 3650);
     if (!self->endpoint || !self->jobs_endpoint || !self->db_path
     ||  !self->code_key_file || !self->friendly_name)
         mfa_config_destroy (&self);

@@ -22,6 +22,8 @@ typedef struct {
     int fail_refill_s;          //  POSTERN_MFA_FAIL_REFILL_S, one token back every ...
     int send_capacity;          //  POSTERN_MFA_SEND_BURST, emails per user (S6)
     int send_refill_s;          //  POSTERN_MFA_SEND_REFILL_S
+    int audit_retention_days;   //  POSTERN_AUDIT_RETENTION_DAYS, audit rows older are
+                                //  pruned; 0 keeps them forever
     int64_t (*now_ms) (void);   //  clock hook for tests (S2); NULL = real time
 } mfa_config_t;
 

@@ -114,7 +114,7 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         sodium_memzero (token, sizeof token);
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     }
-    mfa_store_prune (store, now);
+    mfa_store_prune (store, now, config->audit_retention_days);
     mfa_worker_audit (self, request, "gd_start_auth", user_id, client_id, "success",
                       "mfa_token issued");
     json_object_set_new (pst_msg_body (reply), "mfa_required", json_true ());
@@ -365,8 +365,8 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     return rc;
 }
 
-static int
-s_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+int
+mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const json_t *body = pst_msg_body (request);
@@ -406,12 +406,6 @@ s_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     }
     s_challenge_wipe (&challenge);
     return rc;
-}
-
-int
-mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_associate);
 }
 
 //  ---------------------------------------------------------------------------
@@ -488,8 +482,8 @@ s_challenge_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     return rc;
 }
 
-static int
-s_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+int
+mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     s_challenge_t challenge = { 0 };
@@ -504,10 +498,4 @@ s_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     }
     s_challenge_wipe (&challenge);
     return rc;
-}
-
-int
-mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_challenge);
 }

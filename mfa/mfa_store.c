@@ -59,6 +59,8 @@ static const char *const s_migrations [] = {
     "  request_id TEXT NOT NULL, op TEXT NOT NULL, sealed BLOB,"
     "  created_at INTEGER NOT NULL, PRIMARY KEY (request_id, op));"
     "CREATE INDEX reply_cache_created ON reply_cache (created_at);",
+    //  2: audit rows are pruned by age
+    "CREATE INDEX audit_created ON audit (created_at);",
     NULL
 };
 
@@ -790,7 +792,7 @@ mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *
 }
 
 int
-mfa_store_prune (mfa_store_t *self, int64_t now)
+mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days)
 {
     const int64_t day_ms = 24 * 3600 * 1000LL;
     int rc = 0;
@@ -798,6 +800,15 @@ mfa_store_prune (mfa_store_t *self, int64_t now)
     rc |= s_run (self, "DELETE FROM challenges WHERE expires_at < ?", "i", now - day_ms) < 0;
     rc |= s_run (self, "DELETE FROM mail_jobs WHERE created_at < ?", "i", now - 7 * day_ms) < 0;
     rc |= s_run (self, "DELETE FROM reply_cache WHERE created_at < ?", "i", now - day_ms) < 0;
+    if (audit_retention_days > 0) {
+        //  Audit times are fixed-width UTC text, which sorts as the instants do
+        char cutoff [MFA_ISO8601_SIZE];
+        mfa_store_iso8601 (now - audit_retention_days * day_ms, cutoff);
+        rc |= s_run (self,
+            "DELETE FROM audit WHERE id IN"
+            " (SELECT id FROM audit WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+            "tn", cutoff, MFA_AUDIT_PRUNE_BATCH) < 0;
+    }
     return rc? -1: 0;
 }
 

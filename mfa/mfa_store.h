@@ -236,9 +236,15 @@ int
 int
     mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op);
 
-//  Deletes expired tokens, old challenges, old mail jobs and old cached replies.
+//  Audit rows one prune deletes at most, so a backlog (a database from before
+//  retention, or a shortened retention) goes in slices over the next sign-ins
+//  instead of holding the write lock through one long delete.
+#define MFA_AUDIT_PRUNE_BATCH   1000
+
+//  Deletes expired tokens, old challenges, old mail jobs, old cached replies and
+//  audit rows older than audit_retention_days (0: keeps every audit row).
 int
-    mfa_store_prune (mfa_store_t *self, int64_t now);
+    mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days);
 
 //  ---------------------------------------------------------------------------
 //  Mail checks (mail.check, S22)

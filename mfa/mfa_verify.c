@@ -173,17 +173,11 @@ s_verify_oob_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
     return rc;
 }
 
-static int
-s_verify_oob (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_oob_txn,
-                                NULL, "gd_auth_succeed", "gd_auth_failed");
-}
-
 int
 mfa_verify_oob (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_verify_oob);
+    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_oob_txn,
+                                NULL, "gd_auth_succeed", "gd_auth_failed");
 }
 
 //  ---------------------------------------------------------------------------
@@ -240,15 +234,9 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
     return rc;
 }
 
-static int
-s_verify_recovery (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_recovery_txn,
-                                NULL, "gd_recovery_succeed", "gd_recovery_failed");
-}
-
 int
 mfa_verify_recovery (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
-    return mfa_worker_once ((mfa_worker_t *) worker, request, reply, s_verify_recovery);
+    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_recovery_txn,
+                                NULL, "gd_recovery_succeed", "gd_recovery_failed");
 }

@@ -163,6 +163,10 @@ json_t *
 mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                   mfa_token_use_t use, mfa_outcome_t *outcome)
 {
+    if (use != MFA_TOKEN_GRANT && use != MFA_TOKEN_BEARER) {
+        pst_msg_fail (reply, PST_ERR_INTERNAL, "No mfa_token rule for this operation");
+        return NULL;
+    }
     const s_token_errors_t *errors = &s_token_errors [use];
     const char *token = pst_json_str (pst_msg_body (request), "mfa_token");
     if (!token) {
@@ -386,36 +390,92 @@ s_remember (mfa_worker_t *self, const pst_msg_t *request, const pst_msg_t *reply
     free (sealed);
 }
 
-int
-mfa_worker_once (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                 pst_handler_fn *handler)
+//  The reply of a request id's first run, into reply. 0, or -1 after failing reply.
+static int
+s_replay (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+          uint8_t *sealed, size_t size)
+{
+    int rc = s_unseal (self, sealed, size, reply);
+    free (sealed);
+    pst_log (PST_LOG_INFO, "reply_replayed", "request_id", pst_msg_id (request),
+             "op", pst_msg_op (request), NULL);
+    return rc? pst_msg_fail (reply, PST_ERR_INTERNAL, "Stored reply unreadable")
+             : pst_msg_is_error (reply)? -1: 0;
+}
+
+//  1 when the request's mfa_token is live for use; 0 after failing reply with the
+//  error the handler itself would give. Reads, never writes: a refusal leaves
+//  mfa.db as it was. It is logged instead, at info when mfa issued the token
+//  (an expired or used token coming back is worth noticing, and names its user)
+//  and at debug when it did not, since anyone can send those at request rate
+//  and the gateway's access log already has them.
+static int
+s_token_live (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+              mfa_token_use_t use)
+{
+    mfa_outcome_t known = { NULL, NULL, "", "" };
+    json_t *token = mfa_worker_token (self, request, reply, use, &known);
+    if (token) {
+        json_decref (token);
+        return 1;
+    }
+    int issued = *known.user_id != '\0';
+    pst_log (issued? PST_LOG_INFO: PST_LOG_DEBUG, "mfa_token_refused",
+             "op", pst_msg_op (request), "user_id", issued? known.user_id: NULL,
+             "client_id", issued? known.client_id: NULL, "ip", pst_msg_client_ip (request),
+             "detail", pst_msg_error_text (reply), "request_id", pst_msg_id (request), NULL);
+    return 0;
+}
+
+//  Runs op's handler at most once per request id (S26); see mfa_op_t.
+static int
+s_once (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request, pst_msg_t *reply)
 {
     const char *id = pst_msg_id (request);
-    const char *op = pst_msg_op (request);
+    const char *name = pst_msg_op (request);
+    bool checked = op->token == MFA_TOKEN_NONE;
     while (true) {
-        int claimed = mfa_store_reply_claim (self->store, id, op, zclock_time (),
+        uint8_t *sealed = NULL;
+        size_t size = 0;
+        int found = mfa_store_reply_lookup (self->store, id, name, &sealed, &size);
+        if (found == 1)
+            return s_replay (self, request, reply, sealed, size);
+        if (found == -1)
+            return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+        //  A first run (-2) claims the request id only with a live mfa_token. A run
+        //  in progress (0) was checked when it claimed, and may since have used the
+        //  token: its retry waits for the reply instead
+        if (found == -2 && !checked) {
+            if (!s_token_live (self, request, reply, op->token))
+                return -1;
+            checked = true;
+        }
+        //  Creates the claim, or takes over one a crashed worker left (stale); the
+        //  handler's own transaction checks the token again either way
+        int claimed = mfa_store_reply_claim (self->store, id, name, zclock_time (),
                                              MFA_REPLY_STALE_MS);
         if (claimed == 1) {
-            int rc = handler (self, request, reply);
+            int rc = op->handler (self, request, reply);
             s_remember (self, request, reply);
             return rc;
         }
-        uint8_t *sealed = NULL;
-        size_t size = 0;
-        int found = claimed < 0? -1: mfa_store_reply_lookup (self->store, id, op, &sealed, &size);
-        if (found == 1) {
-            int rc = s_unseal (self, sealed, size, reply);
-            free (sealed);
-            pst_log (PST_LOG_INFO, "reply_replayed", "request_id", id, "op", op, NULL);
-            return rc? pst_msg_fail (reply, PST_ERR_INTERNAL, "Stored reply unreadable")
-                     : pst_msg_is_error (reply)? -1: 0;
-        }
-        if (found == -1)
+        if (claimed < 0)
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        //  The first run is still going (0), or was released (-2): wait, retry
+        //  Another worker runs it: wait, look again
         if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS)
             return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Request is in progress");
         if (found == 0)
             zclock_sleep (MFA_REPLY_POLL_MS);
     }
+}
+
+int
+mfa_worker_dispatch (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request,
+                     pst_msg_t *reply)
+{
+    if (op->once)
+        return s_once (self, op, request, reply);
+    if (op->token != MFA_TOKEN_NONE && !s_token_live (self, request, reply, op->token))
+        return -1;
+    return op->handler (self, request, reply);
 }

@@ -1,11 +1,13 @@
 /*  mfa_worker - what one mfa worker thread owns, and the helpers every handler uses:
     its database connection, its client to the mail dispatcher, the code key,
     mfa_token checks, audit events and the reply cache for retried requests (S26).
+    mfa_worker_dispatch runs every op as its row of the op table says.
 */
 #ifndef MFA_WORKER_H_INCLUDED
 #define MFA_WORKER_H_INCLUDED
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "mfa_config.h"
 #include "mfa_store.h"
@@ -56,9 +58,11 @@ void
 const char *
     mfa_worker_param (const pst_msg_t *request, const char *key, size_t max_size);
 
-//  How a handler uses the mfa_token: as the grant's proof (invalid_grant family
-//  errors, bound to the body's client_id) or as a Bearer (invalid_token errors).
+//  How an op uses the mfa_token: not at all (or not always), as the grant's
+//  proof (invalid_grant family errors, bound to the body's client_id) or as a
+//  Bearer (invalid_token errors).
 typedef enum {
+    MFA_TOKEN_NONE,
     MFA_TOKEN_GRANT,
     MFA_TOKEN_BEARER
 } mfa_token_use_t;
@@ -102,11 +106,28 @@ int
 int
     mfa_worker_mail (mfa_worker_t *self, const pst_msg_t *request, json_t **job_p);
 
-//  Runs handler at most once per request id (S26): a retry of a request id gets the
-//  stored reply of the first run (waiting for it while it runs). Replies saying
-//  temporarily_unavailable or server_error are not kept, so a retry runs again.
+//  One row of the op table (mfa_server_ops): what the bus checks (name, scope)
+//  and what mfa_worker_dispatch does around the handler.
+typedef struct {
+    const char *op;
+    pst_handler_fn *handler;
+    const char *scope;          //  caller scope the bus demands, or NULL
+    //  An op bound to an mfa_token needs a live one (unexpired, unused, and for a
+    //  grant issued to the body's client_id) before anything is written for it:
+    //  the check only reads, so a request without one costs no row, no audit, no
+    //  write lock. MFA_TOKEN_NONE: the handler checks what it needs.
+    mfa_token_use_t token;
+    //  Runs at most once per request id (S26): a retry gets the stored reply of
+    //  the first run (waiting for it while it runs), whatever became of the
+    //  mfa_token since. Replies saying temporarily_unavailable or server_error are
+    //  not kept, so a retry runs again.
+    bool once;
+} mfa_op_t;
+
+//  Runs op's handler for request as op's row says. The reply is always filled;
+//  0 when it succeeded.
 int
-    mfa_worker_once (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                     pst_handler_fn *handler);
+    mfa_worker_dispatch (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request,
+                         pst_msg_t *reply);
 
 #endif

@@ -1,6 +1,7 @@
 //  Service tests of the limits and guarantees: attempt cap (S4), parallel guesses,
 //  single use under concurrency (S3), failure bucket (S5), send limit (S6), no
-//  mailer (S20), no code at rest (S8, S30), retried request ids (S26).
+//  mailer (S20), no code at rest (S8, S30), retried request ids (S26), nothing
+//  written for a request without a live mfa_token.
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "mfa_test_support.h"
+#include "pst_crypto.h"
 #include "pst_log.h"
 
 typedef struct {
@@ -423,6 +425,107 @@ test_retried_request_id (void **state)
     free (token);
 }
 
+//  PRAGMA data_version of db: it moves when another connection commits
+static long long
+s_data_version (sqlite3 *db)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA data_version", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    long long version = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return version;
+}
+
+//  One refused request: op with mfa_token (NULL: none) and client_id, and the
+//  answer expected, as it was before the token was checked ahead of the cache
+static void
+s_refused (fixture_t *fixture, const char *op, const char *token, const char *client_id,
+           const char *error, const char *text)
+{
+    json_t *body = json_pack ("{s:s, s:[s], s:[s], s:s, s:s, s:s, s:s}",
+        "client_id", client_id, "authenticator_types", "oob", "oob_channels", "email",
+        "challenge_type", "oob", "oob_code", "some-oob-code", "binding_code", "123456",
+        "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX");
+    if (token)
+        json_object_set_new (body, "mfa_token", json_string (token));
+    pst_msg_t *reply = mfa_test_call (fixture->mfa, op, body, NULL, 3000);
+    assert_reply_error (reply, error, text);
+    pst_msg_destroy (&reply);
+}
+
+//  Without a live mfa_token, the ops bound to one write nothing: no reply cache
+//  row, no audit row, no commit at all, whatever the request id. So nobody
+//  grows mfa.db without a password.
+static void
+test_dead_tokens_write_nothing (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|zoe", "zoe@example.com", NULL);
+    char *expired = mfa_test_begin (fixture->mfa, "auth0|zoe", "zoe@example.com");
+    mfa_test_clock_advance (601 * 1000);
+    login_t used;
+    s_login (fixture, "auth0|zoe", &used);
+    pst_msg_t *reply = mfa_test_verify (fixture->mfa, used.token, used.oob_code, used.code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    char *live = mfa_test_begin (fixture->mfa, "auth0|zoe", "zoe@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+    long long cached = mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM reply_cache");
+    long long audited = mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM audit");
+    assert_true (cached > 0 && audited > 0);
+    sqlite3 *db = mfa_test_db (fixture->mfa);
+    long long version = s_data_version (db);
+
+    //  Made-up tokens, each request with its own id
+    const char *grants [] = { "challenge.create", "mfa.verify_oob", "mfa.verify_recovery" };
+    for (int i = 0; i < 60; i++) {
+        char junk [64];
+        assert_int_equal (pst_random_token (junk, sizeof junk, 32), 0);
+        if (i % 4 == 0)
+            s_refused (fixture, "mfa.associate", junk, "app1", "invalid_token", "Invalid mfa_token");
+        else
+            s_refused (fixture, grants [i % 4 - 1], junk, "app1",
+                       "invalid_grant", "Malformed mfa_token");
+    }
+    char overlong [400];
+    memset (overlong, 'A', sizeof overlong - 1);
+    overlong [sizeof overlong - 1] = '\0';
+    s_refused (fixture, "mfa.associate", overlong, "app1", "invalid_token", "Invalid mfa_token");
+    s_refused (fixture, "mfa.associate", NULL, "app1",
+               "invalid_token", "Missing required parameter: mfa_token");
+    //  Tokens mfa issued, but used or expired
+    s_refused (fixture, "mfa.associate", used.token, "app1", "invalid_token", "Invalid mfa_token");
+    s_refused (fixture, "mfa.associate", expired, "app1", "invalid_token", "mfa_token is expired");
+    for (int i = 0; i < 3; i++) {
+        s_refused (fixture, grants [i], overlong, "app1", "invalid_grant", "Malformed mfa_token");
+        s_refused (fixture, grants [i], NULL, "app1",
+                   "invalid_request", "Missing required parameter: mfa_token");
+        s_refused (fixture, grants [i], used.token, "app1",
+                   "invalid_grant", "mfa_token has already been used");
+        s_refused (fixture, grants [i], expired, "app1", "expired_token", "mfa_token is expired");
+        //  A live token, from another client than the one it was issued to
+        s_refused (fixture, grants [i], live, "app2",
+                   "invalid_grant", "mfa_token was not issued to this client");
+    }
+    assert_int_equal (s_data_version (db), version);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM reply_cache"), cached);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM audit"), audited);
+    assert_int_equal (test_mailer_count (fixture->mailer), jobs);
+
+    //  The live token still works, and that does write
+    reply = mfa_test_challenge (fixture->mfa, live);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    assert_true (s_data_version (db) != version);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, "SELECT count(*) FROM reply_cache"),
+                      cached + 1);
+    sqlite3_close (db);
+    free (live);
+    free (expired);
+    s_login_free (&used);
+}
+
 int
 main (void)
 {
@@ -435,6 +538,7 @@ main (void)
         cmocka_unit_test (test_no_mailer),
         cmocka_unit_test (test_no_secret_at_rest),
         cmocka_unit_test_setup_teardown (test_retried_request_id, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_dead_tokens_write_nothing, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

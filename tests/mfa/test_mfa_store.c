@@ -1,5 +1,6 @@
 //  Unit tests of mfa_store: bucket arithmetic, supersede, the attempt cap,
-//  single-use tokens, recovery codes, the reply cache and the seeded settings.
+//  single-use tokens, recovery codes, the reply cache, the seeded settings and the
+//  audit log's retention.
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -357,6 +358,51 @@ test_audit (void **state)
     assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 1);
 }
 
+//  Audit rows older than the retention go, in slices; 0 keeps them all
+static void
+test_audit_retention (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    const int64_t day_ms = 24 * 3600 * 1000LL;
+    const int64_t now = 1700000000123LL;
+    const struct {
+        const char *type;
+        int64_t age_ms;
+    } rows [] = {
+        { "old", 400 * day_ms },
+        { "old", 31 * day_ms },
+        { "old", 30 * day_ms + 1 },     //  one ms past the retention
+        { "kept", 30 * day_ms },        //  exactly at it
+        { "kept", 2 * day_ms },
+        { "kept", 0 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows [0]; i++) {
+        mfa_audit_t event = { rows [i].type, "u1", "c1", NULL, "success", NULL };
+        assert_int_equal (mfa_store_audit (store, &event, now - rows [i].age_ms), 0);
+    }
+    assert_int_equal (mfa_store_prune (store, now, 0), 0);
+    assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 6);
+    assert_int_equal (mfa_store_prune (store, now, 30), 0);
+    assert_int_equal (mfa_store_audit_count (store, "old", NULL), 0);
+    assert_int_equal (mfa_store_audit_count (store, "kept", NULL), 3);
+    assert_int_equal (mfa_store_prune (store, now, 1), 0);
+    assert_int_equal (mfa_store_audit_count (store, "kept", NULL), 1);
+
+    //  A backlog goes MFA_AUDIT_PRUNE_BATCH rows per prune, oldest first
+    assert_int_equal (mfa_store_begin (store), 0);
+    for (int i = 0; i < MFA_AUDIT_PRUNE_BATCH + 5; i++) {
+        mfa_audit_t event = { i < 5? "newest": "backlog", "u1", NULL, NULL, "success", NULL };
+        assert_int_equal (mfa_store_audit (store, &event, now - (100 + i) * day_ms), 0);
+    }
+    assert_int_equal (mfa_store_commit (store), 0);
+    assert_int_equal (mfa_store_prune (store, now, 30), 0);
+    assert_int_equal (mfa_store_audit_count (store, "backlog", NULL), 0);
+    assert_int_equal (mfa_store_audit_count (store, "newest", NULL), 5);
+    assert_int_equal (mfa_store_prune (store, now, 30), 0);
+    assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 1);
+}
+
 int
 main (void)
 {
@@ -372,6 +418,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_settings, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reply_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_audit_retention, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
