@@ -877,3 +877,17 @@ AUTHN_HANDLER (authn_admin_users_delete)
         return -1;
     return s_delete_where (worker, reply, "DELETE FROM users WHERE user_id = ?", id, "user");
 }
+
+//  mfa alone would answer an unknown user with an empty list, and cannot tell a
+//  mistyped user id from a user without authenticators
+AUTHN_HANDLER (authn_admin_user_mfa)
+{
+    const char *id = s_id (request);
+    if (!id)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: 'id' is required");
+    authn_user_t *user = authn_store_user_by_id (s_db (worker), id);
+    if (!user)
+        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    authn_user_destroy (&user);
+    return authn_forward_mfa ((authn_worker_t *) worker, request, reply);
+}

@@ -30,6 +30,9 @@ AUTHN_HANDLER (authn_admin_users_list);
 AUTHN_HANDLER (authn_admin_users_get);
 AUTHN_HANDLER (authn_admin_users_update);
 AUTHN_HANDLER (authn_admin_users_delete);
+//  A user's MFA state kept by mfa (authentication methods, recovery code):
+//  404 for an unknown user, as Auth0 answers, else forwarded to mfa as it came.
+AUTHN_HANDLER (authn_admin_user_mfa);
 
 //  Creates a client; fills client_id and client_secret (caller frees) when asked.
 //  Used by the handler and by the bootstrap of the management application.

@@ -56,6 +56,11 @@ static const pst_op_t s_ops [] = {
     { "users.get",                  authn_admin_users_get,          "read:users" },
     { "users.update",               authn_admin_users_update,       "update:users" },
     { "users.delete",               authn_admin_users_delete,       "delete:users" },
+    //  Kept by mfa; authn answers for the user's existence, then forwards
+    { "authentication_methods.list",        authn_admin_user_mfa,   "read:authentication_methods" },
+    { "authentication_methods.delete",      authn_admin_user_mfa,   "delete:authentication_methods" },
+    { "authentication_methods.delete_all",  authn_admin_user_mfa,   "delete:authentication_methods" },
+    { "recovery_code.regenerate",           authn_admin_user_mfa,   "update:users" },
     { NULL, NULL, NULL }
 };
 
@@ -86,6 +91,36 @@ authn_call_mfa_as (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *re
     }
     pst_msg_destroy (&call);
     return answer;
+}
+
+int
+authn_forward_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply)
+{
+    pst_msg_t *call = pst_msg_new_forward (request);
+    if (!call)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+    uint64_t ours = zclock_time () + (uint64_t) self->config->mfa_timeout_ms;
+    if (ours < pst_msg_deadline (call))
+        pst_msg_set_deadline (call, ours);
+    pst_msg_t *answer = pst_client_call (self->mfa, call);
+    pst_msg_destroy (&call);
+    if (!answer) {
+        pst_log (PST_LOG_WARN, "mfa_unavailable", "op", pst_msg_op (request),
+                 "request_id", pst_msg_id (request), NULL);
+        return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Service mfa did not answer in time");
+    }
+    int rc = 0;
+    if (pst_msg_is_error (answer))
+        rc = authn_relay_error (reply, answer);
+    else {
+        json_t *body = json_deep_copy (pst_msg_body (answer));
+        if (body)
+            pst_msg_set_body (reply, &body);
+        else
+            rc = pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+    }
+    pst_msg_destroy (&answer);
+    return rc;
 }
 
 int

@@ -37,6 +37,11 @@ pst_msg_t *
     authn_call_mfa_as (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                        const char *op, const char *scope, json_t **body_p);
 
+//  Passes request on to mfa as it came (same op, id, caller and body), within
+//  its deadline, and copies mfa's answer into reply. 0, or -1 with reply failed.
+int
+    authn_forward_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply);
+
 //  Copies an error reply from another service into reply (code, text, extra body).
 int
     authn_relay_error (pst_msg_t *reply, const pst_msg_t *from);

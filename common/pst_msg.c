@@ -145,6 +145,34 @@ pst_msg_new_reply (const pst_msg_t *request)
     return self;
 }
 
+pst_msg_t *
+pst_msg_new_forward (const pst_msg_t *request)
+{
+    assert (request);
+    if (request->is_reply)
+        return NULL;
+    pst_msg_t *self = (pst_msg_t *) calloc (1, sizeof (pst_msg_t));
+    if (!self)
+        return NULL;
+    self->body = json_deep_copy (request->body);
+    if (!self->body) {
+        free (self);
+        return NULL;
+    }
+    memcpy (self->id, request->id, sizeof self->id);
+    memcpy (self->op, request->op, sizeof self->op);
+    self->deadline = request->deadline;
+    s_set_string (&self->caller, request->caller);
+    s_set_string (&self->scopes, request->scopes);
+    s_set_string (&self->client_ip, request->client_ip);
+    if ((request->caller && !self->caller) || (request->scopes && !self->scopes)
+    ||  (request->client_ip && !self->client_ip)) {
+        pst_msg_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
 void
 pst_msg_destroy (pst_msg_t **self_p)
 {

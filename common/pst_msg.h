@@ -44,6 +44,13 @@ pst_msg_t *
 pst_msg_t *
     pst_msg_new_reply (const pst_msg_t *request);
 
+//  New request that carries request on to the next service on the same errand:
+//  same id (so the next service's replay of a retried id, S26, still holds), op,
+//  deadline, caller, scopes, client address and a copy of the body. NULL for a
+//  reply or when out of memory.
+pst_msg_t *
+    pst_msg_new_forward (const pst_msg_t *request);
+
 void
     pst_msg_destroy (pst_msg_t **self_p);
 

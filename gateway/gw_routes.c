@@ -46,10 +46,10 @@ static const gw_route_t s_routes [] = {
     { "GET",    "/api/v2/users/{id}",           A, "users.get",    "read:users",   GW_AUTH_MGMT, 200, MGMT, 0 },
     { "PATCH",  "/api/v2/users/{id}",           A, "users.update", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
     { "DELETE", "/api/v2/users/{id}",           A, "users.delete", "delete:users", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "GET",    "/api/v2/users/{id}/authentication-methods", M, "authentication_methods.list", "read:authentication_methods", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/users/{id}/authentication-methods", M, "authentication_methods.delete_all", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "DELETE", "/api/v2/users/{id}/authentication-methods/{sub_id}", M, "authentication_methods.delete", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "POST",   "/api/v2/users/{id}/recovery-code-regeneration", M, "recovery_code.regenerate", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
+    { "GET",    "/api/v2/users/{id}/authentication-methods", A, "authentication_methods.list", "read:authentication_methods", GW_AUTH_MGMT, 200, MGMT, 0 },
+    { "DELETE", "/api/v2/users/{id}/authentication-methods", A, "authentication_methods.delete_all", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
+    { "DELETE", "/api/v2/users/{id}/authentication-methods/{sub_id}", A, "authentication_methods.delete", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
+    { "POST",   "/api/v2/users/{id}/recovery-code-regeneration", A, "recovery_code.regenerate", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
 
     { NULL, NULL, A, NULL, NULL, GW_AUTH_NONE, 0, AUTH, 0 }
 };

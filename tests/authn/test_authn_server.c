@@ -861,6 +861,85 @@ test_user_delete_clears_mfa (void **state)
     free (user_id);
 }
 
+static void
+s_mfa_methods (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    json_t *body = json_pack ("{s:[{s:s, s:s}]}", "result", "id", "recovery-code|dev_1",
+                              "type", "recovery-code");
+    pst_msg_set_body (reply, &body);
+}
+
+static void
+s_mfa_not_found (const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    pst_msg_fail (reply, PST_ERR_NOT_FOUND, "Authenticator not found");
+}
+
+//  A user's authentication methods: an unknown user is 404 from authn, without
+//  asking mfa; a known one goes to mfa as it came (same request id, so mfa's
+//  replay of a retried id holds), and mfa's answer, success or error, comes back
+static void
+test_user_mfa_forwarded (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", "methods@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+
+    static const char *ops [][2] = {
+        { "authentication_methods.list",        "read:authentication_methods" },
+        { "authentication_methods.delete",      "delete:authentication_methods" },
+        { "authentication_methods.delete_all",  "delete:authentication_methods" },
+        { "recovery_code.regenerate",           "update:users" },
+    };
+    for (size_t index = 0; index < sizeof ops / sizeof ops [0]; index++) {
+        reply = s_call (ops [index][0], json_pack ("{s:s, s:s}", "id", "auth0|nobody",
+                        "sub_id", "email|dev_1"), ops [index][1], NULL, NULL);
+        s_assert_error (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+        pst_msg_destroy (&reply);
+    }
+    //  The scope is checked before anything else
+    reply = s_call ("authentication_methods.list", json_pack ("{s:s}", "id", user_id),
+                    "read:users", NULL, NULL);
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, NULL);
+    pst_msg_destroy (&reply);
+
+    pst_msg_t *seen = NULL;
+    reply = s_call ("authentication_methods.list", json_pack ("{s:s}", "id", user_id),
+                    "read:authentication_methods", s_mfa_methods, &seen);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_op (seen), "authentication_methods.list");
+    assert_string_equal (pst_msg_get_str (seen, "id"), user_id);
+    assert_string_equal (pst_msg_caller (seen), "test-admin@clients");
+    assert_string_equal (pst_msg_scopes (seen), "read:authentication_methods");
+    assert_string_equal (pst_msg_id (seen), pst_msg_id (reply));
+    json_t *result = json_object_get (pst_msg_body (reply), "result");
+    assert_int_equal (json_array_size (result), 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (result, 0), "type")),
+                         "recovery-code");
+    pst_msg_destroy (&seen);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("authentication_methods.delete", json_pack ("{s:s, s:s}", "id", user_id,
+                    "sub_id", "email|dev_gone"), "delete:authentication_methods",
+                    s_mfa_not_found, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, "Authenticator not found");
+    pst_msg_destroy (&reply);
+
+    //  mfa silent: 503 within authn's own bus deadline
+    reply = s_call ("recovery_code.regenerate", json_pack ("{s:s}", "id", user_id),
+                    "update:users", s_silent, NULL);
+    s_assert_error (reply, PST_ERR_UNAVAILABLE, NULL);
+    pst_msg_destroy (&reply);
+    zclock_sleep (100);
+    free (user_id);
+}
+
 int
 main (void)
 {
@@ -878,6 +957,7 @@ main (void)
         cmocka_unit_test (test_login_throttle_parallel),
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
+        cmocka_unit_test (test_user_mfa_forwarded),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);

@@ -1038,6 +1038,43 @@ test_reply (void **state)
     pst_msg_destroy (&request);
 }
 
+//  A forwarded request is the same errand: id, op, deadline, caller, scopes and
+//  client address carry over, and the body is a copy the forwarder may change
+static void
+test_forward (void **state)
+{
+    (void) state;
+    pst_msg_t *request = pst_msg_new_request ("authentication_methods.list", 3000);
+    pst_msg_set_caller (request, "admin@clients", "read:authentication_methods");
+    pst_msg_set_client_ip (request, "2001:db8::7");
+    json_object_set_new (pst_msg_body (request), "id", json_string ("auth0|u1"));
+    pst_msg_t *forward = pst_msg_new_forward (request);
+    assert_non_null (forward);
+    assert_string_equal (pst_msg_id (forward), pst_msg_id (request));
+    assert_string_equal (pst_msg_op (forward), "authentication_methods.list");
+    assert_int_equal (pst_msg_deadline (forward), pst_msg_deadline (request));
+    assert_string_equal (pst_msg_caller (forward), "admin@clients");
+    assert_string_equal (pst_msg_scopes (forward), "read:authentication_methods");
+    assert_string_equal (pst_msg_client_ip (forward), "2001:db8::7");
+    assert_string_equal (pst_msg_get_str (forward, "id"), "auth0|u1");
+    json_object_set_new (pst_msg_body (forward), "id", json_string ("changed"));
+    assert_string_equal (pst_msg_get_str (request, "id"), "auth0|u1");
+
+    pst_msg_t *copy = NULL;
+    s_round_trip (forward, &copy);
+    assert_false (pst_msg_is_error (copy));
+    assert_string_equal (pst_msg_id (copy), pst_msg_id (request));
+    assert_string_equal (pst_msg_caller (copy), "admin@clients");
+    pst_msg_destroy (&copy);
+
+    //  Replies go back, never on
+    pst_msg_t *reply = pst_msg_new_reply (request);
+    assert_null (pst_msg_new_forward (reply));
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&forward);
+    pst_msg_destroy (&request);
+}
+
 static void
 test_fail (void **state)
 {
@@ -1219,6 +1256,7 @@ main (void)
         cmocka_unit_test (test_request_id),
         cmocka_unit_test (test_request_bad_op),
         cmocka_unit_test (test_reply),
+        cmocka_unit_test (test_forward),
         cmocka_unit_test (test_fail),
         cmocka_unit_test (test_fail_truncates_text),
         cmocka_unit_test (test_body_readers),

@@ -214,6 +214,16 @@ expect "delete an unknown method: status" 404 "$STATUS"
 expect "delete an unknown method: statusCode" 404 "$(json .statusCode)"
 expect "delete an unknown method: errorCode" not_found "$(json .errorCode)"
 
+# an unknown user is 404, as in Auth0, not an empty list
+NOBODY_PATH=/api/v2/users/$(urlencode "auth0|nobody")
+mgmt GET "$NOBODY_PATH/authentication-methods"
+expect "unknown user's methods: status" 404 "$STATUS"
+expect "unknown user's methods: message" "The user does not exist." "$(json .message)"
+mgmt DELETE "$NOBODY_PATH/authentication-methods"
+expect "unknown user's reset: status" 404 "$STATUS"
+mgmt POST "$NOBODY_PATH/recovery-code-regeneration"
+expect "unknown user's regeneration: status" 404 "$STATUS"
+
 api GET "$USER_PATH/authentication-methods" -H "authorization: Bearer $MFA_API_TOKEN"
 expect "Management API with the user's /mfa/ token: status" 401 "$STATUS"
 

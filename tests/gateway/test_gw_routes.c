@@ -121,7 +121,7 @@ test_captures (void **state)
     assert_string_equal (match.route->op, "authentication_methods.delete");
     assert_string_equal (match.id, "auth0|abc123");
     assert_string_equal (match.sub_id, "email|dev_X1");
-    assert_int_equal (match.route->service, GW_SERVICE_MFA);
+    assert_int_equal (match.route->service, GW_SERVICE_AUTHN);
 
     char long_path [400];
     snprintf (long_path, sizeof long_path, "/api/v2/users/%0300d", 7);

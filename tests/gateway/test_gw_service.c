@@ -986,7 +986,8 @@ test_management_authentication_methods (void **state)
     http_t *http = s_http (&request);
     assert_int_equal (http->status, 200);
     assert_true (json_is_array (http->json));
-    assert_string_equal (stub->service, "mfa");
+    //  authn answers for the user's existence before mfa is asked
+    assert_string_equal (stub->service, "authn");
     assert_string_equal (stub->op, "authentication_methods.list");
     assert_string_equal (s_body_str ("id"), "auth0|u1");
     s_http_destroy (&http);
@@ -1006,7 +1007,7 @@ test_management_authentication_methods (void **state)
     assert_string_equal (s_body_str ("sub_id"), "email|dev_abc");
     s_http_destroy (&http);
 
-    //  mfa's not_found in the Management API's shape
+    //  A service's not_found in the Management API's shape
     request.path = "/api/v2/users/auth0%7Cu1/authentication-methods/email%7Cdev_gone";
     http = s_http (&request);
     assert_int_equal (http->status, 404);
