@@ -30,6 +30,7 @@ struct _pst_msg_t {
     uint64_t deadline;          //  Unix ms
     char *caller;               //  NULL when absent
     char *scopes;
+    char *caller_client;        //  client the caller's token was issued to (azp)
     char *client_ip;
     int is_reply;               //  replies carry st on the wire
     int is_error;
@@ -164,8 +165,10 @@ pst_msg_new_forward (const pst_msg_t *request)
     self->deadline = request->deadline;
     s_set_string (&self->caller, request->caller);
     s_set_string (&self->scopes, request->scopes);
+    s_set_string (&self->caller_client, request->caller_client);
     s_set_string (&self->client_ip, request->client_ip);
     if ((request->caller && !self->caller) || (request->scopes && !self->scopes)
+    ||  (request->caller_client && !self->caller_client)
     ||  (request->client_ip && !self->client_ip)) {
         pst_msg_destroy (&self);
         return NULL;
@@ -182,6 +185,7 @@ pst_msg_destroy (pst_msg_t **self_p)
         return;
     free (self->caller);
     free (self->scopes);
+    free (self->caller_client);
     free (self->client_ip);
     free (self->error);
     free (self->error_text);
@@ -244,6 +248,13 @@ pst_msg_scopes (const pst_msg_t *self)
 }
 
 const char *
+pst_msg_caller_client (const pst_msg_t *self)
+{
+    assert (self);
+    return self->caller_client;
+}
+
+const char *
 pst_msg_client_ip (const pst_msg_t *self)
 {
     assert (self);
@@ -256,6 +267,13 @@ pst_msg_set_caller (pst_msg_t *self, const char *caller, const char *scopes)
     assert (self);
     s_set_string (&self->caller, caller);
     s_set_string (&self->scopes, scopes);
+}
+
+void
+pst_msg_set_caller_client (pst_msg_t *self, const char *client_id)
+{
+    assert (self);
+    s_set_string (&self->caller_client, client_id);
 }
 
 void
@@ -683,6 +701,12 @@ s_field_scp (pst_msg_t *self, const msgpack_object *value)
 }
 
 static int
+s_field_azp (pst_msg_t *self, const msgpack_object *value)
+{
+    return s_optional (&self->caller_client, value, S_CALLER_MAX);
+}
+
+static int
 s_field_ip (pst_msg_t *self, const msgpack_object *value)
 {
     return s_optional (&self->client_ip, value, S_CLIENT_IP_MAX);
@@ -729,6 +753,7 @@ static const s_field_t s_fields [] = {
     { "dl",   s_field_dl,   1 },
     { "sub",  s_field_sub,  0 },
     { "scp",  s_field_scp,  0 },
+    { "azp",  s_field_azp,  0 },
     { "ip",   s_field_ip,   0 },
     { "st",   s_field_st,   0 },
     { "err",  s_field_err,  0 },
@@ -897,7 +922,7 @@ s_pack_envelope (const pst_msg_t *self, msgpack_packer *packer)
     int has_status = self->is_reply || self->is_error;
     size_t keys = 5                                 //  v id op dl body
                 + (self->caller != NULL) + (self->scopes != NULL)
-                + (self->client_ip != NULL)
+                + (self->caller_client != NULL) + (self->client_ip != NULL)
                 + (has_status? 1: 0)
                 + (self->is_error? 1 + (self->error_text != NULL): 0);
     if (msgpack_pack_map (packer, keys)
@@ -911,6 +936,9 @@ s_pack_envelope (const pst_msg_t *self, msgpack_packer *packer)
         return -1;
     if (self->scopes
     &&  (s_pack_cstr (packer, "scp") || s_pack_cstr (packer, self->scopes)))
+        return -1;
+    if (self->caller_client
+    &&  (s_pack_cstr (packer, "azp") || s_pack_cstr (packer, self->caller_client)))
         return -1;
     if (self->client_ip
     &&  (s_pack_cstr (packer, "ip") || s_pack_cstr (packer, self->client_ip)))
@@ -939,6 +967,7 @@ pst_msg_encode (const pst_msg_t *self, uint8_t **data_p, size_t *size_p)
     *size_p = 0;
     if (!s_fits (self->caller, S_CALLER_MAX)
     ||  !s_fits (self->scopes, S_SCOPES_MAX)
+    ||  !s_fits (self->caller_client, S_CALLER_MAX)
     ||  !s_fits (self->client_ip, S_CLIENT_IP_MAX)
     ||  (self->is_error && (!self->error || !*self->error
                             || !s_fits (self->error, S_ERROR_MAX)

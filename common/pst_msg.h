@@ -66,15 +66,20 @@ void
 int
     pst_msg_remaining_ms (const pst_msg_t *self);
 
-//  Caller identity, scopes and client address; NULL when absent.
+//  Caller identity, scopes, the client the caller's access token was issued
+//  to (its azp claim) and client address; NULL when absent.
 const char *
     pst_msg_caller (const pst_msg_t *self);
 const char *
     pst_msg_scopes (const pst_msg_t *self);
 const char *
+    pst_msg_caller_client (const pst_msg_t *self);
+const char *
     pst_msg_client_ip (const pst_msg_t *self);
 void
     pst_msg_set_caller (pst_msg_t *self, const char *caller, const char *scopes);
+void
+    pst_msg_set_caller_client (pst_msg_t *self, const char *client_id);
 void
     pst_msg_set_client_ip (pst_msg_t *self, const char *client_ip);
 //  True when scope is one of the space-separated caller scopes.

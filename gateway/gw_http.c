@@ -66,6 +66,7 @@ typedef struct {
     json_t *query_params;       //  Management API query
     char *caller;
     char *scopes;
+    char *caller_client;        //  the token's azp, for the services' audit
     pst_msg_t *reply;           //  written by the bus thread before resuming
     int status;
     int64_t started_at;
@@ -279,7 +280,9 @@ s_has_scope (const char *scopes, const char *scope)
 #define MAX_CALLER_SIZE     256     //  the envelope's limits (docs/protocol.md)
 #define MAX_SCOPES_SIZE     4096
 
-//  Takes sub and scope from verified claims; scope may be a string or an array.
+//  Takes sub, scope and azp from verified claims; scope may be a string or an
+//  array. azp is only told on (the audit's client_id): without one, or with one
+//  the envelope cannot carry, the request goes on without it.
 static int
 s_set_caller (request_t *req, json_t *claims)
 {
@@ -304,8 +307,12 @@ s_set_caller (request_t *req, json_t *claims)
         return -1;
     free (req->caller);
     free (req->scopes);
+    free (req->caller_client);
+    free (req->caller_client);
     req->caller = strdup (sub);
     req->scopes = strdup (scopes);
+    const char *azp = json_string_value (json_object_get (claims, "azp"));
+    req->caller_client = azp && *azp && strlen (azp) <= MAX_CALLER_SIZE? strdup (azp): NULL;
     return req->caller && req->scopes? 0: -1;
 }
 
@@ -502,6 +509,7 @@ s_send (request_t *req)
     }
     if (req->caller)
         pst_msg_set_caller (request, req->caller, req->scopes);
+    pst_msg_set_caller_client (request, req->caller_client);
     if (*req->client_ip)
         pst_msg_set_client_ip (request, req->client_ip);
     pst_msg_set_body (request, &body);

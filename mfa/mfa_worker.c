@@ -268,10 +268,15 @@ mfa_worker_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *re
 
     int failed = pst_msg_is_error (reply);
     const char *type = outcome.type? outcome.type: failed? failure_type: success_type;
+    //  The client: the mfa_token's, or the request's, or the one the caller's
+    //  access token was issued to (the MFA and Management APIs)
+    const char *client_id = *outcome.client_id? outcome.client_id
+                                              : mfa_worker_param (request, "client_id", 256);
+    if (!client_id)
+        client_id = pst_msg_caller_client (request);
     if (type)
         mfa_worker_audit (self, request, type, *outcome.user_id? outcome.user_id: NULL,
-                          *outcome.client_id? outcome.client_id
-                                            : mfa_worker_param (request, "client_id", 256),
+                          client_id,
                           failed? "failure": "success",
                           outcome.detail? outcome.detail: pst_msg_error_text (reply));
     return failed? -1: 0;

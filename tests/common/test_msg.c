@@ -145,6 +145,7 @@ test_round_trip_all_types (void **state)
     pst_msg_t *msg = pst_msg_new_request ("token.grant", 5000);
     assert_non_null (msg);
     pst_msg_set_caller (msg, "auth0|user-1", "read:users create:clients");
+    pst_msg_set_caller_client (msg, "dev_client1");
     pst_msg_set_client_ip (msg, "127.0.0.1");
     json_error_t error;
     json_t *body = json_loads (
@@ -166,6 +167,7 @@ test_round_trip_all_types (void **state)
     assert_int_equal (pst_msg_deadline (copy), pst_msg_deadline (msg));
     assert_string_equal (pst_msg_caller (copy), "auth0|user-1");
     assert_string_equal (pst_msg_scopes (copy), "read:users create:clients");
+    assert_string_equal (pst_msg_caller_client (copy), "dev_client1");
     assert_string_equal (pst_msg_client_ip (copy), "127.0.0.1");
     assert_false (pst_msg_is_error (copy));
     assert_null (pst_msg_error (copy));
@@ -193,6 +195,7 @@ test_round_trip_minimal (void **state)
     s_round_trip (msg, &copy);
     assert_null (pst_msg_caller (copy));
     assert_null (pst_msg_scopes (copy));
+    assert_null (pst_msg_caller_client (copy));
     assert_null (pst_msg_client_ip (copy));
     assert_int_equal (json_object_size (pst_msg_body (copy)), 0);
     pst_msg_destroy (&copy);
@@ -278,6 +281,8 @@ test_empty_caller_is_absent (void **state)
     pst_msg_t *msg = pst_msg_new_request ("users.list", 100);
     pst_msg_set_caller (msg, "", "");
     pst_msg_set_client_ip (msg, "");
+    pst_msg_set_caller_client (msg, "");
+    assert_null (pst_msg_caller_client (msg));
     assert_null (pst_msg_caller (msg));
     assert_null (pst_msg_scopes (msg));
     assert_null (pst_msg_client_ip (msg));
@@ -724,6 +729,7 @@ test_decode_string_limits (void **state)
 {
     (void) state;
     s_assert_limit ("sub", 256);
+    s_assert_limit ("azp", 256);
     s_assert_limit ("scp", 4096);
     s_assert_limit ("ip", 64);
     s_assert_limit ("msg", 1024);
@@ -754,7 +760,7 @@ static void
 test_decode_wrong_types (void **state)
 {
     (void) state;
-    static const char *keys [] = { "sub", "scp", "ip", "msg", NULL };
+    static const char *keys [] = { "sub", "scp", "azp", "ip", "msg", NULL };
     for (int i = 0; keys [i]; i++) {
         frame_t frame;
         s_frame_with (&frame, keys [i]);
@@ -955,6 +961,13 @@ test_encode_refuses_long_fields (void **state)
     pst_msg_set_caller (msg, caller, "openid");
     assert_int_equal (pst_msg_encode (msg, &data, &size), 0);
     free (data);
+    pst_msg_set_caller_client (msg, caller);
+    assert_int_equal (pst_msg_encode (msg, &data, &size), 0);
+    free (data);
+    caller [256] = 'c';
+    pst_msg_set_caller_client (msg, caller);
+    assert_int_equal (pst_msg_encode (msg, &data, &size), -1);
+    pst_msg_set_caller_client (msg, NULL);
     //  invalid UTF-8 would be refused by the receiver
     pst_msg_set_client_ip (msg, "\xff");
     assert_int_equal (pst_msg_encode (msg, &data, &size), -1);
@@ -1047,6 +1060,7 @@ test_forward (void **state)
     pst_msg_t *request = pst_msg_new_request ("authentication_methods.list", 3000);
     pst_msg_set_caller (request, "admin@clients", "read:authentication_methods");
     pst_msg_set_client_ip (request, "2001:db8::7");
+    pst_msg_set_caller_client (request, "dev_mgmt");
     json_object_set_new (pst_msg_body (request), "id", json_string ("auth0|u1"));
     pst_msg_t *forward = pst_msg_new_forward (request);
     assert_non_null (forward);
@@ -1056,6 +1070,7 @@ test_forward (void **state)
     assert_string_equal (pst_msg_caller (forward), "admin@clients");
     assert_string_equal (pst_msg_scopes (forward), "read:authentication_methods");
     assert_string_equal (pst_msg_client_ip (forward), "2001:db8::7");
+    assert_string_equal (pst_msg_caller_client (forward), "dev_mgmt");
     assert_string_equal (pst_msg_get_str (forward, "id"), "auth0|u1");
     json_object_set_new (pst_msg_body (forward), "id", json_string ("changed"));
     assert_string_equal (pst_msg_get_str (request, "id"), "auth0|u1");

@@ -39,6 +39,7 @@ typedef struct {
     char op [PST_MSG_OP_MAX + 1];
     char caller [257];
     char scopes [4097];
+    char caller_client [257];
     char ip [65];
     json_t *body;
     json_t *jwks;
@@ -66,6 +67,7 @@ s_record (stub_t *stub, const char *service, const pst_msg_t *request)
     s_copy (stub->op, sizeof stub->op, pst_msg_op (request));
     s_copy (stub->caller, sizeof stub->caller, pst_msg_caller (request));
     s_copy (stub->scopes, sizeof stub->scopes, pst_msg_scopes (request));
+    s_copy (stub->caller_client, sizeof stub->caller_client, pst_msg_caller_client (request));
     s_copy (stub->ip, sizeof stub->ip, pst_msg_client_ip (request));
     json_decref (stub->body);
     stub->body = json_deep_copy (pst_msg_body (request));
@@ -474,9 +476,9 @@ s_token_by (const char *pem, const char *kid, const char *scope, const char *aud
             const char *grant)
 {
     long long now = (long long) time (NULL);
-    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISSUER, "aud", audience,
-                                "sub", "m2m-client@clients", "iat", now, "exp", now + 600,
-                                "scope", scope);
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", ISSUER,
+                                "aud", audience, "sub", "m2m-client@clients", "iat", now,
+                                "exp", now + 600, "scope", scope, "azp", "m2m-client");
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
     char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
@@ -652,6 +654,7 @@ test_mfa_associate_with_mfa_token (void **state)
     assert_string_equal (stub->op, "mfa.associate");
     assert_string_equal (s_body_str ("mfa_token"), "MFA_TOKEN");
     assert_string_equal (stub->caller, "");
+    assert_string_equal (stub->caller_client, "");
     assert_true (json_is_array (json_object_get (stub->body, "authenticator_types")));
     s_http_destroy (&http);
 
@@ -772,6 +775,8 @@ test_mfa_authenticators_delete (void **state)
     assert_string_equal (s_body_str ("id"), "email|dev_abc");
     assert_string_equal (stub->caller, "m2m-client@clients");
     assert_string_equal (stub->scopes, "remove:authenticators");
+    //  The token's client goes along, for mfa's audit
+    assert_string_equal (stub->caller_client, "m2m-client");
     s_http_destroy (&http);
 
     //  mfa's not_found in the Authentication API's shape

@@ -62,11 +62,20 @@ s_list_as (fixture_t *fixture, const char *user_id, const char *scopes)
     return mfa_test_call_as (fixture->mfa, "authenticators.list", NULL, user_id, scopes, 3000);
 }
 
+//  As the gateway sends it for an access token of user_id issued to client "app1"
 static pst_msg_t *
 s_delete_as (fixture_t *fixture, const char *user_id, const char *scopes, const char *id)
 {
-    return mfa_test_call_as (fixture->mfa, "authenticators.delete",
-                             json_pack ("{s:s}", "id", id), user_id, scopes, 3000);
+    pst_msg_t *request = pst_msg_new_request ("authenticators.delete", 3000);
+    assert_non_null (request);
+    json_t *body = json_pack ("{s:s}", "id", id);
+    pst_msg_set_body (request, &body);
+    pst_msg_set_caller (request, user_id, scopes);
+    pst_msg_set_caller_client (request, "app1");
+    pst_msg_set_client_ip (request, "127.0.0.1");
+    pst_msg_t *reply = pst_client_call (fixture->mfa->client, request);
+    pst_msg_destroy (&request);
+    return reply;
 }
 
 //  The Management API calls, from an administrator holding scopes
@@ -342,7 +351,7 @@ test_delete_email_unenrols (void **state)
         "SELECT count(*) FROM authenticators WHERE user_id = 'auth0|bob' AND active = 1"), 2);
     assert_int_equal (s_count (fixture,
         "SELECT count(*) FROM audit WHERE type = 'gd_unenroll' AND result = 'success'"
-        " AND user_id = 'auth0|alice'"), 1);
+        " AND user_id = 'auth0|alice' AND client_id = 'app1'"), 1);
     assert_int_equal (s_count (fixture,
         "SELECT count(*) FROM audit WHERE type = 'gd_unenroll' AND result = 'failure'"), 2);
 
