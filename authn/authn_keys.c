@@ -8,10 +8,10 @@ authn_keys_jwks (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     (void) request;
     authn_worker_t *self = (authn_worker_t *) worker;
-    json_t *jwk = pst_jwt_public_jwk (self->signing_pem, self->kid);
-    if (!jwk)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "No signing key");
-    json_t *body = json_pack ("{s:[o]}", "keys", jwk);
+    //  A copy: the reply may outlive this call in another thread
+    json_t *body = json_pack ("{s:[o]}", "keys", json_deep_copy (pst_jwt_signer_jwk (self->signer)));
+    if (!body)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
     pst_msg_set_body (reply, &body);
     return 0;
 }

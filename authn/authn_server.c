@@ -142,12 +142,17 @@ s_worker_init (void *args)
     self->config = config;
     self->db = authn_store_open (config->db_path);
     self->mfa = pst_client_new (config->mfa_endpoint);
-    if (!self->db || !self->mfa
-    ||  authn_store_signing_key (self->db, &self->kid, &self->signing_pem) != 0) {
+    char *kid = NULL, *pem = NULL;
+    if (self->db && self->mfa && authn_store_signing_key (self->db, &kid, &pem) == 0)
+        self->signer = pst_jwt_signer_new (pem, kid);
+    free (kid);
+    if (pem) {
+        sodium_memzero (pem, strlen (pem));
+        free (pem);
+    }
+    if (!self->signer) {
         pst_db_close (&self->db);
         pst_client_destroy (&self->mfa);
-        free (self->kid);
-        free (self->signing_pem);
         free (self);
         return NULL;
     }
@@ -160,11 +165,7 @@ s_worker_destroy (void *worker)
     authn_worker_t *self = (authn_worker_t *) worker;
     pst_db_close (&self->db);
     pst_client_destroy (&self->mfa);
-    free (self->kid);
-    if (self->signing_pem) {
-        sodium_memzero (self->signing_pem, strlen (self->signing_pem));
-        free (self->signing_pem);
-    }
+    pst_jwt_signer_destroy (&self->signer);
     free (self);
     //  Runs in the worker thread, which signed tokens: release its OpenSSL state
     OPENSSL_thread_stop ();

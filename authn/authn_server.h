@@ -9,14 +9,14 @@
 #include <sqlite3.h>
 #include "authn_config.h"
 #include "pst_bus.h"
+#include "pst_jwt.h"
 
 //  One per worker thread: handlers get it as their `worker` argument.
 typedef struct {
     const authn_config_t *config;
     sqlite3 *db;
     pst_client_t *mfa;
-    char *kid;
-    char *signing_pem;
+    pst_jwt_signer_t *signer;   //  the current signing key, loaded once
     unsigned sign_ins;          //  password grants handled, to prune now and then
 } authn_worker_t;
 

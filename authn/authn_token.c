@@ -160,7 +160,7 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
         "scope", scope, "azp", ctx->client->client_id, "jti", jti);
     if (!user)
         json_object_set_new (claims, "gty", json_string ("client-credentials"));
-    char *access_token = pst_jwt_sign (worker->signing_pem, worker->kid, "at+jwt", claims);
+    char *access_token = pst_jwt_signer_sign (worker->signer, "at+jwt", claims);
     json_decref (claims);
 
     char *id_token = NULL;
@@ -169,7 +169,7 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
             "iss", config->issuer, "sub", user->user_id, "aud", ctx->client->client_id,
             "iat", (json_int_t) now, "exp", (json_int_t) (now + config->id_token_lifetime_s),
             "email", user->email, "email_verified", user->email_verified);
-        id_token = pst_jwt_sign (worker->signing_pem, worker->kid, "JWT", id_claims);
+        id_token = pst_jwt_signer_sign (worker->signer, "JWT", id_claims);
         json_decref (id_claims);
     }
     free (subject);

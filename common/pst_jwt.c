@@ -135,22 +135,9 @@ s_bn_param_b64 (EVP_PKEY *pkey, const char *name)
 json_t *
 pst_jwt_public_jwk (const char *private_pem, const char *kid)
 {
-    EVP_PKEY *pkey = s_private_key_load (private_pem);
-    if (!pkey)
-        return NULL;
-    char *own_kid = kid? NULL: s_key_id (pkey);
-    char *n = s_bn_param_b64 (pkey, OSSL_PKEY_PARAM_RSA_N);
-    char *e = s_bn_param_b64 (pkey, OSSL_PKEY_PARAM_RSA_E);
-    EVP_PKEY_free (pkey);
-    json_t *jwk = NULL;
-    const char *key_id = kid? kid: own_kid;
-    if (n && e && key_id)
-        jwk = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
-                         "kty", "RSA", "use", "sig", "alg", "RS256",
-                         "kid", key_id, "n", n, "e", e);
-    free (own_kid);
-    free (n);
-    free (e);
+    pst_jwt_signer_t *signer = pst_jwt_signer_new (private_pem, kid);
+    json_t *jwk = signer? json_incref ((json_t *) pst_jwt_signer_jwk (signer)): NULL;
+    pst_jwt_signer_destroy (&signer);
     return jwk;
 }
 
@@ -199,16 +186,76 @@ s_sign (EVP_PKEY *pkey, const char *input)
     return encoded;
 }
 
-char *
-pst_jwt_sign (const char *private_pem, const char *kid, const char *typ,
-              const json_t *claims)
+//  Loading a PEM key costs more than an RS256 signature with it (OpenSSL 3's
+//  decoders: about 0.45 ms against 0.3 ms on the development machine), so a
+//  signer loads it once and keeps the key and its public JWK.
+struct _pst_jwt_signer_t {
+    EVP_PKEY *pkey;
+    char *kid;
+    json_t *jwk;
+};
+
+pst_jwt_signer_t *
+pst_jwt_signer_new (const char *private_pem, const char *kid)
 {
-    if (!kid || !json_is_object (claims))
-        return NULL;
     EVP_PKEY *pkey = s_private_key_load (private_pem);
     if (!pkey)
         return NULL;
-    json_t *header = json_pack ("{s:s, s:s*, s:s}", "alg", "RS256", "typ", typ, "kid", kid);
+    pst_jwt_signer_t *self = (pst_jwt_signer_t *) calloc (1, sizeof *self);
+    if (!self) {
+        EVP_PKEY_free (pkey);
+        return NULL;
+    }
+    self->pkey = pkey;
+    self->kid = kid? strdup (kid): s_key_id (pkey);
+    char *n = s_bn_param_b64 (pkey, OSSL_PKEY_PARAM_RSA_N);
+    char *e = s_bn_param_b64 (pkey, OSSL_PKEY_PARAM_RSA_E);
+    if (self->kid && n && e)
+        self->jwk = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+                               "kty", "RSA", "use", "sig", "alg", "RS256",
+                               "kid", self->kid, "n", n, "e", e);
+    free (n);
+    free (e);
+    if (!self->jwk)
+        pst_jwt_signer_destroy (&self);
+    return self;
+}
+
+void
+pst_jwt_signer_destroy (pst_jwt_signer_t **self_p)
+{
+    assert (self_p);
+    pst_jwt_signer_t *self = *self_p;
+    if (!self)
+        return;
+    EVP_PKEY_free (self->pkey);
+    free (self->kid);
+    json_decref (self->jwk);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+pst_jwt_signer_kid (const pst_jwt_signer_t *self)
+{
+    assert (self);
+    return self->kid;
+}
+
+const json_t *
+pst_jwt_signer_jwk (const pst_jwt_signer_t *self)
+{
+    assert (self);
+    return self->jwk;
+}
+
+char *
+pst_jwt_signer_sign (const pst_jwt_signer_t *self, const char *typ, const json_t *claims)
+{
+    assert (self);
+    if (!json_is_object (claims))
+        return NULL;
+    json_t *header = json_pack ("{s:s, s:s*, s:s}", "alg", "RS256", "typ", typ, "kid", self->kid);
     char *header_b64 = header? s_json_b64 (header): NULL;
     char *claims_b64 = s_json_b64 (claims);
     json_decref (header);
@@ -218,7 +265,7 @@ pst_jwt_sign (const char *private_pem, const char *kid, const char *typ,
     char *signature = NULL;
     if (header_b64 && claims_b64
     &&  asprintf (&input, "%s.%s", header_b64, claims_b64) >= 0
-    &&  (signature = s_sign (pkey, input))) {
+    &&  (signature = s_sign (self->pkey, input))) {
         if (asprintf (&token, "%s.%s", input, signature) < 0)
             token = NULL;
     }
@@ -228,7 +275,18 @@ pst_jwt_sign (const char *private_pem, const char *kid, const char *typ,
     free (claims_b64);
     free (input);
     free (signature);
-    EVP_PKEY_free (pkey);
+    return token;
+}
+
+char *
+pst_jwt_sign (const char *private_pem, const char *kid, const char *typ,
+              const json_t *claims)
+{
+    if (!kid || !json_is_object (claims))
+        return NULL;
+    pst_jwt_signer_t *signer = pst_jwt_signer_new (private_pem, kid);
+    char *token = signer? pst_jwt_signer_sign (signer, typ, claims): NULL;
+    pst_jwt_signer_destroy (&signer);
     return token;
 }
 

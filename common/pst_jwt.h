@@ -28,6 +28,24 @@ char *
     pst_jwt_sign (const char *private_pem, const char *kid, const char *typ,
                   const json_t *claims);
 
+//  A signing key loaded once, for a service that signs many tokens: loading
+//  the PEM costs more than a signature. kid NULL: derived as pst_jwt_key_id does.
+//  NULL when the PEM is not an RSA private key of 2048 to 8192 bits.
+typedef struct _pst_jwt_signer_t pst_jwt_signer_t;
+
+pst_jwt_signer_t *
+    pst_jwt_signer_new (const char *private_pem, const char *kid);
+void
+    pst_jwt_signer_destroy (pst_jwt_signer_t **self_p);
+const char *
+    pst_jwt_signer_kid (const pst_jwt_signer_t *self);
+//  The public JWK, as pst_jwt_public_jwk gives it; owned by the signer.
+const json_t *
+    pst_jwt_signer_jwk (const pst_jwt_signer_t *self);
+//  As pst_jwt_sign, with the signer's key and kid. Caller frees. NULL on failure.
+char *
+    pst_jwt_signer_sign (const pst_jwt_signer_t *self, const char *typ, const json_t *claims);
+
 //  Verification key set, built from a JWKS document ({"keys":[...]}).
 typedef struct _pst_jwks_t pst_jwks_t;
 

@@ -198,6 +198,48 @@ test_tampered_payload (void **state)
     free (token);
 }
 
+//  A signer gives what the one-shot functions give: the same kid and JWK, and
+//  tokens the key set accepts; RS256 PKCS#1 v1.5 is deterministic, so the same
+//  claims give the same token both ways
+static void
+test_signer (void **state)
+{
+    (void) state;
+    pst_jwt_signer_t *signer = pst_jwt_signer_new (s_fixture.pem, NULL);
+    assert_non_null (signer);
+    assert_string_equal (pst_jwt_signer_kid (signer), s_fixture.kid);
+    json_t *jwk = pst_jwt_public_jwk (s_fixture.pem, s_fixture.kid);
+    assert_true (json_equal ((json_t *) pst_jwt_signer_jwk (signer), jwk));
+    json_decref (jwk);
+
+    json_t *claims = s_claims ();
+    char *token = pst_jwt_signer_sign (signer, "JWT", claims);
+    assert_non_null (token);
+    char *again = pst_jwt_signer_sign (signer, "JWT", claims);
+    char *one_shot = s_sign (claims);
+    assert_string_equal (token, again);
+    assert_string_equal (token, one_shot);
+    assert_true (s_accepts (token, NULL));
+    free (again);
+    free (one_shot);
+    free (token);
+    json_t *text = json_string ("not claims");
+    assert_null (pst_jwt_signer_sign (signer, "JWT", text));
+    json_decref (text);
+    json_decref (claims);
+    pst_jwt_signer_destroy (&signer);
+    assert_null (signer);
+    pst_jwt_signer_destroy (&signer);
+
+    signer = pst_jwt_signer_new (s_fixture.pem, "chosen");
+    assert_string_equal (pst_jwt_signer_kid (signer), "chosen");
+    assert_string_equal (json_string_value (json_object_get (pst_jwt_signer_jwk (signer), "kid")),
+                         "chosen");
+    pst_jwt_signer_destroy (&signer);
+    assert_null (pst_jwt_signer_new ("not a pem", NULL));
+    assert_null (pst_jwt_signer_new (NULL, "kid"));
+}
+
 static void
 test_tampered_signature (void **state)
 {
@@ -675,6 +717,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_key_generation),
         cmocka_unit_test (test_sign_verify),
+        cmocka_unit_test (test_signer),
         cmocka_unit_test (test_tampered_payload),
         cmocka_unit_test (test_tampered_signature),
         cmocka_unit_test (test_alg_none),
