@@ -3,6 +3,7 @@
 #include "authn_store.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
+#include "pst_db.h"
 #include "pst_json.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
@@ -364,9 +365,10 @@ s_login_prune_now_and_then (authn_worker_t *worker, int64_t now)
 
 //  Counts this attempt against both keys before any password work, and refuses
 //  it when either has no attempt left: a refused attacker costs no argon2id
-//  time, and parallel attempts cannot overshoot the limits. The address goes
-//  first, so spraying from a blocked address adds no per-user rows; when the
-//  user key refuses, the address gets its attempt back, as nothing was tried.
+//  time, and parallel attempts cannot overshoot the limits. Both reservations
+//  are one transaction (one fsync, not two), and a refusal rolls it back, so a
+//  refused attempt counts against neither key. The address goes first, so
+//  spraying from a blocked address never touches the per-user rows.
 //  -1 after failing the reply.
 static int
 s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
@@ -375,37 +377,40 @@ s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
     const authn_config_t *config = worker->config;
     int64_t now = authn_config_now (config);
     s_login_prune_now_and_then (worker, now);
+    if (pst_db_begin (worker->db))
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
     int ip = authn_store_login_reserve (worker->db, keys->ip, config->login_max_ip_failures,
                                         config->login_window_s, now, &keys->ip_window);
+    int64_t user_window = 0;
+    int user = ip == 0? authn_store_login_reserve (worker->db, keys->user,
+                                                   config->login_max_failures,
+                                                   config->login_window_s, now, &user_window)
+                      : -1;
+    if (ip == 0 && user == 0 && pst_db_commit (worker->db) == 0)
+        return 0;
+    pst_db_rollback (worker->db);
     if (ip == 1)
         return s_login_throttled (ctx, "ip", config->login_max_ip_failures, keys->ip_window, now);
-    if (ip != 0)
-        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-
-    int64_t user_window = 0;
-    int user = authn_store_login_reserve (worker->db, keys->user, config->login_max_failures,
-                                          config->login_window_s, now, &user_window);
-    if (user == 0)
-        return 0;
-    if (authn_store_login_release (worker->db, keys->ip, keys->ip_window))
-        pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
-    if (user == 1)
+    if (ip == 0 && user == 1)
         return s_login_throttled (ctx, "user", config->login_max_failures, user_window, now);
     return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
 }
 
 //  The right password: the user's count is forgotten and the address's
 //  attempt given back, so signing in never uses up an address's allowance
-//  (many users behind one NAT). A wrong one needs nothing: its reservation
-//  stands as the failure.
+//  (many users behind one NAT); one transaction. A wrong one needs nothing:
+//  its reservation stands as the failure.
 static void
 s_login_succeeded (grant_ctx_t *ctx, const login_keys_t *keys)
 {
     sqlite3 *db = ctx->worker->db;
-    int forgotten = authn_store_login_succeeded (db, keys->user);
-    int given_back = authn_store_login_release (db, keys->ip, keys->ip_window);
-    if (forgotten || given_back)
-        pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
+    if (pst_db_begin (db) == 0
+    &&  authn_store_login_succeeded (db, keys->user) == 0
+    &&  authn_store_login_release (db, keys->ip, keys->ip_window) == 0
+    &&  pst_db_commit (db) == 0)
+        return;
+    pst_db_rollback (db);
+    pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
 }
 
 static int
