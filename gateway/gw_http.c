@@ -37,6 +37,7 @@ struct _gw_http_t {
     int timeout_ms;
     int port;
     atomic_int requests;        //  requests begun and not yet completed
+    atomic_int stopping;        //  quiesced: answers close their connection
 };
 
 typedef enum {
@@ -177,6 +178,10 @@ s_respond (request_t *req, gw_response_t *response)
     for (size_t i = 0; i < gw_response_header_count (response); i++)
         MHD_add_response_header (mhd, gw_response_header_name (response, i),
                                  gw_response_header_value (response, i));
+    //  A keep-alive client would otherwise go on sending to a gateway that is
+    //  draining; closing sends it to a new connection, that is, another gateway
+    if (atomic_load (&req->http->stopping))
+        MHD_add_response_header (mhd, MHD_HTTP_HEADER_CONNECTION, "close");
     req->status = gw_response_status (response);
     req->result = MHD_queue_response (req->connection, (unsigned int) req->status, mhd);
     MHD_destroy_response (mhd);
@@ -894,6 +899,7 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
 void
 gw_http_quiesce (gw_http_t *self)
 {
+    atomic_store (&self->stopping, 1);
     MHD_socket listener = self->daemon? MHD_quiesce_daemon (self->daemon): MHD_INVALID_SOCKET;
     if (listener != MHD_INVALID_SOCKET)
         close (listener);

@@ -5,9 +5,10 @@
     connection while the bus thread waits for the service, then render. All
     per-request state is freed in the completion callback.
 
-    Shutdown order matters: gw_http_quiesce (no new connections), gw_bus_close
-    (it resumes every suspended connection with an answer), a moment for those
-    answers to leave (gw_http_requests), then gw_http_destroy (MHD refuses to stop
+    Shutdown order matters: gw_http_quiesce (no new connections), a grace period
+    in which requests in flight get their services' answers (gw_http_requests),
+    gw_bus_close (it resumes every connection still suspended with a 503), a
+    moment for those answers to leave, then gw_http_destroy (MHD refuses to stop
     with suspended connections), then gw_bus_destroy.
 */
 #ifndef GW_HTTP_H_INCLUDED
@@ -34,7 +35,8 @@ void
 int
     gw_http_port (gw_http_t *self);
 
-//  Stops accepting connections; those already open are still served.
+//  Stops accepting connections; those already open are still served, and each
+//  answer from now on closes its connection (Connection: close).
 void
     gw_http_quiesce (gw_http_t *self);
 

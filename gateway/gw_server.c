@@ -44,7 +44,7 @@ s_start (server_t *server, const gw_config_t *config)
     return 0;
 }
 
-//  How long answers to requests still in flight may take to leave at shutdown
+//  How long answers may take to leave once the bus is closed at shutdown
 #define DRAIN_MS    1000
 
 static int
@@ -54,18 +54,30 @@ s_in_flight (server_t *server)
          + (server->http? gw_http_requests (server->http): 0);
 }
 
-//  Requests waiting on the bus get their 503 before the daemons stop: the bus
-//  closes first and resumes them, and MHD can only stop once none is suspended.
+//  A stop (SIGTERM, a rolling restart) lets the requests in flight finish: no
+//  new connections, then up to one bus deadline for the services to answer
+//  them, since none waits longer than that anyway. Only what is left after it
+//  gets a 503, when the bus closes and resumes them; MHD can only stop once no
+//  connection is suspended.
 static void
-s_stop (server_t *server)
+s_stop (server_t *server, int grace_ms)
 {
     if (server->https)
         gw_http_quiesce (server->https);
     if (server->http)
         gw_http_quiesce (server->http);
+    int64_t until = zclock_mono () + grace_ms;
+    while (server->bus && s_in_flight (server) > 0 && zclock_mono () < until)
+        zclock_sleep (10);
+    int left = s_in_flight (server);
+    if (left > 0) {
+        char count [16];
+        snprintf (count, sizeof count, "%d", left);
+        pst_log (PST_LOG_WARN, "gateway_drain_cut", "in_flight", count, NULL);
+    }
     if (server->bus)
         gw_bus_close (server->bus);
-    int64_t until = zclock_mono () + DRAIN_MS;
+    until = zclock_mono () + DRAIN_MS;
     while (s_in_flight (server) > 0 && zclock_mono () < until)
         zclock_sleep (10);
     gw_http_destroy (&server->https);
@@ -82,7 +94,7 @@ gw_server_actor (zsock_t *pipe, void *args)
     server_t server = { NULL, NULL, NULL, NULL, NULL };
     zsock_signal (pipe, 0);
     if (s_start (&server, config) != 0) {
-        s_stop (&server);
+        s_stop (&server, 0);
         zsock_send (pipe, "ii", -1, -1);
         return;
     }
@@ -102,5 +114,8 @@ gw_server_actor (zsock_t *pipe, void *args)
         if (term)
             break;
     }
-    s_stop (&server);
+    char in_flight [16];
+    snprintf (in_flight, sizeof in_flight, "%d", s_in_flight (&server));
+    pst_log (PST_LOG_INFO, "gateway_draining", "in_flight", in_flight, NULL);
+    s_stop (&server, config->bus_timeout_ms);
 }

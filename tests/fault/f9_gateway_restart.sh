@@ -4,7 +4,9 @@
 #
 # Twice, under load (password grants, which keep authn's argon2id workers busy,
 # Management API calls to authn and to mfa, LOAD_PARALLEL at a time): once with
-# SIGKILL, once with SIGTERM (a graceful stop must not wait on anything either).
+# SIGKILL, once with SIGTERM. A graceful stop drains: requests in flight get their
+# real answers (never a 503, as the services are up), new connections are
+# refused, and it still ends within one bus deadline.
 # Every request in flight or sent while the gateway is down must end quickly
 # (answered, or refused/reset: curl status 000) instead of hanging; the restarted
 # gateway must serve the whole flow (sign-in, challenge, email, mfa-oob grant)
@@ -82,6 +84,12 @@ restart_under_load() {
   expect "$signal: every request of the load has an outcome" "$LOAD_REQUESTS" "$(wc -l <"$out")"
   check "$signal: requests cut off failed fast (refused/reset, never timed out)" unanswered_ok "$out"
   check "$signal: answered requests are 200, 403 mfa_required or 503" answered_ok "$out"
+  if [[ $signal == TERM ]]; then
+    expect "$signal: drained, so no request in flight got a 503" 0 \
+      "$(awk '$1 == 503' "$out" | wc -l)"
+    check "$signal: the gateway logged its drain" grep -q '"gateway_draining"' "$E2E_WORK/gateway.log"
+    check "$signal: ... and did not cut it short" bash -c "! grep -q '\"gateway_drain_cut\"' '$E2E_WORK/gateway.log'"
+  fi
   check "$signal: no request took longer than ${HANG_LIMIT_S} s (slowest $(slowest "$out") s)" \
     awk -v m="$HANG_LIMIT_S" '$2 > m { bad++ } END { exit bad > 0 }' "$out"
 

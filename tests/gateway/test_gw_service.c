@@ -33,6 +33,7 @@
 typedef struct {
     pthread_mutex_t mutex;
     int silent;                 //  drop everything but keys.jwks
+    int delay_ms;               //  wait this long before answering (not key fetches)
     int requests;               //  requests seen, keys.jwks excepted
     int keys_requests;          //  keys.jwks requests seen
     char service [8];
@@ -145,10 +146,13 @@ s_serve_one (stub_t *stub, zsock_t *router, const char *service)
         int keys = streq (pst_msg_op (request), "keys.jwks");
         pthread_mutex_lock (&stub->mutex);
         int silent = stub->silent;
+        int delay_ms = stub->delay_ms;
         stub->keys_requests += keys;
         pthread_mutex_unlock (&stub->mutex);
         if (!keys)
             s_record (stub, service, request);
+        if (!keys && !silent && delay_ms > 0)
+            zclock_sleep (delay_ms);
         if (keys || !silent) {
             pst_msg_t *reply = pst_msg_new_reply (request);
             s_answer (stub, request, reply);
@@ -1188,46 +1192,97 @@ s_background_request (void *arg)
     return NULL;
 }
 
+//  A gateway of its own on plain HTTP with the given bus deadline, connected to
+//  the stub's authn (its first key fetch has arrived)
+static zactor_t *
+s_own_gateway (gw_config_t *config, int bus_timeout_ms, int *http_port_p)
+{
+    stub_t *stub = &s_fx.stubs.stub;
+    config->https_port = GW_PORT_OFF;
+    config->http_port = GW_PORT_EPHEMERAL;
+    config->bus_timeout_ms = bus_timeout_ms;
+    gw_config_set_str (&config->authn_endpoint, s_fx.stubs.authn_endpoint);
+    gw_config_set_str (&config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
+    int fetches = s_keys_requests (stub);
+    zactor_t *gateway = zactor_new (gw_server_actor, config);
+    int https_port = -1;
+    assert_int_equal (zsock_recv (gateway, "ii", &https_port, http_port_p), 0);
+    assert_true (*http_port_p > 0);
+    int64_t until = zclock_mono () + 5000;
+    while (s_keys_requests (stub) == fetches && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_true (s_keys_requests (stub) > fetches);
+    return gateway;
+}
+
+//  Starts the background request and returns once the service has it
+static void
+s_request_in_flight (background_t *background, pthread_t *thread)
+{
+    stub_t *stub = &s_fx.stubs.stub;
+    int before = s_requests (stub);
+    assert_int_equal (pthread_create (thread, NULL, s_background_request, background), 0);
+    int64_t until = zclock_mono () + 5000;
+    while (s_requests (stub) == before && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_int_equal (s_requests (stub), before + 1);
+}
+
+//  A stop drains: the request in flight gets the service's real answer, not a
+//  503, and the stop waits for it
+static void
+test_shutdown_drains_requests_in_flight (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    gw_config_t *config = gw_config_new ();
+    background_t background = { .port = -1 };
+    zactor_t *gateway = s_own_gateway (config, 5000, &background.port);
+    pthread_mutex_lock (&stub->mutex);
+    stub->delay_ms = 800;
+    pthread_mutex_unlock (&stub->mutex);
+    pthread_t thread;
+    s_request_in_flight (&background, &thread);
+
+    int64_t stop_started = zclock_mono ();
+    zactor_destroy (&gateway);
+    int64_t stop_ms = zclock_mono () - stop_started;
+    pthread_join (thread, NULL);
+    pthread_mutex_lock (&stub->mutex);
+    stub->delay_ms = 0;
+    pthread_mutex_unlock (&stub->mutex);
+    assert_int_equal (background.status, 200);
+    assert_non_null (strstr (background.http.body, "access_token"));
+    //  It waited for the answer (most of the 800 ms), not for the whole deadline
+    assert_true (stop_ms >= 300);
+    assert_true (stop_ms < 5000);
+    gw_config_destroy (&config);
+}
+
+//  A service that never answers cannot hold a stop past the bus deadline: the
+//  request gets its 503 (rather than being dropped, or crashing MHD)
 static void
 test_shutdown_answers_waiting_requests (void **state)
 {
     (void) state;
     stub_t *stub = &s_fx.stubs.stub;
     gw_config_t *config = gw_config_new ();
-    config->https_port = GW_PORT_OFF;
-    config->http_port = GW_PORT_EPHEMERAL;
-    config->bus_timeout_ms = 10000;
-    gw_config_set_str (&config->authn_endpoint, s_fx.stubs.authn_endpoint);
-    gw_config_set_str (&config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
-    int fetches = s_keys_requests (stub);
-    zactor_t *gateway = zactor_new (gw_server_actor, config);
-    int https_port = -1;
     background_t background = { .port = -1 };
-    assert_int_equal (zsock_recv (gateway, "ii", &https_port, &background.port), 0);
-    assert_true (background.port > 0);
-    //  Its first key fetch arriving means the bus is connected to authn
-    int64_t until = zclock_mono () + 5000;
-    while (s_keys_requests (stub) == fetches && zclock_mono () < until)
-        zclock_sleep (5);
-    assert_true (s_keys_requests (stub) > fetches);
-
-    //  The request reaches the silent service and waits there, suspended
+    zactor_t *gateway = s_own_gateway (config, 1500, &background.port);
     s_set_silent (stub, 1);
-    int before = s_requests (stub);
     pthread_t thread;
-    assert_int_equal (pthread_create (&thread, NULL, s_background_request, &background), 0);
-    until = zclock_mono () + 5000;
-    while (s_requests (stub) == before && zclock_mono () < until)
-        zclock_sleep (5);
-    assert_int_equal (s_requests (stub), before + 1);
+    s_request_in_flight (&background, &thread);
 
-    //  Stopping the gateway answers it instead of dropping it (or crashing MHD)
+    int64_t stop_started = zclock_mono ();
     zactor_destroy (&gateway);
+    int64_t stop_ms = zclock_mono () - stop_started;
     pthread_join (thread, NULL);
     s_set_silent (stub, 0);
     assert_int_equal (background.status, 503);
     assert_non_null (strstr (background.http.body, "temporarily_unavailable"));
-    assert_true (background.http.elapsed_ms < 10000);
+    //  The deadline (1.5 s), the moment answers get to leave (1 s), a margin
+    assert_true (stop_ms < 4500);
+    assert_true (background.http.elapsed_ms < 4500);
     gw_config_destroy (&config);
 }
 
@@ -1255,6 +1310,7 @@ main (void)
         cmocka_unit_test (test_key_rotation_refetches_keys),
         cmocka_unit_test (test_silent_service_then_recovery),
         cmocka_unit_test (test_service_not_connected),
+        cmocka_unit_test (test_shutdown_drains_requests_in_flight),
         cmocka_unit_test (test_shutdown_answers_waiting_requests),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
