@@ -130,11 +130,15 @@ pst_client_call (pst_client_t *self, const pst_msg_t *request)
     if (pst_msg_remaining_ms (request) <= 0)
         return NULL;
     //  ZMQ_IMMEDIATE: nothing is queued for a peer that is not connected, so a
-    //  request never reaches a service after its caller gave up; wait for a
-    //  connection until the deadline instead.
+    //  request never reaches a service after its caller gave up; wait a little
+    //  for a connection instead (see the header).
     void *handle = zsock_resolve (self->sock);
+    int64_t connect_until = zclock_mono () + PST_CLIENT_CONNECT_WAIT_MS;
     while (s_send_payload (self->sock, NULL, request) != 0) {
         int remaining = pst_msg_remaining_ms (request);
+        int64_t connect_left = connect_until - zclock_mono ();
+        if (connect_left < remaining)
+            remaining = (int) (connect_left > 0? connect_left: 0);
         zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
         if (remaining <= 0 || zmq_poll (&item, 1, remaining) <= 0)
             return NULL;
@@ -238,8 +242,10 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_set_linger (sock, 0);
     zstr_send (pipe, "ok");
 
+    //  One empty frame says "ready for one request": at start and after each
+    //  request, answered or dropped (see s_proxy_actor)
     zpoller_t *poller = zpoller_new (pipe, sock, NULL);
-    while (true) {
+    while (zmq_send (zsock_resolve (sock), "", 0, 0) == 0) {
         zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
         if (which == pipe || !which)
             break;     //  $TERM or interrupted
@@ -255,13 +261,37 @@ s_worker_actor (zsock_t *pipe, void *args)
         config->worker_destroy (worker);
 }
 
-//  Moves one whole multipart message from one socket to another.
+//  A request from the frontend, to the worker that has waited longest
 static void
-s_forward (zsock_t *from, zsock_t *to)
+s_to_worker (zsock_t *frontend, zsock_t *back, zlist_t *ready)
 {
-    zmsg_t *zmsg = zmsg_recv (from);
-    if (zmsg && zmsg_send (&zmsg, to) != 0)
+    zmsg_t *zmsg = zmsg_recv (frontend);
+    zframe_t *worker = (zframe_t *) zlist_pop (ready);
+    if (zmsg && worker) {
+        zmsg_prepend (zmsg, &worker);
+        if (zmsg_send (&zmsg, back) != 0)
+            zmsg_destroy (&zmsg);
+    }
+    zframe_destroy (&worker);
+    zmsg_destroy (&zmsg);
+}
+
+//  From a worker: a readiness signal (one empty frame), or a reply for the
+//  frontend behind the worker's identity
+static void
+s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
+{
+    zmsg_t *zmsg = zmsg_recv (back);
+    zframe_t *worker = zmsg? zmsg_pop (zmsg): NULL;
+    if (worker && zmsg_size (zmsg) == 1 && zframe_size (zmsg_first (zmsg)) == 0) {
+        zlist_append (ready, worker);
+        worker = NULL;
+    }
+    else
+    if (worker && zmsg_size (zmsg) > 0 && zmsg_send (&zmsg, frontend) != 0)
         zmsg_destroy (&zmsg);
+    zframe_destroy (&worker);
+    zmsg_destroy (&zmsg);
 }
 
 static void
@@ -278,9 +308,14 @@ s_proxy_actor (zsock_t *pipe, void *args)
     snprintf (backend, sizeof backend, "inproc://pst-service-%u", s_instances++);
     worker_args_t wargs = { config, backend };
 
+    //  Requests go only to idle workers: a DEALER would deal them round-robin,
+    //  so a cheap request (a JWKS, an M2M token) could wait behind an argon2id
+    //  hash or a call to a service that is down while other workers sat idle.
+    //  Until a worker is free they wait in the frontend's queue.
     zsock_t *frontend = zsock_new (ZMQ_ROUTER);
-    zsock_t *back = zsock_new (ZMQ_DEALER);
-    int ok = workers && frontend && back;
+    zsock_t *back = zsock_new (ZMQ_ROUTER);
+    zlist_t *ready = zlist_new ();
+    int ok = workers && frontend && back && ready;
     if (ok) {
         pst_bus_tune (frontend);
         zsock_set_linger (back, 0);
@@ -302,6 +337,7 @@ s_proxy_actor (zsock_t *pipe, void *args)
             zactor_destroy (&workers [i]);
         zsock_destroy (&back);
         zsock_destroy (&frontend);
+        zlist_destroy (&ready);
         free (workers);
         zstr_send (pipe, "");
         return;
@@ -312,22 +348,31 @@ s_proxy_actor (zsock_t *pipe, void *args)
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
 
-    zpoller_t *poller = zpoller_new (pipe, frontend, back, NULL);
+    void *handles [3] = { zsock_resolve (pipe), zsock_resolve (back), zsock_resolve (frontend) };
     while (true) {
-        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
-        if (!which || which == pipe)
-            break;
-        if (which == frontend)
-            s_forward (frontend, back);
-        else
-            s_forward (back, frontend);
+        //  The frontend is only read while some worker is ready
+        zmq_pollitem_t items [3] = {
+            { handles [0], 0, ZMQ_POLLIN, 0 },
+            { handles [1], 0, ZMQ_POLLIN, 0 },
+            { handles [2], 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0)
+            break;     //  interrupted
+        if (items [0].revents & ZMQ_POLLIN)
+            break;     //  $TERM
+        if (items [1].revents & ZMQ_POLLIN)
+            s_from_worker (back, frontend, ready);
+        if ((items [2].revents & ZMQ_POLLIN) && zlist_size (ready) > 0)
+            s_to_worker (frontend, back, ready);
     }
-    zpoller_destroy (&poller);
     for (int i = 0; i < nworkers; i++)
         zactor_destroy (&workers [i]);
     free (workers);
     zsock_destroy (&back);
     zsock_destroy (&frontend);
+    zframe_t *worker;
+    while ((worker = (zframe_t *) zlist_pop (ready)))
+        zframe_destroy (&worker);
+    zlist_destroy (&ready);
 }
 
 pst_service_t *

@@ -40,10 +40,15 @@ pst_client_t *
 void
     pst_client_destroy (pst_client_t **self_p);
 
-//  Sends request (waiting for a connection if there is none yet) and waits for its
-//  reply, both until the request's deadline. Returns the
+//  Sends request and waits for its reply until the request's deadline. With no
+//  connection to the service it waits PST_CLIENT_CONNECT_WAIT_MS at most (ZeroMQ
+//  reconnects every 100 ms, so a service that is restarting is found again), not
+//  the whole deadline: a worker calling a dead service must not be held, or one
+//  service's outage would starve its callers' other work. Returns the
 //  reply (caller owns), or NULL when the service is unreachable or silent (the
 //  caller answers PST_ERR_UNAVAILABLE). Replies to other ids are discarded.
+#define PST_CLIENT_CONNECT_WAIT_MS  250
+
 pst_msg_t *
     pst_client_call (pst_client_t *self, const pst_msg_t *request);
 

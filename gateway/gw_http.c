@@ -313,7 +313,6 @@ s_set_caller (request_t *req, json_t *claims)
     free (req->caller);
     free (req->scopes);
     free (req->caller_client);
-    free (req->caller_client);
     req->caller = strdup (sub);
     req->scopes = strdup (scopes);
     const char *azp = json_string_value (json_object_get (claims, "azp"));
@@ -788,6 +787,7 @@ s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     json_decref (req->query_params);
     free (req->caller);
     free (req->scopes);
+    free (req->caller_client);
     pst_msg_destroy (&req->reply);
     free (req);
     *con_cls = NULL;

@@ -125,18 +125,26 @@ test_unknown_op_and_scope (void **state)
     pst_service_destroy (&service);
 }
 
-//  A dead service and a silent one both fail at the deadline, not later; the late
-//  reply of the silent one is not mistaken for the next call's answer.
+//  A dead service fails the call once the short connect wait is over, well
+//  before a long deadline (its caller's worker is not held); a short deadline
+//  still wins; a silent service fails at the deadline, not later, and its late
+//  reply is not mistaken for the next call's answer.
 static void
 test_deadlines (void **state)
 {
     (void) state;
     pst_client_t *client = pst_client_new ("tcp://127.0.0.1:1");
-    pst_msg_t *request = pst_msg_new_request ("test.echo", 300);
+    pst_msg_t *request = pst_msg_new_request ("test.echo", 3000);
     int64_t start = zclock_mono ();
     assert_null (pst_client_call (client, request));
     int64_t waited = zclock_mono () - start;
-    assert_true (waited >= 280 && waited < 600);
+    assert_true (waited >= PST_CLIENT_CONNECT_WAIT_MS - 20 && waited < 1000);
+    pst_msg_destroy (&request);
+    request = pst_msg_new_request ("test.echo", 100);
+    start = zclock_mono ();
+    assert_null (pst_client_call (client, request));
+    waited = zclock_mono () - start;
+    assert_true (waited >= 80 && waited < PST_CLIENT_CONNECT_WAIT_MS);
     pst_msg_destroy (&request);
     pst_client_destroy (&client);
 
@@ -242,6 +250,44 @@ test_workers_run_in_parallel (void **state)
     s_slow_ms = 0;
 }
 
+//  A request goes to an idle worker, never into the queue of a busy one: with
+//  one of two workers held by a slow request, quick ones keep passing it
+static void
+test_idle_worker_takes_request (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 2);
+    pst_service_t *service = pst_service_new (&config);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    zclock_sleep (50);
+    s_slow_ms = 800;
+    pst_msg_t *slow = pst_msg_new_request ("test.slow", 3000);
+    assert_int_equal (pst_bus_send (raw, NULL, slow), 0);
+    zclock_sleep (50);          //  the slow one is taken
+    for (int round = 0; round < 4; round++) {
+        pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
+        json_object_set_new (pst_msg_body (request), "value", json_integer (round));
+        int64_t start = zclock_mono ();
+        pst_msg_t *reply = pst_client_call (client, request);
+        int64_t elapsed = zclock_mono () - start;
+        assert_non_null (reply);
+        assert_int_equal (pst_msg_get_int (reply, "value", -1), round);
+        assert_true (elapsed < 300);
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    pst_msg_t *answer = pst_bus_recv_dealer (raw);
+    assert_non_null (answer);
+    assert_string_equal (pst_msg_id (answer), pst_msg_id (slow));
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&slow);
+    pst_client_destroy (&client);
+    zsock_destroy (&raw);
+    pst_service_destroy (&service);
+    s_slow_ms = 0;
+}
+
 static void
 test_bind_failure (void **state)
 {
@@ -265,6 +311,7 @@ main (void)
         cmocka_unit_test (test_expired_request_dropped),
         cmocka_unit_test (test_garbage_dropped),
         cmocka_unit_test (test_workers_run_in_parallel),
+        cmocka_unit_test (test_idle_worker_takes_request),
         cmocka_unit_test (test_bind_failure),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
