@@ -114,7 +114,7 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         sodium_memzero (token, sizeof token);
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     }
-    mfa_store_prune (store, now, config->audit_retention_days);
+    mfa_worker_prune_now_and_then (self, now);
     mfa_worker_audit (self, request, "gd_start_auth", user_id, client_id, "success",
                       "mfa_token issued");
     json_object_set_new (pst_msg_body (reply), "mfa_required", json_true ());

@@ -795,6 +795,9 @@ int
 mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days)
 {
     const int64_t day_ms = 24 * 3600 * 1000LL;
+    //  One transaction: one write lock and one commit for all of it
+    if (mfa_store_begin (self))
+        return -1;
     int rc = 0;
     rc |= s_run (self, "DELETE FROM mfa_tokens WHERE expires_at < ?", "i", now - day_ms) < 0;
     rc |= s_run (self, "DELETE FROM challenges WHERE expires_at < ?", "i", now - day_ms) < 0;
@@ -809,7 +812,10 @@ mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days)
             " (SELECT id FROM audit WHERE created_at < ? ORDER BY created_at LIMIT ?)",
             "tn", cutoff, MFA_AUDIT_PRUNE_BATCH) < 0;
     }
-    return rc? -1: 0;
+    if (rc == 0 && mfa_store_commit (self) == 0)
+        return 0;
+    mfa_store_rollback (self);
+    return -1;
 }
 
 //  ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ struct _mfa_worker_t {
     pst_client_t *jobs;
     uint8_t code_key [MFA_CODE_KEY_SIZE];
     uint8_t seal_key [crypto_secretbox_KEYBYTES];
+    unsigned begins;            //  sign-ins handled, to prune now and then
 };
 
 mfa_worker_t *
@@ -483,4 +484,12 @@ mfa_worker_dispatch (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *re
     if (op->token != MFA_TOKEN_NONE && !s_token_live (self, request, reply, op->token))
         return -1;
     return op->handler (self, request, reply);
+}
+
+void
+mfa_worker_prune_now_and_then (mfa_worker_t *self, int64_t now)
+{
+    if (self->begins++ % MFA_PRUNE_EVERY == 0
+    &&  mfa_store_prune (self->store, now, self->config->audit_retention_days))
+        pst_log (PST_LOG_ERROR, "prune_failed", NULL);
 }

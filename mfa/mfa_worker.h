@@ -106,6 +106,13 @@ int
 int
     mfa_worker_mail (mfa_worker_t *self, const pst_msg_t *request, json_t **job_p);
 
+//  mfa has no timer of its own (a worker runs only when asked), so each worker
+//  deletes expired tokens, challenges, jobs, cached replies and old audit rows
+//  (mfa_store_prune) on its first sign-in and then every MFA_PRUNE_EVERY.
+#define MFA_PRUNE_EVERY     64
+void
+    mfa_worker_prune_now_and_then (mfa_worker_t *self, int64_t now);
+
 //  One row of the op table (mfa_server_ops): what the bus checks (name, scope)
 //  and what mfa_worker_dispatch does around the handler.
 typedef struct {
