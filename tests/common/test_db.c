@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const s_migrations [] = {
@@ -115,7 +116,6 @@ test_open_settings (void **state)
     free (mode);
     assert_int_equal (s_query_int (db, "PRAGMA synchronous"), 2);      //  FULL
     assert_int_equal (s_query_int (db, "PRAGMA foreign_keys"), 1);
-    assert_int_equal (s_query_int (db, "PRAGMA busy_timeout"), PST_DB_BUSY_TIMEOUT_MS);
     assert_int_equal (s_query_int (db, "PRAGMA user_version"), 2);
 
     //  WAL file exists next to the database; both private
@@ -311,6 +311,67 @@ test_transactions (void **state)
     pst_db_close (&db);
 }
 
+typedef struct {
+    const char *path;
+    int hold_ms;
+    pthread_barrier_t *barrier;
+} holder_t;
+
+//  Holds the write lock on its own connection for hold_ms
+static void *
+s_hold_write_lock (void *args)
+{
+    holder_t *holder = (holder_t *) args;
+    sqlite3 *db = NULL;
+    sqlite3_open_v2 (holder->path, &db, SQLITE_OPEN_READWRITE, NULL);
+    sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    pthread_barrier_wait (holder->barrier);
+    usleep ((useconds_t) holder->hold_ms * 1000);
+    sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close (db);
+    return NULL;
+}
+
+static int64_t
+s_mono_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  A writer waits for another connection's write lock and gets it as soon as
+//  it is free, not after a back-off sleep: SQLite's own handler, sleeping 1, 2,
+//  5 ... 100 ms, would take it at 328 ms after a 230 ms hold
+#define HOLD_MS     230
+
+static void
+test_waits_for_write_lock (void **state)
+{
+    fixture_t *self = *state;
+    sqlite3 *db = pst_db_open (self->path, s_migrations);
+    assert_non_null (db);
+    for (int round = 0; round < 5; round++) {
+        pthread_barrier_t barrier;
+        assert_int_equal (pthread_barrier_init (&barrier, NULL, 2), 0);
+        holder_t holder = { self->path, HOLD_MS, &barrier };
+        pthread_t thread;
+        assert_int_equal (pthread_create (&thread, NULL, s_hold_write_lock, &holder), 0);
+        pthread_barrier_wait (&barrier);
+        int64_t start = s_mono_ms ();
+        assert_int_equal (pst_db_begin (db), 0);
+        int64_t waited = s_mono_ms () - start;
+        assert_int_equal (pst_db_exec (db, "INSERT INTO item (name) VALUES ('after the wait')"), 0);
+        assert_int_equal (pst_db_commit (db), 0);
+        assert_int_equal (pthread_join (thread, NULL), 0);
+        pthread_barrier_destroy (&barrier);
+        assert_true (waited >= HOLD_MS - 10);
+        assert_true (waited < HOLD_MS + 60);
+    }
+    assert_int_equal (s_query_int (db, "SELECT count(*) FROM item WHERE name = 'after the wait'"), 5);
+    pst_db_close (&db);
+}
+
 static void
 test_column_strdup (void **state)
 {
@@ -345,6 +406,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_open_errors, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_concurrent_open, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_transactions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_waits_for_write_lock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_column_strdup, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
