@@ -1,6 +1,7 @@
 #include "pst_bus.h"
 #include "pst_error.h"
 #include "pst_log.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,29 @@ s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
     zmsg_destroy (&zmsg);
 }
 
+//  On $TERM: no new requests; those being handled finish and their replies go
+//  out, for up to PST_SERVICE_DRAIN_MS, so a planned restart answers what it
+//  had started. What still waits in the frontend's queue is left: its callers
+//  get their 503 at their deadline, as for a crash.
+static void
+s_drain (zsock_t *back, zsock_t *frontend, zlist_t *ready, int nworkers)
+{
+    int64_t until = zclock_mono () + PST_SERVICE_DRAIN_MS;
+    zmq_pollitem_t item = { zsock_resolve (back), 0, ZMQ_POLLIN, 0 };
+    while ((int) zlist_size (ready) < nworkers) {
+        int64_t left = until - zclock_mono ();
+        if (left <= 0)
+            break;
+        int rc = zmq_poll (&item, 1, (long) left);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0)
+            s_from_worker (back, frontend, ready);
+    }
+    //  The replies just sent must not die with the socket
+    zsock_set_linger (frontend, PST_SERVICE_DRAIN_MS);
+}
+
 static void
 s_proxy_actor (zsock_t *pipe, void *args)
 {
@@ -355,10 +379,16 @@ s_proxy_actor (zsock_t *pipe, void *args)
             { handles [0], 0, ZMQ_POLLIN, 0 },
             { handles [1], 0, ZMQ_POLLIN, 0 },
             { handles [2], 0, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0)
-            break;     //  interrupted
-        if (items [0].revents & ZMQ_POLLIN)
+        if (zmq_poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0) {
+            //  A signal (SIGTERM lands on any thread): the $TERM follows
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (items [0].revents & ZMQ_POLLIN) {
+            s_drain (back, frontend, ready, nworkers);
             break;     //  $TERM
+        }
         if (items [1].revents & ZMQ_POLLIN)
             s_from_worker (back, frontend, ready);
         if ((items [2].revents & ZMQ_POLLIN) && zlist_size (ready) > 0)

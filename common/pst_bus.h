@@ -4,13 +4,14 @@
     (pst_client) and may have many requests in flight; every reply repeats its
     request's id, so a late reply to an abandoned request is recognised and dropped.
     Every bus socket caps message size (ZMQ_MAXMSGSIZE = PST_MSG_MAX_SIZE), runs
-    ZMTP heartbeats so a dead peer is noticed, and never lingers on close.
+    ZMTP heartbeats so a dead peer is noticed, and does not linger on close
+    (except a stopping service's frontend, for the replies of its drain).
 
     pst_service runs the frontend plus a pool of worker threads. A worker handles
     one request at a time with a plain synchronous handler found by op in a table,
     so handlers may block (argon2id, a call to another service) without stalling the
-    others. Requests whose deadline has passed are dropped unanswered: the caller
-    has already given up.
+    others; a request goes only to an idle worker. Requests whose deadline has
+    passed are dropped unanswered: the caller has already given up.
 */
 #ifndef PST_BUS_H_INCLUDED
 #define PST_BUS_H_INCLUDED
@@ -94,7 +95,10 @@ typedef struct _pst_service_t pst_service_t;
 //  worker cannot initialise.
 pst_service_t *
     pst_service_new (const pst_service_config_t *config);
-//  Stops the workers and closes the frontend.
+//  Stops taking requests, lets those being handled finish and their replies
+//  leave (up to PST_SERVICE_DRAIN_MS), then stops the workers and closes the
+//  frontend.
+#define PST_SERVICE_DRAIN_MS    2500
 void
     pst_service_destroy (pst_service_t **self_p);
 //  The endpoint actually bound (resolves tcp://...:* to the chosen port).

@@ -288,6 +288,35 @@ test_idle_worker_takes_request (void **state)
     s_slow_ms = 0;
 }
 
+//  Stopping a service answers the request it is handling (a planned restart
+//  loses nothing it had started), and the stop waits only for that
+static void
+test_stop_drains (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 2);
+    pst_service_t *service = pst_service_new (&config);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    zclock_sleep (50);
+    s_slow_ms = 400;
+    pst_msg_t *slow = pst_msg_new_request ("test.slow", 3000);
+    assert_int_equal (pst_bus_send (raw, NULL, slow), 0);
+    zclock_sleep (100);         //  being handled
+    int64_t start = zclock_mono ();
+    pst_service_destroy (&service);
+    int64_t stop_ms = zclock_mono () - start;
+    assert_true (stop_ms >= 200 && stop_ms < PST_SERVICE_DRAIN_MS);
+    zsock_set_rcvtimeo (raw, 1000);
+    pst_msg_t *answer = pst_bus_recv_dealer (raw);
+    assert_non_null (answer);
+    assert_string_equal (pst_msg_id (answer), pst_msg_id (slow));
+    assert_false (pst_msg_is_error (answer));
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&slow);
+    zsock_destroy (&raw);
+    s_slow_ms = 0;
+}
+
 static void
 test_bind_failure (void **state)
 {
@@ -312,6 +341,7 @@ main (void)
         cmocka_unit_test (test_garbage_dropped),
         cmocka_unit_test (test_workers_run_in_parallel),
         cmocka_unit_test (test_idle_worker_takes_request),
+        cmocka_unit_test (test_stop_drains),
         cmocka_unit_test (test_bind_failure),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
