@@ -38,20 +38,6 @@ password_grant() {
   api POST /oauth/token "${args[@]}"
 }
 
-# mfa_oob MFA_TOKEN OOB_CODE CODE
-mfa_oob() {
-  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-oob \
-    --data-urlencode "mfa_token=$1" --data-urlencode "oob_code=$2" \
-    --data-urlencode "binding_code=$3" --data-urlencode "client_id=$CLIENT_ID"
-}
-
-# recovery MFA_TOKEN CODE
-recovery() {
-  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code \
-    --data-urlencode "mfa_token=$1" --data-urlencode "recovery_code=$2" \
-    --data-urlencode "client_id=$CLIENT_ID" --data-urlencode "client_secret=$CLIENT_SECRET"
-}
-
 # associate MFA_TOKEN: sets OOB_CODE, AUTHENTICATOR_ID, RECOVERY_CODE
 associate() {
   api POST /mfa/associate -H "authorization: Bearer $1" -H 'content-type: application/json' \

@@ -133,6 +133,20 @@ api() {
 # json FILTER: jq over BODY
 json() { jq -r "$1" <<<"$BODY"; }
 
+# mfa_oob MFA_TOKEN OOB_CODE CODE: the mfa-oob grant for CLIENT_ID
+mfa_oob() {
+  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-oob \
+    --data-urlencode "mfa_token=$1" --data-urlencode "oob_code=$2" \
+    --data-urlencode "binding_code=$3" --data-urlencode "client_id=$CLIENT_ID"
+}
+
+# recovery MFA_TOKEN CODE: the mfa-recovery-code grant for CLIENT_ID / CLIENT_SECRET
+recovery() {
+  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code \
+    --data-urlencode "mfa_token=$1" --data-urlencode "recovery_code=$2" \
+    --data-urlencode "client_id=$CLIENT_ID" --data-urlencode "client_secret=$CLIENT_SECRET"
+}
+
 expect() {
   local what=$1 want=$2 got=$3
   if [[ "$got" == "$want" ]]; then

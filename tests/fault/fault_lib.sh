@@ -240,19 +240,7 @@ challenge() {
   OOB_CODE=$(json '.oob_code // empty')
 }
 
-# mfa_oob MFA_TOKEN OOB_CODE CODE: the mfa-oob grant
-mfa_oob() {
-  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-oob \
-    --data-urlencode "mfa_token=$1" --data-urlencode "oob_code=$2" \
-    --data-urlencode "binding_code=$3" --data-urlencode "client_id=$CLIENT_ID"
-}
-
-# recovery MFA_TOKEN CODE: the mfa-recovery-code grant
-recovery() {
-  api POST /oauth/token --data grant_type=http://auth0.com/oauth/grant-type/mfa-recovery-code \
-    --data-urlencode "mfa_token=$1" --data-urlencode "recovery_code=$2" \
-    --data-urlencode "client_id=$CLIENT_ID" --data-urlencode "client_secret=$CLIENT_SECRET"
-}
+# mfa_oob and recovery: tests/e2e/lib.sh
 
 # fault_enrol EMAIL: creates the user and completes email enrolment with the mailed
 # code (the sink must accept mail). Sets USER_ID, RECOVERY_CODE, AUTHENTICATOR_ID.
