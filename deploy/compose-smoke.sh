@@ -302,61 +302,8 @@ until_status() {
   done
 }
 
-# wait_mail N: until N messages sit in MAIL_DIR; prints the newest
-wait_mail() {
-  local want=$1 tries=200
-  while (( $(find "$MAIL_DIR" -name '*.eml' | wc -l) < want )); do
-    tries=$((tries - 1))
-    ((tries > 0)) || return 1
-    sleep 0.1
-  done
-  find "$MAIL_DIR" -name '*.eml' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2
-}
-
-# mail_field FILE HEADER|code
-mail_field() {
-  "$DEBIAN_PYTHON" - "$1" "$2" <<'PY'
-import email, re, sys
-from email import policy
-with open(sys.argv[1], "rb") as f:
-    msg = email.message_from_binary_file(f, policy=policy.default)
-if sys.argv[2] == "code":
-    text = msg.get_body(preferencelist=("plain",)).get_content()
-    codes = re.findall(r"\b\d{6}\b", text)
-    print(codes[0] if codes else "")
-else:
-    print(msg.get(sys.argv[2], ""))
-PY
-}
-
-b64url_decode() {
-  local s=${1//-/+}
-  s=${s//_//}
-  while (( ${#s} % 4 )); do s+='='; done
-  printf '%s' "$s" | base64 -d 2>/dev/null
-}
-
-# verify_jwt TOKEN JWKS: RS256 signature checked with openssl against the JWKS key
-verify_jwt() {
-  local token=$1 jwks=$2 dir h p s kid n e
-  dir=$(mktemp -d "$work/jwt.XXXX")
-  IFS=. read -r h p s <<<"$token"
-  [[ -n $h && -n $p && -n $s ]] || return 1
-  [[ $(b64url_decode "$h" | jq -r .alg) == RS256 ]] || return 1
-  kid=$(b64url_decode "$h" | jq -r .kid)
-  n=$(jq -r --arg k "$kid" '.keys[] | select(.kid == $k) | .n' <<<"$jwks")
-  e=$(jq -r --arg k "$kid" '.keys[] | select(.kid == $k) | .e' <<<"$jwks")
-  [[ -n $n && -n $e ]] || return 1
-  printf 'asn1=SEQUENCE:pubkey\n[pubkey]\nn=INTEGER:0x%s\ne=INTEGER:0x%s\n' \
-    "$(b64url_decode "$n" | od -An -v -tx1 | tr -d ' \n')" \
-    "$(b64url_decode "$e" | od -An -v -tx1 | tr -d ' \n')" >"$dir/key.cnf"
-  openssl asn1parse -genconf "$dir/key.cnf" -noout -out "$dir/key.der" >/dev/null || return 1
-  openssl rsa -RSAPublicKey_in -inform DER -in "$dir/key.der" -pubout -out "$dir/key.pem" 2>/dev/null || return 1
-  printf '%s' "$h.$p" >"$dir/signed"
-  b64url_decode "$s" >"$dir/signature"
-  openssl dgst -sha256 -verify "$dir/key.pem" -signature "$dir/signature" "$dir/signed" >/dev/null 2>&1
-}
-jwt_claims() { local p; IFS=. read -r _ p _ <<<"$1"; b64url_decode "$p"; }
+# wait_mail, mail_field, b64url_decode, verify_jwt, jwt_claims
+source "$(dirname "${BASH_SOURCE[0]}")/../tests/support/checks.sh"
 
 password_grant() {
   req POST /oauth/token --data grant_type=password --data-urlencode "username=$USER_EMAIL" \
@@ -422,7 +369,7 @@ OOB_CODE=$(json .oob_code)
 AUTHENTICATOR_ID=$(json .id)
 expect_match "associate: authenticator id" '^email\|' "$AUTHENTICATOR_ID"
 
-MAIL=$(wait_mail 1) || die "no mail reached the SMTP sink within 20 s (mailer -> 127.0.0.1:$SMTP_PORT)"
+MAIL=$(wait_mail 1 200) || die "no mail reached the SMTP sink within 20 s (mailer -> 127.0.0.1:$SMTP_PORT)"
 pass "mail delivered by the mailer container to the sink"
 expect "mail: recipient" "$USER_EMAIL" "$(mail_field "$MAIL" To)"
 expect "mail: envelope recipient" "$USER_EMAIL" "$(jq -r '.rcpt_tos[0]' "${MAIL%.eml}.json")"
@@ -481,7 +428,7 @@ until_status 200 15 POST /mfa/challenge -H 'content-type: application/json' \
   --data "{\"mfa_token\":\"$MFA_TOKEN\",\"challenge_type\":\"oob\",\"authenticator_id\":\"$AUTHENTICATOR_ID\",\"client_id\":\"$CLIENT_ID\",\"client_secret\":\"$CLIENT_SECRET\"}"
 expect "challenge (enrolment kept): status" 200 "$STATUS"
 OOB_CODE=$(json .oob_code)
-MAIL=$(wait_mail 2) || die "no second mail reached the sink within 20 s"
+MAIL=$(wait_mail 2 200) || die "no second mail reached the sink within 20 s"
 CODE=$(mail_field "$MAIL" code)
 expect_match "second mail: 6-digit code" '^[0-9]{6}$' "$CODE"
 mfa_oob "$MFA_TOKEN" "$OOB_CODE" "$CODE"
