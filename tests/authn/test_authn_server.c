@@ -822,18 +822,27 @@ s_mfa_wiped (const pst_msg_t *request, pst_msg_t *reply)
     (void) reply;
 }
 
+//  A user of the database connection; returns its user_id (caller frees)
+static char *
+s_create_user (const char *email)
+{
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
+        "email", email, "password", "correct horse battery",
+        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+    return user_id;
+}
+
 //  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
 //  the user stays, so the deletion can be retried
 static void
 test_user_delete_clears_mfa (void **state)
 {
     (void) state;
-    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
-        "email", "leaving@example.com", "password", "correct horse battery",
-        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
-    assert_false (pst_msg_is_error (reply));
-    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
-    pst_msg_destroy (&reply);
+    char *user_id = s_create_user ("leaving@example.com");
+    pst_msg_t *reply = NULL;
 
     reply = s_call ("users.delete", json_pack ("{s:s}", "id", user_id), "delete:users",
                     s_silent, NULL);
@@ -884,12 +893,8 @@ static void
 test_user_mfa_forwarded (void **state)
 {
     (void) state;
-    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s}}", "data",
-        "email", "methods@example.com", "password", "correct horse battery",
-        "connection", "Username-Password-Authentication"), MGMT_SCOPES, NULL, NULL);
-    assert_false (pst_msg_is_error (reply));
-    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
-    pst_msg_destroy (&reply);
+    char *user_id = s_create_user ("methods@example.com");
+    pst_msg_t *reply = NULL;
 
     static const char *ops [][2] = {
         { "authentication_methods.list",        "read:authentication_methods" },
