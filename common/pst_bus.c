@@ -1,4 +1,5 @@
 #include "pst_bus.h"
+#include <openssl/crypto.h>
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
@@ -238,6 +239,7 @@ s_worker_actor (zsock_t *pipe, void *args)
         if (worker && config->worker_init && config->worker_destroy)
             config->worker_destroy (worker);
         zstr_send (pipe, "failed");
+        OPENSSL_thread_stop ();
         return;
     }
     zsock_set_linger (sock, 0);
@@ -260,6 +262,9 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_destroy (&sock);
     if (config->worker_init && config->worker_destroy)
         config->worker_destroy (worker);
+    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
+    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
+    OPENSSL_thread_stop ();
 }
 
 //  A request from the frontend, to the worker that has waited longest

@@ -1,4 +1,5 @@
 #include "gw_server.h"
+#include <openssl/crypto.h>
 #include "gw_bus.h"
 #include "gw_config.h"
 #include "gw_http.h"
@@ -96,6 +97,7 @@ gw_server_actor (zsock_t *pipe, void *args)
     if (s_start (&server, config) != 0) {
         s_stop (&server, 0);
         zsock_send (pipe, "ii", -1, -1);
+        OPENSSL_thread_stop ();
         return;
     }
     int https_port = server.https? gw_http_port (server.https): 0;
@@ -118,4 +120,7 @@ gw_server_actor (zsock_t *pipe, void *args)
     snprintf (in_flight, sizeof in_flight, "%d", s_in_flight (&server));
     pst_log (PST_LOG_INFO, "gateway_draining", "in_flight", in_flight, NULL);
     s_stop (&server, config->bus_timeout_ms);
+    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
+    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
+    OPENSSL_thread_stop ();
 }

@@ -1,4 +1,5 @@
 #include "mailer_server.h"
+#include <openssl/crypto.h>
 #include "mailer_job.h"
 #include "mailer_message.h"
 #include "mailer_outbox.h"
@@ -260,6 +261,9 @@ s_worker_actor (zsock_t *pipe, void *args)
     pst_client_destroy (&self.mfa);
     mailer_smtp_destroy (&self.smtp);
     mailer_outbox_destroy (&self.outbox);
+    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
+    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
+    OPENSSL_thread_stop ();
 }
 
 //  ---------------------------------------------------------------------------
@@ -580,4 +584,7 @@ mailer_server_actor (zsock_t *pipe, void *args)
     mailer_outbox_destroy (&self.outbox);
     if (curl_ok)
         curl_global_cleanup ();
+    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
+    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
+    OPENSSL_thread_stop ();
 }

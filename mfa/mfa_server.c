@@ -1,4 +1,5 @@
 #include "mfa_server.h"
+#include <openssl/crypto.h>
 #include "mfa_admin.h"
 #include "mfa_authenticators.h"
 #include "mfa_flow.h"
@@ -173,4 +174,7 @@ mfa_server_actor (zsock_t *pipe, void *args)
     mfa_jobs_destroy (&jobs);
     free (bus_ops);
     sodium_memzero (shared.code_key, sizeof shared.code_key);
+    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
+    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
+    OPENSSL_thread_stop ();
 }
