@@ -7,6 +7,7 @@
 #include "pst_json.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
+#include "pst_scope.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -125,16 +126,6 @@ s_scope_normalise (const char *scope)
     return result;
 }
 
-static int
-s_scope_has (const char *scope, const char *word)
-{
-    size_t length = strlen (word);
-    for (const char *at = scope; at && (at = strstr (at, word)); at += length)
-        if ((at == scope || at [-1] == ' ') && (at [length] == ' ' || at [length] == '\0'))
-            return 1;
-    return 0;
-}
-
 //  Signs the access token (and an id_token when openid was asked for a user) and
 //  fills the success body.
 static int
@@ -165,7 +156,7 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
     json_decref (claims);
 
     char *id_token = NULL;
-    if (user && s_scope_has (scope, "openid")) {
+    if (user && pst_scope_has (scope, "openid")) {
         json_t *id_claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:b}",
             "iss", config->issuer, "sub", user->user_id, "aud", ctx->client->client_id,
             "iat", (json_int_t) now, "exp", (json_int_t) (now + config->id_token_lifetime_s),
@@ -174,7 +165,7 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
         json_decref (id_claims);
     }
     free (subject);
-    if (!access_token || (user && s_scope_has (scope, "openid") && !id_token)) {
+    if (!access_token || (user && pst_scope_has (scope, "openid") && !id_token)) {
         free (access_token);
         free (id_token);
         return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Could not sign the token");
@@ -533,7 +524,7 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     json_t *value;
     json_array_foreach (granted, index, value) {
         const char *word = json_string_value (value);
-        if (!word || (requested && !s_scope_has (requested, word)))
+        if (!word || (requested && !pst_scope_has (requested, word)))
             continue;
         if (zchunk_size (scope))
             zchunk_extend (scope, " ", 1);

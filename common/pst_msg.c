@@ -4,6 +4,7 @@
     sender learns about a bad message at once instead of seeing it silently dropped.
 */
 #include "pst_msg.h"
+#include "pst_scope.h"
 #include <assert.h>
 #include <limits.h>
 #include <msgpack.h>
@@ -287,18 +288,7 @@ int
 pst_msg_has_scope (const pst_msg_t *self, const char *scope)
 {
     assert (self);
-    if (!scope || !*scope || !self->scopes)
-        return 0;
-    size_t want = strlen (scope);
-    const char *word = self->scopes;
-    while (*word) {
-        size_t len = strcspn (word, " ");
-        if (len == want && memcmp (word, scope, len) == 0)
-            return 1;
-        word += len;
-        word += strspn (word, " ");
-    }
-    return 0;
+    return pst_scope_has (self->scopes, scope);
 }
 
 int

@@ -6,6 +6,7 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include "pst_scope.h"
 #include <czmq.h>
 #include <microhttpd.h>
 #include <sodium.h>
@@ -268,20 +269,6 @@ s_verify (request_t *req, const char *token, const char *audience, json_t **clai
     return AUTH_FAILED;
 }
 
-static int
-s_has_scope (const char *scopes, const char *scope)
-{
-    size_t size = strlen (scope);
-    for (const char *at = scopes; at && *at; ) {
-        at += strspn (at, " ");
-        size_t len = strcspn (at, " ");
-        if (len == size && memcmp (at, scope, size) == 0)
-            return 1;
-        at += len;
-    }
-    return 0;
-}
-
 #define MAX_CALLER_SIZE     256     //  the envelope's limits (docs/protocol.md)
 #define MAX_SCOPES_SIZE     4096
 
@@ -380,7 +367,7 @@ s_auth_mgmt (request_t *req)
         return AUTH_FAILED;
     }
     json_decref (claims);
-    if (req->match.route->scope && !s_has_scope (req->scopes, req->match.route->scope)) {
+    if (req->match.route->scope && !pst_scope_has (req->scopes, req->match.route->scope)) {
         s_fail_scope (req);
         return AUTH_FAILED;
     }
@@ -434,7 +421,7 @@ s_auth_mfa_bearer (request_t *req, mfa_bearer_t accepted)
         return AUTH_FAILED;
     }
     json_decref (claims);
-    if (req->match.route->scope && !s_has_scope (req->scopes, req->match.route->scope)) {
+    if (req->match.route->scope && !pst_scope_has (req->scopes, req->match.route->scope)) {
         s_fail_scope (req);
         return AUTH_FAILED;
     }

@@ -7,6 +7,7 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include "pst_scope.h"
 #include <sodium.h>
 #include <string.h>
 
@@ -20,18 +21,8 @@ static const char *s_second_factors [] = { "email", "otp", NULL };
 static int
 s_list_has (const json_t *value, const char *word)
 {
-    if (json_is_string (value)) {
-        const char *scan = json_string_value (value);
-        size_t size = strlen (word);
-        while (*scan) {
-            size_t span = strcspn (scan, " ");
-            if (span == size && memcmp (scan, word, size) == 0)
-                return 1;
-            scan += span;
-            scan += strspn (scan, " ");
-        }
-        return 0;
-    }
+    if (json_is_string (value))
+        return pst_scope_has (json_string_value (value), word);
     if (!json_is_array (value))
         return -1;
     size_t index;

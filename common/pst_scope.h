@@ -1,0 +1,15 @@
+/*  pst_scope - OAuth scope lists: words separated by spaces (RFC 6749 §3.3).
+
+    One place answers "is this word in that list" for the gateway, the bus
+    envelope and the services, so they cannot disagree on what counts as a
+    separator or an empty list.
+*/
+#ifndef PST_SCOPE_H_INCLUDED
+#define PST_SCOPE_H_INCLUDED
+
+//  1 when word is one of the space-separated words of scopes, 0 when not (or
+//  when either is NULL or word is empty). Runs of spaces count as one separator.
+int
+    pst_scope_has (const char *scopes, const char *word);
+
+#endif
