@@ -18,50 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-//  Every Management API scope; the bootstrap application gets them all.
-static const char *s_management_scopes [] = {
-    "read:clients", "create:clients", "update:clients", "delete:clients",
-    "read:client_grants", "create:client_grants", "delete:client_grants",
-    "read:resource_servers", "create:resource_servers", "update:resource_servers",
-    "delete:resource_servers",
-    "read:users", "create:users", "update:users", "delete:users",
-    "read:guardian_factors", "update:guardian_factors",
-    "read:mfa_policies", "update:mfa_policies",
-    "read:authentication_methods", "delete:authentication_methods",
-    "read:email_templates", "update:email_templates",
-    "read:email_provider", "create:email_provider", "update:email_provider",
-    "read:logs", NULL
-};
-
-static const pst_op_t s_ops [] = {
-    { "token.grant",                authn_token_grant,              NULL },
-    { "mfa.challenge",              authn_token_mfa_challenge,      NULL },
-    { "keys.jwks",                  authn_keys_jwks,                NULL },
-    { "oidc.configuration",         authn_keys_discovery,           NULL },
-    { "clients.create",             authn_admin_clients_create,     "create:clients" },
-    { "clients.list",               authn_admin_clients_list,       "read:clients" },
-    { "clients.get",                authn_admin_clients_get,        "read:clients" },
-    { "clients.update",             authn_admin_clients_update,     "update:clients" },
-    { "clients.delete",             authn_admin_clients_delete,     "delete:clients" },
-    { "client_grants.create",       authn_admin_grants_create,      "create:client_grants" },
-    { "client_grants.list",         authn_admin_grants_list,        "read:client_grants" },
-    { "client_grants.delete",       authn_admin_grants_delete,      "delete:client_grants" },
-    { "resource_servers.create",    authn_admin_apis_create,        "create:resource_servers" },
-    { "resource_servers.list",      authn_admin_apis_list,          "read:resource_servers" },
-    { "resource_servers.get",       authn_admin_apis_get,           "read:resource_servers" },
-    { "resource_servers.update",    authn_admin_apis_update,        "update:resource_servers" },
-    { "resource_servers.delete",    authn_admin_apis_delete,        "delete:resource_servers" },
-    { "users.create",               authn_admin_users_create,       "create:users" },
-    { "users.list",                 authn_admin_users_list,         "read:users" },
-    { "users.get",                  authn_admin_users_get,          "read:users" },
-    { "users.update",               authn_admin_users_update,       "update:users" },
-    { "users.delete",               authn_admin_users_delete,       "delete:users" },
-    //  Kept by mfa; authn answers for the user's existence, then forwards
-    { "authentication_methods.list",        authn_admin_user_mfa,   "read:authentication_methods" },
-    { "authentication_methods.delete",      authn_admin_user_mfa,   "delete:authentication_methods" },
-    { "authentication_methods.delete_all",  authn_admin_user_mfa,   "delete:authentication_methods" },
-    { "recovery_code.regenerate",           authn_admin_user_mfa,   "update:users" },
-    { NULL, NULL, NULL }
+//  authn's rows of the operation catalogue: their handlers, declared, then as
+//  the dispatch table
+#define PST_OP(service, name, handler, ...) PST_WHEN (AUTHN, service, pst_handler_fn handler;)
+#include "pst_ops.def"
+#define PST_OP(service, name, handler, ...) PST_WHEN (AUTHN, service, { name, handler },)
+static const pst_handler_t s_handlers [] = {
+#include "pst_ops.def"
+    { NULL, NULL }
 };
 
 pst_msg_t *
@@ -288,11 +252,10 @@ s_bootstrap (const authn_config_t *config, sqlite3 *db)
     char management [512], mfa_api [512];
     snprintf (management, sizeof management, "%sapi/v2/", config->issuer);
     snprintf (mfa_api, sizeof mfa_api, "%smfa/", config->issuer);
-    static const char *mfa_scopes [] = {
-        "enroll", "read:authenticators", "remove:authenticators", NULL
-    };
-    if (s_ensure_system_api (db, management, "Postern Management API", s_management_scopes)
-    ||  s_ensure_system_api (db, mfa_api, "Postern MFA API", mfa_scopes))
+    const char *const *management_scopes = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
+    if (s_ensure_system_api (db, management, "Postern Management API", management_scopes)
+    ||  s_ensure_system_api (db, mfa_api, "Postern MFA API",
+                             pst_catalogue_scopes (PST_SYSTEM_API_MFA)))
         return -1;
 
     char *client_id = s_system_client (db);
@@ -305,7 +268,7 @@ s_bootstrap (const authn_config_t *config, sqlite3 *db)
         if (rc != 0)
             return -1;
         char *scopes = NULL;
-        json_t *list = s_scope_array (s_management_scopes);
+        json_t *list = s_scope_array (management_scopes);
         scopes = json_dumps (list, JSON_COMPACT);
         json_decref (list);
         sqlite3_stmt *stmt = pst_db_prepare (db,
@@ -382,7 +345,8 @@ authn_server_actor (zsock_t *pipe, void *args)
         return;
     }
     pst_service_config_t service = {
-        .name = "authn", .endpoint = config->endpoint, .ops = s_ops,
+        .name = "authn", .endpoint = config->endpoint,
+        .service = PST_SERVICE_AUTHN, .handlers = s_handlers,
         .workers = config->workers, .worker_init = s_worker_init,
         .worker_destroy = s_worker_destroy, .args = (void *) config
     };

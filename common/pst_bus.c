@@ -166,30 +166,39 @@ pst_client_call (pst_client_t *self, const pst_msg_t *request)
 //  ---------------------------------------------------------------------------
 //  Service: ROUTER frontend, inproc DEALER backend, workers with DEALERs
 
+//  One op the service serves: its catalogue row and its handler
+typedef struct {
+    const pst_op_def_t *def;
+    pst_handler_fn *handler;
+} s_op_t;
+
 struct _pst_service_t {
     pst_service_config_t config;
+    s_op_t *ops;                //  the service's rows of the catalogue, ended by def NULL
     zactor_t *proxy;
     char *endpoint;
 };
 
 typedef struct {
-    const pst_service_config_t *config;
+    const pst_service_t *service;
     const char *backend;
 } worker_args_t;
 
-static const pst_op_t *
-s_find_op (const pst_op_t *ops, const char *name)
+static const s_op_t *
+s_find_op (const s_op_t *ops, const char *name)
 {
-    for (const pst_op_t *op = ops; op->op; op++)
-        if (streq (op->op, name))
+    for (const s_op_t *op = ops; name && op->def; op++)
+        if (streq (op->def->name, name))
             return op;
     return NULL;
 }
 
-//  Validates centrally, then dispatches: handlers only see live, known, permitted requests.
+//  Validates centrally, then dispatches: handlers only see live, known,
+//  permitted requests with the params their row requires.
 static void
-s_handle (const pst_service_config_t *config, void *worker, zsock_t *sock, zmsg_t *zmsg)
+s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zmsg)
 {
+    const pst_service_config_t *config = &service->config;
     if (zmsg_size (zmsg) < 2) {
         pst_log (PST_LOG_WARN, "bus_malformed", "service", config->name, "reason", "no route", NULL);
         return;
@@ -208,15 +217,16 @@ s_handle (const pst_service_config_t *config, void *worker, zsock_t *sock, zmsg_
         return;
     }
     pst_msg_t *reply = pst_msg_new_reply (request);
-    const pst_op_t *op = s_find_op (config->ops, pst_msg_op (request));
+    const s_op_t *op = s_find_op (service->ops, pst_msg_op (request));
     if (!op)
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Unknown operation %s", pst_msg_op (request));
     else
-    if (op->scope && !pst_msg_has_scope (request, op->scope))
-        pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE, "Insufficient scope, expected: %s", op->scope);
-    else
-        op->handler (worker, request, reply);
-
+    if (pst_catalogue_check (op->def, request, reply) == 0) {
+        if (config->dispatch)
+            config->dispatch (worker, op->def, op->handler, request, reply);
+        else
+            op->handler (worker, request, reply);
+    }
     if (s_send_payload (sock, zmsg, reply) != 0)
         pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,
                  "op", pst_msg_op (request), NULL);
@@ -228,7 +238,7 @@ static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
     worker_args_t *wargs = (worker_args_t *) args;
-    const pst_service_config_t *config = wargs->config;
+    const pst_service_config_t *config = &wargs->service->config;
     void *worker = config->worker_init? config->worker_init (config->args): config->args;
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     //  zactor_new blocks until this handshake; the outcome follows as a string
@@ -255,7 +265,7 @@ s_worker_actor (zsock_t *pipe, void *args)
         zmsg_t *zmsg = zmsg_recv (sock);
         if (!zmsg)
             break;
-        s_handle (config, worker, sock, zmsg);
+        s_handle (wargs->service, worker, sock, zmsg);
         zmsg_destroy (&zmsg);
     }
     zpoller_destroy (&poller);
@@ -335,7 +345,7 @@ s_proxy_actor (zsock_t *pipe, void *args)
     static _Atomic unsigned s_instances = 0;
     char backend [64];
     snprintf (backend, sizeof backend, "inproc://pst-service-%u", s_instances++);
-    worker_args_t wargs = { config, backend };
+    worker_args_t wargs = { self, backend };
 
     //  Requests go only to idle workers: a DEALER would deal them round-robin,
     //  so a cheap request (a JWKS, an M2M token) could wait behind an argon2id
@@ -410,6 +420,35 @@ s_proxy_actor (zsock_t *pipe, void *args)
     zlist_destroy (&ready);
 }
 
+//  The service's rows of the catalogue, each with its handler; NULL (logged)
+//  when a row has none, so a service never starts with an op it cannot run.
+static s_op_t *
+s_resolve_ops (const pst_service_config_t *config)
+{
+    const pst_op_def_t *catalogue = config->catalogue? config->catalogue: pst_catalogue ();
+    size_t count = 0;
+    for (const pst_op_def_t *def = catalogue; def->name; def++)
+        count += def->service == config->service;
+    s_op_t *ops = (s_op_t *) calloc (count + 1, sizeof *ops);
+    size_t used = 0;
+    for (const pst_op_def_t *def = catalogue; ops && def->name; def++) {
+        if (def->service != config->service)
+            continue;
+        const pst_handler_t *entry = config->handlers;
+        while (entry && entry->name && !streq (entry->name, def->name))
+            entry++;
+        if (!entry || !entry->name || !entry->handler) {
+            pst_log (PST_LOG_ERROR, "bus_op_without_handler", "service", config->name,
+                     "op", def->name, NULL);
+            free (ops);
+            return NULL;
+        }
+        ops [used].def = def;
+        ops [used++].handler = entry->handler;
+    }
+    return ops;
+}
+
 pst_service_t *
 pst_service_new (const pst_service_config_t *config)
 {
@@ -417,7 +456,9 @@ pst_service_new (const pst_service_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
-    self->proxy = zactor_new (s_proxy_actor, self);
+    self->ops = s_resolve_ops (config);
+    if (self->ops)
+        self->proxy = zactor_new (s_proxy_actor, self);
     self->endpoint = self->proxy? zstr_recv (self->proxy): NULL;
     if (!self->endpoint || !*self->endpoint)
         pst_service_destroy (&self);
@@ -431,6 +472,7 @@ pst_service_destroy (pst_service_t **self_p)
         pst_service_t *self = *self_p;
         zactor_destroy (&self->proxy);
         zstr_free (&self->endpoint);
+        free (self->ops);
         free (self);
         *self_p = NULL;
     }

@@ -17,6 +17,7 @@
 #define PST_BUS_H_INCLUDED
 
 #include <czmq.h>
+#include "pst_catalogue.h"
 #include "pst_msg.h"
 
 //  Applies the bus defaults (max message size, heartbeats, linger 0) to a socket.
@@ -66,14 +67,22 @@ pst_msg_t *
 //  Service side
 
 //  A handler fills reply (body, or pst_msg_fail). worker is the value the worker
-//  init function returned. Returns 0 or -1 (informational; reply is always sent).
+//  init function returned. Returns 0 when the reply succeeded, -1 when it was
+//  failed (the reply is sent either way).
 typedef int (pst_handler_fn) (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
+//  A service's handler for the catalogue operation of that name. Services build
+//  their table from their rows of pst_ops.def (see PST_WHEN in pst_catalogue.h).
 typedef struct {
-    const char *op;             //  operation name, e.g. "token.grant"
+    const char *name;
     pst_handler_fn *handler;
-    const char *scope;          //  caller scope required, or NULL when none
-} pst_op_t;
+} pst_handler_t;
+
+//  Runs handler for a request that passed the central checks; the default just
+//  calls it. A service whose ops share more rules (mfa: the mfa_token, replies
+//  kept by request id) passes its own.
+typedef int (pst_dispatch_fn) (void *worker, const pst_op_def_t *op, pst_handler_fn *handler,
+                               const pst_msg_t *request, pst_msg_t *reply);
 
 //  Per-worker state: a database connection, clients to other services...
 typedef void *(pst_worker_init_fn) (void *args);
@@ -82,7 +91,10 @@ typedef void (pst_worker_destroy_fn) (void *worker);
 typedef struct {
     const char *name;               //  service name for logs
     const char *endpoint;           //  frontend bind endpoint, e.g. tcp://127.0.0.1:5601
-    const pst_op_t *ops;            //  table terminated by an entry with op == NULL
+    pst_service_id_t service;       //  whose rows of the catalogue it serves
+    const pst_op_def_t *catalogue;  //  NULL: the operation catalogue (tests bring their own)
+    const pst_handler_t *handlers;  //  one per op of the service, ended by name NULL
+    pst_dispatch_fn *dispatch;      //  NULL: call the handler
     int workers;                    //  number of worker threads, ≥ 1
     pst_worker_init_fn *worker_init;
     pst_worker_destroy_fn *worker_destroy;
@@ -91,8 +103,8 @@ typedef struct {
 
 typedef struct _pst_service_t pst_service_t;
 
-//  Binds the frontend and starts the workers. NULL when the bind fails or a
-//  worker cannot initialise.
+//  Binds the frontend and starts the workers. NULL when an op of the service has
+//  no handler, the bind fails or a worker cannot initialise.
 pst_service_t *
     pst_service_new (const pst_service_config_t *config);
 //  Stops taking requests, lets those being handled finish and their replies

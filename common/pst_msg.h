@@ -7,6 +7,7 @@
       dl   uint      deadline, Unix time in milliseconds; work past it is wasted
       sub  str?      caller identity (user id or client id), set by the gateway
       scp  str?      caller's scopes, space separated
+      azp  str?      the client the caller's access token was issued to, for audit
       ip   str?      remote address of the HTTP client, for audit
       st   uint      0 request or success, 1 error (replies only)
       err  str?      error code from pst_error.h when st = 1

@@ -1,64 +1,44 @@
 #include "gw_routes.h"
+#include "pst_catalogue.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define A   GW_SERVICE_AUTHN
-#define M   GW_SERVICE_MFA
-#define AUTH GW_FAMILY_AUTH
-#define MGMT GW_FAMILY_MGMT
+//  The routes are the catalogue's rows that have one (common/pst_ops.def), in its
+//  order, copied once into the gateway's own shape.
+#define MAX_ROUTES  128
+static gw_route_t s_routes [MAX_ROUTES + 1];
+static pthread_once_t s_routes_once = PTHREAD_ONCE_INIT;
 
-//  One line per route. Statuses follow Auth0: 201 on create, 204 on delete.
-static const gw_route_t s_routes [] = {
-    //  Authentication API
-    { "POST",   "/oauth/token",                 A, "token.grant",          NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
-    { "POST",   "/mfa/associate",               M, "mfa.associate",        NULL, GW_AUTH_MFA_TOKEN, 200, AUTH, 0 },
-    { "POST",   "/mfa/challenge",               A, "mfa.challenge",        NULL, GW_AUTH_CLIENT, 200, AUTH, 0 },
-    { "GET",    "/mfa/authenticators",          M, "authenticators.list",  "read:authenticators", GW_AUTH_MFA, 200, AUTH, 0 },
-    { "DELETE", "/mfa/authenticators/{id}",     M, "authenticators.delete", "remove:authenticators", GW_AUTH_MFA_ACCESS, 204, AUTH, 0 },
-    { "GET",    "/.well-known/jwks.json",       A, "keys.jwks",            NULL, GW_AUTH_NONE, 200, AUTH, 1 },
-    { "GET",    "/.well-known/openid-configuration", A, "oidc.configuration", NULL, GW_AUTH_NONE, 200, AUTH, 1 },
-
-    //  Management API v2
-    { "GET",    "/api/v2/guardian/factors",     M, "factors.list",   "read:guardian_factors",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "PUT",    "/api/v2/guardian/factors/{id}", M, "factors.update", "update:guardian_factors", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "GET",    "/api/v2/guardian/policies",    M, "policies.get",   "read:mfa_policies",       GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "PUT",    "/api/v2/guardian/policies",    M, "policies.set",   "update:mfa_policies",     GW_AUTH_MGMT, 200, MGMT, 0 },
-
-    { "POST",   "/api/v2/clients",              A, "clients.create", "create:clients", GW_AUTH_MGMT, 201, MGMT, 0 },
-    { "GET",    "/api/v2/clients",              A, "clients.list",   "read:clients",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "GET",    "/api/v2/clients/{id}",         A, "clients.get",    "read:clients",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "PATCH",  "/api/v2/clients/{id}",         A, "clients.update", "update:clients", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/clients/{id}",         A, "clients.delete", "delete:clients", GW_AUTH_MGMT, 204, MGMT, 0 },
-
-    { "POST",   "/api/v2/client-grants",        A, "client_grants.create", "create:client_grants", GW_AUTH_MGMT, 201, MGMT, 0 },
-    { "GET",    "/api/v2/client-grants",        A, "client_grants.list",   "read:client_grants",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/client-grants/{id}",   A, "client_grants.delete", "delete:client_grants", GW_AUTH_MGMT, 204, MGMT, 0 },
-
-    { "POST",   "/api/v2/resource-servers",     A, "resource_servers.create", "create:resource_servers", GW_AUTH_MGMT, 201, MGMT, 0 },
-    { "GET",    "/api/v2/resource-servers",     A, "resource_servers.list",   "read:resource_servers",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "GET",    "/api/v2/resource-servers/{id}", A, "resource_servers.get",   "read:resource_servers",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "PATCH",  "/api/v2/resource-servers/{id}", A, "resource_servers.update", "update:resource_servers", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/resource-servers/{id}", A, "resource_servers.delete", "delete:resource_servers", GW_AUTH_MGMT, 204, MGMT, 0 },
-
-    { "POST",   "/api/v2/users",                A, "users.create", "create:users", GW_AUTH_MGMT, 201, MGMT, 0 },
-    { "GET",    "/api/v2/users",                A, "users.list",   "read:users",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "GET",    "/api/v2/users/{id}",           A, "users.get",    "read:users",   GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "PATCH",  "/api/v2/users/{id}",           A, "users.update", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/users/{id}",           A, "users.delete", "delete:users", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "GET",    "/api/v2/users/{id}/authentication-methods", A, "authentication_methods.list", "read:authentication_methods", GW_AUTH_MGMT, 200, MGMT, 0 },
-    { "DELETE", "/api/v2/users/{id}/authentication-methods", A, "authentication_methods.delete_all", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "DELETE", "/api/v2/users/{id}/authentication-methods/{sub_id}", A, "authentication_methods.delete", "delete:authentication_methods", GW_AUTH_MGMT, 204, MGMT, 0 },
-    { "POST",   "/api/v2/users/{id}/recovery-code-regeneration", A, "recovery_code.regenerate", "update:users", GW_AUTH_MGMT, 200, MGMT, 0 },
-
-    { NULL, NULL, A, NULL, NULL, GW_AUTH_NONE, 0, AUTH, 0 }
-};
+static void
+s_routes_build (void)
+{
+    size_t count = 0;
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++) {
+        //  Only authn and mfa serve HTTP; a row that says otherwise has no route
+        if (!op->path || !op->method || count == MAX_ROUTES
+        ||  (op->service != PST_SERVICE_AUTHN && op->service != PST_SERVICE_MFA))
+            continue;
+        gw_route_t *route = &s_routes [count++];
+        route->method = op->method;
+        route->path = op->path;
+        route->service = op->service == PST_SERVICE_AUTHN? GW_SERVICE_AUTHN: GW_SERVICE_MFA;
+        route->op = op->name;
+        route->scope = op->scope;
+        route->auth = (gw_auth_t) op->auth;
+        route->status = op->status;
+        route->family = op->api == PST_API_MGMT? GW_FAMILY_MGMT: GW_FAMILY_AUTH;
+        route->cacheable = (op->flags & PST_OP_CACHEABLE) != 0;
+    }
+}
 
 static const char *s_service_names [GW_SERVICE_COUNT] = { "authn", "mfa" };
 
 const gw_route_t *
 gw_routes_table (void)
 {
+    pthread_once (&s_routes_once, s_routes_build);
     return s_routes;
 }
 
@@ -121,7 +101,7 @@ gw_routes_match (const char *method, const char *path, gw_match_t *match)
 {
     memset (match, 0, sizeof *match);
     int path_known = 0;
-    for (const gw_route_t *route = s_routes; route->method; route++) {
+    for (const gw_route_t *route = gw_routes_table (); route->method; route++) {
         if (!s_path_matches (route->path, path, NULL))
             continue;
         path_known = 1;
@@ -140,7 +120,7 @@ gw_routes_allow (const char *path)
     const char *methods [16];
     size_t count = 0;
     char allow [128] = "";
-    for (const gw_route_t *route = s_routes; route->method; route++) {
+    for (const gw_route_t *route = gw_routes_table (); route->method; route++) {
         if (!s_path_matches (route->path, path, NULL))
             continue;
         size_t seen = 0;

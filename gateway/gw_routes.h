@@ -1,5 +1,7 @@
-/*  gw_routes - the HTTP route table, as data, and its lookup.
+/*  gw_routes - the HTTP route table and its lookup.
 
+    The routes are the rows of the operation catalogue (common/pst_ops.def) that
+    have a method and a path: adding a route is adding its operation there.
     Each route maps a method and a path pattern to a service operation. Pattern
     segments are literal, or {id} / {sub_id} captures of one path segment. The
     lookup tells an unknown path (404) from a known path with another method (405).
@@ -8,6 +10,7 @@
 #define GW_ROUTES_H_INCLUDED
 
 #include <stddef.h>
+#include "pst_catalogue.h"
 
 typedef enum {
     GW_SERVICE_AUTHN = 0,
@@ -15,14 +18,15 @@ typedef enum {
     GW_SERVICE_COUNT
 } gw_service_t;
 
+//  The catalogue's auth kinds (pst_http_auth_t), same values
 typedef enum {
-    GW_AUTH_NONE,       //  no caller identity
-    GW_AUTH_CLIENT,     //  client credentials in the body, or HTTP Basic
-    GW_AUTH_MGMT,       //  Bearer JWT for https://{domain}/api/v2/, scope checked
-    GW_AUTH_MFA,        //  Bearer mfa_token, or JWT for https://{domain}/mfa/
-    GW_AUTH_MFA_ACCESS, //  Bearer JWT for https://{domain}/mfa/ only
-    GW_AUTH_MFA_TOKEN   //  Bearer mfa_token only (enrolling with an access
-                        //  token is not built yet: refused in words that say so)
+    GW_AUTH_NONE = PST_AUTH_NONE,               //  no caller identity
+    GW_AUTH_CLIENT = PST_AUTH_CLIENT,           //  client credentials in the body, or HTTP Basic
+    GW_AUTH_MGMT = PST_AUTH_MGMT,               //  Bearer JWT for https://{domain}/api/v2/, scope checked
+    GW_AUTH_MFA = PST_AUTH_MFA,                 //  Bearer mfa_token, or JWT for https://{domain}/mfa/
+    GW_AUTH_MFA_ACCESS = PST_AUTH_MFA_ACCESS,   //  Bearer JWT for https://{domain}/mfa/ only
+    GW_AUTH_MFA_TOKEN = PST_AUTH_MFA_TOKEN      //  Bearer mfa_token only (enrolling with an access
+                                                //  token is not built yet: refused in words that say so)
 } gw_auth_t;
 
 typedef enum {

@@ -10,7 +10,7 @@
     Removing the user's last active second factor removes the rest of the
     enrolment (recovery code, unconfirmed authenticators) with it, so the next
     sign-in enrols afresh. Handlers have the pst_handler_fn shape; worker is an
-    mfa_worker_t. The op table (mfa_server_ops) runs the deletions and the
+    mfa_worker_t. The operation catalogue (common/pst_ops.def) runs the deletions and the
     regeneration once per request id.
 */
 #ifndef MFA_AUTHENTICATORS_H_INCLUDED

@@ -1,7 +1,7 @@
 /*  mfa_flow - the MFA conversation up to the code: begin (mint an mfa_token),
     associate (enrol an email authenticator), challenge.create (send a code).
-    Handlers have the pst_handler_fn shape; worker is an mfa_worker_t. The op
-    table (mfa_server_ops) runs associate and challenge.create once per request
+    Handlers have the pst_handler_fn shape; worker is an mfa_worker_t. The operation
+    catalogue (common/pst_ops.def) runs associate and challenge.create once per request
     id, and only for a live mfa_token. The verifications are in mfa_verify.
 */
 #ifndef MFA_FLOW_H_INCLUDED

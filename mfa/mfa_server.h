@@ -10,10 +10,6 @@
 #include "mfa_worker.h"
 #include "pst_bus.h"
 
-//  The operations of docs/protocol.md "mfa operations": scopes, which need a live
-//  mfa_token before anything is written, which run once per request id.
-extern const mfa_op_t mfa_server_ops [];
-
 //  Actor: args is an mfa_config_t * that outlives the actor. Migrates the
 //  database, loads the code key, starts the dispatcher and the service, then
 //  reports both bound endpoints as two strings (api, jobs), both "" on failure,

@@ -1,7 +1,7 @@
 /*  mfa_verify - the checks behind the two MFA grants: mfa.verify_oob (oob_code +
     binding_code) and mfa.verify_recovery (recovery code, replaced on use). Each
     decision is one BEGIN IMMEDIATE transaction. Handlers have the pst_handler_fn
-    shape; worker is an mfa_worker_t. The op table (mfa_server_ops) runs both once
+    shape; worker is an mfa_worker_t. The operation catalogue (common/pst_ops.def) runs both once
     per request id, and only for a live mfa_token.
 */
 #ifndef MFA_VERIFY_H_INCLUDED

@@ -1,4 +1,5 @@
 #include "mfa_worker.h"
+#include "mfa_replay.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_json.h"
@@ -6,10 +7,6 @@
 #include <sodium.h>
 #include <string.h>
 
-//  A claim on a request id older than this belongs to a crashed worker
-#define MFA_REPLY_STALE_MS      30000
-//  Poll interval while waiting for the first run of a retried request
-#define MFA_REPLY_POLL_MS       20
 //  Time kept back from the caller's deadline to answer it after a mail call
 #define MFA_MAIL_RESERVE_MS     250
 #define MFA_MAIL_MIN_MS         50
@@ -23,7 +20,7 @@ struct _mfa_worker_t {
     mfa_store_t *store;
     pst_client_t *jobs;
     uint8_t code_key [MFA_CODE_KEY_SIZE];
-    uint8_t seal_key [crypto_secretbox_KEYBYTES];
+    mfa_replay_t *replay;
     unsigned begins;            //  sign-ins handled, to prune now and then
 };
 
@@ -35,13 +32,10 @@ mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char 
         return NULL;
     self->config = config;
     memcpy (self->code_key, code_key, MFA_CODE_KEY_SIZE);
-    //  Cached replies hold oob_codes and recovery codes: sealed under a key of
-    //  their own, derived from the code key that never enters the database
-    crypto_kdf_derive_from_key (self->seal_key, sizeof self->seal_key, 1, "pstreply",
-                                self->code_key);
     self->store = mfa_store_new (config->db_path);
+    self->replay = self->store? mfa_replay_new (self->store, self->code_key): NULL;
     self->jobs = pst_client_new (jobs_inproc);
-    if (!self->store || !self->jobs)
+    if (!self->store || !self->replay || !self->jobs)
         mfa_worker_destroy (&self);
     return self;
 }
@@ -51,6 +45,7 @@ mfa_worker_destroy (mfa_worker_t **self_p)
 {
     if (self_p && *self_p) {
         mfa_worker_t *self = *self_p;
+        mfa_replay_destroy (&self->replay);
         mfa_store_destroy (&self->store);
         pst_client_destroy (&self->jobs);
         sodium_memzero (self, sizeof *self);
@@ -314,100 +309,7 @@ mfa_worker_mail (mfa_worker_t *self, const pst_msg_t *request, json_t **job_p)
 }
 
 //  ---------------------------------------------------------------------------
-//  Reply cache
-
-static int
-s_reply_keepable (const pst_msg_t *reply)
-{
-    const char *error = pst_msg_error (reply);
-    return !error || !(streq (error, PST_ERR_UNAVAILABLE) || streq (error, PST_ERR_INTERNAL));
-}
-
-//  Sealed form of a reply: nonce, then secretbox of {"st","err","msg","body"}.
-static uint8_t *
-s_seal (mfa_worker_t *self, const pst_msg_t *reply, size_t *size_p)
-{
-    json_t *saved = json_pack ("{s:i, s:O}", "st", pst_msg_is_error (reply)? 1: 0,
-                               "body", pst_msg_body (reply));
-    if (saved && pst_msg_is_error (reply)) {
-        json_object_set_new (saved, "err", json_string (pst_msg_error (reply)));
-        const char *text = pst_msg_error_text (reply);
-        json_object_set_new (saved, "msg", json_string (text? text: ""));
-    }
-    char *plain = saved? json_dumps (saved, JSON_COMPACT): NULL;
-    json_decref (saved);
-    if (!plain)
-        return NULL;
-    size_t plain_size = strlen (plain);
-    size_t size = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plain_size;
-    uint8_t *sealed = (uint8_t *) malloc (size);
-    if (sealed) {
-        randombytes_buf (sealed, crypto_secretbox_NONCEBYTES);
-        crypto_secretbox_easy (sealed + crypto_secretbox_NONCEBYTES, (uint8_t *) plain,
-                               plain_size, sealed, self->seal_key);
-        *size_p = size;
-    }
-    sodium_memzero (plain, plain_size);
-    free (plain);
-    return sealed;
-}
-
-//  Fills reply from a sealed reply; 0, or -1 when it does not open.
-static int
-s_unseal (mfa_worker_t *self, const uint8_t *sealed, size_t size, pst_msg_t *reply)
-{
-    if (size < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-        return -1;
-    size_t plain_size = size - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-    char *plain = (char *) malloc (plain_size + 1);
-    if (!plain)
-        return -1;
-    int rc = crypto_secretbox_open_easy ((uint8_t *) plain, sealed + crypto_secretbox_NONCEBYTES,
-                                         size - crypto_secretbox_NONCEBYTES, sealed,
-                                         self->seal_key);
-    json_t *saved = rc == 0? json_loadb (plain, plain_size, 0, NULL): NULL;
-    sodium_memzero (plain, plain_size);
-    free (plain);
-    json_t *body = json_object_get (saved, "body");
-    if (!json_is_object (body)) {
-        json_decref (saved);
-        return -1;
-    }
-    json_t *copy = json_deep_copy (body);
-    pst_msg_set_body (reply, &copy);
-    if (json_integer_value (json_object_get (saved, "st")) == 1) {
-        const char *error = json_string_value (json_object_get (saved, "err"));
-        const char *text = json_string_value (json_object_get (saved, "msg"));
-        pst_msg_fail (reply, error? error: PST_ERR_INTERNAL, "%s", text? text: "");
-    }
-    json_decref (saved);
-    return 0;
-}
-
-static void
-s_remember (mfa_worker_t *self, const pst_msg_t *request, const pst_msg_t *reply)
-{
-    const char *id = pst_msg_id (request);
-    const char *op = pst_msg_op (request);
-    size_t size = 0;
-    uint8_t *sealed = s_reply_keepable (reply)? s_seal (self, reply, &size): NULL;
-    if (!sealed || mfa_store_reply_save (self->store, id, op, sealed, size))
-        mfa_store_reply_release (self->store, id, op);
-    free (sealed);
-}
-
-//  The reply of a request id's first run, into reply. 0, or -1 after failing reply.
-static int
-s_replay (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-          uint8_t *sealed, size_t size)
-{
-    int rc = s_unseal (self, sealed, size, reply);
-    free (sealed);
-    pst_log (PST_LOG_INFO, "reply_replayed", "request_id", pst_msg_id (request),
-             "op", pst_msg_op (request), NULL);
-    return rc? pst_msg_fail (reply, PST_ERR_INTERNAL, "Stored reply unreadable")
-             : pst_msg_is_error (reply)? -1: 0;
-}
+//  Dispatch
 
 //  1 when the request's mfa_token is live for use; 0 after failing reply with the
 //  error the handler itself would give. Reads, never writes: a refusal leaves
@@ -433,57 +335,41 @@ s_token_live (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     return 0;
 }
 
-//  Runs op's handler at most once per request id (S26); see mfa_op_t.
+//  What mfa_worker_dispatch hands the replay's steps
+typedef struct {
+    mfa_worker_t *self;
+    pst_handler_fn *handler;
+    mfa_token_use_t use;
+} s_step_args_t;
+
 static int
-s_once (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request, pst_msg_t *reply)
+s_gate (void *args, const pst_msg_t *request, pst_msg_t *reply)
 {
-    const char *id = pst_msg_id (request);
-    const char *name = pst_msg_op (request);
-    bool checked = op->token == MFA_TOKEN_NONE;
-    while (true) {
-        uint8_t *sealed = NULL;
-        size_t size = 0;
-        int found = mfa_store_reply_lookup (self->store, id, name, &sealed, &size);
-        if (found == 1)
-            return s_replay (self, request, reply, sealed, size);
-        if (found == -1)
-            return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        //  A first run (-2) claims the request id only with a live mfa_token. A run
-        //  in progress (0) was checked when it claimed, and may since have used the
-        //  token: its retry waits for the reply instead
-        if (found == -2 && !checked) {
-            if (!s_token_live (self, request, reply, op->token))
-                return -1;
-            checked = true;
-        }
-        //  Creates the claim, or takes over one a crashed worker left (stale); the
-        //  handler's own transaction checks the token again either way
-        int claimed = mfa_store_reply_claim (self->store, id, name, zclock_time (),
-                                             MFA_REPLY_STALE_MS);
-        if (claimed == 1) {
-            int rc = op->handler (self, request, reply);
-            s_remember (self, request, reply);
-            return rc;
-        }
-        if (claimed < 0)
-            return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        //  Another worker runs it: wait, look again
-        if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS)
-            return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Request is in progress");
-        if (found == 0)
-            zclock_sleep (MFA_REPLY_POLL_MS);
-    }
+    s_step_args_t *step = (s_step_args_t *) args;
+    return s_token_live (step->self, request, reply, step->use)? 0: -1;
+}
+
+static int
+s_run (void *args, const pst_msg_t *request, pst_msg_t *reply)
+{
+    s_step_args_t *step = (s_step_args_t *) args;
+    return step->handler (step->self, request, reply);
 }
 
 int
-mfa_worker_dispatch (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request,
-                     pst_msg_t *reply)
+mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handler,
+                     const pst_msg_t *request, pst_msg_t *reply)
 {
-    if (op->once)
-        return s_once (self, op, request, reply);
-    if (op->token != MFA_TOKEN_NONE && !s_token_live (self, request, reply, op->token))
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    mfa_token_use_t use = op->flags & PST_OP_TOKEN_GRANT? MFA_TOKEN_GRANT
+                        : op->flags & PST_OP_TOKEN_BEARER? MFA_TOKEN_BEARER: MFA_TOKEN_NONE;
+    s_step_args_t step = { self, handler, use };
+    if (op->flags & PST_OP_ONCE)
+        return mfa_replay_once (self->replay, request, reply,
+                                use == MFA_TOKEN_NONE? NULL: s_gate, s_run, &step);
+    if (use != MFA_TOKEN_NONE && !s_token_live (self, request, reply, use))
         return -1;
-    return op->handler (self, request, reply);
+    return handler (self, request, reply);
 }
 
 void

@@ -1,7 +1,7 @@
 /*  mfa_worker - what one mfa worker thread owns, and the helpers every handler uses:
     its database connection, its client to the mail dispatcher, the code key,
-    mfa_token checks, audit events and the reply cache for retried requests (S26).
-    mfa_worker_dispatch runs every op as its row of the op table says.
+    mfa_token checks and audit events. mfa_worker_dispatch runs every op as its
+    row of the operation catalogue says (the mfa_token check, mfa_replay).
 */
 #ifndef MFA_WORKER_H_INCLUDED
 #define MFA_WORKER_H_INCLUDED
@@ -113,28 +113,15 @@ int
 void
     mfa_worker_prune_now_and_then (mfa_worker_t *self, int64_t now);
 
-//  One row of the op table (mfa_server_ops): what the bus checks (name, scope)
-//  and what mfa_worker_dispatch does around the handler.
-typedef struct {
-    const char *op;
-    pst_handler_fn *handler;
-    const char *scope;          //  caller scope the bus demands, or NULL
-    //  An op bound to an mfa_token needs a live one (unexpired, unused, and for a
-    //  grant issued to the body's client_id) before anything is written for it:
-    //  the check only reads, so a request without one costs no row, no audit, no
-    //  write lock. MFA_TOKEN_NONE: the handler checks what it needs.
-    mfa_token_use_t token;
-    //  Runs at most once per request id (S26): a retry gets the stored reply of
-    //  the first run (waiting for it while it runs), whatever became of the
-    //  mfa_token since. Replies saying temporarily_unavailable or server_error are
-    //  not kept, so a retry runs again.
-    bool once;
-} mfa_op_t;
-
-//  Runs op's handler for request as op's row says. The reply is always filled;
-//  0 when it succeeded.
+//  Runs an op as its catalogue row says (pst_dispatch_fn): an op bound to an
+//  mfa_token (PST_OP_TOKEN_GRANT, PST_OP_TOKEN_BEARER) needs a live one
+//  (unexpired, unused, and for a grant issued to the body's client_id) before
+//  anything is written for it: the check only reads, so a request without one
+//  costs no row, no audit, no write lock. An op flagged PST_OP_ONCE runs once per
+//  request id (mfa_replay), whatever became of the mfa_token since. The reply is
+//  always filled; 0 when it succeeded.
 int
-    mfa_worker_dispatch (mfa_worker_t *self, const mfa_op_t *op, const pst_msg_t *request,
-                         pst_msg_t *reply);
+    mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handler,
+                         const pst_msg_t *request, pst_msg_t *reply);
 
 #endif

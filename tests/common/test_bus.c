@@ -38,12 +38,26 @@ s_counted (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 
 static int s_counter = 0;
 
-static const pst_op_t s_ops [] = {
-    { "test.echo", s_echo, NULL },
-    { "test.slow", s_slow, NULL },
-    { "test.secret", s_echo, "read:secret" },
-    { "test.count", s_counted, NULL },
-    { NULL, NULL, NULL }
+//  The test service's own catalogue: what it serves and what each op requires
+#define TEST_OP(name, scope, params) \
+    { PST_SERVICE_AUTHN, name, PST_CALLER_GATEWAY, PST_API_AUTH, NULL, NULL, PST_AUTH_NONE, \
+      scope, params, 0, 0 }
+static const pst_op_def_t s_catalogue [] = {
+    TEST_OP ("test.echo", NULL, ""),
+    TEST_OP ("test.slow", NULL, ""),
+    TEST_OP ("test.secret", "read:secret", ""),
+    TEST_OP ("test.count", NULL, ""),
+    TEST_OP ("test.needs", NULL, "value:i name"),
+    TEST_OP (NULL, NULL, NULL)
+};
+
+static const pst_handler_t s_handlers [] = {
+    { "test.echo", s_echo },
+    { "test.slow", s_slow },
+    { "test.secret", s_echo },
+    { "test.count", s_counted },
+    { "test.needs", s_echo },
+    { NULL, NULL }
 };
 
 static void *
@@ -56,7 +70,8 @@ static pst_service_config_t
 s_config (const char *endpoint, int workers)
 {
     pst_service_config_t config = {
-        .name = "test", .endpoint = endpoint, .ops = s_ops, .workers = workers,
+        .name = "test", .endpoint = endpoint, .service = PST_SERVICE_AUTHN,
+        .catalogue = s_catalogue, .handlers = s_handlers, .workers = workers,
         .worker_init = s_worker_init, .worker_destroy = NULL, .args = &s_counter
     };
     return config;
@@ -123,6 +138,69 @@ test_unknown_op_and_scope (void **state)
 
     pst_client_destroy (&client);
     pst_service_destroy (&service);
+}
+
+//  A row's params are checked before its handler runs: absent, empty or of
+//  another type is refused with the Authentication API's words, and the
+//  handler never sees it (it would echo)
+static void
+test_params_checked_before_handler (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    struct {
+        const char *body;
+        const char *error_text;
+    } cases [] = {
+        { "{}", "Missing required parameter: value" },
+        { "{\"value\": \"1\", \"name\": \"n\"}", "Invalid parameter: value must be an integer" },
+        { "{\"value\": 1}", "Missing required parameter: name" },
+        { "{\"value\": 1, \"name\": \"\"}", "Missing required parameter: name" },
+        { "{\"value\": 1, \"name\": 7}", "Missing required parameter: name" },
+        { "{\"value\": null, \"name\": \"n\"}", "Missing required parameter: value" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        pst_msg_t *request = pst_msg_new_request ("test.needs", 2000);
+        json_t *body = json_loads (cases [i].body, 0, NULL);
+        assert_non_null (body);
+        pst_msg_set_body (request, &body);
+        pst_msg_t *reply = pst_client_call (client, request);
+        assert_non_null (reply);
+        assert_string_equal (pst_msg_error (reply), PST_ERR_INVALID_REQUEST);
+        assert_string_equal (pst_msg_error_text (reply), cases [i].error_text);
+        assert_null (pst_msg_get_str (reply, "caller"));
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    pst_msg_t *request = pst_msg_new_request ("test.needs", 2000);
+    json_t *body = json_pack ("{s:i, s:s}", "value", 3, "name", "n");
+    pst_msg_set_body (request, &body);
+    pst_msg_t *reply = pst_client_call (client, request);
+    assert_non_null (reply);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (pst_msg_get_int (reply, "value", 0), 3);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    pst_client_destroy (&client);
+    pst_service_destroy (&service);
+}
+
+//  A service whose catalogue names an op it has no handler for does not start
+static void
+test_op_without_handler (void **state)
+{
+    (void) state;
+    static const pst_handler_t fewer [] = {
+        { "test.echo", s_echo }, { "test.slow", s_slow }, { "test.secret", s_echo },
+        { "test.count", s_counted }, { NULL, NULL }
+    };
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    config.handlers = fewer;
+    pst_service_t *service = pst_service_new (&config);
+    assert_null (service);
 }
 
 //  A dead service fails the call once the short connect wait is over, well
@@ -336,6 +414,8 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_call_round_trip),
         cmocka_unit_test (test_unknown_op_and_scope),
+        cmocka_unit_test (test_params_checked_before_handler),
+        cmocka_unit_test (test_op_without_handler),
         cmocka_unit_test (test_deadlines),
         cmocka_unit_test (test_expired_request_dropped),
         cmocka_unit_test (test_garbage_dropped),

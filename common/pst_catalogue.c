@@ -1,0 +1,208 @@
+#include "pst_catalogue.h"
+#include "pst_error.h"
+#include <jansson.h>
+#include <string.h>
+
+//  The words pst_ops.def writes its callers and flags with, for this file only
+#define GATEWAY         PST_CALLER_GATEWAY
+#define AUTHN           PST_CALLER_AUTHN
+#define MFA             PST_CALLER_MFA
+#define MAILER          PST_CALLER_MAILER
+#define CACHEABLE       PST_OP_CACHEABLE
+#define ONCE            PST_OP_ONCE
+#define TOKEN_GRANT     PST_OP_TOKEN_GRANT
+#define TOKEN_BEARER    PST_OP_TOKEN_BEARER
+#define SCOPE_IF_CALLER PST_OP_SCOPE_IF_CALLER
+
+//  service, api and auth are pasted onto their prefixes, so the caller words
+//  above never reach them
+#define PST_OP(service, name, handler, callers, api, method, path, auth, scope, params, status, flags) \
+    { PST_SERVICE_##service, name, callers, PST_API_##api, method, path, PST_AUTH_##auth, \
+      scope, params, status, flags },
+static const pst_op_def_t s_catalogue [] = {
+#include "pst_ops.def"
+    { PST_SERVICE_COUNT, NULL, 0, PST_API_BUS, NULL, NULL, PST_AUTH_NONE, NULL, NULL, 0, 0 }
+};
+
+#define PST_SCOPE(api, scope)   PST_WHEN_SCOPE_##api (scope)
+#define PST_WHEN_SCOPE_MGMT(scope)  scope,
+#define PST_WHEN_SCOPE_MFA(scope)
+static const char *const s_mgmt_scopes [] = {
+#include "pst_ops.def"
+    NULL
+};
+#undef PST_WHEN_SCOPE_MGMT
+#undef PST_WHEN_SCOPE_MFA
+
+#define PST_SCOPE(api, scope)   PST_WHEN_SCOPE_##api (scope)
+#define PST_WHEN_SCOPE_MGMT(scope)
+#define PST_WHEN_SCOPE_MFA(scope)   scope,
+static const char *const s_mfa_scopes [] = {
+#include "pst_ops.def"
+    NULL
+};
+
+static const char *const s_service_names [PST_SERVICE_COUNT] = {
+    [PST_SERVICE_AUTHN] = "authn",
+    [PST_SERVICE_MFA] = "mfa",
+    [PST_SERVICE_MFA_JOBS] = "mfa-jobs",
+    [PST_SERVICE_MAILER] = "mailer"
+};
+
+const pst_op_def_t *
+pst_catalogue (void)
+{
+    return s_catalogue;
+}
+
+const pst_op_def_t *
+pst_catalogue_find (const pst_op_def_t *catalogue, pst_service_id_t service, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (const pst_op_def_t *op = catalogue? catalogue: s_catalogue; op->name; op++)
+        if (op->service == service && strcmp (op->name, name) == 0)
+            return op;
+    return NULL;
+}
+
+const char *
+pst_catalogue_service_name (pst_service_id_t service)
+{
+    return service < PST_SERVICE_COUNT? s_service_names [service]: "unknown";
+}
+
+const char *const *
+pst_catalogue_scopes (pst_system_api_t api)
+{
+    return api == PST_SYSTEM_API_MGMT? s_mgmt_scopes: s_mfa_scopes;
+}
+
+//  ---------------------------------------------------------------------------
+//  Params
+
+#define PARAM_NAME_MAX  64
+
+typedef struct {
+    char name [PARAM_NAME_MAX + 1];     //  "grant_type", "id", "data", "data.name"
+    const char *member;                 //  the last part of name
+    int in_data;                        //  a member of the Management API body
+    char type;                          //  's', 'a', 'o', 'b', 'i'
+} param_t;
+
+//  Reads the next word of params into param; returns where the word ended,
+//  NULL at the end or on a word that breaks the grammar (*bad_p set).
+static const char *
+s_next_param (const char *params, param_t *param, int *bad_p)
+{
+    *bad_p = 0;
+    params += strspn (params, " ");
+    size_t length = strcspn (params, " ");
+    if (length == 0)
+        return NULL;
+    const char *colon = memchr (params, ':', length);
+    size_t name_length = colon? (size_t) (colon - params): length;
+    size_t type_length = colon? length - name_length - 1: 0;
+    if (name_length == 0 || name_length > PARAM_NAME_MAX || (colon && type_length != 1)
+    ||  (colon && !strchr ("saobi", colon [1]))) {
+        *bad_p = 1;
+        return NULL;
+    }
+    memcpy (param->name, params, name_length);
+    param->name [name_length] = 0;
+    param->in_data = strncmp (param->name, "data.", 5) == 0;
+    param->member = param->in_data? param->name + 5: param->name;
+    param->type = colon? colon [1]: strcmp (param->name, "data") == 0? 'o': 's';
+    if (!*param->member || strchr (param->member, '.')) {
+        *bad_p = 1;
+        return NULL;
+    }
+    return params + length;
+}
+
+int
+pst_catalogue_params_valid (const char *params)
+{
+    if (!params)
+        return -1;
+    param_t param;
+    int bad = 0;
+    while ((params = s_next_param (params, &param, &bad)))
+        ;
+    return bad? -1: 0;
+}
+
+static int
+s_has_type (const json_t *value, char type)
+{
+    switch (type) {
+        case 's': return json_is_string (value) && json_string_length (value) > 0;
+        case 'a': return json_is_array (value);
+        case 'o': return json_is_object (value);
+        case 'b': return json_is_boolean (value);
+        case 'i': return json_is_integer (value);
+        default:  return 0;
+    }
+}
+
+static const char *
+s_type_name (char type)
+{
+    switch (type) {
+        case 'a': return "an array";
+        case 'o': return "an object";
+        case 'b': return "a boolean";
+        case 'i': return "an integer";
+        default:  return "a string";
+    }
+}
+
+//  The error for a param that is missing (value NULL) or of another type, in
+//  the words of the op's API.
+static int
+s_param_fail (const pst_op_def_t *op, const param_t *param, const json_t *value,
+              pst_msg_t *reply)
+{
+    if (op->api != PST_API_MGMT) {
+        if (!value || param->type == 's')
+            return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
+                                 "Missing required parameter: %s", param->name);
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: %s must be %s",
+                             param->name, s_type_name (param->type));
+    }
+    if (!param->in_data && strcmp (param->name, "data") == 0)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be %s",
+                             s_type_name (param->type));
+    if (!param->in_data)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: '%s' is required",
+                             param->name);
+    if (!value)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                             "Payload validation error: Missing required property: %s", param->member);
+    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: '%s' must be %s.",
+                         param->member, s_type_name (param->type));
+}
+
+int
+pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t *reply)
+{
+    int scope_binds = !(op->flags & PST_OP_SCOPE_IF_CALLER) || pst_msg_caller (request);
+    if (op->scope && scope_binds && !pst_msg_has_scope (request, op->scope))
+        return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
+                             "Insufficient scope, expected: %s", op->scope);
+    const json_t *body = pst_msg_body (request);
+    const json_t *data = json_object_get (body, "data");
+    const char *params = op->params? op->params: "";
+    param_t param;
+    int bad = 0;
+    while ((params = s_next_param (params, &param, &bad))) {
+        const json_t *value = param.in_data
+                            ? (json_is_object (data)? json_object_get (data, param.member): NULL)
+                            : json_object_get (body, param.member);
+        if (!value || json_is_null (value) || !s_has_type (value, param.type))
+            return s_param_fail (op, &param, json_is_null (value)? NULL: value, reply);
+    }
+    if (bad)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Operation %s has malformed params", op->name);
+    return 0;
+}

@@ -1,0 +1,360 @@
+/*  Unit tests of pst_catalogue: the rows are well formed, the scopes they need
+    are scopes the system APIs define, docs/protocol.md lists exactly the same
+    operations (service, caller, scope), and the central check refuses what a
+    row requires in the words of the row's API.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pst_catalogue.h"
+#include "pst_error.h"
+
+static int
+s_in_list (const char *const *list, const char *word)
+{
+    for (; *list; list++)
+        if (strcmp (*list, word) == 0)
+            return 1;
+    return 0;
+}
+
+static void
+test_rows_well_formed (void **state)
+{
+    (void) state;
+    size_t count = 0;
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++, count++) {
+        assert_true (op->service < PST_SERVICE_COUNT);
+        assert_true (strlen (op->name) > 0 && strlen (op->name) <= 64);
+        assert_true (op->callers != 0);
+        if (pst_catalogue_params_valid (op->params) != 0)
+            print_error ("%s: malformed params '%s'\n", op->name, op->params);
+        assert_int_equal (pst_catalogue_params_valid (op->params), 0);
+        //  A route has both a method and a path, a success status and an auth kind
+        //  that fits its API; an op off the gateway has none of them
+        assert_int_equal (op->method == NULL, op->path == NULL);
+        if (op->path) {
+            assert_true (op->callers & PST_CALLER_GATEWAY);
+            assert_true (op->status >= 200 && op->status < 300);
+            assert_true (op->path [0] == '/');
+            assert_int_equal (op->api == PST_API_MGMT, op->auth == PST_AUTH_MGMT);
+            assert_int_equal (op->api == PST_API_MGMT, strncmp (op->path, "/api/v2/", 8) == 0);
+        }
+        else {
+            assert_int_equal (op->status, 0);
+            assert_int_equal (op->auth, PST_AUTH_NONE);
+            assert_false (op->flags & PST_OP_CACHEABLE);
+        }
+        //  Only mfa knows mfa_tokens and keeps replies
+        if (op->flags & (PST_OP_TOKEN_GRANT | PST_OP_TOKEN_BEARER | PST_OP_ONCE))
+            assert_int_equal (op->service, PST_SERVICE_MFA);
+        assert_false ((op->flags & PST_OP_TOKEN_GRANT) && (op->flags & PST_OP_TOKEN_BEARER));
+        if (op->flags & PST_OP_SCOPE_IF_CALLER)
+            assert_non_null (op->scope);
+        //  One row per service and name, one per method and path
+        for (const pst_op_def_t *other = op + 1; other->name; other++) {
+            assert_false (other->service == op->service && strcmp (other->name, op->name) == 0);
+            if (op->path && other->path)
+                assert_false (strcmp (op->method, other->method) == 0
+                           && strcmp (op->path, other->path) == 0);
+        }
+        assert_ptr_equal (pst_catalogue_find (NULL, op->service, op->name), op);
+    }
+    assert_true (count > 30);
+    assert_null (pst_catalogue_find (NULL, PST_SERVICE_AUTHN, "no.such.op"));
+    assert_null (pst_catalogue_find (NULL, PST_SERVICE_AUTHN, NULL));
+    assert_null (pst_catalogue_find (NULL, PST_SERVICE_AUTHN, "mfa.begin"));
+    assert_non_null (pst_catalogue_find (NULL, PST_SERVICE_MFA, "mfa.begin"));
+}
+
+//  A Management operation needs a Management API scope; an Authentication API
+//  operation with a scope (the MFA API's) an MFA API scope. So the bootstrap
+//  application, which gets every Management scope, can call every Management op.
+static void
+test_scopes_defined (void **state)
+{
+    (void) state;
+    const char *const *mgmt = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
+    const char *const *mfa = pst_catalogue_scopes (PST_SYSTEM_API_MFA);
+    assert_true (s_in_list (mgmt, "read:clients"));
+    assert_true (s_in_list (mfa, "enroll"));
+    assert_false (s_in_list (mgmt, "enroll"));
+    assert_false (s_in_list (mfa, "read:clients"));
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++) {
+        if (op->api == PST_API_MGMT) {
+            assert_non_null (op->scope);
+            if (!s_in_list (mgmt, op->scope))
+                print_error ("%s: scope %s is not a Management API scope\n", op->name, op->scope);
+            assert_true (s_in_list (mgmt, op->scope));
+        }
+        else
+        if (op->scope)
+            assert_true (s_in_list (mfa, op->scope));
+    }
+    for (const char *const *scope = mgmt; *scope; scope++)
+        assert_non_null (strchr (*scope, ':'));
+}
+
+//  ---------------------------------------------------------------------------
+//  docs/protocol.md
+
+static FILE *
+s_open_protocol_doc (void)
+{
+    char path [1024];
+    const char *source = getenv ("POSTERN_SOURCE_DIR");
+    if (source)
+        snprintf (path, sizeof path, "%s/docs/protocol.md", source);
+    else {
+        snprintf (path, sizeof path, "%s", __FILE__);
+        char *tests = strstr (path, "tests/common/");
+        assert_non_null (tests);
+        snprintf (tests, sizeof path - (size_t) (tests - path), "docs/protocol.md");
+    }
+    FILE *file = fopen (path, "r");
+    if (!file)
+        print_error ("cannot open %s\n", path);
+    return file;
+}
+
+//  The next table cell of *line (after a '|'), trimmed, into cell; 0 or -1.
+static int
+s_cell (const char **line, char *cell, size_t size)
+{
+    const char *at = *line;
+    if (*at != '|')
+        return -1;
+    at++;
+    const char *end = strchr (at, '|');
+    if (!end)
+        return -1;
+    while (at < end && *at == ' ')
+        at++;
+    const char *last = end;
+    while (last > at && last [-1] == ' ')
+        last--;
+    size_t length = (size_t) (last - at);
+    if (length >= size)
+        return -1;
+    memcpy (cell, at, length);
+    cell [length] = 0;
+    *line = end;
+    return 0;
+}
+
+//  The first `word` of text into out, "" when text has none.
+static void
+s_first_code (const char *text, char *out, size_t size)
+{
+    out [0] = 0;
+    const char *open = strchr (text, '`');
+    const char *close = open? strchr (open + 1, '`'): NULL;
+    if (close && (size_t) (close - open - 1) < size) {
+        memcpy (out, open + 1, (size_t) (close - open - 1));
+        out [close - open - 1] = 0;
+    }
+}
+
+static unsigned
+s_callers (const char *text)
+{
+    static const struct { const char *name; unsigned bit; } names [] = {
+        { "gateway", PST_CALLER_GATEWAY }, { "authn", PST_CALLER_AUTHN },
+        { "mfa", PST_CALLER_MFA }, { "mailer", PST_CALLER_MAILER }
+    };
+    unsigned callers = 0;
+    char copy [256];
+    snprintf (copy, sizeof copy, "%s", text);
+    char *saveptr = NULL;
+    for (char *word = strtok_r (copy, ", ", &saveptr); word; word = strtok_r (NULL, ", ", &saveptr)) {
+        unsigned bit = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+            if (strcmp (word, names [i].name) == 0)
+                bit = names [i].bit;
+        if (!bit)
+            print_error ("protocol.md: unknown caller '%s'\n", word);
+        assert_true (bit);
+        callers |= bit;
+    }
+    return callers;
+}
+
+//  Every row "| `op` | caller | scope | ..." of the sections "## authn
+//  operations" and "## mfa operations" is a row of the catalogue with the same
+//  callers and scope, and each section lists all of its service's rows.
+static void
+test_matches_protocol_doc (void **state)
+{
+    (void) state;
+    FILE *file = s_open_protocol_doc ();
+    assert_non_null (file);
+    size_t total = 0;
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++)
+        total++;
+    int *seen = (int *) calloc (total, sizeof *seen);
+    assert_non_null (seen);
+    char line [8192];
+    int section = -1;
+    while (fgets (line, sizeof line, file)) {
+        if (strncmp (line, "## ", 3) == 0) {
+            section = strncmp (line, "## authn operations", 19) == 0? PST_SERVICE_AUTHN
+                    : strncmp (line, "## mfa operations", 17) == 0? PST_SERVICE_MFA: -1;
+            continue;
+        }
+        if (section < 0 || strncmp (line, "| `", 3) != 0)
+            continue;
+        const char *at = line;
+        char name_cell [256], callers_cell [256], scope_cell [256], name [128], scope [128];
+        assert_int_equal (s_cell (&at, name_cell, sizeof name_cell), 0);
+        assert_int_equal (s_cell (&at, callers_cell, sizeof callers_cell), 0);
+        assert_int_equal (s_cell (&at, scope_cell, sizeof scope_cell), 0);
+        s_first_code (name_cell, name, sizeof name);
+        s_first_code (scope_cell, scope, sizeof scope);
+        const pst_op_def_t *op = pst_catalogue_find (NULL, (pst_service_id_t) section, name);
+        if (!op)
+            print_error ("protocol.md lists %s on %s; the catalogue does not\n", name,
+                         pst_catalogue_service_name ((pst_service_id_t) section));
+        assert_non_null (op);
+        if (op->callers != s_callers (callers_cell))
+            print_error ("protocol.md: callers of %s differ from the catalogue's\n", name);
+        assert_int_equal (op->callers, s_callers (callers_cell));
+        if (strcmp (op->scope? op->scope: "", scope) != 0)
+            print_error ("protocol.md: scope of %s is '%s', the catalogue says '%s'\n",
+                         name, scope, op->scope? op->scope: "");
+        assert_string_equal (op->scope? op->scope: "", scope);
+        seen [op - pst_catalogue ()]++;
+    }
+    fclose (file);
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++) {
+        if (op->service != PST_SERVICE_AUTHN && op->service != PST_SERVICE_MFA)
+            continue;
+        if (seen [op - pst_catalogue ()] != 1)
+            print_error ("protocol.md lists %s of %s %d times\n", op->name,
+                         pst_catalogue_service_name (op->service), seen [op - pst_catalogue ()]);
+        assert_int_equal (seen [op - pst_catalogue ()], 1);
+    }
+    free (seen);
+}
+
+//  ---------------------------------------------------------------------------
+//  The central check
+
+static pst_msg_t *
+s_request (const char *body, const char *caller, const char *scopes)
+{
+    pst_msg_t *request = pst_msg_new_request ("test.op", 1000);
+    json_t *json = json_loads (body, 0, NULL);
+    assert_non_null (json);
+    pst_msg_set_body (request, &json);
+    if (caller)
+        pst_msg_set_caller (request, caller, scopes);
+    return request;
+}
+
+static void
+s_expect (const pst_op_def_t *op, const char *body, const char *caller, const char *scopes,
+          const char *error, const char *text)
+{
+    pst_msg_t *request = s_request (body, caller, scopes);
+    pst_msg_t *reply = pst_msg_new_reply (request);
+    int rc = pst_catalogue_check (op, request, reply);
+    if (!error) {
+        if (rc != 0)
+            print_error ("%s: refused with %s\n", body, pst_msg_error_text (reply));
+        assert_int_equal (rc, 0);
+        assert_false (pst_msg_is_error (reply));
+    }
+    else {
+        assert_int_equal (rc, -1);
+        assert_string_equal (pst_msg_error (reply), error);
+        assert_string_equal (pst_msg_error_text (reply), text);
+    }
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+}
+
+static void
+test_check_management (void **state)
+{
+    (void) state;
+    const pst_op_def_t op = {
+        PST_SERVICE_AUTHN, "test.op", PST_CALLER_GATEWAY, PST_API_MGMT, NULL, NULL,
+        PST_AUTH_NONE, "update:things", "id data data.name data.on:b data.list:a", 0, 0
+    };
+    const char *scope = "update:things";
+    s_expect (&op, "{}", "admin", "read:things", PST_ERR_INSUFFICIENT_SCOPE,
+              "Insufficient scope, expected: update:things");
+    s_expect (&op, "{}", NULL, NULL, PST_ERR_INSUFFICIENT_SCOPE,
+              "Insufficient scope, expected: update:things");
+    s_expect (&op, "{}", "admin", scope, PST_ERR_BAD_REQUEST, "Path validation error: 'id' is required");
+    s_expect (&op, "{\"id\": \"x\"}", "admin", scope, PST_ERR_BAD_REQUEST,
+              "Payload validation error: body must be an object");
+    s_expect (&op, "{\"id\": \"x\", \"data\": [1]}", "admin", scope, PST_ERR_BAD_REQUEST,
+              "Payload validation error: body must be an object");
+    s_expect (&op, "{\"id\": \"x\", \"data\": {}}", "admin", scope, PST_ERR_BAD_REQUEST,
+              "Payload validation error: Missing required property: name");
+    s_expect (&op, "{\"id\": \"x\", \"data\": {\"name\": 5}}", "admin", scope, PST_ERR_BAD_REQUEST,
+              "Payload validation error: 'name' must be a string.");
+    s_expect (&op, "{\"id\": \"x\", \"data\": {\"name\": \"n\", \"on\": \"yes\"}}", "admin", scope,
+              PST_ERR_BAD_REQUEST, "Payload validation error: 'on' must be a boolean.");
+    s_expect (&op, "{\"id\": \"x\", \"data\": {\"name\": \"n\", \"on\": true, \"list\": {}}}", "admin",
+              scope, PST_ERR_BAD_REQUEST, "Payload validation error: 'list' must be an array.");
+    s_expect (&op, "{\"id\": \"x\", \"data\": {\"name\": \"n\", \"on\": false, \"list\": []}}", "admin",
+              scope, NULL, NULL);
+}
+
+static void
+test_check_scope_if_caller (void **state)
+{
+    (void) state;
+    const pst_op_def_t op = {
+        PST_SERVICE_MFA, "test.op", PST_CALLER_GATEWAY, PST_API_AUTH, NULL, NULL,
+        PST_AUTH_NONE, "read:things", "", 0, PST_OP_SCOPE_IF_CALLER
+    };
+    //  An mfa_token request has no caller and no scope: the handler checks the token
+    s_expect (&op, "{\"mfa_token\": \"t\"}", NULL, NULL, NULL, NULL);
+    s_expect (&op, "{}", "auth0|u", "openid", PST_ERR_INSUFFICIENT_SCOPE,
+              "Insufficient scope, expected: read:things");
+    s_expect (&op, "{}", "auth0|u", "openid read:things", NULL, NULL);
+}
+
+static void
+test_params_grammar (void **state)
+{
+    (void) state;
+    assert_int_equal (pst_catalogue_params_valid (""), 0);
+    assert_int_equal (pst_catalogue_params_valid ("a b:a c:o d:b e:i data data.x data.y:a"), 0);
+    assert_int_equal (pst_catalogue_params_valid ("  a  "), 0);
+    assert_int_equal (pst_catalogue_params_valid ("a:"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("a:z"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("a:ab"), -1);
+    assert_int_equal (pst_catalogue_params_valid (":a"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("data."), -1);
+    assert_int_equal (pst_catalogue_params_valid ("data.x.y"), -1);
+    assert_int_equal (pst_catalogue_params_valid (NULL), -1);
+    //  A malformed row refuses every request rather than letting one through
+    const pst_op_def_t op = {
+        PST_SERVICE_AUTHN, "test.op", PST_CALLER_GATEWAY, PST_API_AUTH, NULL, NULL,
+        PST_AUTH_NONE, NULL, "a b:q", 0, 0
+    };
+    s_expect (&op, "{\"a\": \"x\", \"b\": \"y\"}", NULL, NULL, PST_ERR_INTERNAL,
+              "Operation test.op has malformed params");
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_rows_well_formed),
+        cmocka_unit_test (test_scopes_defined),
+        cmocka_unit_test (test_matches_protocol_doc),
+        cmocka_unit_test (test_check_management),
+        cmocka_unit_test (test_check_scope_if_caller),
+        cmocka_unit_test (test_params_grammar),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
