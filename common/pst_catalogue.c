@@ -88,6 +88,7 @@ typedef struct {
     const char *member;                 //  the last part of name
     int in_data;                        //  a member of the Management API body
     char type;                          //  's', 'a', 'o', 'b', 'i'
+    size_t max;                         //  a string's longest, in bytes; 0 any
 } param_t;
 
 //  Reads the next word of params into param; returns where the word ended,
@@ -103,8 +104,17 @@ s_next_param (const char *params, param_t *param, int *bad_p)
     const char *colon = memchr (params, ':', length);
     size_t name_length = colon? (size_t) (colon - params): length;
     size_t type_length = colon? length - name_length - 1: 0;
-    if (name_length == 0 || name_length > PARAM_NAME_MAX || (colon && type_length != 1)
-    ||  (colon && !strchr ("saobi", colon [1]))) {
+    //  A string's bound: the digits after its 's'
+    size_t digits = type_length > 1? type_length - 1: 0;
+    param->max = 0;
+    for (size_t i = 0; colon && i < digits && i < 6; i++)
+        if (colon [2 + i] >= '0' && colon [2 + i] <= '9')
+            param->max = param->max * 10 + (size_t) (colon [2 + i] - '0');
+        else
+            param->max = 0, digits = 99;
+    if (name_length == 0 || name_length > PARAM_NAME_MAX || (colon && type_length == 0)
+    ||  (colon && !strchr ("saobi", colon [1]))
+    ||  (digits && (colon [1] != 's' || digits > 5 || param->max == 0))) {
         *bad_p = 1;
         return NULL;
     }
@@ -183,6 +193,19 @@ s_param_fail (const pst_op_def_t *op, const param_t *param, const json_t *value,
                          param->member, s_type_name (param->type));
 }
 
+static int
+s_param_too_long (const pst_op_def_t *op, const param_t *param, pst_msg_t *reply)
+{
+    if (op->api != PST_API_MGMT)
+        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: %s is longer than %zu bytes",
+                             param->name, param->max);
+    if (!param->in_data)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: '%s' is longer than %zu bytes",
+                             param->name, param->max);
+    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                         "Payload validation error: '%s' is longer than %zu bytes.", param->member, param->max);
+}
+
 int
 pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t *reply)
 {
@@ -201,6 +224,8 @@ pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t
                             : json_object_get (body, param.member);
         if (!value || json_is_null (value) || !s_has_type (value, param.type))
             return s_param_fail (op, &param, json_is_null (value)? NULL: value, reply);
+        if (param.max && json_string_length (value) > param.max)
+            return s_param_too_long (op, &param, reply);
     }
     if (bad)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Operation %s has malformed params", op->name);

@@ -10,8 +10,9 @@
     Params grammar (the `params` column): words separated by spaces, each
     `path[:type]`. path is a body member ("grant_type", "id") or a member of the
     Management API's request body ("data.name"); "data" alone is that body.
-    type: none a non-empty string, `a` array, `o` object, `b` boolean, `i`
-    integer. "data" without a type must be an object.
+    type: none a non-empty string, `s256` a non-empty string of at most 256
+    bytes, `a` array, `o` object, `b` boolean, `i` integer. "data" without a
+    type must be an object.
 */
 #ifndef PST_CATALOGUE_H_INCLUDED
 #define PST_CATALOGUE_H_INCLUDED

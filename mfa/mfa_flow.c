@@ -66,11 +66,9 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     mfa_worker_t *self = (mfa_worker_t *) worker;
     mfa_store_t *store = mfa_worker_store (self);
     const mfa_config_t *config = mfa_worker_config (self);
-    const char *user_id = mfa_worker_param (request, "user_id", 256);
-    const char *client_id = mfa_worker_param (request, "client_id", 256);
-    if (!user_id || !client_id)
-        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
-                             user_id? "client_id": "user_id");
+    //  Both present and bounded: the catalogue's params
+    const char *user_id = pst_msg_get_str (request, "user_id");
+    const char *client_id = pst_msg_get_str (request, "client_id");
     int required = s_mfa_required (store);
     //  A token for the MFA API can delete authenticators and enrol new ones: an
     //  enrolled user proves the second factor for it whatever the policy says

@@ -154,16 +154,12 @@ s_verify_oob_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
     if (!token)
         return -1;
     const char *user_id = s_str (token, "user_id");
-    const char *oob_code = mfa_worker_param (request, "oob_code", 256);
-    const char *binding_code = mfa_worker_param (request, "binding_code", 64);
+    //  Both present and bounded: the catalogue's params
+    const char *oob_code = pst_msg_get_str (request, "oob_code");
+    const char *binding_code = pst_msg_get_str (request, "binding_code");
     mfa_challenge_t challenge;
     char stored [65] = "";
-    int rc = 0;
-    if (!oob_code || !binding_code)
-        rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
-                           oob_code? "binding_code": "oob_code");
-    if (rc == 0)
-        rc = s_failures_allowed (self, reply, user_id, outcome, "gd_otp_rate_limit_exceed");
+    int rc = s_failures_allowed (self, reply, user_id, outcome, "gd_otp_rate_limit_exceed");
     if (rc == 0)
         rc = s_verify_attempt (self, reply, token, oob_code, &challenge, stored, outcome);
     if (rc == 0)
@@ -196,26 +192,23 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
     //  An empty failure bucket does not stop a recovery code: it is the way back
     //  in for a user whose account is under a guessing attack (F11), and 120
     //  bits need no throttle. Its failures still drain the bucket (S12).
-    const char *typed = mfa_worker_param (request, "recovery_code", 128);
-    int rc = typed? 0: pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
-                                     "Missing required parameter: recovery_code");
+    //  Present and bounded: the catalogue's params
+    const char *typed = pst_msg_get_str (request, "recovery_code");
     char code [MFA_RECOVERY_LENGTH + 1], hash [65];
-    int match = 0;
-    if (rc == 0) {
-        //  Hash whatever was typed, so a malformed code costs the same as a wrong one
-        mfa_verify_recovery_normalise (typed, code);
-        pst_sha256_hex (code, strlen (code), hash);
-        match = mfa_store_factor_enabled (store, "recovery-code") == 1
+    //  Hash whatever was typed, so a malformed code costs the same as a wrong one
+    mfa_verify_recovery_normalise (typed, code);
+    pst_sha256_hex (code, strlen (code), hash);
+    int rc = 0;
+    int match = mfa_store_factor_enabled (store, "recovery-code") == 1
              && mfa_store_has_active (store, user_id, "recovery-code") == 1
              && mfa_store_recovery_check (store, user_id, hash) == 1;
-        if (!match) {
-            outcome->type = "gd_recovery_failed";
-            rc = s_count_failure (self, user_id);
-            if (rc == 0)
-                pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid recovery_code.");
-            else
-                pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        }
+    if (!match) {
+        outcome->type = "gd_recovery_failed";
+        rc = s_count_failure (self, user_id);
+        if (rc == 0)
+            pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid recovery_code.");
+        else
+            pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     }
     if (rc == 0 && match) {
         //  Single use: a new code replaces it and goes back to the user (S12)

@@ -169,13 +169,11 @@ mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
         pst_msg_fail (reply, errors->missing_code, "Missing required parameter: mfa_token");
         return NULL;
     }
-    const char *client_id = NULL;
-    if (use == MFA_TOKEN_GRANT) {
-        client_id = mfa_worker_param (request, "client_id", 256);
-        if (!client_id) {
-            pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
-            return NULL;
-        }
+    //  A grant's client_id is one of its row's params: present and bounded
+    const char *client_id = use == MFA_TOKEN_GRANT? pst_msg_get_str (request, "client_id"): NULL;
+    if (use == MFA_TOKEN_GRANT && !client_id) {
+        pst_msg_fail (reply, PST_ERR_INTERNAL, "The operation's row lacks client_id");
+        return NULL;
     }
     json_t *row = NULL;
     char hash [65];

@@ -53,6 +53,9 @@ test_rows_well_formed (void **state)
         if (op->flags & (PST_OP_TOKEN_GRANT | PST_OP_TOKEN_BEARER | PST_OP_ONCE))
             assert_int_equal (op->service, PST_SERVICE_MFA);
         assert_false ((op->flags & PST_OP_TOKEN_GRANT) && (op->flags & PST_OP_TOKEN_BEARER));
+        //  A grant's mfa_token is bound to the body's client: mfa reads both
+        if (op->flags & PST_OP_TOKEN_GRANT)
+            assert_int_equal (strncmp (op->params, "mfa_token client_id:", 20), 0);
         if (op->flags & PST_OP_SCOPE_IF_CALLER)
             assert_non_null (op->scope);
         //  One row per service and name, one per method and path
@@ -308,6 +311,32 @@ test_check_management (void **state)
 }
 
 static void
+test_check_lengths (void **state)
+{
+    (void) state;
+    const pst_op_def_t auth = {
+        PST_SERVICE_MFA, "test.op", PST_CALLER_AUTHN, PST_API_BUS, NULL, NULL,
+        PST_AUTH_NONE, NULL, "code:s4", 0, 0
+    };
+    s_expect (&auth, "{\"code\": \"1234\"}", NULL, NULL, NULL, NULL);
+    s_expect (&auth, "{\"code\": \"12345\"}", NULL, NULL, PST_ERR_INVALID_REQUEST,
+              "Invalid parameter: code is longer than 4 bytes");
+    //  bytes, not characters: two two-byte letters are four
+    s_expect (&auth, "{\"code\": \"\u00e9\u00e9\"}", NULL, NULL, NULL, NULL);
+    s_expect (&auth, "{\"code\": \"\u00e9\u00e9x\"}", NULL, NULL, PST_ERR_INVALID_REQUEST,
+              "Invalid parameter: code is longer than 4 bytes");
+    const pst_op_def_t mgmt = {
+        PST_SERVICE_MFA, "test.op", PST_CALLER_AUTHN, PST_API_MGMT, NULL, NULL,
+        PST_AUTH_NONE, NULL, "id:s3 data data.name:s2", 0, 0
+    };
+    s_expect (&mgmt, "{\"id\": \"abcd\"}", NULL, NULL, PST_ERR_BAD_REQUEST,
+              "Path validation error: 'id' is longer than 3 bytes");
+    s_expect (&mgmt, "{\"id\": \"abc\", \"data\": {\"name\": \"xyz\"}}", NULL, NULL,
+              PST_ERR_BAD_REQUEST, "Payload validation error: 'name' is longer than 2 bytes.");
+    s_expect (&mgmt, "{\"id\": \"abc\", \"data\": {\"name\": \"xy\"}}", NULL, NULL, NULL, NULL);
+}
+
+static void
 test_check_scope_if_caller (void **state)
 {
     (void) state;
@@ -328,6 +357,11 @@ test_params_grammar (void **state)
     (void) state;
     assert_int_equal (pst_catalogue_params_valid (""), 0);
     assert_int_equal (pst_catalogue_params_valid ("a b:a c:o d:b e:i data data.x data.y:a"), 0);
+    assert_int_equal (pst_catalogue_params_valid ("a:s1 b:s256 c:s99999"), 0);
+    assert_int_equal (pst_catalogue_params_valid ("a:s0"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("a:s123456"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("a:s12x"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("a:a12"), -1);
     assert_int_equal (pst_catalogue_params_valid ("  a  "), 0);
     assert_int_equal (pst_catalogue_params_valid ("a:"), -1);
     assert_int_equal (pst_catalogue_params_valid ("a:z"), -1);
@@ -353,6 +387,7 @@ main (void)
         cmocka_unit_test (test_scopes_defined),
         cmocka_unit_test (test_matches_protocol_doc),
         cmocka_unit_test (test_check_management),
+        cmocka_unit_test (test_check_lengths),
         cmocka_unit_test (test_check_scope_if_caller),
         cmocka_unit_test (test_params_grammar),
     };
