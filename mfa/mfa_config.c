@@ -29,6 +29,10 @@ mfa_config_from_env (void)
     self->code_max_attempts = (int) pst_config_int ("POSTERN_CODE_MAX_ATTEMPTS", 5, 1, 100);
     self->fail_capacity = (int) pst_config_int ("POSTERN_MFA_FAIL_BUCKET", 10, 1, 1000);
     self->fail_refill_s = (int) pst_config_int ("POSTERN_MFA_FAIL_REFILL_S", 360, 1, 86400);
+    //  Below the failure bucket's refill (10 an hour): recovery guesses alone can
+    //  never keep a user's email codes refused
+    self->recovery_capacity = (int) pst_config_int ("POSTERN_MFA_RECOVERY_BUCKET", 5, 1, 1000);
+    self->recovery_refill_s = (int) pst_config_int ("POSTERN_MFA_RECOVERY_REFILL_S", 720, 1, 86400);
     self->send_capacity = (int) pst_config_int ("POSTERN_MFA_SEND_BURST", 20, 1, 1000);
     self->send_refill_s = (int) pst_config_int ("POSTERN_MFA_SEND_REFILL_S", 60, 1, 86400);
     //  A bounded log, as Auth0 keeps one; up to ten years for those who must keep more

@@ -20,6 +20,8 @@ typedef struct {
     int code_max_attempts;      //  POSTERN_CODE_MAX_ATTEMPTS, per oob_code (S4)
     int fail_capacity;          //  POSTERN_MFA_FAIL_BUCKET, wrong codes per user (S5)
     int fail_refill_s;          //  POSTERN_MFA_FAIL_REFILL_S, one token back every ...
+    int recovery_capacity;      //  POSTERN_MFA_RECOVERY_BUCKET, wrong recovery codes per user
+    int recovery_refill_s;      //  POSTERN_MFA_RECOVERY_REFILL_S, one back every ...
     int send_capacity;          //  POSTERN_MFA_SEND_BURST, emails per user (S6)
     int send_refill_s;          //  POSTERN_MFA_SEND_REFILL_S
     int audit_retention_days;   //  POSTERN_AUDIT_RETENTION_DAYS, audit rows older are

@@ -26,6 +26,7 @@ typedef struct {
 //  Bucket kinds
 #define MFA_BUCKET_FAIL     "fail"
 #define MFA_BUCKET_SEND     "send"
+#define MFA_BUCKET_RECOVERY "recovery"
 
 //  One audit row. ip, client_id and detail may be NULL. Never a secret.
 typedef struct {

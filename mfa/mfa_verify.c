@@ -49,6 +49,25 @@ s_failures_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
     return 0;
 }
 
+//  Refuses when the user's recovery bucket is empty; -1 after failing reply.
+static int
+s_recovery_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
+                    mfa_outcome_t *outcome)
+{
+    mfa_bucket_rule_t rule = mfa_worker_recovery_rule (self);
+    int retry_after = 0;
+    int level = mfa_store_bucket_level (mfa_worker_store (self), user_id, MFA_BUCKET_RECOVERY,
+                                        &rule, mfa_worker_now_ms (self), &retry_after);
+    if (level < 0)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (level == 0) {
+        outcome->type = "gd_recovery_rate_limit_exceed";
+        return mfa_worker_fail_limited (self, reply, PST_ERR_TOO_MANY_ATTEMPTS, &rule, retry_after,
+            "Too many failed recovery codes. Wait for some minutes before retrying.");
+    }
+    return 0;
+}
+
 //  A wrong code costs the user one token of the failure bucket.
 static int
 s_count_failure (mfa_worker_t *self, const char *user_id)
@@ -190,8 +209,14 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
         return -1;
     const char *user_id = s_str (token, "user_id");
     //  An empty failure bucket does not stop a recovery code: it is the way back
-    //  in for a user whose account is under a guessing attack (F11), and 120
-    //  bits need no throttle. Its failures still drain the bucket (S12).
+    //  in for a user whose account is under a guessing attack (F11). Its
+    //  failures still drain that bucket (S12), so recovery guesses have a
+    //  throttle of their own that refills slower than the failure bucket: else
+    //  whoever knows the password could keep the user's email codes refused.
+    if (s_recovery_allowed (self, reply, user_id, outcome)) {
+        json_decref (token);
+        return -1;
+    }
     //  Present and bounded: the catalogue's params
     const char *typed = pst_msg_get_str (request, "recovery_code");
     char code [MFA_RECOVERY_LENGTH + 1], hash [65];
@@ -204,7 +229,11 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
              && mfa_store_recovery_check (store, user_id, hash) == 1;
     if (!match) {
         outcome->type = "gd_recovery_failed";
-        rc = s_count_failure (self, user_id);
+        mfa_bucket_rule_t rule = mfa_worker_recovery_rule (self);
+        rc = mfa_store_bucket_take (store, user_id, MFA_BUCKET_RECOVERY, &rule,
+                                    mfa_worker_now_ms (self), NULL) < 0? -1: 0;
+        if (rc == 0)
+            rc = s_count_failure (self, user_id);
         if (rc == 0)
             pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid recovery_code.");
         else
@@ -214,7 +243,10 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
         //  Single use: a new code replaces it and goes back to the user (S12)
         pst_random_string (code, MFA_RECOVERY_LENGTH, MFA_RECOVERY_ALPHABET);
         pst_sha256_hex (code, strlen (code), hash);
+        mfa_bucket_rule_t rule = mfa_worker_recovery_rule (self);
         rc = mfa_store_recovery_set (store, user_id, hash, mfa_worker_now_ms (self))
+          || mfa_store_bucket_fill (store, user_id, MFA_BUCKET_RECOVERY, &rule,
+                                    mfa_worker_now_ms (self))
            ? pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable")
            : s_grant (self, reply, token);
         if (rc == 0) {

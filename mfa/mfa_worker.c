@@ -94,6 +94,15 @@ mfa_worker_fail_rule (mfa_worker_t *self)
 }
 
 mfa_bucket_rule_t
+mfa_worker_recovery_rule (mfa_worker_t *self)
+{
+    mfa_bucket_rule_t rule = {
+        self->config->recovery_capacity, (int64_t) self->config->recovery_refill_s * 1000
+    };
+    return rule;
+}
+
+mfa_bucket_rule_t
 mfa_worker_send_rule (mfa_worker_t *self)
 {
     mfa_bucket_rule_t rule = {

@@ -37,6 +37,8 @@ mfa_bucket_rule_t
     mfa_worker_fail_rule (mfa_worker_t *self);
 mfa_bucket_rule_t
     mfa_worker_send_rule (mfa_worker_t *self);
+mfa_bucket_rule_t
+    mfa_worker_recovery_rule (mfa_worker_t *self);
 //  Fails reply with a 429 code from an empty bucket: retry_after (seconds) and
 //  rate_limit {limit, remaining, reset (Unix seconds)} travel in the body and
 //  the gateway turns them into Retry-After and X-RateLimit-* headers. Returns -1.

@@ -240,6 +240,54 @@ test_failure_bucket (void **state)
     free (recovery);
 }
 
+//  Wrong recovery codes have a throttle of their own, slower than the failure
+//  bucket's refill: whoever knows the password cannot use them to keep the
+//  user's email codes refused, nor guess at request rate
+static void
+test_recovery_bucket (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    const mfa_config_t *config = fixture->mfa->config;
+    assert_true (config->recovery_capacity < config->fail_capacity);
+    assert_true ((int64_t) config->recovery_refill_s * config->fail_capacity
+               > (int64_t) config->fail_refill_s * config->recovery_capacity);
+    char *recovery = NULL;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|rita", "rita@example.com", &recovery);
+    login_t login = { 0 };
+    s_login (fixture, "auth0|rita", &login);
+    for (int i = 0; i < config->recovery_capacity; i++) {
+        pst_msg_t *reply = mfa_test_recover (fixture->mfa, login.token, "AAAAAAAAAAAAAAAAAAAAAAAA");
+        assert_reply_error (reply, "invalid_grant", "Invalid recovery_code.");
+        pst_msg_destroy (&reply);
+    }
+    //  The bucket is empty: even the right code waits, and nothing is counted
+    int failures = mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_recovery_failed'");
+    pst_msg_t *reply = mfa_test_recover (fixture->mfa, login.token, recovery);
+    assert_reply_error (reply, "too_many_attempts",
+                        "Too many failed recovery codes. Wait for some minutes before retrying.");
+    assert_true (pst_msg_get_int (reply, "retry_after", 0) > 0);
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_recovery_failed'"), failures);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_recovery_rate_limit_exceed'"), 1);
+    //  Each wrong one cost a token of the failure bucket too (S12), but the email
+    //  code still works: the recovery bucket ran out first
+    reply = mfa_test_verify (fixture->mfa, login.token, login.oob_code, login.code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    s_login_free (&login);
+    //  One recovery attempt back after its refill interval
+    mfa_test_clock_advance (config->recovery_refill_s * 1000LL);
+    s_login (fixture, "auth0|rita", &login);
+    reply = mfa_test_recover (fixture->mfa, login.token, recovery);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    s_login_free (&login);
+    free (recovery);
+}
+
 static void
 test_send_limit (void **state)
 {
@@ -533,6 +581,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_attempt_cap, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_parallel_wrong_guesses, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_parallel_right_code_single_use, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_recovery_bucket, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failure_bucket, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_send_limit, s_setup, s_teardown),
         cmocka_unit_test (test_no_mailer),
