@@ -1,6 +1,7 @@
 #include "mailer_config.h"
 #include "pst_config.h"
 #include "pst_log.h"
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +90,11 @@ mailer_config_from_env (void)
         return NULL;
     }
     //  Not a fallback like the numbers below: a typo such as "requried" must not
-    //  quietly send mail, and perhaps a password, in clear text
-    const char *starttls = pst_config_str ("POSTERN_SMTP_STARTTLS", "off");
+    //  quietly send mail, and perhaps a password, in clear text. Unset, mail to
+    //  a relay beyond this host (which carries the codes) needs TLS; a relay on
+    //  the loopback interface is this host's own
+    const char *starttls = pst_config_str ("POSTERN_SMTP_STARTTLS",
+        mailer_config_host_is_loopback (self->smtp_host)? "off": "required");
     self->smtp_starttls = mailer_config_starttls_parse (starttls);
     if (self->smtp_starttls < 0) {
         pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_SMTP_STARTTLS",
@@ -108,6 +112,21 @@ mailer_config_from_env (void)
     self->response_timeout_s = (int) pst_config_int ("POSTERN_SMTP_RESPONSE_TIMEOUT", DEFAULT_RESPONSE_S, 1, 600);
     self->total_timeout_s = (int) pst_config_int ("POSTERN_SMTP_TIMEOUT", DEFAULT_TOTAL_S, 1, 3600);
     return self;
+}
+
+int
+mailer_config_host_is_loopback (const char *host)
+{
+    if (!host)
+        return 0;
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton (AF_INET, host, &v4) == 1)
+        return (ntohl (v4.s_addr) >> 24) == 127;
+    if (inet_pton (AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK (&v6)
+            || (IN6_IS_ADDR_V4MAPPED (&v6) && v6.s6_addr [12] == 127);
+    return strcasecmp (host, "localhost") == 0;
 }
 
 int

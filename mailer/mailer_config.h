@@ -45,6 +45,11 @@ mailer_config_t *
 mailer_config_t *
     mailer_config_from_env (void);
 
+//  1 when host is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x) or
+//  "localhost": where POSTERN_SMTP_STARTTLS may default to off.
+int
+    mailer_config_host_is_loopback (const char *host);
+
 //  Parses a POSTERN_SMTP_STARTTLS value, case-insensitively: "off" (also "0",
 //  "false", "no") gives 0, "required" (also "on", "1", "true", "yes") gives 1.
 //  Anything else: -1, and nothing is guessed.

@@ -153,6 +153,36 @@ test_bad_values_fall_back (void **state)
 }
 
 //  Every documented spelling, in any case, and nothing else.
+//  Unset, STARTTLS follows the relay: required beyond this host, off on loopback
+static void
+test_starttls_default_follows_host (void **state)
+{
+    (void) state;
+    struct { const char *host; int starttls; } cases [] = {
+        { "127.0.0.1", 0 }, { "127.1.2.3", 0 }, { "::1", 0 }, { "::ffff:127.0.0.1", 0 },
+        { "localhost", 0 }, { "LOCALHOST", 0 },
+        { "relay.example", 1 }, { "10.0.0.5", 1 }, { "128.0.0.1", 1 }, { "::2", 1 },
+        { "localhost.example", 1 }, { "126.255.255.255", 1 }
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        setenv ("POSTERN_SMTP_HOST", cases [i].host, 1);
+        mailer_config_t *config = mailer_config_from_env ();
+        assert_non_null (config);
+        if (config->smtp_starttls != cases [i].starttls)
+            print_error ("%s: starttls %d\n", cases [i].host, config->smtp_starttls);
+        assert_int_equal (config->smtp_starttls, cases [i].starttls);
+        mailer_config_destroy (&config);
+    }
+    //  Said outright, off stays off
+    setenv ("POSTERN_SMTP_HOST", "relay.example", 1);
+    setenv ("POSTERN_SMTP_STARTTLS", "off", 1);
+    mailer_config_t *config = mailer_config_from_env ();
+    assert_non_null (config);
+    assert_int_equal (config->smtp_starttls, 0);
+    mailer_config_destroy (&config);
+    assert_false (mailer_config_host_is_loopback (NULL));
+}
+
 static void
 test_starttls_values (void **state)
 {
@@ -306,6 +336,7 @@ main (void)
         cmocka_unit_test_setup (test_overrides, s_clear_env),
         cmocka_unit_test_setup (test_bad_values_fall_back, s_clear_env),
         cmocka_unit_test (test_starttls_values),
+        cmocka_unit_test_setup (test_starttls_default_follows_host, s_clear_env),
         cmocka_unit_test_setup (test_starttls_unknown_refused, s_clear_env),
         cmocka_unit_test_setup (test_plaintext_auth_decision, s_clear_env),
         cmocka_unit_test (test_plaintext_auth_hand_built),
