@@ -203,6 +203,7 @@ typedef struct {
     const char *value;
 } ext_spec_t;
 
+//  Three, then the name constraints of the configured domain (s_generate_ca)
 static const ext_spec_t s_ca_exts [] = {
     { NID_basic_constraints,        "critical,CA:TRUE,pathlen:0" },
     { NID_key_usage,                "critical,keyCertSign,cRLSign" },
@@ -305,11 +306,44 @@ s_issue (EVP_PKEY *key, const char *common_name, const ext_spec_t *exts,
     return cert;
 }
 
-static int
-s_generate_ca (keypair_t *ca)
+//  The names the development CA may vouch for: loopback and the configured
+//  domain's host. Clients are told to trust this CA, so a stolen CA key must
+//  not be able to impersonate any other site to them (RFC 5280 §4.2.1.10).
+static char *
+s_name_constraints (const char *domain)
 {
-    ca->key = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
-    ca->cert = ca->key? s_issue (ca->key, "Postern development CA", s_ca_exts, NULL, NULL): NULL;
+    static const char *loopback = "critical,permitted;DNS:localhost,"
+        "permitted;IP:127.0.0.0/255.0.0.0,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+    char *host = gw_tls_domain_host (domain);
+    int builtin = !host || strcmp (host, "localhost") == 0 || strcmp (host, "127.0.0.1") == 0
+               || !s_host_is_safe (host);
+    char *constraints = NULL;
+    int rc;
+    if (builtin)
+        rc = asprintf (&constraints, "%s", loopback);
+    else
+    if (s_is_ip (host))
+        rc = asprintf (&constraints, "%s,permitted;IP:%s/%s", loopback, host,
+                       strchr (host, ':')? "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+                                         : "255.255.255.255");
+    else
+        rc = asprintf (&constraints, "%s,permitted;DNS:%s", loopback, host);
+    free (host);
+    return rc < 0? NULL: constraints;
+}
+
+static int
+s_generate_ca (keypair_t *ca, const char *domain)
+{
+    char *constraints = s_name_constraints (domain);
+    ext_spec_t exts [] = {
+        s_ca_exts [0], s_ca_exts [1], s_ca_exts [2],
+        { NID_name_constraints, constraints },
+        { 0, NULL }
+    };
+    ca->key = constraints? EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256"): NULL;
+    ca->cert = ca->key? s_issue (ca->key, "Postern development CA", exts, NULL, NULL): NULL;
+    free (constraints);
     if (!ca->cert) {
         s_keypair_free (ca);
         return -1;
@@ -382,29 +416,70 @@ s_dev_paths_free (dev_paths_t *paths)
     free (paths->lock);
 }
 
-//  Loads or creates CA and server pair; called with the directory lock held.
+//  1 when cert verifies against ca alone as a TLS server certificate: the
+//  signature, the dates and the CA's name constraints.
+static int
+s_chains_to (X509 *cert, X509 *ca)
+{
+    X509_STORE *store = X509_STORE_new ();
+    X509_STORE_CTX *context = X509_STORE_CTX_new ();
+    int ok = store && context && X509_STORE_add_cert (store, ca) == 1
+          && X509_STORE_CTX_init (context, store, cert, NULL) == 1
+          && X509_STORE_CTX_set_purpose (context, X509_PURPOSE_SSL_SERVER) == 1
+          && X509_verify_cert (context) == 1;
+    X509_STORE_CTX_free (context);
+    X509_STORE_free (store);
+    return ok;
+}
+
+//  Loads or creates CA and server pair; called with the directory lock held. A
+//  CA without name constraints (made before they existed), or whose constraints
+//  leave out the configured domain, is replaced: clients must trust the new one.
 static int
 s_dev_prepare (dev_paths_t *paths, const char *domain, keypair_t *server)
 {
     keypair_t ca = { NULL, NULL };
-    int rc = 0;
-    if (s_load_pair (paths->ca_cert, paths->ca_key, &ca) != 0) {
-        if (s_generate_ca (&ca) != 0 || s_save_pair (paths->ca_cert, paths->ca_key, &ca) != 0)
-            rc = -1;
-        else
-            pst_log (PST_LOG_INFO, "tls_ca_created", "path", paths->ca_cert, NULL);
+    int have_ca = s_load_pair (paths->ca_cert, paths->ca_key, &ca) == 0;
+    if (have_ca && X509_get_ext_by_NID (ca.cert, NID_name_constraints, -1) < 0) {
+        pst_log (PST_LOG_WARN, "tls_ca_replaced", "path", paths->ca_cert,
+                 "reason", "no name constraints", NULL);
+        s_keypair_free (&ca);
+        have_ca = 0;
     }
-    if (rc == 0 && s_load_pair (paths->server_cert, paths->server_key, server) == 0
-    &&  !s_server_usable (server, &ca, domain))
+    int rc = -1;
+    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
+        if (!have_ca) {
+            if (s_generate_ca (&ca, domain) != 0
+            ||  s_save_pair (paths->ca_cert, paths->ca_key, &ca) != 0)
+                break;
+            pst_log (PST_LOG_INFO, "tls_ca_created", "path", paths->ca_cert, "domain", domain, NULL);
+            have_ca = 1;
+        }
+        if (s_load_pair (paths->server_cert, paths->server_key, server) == 0
+        &&  (!s_server_usable (server, &ca, domain) || !s_chains_to (server->cert, ca.cert)))
+            s_keypair_free (server);
+        if (server->cert) {
+            rc = 0;
+            break;
+        }
+        if (s_generate_server (&ca, domain, server) != 0)
+            break;
+        if (!s_chains_to (server->cert, ca.cert)) {
+            pst_log (PST_LOG_WARN, "tls_ca_replaced", "path", paths->ca_cert, "domain", domain,
+                     "reason", "domain outside its name constraints", NULL);
+            s_keypair_free (server);
+            s_keypair_free (&ca);
+            have_ca = 0;
+            continue;
+        }
+        if (s_save_pair (paths->server_cert, paths->server_key, server) != 0)
+            break;
+        pst_log (PST_LOG_INFO, "tls_server_certificate_issued",
+                 "path", paths->server_cert, "domain", domain, NULL);
+        rc = 0;
+    }
+    if (rc != 0)
         s_keypair_free (server);
-    if (rc == 0 && !server->cert) {
-        if (s_generate_server (&ca, domain, server) != 0
-        ||  s_save_pair (paths->server_cert, paths->server_key, server) != 0)
-            rc = -1;
-        else
-            pst_log (PST_LOG_INFO, "tls_server_certificate_issued",
-                     "path", paths->server_cert, "domain", domain, NULL);
-    }
     s_keypair_free (&ca);
     return rc;
 }

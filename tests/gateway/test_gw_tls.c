@@ -143,15 +143,24 @@ test_development_ca_created_and_reused (void **state)
     assert_string_equal (gw_tls_cert_pem (tls), first_pem);
     gw_tls_destroy (&tls);
 
-    //  Another domain: new server certificate from the same CA
+    //  Another domain lies outside the CA's name constraints: a new CA, and a
+    //  server certificate that chains to it and not to the old one
     tls = gw_tls_new_dev (s_dir, "other.example.test");
     assert_non_null (tls);
     assert_string_not_equal (gw_tls_cert_pem (tls), first_pem);
     X509 *reissued = s_cert_of_pem (gw_tls_cert_pem (tls));
-    assert_true (s_chains_to (reissued, ca));
-    assert_int_equal (X509_check_host (reissued, "other.example.test", 0, 0, NULL), 1);
     X509 *ca_again = s_cert_of_file ("ca.pem");
-    assert_int_equal (X509_cmp (ca, ca_again), 0);
+    assert_int_not_equal (X509_cmp (ca, ca_again), 0);
+    assert_true (s_chains_to (reissued, ca_again));
+    assert_false (s_chains_to (reissued, ca));
+    assert_int_equal (X509_check_host (reissued, "other.example.test", 0, 0, NULL), 1);
+    gw_tls_destroy (&tls);
+    //  A domain the new CA permits (loopback) keeps it
+    tls = gw_tls_new_dev (s_dir, "localhost:8443");
+    assert_non_null (tls);
+    X509 *ca_third = s_cert_of_file ("ca.pem");
+    assert_int_equal (X509_cmp (ca_again, ca_third), 0);
+    X509_free (ca_third);
     gw_tls_destroy (&tls);
 
     free (first_pem);
@@ -159,6 +168,62 @@ test_development_ca_created_and_reused (void **state)
     X509_free (ca_again);
     X509_free (server);
     X509_free (reissued);
+}
+
+//  A certificate for a name outside the constraints, signed with the CA's own
+//  key, does not verify: a stolen development CA key cannot vouch for other sites
+static void
+test_ca_name_constraints (void **state)
+{
+    (void) state;
+    gw_tls_t *tls = gw_tls_new_dev (s_dir, "auth.example.test:8443");
+    assert_non_null (tls);
+    gw_tls_destroy (&tls);
+    X509 *ca = s_cert_of_file ("ca.pem");
+    assert_true (X509_get_ext_by_NID (ca, NID_name_constraints, -1) >= 0);
+    char *key_path = s_path ("ca.key");
+    FILE *handle = fopen (key_path, "r");
+    assert_non_null (handle);
+    EVP_PKEY *ca_key = PEM_read_PrivateKey (handle, NULL, NULL, NULL);
+    fclose (handle);
+    free (key_path);
+    assert_non_null (ca_key);
+    const char *names [] = {
+        "DNS:evil.example", "DNS:auth.example.test", "DNS:www.auth.example.test",
+        "DNS:localhost", "IP:127.0.0.1", "IP:10.0.0.1", "DNS:example.test"
+    };
+    int expected [] = { 0, 1, 1, 1, 1, 0, 0 };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++) {
+        EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
+        X509 *cert = X509_new ();
+        assert_non_null (key);
+        assert_non_null (cert);
+        X509_set_version (cert, X509_VERSION_3);
+        ASN1_INTEGER_set (X509_get_serialNumber (cert), (long) i + 2);
+        X509_gmtime_adj (X509_getm_notBefore (cert), -60);
+        X509_gmtime_adj (X509_getm_notAfter (cert), 3600);
+        X509_set_pubkey (cert, key);
+        X509_NAME *subject = X509_NAME_new ();
+        X509_NAME_add_entry_by_txt (subject, "CN", MBSTRING_ASC, (const unsigned char *) "x", -1, -1, 0);
+        X509_set_subject_name (cert, subject);
+        X509_set_issuer_name (cert, X509_get_subject_name (ca));
+        X509V3_CTX context;
+        X509V3_set_ctx_nodb (&context);
+        X509V3_set_ctx (&context, ca, cert, NULL, NULL, 0);
+        X509_EXTENSION *san = X509V3_EXT_conf_nid (NULL, &context, NID_subject_alt_name, names [i]);
+        assert_non_null (san);
+        X509_add_ext (cert, san, -1);
+        X509_EXTENSION_free (san);
+        assert_true (X509_sign (cert, ca_key, EVP_sha256 ()) > 0);
+        if (s_chains_to (cert, ca) != expected [i])
+            print_error ("%s: chains %d\n", names [i], !expected [i]);
+        assert_int_equal (s_chains_to (cert, ca), expected [i]);
+        X509_NAME_free (subject);
+        X509_free (cert);
+        EVP_PKEY_free (key);
+    }
+    EVP_PKEY_free (ca_key);
+    X509_free (ca);
 }
 
 static void
@@ -192,6 +257,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_domain_host),
         cmocka_unit_test_setup_teardown (test_development_ca_created_and_reused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_ca_name_constraints, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_operator_files, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
