@@ -27,6 +27,10 @@ static const error_entry_t s_errors [] = {
     { PST_ERR_BAD_REQUEST,            400 },
     { PST_ERR_UNAVAILABLE,            503 },
     { PST_ERR_INTERNAL,               500 },
+    { PST_ERR_METHOD_NOT_ALLOWED,     405 },
+    { PST_ERR_REQUEST_TOO_LARGE,      413 },
+    { PST_ERR_INVALID_BODY,           400 },
+    { PST_ERR_INVALID_QUERY_STRING,   400 },
 };
 
 static const error_entry_t *

@@ -27,6 +27,11 @@
 #define PST_ERR_BAD_REQUEST             "bad_request"
 #define PST_ERR_UNAVAILABLE             "temporarily_unavailable"
 #define PST_ERR_INTERNAL                "server_error"
+//  The gateway's own refusals, decided before any service is asked
+#define PST_ERR_METHOD_NOT_ALLOWED      "method_not_allowed"
+#define PST_ERR_REQUEST_TOO_LARGE       "request_entity_too_large"
+#define PST_ERR_INVALID_BODY            "invalid_body"
+#define PST_ERR_INVALID_QUERY_STRING    "invalid_query_string"
 
 //  HTTP status for a bus error code; 500 for a code not in the table.
 int

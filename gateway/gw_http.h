@@ -1,9 +1,10 @@
 /*  gw_http - one libmicrohttpd daemon (HTTPS or plain HTTP) serving the routes.
 
-    Per request: accumulate the body up to the limit (413 beyond), route (404 /
-    405), parse the body, authenticate the caller, build the envelope, suspend the
-    connection while the bus thread waits for the service, then render. All
-    per-request state is freed in the completion callback.
+    The request lifecycle. Per request: route (404 / 405), accumulate the body up
+    to the limit (413 beyond), parse it, have gw_auth authenticate the caller,
+    build the envelope, suspend the connection while the bus thread waits for the
+    service, then render (gw_response). All per-request state is freed in the
+    completion callback.
 
     Shutdown order matters: gw_http_quiesce (no new connections), a grace period
     in which requests in flight get their services' answers (gw_http_requests),
@@ -43,16 +44,5 @@ void
 //  Requests begun and not yet completed.
 int
     gw_http_requests (gw_http_t *self);
-
-//  Client credentials of an HTTP Basic Authorization header (RFC 6749 §2.3.1:
-//  base64 of form-urlencoded id ":" secret). 0 and both strings (caller frees),
-//  or -1 when the header is not Basic or is malformed.
-int
-    gw_http_basic_credentials (const char *header, char **client_id_p, char **client_secret_p);
-
-//  The token of a "Bearer <token>" header; caller frees; NULL when absent or
-//  malformed.
-char *
-    gw_http_bearer_token (const char *header);
 
 #endif

@@ -212,3 +212,48 @@ gw_response_header_value (gw_response_t *self, size_t index)
 {
     return index < self->headers? self->values [index]: NULL;
 }
+
+void
+gw_response_challenge (gw_response_t *self, const char *authorization)
+{
+    if (self->status != MHD_HTTP_UNAUTHORIZED || !authorization)
+        return;
+    if (strncasecmp (authorization, "Basic ", 6) == 0)
+        gw_response_add_header (self, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                GW_RESPONSE_CHALLENGE_BASIC);
+    else
+    if (strncasecmp (authorization, "Bearer ", 7) == 0)
+        gw_response_add_header (self, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                GW_RESPONSE_CHALLENGE_BEARER);
+}
+
+int
+gw_response_queue (gw_response_t **self_p, struct MHD_Connection *connection,
+                   int cacheable, int closing)
+{
+    gw_response_t *self = *self_p;
+    const char *body = self->body;
+    struct MHD_Response *mhd = MHD_create_response_from_buffer (
+        body? strlen (body): 0, (void *) (body? body: ""), MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result result = MHD_NO;
+    if (mhd) {
+        if (body)
+            MHD_add_response_header (mhd, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header (mhd, "X-Content-Type-Options", "nosniff");
+        if (!cacheable) {
+            MHD_add_response_header (mhd, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+            MHD_add_response_header (mhd, MHD_HTTP_HEADER_PRAGMA, "no-cache");
+        }
+        for (size_t i = 0; i < self->headers; i++)
+            MHD_add_response_header (mhd, self->names [i], self->values [i]);
+        //  A keep-alive client would otherwise go on sending to a gateway that
+        //  is draining; closing sends it to a new connection, that is, another
+        //  gateway
+        if (closing)
+            MHD_add_response_header (mhd, MHD_HTTP_HEADER_CONNECTION, "close");
+        result = MHD_queue_response (connection, (unsigned int) self->status, mhd);
+        MHD_destroy_response (mhd);
+    }
+    gw_response_destroy (self_p);
+    return result == MHD_YES? 0: -1;
+}

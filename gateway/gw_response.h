@@ -9,7 +9,10 @@
       "errorCode"};
     - a "retry_after" body member becomes the Retry-After header;
     - the status of an error comes from pst_error_http_status; a code outside the
-      vocabulary is a 500 server_error.
+      vocabulary is a 500 server_error;
+    - a 401 names the scheme to retry with (gw_response_challenge).
+    gw_response_queue is the one place that turns a response into libmicrohttpd's,
+    with the headers every answer carries.
 */
 #ifndef GW_RESPONSE_H_INCLUDED
 #define GW_RESPONSE_H_INCLUDED
@@ -19,6 +22,12 @@
 #include <stddef.h>
 
 #define GW_RESPONSE_MAX_HEADERS 8
+
+//  WWW-Authenticate values: RFC 6750 §3 for bearer tokens, RFC 7617 for Basic
+#define GW_RESPONSE_CHALLENGE_BEARER    "Bearer error=\"invalid_token\""
+#define GW_RESPONSE_CHALLENGE_BASIC     "Basic realm=\"postern\", charset=\"UTF-8\""
+
+struct MHD_Connection;
 
 typedef struct _gw_response_t gw_response_t;
 
@@ -54,5 +63,20 @@ const char *
     gw_response_header_name (gw_response_t *self, size_t index);
 const char *
     gw_response_header_value (gw_response_t *self, size_t index);
+
+//  On a 401 a service decided, the challenge of the scheme the client used:
+//  Basic for a client that failed it (RFC 6749 §5.2), Bearer when a service
+//  refused the token (an mfa_token unknown or expired: RFC 6750 §3).
+//  authorization is the request's header, NULL when absent.
+void
+    gw_response_challenge (gw_response_t *self, const char *authorization);
+
+//  Queues *self_p on connection and destroys it. Adds Content-Type (with a
+//  body) and nosniff always; no-store unless cacheable (tokens, codes and
+//  secrets travel in these answers); Connection: close when closing (the
+//  gateway is draining). 0, or -1 when libmicrohttpd refused.
+int
+    gw_response_queue (gw_response_t **self_p, struct MHD_Connection *connection,
+                       int cacheable, int closing);
 
 #endif

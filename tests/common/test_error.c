@@ -36,6 +36,10 @@ static const struct {
     { "bad_request",                400 },
     { "temporarily_unavailable",    503 },
     { "server_error",               500 },
+    { "method_not_allowed",         405 },
+    { "request_entity_too_large",   413 },
+    { "invalid_body",               400 },
+    { "invalid_query_string",       400 },
 };
 #define EXPECTED_COUNT (sizeof s_expected / sizeof s_expected [0])
 

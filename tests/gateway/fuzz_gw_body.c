@@ -6,7 +6,7 @@
     parameters are non-empty strings free of NUL; decoded components are UTF-8.
 */
 #include "gw_body.h"
-#include "gw_http.h"
+#include "gw_auth.h"
 #include "gw_routes.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -78,14 +78,14 @@ static void
 s_check_text (const char *text)
 {
     char *client_id = NULL, *client_secret = NULL;
-    if (gw_http_basic_credentials (text, &client_id, &client_secret) == 0) {
+    if (gw_auth_basic_credentials (text, &client_id, &client_secret) == 0) {
         CHECK (client_id && *client_id && client_secret);
     }
     else
         CHECK (!client_id && !client_secret);
     free (client_id);
     free (client_secret);
-    free (gw_http_bearer_token (text));
+    free (gw_auth_bearer_token (text));
 
     gw_match_t match;
     int status = gw_routes_match ("GET", text, &match);

@@ -241,6 +241,36 @@ test_gateway_errors (void **state)
     gw_response_destroy (&response);
 }
 
+//  A 401 names the scheme the client used; other statuses and no header get none
+static void
+test_challenge_follows_scheme (void **state)
+{
+    (void) state;
+    const struct {
+        int status;
+        const char *authorization;
+        const char *challenge;
+    } cases [] = {
+        { 401, "Basic aWQ6",    GW_RESPONSE_CHALLENGE_BASIC },
+        { 401, "basic aWQ6",    GW_RESPONSE_CHALLENGE_BASIC },
+        { 401, "Bearer abc",    GW_RESPONSE_CHALLENGE_BEARER },
+        { 401, "Digest x",      NULL },
+        { 401, NULL,            NULL },
+        { 403, "Bearer abc",    NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        gw_response_t *response = gw_response_error (GW_FAMILY_AUTH, cases [i].status,
+                                                     "invalid_client", "no");
+        gw_response_challenge (response, cases [i].authorization);
+        const char *challenge = gw_response_header (response, "WWW-Authenticate");
+        if (cases [i].challenge)
+            assert_string_equal (challenge, cases [i].challenge);
+        else
+            assert_null (challenge);
+        gw_response_destroy (&response);
+    }
+}
+
 int
 main (void)
 {
@@ -255,6 +285,7 @@ main (void)
         cmocka_unit_test (test_management_error_shape),
         cmocka_unit_test (test_unknown_error_code_is_server_error),
         cmocka_unit_test (test_gateway_errors),
+        cmocka_unit_test (test_challenge_follows_scheme),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
