@@ -5,9 +5,9 @@
 #ifndef AUTHN_ADMIN_H_INCLUDED
 #define AUTHN_ADMIN_H_INCLUDED
 
+#include "authn_store.h"
 #include "pst_msg.h"
 #include <jansson.h>
-#include <sqlite3.h>
 
 #define AUTHN_HANDLER(name) \
     int name (void *worker, const pst_msg_t *request, pst_msg_t *reply)
@@ -37,7 +37,7 @@ AUTHN_HANDLER (authn_admin_user_mfa);
 //  Creates a client; fills client_id and client_secret (caller frees) when asked.
 //  Used by the handler and by the bootstrap of the management application.
 int
-    authn_admin_insert_client (sqlite3 *db, const char *name, const char *app_type,
+    authn_admin_insert_client (authn_store_t *store, const char *name, const char *app_type,
                                const char *auth_method, const json_t *grant_types,
                                int is_system, char **client_id_p, char **client_secret_p);
 

@@ -4,7 +4,6 @@
 #include "authn_store.h"
 #include "authn_token.h"
 #include "pst_crypto.h"
-#include "pst_db.h"
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
@@ -140,10 +139,10 @@ s_worker_init (void *args)
     if (!self)
         return NULL;
     self->config = config;
-    self->db = authn_store_open (config->db_path);
+    self->store = authn_store_new (config->db_path);
     self->mfa = pst_client_new (config->mfa_endpoint);
     char *kid = NULL, *pem = NULL;
-    if (self->db && self->mfa && authn_store_signing_key (self->db, &kid, &pem) == 0)
+    if (self->store && self->mfa && authn_store_signing_key (self->store, &kid, &pem) == 0)
         self->signer = pst_jwt_signer_new (pem, kid);
     free (kid);
     if (pem) {
@@ -151,7 +150,7 @@ s_worker_init (void *args)
         free (pem);
     }
     if (!self->signer) {
-        pst_db_close (&self->db);
+        authn_store_destroy (&self->store);
         pst_client_destroy (&self->mfa);
         free (self);
         return NULL;
@@ -163,7 +162,7 @@ static void
 s_worker_destroy (void *worker)
 {
     authn_worker_t *self = (authn_worker_t *) worker;
-    pst_db_close (&self->db);
+    authn_store_destroy (&self->store);
     pst_client_destroy (&self->mfa);
     pst_jwt_signer_destroy (&self->signer);
     free (self);
@@ -181,32 +180,23 @@ s_scope_array (const char *const *scopes)
 }
 
 //  The Management API and the MFA API are resource servers like any other, but
-//  system ones: they cannot be changed or deleted through the API.
+//  system ones: they cannot be changed or deleted through the API. One that is
+//  there already is left as it is.
 static int
-s_ensure_system_api (sqlite3 *db, const char *identifier, const char *name, const char *const *scopes)
+s_ensure_system_api (authn_store_t *store, const char *identifier, const char *name,
+                     const char *const *scopes)
 {
     json_t *list = json_array ();
     for (const char *const *scope = scopes; *scope; scope++)
         json_array_append_new (list, json_pack ("{s:s, s:s}", "value", *scope, "description", *scope));
-    char *text = json_dumps (list, JSON_COMPACT);
-    json_decref (list);
     char id [32];
     pst_random_hex (id, 25, 12);
-    sqlite3_stmt *stmt = pst_db_prepare (db,
-        "INSERT OR IGNORE INTO resource_servers (id, identifier, name, scopes, token_lifetime,"
-        " allow_offline_access, is_system, created_at) VALUES (?, ?, ?, ?, 86400, 0, 1, ?)");
-    int rc = -1;
-    if (stmt && text) {
-        sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 2, identifier, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 3, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 4, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 5, (sqlite3_int64) time (NULL));
-        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-    }
-    sqlite3_finalize (stmt);
-    free (text);
-    return rc;
+    json_t *row = json_pack ("{s:s, s:s, s:s, s:o, s:i, s:b, s:b}", "id", id,
+        "identifier", identifier, "name", name, "scopes", list,
+        "token_lifetime", 86400, "allow_offline_access", 0, "is_system", 1);
+    int rc = row? authn_store_insert (store, AUTHN_RESOURCE_SERVERS, row): -1;
+    json_decref (row);
+    return rc == 0 || rc == 1? 0: -1;
 }
 
 //  Writes the bootstrap credentials atomically, readable by the owner only.
@@ -249,41 +239,23 @@ s_write_bootstrap (const authn_config_t *config, const char *audience,
     return rc;
 }
 
-static char *
-s_system_client (sqlite3 *db)
-{
-    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT client_id FROM clients WHERE is_system = 1 LIMIT 1");
-    char *client_id = NULL;
-    if (stmt && sqlite3_step (stmt) == SQLITE_ROW)
-        client_id = pst_db_column_strdup (stmt, 0);
-    sqlite3_finalize (stmt);
-    return client_id;
-}
-
 //  A fresh secret for an existing management application whose credentials file
 //  is gone: the secret is only stored hashed, so it cannot be written out again.
 static char *
-s_rotate_secret (sqlite3 *db, const char *client_id)
+s_rotate_secret (authn_store_t *store, const char *client_id)
 {
     char secret [80];
     pst_random_token (secret, sizeof secret, 48);
     char hash [65];
     pst_sha256_hex (secret, strlen (secret), hash);
-    sqlite3_stmt *stmt = pst_db_prepare (db, "UPDATE clients SET secret_hash = ? WHERE client_id = ?");
-    int rc = -1;
-    if (stmt) {
-        sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_text (stmt, 2, client_id, -1, SQLITE_STATIC);
-        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-        sqlite3_finalize (stmt);
-    }
+    int rc = authn_store_client_set_secret (store, client_id, hash);
     char *copy = rc == 0? strdup (secret): NULL;
     sodium_memzero (secret, sizeof secret);
     return copy;
 }
 
 static int
-s_bootstrap (const authn_config_t *config, sqlite3 *db)
+s_bootstrap (const authn_config_t *config, authn_store_t *store)
 {
     char management [512], mfa_api [512];
     snprintf (management, sizeof management, "%sapi/v2/", config->issuer);
@@ -291,35 +263,24 @@ s_bootstrap (const authn_config_t *config, sqlite3 *db)
     static const char *mfa_scopes [] = {
         "enroll", "read:authenticators", "remove:authenticators", NULL
     };
-    if (s_ensure_system_api (db, management, "Postern Management API", s_management_scopes)
-    ||  s_ensure_system_api (db, mfa_api, "Postern MFA API", mfa_scopes))
+    if (s_ensure_system_api (store, management, "Postern Management API", s_management_scopes)
+    ||  s_ensure_system_api (store, mfa_api, "Postern MFA API", mfa_scopes))
         return -1;
 
-    char *client_id = s_system_client (db);
+    char *client_id = authn_store_system_client (store);
     char *client_secret = NULL;
     if (!client_id) {
         json_t *grants = json_pack ("[s]", "client_credentials");
-        int rc = authn_admin_insert_client (db, "Postern Management", "non_interactive",
+        int rc = authn_admin_insert_client (store, "Postern Management", "non_interactive",
                                             "client_secret_post", grants, 1, &client_id, &client_secret);
         json_decref (grants);
         if (rc != 0)
             return -1;
-        char *scopes = NULL;
-        json_t *list = s_scope_array (s_management_scopes);
-        scopes = json_dumps (list, JSON_COMPACT);
-        json_decref (list);
-        sqlite3_stmt *stmt = pst_db_prepare (db,
-            "INSERT INTO client_grants (id, client_id, audience, scope, created_at)"
-            " VALUES ('cgr_management', ?, ?, ?, ?)");
-        if (stmt) {
-            sqlite3_bind_text (stmt, 1, client_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text (stmt, 2, management, -1, SQLITE_STATIC);
-            sqlite3_bind_text (stmt, 3, scopes, -1, SQLITE_STATIC);
-            sqlite3_bind_int64 (stmt, 4, (sqlite3_int64) time (NULL));
-            rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
-            sqlite3_finalize (stmt);
-        }
-        free (scopes);
+        json_t *grant = json_pack ("{s:s, s:s, s:s, s:o}", "id", "cgr_management",
+            "client_id", client_id, "audience", management,
+            "scope", s_scope_array (s_management_scopes));
+        rc = grant && authn_store_insert (store, AUTHN_CLIENT_GRANTS, grant) == 0? 0: -1;
+        json_decref (grant);
         if (rc != 0) {
             free (client_id);
             free (client_secret);
@@ -328,7 +289,7 @@ s_bootstrap (const authn_config_t *config, sqlite3 *db)
     }
     else
     if (access (config->bootstrap_path, F_OK) != 0) {
-        client_secret = s_rotate_secret (db, client_id);
+        client_secret = s_rotate_secret (store, client_id);
         pst_log (PST_LOG_WARN, "bootstrap_secret_rotated", "client_id", client_id,
                  "reason", "credentials file missing", NULL);
     }
@@ -349,24 +310,24 @@ s_bootstrap (const authn_config_t *config, sqlite3 *db)
 static int
 s_prepare (const authn_config_t *config)
 {
-    sqlite3 *db = authn_store_open (config->db_path);
-    if (!db)
+    authn_store_t *store = authn_store_new (config->db_path);
+    if (!store)
         return -1;
     char *kid = NULL, *pem = NULL;
-    int rc = authn_store_signing_key (db, &kid, &pem);
-    if (rc == 0 && pst_db_begin (db) == 0) {
-        rc = s_bootstrap (config, db);
+    int rc = authn_store_signing_key (store, &kid, &pem);
+    if (rc == 0 && authn_store_begin (store) == 0) {
+        rc = s_bootstrap (config, store);
         if (rc == 0)
-            rc = pst_db_commit (db);
+            rc = authn_store_commit (store);
         else
-            pst_db_rollback (db);
+            authn_store_rollback (store);
     }
     free (kid);
     if (pem) {
         sodium_memzero (pem, strlen (pem));
         free (pem);
     }
-    pst_db_close (&db);
+    authn_store_destroy (&store);
     return rc;
 }
 

@@ -6,15 +6,15 @@
 
 #include <czmq.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include "authn_config.h"
+#include "authn_store.h"
 #include "pst_bus.h"
 #include "pst_jwt.h"
 
 //  One per worker thread: handlers get it as their `worker` argument.
 typedef struct {
     const authn_config_t *config;
-    sqlite3 *db;
+    authn_store_t *store;
     pst_client_t *mfa;
     pst_jwt_signer_t *signer;   //  the current signing key, loaded once
     unsigned sign_ins;          //  password grants handled, to prune now and then

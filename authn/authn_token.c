@@ -3,7 +3,6 @@
 #include "authn_store.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
-#include "pst_db.h"
 #include "pst_json.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
@@ -76,7 +75,7 @@ s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
         return NULL;
     }
-    authn_client_t *client = authn_store_client (worker->db, client_id);
+    authn_client_t *client = authn_store_client (worker->store, client_id);
     if (!client) {
         pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
         return NULL;
@@ -200,7 +199,7 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
         *lifetime_p = DEFAULT_TOKEN_LIFETIME;
         return 0;
     }
-    authn_api_t *api = authn_store_api (ctx->worker->db, audience);
+    authn_api_t *api = authn_store_api (ctx->worker->store, audience);
     if (!api)
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
     *resolved_p = strdup (api->identifier);
@@ -259,7 +258,7 @@ s_user_scope (const authn_api_t *api, const char *requested)
 static int
 s_lifetime_of (grant_ctx_t *ctx, const char *audience)
 {
-    authn_api_t *api = audience? authn_store_api (ctx->worker->db, audience): NULL;
+    authn_api_t *api = audience? authn_store_api (ctx->worker->store, audience): NULL;
     int lifetime = api && api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
     authn_api_destroy (&api);
     return lifetime;
@@ -350,7 +349,7 @@ static void
 s_login_prune_now_and_then (authn_worker_t *worker, int64_t now)
 {
     if (worker->sign_ins++ % LOGIN_PRUNE_EVERY == 0
-    &&  authn_store_login_prune (worker->db, now, worker->config->login_window_s))
+    &&  authn_store_login_prune (worker->store, now, worker->config->login_window_s))
         pst_log (PST_LOG_ERROR, "login_prune_failed", NULL);
 }
 
@@ -368,18 +367,18 @@ s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
     const authn_config_t *config = worker->config;
     int64_t now = authn_config_now (config);
     s_login_prune_now_and_then (worker, now);
-    if (pst_db_begin (worker->db))
+    if (authn_store_begin (worker->store))
         return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-    int ip = authn_store_login_reserve (worker->db, keys->ip, config->login_max_ip_failures,
+    int ip = authn_store_login_reserve (worker->store, keys->ip, config->login_max_ip_failures,
                                         config->login_window_s, now, &keys->ip_window);
     int64_t user_window = 0;
-    int user = ip == 0? authn_store_login_reserve (worker->db, keys->user,
+    int user = ip == 0? authn_store_login_reserve (worker->store, keys->user,
                                                    config->login_max_failures,
                                                    config->login_window_s, now, &user_window)
                       : -1;
-    if (ip == 0 && user == 0 && pst_db_commit (worker->db) == 0)
+    if (ip == 0 && user == 0 && authn_store_commit (worker->store) == 0)
         return 0;
-    pst_db_rollback (worker->db);
+    authn_store_rollback (worker->store);
     if (ip == 1)
         return s_login_throttled (ctx, "ip", config->login_max_ip_failures, keys->ip_window, now);
     if (ip == 0 && user == 1)
@@ -394,13 +393,13 @@ s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
 static void
 s_login_succeeded (grant_ctx_t *ctx, const login_keys_t *keys)
 {
-    sqlite3 *db = ctx->worker->db;
-    if (pst_db_begin (db) == 0
-    &&  authn_store_login_succeeded (db, keys->user) == 0
-    &&  authn_store_login_release (db, keys->ip, keys->ip_window) == 0
-    &&  pst_db_commit (db) == 0)
+    authn_store_t *store = ctx->worker->store;
+    if (authn_store_begin (store) == 0
+    &&  authn_store_login_succeeded (store, keys->user) == 0
+    &&  authn_store_login_release (store, keys->ip, keys->ip_window) == 0
+    &&  authn_store_commit (store) == 0)
         return;
-    pst_db_rollback (db);
+    authn_store_rollback (store);
     pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
 }
 
@@ -445,7 +444,7 @@ s_grant_password (grant_ctx_t *ctx)
         free (scope);
         return -1;
     }
-    authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->db, username): NULL;
+    authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->store, username): NULL;
     //  Unknown users cost one argon2id verification too: same answer, same time (S11)
     int ok = 0;
     if (user)
@@ -462,7 +461,7 @@ s_grant_password (grant_ctx_t *ctx)
     }
     s_login_succeeded (ctx, &keys);
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
-    authn_store_user_login (ctx->worker->db, user->user_id, rehash,
+    authn_store_user_login (ctx->worker->store, user->user_id, rehash,
                             authn_config_now (ctx->worker->config));
     free (rehash);
 
@@ -510,7 +509,7 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     int lifetime = 0;
     if (s_resolve_audience (ctx, audience, &resolved, &lifetime, NULL))
         return -1;
-    json_t *granted = authn_store_client_grant_scopes (ctx->worker->db, ctx->client->client_id, resolved);
+    json_t *granted = authn_store_client_grant_scopes (ctx->worker->store, ctx->client->client_id, resolved);
     if (!granted) {
         free (resolved);
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
@@ -560,7 +559,7 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
     const char *user_id = pst_msg_get_str (answer, "user_id");
     const char *audience = pst_msg_get_str (answer, "audience");
     const char *scope = pst_msg_get_str (answer, "scope");
-    authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->db, user_id): NULL;
+    authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->store, user_id): NULL;
     int rc = -1;
     if (!user || !audience)
         pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "User not found.");
