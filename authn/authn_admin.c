@@ -1,7 +1,8 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
-#include "authn_server.h"
+#include "authn_mfa.h"
 #include "authn_store.h"
+#include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_email.h"
 #include "pst_error.h"
@@ -504,13 +505,13 @@ AUTHN_HANDLER (authn_admin_users_delete)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
     authn_user_destroy (&user);
     json_t *body = json_pack ("{s:s}", "id", id);
-    pst_msg_t *answer = authn_call_mfa_as ((authn_worker_t *) worker, request, reply,
+    pst_msg_t *answer = authn_mfa_call_as ((authn_worker_t *) worker, request, reply,
         "authentication_methods.delete_all", "delete:authentication_methods", &body);
     if (!answer)
         return -1;
     int failed = pst_msg_is_error (answer);
     if (failed)
-        authn_relay_error (reply, answer);
+        authn_mfa_relay_error (reply, answer);
     pst_msg_destroy (&answer);
     if (failed)
         return -1;
@@ -528,5 +529,5 @@ AUTHN_HANDLER (authn_admin_user_mfa)
     if (!user)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
     authn_user_destroy (&user);
-    return authn_forward_mfa ((authn_worker_t *) worker, request, reply);
+    return authn_mfa_forward ((authn_worker_t *) worker, request, reply);
 }

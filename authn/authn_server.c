@@ -3,6 +3,7 @@
 #include "authn_keys.h"
 #include "authn_store.h"
 #include "authn_token.h"
+#include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -63,109 +64,17 @@ static const pst_op_t s_ops [] = {
     { NULL, NULL, NULL }
 };
 
-pst_msg_t *
-authn_call_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                const char *op, json_t **body_p)
-{
-    return authn_call_mfa_as (self, request, reply, op, NULL, body_p);
-}
-
-pst_msg_t *
-authn_call_mfa_as (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                   const char *op, const char *scope, json_t **body_p)
-{
-    pst_msg_t *call = pst_msg_new_request (op, self->config->mfa_timeout_ms);
-    //  The admin's own identity, with only the scope this step needs
-    if (scope)
-        pst_msg_set_caller (call, pst_msg_caller (request)? pst_msg_caller (request): "authn", scope);
-    //  never wait longer than our own caller will
-    if (pst_msg_deadline (request) < pst_msg_deadline (call))
-        pst_msg_set_deadline (call, pst_msg_deadline (request));
-    pst_msg_set_client_ip (call, pst_msg_client_ip (request));
-    pst_msg_set_body (call, body_p);
-    pst_msg_t *answer = pst_client_call (self->mfa, call);
-    if (!answer) {
-        pst_log (PST_LOG_WARN, "mfa_unavailable", "op", op, "request_id", pst_msg_id (request), NULL);
-        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Service mfa did not answer in time");
-    }
-    pst_msg_destroy (&call);
-    return answer;
-}
-
-int
-authn_forward_mfa (authn_worker_t *self, const pst_msg_t *request, pst_msg_t *reply)
-{
-    pst_msg_t *call = pst_msg_new_forward (request);
-    if (!call)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
-    uint64_t ours = zclock_time () + (uint64_t) self->config->mfa_timeout_ms;
-    if (ours < pst_msg_deadline (call))
-        pst_msg_set_deadline (call, ours);
-    pst_msg_t *answer = pst_client_call (self->mfa, call);
-    pst_msg_destroy (&call);
-    if (!answer) {
-        pst_log (PST_LOG_WARN, "mfa_unavailable", "op", pst_msg_op (request),
-                 "request_id", pst_msg_id (request), NULL);
-        return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Service mfa did not answer in time");
-    }
-    int rc = 0;
-    if (pst_msg_is_error (answer))
-        rc = authn_relay_error (reply, answer);
-    else {
-        json_t *body = json_deep_copy (pst_msg_body (answer));
-        if (body)
-            pst_msg_set_body (reply, &body);
-        else
-            rc = pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
-    }
-    pst_msg_destroy (&answer);
-    return rc;
-}
-
-int
-authn_relay_error (pst_msg_t *reply, const pst_msg_t *from)
-{
-    json_t *body = json_deep_copy (pst_msg_body (from));
-    pst_msg_set_body (reply, &body);
-    return pst_msg_fail (reply, pst_msg_error (from), "%s",
-                         pst_msg_error_text (from)? pst_msg_error_text (from): "");
-}
-
 static void *
 s_worker_init (void *args)
 {
-    const authn_config_t *config = (const authn_config_t *) args;
-    authn_worker_t *self = (authn_worker_t *) calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->config = config;
-    self->store = authn_store_new (config->db_path);
-    self->mfa = pst_client_new (config->mfa_endpoint);
-    char *kid = NULL, *pem = NULL;
-    if (self->store && self->mfa && authn_store_signing_key (self->store, &kid, &pem) == 0)
-        self->signer = pst_jwt_signer_new (pem, kid);
-    free (kid);
-    if (pem) {
-        sodium_memzero (pem, strlen (pem));
-        free (pem);
-    }
-    if (!self->signer) {
-        authn_store_destroy (&self->store);
-        pst_client_destroy (&self->mfa);
-        free (self);
-        return NULL;
-    }
-    return self;
+    return authn_worker_new ((const authn_config_t *) args);
 }
 
 static void
 s_worker_destroy (void *worker)
 {
     authn_worker_t *self = (authn_worker_t *) worker;
-    authn_store_destroy (&self->store);
-    pst_client_destroy (&self->mfa);
-    pst_jwt_signer_destroy (&self->signer);
-    free (self);
+    authn_worker_destroy (&self);
     //  Runs in the worker thread, which signed tokens: release its OpenSSL state
     OPENSSL_thread_stop ();
 }

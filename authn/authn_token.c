@@ -1,6 +1,7 @@
 #include "authn_token.h"
-#include "authn_server.h"
+#include "authn_mfa.h"
 #include "authn_store.h"
+#include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_json.h"
@@ -469,10 +470,10 @@ s_grant_password (grant_ctx_t *ctx)
         "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
         "client_name", ctx->client->name, "audience", audience, "scope", scope,
         "step_up", step_up);
-    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
+    pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
     int rc = -1;
     if (answer && pst_msg_is_error (answer))
-        authn_relay_error (ctx->reply, answer);
+        authn_mfa_relay_error (ctx->reply, answer);
     else
     if (answer) {
         //  Fail closed: tokens without MFA only on an explicit "not required"
@@ -548,11 +549,11 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
     json_object_set_new (body, "client_id", json_string (ctx->client->client_id));
     for (const char *const *name = required; *name; name++)
         json_object_set_new (body, *name, json_string (s_param (ctx->request, *name)));
-    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, op, &body);
+    pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, op, &body);
     if (!answer)
         return -1;
     if (pst_msg_is_error (answer)) {
-        authn_relay_error (ctx->reply, answer);
+        authn_mfa_relay_error (ctx->reply, answer);
         pst_msg_destroy (&answer);
         return -1;
     }
@@ -654,10 +655,10 @@ authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *re
         for (const char *const *name = passed; *name; name++)
             if (s_param (request, *name))
                 json_object_set_new (body, *name, json_string (s_param (request, *name)));
-        pst_msg_t *answer = authn_call_mfa (self, request, reply, "challenge.create", &body);
+        pst_msg_t *answer = authn_mfa_call (self, request, reply, "challenge.create", &body);
         rc = -1;
         if (answer && pst_msg_is_error (answer))
-            authn_relay_error (reply, answer);
+            authn_mfa_relay_error (reply, answer);
         else
         if (answer) {
             json_t *result = json_deep_copy (pst_msg_body (answer));
