@@ -1,6 +1,7 @@
 #include "authn_token.h"
 #include "authn_mfa.h"
 #include "authn_store.h"
+#include "authn_throttle.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -8,8 +9,6 @@
 #include "pst_jwt.h"
 #include "pst_log.h"
 #include "pst_scope.h"
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +21,6 @@
 #define GRANT_REFRESH           "refresh_token"
 
 #define DEFAULT_TOKEN_LIFETIME  86400
-
-//  authn has no timer of its own (a worker runs only when asked), so each worker
-//  clears ended throttle windows once every this many password grants
-#define LOGIN_PRUNE_EVERY       64
 
 //  Everything a grant handler needs, resolved once by the dispatcher.
 typedef struct {
@@ -265,145 +260,6 @@ s_lifetime_of (grant_ctx_t *ctx, const char *audience)
     return lifetime;
 }
 
-int
-authn_token_login_address (const char *ip, char *address, size_t size)
-{
-    unsigned char bytes [16];
-    char text [INET6_ADDRSTRLEN];
-    const char *counted = ip? ip: "";
-    const char *suffix = "";
-    if (ip && inet_pton (AF_INET, ip, bytes) == 1
-    &&  inet_ntop (AF_INET, bytes, text, sizeof text))
-        counted = text;
-    else
-    if (ip && inet_pton (AF_INET6, ip, bytes) == 1) {
-        static const unsigned char v4_mapped [12] = { 0,0,0,0, 0,0,0,0, 0,0,0xff,0xff };
-        if (memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0) {
-            if (inet_ntop (AF_INET, bytes + 12, text, sizeof text))
-                counted = text;
-        }
-        else {
-            memset (bytes + 8, 0, 8);
-            if (inet_ntop (AF_INET6, bytes, text, sizeof text)) {
-                counted = text;
-                suffix = "/64";
-            }
-        }
-    }
-    int length = snprintf (address, size, "%s%s", counted, suffix);
-    return length >= 0 && (size_t) length < size? 0: -1;
-}
-
-//  Brute-force protection keys: the username (case-folded, hashed: unknown names
-//  are not kept in clear) with the client address, and the address alone against
-//  spraying one password over many accounts. The address is the one
-//  authn_token_login_address gives, so an IPv6 client counts by its /64.
-typedef struct {
-    char user [80];
-    char ip [80];
-    int64_t ip_window;          //  start of the window the IP attempt was counted in
-} login_keys_t;
-
-static void
-s_login_keys (grant_ctx_t *ctx, const char *username, login_keys_t *keys)
-{
-    const char *ip = pst_msg_client_ip (ctx->request);
-    char counted [INET6_ADDRSTRLEN + 8];
-    //  An address too long to normalise is not one the gateway sends; count it as sent
-    const char *address = authn_token_login_address (ip, counted, sizeof counted) == 0?
-                          counted: ip? ip: "";
-    char folded [256] = "";
-    size_t length = 0;
-    for (; username [length] && length < sizeof folded - 1; length++)
-        folded [length] = (char) tolower ((unsigned char) username [length]);
-    char material [400];
-    int size = snprintf (material, sizeof material, "%s\n%s", folded, address);
-    char hash [65];
-    pst_sha256_hex (material, (size_t) size < sizeof material? (size_t) size: sizeof material - 1, hash);
-    snprintf (keys->user, sizeof keys->user, "user:%s", hash);
-    pst_sha256_hex (address, strlen (address), hash);
-    snprintf (keys->ip, sizeof keys->ip, "ip:%s", hash);
-    keys->ip_window = 0;
-}
-
-//  Fails the reply with too_many_attempts, telling when the window of the key
-//  that refused ends: as Retry-After, and as the X-RateLimit-* headers the
-//  gateway renders from rate_limit. -1.
-static int
-s_login_throttled (grant_ctx_t *ctx, const char *scope, int limit, int64_t window_start,
-                   int64_t now)
-{
-    int64_t reset = window_start + ctx->worker->config->login_window_s;
-    if (reset <= now)
-        reset = now + 1;            //  the window ended as we looked: try again at once
-    pst_log (PST_LOG_WARN, "login_blocked", "client_id", ctx->client->client_id,
-             "ip", pst_msg_client_ip (ctx->request), "scope", scope, NULL);
-    json_t *body = pst_msg_body (ctx->reply);
-    json_object_set_new (body, "retry_after", json_integer ((json_int_t) (reset - now)));
-    json_object_set_new (body, "rate_limit", json_pack ("{s:i, s:i, s:I}",
-        "limit", limit, "remaining", 0, "reset", (json_int_t) reset));
-    return pst_msg_fail (ctx->reply, PST_ERR_TOO_MANY_ATTEMPTS,
-        "Your account has been blocked after multiple consecutive login attempts.");
-}
-
-static void
-s_login_prune_now_and_then (authn_worker_t *worker, int64_t now)
-{
-    if (worker->sign_ins++ % LOGIN_PRUNE_EVERY == 0
-    &&  authn_store_login_prune (worker->store, now, worker->config->login_window_s))
-        pst_log (PST_LOG_ERROR, "login_prune_failed", NULL);
-}
-
-//  Counts this attempt against both keys before any password work, and refuses
-//  it when either has no attempt left: a refused attacker costs no argon2id
-//  time, and parallel attempts cannot overshoot the limits. Both reservations
-//  are one transaction (one fsync, not two), and a refusal rolls it back, so a
-//  refused attempt counts against neither key. The address goes first, so
-//  spraying from a blocked address never touches the per-user rows.
-//  -1 after failing the reply.
-static int
-s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
-{
-    authn_worker_t *worker = ctx->worker;
-    const authn_config_t *config = worker->config;
-    int64_t now = authn_config_now (config);
-    s_login_prune_now_and_then (worker, now);
-    if (authn_store_begin (worker->store))
-        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-    int ip = authn_store_login_reserve (worker->store, keys->ip, config->login_max_ip_failures,
-                                        config->login_window_s, now, &keys->ip_window);
-    int64_t user_window = 0;
-    int user = ip == 0? authn_store_login_reserve (worker->store, keys->user,
-                                                   config->login_max_failures,
-                                                   config->login_window_s, now, &user_window)
-                      : -1;
-    if (ip == 0 && user == 0 && authn_store_commit (worker->store) == 0)
-        return 0;
-    authn_store_rollback (worker->store);
-    if (ip == 1)
-        return s_login_throttled (ctx, "ip", config->login_max_ip_failures, keys->ip_window, now);
-    if (ip == 0 && user == 1)
-        return s_login_throttled (ctx, "user", config->login_max_failures, user_window, now);
-    return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-}
-
-//  The right password: the user's count is forgotten and the address's
-//  attempt given back, so signing in never uses up an address's allowance
-//  (many users behind one NAT); one transaction. A wrong one needs nothing:
-//  its reservation stands as the failure.
-static void
-s_login_succeeded (grant_ctx_t *ctx, const login_keys_t *keys)
-{
-    authn_store_t *store = ctx->worker->store;
-    if (authn_store_begin (store) == 0
-    &&  authn_store_login_succeeded (store, keys->user) == 0
-    &&  authn_store_login_release (store, keys->ip, keys->ip_window) == 0
-    &&  authn_store_commit (store) == 0)
-        return;
-    authn_store_rollback (store);
-    pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
-}
-
 static int
 s_grant_password (grant_ctx_t *ctx)
 {
@@ -438,9 +294,10 @@ s_grant_password (grant_ctx_t *ctx)
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
-    login_keys_t keys;
-    s_login_keys (ctx, username, &keys);
-    if (s_login_reserve (ctx, &keys)) {
+    authn_throttle_keys_t keys;
+    authn_throttle_keys (&keys, username, pst_msg_client_ip (ctx->request));
+    if (authn_throttle_reserve (ctx->worker, &keys, ctx->request, ctx->reply,
+                                ctx->client->client_id)) {
         free (audience);
         free (scope);
         return -1;
@@ -460,7 +317,7 @@ s_grant_password (grant_ctx_t *ctx)
         free (scope);
         return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
     }
-    s_login_succeeded (ctx, &keys);
+    authn_throttle_succeeded (ctx->worker, &keys);
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
     authn_store_user_login (ctx->worker->store, user->user_id, rehash,
                             authn_config_now (ctx->worker->config));
