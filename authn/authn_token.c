@@ -95,32 +95,6 @@ s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg
     return client;
 }
 
-//  Normalises a space-separated scope list: single spaces, no duplicates.
-static char *
-s_scope_normalise (const char *scope)
-{
-    zlist_t *seen = zlist_new ();
-    zlist_autofree (seen);
-    zlist_comparefn (seen, (zlist_compare_fn *) strcmp);
-    char *copy = strdup (scope? scope: "");
-    char *saveptr = NULL;
-    for (char *word = strtok_r (copy, " \t", &saveptr); word; word = strtok_r (NULL, " \t", &saveptr))
-        if (!zlist_exists (seen, word))
-            zlist_append (seen, word);
-    free (copy);
-    size_t size = 1;
-    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen))
-        size += strlen (word) + 1;
-    char *result = (char *) calloc (1, size);
-    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen)) {
-        if (*result)
-            strcat (result, " ");
-        strcat (result, word);
-    }
-    zlist_destroy (&seen);
-    return result;
-}
-
 //  Signs the access token (and an id_token when openid was asked for a user) and
 //  fills the success body.
 static int
@@ -233,10 +207,14 @@ static char *
 s_user_scope (const authn_api_t *api, const char *requested)
 {
     static const char *const oidc [] = { "openid", "profile", "email", NULL };
-    char *normalised = s_scope_normalise (requested);
-    char *result = (char *) calloc (1, strlen (normalised) + 1);
+    char *normalised = pst_scope_normalise (requested);
+    char *result = normalised? (char *) calloc (1, strlen (normalised) + 1): NULL;
+    if (!result) {
+        free (normalised);
+        return NULL;
+    }
     char *saveptr = NULL;
-    for (char *word = strtok_r (normalised, " ", &saveptr); word && result;
+    for (char *word = strtok_r (normalised, " ", &saveptr); word;
          word = strtok_r (NULL, " ", &saveptr)) {
         int keep = api && authn_api_defines_scope (api, word);
         for (const char *const *name = oidc; !keep && *name; name++)
