@@ -1,6 +1,11 @@
 /*  authn_admin - Management API v2 handlers owned by authn: clients, client
     grants, resource servers and users (contract §6). Scopes are checked centrally
     from the op table before these run.
+
+    What is stored, and how a row reads, is authn_store's; here are the checks
+    and the rules: the management application and the system APIs stay as they
+    are, a client secret is issued and shown once, and a user's MFA state goes
+    before the user.
 */
 #ifndef AUTHN_ADMIN_H_INCLUDED
 #define AUTHN_ADMIN_H_INCLUDED

@@ -1,7 +1,7 @@
+#include "authn_store.h"
 #include "authn_store_sql.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,78 +99,12 @@ authn_store_rollback (authn_store_t *self)
 }
 
 //  ---------------------------------------------------------------------------
-//  Statement helpers for the store's files
-
-static sqlite3_stmt *
-s_vquery (authn_store_t *self, const char *sql, const char *format, va_list args)
-{
-    sqlite3_stmt *stmt = pst_db_prepare (self->db, sql);
-    if (!stmt)
-        return NULL;
-    int rc = SQLITE_OK;
-    for (int index = 1; format && format [index - 1] && rc == SQLITE_OK; index++) {
-        switch (format [index - 1]) {
-            case 't': {
-                const char *text = va_arg (args, const char *);
-                rc = text? sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC)
-                         : sqlite3_bind_null (stmt, index);
-                break;
-            }
-            case 'i':
-                rc = sqlite3_bind_int64 (stmt, index, va_arg (args, int64_t));
-                break;
-            case 'n':
-                rc = sqlite3_bind_int (stmt, index, va_arg (args, int));
-                break;
-            default:
-                rc = SQLITE_MISUSE;
-        }
-    }
-    if (rc != SQLITE_OK) {
-        pst_log (PST_LOG_ERROR, "db_bind_failed", "reason", sqlite3_errmsg (self->db), NULL);
-        sqlite3_finalize (stmt);
-        return NULL;
-    }
-    return stmt;
-}
-
-sqlite3_stmt *
-authn_store_query (authn_store_t *self, const char *sql, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    sqlite3_stmt *stmt = s_vquery (self, sql, format, args);
-    va_end (args);
-    return stmt;
-}
-
-int
-authn_store_finish (sqlite3_stmt *stmt)
-{
-    if (!stmt)
-        return -1;
-    int rc = sqlite3_step (stmt);
-    sqlite3_finalize (stmt);
-    return rc == SQLITE_DONE? 0: (rc & 0xff) == SQLITE_CONSTRAINT? 1: -1;
-}
-
-int
-authn_store_run (authn_store_t *self, const char *sql, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    sqlite3_stmt *stmt = s_vquery (self, sql, format, args);
-    va_end (args);
-    return authn_store_finish (stmt);
-}
-
-//  ---------------------------------------------------------------------------
 //  Signing key
 
 static int
 s_current_key (authn_store_t *self, char **kid_p, char **pem_p)
 {
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "SELECT kid, private_pem FROM signing_keys WHERE is_current = 1 LIMIT 1", NULL);
     if (!stmt)
         return -1;
@@ -196,7 +130,7 @@ authn_store_signing_key (authn_store_t *self, char **kid_p, char **pem_p)
     char *kid = pem? pst_jwt_key_id (pem): NULL;
     int rc = -1;
     if (kid && authn_store_begin (self) == 0) {
-        rc = authn_store_run (self,
+        rc = authn_store_sql_run (self,
             "INSERT INTO signing_keys (kid, private_pem, is_current, created_at)"
             " SELECT ?, ?, 1, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE is_current = 1)",
             "tti", kid, pem, (int64_t) time (NULL)) == 0? 0: -1;

@@ -12,7 +12,8 @@
     Implemented by authn_store.c (open, migrations, transactions, signing key),
     authn_store_records.c (the records sign-in reads), authn_store_resources.c
     (the Management API resources, described as tables) and
-    authn_store_throttle.c (sign-in attempt counts).
+    authn_store_throttle.c (sign-in attempt counts), over authn_store_sql.c
+    (the engine: connection and statement helpers). Only these files speak SQL.
 */
 #ifndef AUTHN_STORE_H_INCLUDED
 #define AUTHN_STORE_H_INCLUDED

@@ -1,6 +1,7 @@
 //  authn_store: the records sign-in and the token endpoint read (a client, an
 //  API, a user, a grant's scopes), and the few writes outside the Management
 //  API: a user's login, the management application's rotated secret.
+#include "authn_store.h"
 #include "authn_store_sql.h"
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ s_array (sqlite3_stmt *stmt, int column)
 authn_client_t *
 authn_store_client (authn_store_t *self, const char *client_id)
 {
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "SELECT client_id, name, app_type, secret_hash, auth_method, grant_types, is_system"
         " FROM clients WHERE client_id = ?", "t", client_id);
     if (!stmt)
@@ -79,7 +80,7 @@ authn_client_allows (const authn_client_t *self, const char *grant_type)
 char *
 authn_store_system_client (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "SELECT client_id FROM clients WHERE is_system = 1 LIMIT 1", NULL);
     char *client_id = NULL;
     if (stmt && sqlite3_step (stmt) == SQLITE_ROW)
@@ -91,14 +92,14 @@ authn_store_system_client (authn_store_t *self)
 int
 authn_store_client_set_secret (authn_store_t *self, const char *client_id, const char *secret_hash)
 {
-    return authn_store_run (self, "UPDATE clients SET secret_hash = ? WHERE client_id = ?",
+    return authn_store_sql_run (self, "UPDATE clients SET secret_hash = ? WHERE client_id = ?",
                             "tt", secret_hash, client_id) == 0? 0: -1;
 }
 
 json_t *
 authn_store_client_grant_scopes (authn_store_t *self, const char *client_id, const char *audience)
 {
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "SELECT scope FROM client_grants WHERE client_id = ? AND audience = ?",
         "tt", client_id, audience);
     if (!stmt)
@@ -118,7 +119,7 @@ authn_store_client_grant_scopes (authn_store_t *self, const char *client_id, con
 authn_api_t *
 authn_store_api (authn_store_t *self, const char *identifier)
 {
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "SELECT id, identifier, token_lifetime, allow_offline_access, is_system, scopes"
         " FROM resource_servers WHERE identifier = ?", "t", identifier);
     if (!stmt)
@@ -167,7 +168,7 @@ authn_api_defines_scope (const authn_api_t *self, const char *word)
 static authn_user_t *
 s_user_where (authn_store_t *self, const char *sql, const char *key)
 {
-    sqlite3_stmt *stmt = authn_store_query (self, sql, "t", key);
+    sqlite3_stmt *stmt = authn_store_sql_query (self, sql, "t", key);
     if (!stmt)
         return NULL;
     authn_user_t *user = NULL;
@@ -211,7 +212,7 @@ authn_user_destroy (authn_user_t **self_p)
 int
 authn_store_user_login (authn_store_t *self, const char *user_id, const char *new_hash, int64_t now)
 {
-    return authn_store_run (self,
+    return authn_store_sql_run (self,
         "UPDATE users SET last_login = ?, password_hash = COALESCE (?, password_hash)"
         " WHERE user_id = ?", "itt", now, new_hash, user_id) == 0? 0: -1;
 }

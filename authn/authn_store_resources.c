@@ -2,6 +2,7 @@
 //  table: which row an id names, the order rows list in, and per member the
 //  column it maps to and how its value reads and writes. List, get, insert,
 //  update and delete are then written once for all of them.
+#include "authn_store.h"
 #include "authn_store_sql.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -39,53 +40,53 @@ typedef struct {
     const char *created;        //  set to now at insert
     const char *updated;        //  set to now at insert and at every update; or NULL
     const char *const *filters; //  members a list narrows by; or NULL
-    const column_t *columns;    //  the members shown in their order; ends with NULL
+    const column_t *columns;    //  every member, those shown in their order; ends with NULL
 } resource_t;
 
 static const column_t s_client_columns [] = {
-    { "client_id",                  "client_id",    KIND_TEXT,  SHOWN | WRITTEN },
-    { "name",                       "name",         KIND_TEXT,  SHOWN | WRITTEN },
-    { "app_type",                   "app_type",     KIND_TEXT,  SHOWN | WRITTEN },
-    { "token_endpoint_auth_method", "auth_method",  KIND_TEXT,  SHOWN | WRITTEN },
-    { "grant_types",                "grant_types",  KIND_LIST,  SHOWN | WRITTEN },
-    { "is_first_party",             "1",            KIND_FLAG,  SHOWN },
+    { "client_id",                  "client_id",            KIND_TEXT,       SHOWN | WRITTEN },
+    { "name",                       "name",                 KIND_TEXT,       SHOWN | WRITTEN },
+    { "app_type",                   "app_type",             KIND_TEXT,       SHOWN | WRITTEN },
+    { "token_endpoint_auth_method", "auth_method",          KIND_TEXT,       SHOWN | WRITTEN },
+    { "grant_types",                "grant_types",          KIND_LIST,       SHOWN | WRITTEN },
+    { "is_first_party",             "1",                    KIND_FLAG,       SHOWN },
     //  A secret is never shown, and an update never replaces one
-    { "secret_hash",                "secret_hash",  KIND_TEXT,  WRITTEN | ONCE },
-    { "is_system",                  "is_system",    KIND_FLAG,  WRITTEN },
+    { "secret_hash",                "secret_hash",          KIND_TEXT,       WRITTEN | ONCE },
+    { "is_system",                  "is_system",            KIND_FLAG,       WRITTEN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
 static const char *const s_grant_filters [] = { "client_id", "audience", NULL };
 static const column_t s_grant_columns [] = {
-    { "id",                         "id",           KIND_TEXT,  SHOWN | WRITTEN },
-    { "client_id",                  "client_id",    KIND_TEXT,  SHOWN | WRITTEN },
-    { "audience",                   "audience",     KIND_TEXT,  SHOWN | WRITTEN },
-    { "scope",                      "scope",        KIND_LIST,  SHOWN | WRITTEN },
+    { "id",                         "id",                   KIND_TEXT,       SHOWN | WRITTEN },
+    { "client_id",                  "client_id",            KIND_TEXT,       SHOWN | WRITTEN },
+    { "audience",                   "audience",             KIND_TEXT,       SHOWN | WRITTEN },
+    { "scope",                      "scope",                KIND_LIST,       SHOWN | WRITTEN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
 static const column_t s_api_columns [] = {
-    { "id",                         "id",           KIND_TEXT,  SHOWN | WRITTEN },
-    { "identifier",                 "identifier",   KIND_TEXT,  SHOWN | WRITTEN },
-    { "name",                       "name",         KIND_TEXT,  SHOWN | WRITTEN },
-    { "scopes",                     "scopes",       KIND_LIST,  SHOWN | WRITTEN },
-    { "token_lifetime",             "token_lifetime", KIND_INT, SHOWN | WRITTEN },
-    { "allow_offline_access",       "allow_offline_access", KIND_FLAG, SHOWN | WRITTEN },
-    { "is_system",                  "is_system",    KIND_FLAG,  SHOWN | WRITTEN },
-    { "signing_alg",                "'RS256'",      KIND_TEXT,  SHOWN },
+    { "id",                         "id",                   KIND_TEXT,       SHOWN | WRITTEN },
+    { "identifier",                 "identifier",           KIND_TEXT,       SHOWN | WRITTEN },
+    { "name",                       "name",                 KIND_TEXT,       SHOWN | WRITTEN },
+    { "scopes",                     "scopes",               KIND_LIST,       SHOWN | WRITTEN },
+    { "token_lifetime",             "token_lifetime",       KIND_INT,        SHOWN | WRITTEN },
+    { "allow_offline_access",       "allow_offline_access", KIND_FLAG,       SHOWN | WRITTEN },
+    { "is_system",                  "is_system",            KIND_FLAG,       SHOWN | WRITTEN },
+    { "signing_alg",                "'RS256'",              KIND_TEXT,       SHOWN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
 static const char *const s_user_filters [] = { "email", NULL };
 static const column_t s_user_columns [] = {
-    { "user_id",                    "user_id",      KIND_TEXT,  SHOWN | WRITTEN },
-    { "email",                      "email",        KIND_TEXT,  SHOWN | WRITTEN },
-    { "email_verified",             "email_verified", KIND_FLAG, SHOWN | WRITTEN },
-    { "identities",                 "user_id",      KIND_IDENTITIES, SHOWN },
-    { "created_at",                 "created_at",   KIND_TIME,  SHOWN },
-    { "updated_at",                 "updated_at",   KIND_TIME,  SHOWN },
-    { "last_login",                 "last_login",   KIND_TIME,  SHOWN },
-    { "password_hash",              "password_hash", KIND_TEXT, WRITTEN },
+    { "user_id",                    "user_id",              KIND_TEXT,       SHOWN | WRITTEN },
+    { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN },
+    { "email_verified",             "email_verified",       KIND_FLAG,       SHOWN | WRITTEN },
+    { "identities",                 "user_id",              KIND_IDENTITIES, SHOWN },
+    { "created_at",                 "created_at",           KIND_TIME,       SHOWN },
+    { "updated_at",                 "updated_at",           KIND_TIME,       SHOWN },
+    { "last_login",                 "last_login",           KIND_TIME,       SHOWN },
+    { "password_hash",              "password_hash",        KIND_TEXT,       WRITTEN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
@@ -371,8 +372,13 @@ authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *r
     int count = resource && json_is_object (row)? s_written (resource, row, columns, values): -1;
     if (count < 0)
         return -1;
-    const char *stamps [2] = { resource->created, resource->updated };
-    int stamp_count = resource->updated? 2: 1;
+    //  Creation and update times are the store's to set
+    const char *stamps [2];
+    int stamp_count = 0;
+    if (resource->created)
+        stamps [stamp_count++] = resource->created;
+    if (resource->updated)
+        stamps [stamp_count++] = resource->updated;
     sql_t names = { .size = 0 }, params = { .size = 0 };
     for (int index = 0; index < count + stamp_count; index++) {
         const char *name = index < count? columns [index]->column: stamps [index - count];
@@ -385,7 +391,7 @@ authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *r
     sqlite3_stmt *stmt = s_prepare (self, &sql);
     if (!stmt || s_bind_all (self, stmt, 1, count, columns, values, stamp_count))
         return -1;
-    return authn_store_finish (stmt);
+    return authn_store_sql_finish (stmt);
 }
 
 int
@@ -421,7 +427,7 @@ authn_store_update (authn_store_t *self, authn_resource_t which, const char *id,
     sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
     if (s_bind_all (self, stmt, 2, count, columns, values, stamp_count))
         return -1;
-    return authn_store_finish (stmt);
+    return authn_store_sql_finish (stmt);
 }
 
 int
@@ -436,7 +442,7 @@ authn_store_delete (authn_store_t *self, authn_resource_t which, const char *id)
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-    if (authn_store_finish (stmt) != 0)
+    if (authn_store_sql_finish (stmt) != 0)
         return -1;
     return sqlite3_changes (self->db);
 }

@@ -1,4 +1,5 @@
 //  authn_store: sign-in attempt counts per throttle key (login_failures).
+#include "authn_store.h"
 #include "authn_store_sql.h"
 
 int
@@ -8,7 +9,7 @@ authn_store_login_reserve (authn_store_t *self, const char *key, int max_attempt
     //  Count and check are one statement, so two workers cannot both take the
     //  last attempt. An ended window starts afresh; a full one is left as it is
     //  (the WHERE of DO UPDATE), so nothing comes back and nothing moves.
-    sqlite3_stmt *stmt = authn_store_query (self,
+    sqlite3_stmt *stmt = authn_store_sql_query (self,
         "INSERT INTO login_failures (key, failures, window_start) VALUES (?1, 1, ?2)"
         " ON CONFLICT (key) DO UPDATE SET"
         "  failures = CASE WHEN window_start + ?3 <= ?2 THEN 1 ELSE failures + 1 END,"
@@ -32,7 +33,7 @@ authn_store_login_reserve (authn_store_t *self, const char *key, int max_attempt
     //  Refused: read when the window ends, for Retry-After. The key may have
     //  gone in between (cleared or pruned); its window has then ended now.
     *window_start_p = now - window_s;
-    stmt = authn_store_query (self, "SELECT window_start FROM login_failures WHERE key = ?", "t", key);
+    stmt = authn_store_sql_query (self, "SELECT window_start FROM login_failures WHERE key = ?", "t", key);
     if (!stmt)
         return -1;
     rc = sqlite3_step (stmt);
@@ -47,7 +48,7 @@ authn_store_login_release (authn_store_t *self, const char *key, int64_t window_
 {
     //  Only within the window it was counted in: a window started since holds
     //  other attempts, which this one must not cancel
-    return authn_store_run (self,
+    return authn_store_sql_run (self,
         "UPDATE login_failures SET failures = failures - 1"
         " WHERE key = ? AND window_start = ? AND failures > 0", "ti", key, window_start) == 0? 0: -1;
 }
@@ -55,13 +56,13 @@ authn_store_login_release (authn_store_t *self, const char *key, int64_t window_
 int
 authn_store_login_succeeded (authn_store_t *self, const char *key)
 {
-    return authn_store_run (self, "DELETE FROM login_failures WHERE key = ?", "t", key) == 0? 0: -1;
+    return authn_store_sql_run (self, "DELETE FROM login_failures WHERE key = ?", "t", key) == 0? 0: -1;
 }
 
 int
 authn_store_login_prune (authn_store_t *self, int64_t now, int window_s)
 {
     //  Written against the bare column so that the index on window_start serves it
-    return authn_store_run (self, "DELETE FROM login_failures WHERE window_start <= ?",
+    return authn_store_sql_run (self, "DELETE FROM login_failures WHERE window_start <= ?",
                             "i", now - (int64_t) window_s) == 0? 0: -1;
 }
