@@ -321,7 +321,9 @@ test_deletes (void **state)
     assert_int_equal (authn_store_delete (s_store, AUTHN_RESOURCE_SERVERS, "https://one/"), 1);
     assert_int_equal (authn_store_delete (s_store, AUTHN_RESOURCE_SERVERS, "rs1"), 0);
     assert_int_equal (authn_store_delete (s_store, AUTHN_CLIENT_GRANTS, "g1"), 0);
-    assert_non_null (authn_store_get (s_store, AUTHN_CLIENTS, "c1"));
+    json_t *client = authn_store_get (s_store, AUTHN_CLIENTS, "c1");
+    assert_non_null (client);
+    json_decref (client);
     assert_int_equal (authn_store_delete (s_store, AUTHN_CLIENTS, "c1"), 1);
     assert_null (authn_store_get (s_store, AUTHN_CLIENTS, "c1"));
 
