@@ -1,13 +1,18 @@
 /*  authn_admin - Management API v2 handlers owned by authn: clients, client
     grants, resource servers and users (contract §6). Scopes are checked centrally
     from the op table before these run.
+
+    What is stored, and how a row reads, is authn_store's; here are the checks
+    and the rules: the management application and the system APIs stay as they
+    are, a client secret is issued and shown once, and a user's MFA state goes
+    before the user.
 */
 #ifndef AUTHN_ADMIN_H_INCLUDED
 #define AUTHN_ADMIN_H_INCLUDED
 
+#include "authn_store.h"
 #include "pst_msg.h"
 #include <jansson.h>
-#include <sqlite3.h>
 
 #define AUTHN_HANDLER(name) \
     int name (void *worker, const pst_msg_t *request, pst_msg_t *reply)
@@ -37,7 +42,7 @@ AUTHN_HANDLER (authn_admin_user_mfa);
 //  Creates a client; fills client_id and client_secret (caller frees) when asked.
 //  Used by the handler and by the bootstrap of the management application.
 int
-    authn_admin_insert_client (sqlite3 *db, const char *name, const char *app_type,
+    authn_admin_insert_client (authn_store_t *store, const char *name, const char *app_type,
                                const char *auth_method, const json_t *grant_types,
                                int is_system, char **client_id_p, char **client_secret_p);
 

@@ -1,5 +1,5 @@
 #include "authn_keys.h"
-#include "authn_server.h"
+#include "authn_worker.h"
 #include "pst_error.h"
 #include "pst_jwt.h"
 

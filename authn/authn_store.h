@@ -1,17 +1,51 @@
-/*  authn_store - authn's SQLite schema and the lookups the token endpoint needs.
+/*  authn_store - authn.db: the schema, its migrations and every SQL statement
+    of authn, with the mapping between rows and the JSON the API shows.
 
-    authn.db holds clients, resource servers (APIs), client grants, users and the
-    signing keys. Client secrets are stored as SHA-256 (they are random, 384-bit),
-    user passwords as argon2id PHC strings.
+    authn.db holds clients, resource servers (APIs), client grants, users, the
+    signing keys and the sign-in throttle. Client secrets are stored as SHA-256
+    (they are random, 384-bit), user passwords as argon2id PHC strings; callers
+    hash, the store only keeps and compares.
+
+    One store per thread (a connection is not shared). Callers never see the
+    engine: they speak records, JSON members and ids, and get 0/1/-1 back.
+
+    Implemented by authn_store.c (open, migrations, transactions, signing key),
+    authn_store_records.c (the records sign-in reads), authn_store_resources.c
+    (the Management API resources, described as tables) and
+    authn_store_throttle.c (sign-in attempt counts), over authn_store_sql.c
+    (the engine: connection and statement helpers). Only these files speak SQL.
 */
 #ifndef AUTHN_STORE_H_INCLUDED
 #define AUTHN_STORE_H_INCLUDED
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
 #define AUTHN_CONNECTION "Username-Password-Authentication"
+
+typedef struct _authn_store_t authn_store_t;
+
+//  Opens (creating and migrating) the database at path. NULL on failure.
+authn_store_t *
+    authn_store_new (const char *path);
+void
+    authn_store_destroy (authn_store_t **self_p);
+
+//  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1. A rollback after the engine
+//  already rolled back (after some errors) is a no-op.
+int
+    authn_store_begin (authn_store_t *self);
+int
+    authn_store_commit (authn_store_t *self);
+int
+    authn_store_rollback (authn_store_t *self);
+
+//  The current signing key, created on first use. Caller frees both strings.
+int
+    authn_store_signing_key (authn_store_t *self, char **kid_p, char **pem_p);
+
+//  ---------------------------------------------------------------------------
+//  Records read by sign-in and the token endpoint
 
 typedef struct {
     char *client_id;
@@ -20,6 +54,7 @@ typedef struct {
     char *secret_hash;          //  hex SHA-256, NULL for public clients
     char *auth_method;          //  none, client_secret_post, client_secret_basic
     json_t *grant_types;        //  array of strings
+    int is_system;              //  the management application
 } authn_client_t;
 
 typedef struct {
@@ -38,12 +73,8 @@ typedef struct {
     int email_verified;
 } authn_user_t;
 
-//  Opens and migrates authn.db.
-sqlite3 *
-    authn_store_open (const char *path);
-
 authn_client_t *
-    authn_store_client (sqlite3 *db, const char *client_id);
+    authn_store_client (authn_store_t *self, const char *client_id);
 void
     authn_client_destroy (authn_client_t **self_p);
 //  True when grant_type is in the client's grant_types.
@@ -51,37 +82,88 @@ int
     authn_client_allows (const authn_client_t *self, const char *grant_type);
 
 authn_api_t *
-    authn_store_api (sqlite3 *db, const char *identifier);
+    authn_store_api (authn_store_t *self, const char *identifier);
 void
     authn_api_destroy (authn_api_t **self_p);
-
 //  1 when the API defines scope word as one of its scopes.
 int
     authn_api_defines_scope (const authn_api_t *self, const char *word);
 
 //  Scopes granted to client_id for audience, as a JSON array; NULL when no grant.
 json_t *
-    authn_store_client_grant_scopes (sqlite3 *db, const char *client_id, const char *audience);
+    authn_store_client_grant_scopes (authn_store_t *self, const char *client_id,
+                                     const char *audience);
 
 authn_user_t *
-    authn_store_user_by_email (sqlite3 *db, const char *email);
+    authn_store_user_by_email (authn_store_t *self, const char *email);
 authn_user_t *
-    authn_store_user_by_id (sqlite3 *db, const char *user_id);
+    authn_store_user_by_id (authn_store_t *self, const char *user_id);
 void
     authn_user_destroy (authn_user_t **self_p);
 //  Replaces a user's password hash (rehash on login) and records the login time.
 int
-    authn_store_user_login (sqlite3 *db, const char *user_id, const char *new_hash, int64_t now);
+    authn_store_user_login (authn_store_t *self, const char *user_id, const char *new_hash,
+                            int64_t now);
 
-//  The current signing key, created on first use. Caller frees both strings.
+//  The management application's client_id, or NULL when there is none yet.
+//  Caller frees.
+char *
+    authn_store_system_client (authn_store_t *self);
+//  Replaces a client's secret hash, set or not (a resource update only ever
+//  sets a missing one). 0 or -1.
 int
-    authn_store_signing_key (sqlite3 *db, char **kid_p, char **pem_p);
+    authn_store_client_set_secret (authn_store_t *self, const char *client_id,
+                                   const char *secret_hash);
 
+//  ---------------------------------------------------------------------------
+//  Management API resources. Each is a table whose rows the API shows as JSON
+//  objects; the store knows which member is which column.
+//
+//  Rows written (insert, update) are JSON objects too, with members named as
+//  the API names them, plus members the API never shows: a client's
+//  secret_hash and is_system, a user's password_hash. Text members take
+//  strings (null for none), numbers integers, flags booleans, lists arrays.
+//  Creation and update times are the store's to set.
+
+typedef enum {
+    AUTHN_CLIENTS,              //  client_id; shows client_id, name, app_type,
+                                //  token_endpoint_auth_method, grant_types, is_first_party
+    AUTHN_CLIENT_GRANTS,        //  id; shows id, client_id, audience, scope;
+                                //  lists by client_id and audience
+    AUTHN_RESOURCE_SERVERS,     //  id or identifier; shows id, identifier, name, scopes,
+                                //  token_lifetime, allow_offline_access, is_system, signing_alg
+    AUTHN_USERS                 //  user_id; shows user_id, email, email_verified, identities,
+                                //  created_at, updated_at, last_login; lists by email
+} authn_resource_t;
+
+//  Up to 1000 rows in creation order, as a JSON array; query members that the
+//  resource lists by (strings) narrow it, others are ignored. NULL on error.
+json_t *
+    authn_store_list (authn_store_t *self, authn_resource_t resource, const json_t *query);
+//  The row id names, as JSON; NULL when there is none (or on error).
+json_t *
+    authn_store_get (authn_store_t *self, authn_resource_t resource, const char *id);
+//  0 inserted, 1 refused by a constraint (a duplicate, a missing reference),
+//  -1 error.
+int
+    authn_store_insert (authn_store_t *self, authn_resource_t resource, const json_t *row);
+//  Sets the members of changes on the row id names; members it lacks keep
+//  their value, and a client's secret_hash is only ever set when missing.
+//  0 (also when no row matched), 1 refused by a constraint, -1 error.
+int
+    authn_store_update (authn_store_t *self, authn_resource_t resource, const char *id,
+                        const json_t *changes);
+//  Rows deleted (0 when none matched), or -1 on error. Client grants go with
+//  their client and their resource server.
+int
+    authn_store_delete (authn_store_t *self, authn_resource_t resource, const char *id);
+
+//  ---------------------------------------------------------------------------
 //  Sign-in throttling. A key (a user and address pair, or an address) counts
 //  sign-in attempts in a fixed window of window_s seconds from its first; the
 //  window keeps its start however often the key is tried, so a block always
 //  ends with it.
-//
+
 //  Reserves one attempt for key before the password is checked, counting it at
 //  once: parallel attempts cannot all pass a check made before any of them was
 //  counted. The reservation stands as a failure unless released. When key
@@ -90,18 +172,18 @@ int
 //  0 reserved, 1 refused, -1 error; either way *window_start_p is the start of
 //  key's window (the window ends at *window_start_p + window_s).
 int
-    authn_store_login_reserve (sqlite3 *db, const char *key, int max_attempts, int window_s,
-                               int64_t now, int64_t *window_start_p);
+    authn_store_login_reserve (authn_store_t *self, const char *key, int max_attempts,
+                               int window_s, int64_t now, int64_t *window_start_p);
 //  Gives back one attempt reserved in the window that started at window_start:
 //  never below zero, and not at all once another window has begun. 0 or -1.
 int
-    authn_store_login_release (sqlite3 *db, const char *key, int64_t window_start);
+    authn_store_login_release (authn_store_t *self, const char *key, int64_t window_start);
 //  Forgets key's attempts. 0 or -1.
 int
-    authn_store_login_succeeded (sqlite3 *db, const char *key);
+    authn_store_login_succeeded (authn_store_t *self, const char *key);
 //  Deletes the keys whose window has ended (window_start + window_s <= now):
 //  they count nothing any more. 0 or -1.
 int
-    authn_store_login_prune (sqlite3 *db, int64_t now, int window_s);
+    authn_store_login_prune (authn_store_t *self, int64_t now, int window_s);
 
 #endif

@@ -1,15 +1,14 @@
 #include "authn_token.h"
-#include "authn_server.h"
+#include "authn_mfa.h"
 #include "authn_store.h"
+#include "authn_throttle.h"
+#include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
-#include "pst_db.h"
 #include "pst_json.h"
 #include "pst_jwt.h"
 #include "pst_log.h"
 #include "pst_scope.h"
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +21,6 @@
 #define GRANT_REFRESH           "refresh_token"
 
 #define DEFAULT_TOKEN_LIFETIME  86400
-
-//  authn has no timer of its own (a worker runs only when asked), so each worker
-//  clears ended throttle windows once every this many password grants
-#define LOGIN_PRUNE_EVERY       64
 
 //  Everything a grant handler needs, resolved once by the dispatcher.
 typedef struct {
@@ -76,7 +71,7 @@ s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
         return NULL;
     }
-    authn_client_t *client = authn_store_client (worker->db, client_id);
+    authn_client_t *client = authn_store_client (worker->store, client_id);
     if (!client) {
         pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
         return NULL;
@@ -98,32 +93,6 @@ s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg
         }
     }
     return client;
-}
-
-//  Normalises a space-separated scope list: single spaces, no duplicates.
-static char *
-s_scope_normalise (const char *scope)
-{
-    zlist_t *seen = zlist_new ();
-    zlist_autofree (seen);
-    zlist_comparefn (seen, (zlist_compare_fn *) strcmp);
-    char *copy = strdup (scope? scope: "");
-    char *saveptr = NULL;
-    for (char *word = strtok_r (copy, " \t", &saveptr); word; word = strtok_r (NULL, " \t", &saveptr))
-        if (!zlist_exists (seen, word))
-            zlist_append (seen, word);
-    free (copy);
-    size_t size = 1;
-    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen))
-        size += strlen (word) + 1;
-    char *result = (char *) calloc (1, size);
-    for (char *word = (char *) zlist_first (seen); word; word = (char *) zlist_next (seen)) {
-        if (*result)
-            strcat (result, " ");
-        strcat (result, word);
-    }
-    zlist_destroy (&seen);
-    return result;
 }
 
 //  Signs the access token (and an id_token when openid was asked for a user) and
@@ -200,7 +169,7 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
         *lifetime_p = DEFAULT_TOKEN_LIFETIME;
         return 0;
     }
-    authn_api_t *api = authn_store_api (ctx->worker->db, audience);
+    authn_api_t *api = authn_store_api (ctx->worker->store, audience);
     if (!api)
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
     *resolved_p = strdup (api->identifier);
@@ -238,10 +207,14 @@ static char *
 s_user_scope (const authn_api_t *api, const char *requested)
 {
     static const char *const oidc [] = { "openid", "profile", "email", NULL };
-    char *normalised = s_scope_normalise (requested);
-    char *result = (char *) calloc (1, strlen (normalised) + 1);
+    char *normalised = pst_scope_normalise (requested);
+    char *result = normalised? (char *) calloc (1, strlen (normalised) + 1): NULL;
+    if (!result) {
+        free (normalised);
+        return NULL;
+    }
     char *saveptr = NULL;
-    for (char *word = strtok_r (normalised, " ", &saveptr); word && result;
+    for (char *word = strtok_r (normalised, " ", &saveptr); word;
          word = strtok_r (NULL, " ", &saveptr)) {
         int keep = api && authn_api_defines_scope (api, word);
         for (const char *const *name = oidc; !keep && *name; name++)
@@ -259,149 +232,10 @@ s_user_scope (const authn_api_t *api, const char *requested)
 static int
 s_lifetime_of (grant_ctx_t *ctx, const char *audience)
 {
-    authn_api_t *api = audience? authn_store_api (ctx->worker->db, audience): NULL;
+    authn_api_t *api = audience? authn_store_api (ctx->worker->store, audience): NULL;
     int lifetime = api && api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
     authn_api_destroy (&api);
     return lifetime;
-}
-
-int
-authn_token_login_address (const char *ip, char *address, size_t size)
-{
-    unsigned char bytes [16];
-    char text [INET6_ADDRSTRLEN];
-    const char *counted = ip? ip: "";
-    const char *suffix = "";
-    if (ip && inet_pton (AF_INET, ip, bytes) == 1
-    &&  inet_ntop (AF_INET, bytes, text, sizeof text))
-        counted = text;
-    else
-    if (ip && inet_pton (AF_INET6, ip, bytes) == 1) {
-        static const unsigned char v4_mapped [12] = { 0,0,0,0, 0,0,0,0, 0,0,0xff,0xff };
-        if (memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0) {
-            if (inet_ntop (AF_INET, bytes + 12, text, sizeof text))
-                counted = text;
-        }
-        else {
-            memset (bytes + 8, 0, 8);
-            if (inet_ntop (AF_INET6, bytes, text, sizeof text)) {
-                counted = text;
-                suffix = "/64";
-            }
-        }
-    }
-    int length = snprintf (address, size, "%s%s", counted, suffix);
-    return length >= 0 && (size_t) length < size? 0: -1;
-}
-
-//  Brute-force protection keys: the username (case-folded, hashed: unknown names
-//  are not kept in clear) with the client address, and the address alone against
-//  spraying one password over many accounts. The address is the one
-//  authn_token_login_address gives, so an IPv6 client counts by its /64.
-typedef struct {
-    char user [80];
-    char ip [80];
-    int64_t ip_window;          //  start of the window the IP attempt was counted in
-} login_keys_t;
-
-static void
-s_login_keys (grant_ctx_t *ctx, const char *username, login_keys_t *keys)
-{
-    const char *ip = pst_msg_client_ip (ctx->request);
-    char counted [INET6_ADDRSTRLEN + 8];
-    //  An address too long to normalise is not one the gateway sends; count it as sent
-    const char *address = authn_token_login_address (ip, counted, sizeof counted) == 0?
-                          counted: ip? ip: "";
-    char folded [256] = "";
-    size_t length = 0;
-    for (; username [length] && length < sizeof folded - 1; length++)
-        folded [length] = (char) tolower ((unsigned char) username [length]);
-    char material [400];
-    int size = snprintf (material, sizeof material, "%s\n%s", folded, address);
-    char hash [65];
-    pst_sha256_hex (material, (size_t) size < sizeof material? (size_t) size: sizeof material - 1, hash);
-    snprintf (keys->user, sizeof keys->user, "user:%s", hash);
-    pst_sha256_hex (address, strlen (address), hash);
-    snprintf (keys->ip, sizeof keys->ip, "ip:%s", hash);
-    keys->ip_window = 0;
-}
-
-//  Fails the reply with too_many_attempts, telling when the window of the key
-//  that refused ends: as Retry-After, and as the X-RateLimit-* headers the
-//  gateway renders from rate_limit. -1.
-static int
-s_login_throttled (grant_ctx_t *ctx, const char *scope, int limit, int64_t window_start,
-                   int64_t now)
-{
-    int64_t reset = window_start + ctx->worker->config->login_window_s;
-    if (reset <= now)
-        reset = now + 1;            //  the window ended as we looked: try again at once
-    pst_log (PST_LOG_WARN, "login_blocked", "client_id", ctx->client->client_id,
-             "ip", pst_msg_client_ip (ctx->request), "scope", scope, NULL);
-    json_t *body = pst_msg_body (ctx->reply);
-    json_object_set_new (body, "retry_after", json_integer ((json_int_t) (reset - now)));
-    json_object_set_new (body, "rate_limit", json_pack ("{s:i, s:i, s:I}",
-        "limit", limit, "remaining", 0, "reset", (json_int_t) reset));
-    return pst_msg_fail (ctx->reply, PST_ERR_TOO_MANY_ATTEMPTS,
-        "Your account has been blocked after multiple consecutive login attempts.");
-}
-
-static void
-s_login_prune_now_and_then (authn_worker_t *worker, int64_t now)
-{
-    if (worker->sign_ins++ % LOGIN_PRUNE_EVERY == 0
-    &&  authn_store_login_prune (worker->db, now, worker->config->login_window_s))
-        pst_log (PST_LOG_ERROR, "login_prune_failed", NULL);
-}
-
-//  Counts this attempt against both keys before any password work, and refuses
-//  it when either has no attempt left: a refused attacker costs no argon2id
-//  time, and parallel attempts cannot overshoot the limits. Both reservations
-//  are one transaction (one fsync, not two), and a refusal rolls it back, so a
-//  refused attempt counts against neither key. The address goes first, so
-//  spraying from a blocked address never touches the per-user rows.
-//  -1 after failing the reply.
-static int
-s_login_reserve (grant_ctx_t *ctx, login_keys_t *keys)
-{
-    authn_worker_t *worker = ctx->worker;
-    const authn_config_t *config = worker->config;
-    int64_t now = authn_config_now (config);
-    s_login_prune_now_and_then (worker, now);
-    if (pst_db_begin (worker->db))
-        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-    int ip = authn_store_login_reserve (worker->db, keys->ip, config->login_max_ip_failures,
-                                        config->login_window_s, now, &keys->ip_window);
-    int64_t user_window = 0;
-    int user = ip == 0? authn_store_login_reserve (worker->db, keys->user,
-                                                   config->login_max_failures,
-                                                   config->login_window_s, now, &user_window)
-                      : -1;
-    if (ip == 0 && user == 0 && pst_db_commit (worker->db) == 0)
-        return 0;
-    pst_db_rollback (worker->db);
-    if (ip == 1)
-        return s_login_throttled (ctx, "ip", config->login_max_ip_failures, keys->ip_window, now);
-    if (ip == 0 && user == 1)
-        return s_login_throttled (ctx, "user", config->login_max_failures, user_window, now);
-    return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
-}
-
-//  The right password: the user's count is forgotten and the address's
-//  attempt given back, so signing in never uses up an address's allowance
-//  (many users behind one NAT); one transaction. A wrong one needs nothing:
-//  its reservation stands as the failure.
-static void
-s_login_succeeded (grant_ctx_t *ctx, const login_keys_t *keys)
-{
-    sqlite3 *db = ctx->worker->db;
-    if (pst_db_begin (db) == 0
-    &&  authn_store_login_succeeded (db, keys->user) == 0
-    &&  authn_store_login_release (db, keys->ip, keys->ip_window) == 0
-    &&  pst_db_commit (db) == 0)
-        return;
-    pst_db_rollback (db);
-    pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
 }
 
 static int
@@ -438,14 +272,15 @@ s_grant_password (grant_ctx_t *ctx)
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
-    login_keys_t keys;
-    s_login_keys (ctx, username, &keys);
-    if (s_login_reserve (ctx, &keys)) {
+    authn_throttle_keys_t keys;
+    authn_throttle_keys (&keys, username, pst_msg_client_ip (ctx->request));
+    if (authn_throttle_reserve (ctx->worker, &keys, ctx->request, ctx->reply,
+                                ctx->client->client_id)) {
         free (audience);
         free (scope);
         return -1;
     }
-    authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->db, username): NULL;
+    authn_user_t *user = strlen (username) <= 254? authn_store_user_by_email (ctx->worker->store, username): NULL;
     //  Unknown users cost one argon2id verification too: same answer, same time (S11)
     int ok = 0;
     if (user)
@@ -460,9 +295,9 @@ s_grant_password (grant_ctx_t *ctx)
         free (scope);
         return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
     }
-    s_login_succeeded (ctx, &keys);
+    authn_throttle_succeeded (ctx->worker, &keys);
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
-    authn_store_user_login (ctx->worker->db, user->user_id, rehash,
+    authn_store_user_login (ctx->worker->store, user->user_id, rehash,
                             authn_config_now (ctx->worker->config));
     free (rehash);
 
@@ -470,10 +305,10 @@ s_grant_password (grant_ctx_t *ctx)
         "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
         "client_name", ctx->client->name, "audience", audience, "scope", scope,
         "step_up", step_up);
-    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
+    pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
     int rc = -1;
     if (answer && pst_msg_is_error (answer))
-        authn_relay_error (ctx->reply, answer);
+        authn_mfa_relay_error (ctx->reply, answer);
     else
     if (answer) {
         //  Fail closed: tokens without MFA only on an explicit "not required"
@@ -510,7 +345,7 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     int lifetime = 0;
     if (s_resolve_audience (ctx, audience, &resolved, &lifetime, NULL))
         return -1;
-    json_t *granted = authn_store_client_grant_scopes (ctx->worker->db, ctx->client->client_id, resolved);
+    json_t *granted = authn_store_client_grant_scopes (ctx->worker->store, ctx->client->client_id, resolved);
     if (!granted) {
         free (resolved);
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
@@ -549,18 +384,18 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
     json_object_set_new (body, "client_id", json_string (ctx->client->client_id));
     for (const char *const *name = required; *name; name++)
         json_object_set_new (body, *name, json_string (s_param (ctx->request, *name)));
-    pst_msg_t *answer = authn_call_mfa (ctx->worker, ctx->request, ctx->reply, op, &body);
+    pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, op, &body);
     if (!answer)
         return -1;
     if (pst_msg_is_error (answer)) {
-        authn_relay_error (ctx->reply, answer);
+        authn_mfa_relay_error (ctx->reply, answer);
         pst_msg_destroy (&answer);
         return -1;
     }
     const char *user_id = pst_msg_get_str (answer, "user_id");
     const char *audience = pst_msg_get_str (answer, "audience");
     const char *scope = pst_msg_get_str (answer, "scope");
-    authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->db, user_id): NULL;
+    authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->store, user_id): NULL;
     int rc = -1;
     if (!user || !audience)
         pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "User not found.");
@@ -655,10 +490,10 @@ authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *re
         for (const char *const *name = passed; *name; name++)
             if (s_param (request, *name))
                 json_object_set_new (body, *name, json_string (s_param (request, *name)));
-        pst_msg_t *answer = authn_call_mfa (self, request, reply, "challenge.create", &body);
+        pst_msg_t *answer = authn_mfa_call (self, request, reply, "challenge.create", &body);
         rc = -1;
         if (answer && pst_msg_is_error (answer))
-            authn_relay_error (reply, answer);
+            authn_mfa_relay_error (reply, answer);
         else
         if (answer) {
             json_t *result = json_deep_copy (pst_msg_body (answer));

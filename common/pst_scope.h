@@ -12,4 +12,10 @@
 int
     pst_scope_has (const char *scopes, const char *word);
 
+//  scopes as one space between words, each word once, in the order first
+//  given. Here a tab separates words too (as a requested scope may have
+//  them); NULL is the empty list. Caller frees; NULL only when out of memory.
+char *
+    pst_scope_normalise (const char *scopes);
+
 #endif

@@ -1,6 +1,6 @@
 //  authn_store and authn_config: the schema, the lookups the token endpoint relies
-//  on, the signing key's lifecycle, sign-in throttling, and configuration from
-//  the environment.
+//  on, the Management API's resources, the signing key's lifecycle, sign-in
+//  throttling, and configuration from the environment.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +18,15 @@
 
 static char s_dir [64];
 static char s_path [128];
+
+//  A connection of the test's own, to look at what the store wrote
+static sqlite3 *
+s_look (void)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (s_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    return db;
+}
 
 static int
 s_setup (void **state)
@@ -43,24 +52,27 @@ static void
 test_signing_key_created_once (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);
-    assert_non_null (db);
+    authn_store_t *store = authn_store_new (s_path);
+    assert_non_null (store);
     char *kid = NULL, *pem = NULL;
-    assert_int_equal (authn_store_signing_key (db, &kid, &pem), 0);
+    assert_int_equal (authn_store_signing_key (store, &kid, &pem), 0);
     assert_non_null (strstr (pem, "BEGIN PRIVATE KEY"));
-    pst_db_close (&db);
+    authn_store_destroy (&store);
+    assert_null (store);
 
     //  a second connection, as after a restart, finds the same key
-    db = authn_store_open (s_path);
+    store = authn_store_new (s_path);
     char *kid2 = NULL, *pem2 = NULL;
-    assert_int_equal (authn_store_signing_key (db, &kid2, &pem2), 0);
+    assert_int_equal (authn_store_signing_key (store, &kid2, &pem2), 0);
     assert_string_equal (kid, kid2);
     assert_string_equal (pem, pem2);
+    sqlite3 *db = s_look ();
     sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT count(*) FROM signing_keys");
     assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
     assert_int_equal (sqlite3_column_int (stmt, 0), 1);
     sqlite3_finalize (stmt);
     pst_db_close (&db);
+    authn_store_destroy (&store);
     free (kid); free (pem); free (kid2); free (pem2);
 }
 
@@ -68,18 +80,19 @@ static void
 test_clients_and_grants (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);
+    authn_store_t *store = authn_store_new (s_path);
     json_t *grants = json_pack ("[s, s]", "password", "client_credentials");
     char *client_id = NULL, *secret = NULL;
-    assert_int_equal (authn_admin_insert_client (db, "App", "regular_web", "client_secret_post",
+    assert_int_equal (authn_admin_insert_client (store, "App", "regular_web", "client_secret_post",
                                                  grants, 0, &client_id, &secret), 0);
     json_decref (grants);
     assert_int_equal (strlen (client_id), 32);
     assert_int_equal (strlen (secret), 64);
 
-    authn_client_t *client = authn_store_client (db, client_id);
+    authn_client_t *client = authn_store_client (store, client_id);
     assert_non_null (client);
     assert_string_equal (client->name, "App");
+    assert_false (client->is_system);
     assert_true (authn_client_allows (client, "password"));
     assert_true (authn_client_allows (client, "client_credentials"));
     assert_false (authn_client_allows (client, "http://auth0.com/oauth/grant-type/mfa-oob"));
@@ -90,43 +103,49 @@ test_clients_and_grants (void **state)
     assert_string_equal (client->secret_hash, hash);
     authn_client_destroy (&client);
     assert_null (client);
-    assert_null (authn_store_client (db, "no-such-client"));
+    assert_null (authn_store_client (store, "no-such-client"));
 
     //  a public client has no secret at all
     grants = json_pack ("[s]", "password");
     char *public_id = NULL, *public_secret = NULL;
-    assert_int_equal (authn_admin_insert_client (db, "SPA", "spa", "none", grants, 0,
+    assert_int_equal (authn_admin_insert_client (store, "SPA", "spa", "none", grants, 0,
                                                  &public_id, &public_secret), 0);
     json_decref (grants);
     assert_null (public_secret);
-    client = authn_store_client (db, public_id);
+    client = authn_store_client (store, public_id);
     assert_null (client->secret_hash);
     authn_client_destroy (&client);
 
-    assert_int_equal (pst_db_exec (db,
-        "INSERT INTO resource_servers (id, identifier, name, scopes, token_lifetime, created_at)"
-        " VALUES ('rs1', 'https://api.example', 'API', '[]', 600, 0)"), 0);
-    authn_api_t *api = authn_store_api (db, "https://api.example");
+    json_t *row = json_pack ("{s:s, s:s, s:s, s:[], s:i}", "id", "rs1",
+        "identifier", "https://api.example", "name", "API", "scopes", "token_lifetime", 600);
+    assert_int_equal (authn_store_insert (store, AUTHN_RESOURCE_SERVERS, row), 0);
+    json_decref (row);
+    authn_api_t *api = authn_store_api (store, "https://api.example");
     assert_non_null (api);
     assert_int_equal (api->token_lifetime, 600);
     authn_api_destroy (&api);
-    assert_null (authn_store_api (db, "https://api.example/"));
+    assert_null (authn_store_api (store, "https://api.example/"));
 
-    assert_null (authn_store_client_grant_scopes (db, client_id, "https://api.example"));
-    char sql [512];
-    snprintf (sql, sizeof sql, "INSERT INTO client_grants (id, client_id, audience, scope, created_at)"
-              " VALUES ('g1', '%s', 'https://api.example', '[\"read:a\",\"write:b\"]', 0)", client_id);
-    assert_int_equal (pst_db_exec (db, sql), 0);
-    json_t *scopes = authn_store_client_grant_scopes (db, client_id, "https://api.example");
+    assert_null (authn_store_client_grant_scopes (store, client_id, "https://api.example"));
+    row = json_pack ("{s:s, s:s, s:s, s:[s, s]}", "id", "g1", "client_id", client_id,
+                     "audience", "https://api.example", "scope", "read:a", "write:b");
+    assert_int_equal (authn_store_insert (store, AUTHN_CLIENT_GRANTS, row), 0);
+    json_decref (row);
+    json_t *scopes = authn_store_client_grant_scopes (store, client_id, "https://api.example");
     assert_non_null (scopes);
     assert_int_equal (json_array_size (scopes), 2);
     json_decref (scopes);
 
     //  deleting the client deletes its grants (foreign keys are on)
-    snprintf (sql, sizeof sql, "DELETE FROM clients WHERE client_id = '%s'", client_id);
-    assert_int_equal (pst_db_exec (db, sql), 0);
-    assert_null (authn_store_client_grant_scopes (db, client_id, "https://api.example"));
+    assert_int_equal (authn_store_delete (store, AUTHN_CLIENTS, client_id), 1);
+    assert_null (authn_store_client_grant_scopes (store, client_id, "https://api.example"));
+    sqlite3 *db = s_look ();
+    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT count(*) FROM client_grants");
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (stmt, 0), 0);
+    sqlite3_finalize (stmt);
     pst_db_close (&db);
+    authn_store_destroy (&store);
     free (client_id); free (secret); free (public_id);
 }
 
@@ -134,48 +153,50 @@ static void
 test_users (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);
+    authn_store_t *store = authn_store_new (s_path);
     char *hash = pst_password_hash ("a fine password");
-    char sql [512];
-    snprintf (sql, sizeof sql, "INSERT INTO users (user_id, email, password_hash, email_verified,"
-              " created_at, updated_at) VALUES ('auth0|1', 'Mixed@Example.com', '%s', 1, 0, 0)", hash);
-    assert_int_equal (pst_db_exec (db, sql), 0);
+    json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", "auth0|1",
+        "email", "Mixed@Example.com", "password_hash", hash, "email_verified", 1);
+    assert_int_equal (authn_store_insert (store, AUTHN_USERS, row), 0);
+    json_decref (row);
 
     //  addresses compare case-insensitively, as with Auth0's database connection
-    authn_user_t *user = authn_store_user_by_email (db, "mixed@example.com");
+    authn_user_t *user = authn_store_user_by_email (store, "mixed@example.com");
     assert_non_null (user);
     assert_string_equal (user->user_id, "auth0|1");
     assert_true (user->email_verified);
     assert_int_equal (pst_password_verify (user->password_hash, "a fine password"), 0);
     authn_user_destroy (&user);
-    assert_null (authn_store_user_by_email (db, "other@example.com"));
+    assert_null (authn_store_user_by_email (store, "other@example.com"));
 
-    user = authn_store_user_by_id (db, "auth0|1");
+    user = authn_store_user_by_id (store, "auth0|1");
     assert_non_null (user);
     authn_user_destroy (&user);
 
     //  login records the time and, when given, a new hash
-    assert_int_equal (authn_store_user_login (db, "auth0|1", NULL, 1234), 0);
-    user = authn_store_user_by_id (db, "auth0|1");
+    assert_int_equal (authn_store_user_login (store, "auth0|1", NULL, 1234), 0);
+    user = authn_store_user_by_id (store, "auth0|1");
     assert_string_equal (user->password_hash, hash);
     authn_user_destroy (&user);
-    assert_int_equal (authn_store_user_login (db, "auth0|1", "$argon2id$new", 1235), 0);
-    user = authn_store_user_by_id (db, "auth0|1");
+    assert_int_equal (authn_store_user_login (store, "auth0|1", "$argon2id$new", 1235), 0);
+    user = authn_store_user_by_id (store, "auth0|1");
     assert_string_equal (user->password_hash, "$argon2id$new");
     authn_user_destroy (&user);
     free (hash);
-    pst_db_close (&db);
+    authn_store_destroy (&store);
 }
 
 //  A key's count, or -1 when the key has no row
 static int
-s_attempts (sqlite3 *db, const char *key)
+s_attempts (const char *key)
 {
+    sqlite3 *db = s_look ();
     sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT failures FROM login_failures WHERE key = ?");
     assert_non_null (stmt);
     sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
     int attempts = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
     sqlite3_finalize (stmt);
+    pst_db_close (&db);
     return attempts;
 }
 
@@ -187,50 +208,50 @@ static void
 test_login_reservations (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);
+    authn_store_t *store = authn_store_new (s_path);
     int64_t window = 0;
     for (int attempt = 0; attempt < 3; attempt++) {
-        assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1000 + attempt, &window), 0);
+        assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1000 + attempt, &window), 0);
         assert_int_equal (window, 1000);
     }
-    assert_int_equal (s_attempts (db, "ip:a"), 3);
+    assert_int_equal (s_attempts ("ip:a"), 3);
     for (int attempt = 0; attempt < 5; attempt++) {
         window = 0;
-        assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1100 + attempt, &window), 1);
+        assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1100 + attempt, &window), 1);
         assert_int_equal (window, 1000);
     }
-    assert_int_equal (s_attempts (db, "ip:a"), 3);
+    assert_int_equal (s_attempts ("ip:a"), 3);
     //  Other keys are their own
-    assert_int_equal (authn_store_login_reserve (db, "ip:b", 3, 900, 1100, &window), 0);
-    assert_int_equal (s_attempts (db, "ip:b"), 1);
+    assert_int_equal (authn_store_login_reserve (store, "ip:b", 3, 900, 1100, &window), 0);
+    assert_int_equal (s_attempts ("ip:b"), 1);
 
     //  A success gives its attempt back: exactly one more may be tried
-    assert_int_equal (authn_store_login_release (db, "ip:a", 1000), 0);
-    assert_int_equal (s_attempts (db, "ip:a"), 2);
-    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1200, &window), 0);
-    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1200, &window), 1);
+    assert_int_equal (authn_store_login_release (store, "ip:a", 1000), 0);
+    assert_int_equal (s_attempts ("ip:a"), 2);
+    assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1200, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1200, &window), 1);
     //  A release for a window that is not the key's cancels nothing
-    assert_int_equal (authn_store_login_release (db, "ip:a", 999), 0);
-    assert_int_equal (s_attempts (db, "ip:a"), 3);
+    assert_int_equal (authn_store_login_release (store, "ip:a", 999), 0);
+    assert_int_equal (s_attempts ("ip:a"), 3);
 
     //  The block ends with the window (1000 + 900), however often it was tried
-    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1899, &window), 1);
+    assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1899, &window), 1);
     assert_int_equal (window, 1000);
-    assert_int_equal (authn_store_login_reserve (db, "ip:a", 3, 900, 1900, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1900, &window), 0);
     assert_int_equal (window, 1900);
-    assert_int_equal (s_attempts (db, "ip:a"), 1);
+    assert_int_equal (s_attempts ("ip:a"), 1);
     //  A late release from the old window leaves the new one alone
-    assert_int_equal (authn_store_login_release (db, "ip:a", 1000), 0);
-    assert_int_equal (s_attempts (db, "ip:a"), 1);
+    assert_int_equal (authn_store_login_release (store, "ip:a", 1000), 0);
+    assert_int_equal (s_attempts ("ip:a"), 1);
     //  Never below zero
-    assert_int_equal (authn_store_login_release (db, "ip:a", 1900), 0);
-    assert_int_equal (authn_store_login_release (db, "ip:a", 1900), 0);
-    assert_int_equal (s_attempts (db, "ip:a"), 0);
+    assert_int_equal (authn_store_login_release (store, "ip:a", 1900), 0);
+    assert_int_equal (authn_store_login_release (store, "ip:a", 1900), 0);
+    assert_int_equal (s_attempts ("ip:a"), 0);
 
     //  A success forgets a user key altogether
-    assert_int_equal (authn_store_login_succeeded (db, "ip:b"), 0);
-    assert_int_equal (s_attempts (db, "ip:b"), -1);
-    pst_db_close (&db);
+    assert_int_equal (authn_store_login_succeeded (store, "ip:b"), 0);
+    assert_int_equal (s_attempts ("ip:b"), -1);
+    authn_store_destroy (&store);
 }
 
 #define RACERS          4
@@ -241,13 +262,13 @@ static void *
 s_racer (void *args)
 {
     int *reserved = (int *) args;
-    sqlite3 *db = authn_store_open (s_path);
-    for (int attempt = 0; db && attempt < RACER_ATTEMPTS; attempt++) {
+    authn_store_t *store = authn_store_new (s_path);
+    for (int attempt = 0; store && attempt < RACER_ATTEMPTS; attempt++) {
         int64_t window = 0;
-        if (authn_store_login_reserve (db, "user:raced", RACE_LIMIT, 900, 5000, &window) == 0)
+        if (authn_store_login_reserve (store, "user:raced", RACE_LIMIT, 900, 5000, &window) == 0)
             (*reserved)++;
     }
-    pst_db_close (&db);
+    authn_store_destroy (&store);
     return NULL;
 }
 
@@ -257,7 +278,7 @@ static void
 test_login_reservations_race (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);        //  migrated before the race
+    authn_store_t *store = authn_store_new (s_path);     //  migrated before the race
     pthread_t threads [RACERS];
     int reserved [RACERS] = { 0 };
     for (int index = 0; index < RACERS; index++)
@@ -268,8 +289,8 @@ test_login_reservations_race (void **state)
         total += reserved [index];
     }
     assert_int_equal (total, RACE_LIMIT);
-    assert_int_equal (s_attempts (db, "user:raced"), RACE_LIMIT);
-    pst_db_close (&db);
+    assert_int_equal (s_attempts ("user:raced"), RACE_LIMIT);
+    authn_store_destroy (&store);
 }
 
 //  Keys whose window has ended are deleted; the others keep their counts.
@@ -277,22 +298,23 @@ static void
 test_login_prune (void **state)
 {
     (void) state;
-    sqlite3 *db = authn_store_open (s_path);
+    authn_store_t *store = authn_store_new (s_path);
     int64_t window = 0;
-    assert_int_equal (authn_store_login_reserve (db, "user:old", 3, 900, 100, &window), 0);
-    assert_int_equal (authn_store_login_reserve (db, "user:ending", 3, 900, 1000, &window), 0);
-    assert_int_equal (authn_store_login_reserve (db, "ip:live", 3, 900, 1001, &window), 0);
-    assert_int_equal (authn_store_login_reserve (db, "ip:live", 3, 900, 1500, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "user:old", 3, 900, 100, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "user:ending", 3, 900, 1000, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "ip:live", 3, 900, 1001, &window), 0);
+    assert_int_equal (authn_store_login_reserve (store, "ip:live", 3, 900, 1500, &window), 0);
 
-    assert_int_equal (authn_store_login_prune (db, 1899, 900), 0);
-    assert_int_equal (s_attempts (db, "user:old"), -1);
-    assert_int_equal (s_attempts (db, "user:ending"), 1);
+    assert_int_equal (authn_store_login_prune (store, 1899, 900), 0);
+    assert_int_equal (s_attempts ("user:old"), -1);
+    assert_int_equal (s_attempts ("user:ending"), 1);
     //  The window of "user:ending" ends at 1000 + 900
-    assert_int_equal (authn_store_login_prune (db, 1900, 900), 0);
-    assert_int_equal (s_attempts (db, "user:ending"), -1);
-    assert_int_equal (s_attempts (db, "ip:live"), 2);
+    assert_int_equal (authn_store_login_prune (store, 1900, 900), 0);
+    assert_int_equal (s_attempts ("user:ending"), -1);
+    assert_int_equal (s_attempts ("ip:live"), 2);
 
     //  The prune is served by the index on window_start, not a scan of every key
+    sqlite3 *db = s_look ();
     sqlite3_stmt *stmt = pst_db_prepare (db,
         "EXPLAIN QUERY PLAN DELETE FROM login_failures WHERE window_start <= 0");
     assert_non_null (stmt);
@@ -301,6 +323,7 @@ test_login_prune (void **state)
                              "login_failures_window_start"));
     sqlite3_finalize (stmt);
     pst_db_close (&db);
+    authn_store_destroy (&store);
 }
 
 static int64_t s_fixed_now (void) { return 42; }

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include "pst_scope.h"
 
 static void
@@ -34,12 +35,39 @@ test_not_words (void **state)
     assert_false (pst_scope_has ("openid\tprofile", "openid"));
 }
 
+static void
+s_assert_normalised (const char *scopes, const char *expected)
+{
+    char *normalised = pst_scope_normalise (scopes);
+    assert_non_null (normalised);
+    assert_string_equal (normalised, expected);
+    free (normalised);
+}
+
+//  One space between words, each word once, first come first kept
+static void
+test_normalise (void **state)
+{
+    (void) state;
+    s_assert_normalised ("openid profile email", "openid profile email");
+    s_assert_normalised ("  openid   profile\temail\t", "openid profile email");
+    s_assert_normalised ("email openid email openid", "email openid");
+    s_assert_normalised ("read:a read:a read:a", "read:a");
+    //  a word that begins, ends or holds another is not that word
+    s_assert_normalised ("a ab ba a b ab", "a ab ba b");
+    s_assert_normalised ("x", "x");
+    s_assert_normalised (" \t ", "");
+    s_assert_normalised ("", "");
+    s_assert_normalised (NULL, "");
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_words),
         cmocka_unit_test (test_not_words),
+        cmocka_unit_test (test_normalise),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,448 @@
+//  authn_store: the Management API's resources. Each is described once, as a
+//  table: which row an id names, the order rows list in, and per member the
+//  column it maps to and how its value reads and writes. List, get, insert,
+//  update and delete are then written once for all of them.
+#include "authn_store.h"
+#include "authn_store_sql.h"
+#include "pst_json.h"
+#include "pst_log.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+//  How a column's value maps to a member's
+typedef enum {
+    KIND_TEXT,                  //  a string; NULL is null
+    KIND_INT,                   //  an integer
+    KIND_FLAG,                  //  0 or 1, a boolean
+    KIND_LIST,                  //  JSON text of an array, the array
+    KIND_TIME,                  //  Unix seconds, ISO 8601 in UTC; NULL is null
+    KIND_IDENTITIES             //  a user_id, that user's identities (one: ours)
+} kind_t;
+
+#define SHOWN       1           //  a member of the JSON the API shows
+#define WRITTEN     2           //  set from the member of that name at insert and update
+#define ONCE        4           //  an update sets it only while it has no value
+
+typedef struct {
+    const char *member;
+    const char *column;         //  or an SQL literal, for what every row shows alike
+    kind_t kind;
+    int flags;
+} column_t;
+
+typedef struct {
+    const char *table;
+    const char *key;            //  the row an id names; the id is ?1
+    const char *order;          //  list order: creation, then something unique
+    const char *created;        //  set to now at insert
+    const char *updated;        //  set to now at insert and at every update; or NULL
+    const char *const *filters; //  members a list narrows by; or NULL
+    const column_t *columns;    //  every member, those shown in their order; ends with NULL
+} resource_t;
+
+static const column_t s_client_columns [] = {
+    { "client_id",                  "client_id",            KIND_TEXT,       SHOWN | WRITTEN },
+    { "name",                       "name",                 KIND_TEXT,       SHOWN | WRITTEN },
+    { "app_type",                   "app_type",             KIND_TEXT,       SHOWN | WRITTEN },
+    { "token_endpoint_auth_method", "auth_method",          KIND_TEXT,       SHOWN | WRITTEN },
+    { "grant_types",                "grant_types",          KIND_LIST,       SHOWN | WRITTEN },
+    { "is_first_party",             "1",                    KIND_FLAG,       SHOWN },
+    //  A secret is never shown, and an update never replaces one
+    { "secret_hash",                "secret_hash",          KIND_TEXT,       WRITTEN | ONCE },
+    { "is_system",                  "is_system",            KIND_FLAG,       WRITTEN },
+    { NULL, NULL, KIND_TEXT, 0 }
+};
+
+static const char *const s_grant_filters [] = { "client_id", "audience", NULL };
+static const column_t s_grant_columns [] = {
+    { "id",                         "id",                   KIND_TEXT,       SHOWN | WRITTEN },
+    { "client_id",                  "client_id",            KIND_TEXT,       SHOWN | WRITTEN },
+    { "audience",                   "audience",             KIND_TEXT,       SHOWN | WRITTEN },
+    { "scope",                      "scope",                KIND_LIST,       SHOWN | WRITTEN },
+    { NULL, NULL, KIND_TEXT, 0 }
+};
+
+static const column_t s_api_columns [] = {
+    { "id",                         "id",                   KIND_TEXT,       SHOWN | WRITTEN },
+    { "identifier",                 "identifier",           KIND_TEXT,       SHOWN | WRITTEN },
+    { "name",                       "name",                 KIND_TEXT,       SHOWN | WRITTEN },
+    { "scopes",                     "scopes",               KIND_LIST,       SHOWN | WRITTEN },
+    { "token_lifetime",             "token_lifetime",       KIND_INT,        SHOWN | WRITTEN },
+    { "allow_offline_access",       "allow_offline_access", KIND_FLAG,       SHOWN | WRITTEN },
+    { "is_system",                  "is_system",            KIND_FLAG,       SHOWN | WRITTEN },
+    { "signing_alg",                "'RS256'",              KIND_TEXT,       SHOWN },
+    { NULL, NULL, KIND_TEXT, 0 }
+};
+
+static const char *const s_user_filters [] = { "email", NULL };
+static const column_t s_user_columns [] = {
+    { "user_id",                    "user_id",              KIND_TEXT,       SHOWN | WRITTEN },
+    { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN },
+    { "email_verified",             "email_verified",       KIND_FLAG,       SHOWN | WRITTEN },
+    { "identities",                 "user_id",              KIND_IDENTITIES, SHOWN },
+    { "created_at",                 "created_at",           KIND_TIME,       SHOWN },
+    { "updated_at",                 "updated_at",           KIND_TIME,       SHOWN },
+    { "last_login",                 "last_login",           KIND_TIME,       SHOWN },
+    { "password_hash",              "password_hash",        KIND_TEXT,       WRITTEN },
+    { NULL, NULL, KIND_TEXT, 0 }
+};
+
+static const resource_t s_resources [] = {
+    [AUTHN_CLIENTS] = {
+        "clients", "client_id = ?1", "created_at, client_id", "created_at", NULL,
+        NULL, s_client_columns },
+    [AUTHN_CLIENT_GRANTS] = {
+        "client_grants", "id = ?1", "created_at, id", "created_at", NULL,
+        s_grant_filters, s_grant_columns },
+    [AUTHN_RESOURCE_SERVERS] = {
+        "resource_servers", "id = ?1 OR identifier = ?1", "created_at, id", "created_at", NULL,
+        NULL, s_api_columns },
+    [AUTHN_USERS] = {
+        "users", "user_id = ?1", "created_at, user_id", "created_at", "updated_at",
+        s_user_filters, s_user_columns },
+};
+
+#define LIST_LIMIT      "1000"
+#define MAX_WRITTEN     16      //  members one insert or update sets, at most
+
+static const resource_t *
+s_resource (authn_resource_t which)
+{
+    return (unsigned) which < sizeof s_resources / sizeof s_resources [0]?
+           &s_resources [which]: NULL;
+}
+
+static const column_t *
+s_column (const resource_t *resource, const char *member, int flag)
+{
+    for (const column_t *column = resource->columns; column->member; column++)
+        if ((column->flags & flag) && strcmp (column->member, member) == 0)
+            return column;
+    return NULL;
+}
+
+//  ---------------------------------------------------------------------------
+//  Statement text, assembled from a description
+
+typedef struct {
+    char text [1024];
+    size_t size;
+    int overflow;
+} sql_t;
+
+static void
+s_sql (sql_t *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    size_t room = sizeof sql->text - sql->size;
+    int length = vsnprintf (sql->text + sql->size, room, format, args);
+    va_end (args);
+    if (length < 0 || (size_t) length >= room)
+        sql->overflow = 1;
+    else
+        sql->size += (size_t) length;
+}
+
+//  "SELECT <what is shown> FROM <table>"
+static void
+s_sql_select (sql_t *sql, const resource_t *resource)
+{
+    const char *separator = "SELECT ";
+    for (const column_t *column = resource->columns; column->member; column++)
+        if (column->flags & SHOWN) {
+            s_sql (sql, "%s%s", separator, column->column);
+            separator = ", ";
+        }
+    s_sql (sql, " FROM %s", resource->table);
+}
+
+static sqlite3_stmt *
+s_prepare (authn_store_t *self, const sql_t *sql)
+{
+    if (sql->overflow) {
+        pst_log (PST_LOG_ERROR, "db_statement_too_long", NULL);
+        return NULL;
+    }
+    return pst_db_prepare (self->db, sql->text);
+}
+
+//  ---------------------------------------------------------------------------
+//  Rows to JSON
+
+static json_t *
+s_time (sqlite3_stmt *stmt, int index)
+{
+    if (sqlite3_column_type (stmt, index) == SQLITE_NULL)
+        return json_null ();
+    time_t when = (time_t) sqlite3_column_int64 (stmt, index);
+    struct tm utc;
+    gmtime_r (&when, &utc);
+    char text [32];
+    strftime (text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &utc);
+    return json_string (text);
+}
+
+//  A user of the database connection, as Auth0 shows it: the id without its
+//  provider prefix
+static json_t *
+s_identities (const char *user_id)
+{
+    const char *bare_id = strchr (user_id, '|')? strchr (user_id, '|') + 1: user_id;
+    return json_pack ("[{s:s, s:s, s:s, s:b}]", "connection", AUTHN_CONNECTION,
+                      "user_id", bare_id, "provider", "auth0", "isSocial", 0);
+}
+
+static json_t *
+s_value (const column_t *column, sqlite3_stmt *stmt, int index)
+{
+    const char *text = (const char *) sqlite3_column_text (stmt, index);
+    switch (column->kind) {
+        case KIND_TEXT:
+            return text? json_string (text): json_null ();
+        case KIND_INT:
+            return json_integer ((json_int_t) sqlite3_column_int64 (stmt, index));
+        case KIND_FLAG:
+            return json_boolean (sqlite3_column_int (stmt, index));
+        case KIND_LIST: {
+            json_t *list = json_loads (text? text: "[]", 0, NULL);
+            return list? list: json_array ();
+        }
+        case KIND_TIME:
+            return s_time (stmt, index);
+        case KIND_IDENTITIES:
+            return s_identities (text? text: "");
+    }
+    return json_null ();
+}
+
+//  The row stmt stands on, as the API shows it
+static json_t *
+s_row (const resource_t *resource, sqlite3_stmt *stmt)
+{
+    json_t *row = json_object ();
+    int index = 0;
+    for (const column_t *column = resource->columns; row && column->member; column++)
+        if (column->flags & SHOWN)
+            json_object_set_new (row, column->member, s_value (column, stmt, index++));
+    return row;
+}
+
+//  ---------------------------------------------------------------------------
+//  JSON to parameters
+
+//  Binds a member's value as its column holds it; SQLITE_OK, else an error code
+static int
+s_bind (sqlite3_stmt *stmt, int index, const column_t *column, const json_t *value)
+{
+    switch (column->kind) {
+        case KIND_TEXT:
+            if (json_is_null (value))
+                return sqlite3_bind_null (stmt, index);
+            if (json_is_string (value))
+                return sqlite3_bind_text (stmt, index, json_string_value (value), -1, SQLITE_STATIC);
+            break;
+        case KIND_INT:
+        case KIND_TIME:
+            if (json_is_integer (value))
+                return sqlite3_bind_int64 (stmt, index, (sqlite3_int64) json_integer_value (value));
+            break;
+        case KIND_FLAG:
+            if (json_is_boolean (value))
+                return sqlite3_bind_int (stmt, index, json_is_true (value));
+            break;
+        case KIND_LIST: {
+            char *text = json_is_array (value)? json_dumps (value, JSON_COMPACT): NULL;
+            if (!text)
+                break;
+            int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+            free (text);
+            return rc;
+        }
+        case KIND_IDENTITIES:
+            break;
+    }
+    return SQLITE_MISMATCH;
+}
+
+//  The columns that the members of row set, in the order of row's members;
+//  their count, or -1 (logged) when a member is not one the resource writes.
+static int
+s_written (const resource_t *resource, const json_t *row, const column_t **columns,
+           const json_t **values)
+{
+    int count = 0;
+    const char *member;
+    json_t *value;
+    json_object_foreach ((json_t *) row, member, value) {
+        const column_t *column = s_column (resource, member, WRITTEN);
+        if (!column || count == MAX_WRITTEN) {
+            pst_log (PST_LOG_ERROR, "db_member_not_written", "table", resource->table,
+                     "member", member, NULL);
+            return -1;
+        }
+        columns [count] = column;
+        values [count++] = value;
+    }
+    return count;
+}
+
+//  Binds values from parameter first on, then now to each of stamps
+//  parameters; 0, or -1 (logged) with stmt finalized.
+static int
+s_bind_all (authn_store_t *self, sqlite3_stmt *stmt, int first, int count,
+            const column_t **columns, const json_t **values, int stamps)
+{
+    int rc = SQLITE_OK, index;
+    for (index = 0; index < count && rc == SQLITE_OK; index++)
+        rc = s_bind (stmt, first + index, columns [index], values [index]);
+    if (rc != SQLITE_OK)
+        pst_log (PST_LOG_ERROR, "db_bind_failed", "member", columns [index - 1]->member,
+                 "reason", rc == SQLITE_MISMATCH? "type": sqlite3_errmsg (self->db), NULL);
+    sqlite3_int64 now = (sqlite3_int64) time (NULL);
+    for (index = 0; index < stamps && rc == SQLITE_OK; index++)
+        if ((rc = sqlite3_bind_int64 (stmt, first + count + index, now)) != SQLITE_OK)
+            pst_log (PST_LOG_ERROR, "db_bind_failed", "reason", sqlite3_errmsg (self->db), NULL);
+    if (rc == SQLITE_OK)
+        return 0;
+    sqlite3_finalize (stmt);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------------
+//  The five operations
+
+json_t *
+authn_store_list (authn_store_t *self, authn_resource_t which, const json_t *query)
+{
+    const resource_t *resource = s_resource (which);
+    if (!resource)
+        return NULL;
+    sql_t sql = { .size = 0 };
+    s_sql_select (&sql, resource);
+    int count = 0;
+    for (const char *const *filter = resource->filters; filter && *filter; filter++) {
+        count++;
+        s_sql (&sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
+               count, s_column (resource, *filter, SHOWN)->column, count);
+    }
+    s_sql (&sql, " ORDER BY %s LIMIT " LIST_LIMIT, resource->order);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return NULL;
+    for (int index = 0; index < count; index++) {
+        const char *value = pst_json_str (query, resource->filters [index]);
+        if (value)
+            sqlite3_bind_text (stmt, index + 1, value, -1, SQLITE_STATIC);
+    }
+    json_t *list = json_array ();
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+        json_array_append_new (list, s_row (resource, stmt));
+    sqlite3_finalize (stmt);
+    return list;
+}
+
+json_t *
+authn_store_get (authn_store_t *self, authn_resource_t which, const char *id)
+{
+    const resource_t *resource = s_resource (which);
+    if (!resource || !id)
+        return NULL;
+    sql_t sql = { .size = 0 };
+    s_sql_select (&sql, resource);
+    s_sql (&sql, " WHERE %s", resource->key);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return NULL;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    json_t *row = sqlite3_step (stmt) == SQLITE_ROW? s_row (resource, stmt): NULL;
+    sqlite3_finalize (stmt);
+    return row;
+}
+
+int
+authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *row)
+{
+    const resource_t *resource = s_resource (which);
+    const column_t *columns [MAX_WRITTEN];
+    const json_t *values [MAX_WRITTEN];
+    int count = resource && json_is_object (row)? s_written (resource, row, columns, values): -1;
+    if (count < 0)
+        return -1;
+    //  Creation and update times are the store's to set
+    const char *stamps [2];
+    int stamp_count = 0;
+    if (resource->created)
+        stamps [stamp_count++] = resource->created;
+    if (resource->updated)
+        stamps [stamp_count++] = resource->updated;
+    sql_t names = { .size = 0 }, params = { .size = 0 };
+    for (int index = 0; index < count + stamp_count; index++) {
+        const char *name = index < count? columns [index]->column: stamps [index - count];
+        s_sql (&names, "%s%s", index? ", ": "", name);
+        s_sql (&params, "%s?%d", index? ", ": "", index + 1);
+    }
+    sql_t sql = { .size = 0 };
+    s_sql (&sql, "INSERT INTO %s (%s) VALUES (%s)", resource->table, names.text, params.text);
+    sql.overflow |= names.overflow | params.overflow;
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt || s_bind_all (self, stmt, 1, count, columns, values, stamp_count))
+        return -1;
+    return authn_store_sql_finish (stmt);
+}
+
+int
+authn_store_update (authn_store_t *self, authn_resource_t which, const char *id,
+                    const json_t *changes)
+{
+    const resource_t *resource = s_resource (which);
+    const column_t *columns [MAX_WRITTEN];
+    const json_t *values [MAX_WRITTEN];
+    int count = resource && id && json_is_object (changes)?
+                s_written (resource, changes, columns, values): -1;
+    if (count < 0)
+        return -1;
+    int stamp_count = resource->updated? 1: 0;
+    if (count + stamp_count == 0)
+        return 0;               //  nothing to change
+    //  The id is ?1, as the resource's key has it; the values follow
+    sql_t sql = { .size = 0 };
+    s_sql (&sql, "UPDATE %s SET ", resource->table);
+    for (int index = 0; index < count; index++) {
+        const char *name = columns [index]->column;
+        if (columns [index]->flags & ONCE)
+            s_sql (&sql, "%s%s = COALESCE (%s, ?%d)", index? ", ": "", name, name, index + 2);
+        else
+            s_sql (&sql, "%s%s = ?%d", index? ", ": "", name, index + 2);
+    }
+    if (stamp_count)
+        s_sql (&sql, "%s%s = ?%d", count? ", ": "", resource->updated, count + 2);
+    s_sql (&sql, " WHERE %s", resource->key);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    if (s_bind_all (self, stmt, 2, count, columns, values, stamp_count))
+        return -1;
+    return authn_store_sql_finish (stmt);
+}
+
+int
+authn_store_delete (authn_store_t *self, authn_resource_t which, const char *id)
+{
+    const resource_t *resource = s_resource (which);
+    if (!resource || !id)
+        return -1;
+    sql_t sql = { .size = 0 };
+    s_sql (&sql, "DELETE FROM %s WHERE %s", resource->table, resource->key);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    if (authn_store_sql_finish (stmt) != 0)
+        return -1;
+    return sqlite3_changes (self->db);
+}

@@ -1,0 +1,28 @@
+/*  authn_worker - what each worker thread of authn holds: its own store, its
+    connection to mfa and the signing key, loaded once. Handlers get it as
+    their `worker` argument.
+*/
+#ifndef AUTHN_WORKER_H_INCLUDED
+#define AUTHN_WORKER_H_INCLUDED
+
+#include "authn_config.h"
+#include "authn_store.h"
+#include "pst_bus.h"
+#include "pst_jwt.h"
+
+typedef struct {
+    const authn_config_t *config;
+    authn_store_t *store;
+    pst_client_t *mfa;
+    pst_jwt_signer_t *signer;   //  the current signing key, loaded once
+    unsigned sign_ins;          //  password grants handled, to prune now and then
+} authn_worker_t;
+
+//  Opens the store, connects to mfa and loads the current signing key;
+//  config must outlive the worker. NULL on failure.
+authn_worker_t *
+    authn_worker_new (const authn_config_t *config);
+void
+    authn_worker_destroy (authn_worker_t **self_p);
+
+#endif
