@@ -35,6 +35,8 @@ s_store (void *worker)
     return ((authn_worker_t *) worker)->store;
 }
 
+//  The Management API's body and path id. An op whose row in pst_ops.def lists
+//  "data" or "id" only runs with them present (pst_catalogue_check).
 static json_t *
 s_data (const pst_msg_t *request)
 {
@@ -83,7 +85,7 @@ s_get (void *worker, const pst_msg_t *request, pst_msg_t *reply, authn_resource_
        const char *missing)
 {
     const char *id = s_id (request);
-    json_t *row = id? authn_store_get (s_store (worker), resource, id): NULL;
+    json_t *row = authn_store_get (s_store (worker), resource, id);
     if (!row)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "%s", missing);
     pst_msg_set_body (reply, &row);
@@ -147,16 +149,11 @@ AUTHN_HANDLER (authn_admin_clients_create)
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
     json_t *grant_types;
-    if (!data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
     ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types))
         return -1;
-    if (!name)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                             "Payload validation error: Missing required property: name");
     json_t *default_grants = json_pack ("[s, s, s, s]",
         "authorization_code", "implicit", "refresh_token", "client_credentials");
     char *client_id = NULL, *client_secret = NULL;
@@ -196,8 +193,6 @@ AUTHN_HANDLER (authn_admin_clients_update)
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
     json_t *grant_types;
-    if (!id || !data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
@@ -238,8 +233,6 @@ AUTHN_HANDLER (authn_admin_clients_update)
 AUTHN_HANDLER (authn_admin_clients_delete)
 {
     const char *id = s_id (request);
-    if (!id)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The client does not exist");
     if (s_is_system_client (s_store (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be deleted");
     return s_delete (worker, reply, AUTHN_CLIENTS, id, "client");
@@ -253,15 +246,10 @@ AUTHN_HANDLER (authn_admin_grants_create)
     json_t *data = s_data (request);
     const char *client_id, *audience;
     json_t *scope;
-    if (!data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "client_id", 64, NULL, &client_id)
     ||  authn_fields_string (reply, data, "audience", IDENTIFIER_MAX_LEN, NULL, &audience)
     ||  authn_fields_string_array (reply, data, "scope", NULL, &scope))
         return -1;
-    if (!client_id || !audience || !scope)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-            "Payload validation error: client_id, audience and scope are required");
     authn_client_t *client = authn_store_client (s_store (worker), client_id);
     authn_api_t *api = authn_store_api (s_store (worker), audience);
     int found = client && api;
@@ -294,8 +282,6 @@ AUTHN_HANDLER (authn_admin_grants_list)
 AUTHN_HANDLER (authn_admin_grants_delete)
 {
     const char *id = s_id (request);
-    if (!id)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The client grant does not exist");
     return s_delete (worker, reply, AUTHN_CLIENT_GRANTS, id, "client grant");
 }
 
@@ -307,7 +293,7 @@ AUTHN_HANDLER (authn_admin_grants_delete)
 static int
 s_is_system_api (void *worker, const char *id)
 {
-    json_t *current = id? authn_store_get (s_store (worker), AUTHN_RESOURCE_SERVERS, id): NULL;
+    json_t *current = authn_store_get (s_store (worker), AUTHN_RESOURCE_SERVERS, id);
     if (!current)
         return -1;
     int system = json_is_true (json_object_get (current, "is_system"));
@@ -321,17 +307,12 @@ AUTHN_HANDLER (authn_admin_apis_create)
     const char *identifier, *name;
     json_t *scopes;
     int lifetime = 86400, offline = 0;
-    if (!data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "identifier", IDENTIFIER_MAX_LEN, NULL, &identifier)
     ||  authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_scopes (reply, data, &scopes)
     ||  authn_fields_lifetime (reply, data, &lifetime)
     ||  authn_fields_bool (reply, data, "allow_offline_access", &offline))
         return -1;
-    if (!identifier)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                             "Payload validation error: Missing required property: identifier");
     char id [32];
     pst_random_hex (id, 25, 12);
     json_t *row = json_pack ("{s:s, s:s, s:s, s:o, s:i, s:b}", "id", id, "identifier", identifier,
@@ -367,8 +348,6 @@ AUTHN_HANDLER (authn_admin_apis_update)
     const char *name;
     json_t *scopes;
     int lifetime = -1, offline = -1;
-    if (!id || !data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_scopes (reply, data, &scopes)
     ||  authn_fields_lifetime (reply, data, &lifetime)
@@ -413,23 +392,15 @@ AUTHN_HANDLER (authn_admin_users_create)
     json_t *data = s_data (request);
     const char *email, *password, *connection;
     int verified = 0;
-    if (!data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
     ||  authn_fields_password (reply, data, &password)
     ||  authn_fields_bool (reply, data, "email_verified", &verified))
         return -1;
-    if (!connection)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                             "Payload validation error: Missing required property: connection");
     if (strcmp (connection, AUTHN_CONNECTION) != 0)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
     if (!email || !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
-    if (!password)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                             "Payload validation error: Missing required property: password");
     char *hash = pst_password_hash (password);
     if (!hash)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
@@ -468,8 +439,6 @@ AUTHN_HANDLER (authn_admin_users_update)
     json_t *data = s_data (request);
     const char *email, *password;
     int verified = -1;
-    if (!id || !data)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be an object");
     if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_password (reply, data, &password)
     ||  authn_fields_bool (reply, data, "email_verified", &verified))
@@ -500,7 +469,7 @@ AUTHN_HANDLER (authn_admin_users_update)
 AUTHN_HANDLER (authn_admin_users_delete)
 {
     const char *id = s_id (request);
-    authn_user_t *user = id? authn_store_user_by_id (s_store (worker), id): NULL;
+    authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
     if (!user)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
     authn_user_destroy (&user);
@@ -523,8 +492,6 @@ AUTHN_HANDLER (authn_admin_users_delete)
 AUTHN_HANDLER (authn_admin_user_mfa)
 {
     const char *id = s_id (request);
-    if (!id)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: 'id' is required");
     authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
     if (!user)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");

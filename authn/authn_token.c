@@ -39,17 +39,6 @@ s_param (const pst_msg_t *request, const char *name)
     return pst_json_str (pst_msg_body (request), name);
 }
 
-//  Fails the reply with "Missing required parameter" for the first absent name.
-static int
-s_require (const pst_msg_t *request, pst_msg_t *reply, const char *const *names)
-{
-    for (; *names; names++)
-        if (!s_param (request, *names))
-            return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
-                                 "Missing required parameter: %s", *names);
-    return 0;
-}
-
 static int
 s_secret_matches (const authn_client_t *client, const char *secret)
 {
@@ -229,46 +218,68 @@ s_user_scope (const authn_api_t *api, const char *requested)
     return result;
 }
 
-static int
-s_lifetime_of (grant_ctx_t *ctx, const char *audience)
+//  What a user token may be for: the audience resolved (none: userinfo), never
+//  the Management API, and the scope cut down to the OpenID scopes and those the
+//  API defines. The password grant asks it of the request; the MFA grants ask it
+//  again of what mfa hands back, whatever that is. 0, or -1 after failing reply.
+typedef struct {
+    char *audience;
+    char *scope;
+    int lifetime;
+    int step_up;                //  the MFA API: an enrolled user needs MFA whatever the policy
+} user_target_t;
+
+static void
+s_user_target_free (user_target_t *target)
 {
-    authn_api_t *api = audience? authn_store_api (ctx->worker->store, audience): NULL;
-    int lifetime = api && api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
+    free (target->audience);
+    free (target->scope);
+    memset (target, 0, sizeof *target);
+}
+
+static int
+s_user_target (grant_ctx_t *ctx, const char *audience, const char *scope, user_target_t *target)
+{
+    memset (target, 0, sizeof *target);
+    authn_api_t *api = NULL;
+    //  The audience of a token asked for without one, as mfa may hand it back
+    char *userinfo = NULL;
+    if (asprintf (&userinfo, "%suserinfo", ctx->worker->config->issuer) < 0)
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    int is_userinfo = audience && strcmp (audience, userinfo) == 0;
+    free (userinfo);
+    if (s_resolve_audience (ctx, is_userinfo? NULL: audience, &target->audience,
+                            &target->lifetime, &api))
+        return -1;
+    if (s_is_management_api (ctx, api)) {
+        authn_api_destroy (&api);
+        s_user_target_free (target);
+        return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
+            "The Management API accepts machine tokens only: use client_credentials");
+    }
+    target->scope = s_user_scope (api, scope);
+    target->step_up = s_is_system_api (ctx, api, "mfa/");
     authn_api_destroy (&api);
-    return lifetime;
+    if (!target->audience || !target->scope) {
+        s_user_target_free (target);
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    }
+    return 0;
 }
 
 static int
 s_grant_password (grant_ctx_t *ctx)
 {
-    static const char *const required [] = { "username", "password", NULL };
-    if (s_require (ctx->request, ctx->reply, required))
+    if (strcmp (ctx->grant_type, GRANT_PASSWORD_REALM) == 0
+    &&  strcmp (s_param (ctx->request, "realm"), AUTHN_CONNECTION) != 0)
+        return pst_msg_fail (ctx->reply, PST_ERR_INVALID_REQUEST, "Unknown realm: %s",
+                             s_param (ctx->request, "realm"));
+    user_target_t target;
+    if (s_user_target (ctx, s_param (ctx->request, "audience"), s_param (ctx->request, "scope"),
+                       &target))
         return -1;
-    if (strcmp (ctx->grant_type, GRANT_PASSWORD_REALM) == 0) {
-        const char *realm = s_param (ctx->request, "realm");
-        if (!realm)
-            return pst_msg_fail (ctx->reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: realm");
-        if (strcmp (realm, AUTHN_CONNECTION) != 0)
-            return pst_msg_fail (ctx->reply, PST_ERR_INVALID_REQUEST, "Unknown realm: %s", realm);
-    }
-    char *audience = NULL;
-    int lifetime = 0;
-    authn_api_t *api = NULL;
-    if (s_resolve_audience (ctx, s_param (ctx->request, "audience"), &audience, &lifetime, &api))
-        return -1;
-    if (s_is_management_api (ctx, api)) {
-        authn_api_destroy (&api);
-        free (audience);
-        return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
-            "The Management API accepts machine tokens only: use client_credentials");
-    }
-    char *scope = s_user_scope (api, s_param (ctx->request, "scope"));
-    int step_up = s_is_system_api (ctx, api, "mfa/");
-    authn_api_destroy (&api);
-    if (!scope) {
-        free (audience);
-        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
-    }
+    char *audience = target.audience, *scope = target.scope;
+    int lifetime = target.lifetime, step_up = target.step_up;
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
@@ -337,9 +348,6 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     if (strcmp (ctx->client->auth_method, "none") == 0)
         return pst_msg_fail (ctx->reply, PST_ERR_UNAUTHORIZED_CLIENT,
                              "Public clients cannot use the client_credentials grant.");
-    static const char *const required [] = { "audience", NULL };
-    if (s_require (ctx->request, ctx->reply, required))
-        return -1;
     const char *audience = s_param (ctx->request, "audience");
     char *resolved = NULL;
     int lifetime = 0;
@@ -376,13 +384,11 @@ s_grant_client_credentials (grant_ctx_t *ctx)
 //  mfa-oob and mfa-recovery-code: mfa verifies, authn issues for the audience and
 //  scope bound to the mfa_token by the original password request.
 static int
-s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
+s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
 {
-    if (s_require (ctx->request, ctx->reply, required))
-        return -1;
     json_t *body = json_object ();
     json_object_set_new (body, "client_id", json_string (ctx->client->client_id));
-    for (const char *const *name = required; *name; name++)
+    for (const char *const *name = passed; *name; name++)
         json_object_set_new (body, *name, json_string (s_param (ctx->request, *name)));
     pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, op, &body);
     if (!answer)
@@ -393,14 +399,23 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
         return -1;
     }
     const char *user_id = pst_msg_get_str (answer, "user_id");
-    const char *audience = pst_msg_get_str (answer, "audience");
-    const char *scope = pst_msg_get_str (answer, "scope");
+    const char *client_id = pst_msg_get_str (answer, "client_id");
     authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->store, user_id): NULL;
+    user_target_t target = { NULL, NULL, 0, 0 };
     int rc = -1;
-    if (!user || !audience)
+    //  Defence in depth: the audience and scope bound to the mfa_token are checked
+    //  again here as for a password grant, whatever mfa says, and the token was
+    //  the client's own
+    if (!user)
         pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "User not found.");
     else
-        rc = s_issue_tokens (ctx, user, audience, scope? scope: "", s_lifetime_of (ctx, audience));
+    if (client_id && strcmp (client_id, ctx->client->client_id) != 0)
+        pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "mfa_token was not issued to this client");
+    else
+    if (s_user_target (ctx, pst_msg_get_str (answer, "audience"), pst_msg_get_str (answer, "scope"),
+                       &target) == 0)
+        rc = s_issue_tokens (ctx, user, target.audience, target.scope, target.lifetime);
+    s_user_target_free (&target);
     const char *recovery_code = pst_msg_get_str (answer, "recovery_code");
     if (rc == 0 && recovery_code)
         json_object_set_new (pst_msg_body (ctx->reply), "recovery_code", json_string (recovery_code));
@@ -412,15 +427,15 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *required)
 static int
 s_grant_mfa_oob (grant_ctx_t *ctx)
 {
-    static const char *const required [] = { "mfa_token", "oob_code", "binding_code", NULL };
-    return s_grant_mfa (ctx, "mfa.verify_oob", required);
+    static const char *const passed [] = { "mfa_token", "oob_code", "binding_code", NULL };
+    return s_grant_mfa (ctx, "mfa.verify_oob", passed);
 }
 
 static int
 s_grant_mfa_recovery (grant_ctx_t *ctx)
 {
-    static const char *const required [] = { "mfa_token", "recovery_code", NULL };
-    return s_grant_mfa (ctx, "mfa.verify_recovery", required);
+    static const char *const passed [] = { "mfa_token", "recovery_code", NULL };
+    return s_grant_mfa (ctx, "mfa.verify_recovery", passed);
 }
 
 static int
@@ -430,29 +445,32 @@ s_grant_not_built (grant_ctx_t *ctx)
                          "Unsupported grant type: %s", ctx->grant_type);
 }
 
+//  The grants of token.grant, as its catalogue row's sub-table: each grant's
+//  required params (pst_catalogue.h's grammar) are checked once the client is
+//  known and allowed the grant, before its handler runs.
 typedef struct {
     const char *name;
     grant_fn *handler;
     int secret_optional;        //  mfa_token binds the client (contract §2, decided)
+    const char *params;
 } grant_entry_t;
 
 static const grant_entry_t s_grants [] = {
-    { GRANT_PASSWORD,       s_grant_password,           0 },
-    { GRANT_PASSWORD_REALM, s_grant_password,           0 },
-    { GRANT_CLIENT_CREDS,   s_grant_client_credentials, 0 },
-    { GRANT_MFA_OOB,        s_grant_mfa_oob,            1 },
-    { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1 },
-    { GRANT_MFA_OTP,        s_grant_not_built,          1 },
-    { GRANT_REFRESH,        s_grant_not_built,          0 },
-    { NULL, NULL, 0 }
+    { GRANT_PASSWORD,       s_grant_password,           0, "username password" },
+    { GRANT_PASSWORD_REALM, s_grant_password,           0, "username password realm" },
+    { GRANT_CLIENT_CREDS,   s_grant_client_credentials, 0, "audience" },
+    { GRANT_MFA_OOB,        s_grant_mfa_oob,            1, "mfa_token oob_code binding_code" },
+    { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1, "mfa_token recovery_code" },
+    { GRANT_MFA_OTP,        s_grant_not_built,          1, "" },
+    { GRANT_REFRESH,        s_grant_not_built,          0, "" },
+    { NULL, NULL, 0, NULL }
 };
 
 int
 authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
+    //  Present: the catalogue's row requires it
     const char *grant_type = s_param (request, "grant_type");
-    if (!grant_type)
-        return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: grant_type");
     const grant_entry_t *entry = s_grants;
     while (entry->name && strcmp (entry->name, grant_type) != 0)
         entry++;
@@ -464,11 +482,12 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     ctx.client = s_authenticate_client (ctx.worker, request, reply, entry->secret_optional);
     if (!ctx.client)
         return -1;
-    int rc;
+    int rc = -1;
     if (!authn_client_allows (ctx.client, grant_type))
-        rc = pst_msg_fail (reply, PST_ERR_UNAUTHORIZED_CLIENT,
-                           "Grant type '%s' not allowed for the client.", grant_type);
+        pst_msg_fail (reply, PST_ERR_UNAUTHORIZED_CLIENT,
+                      "Grant type '%s' not allowed for the client.", grant_type);
     else
+    if (pst_catalogue_check_params (grant_type, PST_API_AUTH, entry->params, request, reply) == 0)
         rc = entry->handler (&ctx);
     authn_client_destroy (&ctx.client);
     return rc;
@@ -481,27 +500,24 @@ authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *re
     authn_client_t *client = s_authenticate_client (self, request, reply, 1);
     if (!client)
         return -1;
-    static const char *const required [] = { "mfa_token", NULL };
-    int rc = s_require (request, reply, required);
-    if (rc == 0) {
-        json_t *body = json_object ();
-        json_object_set_new (body, "client_id", json_string (client->client_id));
-        static const char *const passed [] = { "mfa_token", "challenge_type", "authenticator_id", NULL };
-        for (const char *const *name = passed; *name; name++)
-            if (s_param (request, *name))
-                json_object_set_new (body, *name, json_string (s_param (request, *name)));
-        pst_msg_t *answer = authn_mfa_call (self, request, reply, "challenge.create", &body);
-        rc = -1;
-        if (answer && pst_msg_is_error (answer))
-            authn_mfa_relay_error (reply, answer);
-        else
-        if (answer) {
-            json_t *result = json_deep_copy (pst_msg_body (answer));
-            pst_msg_set_body (reply, &result);
-            rc = 0;
-        }
-        pst_msg_destroy (&answer);
+    //  mfa_token is present: the catalogue's row requires it
+    json_t *body = json_object ();
+    json_object_set_new (body, "client_id", json_string (client->client_id));
+    static const char *const passed [] = { "mfa_token", "challenge_type", "authenticator_id", NULL };
+    for (const char *const *name = passed; *name; name++)
+        if (s_param (request, *name))
+            json_object_set_new (body, *name, json_string (s_param (request, *name)));
+    pst_msg_t *answer = authn_mfa_call (self, request, reply, "challenge.create", &body);
+    int rc = -1;
+    if (answer && pst_msg_is_error (answer))
+        authn_mfa_relay_error (reply, answer);
+    else
+    if (answer) {
+        json_t *result = json_deep_copy (pst_msg_body (answer));
+        pst_msg_set_body (reply, &result);
+        rc = 0;
     }
+    pst_msg_destroy (&answer);
     authn_client_destroy (&client);
     return rc;
 }

@@ -213,9 +213,20 @@ pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t
     if (op->scope && scope_binds && !pst_msg_has_scope (request, op->scope))
         return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
                              "Insufficient scope, expected: %s", op->scope);
+    return pst_catalogue_check_params (op->name, op->api, op->params, request, reply);
+}
+
+int
+pst_catalogue_check_params (const char *name, pst_api_t api, const char *params,
+                            const pst_msg_t *request, pst_msg_t *reply)
+{
+    //  The error shapes only need the row's name and API
+    const pst_op_def_t row = { PST_SERVICE_COUNT, name, 0, api, NULL, NULL, PST_AUTH_NONE,
+                               NULL, params, 0, 0 };
+    const pst_op_def_t *op = &row;
     const json_t *body = pst_msg_body (request);
     const json_t *data = json_object_get (body, "data");
-    const char *params = op->params? op->params: "";
+    params = params? params: "";
     param_t param;
     int bad = 0;
     while ((params = s_next_param (params, &param, &bad))) {

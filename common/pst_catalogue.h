@@ -105,6 +105,13 @@ const char *const *
 int
     pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t *reply);
 
+//  The params part of that check, for a table of its own inside an operation
+//  (token.grant's grants): params in the grammar above, errors in api's words,
+//  name in the text of a malformed params string. 0, or -1 after failing reply.
+int
+    pst_catalogue_check_params (const char *name, pst_api_t api, const char *params,
+                                const pst_msg_t *request, pst_msg_t *reply);
+
 //  0 when a params string follows the grammar above, -1 if not (for tests).
 int
     pst_catalogue_params_valid (const char *params);

@@ -577,6 +577,72 @@ s_mfa_challenge (const pst_msg_t *request, pst_msg_t *reply)
     pst_msg_set_body (reply, &body);
 }
 
+//  What a compromised or confused mfa hands back is checked again: the audience
+//  must be an API (or userinfo), never the Management API; the scope is cut down
+//  to what the API defines; the token must have been the client's own
+static const char *s_forged_audience;
+static const char *s_forged_scope;
+static const char *s_forged_client;
+
+static void
+s_mfa_forged (const pst_msg_t *request, pst_msg_t *reply)
+{
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "user_id", s_user_id,
+        "client_id", s_forged_client? s_forged_client: pst_msg_get_str (request, "client_id"),
+        "audience", s_forged_audience, "scope", s_forged_scope);
+    pst_msg_set_body (reply, &body);
+}
+
+static pst_msg_t *
+s_forged_grant (const char *audience, const char *scope, const char *client)
+{
+    s_forged_audience = audience;
+    s_forged_scope = scope;
+    s_forged_client = client;
+    json_t *oob = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token", "opaque-mfa-token",
+        "oob_code", "oob-1", "binding_code", "123456", "client_id", s_client_id);
+    return s_call ("token.grant", oob, NULL, s_mfa_forged, NULL);
+}
+
+static void
+test_mfa_grants_rechecked (void **state)
+{
+    (void) state;
+    //  The Management API: refused, whatever scope mfa names
+    pst_msg_t *reply = s_forged_grant (s_audience_mgmt, "create:clients create:client_grants", NULL);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED,
+                    "The Management API accepts machine tokens only: use client_credentials");
+    pst_msg_destroy (&reply);
+    //  An audience that is no API
+    reply = s_forged_grant ("https://nowhere.example/api", "read:sample", NULL);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED, "Service not found: https://nowhere.example/api");
+    pst_msg_destroy (&reply);
+    //  Scopes the API does not define are dropped; the OpenID ones stay
+    reply = s_forged_grant ("https://someapi.com/api", "read:sample delete:everything openid", NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample openid");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+    //  Another client's token
+    reply = s_forged_grant ("https://someapi.com/api", "read:sample", "some-other-client");
+    s_assert_error (reply, PST_ERR_INVALID_GRANT, "mfa_token was not issued to this client");
+    pst_msg_destroy (&reply);
+    //  No audience at sign-in: the userinfo audience comes back and is kept
+    char *userinfo = NULL;
+    assert_true (asprintf (&userinfo, "%suserinfo", s_config->issuer) > 0);
+    reply = s_forged_grant (userinfo, "openid email", NULL);
+    assert_false (pst_msg_is_error (reply));
+    claims = s_verify (pst_msg_get_str (reply, "access_token"), userinfo);
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "scope")), "openid email");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+    free (userinfo);
+}
+
 static void
 test_mfa_challenge_client_auth (void **state)
 {
@@ -956,6 +1022,7 @@ main (void)
         cmocka_unit_test (test_password_grant),
         cmocka_unit_test (test_grant_rules),
         cmocka_unit_test (test_mfa_grants),
+        cmocka_unit_test (test_mfa_grants_rechecked),
         cmocka_unit_test (test_mfa_challenge_client_auth),
         cmocka_unit_test (test_client_made_confidential),
         cmocka_unit_test (test_login_throttle),
