@@ -3,13 +3,13 @@
 #include "authn_keys.h"
 #include "authn_store.h"
 #include "authn_token.h"
+#include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_db.h"
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,8 +167,6 @@ s_worker_destroy (void *worker)
     pst_client_destroy (&self->mfa);
     pst_jwt_signer_destroy (&self->signer);
     free (self);
-    //  Runs in the worker thread, which signed tokens: release its OpenSSL state
-    OPENSSL_thread_stop ();
 }
 
 static json_t *
@@ -376,9 +374,7 @@ authn_server_actor (zsock_t *pipe, void *args)
     const authn_config_t *config = (const authn_config_t *) args;
     if (s_prepare (config) != 0) {
         pst_log (PST_LOG_ERROR, "authn_prepare_failed", "db", config->db_path, NULL);
-        zsock_signal (pipe, 0);
-        zstr_send (pipe, "");
-        OPENSSL_thread_stop ();
+        pst_actor_failed (pipe, "database could not be prepared");
         return;
     }
     pst_service_config_t service = {
@@ -387,7 +383,4 @@ authn_server_actor (zsock_t *pipe, void *args)
         .worker_destroy = s_worker_destroy, .args = (void *) config
     };
     pst_service_run_actor (pipe, &service);
-    //  The key generation above gave this thread OpenSSL state (its DRBG); free it
-    //  here, as the thread may still be ending when OpenSSL's atexit cleanup runs
-    OPENSSL_thread_stop ();
 }

@@ -20,9 +20,9 @@ typedef struct {
     unsigned sign_ins;          //  password grants handled, to prune now and then
 } authn_worker_t;
 
-//  Actor: args is an authn_config_t * that outlives the actor. Prepares the
-//  database (migrations, signing key, bootstrap management application), then
-//  serves; reports the bound endpoint (or "") as a string after the handshake.
+//  pst_actor body: args is an authn_config_t * that outlives the actor. Prepares
+//  the database (migrations, signing key, bootstrap management application),
+//  then serves until $TERM; reports the bound endpoint (picture "s").
 void
     authn_server_actor (zsock_t *pipe, void *args);
 

@@ -1,9 +1,9 @@
 #include "mailer_server.h"
-#include <openssl/crypto.h>
 #include "mailer_job.h"
 #include "mailer_message.h"
 #include "mailer_outbox.h"
 #include "mailer_smtp.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -229,11 +229,8 @@ s_worker_loop (worker_t *self)
             dirty = 0;
         }
         if (zpoller_wait (poller, s_idle_wait_ms (self)) == self->pipe) {
-            char *command = zstr_recv (self->pipe);
-            int term = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (term)
-                break;
+            if (pst_actor_term_received (self->pipe))
+                break;      //  else a nudge to look for work now
         }
         else
         if (zpoller_terminated (poller))
@@ -253,17 +250,15 @@ s_worker_actor (zsock_t *pipe, void *args)
     //  its timeout instead of queueing for a later mfa
     const char *endpoint = self.shared->config->jobs_endpoint;
     self.mfa = endpoint? pst_client_new (endpoint): NULL;
-    int ready = self.outbox && self.smtp && self.mfa;
-    zsock_signal (pipe, 0);
-    zstr_send (pipe, ready? "ok": "failed");
-    if (ready)
+    if (self.outbox && self.smtp && self.mfa) {
+        pst_actor_ready (pipe, NULL);
         s_worker_loop (&self);
+    }
+    else
+        pst_actor_failed (pipe, "delivery worker could not start");
     pst_client_destroy (&self.mfa);
     mailer_smtp_destroy (&self.smtp);
     mailer_outbox_destroy (&self.outbox);
-    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
-    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
-    OPENSSL_thread_stop ();
 }
 
 //  ---------------------------------------------------------------------------
@@ -464,11 +459,8 @@ s_start_workers (server_t *self)
     if (!self->workers)
         return -1;
     for (int i = 0; i < self->nworkers; i++) {
-        self->workers [i] = zactor_new (s_worker_actor, &self->shared);
-        char *status = self->workers [i]? zstr_recv (self->workers [i]): NULL;
-        int ok = status && streq (status, "ok");
-        zstr_free (&status);
-        if (!ok)
+        self->workers [i] = pst_actor_new (s_worker_actor, &self->shared, NULL);
+        if (!self->workers [i])
             return -1;
     }
     return 0;
@@ -539,10 +531,7 @@ s_serve (server_t *self, zsock_t *pipe)
         int64_t wait = self->next_ready - zclock_time ();
         void *which = zpoller_wait (poller, wait > 0? (int) wait: 0);
         if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            int term = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (term)
+            if (pst_actor_term_received (pipe))
                 break;
         }
         else
@@ -563,28 +552,24 @@ s_serve (server_t *self, zsock_t *pipe)
 void
 mailer_server_actor (zsock_t *pipe, void *args)
 {
-    zsock_signal (pipe, 0);
     server_t self = { .config = (const mailer_config_t *) args };
     self.shared.config = self.config;
     atomic_init (&self.shared.stop, 0);
     atomic_init (&self.shared.in_flight, 0);
     int curl_ok = curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK;
     if (curl_ok && s_start (&self) == 0) {
-        zstr_send (pipe, self.config->jobs_endpoint);
+        pst_actor_ready (pipe, "s", self.config->jobs_endpoint);
         pst_log (PST_LOG_INFO, "service_started", "service", "mailer",
                  "endpoint", self.config->jobs_endpoint, NULL);
         s_serve (&self, pipe);
     }
     else {
         pst_log (PST_LOG_ERROR, "service_start_failed", "service", "mailer", NULL);
-        zstr_send (pipe, "");
+        pst_actor_failed (pipe, "mailer could not start");
     }
     s_stop_workers (&self);
     zsock_destroy (&self.jobs);
     mailer_outbox_destroy (&self.outbox);
     if (curl_ok)
         curl_global_cleanup ();
-    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
-    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
-    OPENSSL_thread_stop ();
 }

@@ -13,12 +13,12 @@
     on a request socket of its own: dead ends the job 'expired' unsent (S22), no
     answer puts it back to wait.
 
-    Actor convention (see pst_bus.h): the actor first signals the pipe, then sends
-    one string: the jobs endpoint when it runs, "" when it could not start. It stops
-    on "$TERM"; a delivery in progress is abandoned and retried at the next start.
+    A pst_actor body: it reports the jobs endpoint (picture "s") when it runs, or
+    fails. It stops on "$TERM"; a delivery in progress is abandoned and retried
+    at the next start.
 
-        zactor_t *mailer = zactor_new (mailer_server_actor, config);
-        char *status = zstr_recv (mailer);      //  "" = failed
+        char *endpoint = NULL;
+        zactor_t *mailer = pst_actor_new (mailer_server_actor, config, "s", &endpoint);
 */
 #ifndef MAILER_SERVER_H_INCLUDED
 #define MAILER_SERVER_H_INCLUDED

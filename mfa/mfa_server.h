@@ -14,10 +14,10 @@
 //  mfa_token before anything is written, which run once per request id.
 extern const mfa_op_t mfa_server_ops [];
 
-//  Actor: args is an mfa_config_t * that outlives the actor. Migrates the
-//  database, loads the code key, starts the dispatcher and the service, then
-//  reports both bound endpoints as two strings (api, jobs), both "" on failure,
-//  and serves until $TERM.
+//  pst_actor body: args is an mfa_config_t * that outlives the actor. Migrates
+//  the database, loads the code key, starts the dispatcher and the service,
+//  then reports both bound endpoints (picture "ss": api, jobs) and serves until
+//  $TERM.
 void
     mfa_server_actor (zsock_t *pipe, void *args);
 
