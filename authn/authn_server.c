@@ -4,8 +4,8 @@
 #include "authn_keys.h"
 #include "authn_token.h"
 #include "authn_worker.h"
+#include "pst_actor.h"
 #include "pst_log.h"
-#include <openssl/crypto.h>
 
 //  authn's rows of the operation catalogue: their handlers, declared, then as
 //  the dispatch table
@@ -28,8 +28,6 @@ s_worker_destroy (void *worker)
 {
     authn_worker_t *self = (authn_worker_t *) worker;
     authn_worker_destroy (&self);
-    //  Runs in the worker thread, which signed tokens: release its OpenSSL state
-    OPENSSL_thread_stop ();
 }
 
 void
@@ -39,9 +37,7 @@ authn_server_actor (zsock_t *pipe, void *args)
     if (authn_bootstrap_run (config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
                              pst_catalogue_scopes (PST_SYSTEM_API_MFA)) != 0) {
         pst_log (PST_LOG_ERROR, "authn_prepare_failed", "db", config->db_path, NULL);
-        zsock_signal (pipe, 0);
-        zstr_send (pipe, "");
-        OPENSSL_thread_stop ();
+        pst_actor_failed (pipe, "database could not be prepared");
         return;
     }
     pst_service_config_t service = {
@@ -51,7 +47,4 @@ authn_server_actor (zsock_t *pipe, void *args)
         .worker_destroy = s_worker_destroy, .args = (void *) config
     };
     pst_service_run_actor (pipe, &service);
-    //  The key generation above gave this thread OpenSSL state (its DRBG); free it
-    //  here, as the thread may still be ending when OpenSSL's atexit cleanup runs
-    OPENSSL_thread_stop ();
 }

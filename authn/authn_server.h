@@ -7,9 +7,9 @@
 #include <czmq.h>
 #include "authn_config.h"
 
-//  Actor: args is an authn_config_t * that outlives the actor. Prepares the
-//  database (migrations, signing key, bootstrap management application), then
-//  serves; reports the bound endpoint (or "") as a string after the handshake.
+//  pst_actor body: args is an authn_config_t * that outlives the actor. Prepares
+//  the database (migrations, signing key, bootstrap management application),
+//  then serves until $TERM; reports the bound endpoint (picture "s").
 void
     authn_server_actor (zsock_t *pipe, void *args);
 

@@ -1,5 +1,6 @@
 //  postern-authn: users, applications, APIs, grants, signing keys, tokens.
 #include "authn_server.h"
+#include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
 
@@ -13,9 +14,9 @@ main (void)
     authn_config_t *config = authn_config_from_env ();
     if (!config)
         return 1;
-    zactor_t *server = zactor_new (authn_server_actor, config);
-    char *endpoint = zstr_recv (server);
-    int failed = !endpoint || !*endpoint;
+    char *endpoint = NULL;
+    zactor_t *server = pst_actor_new (authn_server_actor, config, "s", &endpoint);
+    int failed = !server;
     zstr_free (&endpoint);
     if (!failed) {
         //  zsys's default handler sets zsys_interrupted on SIGINT/SIGTERM

@@ -1,5 +1,5 @@
 #include "pst_bus.h"
-#include <openssl/crypto.h>
+#include "pst_actor.h"
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
@@ -241,19 +241,16 @@ s_worker_actor (zsock_t *pipe, void *args)
     const pst_service_config_t *config = &wargs->service->config;
     void *worker = config->worker_init? config->worker_init (config->args): config->args;
     zsock_t *sock = zsock_new (ZMQ_DEALER);
-    //  zactor_new blocks until this handshake; the outcome follows as a string
-    zsock_signal (pipe, 0);
     if ((config->worker_init && !worker) || !sock
     ||  zsock_connect (sock, "%s", wargs->backend) != 0) {
         zsock_destroy (&sock);
         if (worker && config->worker_init && config->worker_destroy)
             config->worker_destroy (worker);
-        zstr_send (pipe, "failed");
-        OPENSSL_thread_stop ();
+        pst_actor_failed (pipe, "worker could not start");
         return;
     }
     zsock_set_linger (sock, 0);
-    zstr_send (pipe, "ok");
+    pst_actor_ready (pipe, NULL);
 
     //  One empty frame says "ready for one request": at start and after each
     //  request, answered or dropped (see s_proxy_actor)
@@ -272,9 +269,6 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_destroy (&sock);
     if (config->worker_init && config->worker_destroy)
         config->worker_destroy (worker);
-    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
-    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
-    OPENSSL_thread_stop ();
 }
 
 //  A request from the frontend, to the worker that has waited longest
@@ -336,7 +330,6 @@ s_drain (zsock_t *back, zsock_t *frontend, zlist_t *ready, int nworkers)
 static void
 s_proxy_actor (zsock_t *pipe, void *args)
 {
-    zsock_signal (pipe, 0);
     pst_service_t *self = (pst_service_t *) args;
     const pst_service_config_t *config = &self->config;
     int nworkers = config->workers > 0? config->workers: 1;
@@ -365,11 +358,8 @@ s_proxy_actor (zsock_t *pipe, void *args)
                      "endpoint", config->endpoint, NULL);
     }
     for (int i = 0; ok && i < nworkers; i++) {
-        workers [i] = zactor_new (s_worker_actor, &wargs);
-        char *status = workers [i]? zstr_recv (workers [i]): NULL;
-        if (!status || !streq (status, "ok"))
-            ok = 0;
-        zstr_free (&status);
+        workers [i] = pst_actor_new (s_worker_actor, &wargs, NULL);
+        ok = workers [i] != NULL;
     }
     if (!ok) {
         for (int i = 0; workers && i < nworkers; i++)
@@ -378,11 +368,11 @@ s_proxy_actor (zsock_t *pipe, void *args)
         zsock_destroy (&frontend);
         zlist_destroy (&ready);
         free (workers);
-        zstr_send (pipe, "");
+        pst_actor_failed (pipe, "frontend or workers could not start");
         return;
     }
     char *endpoint = zsock_last_endpoint (frontend);
-    zstr_send (pipe, endpoint? endpoint: config->endpoint);
+    pst_actor_ready (pipe, "s", endpoint? endpoint: config->endpoint);
     pst_log (PST_LOG_INFO, "service_started", "service", config->name,
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
@@ -458,9 +448,8 @@ pst_service_new (const pst_service_config_t *config)
     self->config = *config;
     self->ops = s_resolve_ops (config);
     if (self->ops)
-        self->proxy = zactor_new (s_proxy_actor, self);
-    self->endpoint = self->proxy? zstr_recv (self->proxy): NULL;
-    if (!self->endpoint || !*self->endpoint)
+        self->proxy = pst_actor_new (s_proxy_actor, self, "s", &self->endpoint);
+    if (!self->proxy || !self->endpoint || !*self->endpoint)
         pst_service_destroy (&self);
     return self;
 }
@@ -487,19 +476,12 @@ pst_service_endpoint (pst_service_t *self)
 void
 pst_service_run_actor (zsock_t *pipe, const pst_service_config_t *config)
 {
-    zsock_signal (pipe, 0);
     pst_service_t *service = pst_service_new (config);
-    zstr_send (pipe, service? pst_service_endpoint (service): "");
-    if (!service)
+    if (!service) {
+        pst_actor_failed (pipe, "service could not start");
         return;
-    while (true) {
-        char *command = zstr_recv (pipe);
-        if (!command)
-            break;     //  interrupted
-        int term = streq (command, "$TERM");
-        zstr_free (&command);
-        if (term)
-            break;
     }
+    pst_actor_ready (pipe, "s", pst_service_endpoint (service));
+    pst_actor_wait_term (pipe);
     pst_service_destroy (&service);
 }

@@ -117,13 +117,11 @@ void
 const char *
     pst_service_endpoint (pst_service_t *self);
 
-//  Runs a service as a CZMQ actor body, then serves until $TERM. Services wrap this
-//  in their actor. Actor convention for every Postern actor: first zsock_signal
-//  (pipe, 0) (zactor_new blocks until that handshake and discards anything sent
-//  before it), then report what the caller needs as strings; here the bound
-//  endpoint, or "" on failure. A caller does:
-//      zactor_t *actor = zactor_new (authn_server_actor, &config);
-//      char *endpoint = zstr_recv (actor);
+//  Runs a service as (the rest of) a pst_actor body: reports the bound endpoint
+//  (pst_actor_ready, picture "s") or the failure, then serves until $TERM.
+//  Services call it from their actor, which the caller starts with
+//      char *endpoint = NULL;
+//      zactor_t *actor = pst_actor_new (authn_server_actor, &config, "s", &endpoint);
 void
     pst_service_run_actor (zsock_t *pipe, const pst_service_config_t *config);
 

@@ -1,4 +1,5 @@
 #include "gw_bus.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -310,7 +311,6 @@ s_bus_actor (zsock_t *pipe, void *args)
 {
     gw_bus_t *bus = (gw_bus_t *) args;
     bus_state_t state = { .bus = bus };
-    zsock_signal (pipe, 0);
     int ok = 1;
     for (int service = 0; service < GW_SERVICE_COUNT; service++) {
         state.clients [service] = pst_client_new (bus->endpoints [service]);
@@ -319,12 +319,13 @@ s_bus_actor (zsock_t *pipe, void *args)
     state.pending = zhashx_new ();
     state.keys_waiters = zlistx_new ();
     ok = ok && state.pending && state.keys_waiters;
-    zsock_send (pipe, "i", ok? 0: -1);
     if (!ok) {
+        pst_actor_failed (pipe, "bus clients could not start");
         s_fail_all (&state);
         s_state_destroy (&state);
         return;
     }
+    pst_actor_ready (pipe, NULL);
     s_keys_start (&state);
 
     zmq_pollitem_t items [] = {
@@ -337,13 +338,8 @@ s_bus_actor (zsock_t *pipe, void *args)
         int64_t timeout = s_expire (&state);
         if (zmq_poll (items, 4, (long) timeout) < 0 && errno != EINTR)
             break;
-        if (items [0].revents & ZMQ_POLLIN) {
-            char *command = zstr_recv (pipe);
-            int term = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (term)
-                break;
-        }
+        if ((items [0].revents & ZMQ_POLLIN) && pst_actor_term_received (pipe))
+            break;
         //  ZMQ sockets are edge-triggered: drain whatever is there each turn
         s_receive (&state, GW_SERVICE_AUTHN);
         s_receive (&state, GW_SERVICE_MFA);
@@ -371,13 +367,9 @@ gw_bus_new (const gw_config_t *config, gw_keys_t *keys)
     self->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->queue = zlistx_new ();
     pthread_mutex_init (&self->mutex, NULL);
-    int rc = -1;
-    if (self->endpoints [0] && self->endpoints [1] && self->wakeup >= 0 && self->queue) {
-        self->actor = zactor_new (s_bus_actor, self);
-        if (self->actor && zsock_recv (self->actor, "i", &rc) != 0)
-            rc = -1;
-    }
-    if (rc != 0) {
+    if (self->endpoints [0] && self->endpoints [1] && self->wakeup >= 0 && self->queue)
+        self->actor = pst_actor_new (s_bus_actor, self, NULL);
+    if (!self->actor) {
         pst_log (PST_LOG_ERROR, "bus_start_failed", NULL);
         gw_bus_destroy (&self);
     }

@@ -1,10 +1,10 @@
 #include "gw_server.h"
-#include <openssl/crypto.h>
 #include "gw_bus.h"
 #include "gw_config.h"
 #include "gw_http.h"
 #include "gw_keys.h"
 #include "gw_tls.h"
+#include "pst_actor.h"
 #include "pst_log.h"
 
 typedef struct {
@@ -93,11 +93,9 @@ gw_server_actor (zsock_t *pipe, void *args)
 {
     const gw_config_t *config = (const gw_config_t *) args;
     server_t server = { NULL, NULL, NULL, NULL, NULL };
-    zsock_signal (pipe, 0);
     if (s_start (&server, config) != 0) {
         s_stop (&server, 0);
-        zsock_send (pipe, "ii", -1, -1);
-        OPENSSL_thread_stop ();
+        pst_actor_failed (pipe, "gateway could not start");
         return;
     }
     int https_port = server.https? gw_http_port (server.https): 0;
@@ -107,20 +105,10 @@ gw_server_actor (zsock_t *pipe, void *args)
     snprintf (http_text, sizeof http_text, "%d", http_port);
     pst_log (PST_LOG_INFO, "gateway_started", "address", config->bind_address,
              "https_port", https_text, "http_port", http_text, "domain", config->domain, NULL);
-    zsock_send (pipe, "ii", https_port, http_port);
-
-    while (true) {
-        char *command = zstr_recv (pipe);
-        int term = !command || streq (command, "$TERM");
-        zstr_free (&command);
-        if (term)
-            break;
-    }
+    pst_actor_ready (pipe, "ii", https_port, http_port);
+    pst_actor_wait_term (pipe);
     char in_flight [16];
     snprintf (in_flight, sizeof in_flight, "%d", s_in_flight (&server));
     pst_log (PST_LOG_INFO, "gateway_draining", "in_flight", in_flight, NULL);
     s_stop (&server, config->bus_timeout_ms);
-    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
-    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
-    OPENSSL_thread_stop ();
 }

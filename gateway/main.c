@@ -1,6 +1,7 @@
 /*  postern-gateway - the HTTP front door. Configuration: gateway/README.md. */
 #include "gw_config.h"
 #include "gw_server.h"
+#include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
 #include <curl/curl.h>
@@ -14,12 +15,11 @@ main (void)
         return 1;
     }
     gw_config_t *config = gw_config_from_env ();
-    zactor_t *gateway = config? zactor_new (gw_server_actor, config): NULL;
     int https_port = -1, http_port = -1;
-    if (gateway)
-        zsock_recv (gateway, "ii", &https_port, &http_port);
+    zactor_t *gateway = config? pst_actor_new (gw_server_actor, config, "ii",
+                                               &https_port, &http_port): NULL;
     int rc = 0;
-    if (https_port < 0)
+    if (!gateway)
         rc = 1;
     else {
         //  CZMQ turns SIGINT/SIGTERM into an interrupted wait

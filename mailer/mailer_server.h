@@ -1,24 +1,21 @@
-/*  mailer_server - the mailer service as a CZMQ actor.
+/*  mailer_server - the mailer service as a pst_actor: the job socket and the outbox.
 
     Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
     mail.ready {credit} at start, every second and after each finished job. Credit
-    is the idle workers, but never more than the room left below config->max_backlog
-    unfinished jobs: with the relay down the outbox fills up to that, then credit is
-    0 and a mail.send that arrives anyway is refused (temporarily_unavailable) until
-    deliveries or expiries drain it. A mail.send is validated, committed to the
-    outbox and only then acknowledged (S20). Worker threads, config->concurrency of them, deliver due rows over SMTP
-    with retries, and each terminal outcome goes back to mfa as mail.result.
-    Before an attempt on a job that has waited (a retry, or a row accepted more
-    than 2 s ago) a worker asks mfa (mail.check) whether its code is still live,
-    on a request socket of its own: dead ends the job 'expired' unsent (S22), no
-    answer puts it back to wait.
+    is the idle delivery workers, but never more than the room left below
+    config->max_backlog unfinished jobs: with the relay down the outbox fills up
+    to that, then credit is 0 and a mail.send that arrives anyway is refused
+    (temporarily_unavailable) until deliveries or expiries drain it. A mail.send
+    is validated, committed to the outbox and only then acknowledged (S20). The
+    delivery workers (mailer_delivery) send due rows over SMTP, and each terminal
+    outcome they report goes back to mfa as mail.result.
 
-    Actor convention (see pst_bus.h): the actor first signals the pipe, then sends
-    one string: the jobs endpoint when it runs, "" when it could not start. It stops
-    on "$TERM"; a delivery in progress is abandoned and retried at the next start.
+    A pst_actor body: it reports the jobs endpoint (picture "s") when it runs, or
+    fails. It stops on "$TERM"; a delivery in progress is abandoned and retried
+    at the next start.
 
-        zactor_t *mailer = zactor_new (mailer_server_actor, config);
-        char *status = zstr_recv (mailer);      //  "" = failed
+        char *endpoint = NULL;
+        zactor_t *mailer = pst_actor_new (mailer_server_actor, config, "s", &endpoint);
 */
 #ifndef MAILER_SERVER_H_INCLUDED
 #define MAILER_SERVER_H_INCLUDED

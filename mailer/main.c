@@ -1,6 +1,7 @@
 //  postern-mailer: delivers mfa's mail jobs over SMTP. Settings: mailer/README.md.
 #include "mailer_config.h"
 #include "mailer_server.h"
+#include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
 
@@ -17,10 +18,10 @@ main (void)
         pst_log (PST_LOG_ERROR, "config_failed", NULL);
         return 1;
     }
-    zactor_t *server = zactor_new (mailer_server_actor, config);
-    char *status = server? zstr_recv (server): NULL;
-    int ok = status && *status;
-    zstr_free (&status);
+    char *endpoint = NULL;
+    zactor_t *server = pst_actor_new (mailer_server_actor, config, "s", &endpoint);
+    int ok = server != NULL;
+    zstr_free (&endpoint);
     if (ok) {
         //  CZMQ turns SIGINT and SIGTERM into zsys_interrupted, which ends the wait
         zpoller_t *poller = zpoller_new (server, NULL);

@@ -1,6 +1,7 @@
 //  postern-mfa: the mfa service process. Configuration: mfa/README.md.
 
 #include "mfa_server.h"
+#include "pst_actor.h"
 #include "pst_log.h"
 
 int
@@ -10,11 +11,9 @@ main (void)
     mfa_config_t *config = mfa_config_from_env ();
     if (!config)
         return 1;
-    zactor_t *server = zactor_new (mfa_server_actor, config);
     char *endpoint = NULL, *jobs = NULL;
-    if (server)
-        zsock_recv (server, "ss", &endpoint, &jobs);
-    int rc = endpoint && *endpoint? 0: 1;
+    zactor_t *server = pst_actor_new (mfa_server_actor, config, "ss", &endpoint, &jobs);
+    int rc = server? 0: 1;
     //  CZMQ turns SIGINT and SIGTERM into zsys_interrupted
     while (rc == 0 && !zsys_interrupted)
         zclock_sleep (200);

@@ -1,5 +1,6 @@
 #include "mfa_jobs.h"
 #include "mfa_store.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -426,18 +427,17 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
     s_dispatcher_t self = { 0 };
     char *endpoint = NULL, *inproc = NULL;
     int rc = s_dispatcher_init (&self, (const mfa_config_t *) args, &endpoint, &inproc);
-    zsock_signal (pipe, 0);
-    zsock_send (pipe, "ss", rc == 0? endpoint: "", rc == 0? inproc: "");
+    if (rc == 0)
+        pst_actor_ready (pipe, "ss", endpoint, inproc);
+    else
+        pst_actor_failed (pipe, "mail jobs sockets could not start");
     free (endpoint);
     free (inproc);
     zpoller_t *poller = rc == 0? zpoller_new (pipe, self.jobs, self.inproc, NULL): NULL;
     while (poller) {
         void *which = zpoller_wait (poller, 100);
         if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            int stop = !command || streq (command, "$TERM");
-            zstr_free (&command);
-            if (stop)
+            if (pst_actor_term_received (pipe))
                 break;
         }
         else
@@ -453,11 +453,6 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
         s_dispatch (&self);
     }
     zpoller_destroy (&poller);
-    if (rc != 0) {
-        //  Wait for $TERM so zactor_destroy finds us where it expects
-        char *command = zstr_recv (pipe);
-        zstr_free (&command);
-    }
     s_dispatcher_destroy (&self);
 }
 
@@ -465,10 +460,9 @@ mfa_jobs_t *
 mfa_jobs_new (const mfa_config_t *config)
 {
     mfa_jobs_t *self = (mfa_jobs_t *) zmalloc (sizeof *self);
-    self->actor = zactor_new (s_dispatcher_actor, (void *) config);
-    if (self->actor)
-        zsock_recv (self->actor, "ss", &self->endpoint, &self->inproc);
-    if (!self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)
+    self->actor = pst_actor_new (s_dispatcher_actor, (void *) config, "ss",
+                                 &self->endpoint, &self->inproc);
+    if (!self->actor || !self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)
         mfa_jobs_destroy (&self);
     return self;
 }

@@ -1,5 +1,4 @@
 #include "mfa_server.h"
-#include <openssl/crypto.h>
 #include "mfa_admin.h"
 #include "mfa_authenticators.h"
 #include "mfa_flow.h"
@@ -7,6 +6,7 @@
 #include "mfa_store.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"
+#include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -85,27 +85,19 @@ mfa_server_actor (zsock_t *pipe, void *args)
         };
         service = pst_service_new (&service_config);
     }
-    zsock_signal (pipe, 0);
-    if (service)
+    if (service) {
         pst_log (PST_LOG_INFO, "mfa_ready", "endpoint", pst_service_endpoint (service),
                  "jobs_endpoint", mfa_jobs_endpoint (jobs), NULL);
-    else
+        pst_actor_ready (pipe, "ss", pst_service_endpoint (service), mfa_jobs_endpoint (jobs));
+        pst_actor_wait_term (pipe);
+    }
+    else {
         pst_log (PST_LOG_ERROR, "mfa_start_failed", "endpoint", config->endpoint,
                  "jobs_endpoint", config->jobs_endpoint, NULL);
-    zsock_send (pipe, "ss", service? pst_service_endpoint (service): "",
-                service? mfa_jobs_endpoint (jobs): "");
-    while (true) {
-        char *command = zstr_recv (pipe);
-        int stop = !command || streq (command, "$TERM");
-        zstr_free (&command);
-        if (stop)
-            break;
+        pst_actor_failed (pipe, "mfa could not start");
     }
     //  Workers hold clients of the dispatcher: they go first
     pst_service_destroy (&service);
     mfa_jobs_destroy (&jobs);
     sodium_memzero (shared.code_key, sizeof shared.code_key);
-    //  Frees this thread's OpenSSL state (curl, TLS, hashing) now: the thread may
-    //  still be ending when OpenSSL's atexit cleanup runs, which frees it twice
-    OPENSSL_thread_stop ();
 }

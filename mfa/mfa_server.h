@@ -10,10 +10,10 @@
 #include "mfa_worker.h"
 #include "pst_bus.h"
 
-//  Actor: args is an mfa_config_t * that outlives the actor. Migrates the
-//  database, loads the code key, starts the dispatcher and the service, then
-//  reports both bound endpoints as two strings (api, jobs), both "" on failure,
-//  and serves until $TERM.
+//  pst_actor body: args is an mfa_config_t * that outlives the actor. Migrates
+//  the database, loads the code key, starts the dispatcher and the service,
+//  then reports both bound endpoints (picture "ss": api, jobs) and serves until
+//  $TERM.
 void
     mfa_server_actor (zsock_t *pipe, void *args);
 

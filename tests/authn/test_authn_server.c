@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "authn_config.h"
 #include "authn_server.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -145,8 +146,9 @@ s_setup (void **state)
     assert_int_equal (symlink (planted, temporary), 0);
     free (temporary);
     free (planted);
-    s_authn = zactor_new (authn_server_actor, s_config);
-    char *endpoint = zstr_recv (s_authn);
+    char *endpoint = NULL;
+    s_authn = pst_actor_new (authn_server_actor, s_config, "s", &endpoint);
+    assert_non_null (s_authn);
     assert_non_null (endpoint);
     assert_true (strlen (endpoint) > 0);
     s_caller = zsock_new_dealer (endpoint);

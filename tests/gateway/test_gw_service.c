@@ -14,6 +14,7 @@
 #include <time.h>
 #include "gw_config.h"
 #include "gw_server.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -174,10 +175,9 @@ s_stub_actor (zsock_t *pipe, void *args)
     pst_bus_tune (mfa);
     zsock_bind (authn, "tcp://127.0.0.1:*");
     zsock_bind (mfa, "tcp://127.0.0.1:*");
-    zsock_signal (pipe, 0);
     char *authn_endpoint = zsock_last_endpoint (authn);
     char *mfa_endpoint = zsock_last_endpoint (mfa);
-    zstr_sendx (pipe, authn_endpoint, mfa_endpoint, NULL);
+    pst_actor_ready (pipe, "ss", authn_endpoint, mfa_endpoint);
     zstr_free (&authn_endpoint);
     zstr_free (&mfa_endpoint);
     zpoller_t *poller = zpoller_new (pipe, authn, mfa, NULL);
@@ -259,9 +259,9 @@ s_setup (void **state)
     stub_t *stub = &s_fx.stubs.stub;
     pthread_mutex_init (&stub->mutex, NULL);
     stub->jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.key_pem, s_fx.kid));
-    s_fx.stubs.actor = zactor_new (s_stub_actor, stub);
-    if (zstr_recvx (s_fx.stubs.actor, &s_fx.stubs.authn_endpoint,
-                    &s_fx.stubs.mfa_endpoint, NULL) != 2)
+    s_fx.stubs.actor = pst_actor_new (s_stub_actor, stub, "ss", &s_fx.stubs.authn_endpoint,
+                                      &s_fx.stubs.mfa_endpoint);
+    if (!s_fx.stubs.actor || !s_fx.stubs.authn_endpoint || !s_fx.stubs.mfa_endpoint)
         return -1;
 
     s_fx.config = gw_config_new ();
@@ -274,10 +274,10 @@ s_setup (void **state)
     gw_config_set_str (&s_fx.config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
     //  The tests connect from loopback: that is "our proxy" here
     gw_config_set_str (&s_fx.config->trusted_proxies, "127.0.0.1, ::1");
-    s_fx.gateway = zactor_new (gw_server_actor, s_fx.config);
     int http_port = -1;
-    if (zsock_recv (s_fx.gateway, "ii", &s_fx.https_port, &http_port) != 0
-    ||  s_fx.https_port <= 0 || http_port != 0)
+    s_fx.gateway = pst_actor_new (gw_server_actor, s_fx.config, "ii", &s_fx.https_port,
+                                  &http_port);
+    if (!s_fx.gateway || s_fx.https_port <= 0 || http_port != 0)
         return -1;
     //  Ready once its first key fetch arrives: the bus is connected to authn,
     //  and requests sent earlier would be refused at once (ZMQ_IMMEDIATE)
@@ -1143,9 +1143,9 @@ test_service_not_connected (void **state)
     config->bus_timeout_ms = 5000;
     gw_config_set_str (&config->authn_endpoint, dead);
     gw_config_set_str (&config->mfa_endpoint, dead);
-    zactor_t *gateway = zactor_new (gw_server_actor, config);
     int https_port = -1, http_port = -1;
-    assert_int_equal (zsock_recv (gateway, "ii", &https_port, &http_port), 0);
+    zactor_t *gateway = pst_actor_new (gw_server_actor, config, "ii", &https_port, &http_port);
+    assert_non_null (gateway);
     assert_int_equal (https_port, 0);
     assert_true (http_port > 0);
 
@@ -1204,9 +1204,9 @@ s_own_gateway (gw_config_t *config, int bus_timeout_ms, int *http_port_p)
     gw_config_set_str (&config->authn_endpoint, s_fx.stubs.authn_endpoint);
     gw_config_set_str (&config->mfa_endpoint, s_fx.stubs.mfa_endpoint);
     int fetches = s_keys_requests (stub);
-    zactor_t *gateway = zactor_new (gw_server_actor, config);
     int https_port = -1;
-    assert_int_equal (zsock_recv (gateway, "ii", &https_port, http_port_p), 0);
+    zactor_t *gateway = pst_actor_new (gw_server_actor, config, "ii", &https_port, http_port_p);
+    assert_non_null (gateway);
     assert_true (*http_port_p > 0);
     int64_t until = zclock_mono () + 5000;
     while (s_keys_requests (stub) == fetches && zclock_mono () < until)

@@ -26,6 +26,7 @@
 #include "mailer_outbox.h"
 #include "mailer_server.h"
 #include "mailer_test_sink.h"
+#include "pst_actor.h"
 #include "mfa_jobs.h"
 #include "mfa_test_support.h"
 #include "pst_crypto.h"
@@ -151,9 +152,9 @@ s_mailer_new (mfa_harness_t *mfa, const char *outbox, int smtp_port, int max_bac
     config->connect_timeout_s = 1;
     if (max_backlog)
         config->max_backlog = max_backlog;
-    zactor_t *mailer = zactor_new (mailer_server_actor, config);
+    char *status = NULL;
+    zactor_t *mailer = pst_actor_new (mailer_server_actor, config, "s", &status);
     assert_non_null (mailer);
-    char *status = zstr_recv (mailer);
     assert_non_null (status);
     assert_string_equal (status, mfa->jobs);
     zstr_free (&status);

@@ -19,6 +19,7 @@
 #include "mailer_outbox.h"
 #include "mailer_server.h"
 #include "mailer_test_sink.h"
+#include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -173,9 +174,9 @@ s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
     self->config->total_timeout_s = response_timeout_s * 2;
     if (self->max_backlog)
         self->config->max_backlog = self->max_backlog;
-    self->mailer = zactor_new (mailer_server_actor, self->config);
+    char *status = NULL;
+    self->mailer = pst_actor_new (mailer_server_actor, self->config, "s", &status);
     assert_non_null (self->mailer);
-    char *status = zstr_recv (self->mailer);
     assert_non_null (status);
     assert_string_equal (status, self->endpoint);
     zstr_free (&status);
@@ -930,11 +931,11 @@ test_backlog_bounds_credit (void **state)
 static int
 s_starts (const mailer_config_t *config)
 {
-    zactor_t *mailer = zactor_new (mailer_server_actor, (void *) config);
-    assert_non_null (mailer);
-    char *status = zstr_recv (mailer);
-    assert_non_null (status);
-    int started = *status != '\0';
+    char *status = NULL;
+    zactor_t *mailer = pst_actor_new (mailer_server_actor, (void *) config, "s", &status);
+    int started = mailer != NULL;
+    if (started)
+        assert_string_equal (status, config->jobs_endpoint);
     zstr_free (&status);
     zactor_destroy (&mailer);
     return started;

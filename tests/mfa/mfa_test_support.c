@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "mfa_test_support.h"
 #include "mfa_server.h"
+#include "pst_actor.h"
 #include "pst_log.h"
 
 #define TEST_MAILER_CREDIT      10
@@ -56,9 +57,8 @@ mfa_harness_new (void (*tune) (mfa_config_t *config))
     if (tune)
         tune (self->config);
     mfa_test_clock_reset ();
-    self->server = zactor_new (mfa_server_actor, self->config);
+    self->server = pst_actor_new (mfa_server_actor, self->config, "ss", &self->api, &self->jobs);
     assert_non_null (self->server);
-    assert_int_equal (zsock_recv (self->server, "ss", &self->api, &self->jobs), 0);
     assert_true (strlen (self->api) > 0);
     assert_true (strlen (self->jobs) > 0);
     self->client = pst_client_new (self->api);
@@ -318,7 +318,7 @@ s_mailer_actor (zsock_t *pipe, void *args)
     zlistx_set_destructor (state.jobs, s_job_free);
     pst_bus_tune (state.dealer);
     zsock_connect (state.dealer, "%s", (const char *) args);
-    zsock_signal (pipe, 0);
+    pst_actor_ready (pipe, NULL);
     s_mailer_ready (&state);
     zpoller_t *poller = zpoller_new (pipe, state.dealer, NULL);
     int64_t next_ready = zclock_mono () + TEST_MAILER_READY_MS;
@@ -372,7 +372,7 @@ test_mailer_new (const char *endpoint)
 {
     test_mailer_t *self = (test_mailer_t *) calloc (1, sizeof *self);
     assert_non_null (self);
-    self->actor = zactor_new (s_mailer_actor, (void *) endpoint);
+    self->actor = pst_actor_new (s_mailer_actor, (void *) endpoint, NULL);
     assert_non_null (self->actor);
     return self;
 }

@@ -1,0 +1,107 @@
+#include "pst_actor.h"
+#include <openssl/crypto.h>
+#include "pst_log.h"
+#include <stdarg.h>
+
+//  Set by the body's report, so that the shim can report for a body that
+//  returned without one: its creator must not mistake the thread's end signal
+//  for a report, or zactor_destroy would then wait for that signal forever.
+static _Thread_local bool s_reported = false;
+
+typedef struct {
+    pst_actor_fn *body;
+    void *args;
+} s_start_t;
+
+static void
+s_shim (zsock_t *pipe, void *args)
+{
+    //  Copied before the handshake: the record lives on the creator's stack,
+    //  and only until zactor_new returns, which the signal allows
+    s_start_t start = *(s_start_t *) args;
+    s_reported = false;
+    zsock_signal (pipe, 0);
+    start.body (pipe, start.args);
+    if (!s_reported)
+        pst_actor_failed (pipe, "ended without a report");
+    pst_actor_thread_end ();
+}
+
+zactor_t *
+pst_actor_new (pst_actor_fn *body, void *args, const char *picture, ...)
+{
+    s_start_t start = { body, args };
+    zactor_t *actor = zactor_new (s_shim, &start);
+    if (!actor)
+        return NULL;
+    zframe_t *status = zframe_recv (actor);
+    bool ok = status && zframe_streq (status, "ok");
+    bool more = status && zframe_more (status);
+    zframe_destroy (&status);
+    bool wanted = picture && *picture;
+    if (ok && wanted) {
+        //  The values are the rest of the report's frames
+        va_list argptr;
+        va_start (argptr, picture);
+        ok = more && zsock_vrecv (actor, picture, argptr) == 0;
+        va_end (argptr);
+    }
+    else
+    if (more) {
+        //  A failure's reason, or values nobody asked for
+        zmsg_t *rest = zmsg_recv (actor);
+        char *reason = !ok && rest? zmsg_popstr (rest): NULL;
+        if (reason)
+            pst_log (PST_LOG_DEBUG, "actor_failed", "reason", reason, NULL);
+        zstr_free (&reason);
+        zmsg_destroy (&rest);
+    }
+    if (!ok)
+        zactor_destroy (&actor);
+    return actor;
+}
+
+int
+pst_actor_ready (zsock_t *pipe, const char *picture, ...)
+{
+    s_reported = true;
+    if (!picture || !*picture)
+        return zstr_send (pipe, "ok");
+    //  One message: the status frame, then the values' frames
+    if (zstr_sendm (pipe, "ok") != 0)
+        return -1;
+    va_list argptr;
+    va_start (argptr, picture);
+    int rc = zsock_vsend (pipe, picture, argptr);
+    va_end (argptr);
+    return rc;
+}
+
+int
+pst_actor_failed (zsock_t *pipe, const char *reason)
+{
+    s_reported = true;
+    return zstr_sendx (pipe, "failed", reason? reason: "", NULL);
+}
+
+bool
+pst_actor_term_received (zsock_t *pipe)
+{
+    char *command = zstr_recv (pipe);
+    bool term = !command || streq (command, "$TERM");
+    zstr_free (&command);
+    return term;
+}
+
+void
+pst_actor_wait_term (zsock_t *pipe)
+{
+    while (!pst_actor_term_received (pipe))
+        ;
+}
+
+void
+pst_actor_thread_end (void)
+{
+    OPENSSL_thread_stop ();
+}

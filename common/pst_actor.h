@@ -1,0 +1,77 @@
+/*  pst_actor - the life of every Postern actor: start, report, stop, clean up.
+
+    A Postern actor is a CZMQ actor started with pst_actor_new (never zactor_new
+    directly). pst_actor_new does the zactor handshake (zsock_signal) in the new
+    thread before the body runs, so a body cannot forget it or send before it.
+    The body then reports exactly once, with one of
+
+        pst_actor_ready (pipe, "ss", endpoint, jobs_endpoint);
+        pst_actor_failed (pipe, "outbox unusable");
+
+    and, once ready, serves until "$TERM" arrives on its pipe
+    (pst_actor_wait_term when the pipe is all it listens to). A body that failed
+    simply returns.
+
+    On the pipe the report is one message: "ok" followed by the values as
+    zsock_send sends picture (no more frames for a NULL picture), or "failed"
+    followed by the reason. pst_actor_new waits for it and fills the caller's
+    variables as zsock_recv does (strings are the caller's to free), so no
+    caller parses a handshake of its own:
+
+        char *endpoint = NULL;
+        zactor_t *actor = pst_actor_new (authn_server_actor, config, "s", &endpoint);
+        if (!actor)
+            ...             //  it failed and has ended; endpoint untouched
+
+    When the body returns, pst_actor_thread_end runs in its thread before the
+    actor signals its end, so when zactor_destroy returns the thread holds no
+    library state any more.
+*/
+#ifndef PST_ACTOR_H_INCLUDED
+#define PST_ACTOR_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+
+//  The body of an actor: args is what pst_actor_new was given.
+typedef void (pst_actor_fn) (zsock_t *pipe, void *args);
+
+//  Starts body in a thread of its own and waits for its report. picture (or
+//  NULL) and the pointers after it say where the values go, as for zsock_recv;
+//  they must match what the body reports. Returns the actor, or NULL when it
+//  could not start: it failed, returned without a report, reported fewer values
+//  than picture asks for, or the wait was interrupted. The actor has then
+//  ended and the caller's variables are untouched. The reason of a failure is
+//  logged at debug level: the body logs what went wrong where it knows it.
+zactor_t *
+    pst_actor_new (pst_actor_fn *body, void *args, const char *picture, ...);
+
+//  The body's report that it runs, with the values of picture (NULL: none), as
+//  for zsock_send. 0 or -1.
+int
+    pst_actor_ready (zsock_t *pipe, const char *picture, ...);
+
+//  The body's report that it could not start; reason is a short text for the
+//  creator's log. The body returns after it. 0 or -1.
+int
+    pst_actor_failed (zsock_t *pipe, const char *reason);
+
+//  Reads one command from the pipe: true when it is "$TERM" or the read was
+//  interrupted (a signal), false for any other command, which is dropped.
+bool
+    pst_actor_term_received (zsock_t *pipe);
+
+//  Returns when "$TERM" arrives or the wait is interrupted; other commands are
+//  dropped. For bodies whose work runs elsewhere (a service, an HTTP daemon).
+void
+    pst_actor_wait_term (zsock_t *pipe);
+
+//  Frees the calling thread's library state (OpenSSL's: curl, TLS, hashing and
+//  its DRBG leave some in every thread that used them). pst_actor_new calls it
+//  for every actor; other threads that used those libraries call it before
+//  they end, because a thread still ending when OpenSSL's atexit cleanup runs
+//  has its state freed twice (an ASan double free at exit).
+void
+    pst_actor_thread_end (void);
+
+#endif

@@ -1,0 +1,357 @@
+#include "mailer_delivery.h"
+#include "mailer_message.h"
+#include "mailer_smtp.h"
+#include "pst_actor.h"
+#include "pst_bus.h"
+#include "pst_crypto.h"
+#include "pst_log.h"
+#include <stdatomic.h>
+#include <string.h>
+
+#define WORKER_IDLE_MS      1000    //  longest sleep before a worker looks again
+#define WORKER_MIN_WAIT_MS  10      //  keeps a failing database from spinning a core
+#define CHECK_TIMEOUT_MS    1000    //  longest wait for mfa's answer to mail.check
+#define CHECK_AGE_S         2       //  a job accepted longer ago than this is checked
+#define CHECK_RETRY_MS      2000    //  mfa did not answer: the job waits this long
+
+//  What the owner and the workers share; everything else is per thread.
+typedef struct {
+    const mailer_config_t *config;
+    atomic_int stop;                //  set before workers are told to end
+    atomic_int in_flight;           //  deliveries in progress
+} shared_t;
+
+struct _mailer_delivery_t {
+    shared_t shared;                //  the workers point here: the struct stays put
+    zactor_t **workers;
+    int nworkers;
+};
+
+//  One worker's own state
+typedef struct {
+    shared_t *shared;
+    zsock_t *pipe;
+    mailer_outbox_t *outbox;
+    mailer_smtp_t *smtp;
+    pst_client_t *mfa;
+} worker_t;
+
+//  The outcome, to the owner. A job id the struct cannot hold never came from
+//  mail.send (MAILER_JOB_ID_MAX): it is logged and not reported.
+static void
+s_report (worker_t *self, const mailer_job_t *job, mailer_state_t state, const char *detail,
+          int cancelled)
+{
+    mailer_delivery_result_t result;
+    memset (&result, 0, sizeof result);
+    if (strlen (job->job_id) > MAILER_JOB_ID_MAX) {
+        pst_log (PST_LOG_WARN, "mail_result_dropped", "reason", "job_id too long", NULL);
+        return;
+    }
+    memcpy (result.job_id, job->job_id, strlen (job->job_id));
+    result.state = state;
+    result.cancelled = cancelled != 0;
+    snprintf (result.detail, sizeof result.detail, "%s", detail? detail: "");
+    zframe_t *frame = zframe_new (&result, sizeof result);
+    if (frame && zframe_send (&frame, self->pipe, 0) != 0)
+        zframe_destroy (&frame);
+}
+
+//  Ends the job in state; cancelled: mfa said its code is dead (S22), so the
+//  expiry is not a delivery problem.
+static void
+s_finish_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+             long code, const char *detail, int cancelled)
+{
+    if (mailer_outbox_finish (self->outbox, job->job_id, state, code, detail) != 0)
+        return;     //  logged; the row stays 'sending' and is retried after a restart
+    char code_text [16];
+    snprintf (code_text, sizeof code_text, "%ld", code);
+    char attempts [16];
+    snprintf (attempts, sizeof attempts, "%d", job->attempts);
+    const char *event = cancelled? "mail_cancelled"
+                      : state == MAILER_STATE_SENT? "mail_sent"
+                      : state == MAILER_STATE_FAILED? "mail_failed": "mail_expired";
+    pst_log (state == MAILER_STATE_SENT || cancelled? PST_LOG_INFO: PST_LOG_WARN, event,
+             "job_id", job->job_id, "smtp_code", code_text, "attempts", attempts,
+             "detail", detail, NULL);
+    s_report (self, job, state, detail, cancelled);
+}
+
+static void
+s_finish (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+          long code, const char *detail)
+{
+    s_finish_as (self, job, state, code, detail, 0);
+}
+
+static void
+s_retry (worker_t *self, const mailer_job_t *job, long code, const char *detail)
+{
+    int64_t delay = mailer_backoff_ms (job->attempts, pst_random_uniform (1001));
+    if (mailer_outbox_retry (self->outbox, job->job_id, zclock_time () + delay, code, detail) != 0)
+        return;
+    char code_text [16], delay_text [24], attempts [16];
+    snprintf (code_text, sizeof code_text, "%ld", code);
+    snprintf (delay_text, sizeof delay_text, "%lld", (long long) delay);
+    snprintf (attempts, sizeof attempts, "%d", job->attempts);
+    pst_log (PST_LOG_WARN, "mail_retry", "job_id", job->job_id, "smtp_code", code_text,
+             "attempts", attempts, "retry_in_ms", delay_text, "detail", detail, NULL);
+}
+
+typedef enum { CHECK_LIVE, CHECK_DEAD, CHECK_UNANSWERED } check_t;
+
+//  A job that has waited (a retry, or a row found after a restart) may carry a
+//  code that died meanwhile: superseded by a newer challenge, or used. Only mfa
+//  knows, so such a job is checked first (S22). The first attempt of a fresh job
+//  goes out unasked: mfa handed it over a moment ago, with a live code.
+static int
+s_needs_check (const mailer_job_t *job)
+{
+    //  attempts counts the one in progress
+    return job->attempts > 1 || zclock_time () / 1000 - job->created_at > CHECK_AGE_S;
+}
+
+//  Asks mfa whether the job's code is still live: mail.check {job_id} answered
+//  {live: bool}. Anything but a clear answer in time is CHECK_UNANSWERED.
+static check_t
+s_check (worker_t *self, const mailer_job_t *job)
+{
+    pst_msg_t *request = pst_msg_new_request ("mail.check", CHECK_TIMEOUT_MS);
+    if (!request)
+        return CHECK_UNANSWERED;
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job->job_id));
+    //  a worker waiting for mfa is as busy as one talking SMTP: no credit for it
+    atomic_fetch_add (&self->shared->in_flight, 1);
+    pst_msg_t *reply = pst_client_call (self->mfa, request);
+    atomic_fetch_sub (&self->shared->in_flight, 1);
+    const json_t *live = reply && !pst_msg_is_error (reply)
+                       ? json_object_get (pst_msg_body (reply), "live"): NULL;
+    check_t answer = json_is_true (live)? CHECK_LIVE
+                   : json_is_false (live)? CHECK_DEAD: CHECK_UNANSWERED;
+    if (reply && answer == CHECK_UNANSWERED)
+        pst_log (PST_LOG_WARN, "mail_check_refused", "job_id", job->job_id,
+                 "error", pst_msg_error (reply), NULL);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    return answer;
+}
+
+//  mfa could not say whether the code is live: sending it might mail a dead
+//  code, dropping it might lose a live one. Look again a little later; the
+//  expiry still ends the job if mfa stays away.
+static void
+s_postpone (worker_t *self, const mailer_job_t *job)
+{
+    const char *detail = "mfa did not confirm the code is live";
+    if (mailer_outbox_postpone (self->outbox, job->job_id, zclock_time () + CHECK_RETRY_MS,
+                                detail) != 0)
+        return;
+    char delay_text [24];
+    snprintf (delay_text, sizeof delay_text, "%d", CHECK_RETRY_MS);
+    pst_log (PST_LOG_WARN, "mail_check_unanswered", "job_id", job->job_id,
+             "retry_in_ms", delay_text, NULL);
+}
+
+//  One attempt at one claimed job.
+static void
+s_deliver (worker_t *self, const mailer_job_t *job)
+{
+    //  S22: the code in this mail is dead; sending it would only confuse
+    if (zclock_time () >= job->expires_at * 1000) {
+        s_finish (self, job, MAILER_STATE_EXPIRED, 0, "expired before delivery");
+        return;
+    }
+    if (s_needs_check (job)) {
+        check_t check = s_check (self, job);
+        if (check == CHECK_DEAD) {
+            s_finish_as (self, job, MAILER_STATE_EXPIRED, 0, "code superseded or used", 1);
+            return;
+        }
+        if (check == CHECK_UNANSWERED) {
+            s_postpone (self, job);
+            return;
+        }
+    }
+    mailer_message_t message = {
+        job->from, job->to, job->subject, job->text, job->html, job->message_id, job->created_at
+    };
+    size_t size = 0;
+    char *data = mailer_message_build (&message, &size);
+    char *name = NULL;
+    char *sender = NULL;
+    if (!data || mailer_mailbox_parse (job->from, &name, &sender) != 0) {
+        s_finish (self, job, MAILER_STATE_FAILED, 0, "message could not be built");
+        free (data);
+        return;
+    }
+    long code = 0;
+    char detail [128];
+    atomic_fetch_add (&self->shared->in_flight, 1);
+    mailer_smtp_result_t result = mailer_smtp_send (self->smtp, sender, job->to, data, size,
+                                                    &code, detail, sizeof detail);
+    atomic_fetch_sub (&self->shared->in_flight, 1);
+    explicit_bzero (data, size);
+    free (data);
+    free (name);
+    free (sender);
+
+    if (result == MAILER_SMTP_SENT)
+        s_finish (self, job, MAILER_STATE_SENT, code, detail);
+    else
+    if (result == MAILER_SMTP_FAILED)
+        s_finish (self, job, MAILER_STATE_FAILED, code, detail);
+    else
+    if (result == MAILER_SMTP_RETRY)
+        s_retry (self, job, code, detail);
+    else
+        mailer_outbox_release (self->outbox, job->job_id);
+}
+
+//  How long to sleep before the next claim: until the next row is due, bounded.
+static int
+s_idle_wait_ms (worker_t *self)
+{
+    int64_t due = mailer_outbox_next_due (self->outbox);
+    if (due < 0)
+        return WORKER_IDLE_MS;
+    int64_t wait = due - zclock_time ();
+    return wait < WORKER_MIN_WAIT_MS? WORKER_MIN_WAIT_MS
+         : wait > WORKER_IDLE_MS? WORKER_IDLE_MS: (int) wait;
+}
+
+static void
+s_worker_loop (worker_t *self)
+{
+    zpoller_t *poller = zpoller_new (self->pipe, NULL);
+    int dirty = 0;
+    while (poller && !atomic_load (&self->shared->stop)) {
+        mailer_job_t *job = mailer_outbox_claim (self->outbox, zclock_time ());
+        if (job) {
+            s_deliver (self, job);
+            mailer_job_destroy (&job);
+            dirty = 1;
+            continue;
+        }
+        if (dirty) {
+            mailer_outbox_checkpoint (self->outbox);
+            dirty = 0;
+        }
+        if (zpoller_wait (poller, s_idle_wait_ms (self)) == self->pipe) {
+            if (pst_actor_term_received (self->pipe))
+                break;      //  else a nudge to look for work now
+        }
+        else
+        if (zpoller_terminated (poller))
+            break;
+    }
+    zpoller_destroy (&poller);
+}
+
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL };
+    self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
+    self.smtp = mailer_smtp_new (self.shared->config, &self.shared->stop);
+    //  A socket of its own, so a check never waits behind the bus thread. It is a
+    //  request client (ZMQ_IMMEDIATE, linger 0): with mfa down a check fails within
+    //  its timeout instead of queueing for a later mfa
+    const char *endpoint = self.shared->config->jobs_endpoint;
+    self.mfa = endpoint? pst_client_new (endpoint): NULL;
+    if (self.outbox && self.smtp && self.mfa) {
+        pst_actor_ready (pipe, NULL);
+        s_worker_loop (&self);
+    }
+    else
+        pst_actor_failed (pipe, "delivery worker could not start");
+    pst_client_destroy (&self.mfa);
+    mailer_smtp_destroy (&self.smtp);
+    mailer_outbox_destroy (&self.outbox);
+}
+
+//  ---------------------------------------------------------------------------
+//  The owner's side
+
+mailer_delivery_t *
+mailer_delivery_new (const mailer_config_t *config)
+{
+    mailer_delivery_t *self = (mailer_delivery_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->shared.config = config;
+    atomic_init (&self->shared.stop, 0);
+    atomic_init (&self->shared.in_flight, 0);
+    self->nworkers = config->concurrency > 0? config->concurrency: 1;
+    self->workers = (zactor_t **) calloc ((size_t) self->nworkers, sizeof (zactor_t *));
+    if (!self->workers) {
+        mailer_delivery_destroy (&self);
+        return NULL;
+    }
+    for (int i = 0; i < self->nworkers; i++) {
+        self->workers [i] = pst_actor_new (s_worker_actor, &self->shared, NULL);
+        if (!self->workers [i]) {
+            mailer_delivery_destroy (&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void
+mailer_delivery_destroy (mailer_delivery_t **self_p)
+{
+    if (self_p && *self_p) {
+        mailer_delivery_t *self = *self_p;
+        //  A delivery in progress sees the flag and gives up (MAILER_SMTP_ABORTED)
+        atomic_store (&self->shared.stop, 1);
+        for (int i = 0; self->workers && i < self->nworkers; i++)
+            zactor_destroy (&self->workers [i]);
+        free (self->workers);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+mailer_delivery_busy (mailer_delivery_t *self)
+{
+    return atomic_load (&self->shared.in_flight);
+}
+
+void
+mailer_delivery_wake (mailer_delivery_t *self)
+{
+    //  A full pipe means the worker has a nudge waiting already
+    for (int i = 0; i < self->nworkers; i++)
+        zmq_send (zsock_resolve (self->workers [i]), "WAKE", 4, ZMQ_DONTWAIT);
+}
+
+int
+mailer_delivery_poll (mailer_delivery_t *self, zpoller_t *poller)
+{
+    for (int i = 0; i < self->nworkers; i++)
+        if (zpoller_add (poller, self->workers [i]) != 0)
+            return -1;
+    return 0;
+}
+
+int
+mailer_delivery_recv (void *worker, mailer_delivery_result_t *result)
+{
+    zmsg_t *msg = zmsg_recv (worker);
+    zframe_t *frame = msg && zmsg_size (msg) == 1? zmsg_first (msg): NULL;
+    int rc = -1;
+    if (frame && zframe_size (frame) == sizeof *result) {
+        memcpy (result, zframe_data (frame), sizeof *result);
+        bool terminal = result->state == MAILER_STATE_SENT
+                     || result->state == MAILER_STATE_FAILED
+                     || result->state == MAILER_STATE_EXPIRED;
+        if (memchr (result->job_id, 0, sizeof result->job_id) && *result->job_id
+        &&  memchr (result->detail, 0, sizeof result->detail)
+        &&  terminal && (!result->cancelled || result->state == MAILER_STATE_EXPIRED))
+            rc = 0;
+    }
+    zmsg_destroy (&msg);
+    return rc;
+}
