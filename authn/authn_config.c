@@ -10,8 +10,10 @@ authn_config_from_env (void)
     authn_config_t *self = (authn_config_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->endpoint = strdup (pst_config_str ("POSTERN_AUTHN_ENDPOINT", "tcp://127.0.0.1:5601"));
-    self->mfa_endpoint = strdup (pst_config_str ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:5602"));
+    self->endpoint = pst_config_bus_endpoint ("POSTERN_AUTHN_ENDPOINT", "authn.sock");
+    self->mfa_endpoint = pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock");
+    self->keys_dir = pst_config_keys_dir ();
+    self->key_name = pst_config_key_name ("authn");
     const char *db = pst_config_str ("POSTERN_AUTHN_DB", NULL);
     self->db_path = db? strdup (db): pst_config_data_path ("authn.db");
     const char *bootstrap = pst_config_str ("POSTERN_BOOTSTRAP_FILE", NULL);
@@ -24,7 +26,8 @@ authn_config_from_env (void)
     self->login_max_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_FAILURES", 10, 1, 1000);
     self->login_max_ip_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_IP_FAILURES", 100, 1, 1000000);
     self->login_window_s = (int) pst_config_int ("POSTERN_LOGIN_WINDOW_S", 900, 1, 86400);
-    if (!self->endpoint || !self->mfa_endpoint || !self->db_path || !self->bootstrap_path
+    if (!self->endpoint || !self->mfa_endpoint || !self->keys_dir || !self->key_name
+    ||  !self->db_path || !self->bootstrap_path
     ||  !self->domain || !self->issuer)
         authn_config_destroy (&self);
     return self;
@@ -37,6 +40,8 @@ authn_config_destroy (authn_config_t **self_p)
         authn_config_t *self = *self_p;
         free (self->endpoint);
         free (self->mfa_endpoint);
+        free (self->keys_dir);
+        free (self->key_name);
         free (self->db_path);
         free (self->bootstrap_path);
         free (self->domain);

@@ -8,6 +8,8 @@
 typedef struct {
     char *endpoint;             //  POSTERN_AUTHN_ENDPOINT, bound
     char *mfa_endpoint;         //  POSTERN_MFA_ENDPOINT, connected
+    char *keys_dir;             //  POSTERN_KEYS_DIR: the bus keys (pst_curve)
+    char *key_name;             //  POSTERN_KEY_NAME: this process's, default "authn"
     char *db_path;              //  POSTERN_AUTHN_DB
     char *bootstrap_path;       //  POSTERN_BOOTSTRAP_FILE: management app credentials
     char *domain;               //  POSTERN_DOMAIN

@@ -17,10 +17,17 @@ static const pst_handler_t s_handlers [] = {
     { NULL, NULL }
 };
 
+//  What every worker starts from
+typedef struct {
+    const authn_config_t *config;
+    pst_curve_t *curve;
+} s_shared_t;
+
 static void *
 s_worker_init (void *args)
 {
-    return authn_worker_new ((const authn_config_t *) args);
+    s_shared_t *shared = (s_shared_t *) args;
+    return authn_worker_new (shared->config, shared->curve);
 }
 
 static void
@@ -40,11 +47,17 @@ authn_server_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "database could not be prepared");
         return;
     }
+    s_shared_t shared = { config, pst_curve_new (config->keys_dir, config->key_name, true) };
+    if (!shared.curve) {
+        pst_actor_failed (pipe, "no usable bus key");
+        return;
+    }
     pst_service_config_t service = {
-        .name = "authn", .endpoint = config->endpoint,
+        .name = "authn", .endpoint = config->endpoint, .curve = shared.curve,
         .service = PST_SERVICE_AUTHN, .handlers = s_handlers,
         .workers = config->workers, .worker_init = s_worker_init,
-        .worker_destroy = s_worker_destroy, .args = (void *) config
+        .worker_destroy = s_worker_destroy, .args = &shared
     };
     pst_service_run_actor (pipe, &service);
+    pst_curve_destroy (&shared.curve);
 }

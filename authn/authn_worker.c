@@ -4,14 +4,14 @@
 #include <string.h>
 
 authn_worker_t *
-authn_worker_new (const authn_config_t *config)
+authn_worker_new (const authn_config_t *config, pst_curve_t *curve)
 {
     authn_worker_t *self = (authn_worker_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->config = config;
     self->store = authn_store_new (config->db_path);
-    self->mfa = pst_client_new (config->mfa_endpoint);
+    self->mfa = pst_client_new (config->mfa_endpoint, curve, "mfa");
     char *kid = NULL, *pem = NULL;
     if (self->store && self->mfa && authn_store_signing_key (self->store, &kid, &pem) == 0)
         self->signer = pst_jwt_signer_new (pem, kid);

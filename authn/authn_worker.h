@@ -18,10 +18,10 @@ typedef struct {
     unsigned sign_ins;          //  password grants handled, to prune now and then
 } authn_worker_t;
 
-//  Opens the store, connects to mfa and loads the current signing key;
-//  config must outlive the worker. NULL on failure.
+//  Opens the store, connects to mfa as curve's identity and loads the current
+//  signing key; config and curve must outlive the worker. NULL on failure.
 authn_worker_t *
-    authn_worker_new (const authn_config_t *config);
+    authn_worker_new (const authn_config_t *config, pst_curve_t *curve);
 void
     authn_worker_destroy (authn_worker_t **self_p);
 

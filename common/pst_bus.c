@@ -1,4 +1,7 @@
 #include "pst_bus.h"
+#include "pst_auth.h"
+#include "pst_curve.h"
+#include "pst_endpoint.h"
 #include "pst_actor.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -90,8 +93,28 @@ struct _pst_client_t {
     zsock_t *sock;
 };
 
+//  Only inproc, which never leaves the process, goes without CURVE quietly
+static void
+s_insecure_said (const char *endpoint, pst_curve_t *curve, const char *side)
+{
+    if (!curve && strncmp (endpoint, "inproc://", 9) != 0)
+        pst_log (PST_LOG_WARN, "bus_insecure", "endpoint", endpoint, "side", side,
+                 "detail", "no CURVE: any local process may use this socket", NULL);
+}
+
+unsigned
+pst_bus_sender_role (zframe_t *payload)
+{
+    const char *user = payload? zframe_meta (payload, "User-Id"): NULL;
+    const char *service = payload? zframe_meta (payload, "service"): NULL;
+    //  No User-Id: no handler authenticated the peer; never believed
+    if (!user || !*user || !service)
+        return 0;
+    return pst_curve_role (service);
+}
+
 pst_client_t *
-pst_client_new (const char *endpoint)
+pst_client_new (const char *endpoint, pst_curve_t *curve, const char *server)
 {
     pst_client_t *self = (pst_client_t *) calloc (1, sizeof *self);
     if (!self)
@@ -103,6 +126,11 @@ pst_client_new (const char *endpoint)
     }
     pst_bus_tune (self->sock);
     zsock_set_immediate (self->sock, 1);
+    s_insecure_said (endpoint, curve, "client");
+    if (curve && pst_curve_client (curve, self->sock, server) != 0) {
+        pst_client_destroy (&self);
+        return NULL;
+    }
     if (zsock_connect (self->sock, "%s", endpoint) != 0) {
         pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", endpoint, NULL);
         pst_client_destroy (&self);
@@ -175,6 +203,9 @@ typedef struct {
 struct _pst_service_t {
     pst_service_config_t config;
     s_op_t *ops;                //  the service's rows of the catalogue, ended by def NULL
+    unsigned callers;           //  who may send any of them (PST_CALLER_* bits)
+    pst_endpoint_t *claim;      //  the endpoint, while this instance holds it
+    bool authenticating;        //  holds the process's pst_auth
     zactor_t *proxy;
     char *endpoint;
 };
@@ -194,12 +225,13 @@ s_find_op (const s_op_t *ops, const char *name)
 }
 
 //  Validates centrally, then dispatches: handlers only see live, known,
-//  permitted requests with the params their row requires.
+//  permitted requests, from a peer the op's row lets call it, with the params
+//  the row requires. zmsg is [routing id][sender's role][payload] (s_to_worker).
 static void
 s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zmsg)
 {
     const pst_service_config_t *config = &service->config;
-    if (zmsg_size (zmsg) < 2) {
+    if (zmsg_size (zmsg) < 3) {
         pst_log (PST_LOG_WARN, "bus_malformed", "service", config->name, "reason", "no route", NULL);
         return;
     }
@@ -209,6 +241,10 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
     zframe_t *payload = zmsg_last (zmsg);
     zmsg_remove (zmsg, payload);
     zframe_destroy (&payload);
+    zframe_t *role_frame = zmsg_last (zmsg);
+    unsigned role = zframe_size (role_frame) == 1? *zframe_data (role_frame): 0;
+    zmsg_remove (zmsg, role_frame);
+    zframe_destroy (&role_frame);
 
     if (pst_msg_remaining_ms (request) <= 0) {
         pst_log (PST_LOG_INFO, "bus_request_expired", "service", config->name,
@@ -216,8 +252,21 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_msg_destroy (&request);
         return;
     }
-    pst_msg_t *reply = pst_msg_new_reply (request);
     const s_op_t *op = s_find_op (service->ops, pst_msg_op (request));
+    //  A peer asking for what its role may not is not answered: it is either
+    //  broken or an attacker holding a stolen key, and neither needs to learn more
+    if (op && !(op->def->callers & role)) {
+        pst_log (PST_LOG_WARN, "bus_caller_refused", "service", config->name,
+                 "op", op->def->name, "caller", pst_curve_role_name (role), NULL);
+        pst_msg_destroy (&request);
+        return;
+    }
+    //  Who the request is for and with which scopes is believed from the gateway,
+    //  which verified the access token, and from authn, which passes the
+    //  gateway's on after its own row checked them; from no one else
+    if (!(role & (PST_CALLER_GATEWAY | PST_CALLER_AUTHN)))
+        pst_msg_set_caller (request, NULL, NULL);
+    pst_msg_t *reply = pst_msg_new_reply (request);
     if (!op)
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Unknown operation %s", pst_msg_op (request));
     else
@@ -271,12 +320,32 @@ s_worker_actor (zsock_t *pipe, void *args)
         config->worker_destroy (worker);
 }
 
-//  A request from the frontend, to the worker that has waited longest
+//  A request from the frontend, to the worker that has waited longest, with
+//  the sender's role: its key's, as CURVE authenticated it (the metadata does
+//  not cross to the worker). A sender that is no caller of this service is
+//  dropped here, before it costs a worker.
 static void
-s_to_worker (zsock_t *frontend, zsock_t *back, zlist_t *ready)
+s_to_worker (pst_service_t *self, zsock_t *frontend, zsock_t *back, zlist_t *ready)
 {
     zmsg_t *zmsg = zmsg_recv (frontend);
-    zframe_t *worker = (zframe_t *) zlist_pop (ready);
+    if (zmsg && zmsg_size (zmsg) == 2) {
+        //  Without CURVE (the bus's own unit tests) every peer may do anything
+        uint8_t role = self->config.curve? (uint8_t) pst_bus_sender_role (zmsg_last (zmsg)): 0xff;
+        if (!(role & self->callers)) {
+            pst_log (PST_LOG_WARN, "bus_sender_refused", "service", self->config.name,
+                     "caller", pst_curve_role_name (role), NULL);
+            zmsg_destroy (&zmsg);
+        }
+        else {
+            zframe_t *payload = zmsg_last (zmsg);
+            zmsg_remove (zmsg, payload);
+            zmsg_addmem (zmsg, &role, 1);
+            zmsg_append (zmsg, &payload);
+        }
+    }
+    else
+        zmsg_destroy (&zmsg);
+    zframe_t *worker = zmsg? (zframe_t *) zlist_pop (ready): NULL;
     if (zmsg && worker) {
         zmsg_prepend (zmsg, &worker);
         if (zmsg_send (&zmsg, back) != 0)
@@ -351,7 +420,8 @@ s_proxy_actor (zsock_t *pipe, void *args)
     if (ok) {
         pst_bus_tune (frontend);
         zsock_set_linger (back, 0);
-        ok = zsock_bind (frontend, "%s", config->endpoint) >= 0
+        ok = (!config->curve || pst_curve_server (config->curve, frontend) == 0)
+          && zsock_bind (frontend, "%s", config->endpoint) >= 0
           && zsock_bind (back, "%s", backend) == 0;
         if (!ok)
             pst_log (PST_LOG_ERROR, "bus_bind_failed", "service", config->name,
@@ -397,7 +467,7 @@ s_proxy_actor (zsock_t *pipe, void *args)
         if (items [1].revents & ZMQ_POLLIN)
             s_from_worker (back, frontend, ready);
         if ((items [2].revents & ZMQ_POLLIN) && zlist_size (ready) > 0)
-            s_to_worker (frontend, back, ready);
+            s_to_worker (self, frontend, back, ready);
     }
     for (int i = 0; i < nworkers; i++)
         zactor_destroy (&workers [i]);
@@ -447,7 +517,16 @@ pst_service_new (const pst_service_config_t *config)
         return NULL;
     self->config = *config;
     self->ops = s_resolve_ops (config);
-    if (self->ops)
+    for (const s_op_t *op = self->ops; op && op->def; op++)
+        self->callers |= op->def->callers;
+    s_insecure_said (config->endpoint, config->curve, "server");
+    //  The handler must run before the bind: a CURVE server without one admits
+    //  any key. And no two instances on one endpoint
+    if (self->ops && config->curve)
+        self->authenticating = pst_auth_acquire (pst_curve_dir (config->curve)) == 0;
+    if (self->ops && (!config->curve || self->authenticating))
+        self->claim = pst_endpoint_claim (config->endpoint);
+    if (self->claim)
         self->proxy = pst_actor_new (s_proxy_actor, self, "s", &self->endpoint);
     if (!self->proxy || !self->endpoint || !*self->endpoint)
         pst_service_destroy (&self);
@@ -459,7 +538,11 @@ pst_service_destroy (pst_service_t **self_p)
 {
     if (self_p && *self_p) {
         pst_service_t *self = *self_p;
+        //  The sockets close first: they must not outlive the handler
         zactor_destroy (&self->proxy);
+        pst_endpoint_release (&self->claim);
+        if (self->authenticating)
+            pst_auth_release ();
         zstr_free (&self->endpoint);
         free (self->ops);
         free (self);

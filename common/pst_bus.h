@@ -18,6 +18,7 @@
 
 #include <czmq.h>
 #include "pst_catalogue.h"
+#include "pst_curve.h"
 #include "pst_msg.h"
 
 //  Applies the bus defaults (max message size, heartbeats, linger 0) to a socket.
@@ -34,11 +35,14 @@ int
 
 typedef struct _pst_client_t pst_client_t;
 
-//  Connects a DEALER to endpoint. ZMQ_IMMEDIATE is on: nothing queues for a peer
-//  that is not connected, so a restarted service never receives requests whose
-//  callers gave up while it was down.
+//  Connects a DEALER to endpoint as curve's identity, talking only to the
+//  holder of server's key (pst_curve_client). ZMQ_IMMEDIATE is on: nothing
+//  queues for a peer that is not connected, so a restarted service never
+//  receives requests whose callers gave up while it was down. curve may be NULL
+//  only for inproc endpoints; elsewhere that is logged as insecure (the bus's
+//  own unit tests). NULL when the server's key is unknown or on failure.
 pst_client_t *
-    pst_client_new (const char *endpoint);
+    pst_client_new (const char *endpoint, pst_curve_t *curve, const char *server);
 void
     pst_client_destroy (pst_client_t **self_p);
 
@@ -57,6 +61,12 @@ pst_msg_t *
 //  The underlying socket, for callers that multiplex many requests in a poller.
 zsock_t *
     pst_client_sock (pst_client_t *self);
+
+//  The role (PST_CALLER_* bit) of the peer that sent payload, a frame read
+//  from a CURVE server socket: the "service" its key was admitted as
+//  (pst_auth). 0 when the frame carries no authenticated identity.
+unsigned
+    pst_bus_sender_role (zframe_t *payload);
 
 //  Receives and decodes one message from a DEALER-like socket; NULL when the
 //  message is malformed (it is logged and dropped).
@@ -92,6 +102,8 @@ typedef struct {
     const char *name;               //  service name for logs
     const char *endpoint;           //  frontend bind endpoint, e.g. tcp://127.0.0.1:5601
     pst_service_id_t service;       //  whose rows of the catalogue it serves
+    pst_curve_t *curve;             //  its identity (borrowed); NULL: no CURVE, logged as
+                                    //  insecure (the bus's own unit tests only)
     const pst_op_def_t *catalogue;  //  NULL: the operation catalogue (tests bring their own)
     const pst_handler_t *handlers;  //  one per op of the service, ended by name NULL
     pst_dispatch_fn *dispatch;      //  NULL: call the handler
@@ -103,8 +115,12 @@ typedef struct {
 
 typedef struct _pst_service_t pst_service_t;
 
-//  Binds the frontend and starts the workers. NULL when an op of the service has
-//  no handler, the bind fails or a worker cannot initialise.
+//  Binds the frontend and starts the workers. With a curve, the process's
+//  pst_auth runs first and the frontend is a CURVE server: only peers whose
+//  keys it admits connect, and only the roles the service's rows name as
+//  callers get their requests handled (others are dropped unanswered, logged).
+//  NULL when an op of the service has no handler, the endpoint is another
+//  instance's (pst_endpoint), the bind fails or a worker cannot initialise.
 pst_service_t *
     pst_service_new (const pst_service_config_t *config);
 //  Stops taking requests, lets those being handled finish and their replies

@@ -61,6 +61,33 @@ pst_config_data_path (const char *file)
     return path;
 }
 
+char *
+pst_config_bus_endpoint (const char *name, const char *file)
+{
+    const char *value = pst_config_str (name, NULL);
+    char *endpoint = NULL;
+    if (value)
+        endpoint = strdup (value);
+    else
+    if (asprintf (&endpoint, "ipc://%s/bus/%s", pst_config_str ("POSTERN_DATA_DIR", "./data"),
+                  file) < 0)
+        endpoint = NULL;
+    return endpoint;
+}
+
+char *
+pst_config_keys_dir (void)
+{
+    const char *value = pst_config_str ("POSTERN_KEYS_DIR", NULL);
+    return value? strdup (value): pst_config_data_path ("keys");
+}
+
+char *
+pst_config_key_name (const char *dflt)
+{
+    return strdup (pst_config_str ("POSTERN_KEY_NAME", dflt));
+}
+
 const char *
 pst_config_domain (void)
 {

@@ -25,6 +25,20 @@ int
 char *
     pst_config_data_path (const char *file);
 
+//  A bus endpoint: the variable name when set, else the ipc socket file in the
+//  data directory's bus folder, "ipc://<data dir>/bus/<file>" (a folder of its
+//  own, 0700, made by the server that binds it). Caller frees.
+char *
+    pst_config_bus_endpoint (const char *name, const char *file);
+
+//  Where the bus keys are (POSTERN_KEYS_DIR, default <data dir>/keys), and this
+//  process's key name (POSTERN_KEY_NAME, default dflt: "gateway", "mailer"...).
+//  Caller frees.
+char *
+    pst_config_keys_dir (void);
+char *
+    pst_config_key_name (const char *dflt);
+
 //  Public domain, e.g. "localhost:8443" (POSTERN_DOMAIN), and the derived issuer
 //  "https://{domain}/". Borrowed.
 const char *

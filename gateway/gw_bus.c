@@ -30,6 +30,7 @@ typedef struct {
 
 struct _gw_bus_t {
     char *endpoints [GW_SERVICE_COUNT];
+    pst_curve_t *curve;         //  the gateway's bus identity
     int timeout_ms;
     int keys_min_interval_ms;
     gw_keys_t *keys;
@@ -313,7 +314,8 @@ s_bus_actor (zsock_t *pipe, void *args)
     bus_state_t state = { .bus = bus };
     int ok = 1;
     for (int service = 0; service < GW_SERVICE_COUNT; service++) {
-        state.clients [service] = pst_client_new (bus->endpoints [service]);
+        state.clients [service] = pst_client_new (bus->endpoints [service], bus->curve,
+                                                  gw_service_name ((gw_service_t) service));
         ok = ok && state.clients [service];
     }
     state.pending = zhashx_new ();
@@ -361,13 +363,15 @@ gw_bus_new (const gw_config_t *config, gw_keys_t *keys)
         return NULL;
     self->endpoints [GW_SERVICE_AUTHN] = strdup (config->authn_endpoint);
     self->endpoints [GW_SERVICE_MFA] = strdup (config->mfa_endpoint);
+    self->curve = pst_curve_new (config->keys_dir, config->key_name, true);
     self->timeout_ms = config->bus_timeout_ms;
     self->keys_min_interval_ms = config->keys_min_interval_ms;
     self->keys = keys;
     self->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->queue = zlistx_new ();
     pthread_mutex_init (&self->mutex, NULL);
-    if (self->endpoints [0] && self->endpoints [1] && self->wakeup >= 0 && self->queue)
+    if (self->endpoints [0] && self->endpoints [1] && self->curve && self->wakeup >= 0
+    &&  self->queue)
         self->actor = pst_actor_new (s_bus_actor, self, NULL);
     if (!self->actor) {
         pst_log (PST_LOG_ERROR, "bus_start_failed", NULL);
@@ -400,6 +404,7 @@ gw_bus_destroy (gw_bus_t **self_p)
             close (self->wakeup);
         for (int service = 0; service < GW_SERVICE_COUNT; service++)
             free (self->endpoints [service]);
+        pst_curve_destroy (&self->curve);
         free (self);
         *self_p = NULL;
     }

@@ -19,17 +19,31 @@ gw_config_new (void)
     self->bind_address = strdup ("127.0.0.1");
     self->https_port = 8443;
     self->http_port = GW_PORT_OFF;
-    self->authn_endpoint = strdup ("tcp://127.0.0.1:5601");
-    self->mfa_endpoint = strdup ("tcp://127.0.0.1:5602");
+    self->authn_endpoint = strdup ("ipc://./data/bus/authn.sock");
+    self->mfa_endpoint = strdup ("ipc://./data/bus/mfa.sock");
+    self->keys_dir = strdup ("./data/keys");
+    self->key_name = strdup ("gateway");
     self->bus_timeout_ms = 2000;
     self->domain = strdup ("localhost:8443");
     self->max_body = 16384;
     self->connection_timeout_s = 15;
     self->max_connections = 1024;
     self->keys_min_interval_ms = 10 * 1000;
-    if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
+    if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain
+    ||  !self->keys_dir || !self->key_name)
         gw_config_destroy (&self);
     return self;
+}
+
+//  Replaces *field_p with value, taking it; 0, or -1 when value is NULL.
+static int
+s_take_str (char **field_p, char *value)
+{
+    if (!value)
+        return -1;
+    free (*field_p);
+    *field_p = value;
+    return 0;
 }
 
 //  In the environment both -1 (README) and 0 switch a listener off; an
@@ -60,8 +74,12 @@ gw_config_from_env (void)
     self->http_port = s_env_port ("POSTERN_HTTP_PORT", self->http_port);
     s_env_str (&self->tls_cert, "POSTERN_TLS_CERT");
     s_env_str (&self->tls_key, "POSTERN_TLS_KEY");
-    s_env_str (&self->authn_endpoint, "POSTERN_AUTHN_ENDPOINT");
-    s_env_str (&self->mfa_endpoint, "POSTERN_MFA_ENDPOINT");
+    int rc = s_take_str (&self->authn_endpoint,
+                         pst_config_bus_endpoint ("POSTERN_AUTHN_ENDPOINT", "authn.sock"))
+           | s_take_str (&self->mfa_endpoint,
+                         pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock"))
+           | s_take_str (&self->keys_dir, pst_config_keys_dir ())
+           | s_take_str (&self->key_name, pst_config_key_name ("gateway"));
     self->bus_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS",
                                                  self->bus_timeout_ms, 10, 600000);
     gw_config_set_str (&self->domain, pst_config_domain ());
@@ -72,7 +90,7 @@ gw_config_from_env (void)
     self->max_connections = (unsigned) pst_config_int ("POSTERN_MAX_CONNECTIONS",
                                               self->max_connections, 1, 65536);
     s_env_str (&self->trusted_proxies, "POSTERN_TRUSTED_PROXIES");
-    if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
+    if (rc || !self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
         gw_config_destroy (&self);
     return self;
 }
@@ -87,6 +105,8 @@ gw_config_destroy (gw_config_t **self_p)
         free (self->tls_key);
         free (self->authn_endpoint);
         free (self->mfa_endpoint);
+        free (self->keys_dir);
+        free (self->key_name);
         free (self->domain);
         free (self->trusted_proxies);
         free (self);

@@ -20,6 +20,8 @@ typedef struct {
     char *tls_key;              //  PEM path, or NULL to use the development CA
     char *authn_endpoint;
     char *mfa_endpoint;
+    char *keys_dir;             //  the bus keys (pst_curve)
+    char *key_name;             //  this gateway's key: "gateway"
     int bus_timeout_ms;         //  deadline of every bus request
     char *domain;               //  public host[:port]; issuer is https://{domain}/
     size_t max_body;            //  request body limit in bytes

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define DEFAULT_JOBS_ENDPOINT   "tcp://127.0.0.1:5603"
+#define DEFAULT_JOBS_ENDPOINT   "ipc://./data/bus/mfa-jobs.sock"
+#define DEFAULT_KEYS_DIR        "./data/keys"
+#define DEFAULT_KEY_NAME        "mailer"
 #define DEFAULT_SMTP_HOST       "127.0.0.1"
 #define DEFAULT_SMTP_PORT       2525
 #define DEFAULT_FROM            "Postern <no-reply@localhost>"
@@ -45,6 +47,8 @@ mailer_config_new (void)
     self->total_timeout_s = DEFAULT_TOTAL_S;
     self->max_backlog = DEFAULT_MAX_BACKLOG;
     if (mailer_config_set (&self->jobs_endpoint, DEFAULT_JOBS_ENDPOINT)
+    ||  mailer_config_set (&self->keys_dir, DEFAULT_KEYS_DIR)
+    ||  mailer_config_set (&self->key_name, DEFAULT_KEY_NAME)
     ||  mailer_config_set (&self->smtp_host, DEFAULT_SMTP_HOST)
     ||  mailer_config_set (&self->default_from, DEFAULT_FROM))
         mailer_config_destroy (&self);
@@ -58,7 +62,7 @@ typedef struct {
 } env_string_t;
 
 static const env_string_t s_env_strings [] = {
-    { "POSTERN_MFA_JOBS_ENDPOINT",  offsetof (mailer_config_t, jobs_endpoint) },
+    { "POSTERN_KEY_NAME",           offsetof (mailer_config_t, key_name) },
     { "POSTERN_MAILER_OUTBOX",      offsetof (mailer_config_t, outbox_path) },
     { "POSTERN_SMTP_HOST",          offsetof (mailer_config_t, smtp_host) },
     { "POSTERN_SMTP_USER",          offsetof (mailer_config_t, smtp_user) },
@@ -79,6 +83,21 @@ mailer_config_from_env (void)
         const char *value = pst_config_str (env->name, NULL);
         if (value)
             rc = mailer_config_set ((char **) ((char *) self + env->offset), value);
+    }
+    //  Paths under the data directory unless set
+    char *endpoint = pst_config_bus_endpoint ("POSTERN_MFA_JOBS_ENDPOINT", "mfa-jobs.sock");
+    char *keys_dir = pst_config_keys_dir ();
+    if (rc == 0)
+        rc = endpoint && keys_dir? 0: -1;
+    if (rc == 0) {
+        free (self->jobs_endpoint);
+        free (self->keys_dir);
+        self->jobs_endpoint = endpoint;
+        self->keys_dir = keys_dir;
+    }
+    else {
+        free (endpoint);
+        free (keys_dir);
     }
     if (rc == 0 && !self->outbox_path) {
         char *path = pst_config_data_path ("mailer-outbox.db");
@@ -174,6 +193,8 @@ mailer_config_destroy (mailer_config_t **self_p)
     if (self_p && *self_p) {
         mailer_config_t *self = *self_p;
         free (self->jobs_endpoint);
+        free (self->keys_dir);
+        free (self->key_name);
         free (self->outbox_path);
         free (self->smtp_host);
         free (self->smtp_user);

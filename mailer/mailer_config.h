@@ -12,7 +12,9 @@
 #define MAILER_CONFIG_H_INCLUDED
 
 typedef struct {
-    char *jobs_endpoint;        //  mfa's mail-jobs ROUTER, e.g. tcp://127.0.0.1:5603
+    char *jobs_endpoint;        //  mfa's mail-jobs ROUTER, e.g. ipc://data/bus/mfa-jobs.sock
+    char *keys_dir;             //  the bus keys (pst_curve)
+    char *key_name;             //  this mailer's key: "mailer", "mailer-2" ...
     char *outbox_path;          //  this replica's SQLite outbox
     char *smtp_host;
     int smtp_port;
@@ -34,7 +36,8 @@ typedef struct {
 mailer_config_t *
     mailer_config_new (void);
 
-//  Defaults overridden by POSTERN_MFA_JOBS_ENDPOINT, POSTERN_MAILER_OUTBOX,
+//  Defaults overridden by POSTERN_MFA_JOBS_ENDPOINT, POSTERN_KEYS_DIR,
+//  POSTERN_KEY_NAME, POSTERN_MAILER_OUTBOX,
 //  POSTERN_SMTP_HOST, _PORT, _USER, _PASSWORD, _STARTTLS, _CA_FILE, _FROM,
 //  _ALLOW_PLAINTEXT_AUTH, POSTERN_MAILER_CONCURRENCY, POSTERN_MAILER_MAX_BACKLOG,
 //  POSTERN_SMTP_CONNECT_TIMEOUT, POSTERN_SMTP_RESPONSE_TIMEOUT and

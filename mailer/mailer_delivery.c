@@ -17,6 +17,7 @@
 //  What the owner and the workers share; everything else is per thread.
 typedef struct {
     const mailer_config_t *config;
+    pst_curve_t *curve;
     atomic_int stop;                //  set before workers are told to end
     atomic_int in_flight;           //  deliveries in progress
 } shared_t;
@@ -258,7 +259,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     //  request client (ZMQ_IMMEDIATE, linger 0): with mfa down a check fails within
     //  its timeout instead of queueing for a later mfa
     const char *endpoint = self.shared->config->jobs_endpoint;
-    self.mfa = endpoint? pst_client_new (endpoint): NULL;
+    self.mfa = endpoint? pst_client_new (endpoint, self.shared->curve, "mfa"): NULL;
     if (self.outbox && self.smtp && self.mfa) {
         pst_actor_ready (pipe, NULL);
         s_worker_loop (&self);
@@ -274,12 +275,13 @@ s_worker_actor (zsock_t *pipe, void *args)
 //  The owner's side
 
 mailer_delivery_t *
-mailer_delivery_new (const mailer_config_t *config)
+mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
 {
     mailer_delivery_t *self = (mailer_delivery_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->shared.config = config;
+    self->shared.curve = curve;
     atomic_init (&self->shared.stop, 0);
     atomic_init (&self->shared.in_flight, 0);
     self->nworkers = config->concurrency > 0? config->concurrency: 1;

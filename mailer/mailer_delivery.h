@@ -18,6 +18,7 @@
 #define MAILER_DELIVERY_H_INCLUDED
 
 #include "mailer_config.h"
+#include "pst_curve.h"
 #include "mailer_job.h"
 #include "mailer_outbox.h"
 #include <czmq.h>
@@ -38,9 +39,10 @@ typedef struct {
 typedef struct _mailer_delivery_t mailer_delivery_t;
 
 //  Starts the workers; NULL when one cannot start (outbox, curl or socket).
-//  config is borrowed and must outlive the workers.
+//  config and curve (the mailer's bus identity, for mail.check) are borrowed
+//  and must outlive the workers.
 mailer_delivery_t *
-    mailer_delivery_new (const mailer_config_t *config);
+    mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve);
 //  Stops the workers; a delivery in progress is abandoned (its row stays
 //  'sending' and is retried at the next start).
 void

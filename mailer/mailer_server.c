@@ -18,6 +18,7 @@
 typedef struct {
     const mailer_config_t *config;
     mailer_outbox_t *outbox;
+    pst_curve_t *curve;             //  this mailer's bus identity
     zsock_t *jobs;                  //  DEALER to mfa
     mailer_delivery_t *delivery;
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
@@ -216,16 +217,19 @@ s_start (server_t *self)
         snprintf (count, sizeof count, "%d", recovered);
         pst_log (PST_LOG_WARN, "mail_recovered", "count", count, NULL);
     }
+    self->curve = pst_curve_new (config->keys_dir, config->key_name, true);
     self->jobs = zsock_new (ZMQ_DEALER);
-    if (!self->jobs || !config->jobs_endpoint)
+    if (!self->curve || !self->jobs || !config->jobs_endpoint)
         return -1;
     //  Without ZMQ_IMMEDIATE, results queue while mfa restarts and flush on reconnect
     pst_bus_tune (self->jobs);
+    if (pst_curve_client (self->curve, self->jobs, "mfa") != 0)
+        return -1;
     if (zsock_connect (self->jobs, "%s", config->jobs_endpoint) != 0) {
         pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", config->jobs_endpoint, NULL);
         return -1;
     }
-    self->delivery = mailer_delivery_new (config);
+    self->delivery = mailer_delivery_new (config, self->curve);
     return self->delivery? 0: -1;
 }
 
@@ -277,6 +281,7 @@ mailer_server_actor (zsock_t *pipe, void *args)
     }
     mailer_delivery_destroy (&self.delivery);
     zsock_destroy (&self.jobs);
+    pst_curve_destroy (&self.curve);
     mailer_outbox_destroy (&self.outbox);
     if (curl_ok)
         curl_global_cleanup ();

@@ -18,8 +18,10 @@ mfa_config_from_env (void)
     mfa_config_t *self = (mfa_config_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->endpoint = strdup (pst_config_str ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:5602"));
-    self->jobs_endpoint = strdup (pst_config_str ("POSTERN_MFA_JOBS_ENDPOINT", "tcp://127.0.0.1:5603"));
+    self->endpoint = pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock");
+    self->jobs_endpoint = pst_config_bus_endpoint ("POSTERN_MFA_JOBS_ENDPOINT", "mfa-jobs.sock");
+    self->keys_dir = pst_config_keys_dir ();
+    self->key_name = pst_config_key_name ("mfa");
     self->db_path = s_path ("POSTERN_MFA_DB", "mfa.db");
     self->code_key_file = s_path ("POSTERN_MFA_CODE_KEY_FILE", "mfa-code.key");
     self->friendly_name = strdup (pst_config_str ("POSTERN_FRIENDLY_NAME", "Postern"));
@@ -38,7 +40,7 @@ mfa_config_from_env (void)
     //  A bounded log, as Auth0 keeps one; up to ten years for those who must keep more
     self->audit_retention_days = (int) pst_config_int ("POSTERN_AUDIT_RETENTION_DAYS",
                                                        30, 0, 3650);
-    if (!self->endpoint || !self->jobs_endpoint || !self->db_path
+    if (!self->endpoint || !self->jobs_endpoint || !self->keys_dir || !self->key_name || !self->db_path
     ||  !self->code_key_file || !self->friendly_name)
         mfa_config_destroy (&self);
     return self;
@@ -51,6 +53,8 @@ mfa_config_destroy (mfa_config_t **self_p)
         mfa_config_t *self = *self_p;
         free (self->endpoint);
         free (self->jobs_endpoint);
+        free (self->keys_dir);
+        free (self->key_name);
         free (self->db_path);
         free (self->code_key_file);
         free (self->friendly_name);

@@ -11,6 +11,8 @@
 typedef struct {
     char *endpoint;             //  POSTERN_MFA_ENDPOINT, bound ROUTER for gateway and authn
     char *jobs_endpoint;        //  POSTERN_MFA_JOBS_ENDPOINT, bound ROUTER for mailers
+    char *keys_dir;             //  POSTERN_KEYS_DIR: the bus keys (pst_curve)
+    char *key_name;             //  POSTERN_KEY_NAME: this process's, default "mfa"
     char *db_path;              //  POSTERN_MFA_DB
     char *code_key_file;        //  POSTERN_MFA_CODE_KEY_FILE, HMAC key kept out of the db (S8)
     char *friendly_name;        //  POSTERN_FRIENDLY_NAME, tenant name in the email

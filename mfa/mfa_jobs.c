@@ -1,6 +1,8 @@
 #include "mfa_jobs.h"
 #include "mfa_store.h"
 #include "pst_actor.h"
+#include "pst_auth.h"
+#include "pst_endpoint.h"
 #include "pst_bus.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -30,6 +32,9 @@ typedef struct {
 
 typedef struct {
     const mfa_config_t *config;
+    pst_curve_t *curve;         //  mfa's bus identity (borrowed)
+    pst_endpoint_t *claim;      //  the jobs endpoint, while this instance holds it
+    bool authenticating;        //  holds the process's pst_auth
     zsock_t *pipe;
     zsock_t *jobs;              //  ROUTER, mailers
     zsock_t *inproc;            //  ROUTER, workers
@@ -86,14 +91,21 @@ s_now_ms (void)
 }
 
 //  Reads [routing id][envelope] from a ROUTER; NULL when the shape or the
-//  envelope is wrong (logged and dropped: S18).
+//  envelope is wrong (logged and dropped: S18), or when role is not 0 and the
+//  sender's key is not of that role (a peer that is no mailer gets nothing).
 static pst_msg_t *
-s_recv_routed (zsock_t *router, zframe_t **identity_p, zframe_t **payload_p)
+s_recv_routed (zsock_t *router, unsigned role, zframe_t **identity_p, zframe_t **payload_p)
 {
     zmsg_t *msg = zmsg_recv (router);
     if (!msg)
         return NULL;
     pst_msg_t *decoded = NULL;
+    if (role && zmsg_size (msg) == 2 && !(pst_bus_sender_role (zmsg_last (msg)) & role)) {
+        pst_log (PST_LOG_WARN, "bus_sender_refused", "service", "mfa-jobs", "caller",
+                 pst_curve_role_name (pst_bus_sender_role (zmsg_last (msg))), NULL);
+        zmsg_destroy (&msg);
+        return NULL;
+    }
     if (zmsg_size (msg) == 2) {
         zframe_t *identity = zmsg_pop (msg);
         zframe_t *payload = zmsg_pop (msg);
@@ -243,7 +255,7 @@ static void
 s_from_mailer (s_dispatcher_t *self)
 {
     zframe_t *identity = NULL, *payload = NULL;
-    pst_msg_t *msg = s_recv_routed (self->jobs, &identity, &payload);
+    pst_msg_t *msg = s_recv_routed (self->jobs, PST_CALLER_MAILER, &identity, &payload);
     if (!msg)
         return;
     if (streq (pst_msg_op (msg), "mail.check")) {
@@ -288,7 +300,7 @@ static void
 s_from_worker (s_dispatcher_t *self)
 {
     zframe_t *identity = NULL, *payload = NULL;
-    pst_msg_t *msg = s_recv_routed (self->inproc, &identity, &payload);
+    pst_msg_t *msg = s_recv_routed (self->inproc, 0, &identity, &payload);
     if (!msg)
         return;
     if (!streq (pst_msg_op (msg), "mail.send")) {
@@ -384,15 +396,27 @@ s_dispatcher_destroy (s_dispatcher_t *self)
     zlistx_destroy (&self->mailers);
     zsock_destroy (&self->jobs);
     zsock_destroy (&self->inproc);
+    //  After the socket: a CURVE server must not outlive its handler
+    pst_endpoint_release (&self->claim);
+    if (self->authenticating)
+        pst_auth_release ();
     mfa_store_destroy (&self->store);
 }
 
+//  What the dispatcher starts from
+typedef struct {
+    const mfa_config_t *config;
+    pst_curve_t *curve;
+} s_args_t;
+
 //  Binds both routers; 0, or -1 with a log line.
 static int
-s_dispatcher_init (s_dispatcher_t *self, const mfa_config_t *config, char **endpoint_p,
+s_dispatcher_init (s_dispatcher_t *self, const s_args_t *args, char **endpoint_p,
                    char **inproc_p)
 {
+    const mfa_config_t *config = args->config;
     self->config = config;
+    self->curve = args->curve;
     self->mailers = zlistx_new ();
     zlistx_set_destructor (self->mailers, s_mailer_free);
     self->queue = zlistx_new ();
@@ -410,6 +434,11 @@ s_dispatcher_init (s_dispatcher_t *self, const mfa_config_t *config, char **endp
     //  vanishing or blocking the dispatcher: it stays queued for another mailer
     zsock_set_router_mandatory (self->jobs, 1);
     zsock_set_sndtimeo (self->jobs, 0);
+    //  Only mailers' keys may connect and ask for codes to mail (S27)
+    self->authenticating = pst_auth_acquire (pst_curve_dir (self->curve)) == 0;
+    if (!self->authenticating || !(self->claim = pst_endpoint_claim (config->jobs_endpoint))
+    ||  pst_curve_server (self->curve, self->jobs) != 0)
+        return -1;
     if (zsock_bind (self->jobs, "%s", config->jobs_endpoint) < 0) {
         pst_log (PST_LOG_ERROR, "bind_failed", "endpoint", config->jobs_endpoint, NULL);
         return -1;
@@ -426,7 +455,7 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
 {
     s_dispatcher_t self = { 0 };
     char *endpoint = NULL, *inproc = NULL;
-    int rc = s_dispatcher_init (&self, (const mfa_config_t *) args, &endpoint, &inproc);
+    int rc = s_dispatcher_init (&self, (const s_args_t *) args, &endpoint, &inproc);
     if (rc == 0)
         pst_actor_ready (pipe, "ss", endpoint, inproc);
     else
@@ -457,10 +486,12 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
 }
 
 mfa_jobs_t *
-mfa_jobs_new (const mfa_config_t *config)
+mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve)
 {
     mfa_jobs_t *self = (mfa_jobs_t *) zmalloc (sizeof *self);
-    self->actor = pst_actor_new (s_dispatcher_actor, (void *) config, "ss",
+    //  Read by the dispatcher while it starts, which pst_actor_new waits for
+    s_args_t args = { config, curve };
+    self->actor = pst_actor_new (s_dispatcher_actor, &args, "ss",
                                  &self->endpoint, &self->inproc);
     if (!self->actor || !self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)
         mfa_jobs_destroy (&self);

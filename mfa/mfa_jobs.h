@@ -16,15 +16,18 @@
 #define MFA_JOBS_H_INCLUDED
 
 #include "mfa_config.h"
+#include "pst_curve.h"
 
 #define MFA_JOBS_MAILER_TIMEOUT_MS  3000
 
 typedef struct _mfa_jobs_t mfa_jobs_t;
 
-//  Binds config->jobs_endpoint and starts the dispatcher; NULL when the bind or
-//  the database fails. config must outlive the dispatcher.
+//  Binds config->jobs_endpoint as a CURVE server with curve's key, admitting
+//  only mailers' keys, and starts the dispatcher; NULL when the endpoint is
+//  another instance's, the bind or the database fails. config and curve must
+//  outlive the dispatcher.
 mfa_jobs_t *
-    mfa_jobs_new (const mfa_config_t *config);
+    mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve);
 void
     mfa_jobs_destroy (mfa_jobs_t **self_p);
 

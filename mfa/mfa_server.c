@@ -68,13 +68,15 @@ mfa_server_actor (zsock_t *pipe, void *args)
     s_shared_t shared = { .config = config };
     mfa_jobs_t *jobs = NULL;
     pst_service_t *service = NULL;
-    if (s_prepare (config, &shared) == 0)
-        jobs = mfa_jobs_new (config);
+    pst_curve_t *curve = pst_curve_new (config->keys_dir, config->key_name, true);
+    if (curve && s_prepare (config, &shared) == 0)
+        jobs = mfa_jobs_new (config, curve);
     if (jobs) {
         shared.jobs_inproc = mfa_jobs_inproc (jobs);
         pst_service_config_t service_config = {
             .name = "mfa",
             .endpoint = config->endpoint,
+            .curve = curve,
             .service = PST_SERVICE_MFA,
             .handlers = s_handlers,
             .dispatch = mfa_worker_dispatch,
@@ -99,5 +101,6 @@ mfa_server_actor (zsock_t *pipe, void *args)
     //  Workers hold clients of the dispatcher: they go first
     pst_service_destroy (&service);
     mfa_jobs_destroy (&jobs);
+    pst_curve_destroy (&curve);
     sodium_memzero (shared.code_key, sizeof shared.code_key);
 }

@@ -34,7 +34,7 @@ mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char 
     memcpy (self->code_key, code_key, MFA_CODE_KEY_SIZE);
     self->store = mfa_store_new (config->db_path);
     self->replay = self->store? mfa_replay_new (self->store, self->code_key): NULL;
-    self->jobs = pst_client_new (jobs_inproc);
+    self->jobs = pst_client_new (jobs_inproc, NULL, NULL);
     if (!self->store || !self->replay || !self->jobs)
         mfa_worker_destroy (&self);
     return self;

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <sys/stat.h>
+#include "test_keys.h"
 #include "authn_config.h"
 #include "authn_server.h"
 #include "pst_actor.h"
@@ -124,8 +125,9 @@ s_setup (void **state)
     setenv ("POSTERN_LOGIN_MAX_FAILURES", "3", 1);
     setenv ("POSTERN_LOGIN_MAX_IP_FAILURES", "6", 1);
     setenv ("POSTERN_LOGIN_WINDOW_S", "900", 1);
-    s_mfa = zsock_new (ZMQ_ROUTER);
-    assert_true (zsock_bind (s_mfa, "tcp://127.0.0.1:*") > 0);
+    test_keys_dir ();
+    s_mfa = test_keys_server (ZMQ_ROUTER, "mfa", "tcp://127.0.0.1:*");
+    assert_non_null (s_mfa);
     char *mfa_endpoint = zsock_last_endpoint (s_mfa);
     s_config = authn_config_from_env ();
     free (s_config->endpoint);
@@ -151,7 +153,8 @@ s_setup (void **state)
     assert_non_null (s_authn);
     assert_non_null (endpoint);
     assert_true (strlen (endpoint) > 0);
-    s_caller = zsock_new_dealer (endpoint);
+    s_caller = test_keys_dealer ("gateway", "authn", endpoint);
+    assert_non_null (s_caller);
     zstr_free (&endpoint);
     s_audience_mgmt = NULL;
     assert_true (asprintf (&s_audience_mgmt, "%sapi/v2/", s_config->issuer) > 0);
@@ -164,7 +167,7 @@ s_teardown (void **state)
     (void) state;
     zsock_destroy (&s_caller);
     zactor_destroy (&s_authn);
-    zsock_destroy (&s_mfa);
+    test_keys_close (&s_mfa);
     authn_config_destroy (&s_config);
     free (s_audience_mgmt);
     char command [128];

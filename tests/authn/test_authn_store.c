@@ -345,7 +345,14 @@ test_config_from_env (void **state)
     char expected [128];
     snprintf (expected, sizeof expected, "%s/authn.db", s_dir);
     assert_string_equal (config->db_path, expected);
-    assert_string_equal (config->endpoint, "tcp://127.0.0.1:5601");
+    //  The bus defaults to ipc sockets in the data directory: no port opens
+    snprintf (expected, sizeof expected, "ipc://%s/bus/authn.sock", s_dir);
+    assert_string_equal (config->endpoint, expected);
+    snprintf (expected, sizeof expected, "ipc://%s/bus/mfa.sock", s_dir);
+    assert_string_equal (config->mfa_endpoint, expected);
+    snprintf (expected, sizeof expected, "%s/keys", s_dir);
+    assert_string_equal (config->keys_dir, expected);
+    assert_string_equal (config->key_name, "authn");
     assert_true (authn_config_now (config) > 1700000000);
     config->now_s = s_fixed_now;
     assert_int_equal (authn_config_now (config), 42);

@@ -86,7 +86,7 @@ test_call_round_trip (void **state)
     assert_non_null (service);
     assert_true (strncmp (pst_service_endpoint (service), "tcp://127.0.0.1:", 16) == 0);
 
-    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     assert_non_null (client);
     pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
     json_object_set_new (pst_msg_body (request), "value", json_integer (42));
@@ -110,7 +110,7 @@ test_unknown_op_and_scope (void **state)
     (void) state;
     pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
     pst_service_t *service = pst_service_new (&config);
-    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
 
     pst_msg_t *request = pst_msg_new_request ("test.nothing", 2000);
     pst_msg_t *reply = pst_client_call (client, request);
@@ -150,7 +150,7 @@ test_params_checked_before_handler (void **state)
     pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
     pst_service_t *service = pst_service_new (&config);
     assert_non_null (service);
-    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     struct {
         const char *body;
         const char *error_text;
@@ -211,7 +211,7 @@ static void
 test_deadlines (void **state)
 {
     (void) state;
-    pst_client_t *client = pst_client_new ("tcp://127.0.0.1:1");
+    pst_client_t *client = pst_client_new ("tcp://127.0.0.1:1", NULL, NULL);
     pst_msg_t *request = pst_msg_new_request ("test.echo", 3000);
     int64_t start = zclock_mono ();
     assert_null (pst_client_call (client, request));
@@ -228,7 +228,7 @@ test_deadlines (void **state)
 
     pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
     pst_service_t *service = pst_service_new (&config);
-    client = pst_client_new (pst_service_endpoint (service));
+    client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     zclock_sleep (100);      //  let the connection come up: ZMQ_IMMEDIATE
     s_slow_ms = 400;
     request = pst_msg_new_request ("test.slow", 150);
@@ -285,7 +285,7 @@ test_garbage_dropped (void **state)
     zframe_send (&frame, raw, 0);
     zstr_send (raw, "not msgpack at all");
 
-    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     zclock_sleep (50);
     pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
     pst_msg_t *reply = pst_client_call (client, request);
@@ -337,7 +337,7 @@ test_idle_worker_takes_request (void **state)
     pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 2);
     pst_service_t *service = pst_service_new (&config);
     zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
-    pst_client_t *client = pst_client_new (pst_service_endpoint (service));
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     zclock_sleep (50);
     s_slow_ms = 800;
     pst_msg_t *slow = pst_msg_new_request ("test.slow", 3000);

@@ -86,6 +86,9 @@ e2e_start() {
   MAIL_DIR=$E2E_WORK/mail
   CA=$POSTERN_DATA_DIR/tls/ca.pem
   mkdir -p "$POSTERN_DATA_DIR" "$MAIL_DIR"
+  # every bus key before any service: a server admits the keys it finds at start
+  "$POSTERN_BINARY_DIR/tools/postern-keys" >"$E2E_WORK/keys.log" 2>&1 \
+    || { e2e_log "postern-keys failed"; return 1; }
 
   e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
     --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR"

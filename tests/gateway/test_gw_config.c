@@ -34,8 +34,10 @@ test_defaults (void **state)
     assert_int_equal (config->http_port, GW_PORT_OFF);
     assert_null (config->tls_cert);
     assert_null (config->tls_key);
-    assert_string_equal (config->authn_endpoint, "tcp://127.0.0.1:5601");
-    assert_string_equal (config->mfa_endpoint, "tcp://127.0.0.1:5602");
+    //  ipc sockets in the data directory (./data unless POSTERN_DATA_DIR says)
+    assert_string_equal (config->authn_endpoint, "ipc://./data/bus/authn.sock");
+    assert_string_equal (config->mfa_endpoint, "ipc://./data/bus/mfa.sock");
+    assert_string_equal (config->key_name, "gateway");
     assert_int_equal (config->bus_timeout_ms, 2000);
     assert_string_equal (config->domain, "localhost:8443");
     assert_int_equal (config->max_body, 16384);

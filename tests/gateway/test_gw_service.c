@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "test_keys.h"
 #include "gw_config.h"
 #include "gw_server.h"
 #include "pst_actor.h"
@@ -169,12 +170,8 @@ static void
 s_stub_actor (zsock_t *pipe, void *args)
 {
     stub_t *stub = (stub_t *) args;
-    zsock_t *authn = zsock_new (ZMQ_ROUTER);
-    zsock_t *mfa = zsock_new (ZMQ_ROUTER);
-    pst_bus_tune (authn);
-    pst_bus_tune (mfa);
-    zsock_bind (authn, "tcp://127.0.0.1:*");
-    zsock_bind (mfa, "tcp://127.0.0.1:*");
+    zsock_t *authn = test_keys_server (ZMQ_ROUTER, "authn", "tcp://127.0.0.1:*");
+    zsock_t *mfa = test_keys_server (ZMQ_ROUTER, "mfa", "tcp://127.0.0.1:*");
     char *authn_endpoint = zsock_last_endpoint (authn);
     char *mfa_endpoint = zsock_last_endpoint (mfa);
     pst_actor_ready (pipe, "ss", authn_endpoint, mfa_endpoint);
@@ -188,8 +185,8 @@ s_stub_actor (zsock_t *pipe, void *args)
         s_serve_one (stub, which, which == authn? "authn": "mfa");
     }
     zpoller_destroy (&poller);
-    zsock_destroy (&authn);
-    zsock_destroy (&mfa);
+    test_keys_close (&authn);
+    test_keys_close (&mfa);
 }
 
 static void
@@ -265,6 +262,7 @@ s_setup (void **state)
         return -1;
 
     s_fx.config = gw_config_new ();
+    gw_config_set_str (&s_fx.config->keys_dir, test_keys_dir ());
     s_fx.config->https_port = GW_PORT_EPHEMERAL;
     s_fx.config->http_port = GW_PORT_OFF;
     s_fx.config->bus_timeout_ms = BUS_TIMEOUT_MS;
@@ -1138,6 +1136,7 @@ test_service_not_connected (void **state)
     zsock_destroy (&probe);
 
     gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
     config->https_port = GW_PORT_OFF;
     config->http_port = GW_PORT_EPHEMERAL;
     config->bus_timeout_ms = 5000;
@@ -1236,6 +1235,7 @@ test_shutdown_drains_requests_in_flight (void **state)
     (void) state;
     stub_t *stub = &s_fx.stubs.stub;
     gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
     background_t background = { .port = -1 };
     zactor_t *gateway = s_own_gateway (config, 5000, &background.port);
     pthread_mutex_lock (&stub->mutex);
@@ -1267,6 +1267,7 @@ test_shutdown_answers_waiting_requests (void **state)
     (void) state;
     stub_t *stub = &s_fx.stubs.stub;
     gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
     background_t background = { .port = -1 };
     zactor_t *gateway = s_own_gateway (config, 1500, &background.port);
     s_set_silent (stub, 1);

@@ -71,7 +71,12 @@ test_defaults (void **state)
     setenv ("POSTERN_DATA_DIR", dir, 1);
     mailer_config_t *config = mailer_config_from_env ();
     assert_non_null (config);
-    assert_string_equal (config->jobs_endpoint, "tcp://127.0.0.1:5603");
+    char expected [128];
+    snprintf (expected, sizeof expected, "ipc://%s/bus/mfa-jobs.sock", dir);
+    assert_string_equal (config->jobs_endpoint, expected);
+    snprintf (expected, sizeof expected, "%s/keys", dir);
+    assert_string_equal (config->keys_dir, expected);
+    assert_string_equal (config->key_name, "mailer");
     assert_string_equal (config->smtp_host, "127.0.0.1");
     assert_int_equal (config->smtp_port, 2525);
     assert_null (config->smtp_user);
@@ -84,7 +89,6 @@ test_defaults (void **state)
     assert_int_equal (config->response_timeout_s, 10);
     assert_int_equal (config->smtp_allow_plaintext_auth, 0);
     assert_int_equal (config->max_backlog, 1000);
-    char expected [128];
     snprintf (expected, sizeof expected, "%s/mailer-outbox.db", dir);
     assert_string_equal (config->outbox_path, expected);
     mailer_config_destroy (&config);

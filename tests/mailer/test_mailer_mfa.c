@@ -29,6 +29,7 @@
 #include "pst_actor.h"
 #include "mfa_jobs.h"
 #include "mfa_test_support.h"
+#include "test_keys.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -144,6 +145,7 @@ s_mailer_new (mfa_harness_t *mfa, const char *outbox, int smtp_port, int max_bac
               mailer_config_t **config_p)
 {
     mailer_config_t *config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&config->keys_dir, test_keys_dir ()), 0);
     assert_non_null (config);
     assert_int_equal (mailer_config_set (&config->jobs_endpoint, mfa->jobs), 0);
     assert_int_equal (mailer_config_set (&config->outbox_path, outbox), 0);
@@ -385,7 +387,7 @@ test_mail_check_answers (void **state)
     test_mailer_t *fake = self->fake = test_mailer_new (mfa->jobs);
     mfa_test_factor (mfa, "email", 1);
     mfa_test_enrol (mfa, fake, "auth0|eve", "eve@example.com", NULL);
-    pst_client_t *client = self->client = pst_client_new (mfa->jobs);
+    pst_client_t *client = self->client = pst_client_new (mfa->jobs, test_keys_curve ("mailer"), "mfa");
     assert_non_null (client);
     //  From here on mfa's log goes to a file, to see which mailers it registers
     char log_path [128];

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "test_keys.h"
 #include "mailer_job.h"
 #include "mailer_outbox.h"
 #include "mailer_server.h"
@@ -163,6 +164,7 @@ s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
     self->config = mailer_config_new ();
     assert_non_null (self->config);
     assert_int_equal (mailer_config_set (&self->config->jobs_endpoint, self->endpoint), 0);
+    assert_int_equal (mailer_config_set (&self->config->keys_dir, test_keys_dir ()), 0);
     assert_int_equal (mailer_config_set (&self->config->outbox_path, self->outbox), 0);
     assert_int_equal (mailer_config_set (&self->config->default_from, "Postern <" FROM_ADDRESS ">"), 0);
     self->config->smtp_port = smtp_port;
@@ -510,11 +512,9 @@ s_setup (void **state)
     self->inbox = zlistx_new ();
     zlistx_set_destructor (self->inbox, s_msg_free);
     snprintf (self->outbox, sizeof self->outbox, "%s/outbox.db", self->dir);
-    self->router = zsock_new (ZMQ_ROUTER);
+    //  Stands in for mfa's mail-jobs socket, with mfa's key
+    self->router = test_keys_server (ZMQ_ROUTER, "mfa", "tcp://127.0.0.1:*");
     if (!self->router)
-        return -1;
-    pst_bus_tune (self->router);
-    if (zsock_bind (self->router, "tcp://127.0.0.1:*") < 0)
         return -1;
     self->endpoint = zsock_last_endpoint (self->router);
     *state = self;
@@ -529,7 +529,7 @@ s_teardown (void **state)
     s_sink_stop (self);
     zframe_destroy (&self->peer);
     zlistx_destroy (&self->inbox);
-    zsock_destroy (&self->router);
+    test_keys_close (&self->router);
     zstr_free (&self->endpoint);
     nftw (self->dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free (self);
@@ -948,6 +948,7 @@ test_refuses_bad_config (void **state)
 {
     fixture_t *self = *state;
     mailer_config_t *config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&config->keys_dir, test_keys_dir ()), 0);
     assert_int_equal (mailer_config_set (&config->jobs_endpoint, self->endpoint), 0);
     assert_int_equal (mailer_config_set (&config->outbox_path, self->outbox), 0);
     assert_int_equal (mailer_config_set (&config->default_from, "Postern <not-an-address>"), 0);
@@ -965,6 +966,7 @@ test_refuses_plaintext_auth (void **state)
 {
     fixture_t *self = *state;
     mailer_config_t *config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&config->keys_dir, test_keys_dir ()), 0);
     assert_int_equal (mailer_config_set (&config->jobs_endpoint, self->endpoint), 0);
     assert_int_equal (mailer_config_set (&config->outbox_path, self->outbox), 0);
     assert_int_equal (mailer_config_set (&config->smtp_user, "postern"), 0);

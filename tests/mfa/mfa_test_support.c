@@ -11,6 +11,7 @@
 #include "mfa_server.h"
 #include "pst_actor.h"
 #include "pst_log.h"
+#include "test_keys.h"
 
 #define TEST_MAILER_CREDIT      10
 #define TEST_MAILER_READY_MS    500
@@ -46,6 +47,7 @@ mfa_harness_new (void (*tune) (mfa_config_t *config))
     snprintf (self->dir, sizeof self->dir, "/tmp/postern-mfa-test-XXXXXX");
     assert_non_null (mkdtemp (self->dir));
     setenv ("POSTERN_DATA_DIR", self->dir, 1);
+    test_keys_dir ();
     setenv ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:*", 1);
     setenv ("POSTERN_MFA_JOBS_ENDPOINT", "tcp://127.0.0.1:*", 1);
     unsetenv ("POSTERN_MFA_DB");
@@ -61,8 +63,10 @@ mfa_harness_new (void (*tune) (mfa_config_t *config))
     assert_non_null (self->server);
     assert_true (strlen (self->api) > 0);
     assert_true (strlen (self->jobs) > 0);
-    self->client = pst_client_new (self->api);
+    self->client = pst_client_new (self->api, test_keys_curve ("gateway"), "mfa");
+    self->authn = pst_client_new (self->api, test_keys_curve ("authn"), "mfa");
     assert_non_null (self->client);
+    assert_non_null (self->authn);
     return self;
 }
 
@@ -90,6 +94,7 @@ mfa_harness_destroy (mfa_harness_t **self_p)
     if (self_p && *self_p) {
         mfa_harness_t *self = *self_p;
         pst_client_destroy (&self->client);
+        pst_client_destroy (&self->authn);
         zactor_destroy (&self->server);
         zstr_free (&self->api);
         zstr_free (&self->jobs);
@@ -118,7 +123,10 @@ mfa_test_call_as (mfa_harness_t *self, const char *op, json_t *body, const char 
         pst_msg_set_body (request, &body);
     pst_msg_set_caller (request, caller, scopes);
     pst_msg_set_client_ip (request, "127.0.0.1");
-    pst_msg_t *reply = pst_client_call (self->client, request);
+    //  Sent as the peer the catalogue says calls the op: authn or the gateway
+    const pst_op_def_t *row = pst_catalogue_find (NULL, PST_SERVICE_MFA, op);
+    int as_authn = row && !(row->callers & PST_CALLER_GATEWAY);
+    pst_msg_t *reply = pst_client_call (as_authn? self->authn: self->client, request);
     pst_msg_destroy (&request);
     return reply;
 }
@@ -314,10 +322,8 @@ s_code_of (const char *job_text)
 static void
 s_mailer_actor (zsock_t *pipe, void *args)
 {
-    s_mailer_state_t state = { zsock_new (ZMQ_DEALER), zlistx_new () };
+    s_mailer_state_t state = { test_keys_dealer ("mailer", "mfa", (const char *) args), zlistx_new () };
     zlistx_set_destructor (state.jobs, s_job_free);
-    pst_bus_tune (state.dealer);
-    zsock_connect (state.dealer, "%s", (const char *) args);
     pst_actor_ready (pipe, NULL);
     s_mailer_ready (&state);
     zpoller_t *poller = zpoller_new (pipe, state.dealer, NULL);

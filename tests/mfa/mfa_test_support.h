@@ -27,7 +27,8 @@ typedef struct {
     zactor_t *server;
     char *api;                  //  bound api endpoint
     char *jobs;                 //  bound jobs endpoint
-    pst_client_t *client;       //  plays authn and the gateway
+    pst_client_t *client;       //  plays the gateway
+    pst_client_t *authn;        //  plays authn
 } mfa_harness_t;
 
 //  Starts mfa on tcp://127.0.0.1:* in a fresh temp dir. tune (may be NULL)

@@ -571,11 +571,11 @@ test_recovery_regeneration (void **state)
     pst_msg_t *request = pst_msg_new_request ("recovery_code.regenerate", 3000);
     json_object_set_new (pst_msg_body (request), "id", json_string (ALICE));
     pst_msg_set_caller (request, "admin@clients", "update:users");
-    reply = pst_client_call (fixture->mfa->client, request);
+    reply = pst_client_call (fixture->mfa->authn, request);
     assert_reply_ok (reply);
     char *new_code = strdup (pst_msg_get_str (reply, "recovery_code"));
     pst_msg_destroy (&reply);
-    reply = pst_client_call (fixture->mfa->client, request);
+    reply = pst_client_call (fixture->mfa->authn, request);
     assert_reply_ok (reply);
     assert_string_equal (pst_msg_get_str (reply, "recovery_code"), new_code);
     pst_msg_destroy (&reply);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "mfa_test_support.h"
+#include "test_keys.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
 
@@ -84,7 +85,7 @@ s_parallel_verify (fixture_t *fixture, const login_t *login, int count, int wron
     pst_client_t *clients [CLIENTS];
     zpoller_t *poller = zpoller_new (NULL);
     for (int i = 0; i < CLIENTS; i++) {
-        clients [i] = pst_client_new (fixture->mfa->api);
+        clients [i] = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
         zpoller_add (poller, pst_client_sock (clients [i]));
     }
     for (int i = 0; i < count; i++) {
@@ -434,8 +435,8 @@ test_retried_request_id (void **state)
     pst_msg_t *request = pst_msg_new_request ("challenge.create", 3000);
     json_t *body = json_pack ("{s:s, s:s}", "mfa_token", token, "client_id", "app1");
     pst_msg_set_body (request, &body);
-    pst_msg_t *first = pst_client_call (fixture->mfa->client, request);
-    pst_msg_t *again = pst_client_call (fixture->mfa->client, request);
+    pst_msg_t *first = pst_client_call (fixture->mfa->authn, request);
+    pst_msg_t *again = pst_client_call (fixture->mfa->authn, request);
     assert_reply_ok (first);
     assert_reply_ok (again);
     //  Same oob_code, one email (S26)
@@ -454,8 +455,8 @@ test_retried_request_id (void **state)
     body = json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
                       "oob_code", oob_code, "binding_code", code);
     pst_msg_set_body (request, &body);
-    first = pst_client_call (fixture->mfa->client, request);
-    again = pst_client_call (fixture->mfa->client, request);
+    first = pst_client_call (fixture->mfa->authn, request);
+    again = pst_client_call (fixture->mfa->authn, request);
     assert_reply_ok (first);
     assert_reply_ok (again);
     assert_string_equal (pst_msg_get_str (again, "user_id"), "auth0|rosa");
