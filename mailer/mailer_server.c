@@ -134,7 +134,7 @@ s_handle_send (server_t *self, const pst_msg_t *request)
 }
 
 //  Operations mfa may send us (docs/protocol.md "Mail jobs"), as data. required:
-//  body members that must be non-empty strings before the handler runs
+//  body members (two at most) that must be non-empty strings before the handler runs
 //  (pst_json_missing). mail.send lists none: mailer_job_from_body checks every
 //  field of a job and names the first bad one ("Invalid or missing ...").
 typedef struct {

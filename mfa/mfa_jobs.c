@@ -268,9 +268,9 @@ s_answer_check (s_dispatcher_t *self, s_call_t *call)
 
 typedef void (s_job_op_fn) (s_dispatcher_t *self, s_call_t *call);
 
-//  docs/protocol.md "Mail jobs", mailer -> mfa. required: body members that must
-//  be non-empty strings before the handler runs (pst_json_missing). answered: a
-//  request, else a note.
+//  docs/protocol.md "Mail jobs", mailer -> mfa. required: body members (two at
+//  most) that must be non-empty strings before the handler runs
+//  (pst_json_missing). answered: a request, else a note.
 typedef struct {
     const char *op;
     s_job_op_fn *handler;
