@@ -76,9 +76,4 @@ int
     pst_b64url_decode (const char *text, size_t text_len,
                        uint8_t *out, size_t max, size_t *size_p);
 
-//  Loads a key of key_size bytes from path, creating it (0600) from the CSPRNG when
-//  missing. 0 or -1.
-int
-    pst_key_file_load (const char *path, uint8_t *key, size_t key_size);
-
 #endif

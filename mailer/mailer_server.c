@@ -6,6 +6,7 @@
 #include "pst_actor.h"
 #include "pst_bus.h"
 #include "pst_error.h"
+#include "pst_json.h"
 #include "pst_log.h"
 #include <curl/curl.h>
 
@@ -133,15 +134,19 @@ s_handle_send (server_t *self, const pst_msg_t *request)
     mailer_job_destroy (&job);
 }
 
-//  Operations mfa may send us, as data.
+//  Operations mfa may send us (docs/protocol.md "Mail jobs"), as data. required:
+//  body members (two at most) that must be non-empty strings before the handler runs
+//  (pst_json_missing). mail.send lists none: mailer_job_from_body checks every
+//  field of a job and names the first bad one ("Invalid or missing ...").
 typedef struct {
     const char *op;
     void (*handler) (server_t *self, const pst_msg_t *request);
+    const char *required [3];
 } op_t;
 
 static const op_t s_ops [] = {
-    { "mail.send", s_handle_send },
-    { NULL, NULL }
+    { "mail.send",  s_handle_send,  { NULL } },
+    { NULL, NULL, { NULL } }
 };
 
 static void
@@ -153,12 +158,22 @@ s_handle_jobs (server_t *self)
     const op_t *op = s_ops;
     while (op->op && !streq (op->op, pst_msg_op (msg)))
         op++;
+    const char *missing = op->op? pst_json_missing (pst_msg_body (msg), op->required): NULL;
     if (!op->op)
         pst_log (PST_LOG_WARN, "bus_unknown_op", "service", "mailer", "op", pst_msg_op (msg), NULL);
     else
     if (pst_msg_remaining_ms (msg) <= 0)
         pst_log (PST_LOG_INFO, "bus_request_expired", "service", "mailer",
                  "op", pst_msg_op (msg), "request_id", pst_msg_id (msg), NULL);
+    else
+    if (missing) {
+        pst_msg_t *reply = pst_msg_new_reply (msg);
+        if (reply) {
+            pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
+                          missing);
+            s_reply (self, &reply);
+        }
+    }
     else
         op->handler (self, msg);
     pst_msg_destroy (&msg);

@@ -5,6 +5,7 @@
 #include "pst_endpoint.h"
 #include "pst_bus.h"
 #include "pst_error.h"
+#include "pst_json.h"
 #include "pst_log.h"
 #include <czmq.h>
 #include <string.h>
@@ -180,10 +181,24 @@ s_mailer_forget (s_dispatcher_t *self, s_mailer_t *mailer, const char *reason)
         zlistx_delete (self->mailers, handle);
 }
 
+//  ---------------------------------------------------------------------------
+//  The operations of the mail-jobs socket. A note (mail.ready, mail.result, a
+//  mailer's answer to mail.send) comes from a mailer's job socket and counts as
+//  its heartbeat; a request (mail.check) comes from a delivery worker's socket of
+//  its own and is answered.
+
+typedef struct {
+    const pst_msg_t *msg;
+    zframe_t *payload;          //  the message as it came, for relaying
+    s_mailer_t *mailer;         //  a note's sender
+    pst_msg_t *reply;           //  a request's answer, sent after the handler
+} s_call_t;
+
 //  mail.result: the mailer's final word on a job.
 static void
-s_record_result (s_dispatcher_t *self, const pst_msg_t *msg)
+s_record_result (s_dispatcher_t *self, s_call_t *call)
 {
+    const pst_msg_t *msg = call->msg;
     const char *job_id = pst_msg_get_str (msg, "job_id");
     const char *result = pst_msg_get_str (msg, "result");
     const char *detail = pst_msg_get_str (msg, "detail");
@@ -216,39 +231,103 @@ s_record_result (s_dispatcher_t *self, const pst_msg_t *msg)
     free (user_id);
 }
 
+//  mail.ready: how many jobs the mailer can take now.
+static void
+s_set_credit (s_dispatcher_t *self, s_call_t *call)
+{
+    (void) self;
+    long long credit = pst_msg_get_int (call->msg, "credit", 0);
+    call->mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
+}
+
+//  mail.send, from a mailer: its answer to a job, back to the worker that
+//  waits for it.
+static void
+s_relay_answer (s_dispatcher_t *self, s_call_t *call)
+{
+    const char *id = pst_msg_id (call->msg);
+    s_job_t *job = (s_job_t *) zhashx_lookup (self->inflight, id);
+    if (job) {
+        s_send_routed (self->inproc, job->worker, call->payload);
+        pst_log (PST_LOG_DEBUG, "mail_job_answered", "job_id", job->job_id,
+                 "mailer", call->mailer->key,
+                 "status", pst_msg_is_error (call->msg)? "error": "ok", NULL);
+        zhashx_delete (self->inflight, id);
+    }
+}
+
 //  mail.check: may the mailer still send this job? Only while its code can
 //  complete the challenge (S22); a job we do not know is dead. Answered here from
 //  our own store: it is one indexed read, and the mailer waits for it.
 static void
-s_answer_check (s_dispatcher_t *self, zframe_t *identity, const pst_msg_t *msg)
+s_answer_check (s_dispatcher_t *self, s_call_t *call)
 {
-    if (pst_msg_remaining_ms (msg) <= 0)
-        return;         //  the mailer has given up and decided without us
-    pst_msg_t *reply = pst_msg_new_reply (msg);
-    if (!reply)
-        return;
-    const char *job_id = pst_msg_get_str (msg, "job_id");
+    const char *job_id = pst_msg_get_str (call->msg, "job_id");
     //  Our job ids are 32 hex characters: a longer one was never ours, and is
     //  neither looked up nor logged
-    int ours = job_id && *job_id && strnlen (job_id, 65) <= 64;
-    int live = -1;
-    if (!job_id || !*job_id)
-        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: job_id");
-    else {
-        live = !ours? 0
+    int ours = strnlen (job_id, 65) <= 64;
+    int live = !ours? 0
              : self->store? mfa_store_job_live (self->store, job_id,
                                                 mfa_config_now_ms (self->config))
              : -1;
-        if (live < 0)
-            pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        else
-            json_object_set_new (pst_msg_body (reply), "live", json_boolean (live));
-    }
+    if (live < 0)
+        pst_msg_fail (call->reply, PST_ERR_INTERNAL, "Database unavailable");
+    else
+        json_object_set_new (pst_msg_body (call->reply), "live", json_boolean (live));
     pst_log (PST_LOG_DEBUG, "mail_check", "job_id", ours? job_id: NULL,
              "live", live == 1? "yes": live == 0? "no": "error", NULL);
-    if (pst_bus_send (self->jobs, identity, reply) != 0)
-        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", "mail.check", NULL);
-    pst_msg_destroy (&reply);
+}
+
+typedef void (s_job_op_fn) (s_dispatcher_t *self, s_call_t *call);
+
+//  docs/protocol.md "Mail jobs", mailer -> mfa. required: body members (two at
+//  most) that must be non-empty strings before the handler runs
+//  (pst_json_missing). answered: a request, else a note.
+typedef struct {
+    const char *op;
+    s_job_op_fn *handler;
+    const char *required [3];
+    bool answered;
+} s_job_op_t;
+
+static const s_job_op_t s_job_ops [] = {
+    //  op              handler             required                answered
+    { "mail.ready",     s_set_credit,       { NULL },               false },
+    { "mail.result",    s_record_result,    { "job_id", "result" }, false },
+    { "mail.send",      s_relay_answer,     { NULL },               false },
+    { "mail.check",     s_answer_check,     { "job_id" },           true },
+    { NULL, NULL, { NULL }, false }
+};
+
+static const s_job_op_t *
+s_job_op_find (const char *name)
+{
+    for (const s_job_op_t *op = s_job_ops; op->op; op++)
+        if (streq (op->op, name))
+            return op;
+    return NULL;
+}
+
+//  A request, validated centrally as on the request sockets: one past its
+//  deadline is dropped (the mailer has given up and decided without us), one
+//  missing a parameter is refused; otherwise the handler fills the reply.
+static void
+s_answer (s_dispatcher_t *self, const s_job_op_t *op, zframe_t *identity, s_call_t *call)
+{
+    if (pst_msg_remaining_ms (call->msg) <= 0)
+        return;
+    call->reply = pst_msg_new_reply (call->msg);
+    if (!call->reply)
+        return;
+    const char *missing = pst_json_missing (pst_msg_body (call->msg), op->required);
+    if (missing)
+        pst_msg_fail (call->reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
+                      missing);
+    else
+        op->handler (self, call);
+    if (pst_bus_send (self->jobs, identity, call->reply) != 0)
+        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", op->op, NULL);
+    pst_msg_destroy (&call->reply);
 }
 
 static void
@@ -258,39 +337,26 @@ s_from_mailer (s_dispatcher_t *self)
     pst_msg_t *msg = s_recv_routed (self->jobs, PST_CALLER_MAILER, &identity, &payload);
     if (!msg)
         return;
-    if (streq (pst_msg_op (msg), "mail.check")) {
-        //  Checks come from a mailer's delivery workers, each on a socket of its
-        //  own that never takes jobs: registering it would only add a mailer with
-        //  no credit, to be forgotten 3 s later
-        s_answer_check (self, identity, msg);
-        pst_msg_destroy (&msg);
-        zframe_destroy (&identity);
-        s_frame_wipe_destroy (&payload);
-        return;
+    const s_job_op_t *op = s_job_op_find (pst_msg_op (msg));
+    s_call_t call = { .msg = msg, .payload = payload };
+    if (op && op->answered)
+        //  A delivery worker's socket never takes jobs: registering it would
+        //  only add a mailer with no credit, to be forgotten 3 s later
+        s_answer (self, op, identity, &call);
+    else {
+        //  Anything else comes from a mailer's job socket, which this keeps alive
+        call.mailer = s_mailer_require (self, identity);
+        call.mailer->last_seen = zclock_mono ();
+        const char *missing = op? pst_json_missing (pst_msg_body (msg), op->required): NULL;
+        if (!op)
+            pst_log (PST_LOG_WARN, "mail_op_unknown", "op", pst_msg_op (msg), NULL);
+        else
+        if (missing)
+            pst_log (PST_LOG_WARN, "bus_malformed", "socket", "mail_jobs", "op", op->op,
+                     "missing", missing, NULL);
+        else
+            op->handler (self, &call);
     }
-    s_mailer_t *mailer = s_mailer_require (self, identity);
-    mailer->last_seen = zclock_mono ();
-    const char *op = pst_msg_op (msg);
-    if (streq (op, "mail.ready")) {
-        long long credit = pst_msg_get_int (msg, "credit", 0);
-        mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
-    }
-    else
-    if (streq (op, "mail.result"))
-        s_record_result (self, msg);
-    else
-    if (streq (op, "mail.send")) {
-        //  The mailer's answer to a job: back to the worker that waits for it
-        s_job_t *job = (s_job_t *) zhashx_lookup (self->inflight, pst_msg_id (msg));
-        if (job) {
-            s_send_routed (self->inproc, job->worker, payload);
-            pst_log (PST_LOG_DEBUG, "mail_job_answered", "job_id", job->job_id,
-                     "mailer", mailer->key, "status", pst_msg_is_error (msg)? "error": "ok", NULL);
-            zhashx_delete (self->inflight, pst_msg_id (msg));
-        }
-    }
-    else
-        pst_log (PST_LOG_WARN, "mail_op_unknown", "op", op, NULL);
     pst_msg_destroy (&msg);
     zframe_destroy (&identity);
     s_frame_wipe_destroy (&payload);

@@ -9,6 +9,7 @@
 #include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
+#include "pst_keyfile.h"
 #include "pst_log.h"
 #include <sodium.h>
 

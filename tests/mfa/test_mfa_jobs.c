@@ -103,6 +103,90 @@ test_mail_result_recorded (void **state)
     mfa_harness_destroy (&mfa);
 }
 
+//  The next message on sock within timeout_ms, decoded, or NULL.
+static pst_msg_t *
+s_recv_within (zsock_t *sock, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    pst_msg_t *msg = zpoller_wait (poller, timeout_ms)? pst_bus_recv_dealer (sock): NULL;
+    zpoller_destroy (&poller);
+    return msg;
+}
+
+//  The jobs socket's table: a request (mail.check) is checked centrally before
+//  its handler (expired: dropped; a missing job_id: refused by name); a note
+//  missing a required parameter changes nothing.
+static void
+test_jobs_table_checks (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *mailer = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    mfa_test_enrol (mfa, mailer, "auth0|val", "val@example.com", NULL);
+    char *job = test_mailer_last (mailer);
+    json_t *body = json_loads (job, 0, NULL);
+    char *job_id = strdup (json_string_value (json_object_get (body, "job_id")));
+    json_decref (body);
+    zstr_free (&job);
+
+    zsock_t *sock = zsock_new_dealer (mfa->jobs);
+    assert_non_null (sock);
+    pst_bus_tune (sock);
+    //  mail.check without job_id, or with an empty one
+    for (int empty = 0; empty < 2; empty++) {
+        pst_msg_t *request = pst_msg_new_request ("mail.check", 2000);
+        if (empty)
+            json_object_set_new (pst_msg_body (request), "job_id", json_string (""));
+        assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+        pst_msg_t *reply = s_recv_within (sock, 2000);
+        assert_non_null (reply);
+        assert_string_equal (pst_msg_id (reply), pst_msg_id (request));
+        assert_reply_error (reply, "invalid_request", "Missing required parameter: job_id");
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    //  past its deadline: no answer at all
+    pst_msg_t *request = pst_msg_new_request ("mail.check", 2000);
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job_id));
+    pst_msg_set_deadline (request, (uint64_t) zclock_time () - 1000);
+    assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+    pst_msg_destroy (&request);
+    pst_msg_t *reply = s_recv_within (sock, 500);
+    assert_null (reply);
+
+    //  mail.result without result: the job is not touched
+    request = pst_msg_new_request ("mail.result", 2000);
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job_id));
+    json_object_set_new (pst_msg_body (request), "detail", json_string ("550 no"));
+    assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+    pst_msg_destroy (&request);
+    //  nor does a well-formed one about a job that is not ours
+    request = pst_msg_new_request ("mail.result", 2000);
+    json_object_set_new (pst_msg_body (request), "job_id", json_string ("0123456789abcdef"));
+    json_object_set_new (pst_msg_body (request), "result", json_string ("sent"));
+    assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+    pst_msg_destroy (&request);
+    //  a check sent after both notes is answered after they were handled (one
+    //  thread, in order)
+    request = pst_msg_new_request ("mail.check", 2000);
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job_id));
+    assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+    reply = s_recv_within (sock, 2000);
+    assert_non_null (reply);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM mail_jobs WHERE state = 'accepted'"), 1);
+    assert_int_equal (mfa_test_db_int (mfa, "SELECT count(*) FROM audit WHERE type = 'fn'"), 0);
+
+    zsock_destroy (&sock);
+    free (job_id);
+    test_mailer_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
 int
 main (void)
 {
@@ -110,6 +194,7 @@ main (void)
         cmocka_unit_test (test_jobs_shared_by_mailers),
         cmocka_unit_test (test_gone_mailer_voids_challenge),
         cmocka_unit_test (test_mail_result_recorded),
+        cmocka_unit_test (test_jobs_table_checks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
