@@ -1,6 +1,7 @@
 #include "gw_http.h"
 #include "gw_auth.h"
 #include "gw_body.h"
+#include "gw_envelope.h"
 #include "gw_proxy.h"
 #include "gw_response.h"
 #include "gw_routes.h"
@@ -137,58 +138,17 @@ s_on_keys (void *arg, pst_msg_t *reply)
 //  ---------------------------------------------------------------------------
 //  Envelope
 
-static json_t *
-s_mgmt_body (request_t *req)
-{
-    json_t *body = json_object ();
-    int ok = body != NULL;
-    if (ok && *req->match.id)
-        ok = json_object_set_new (body, "id", json_string (req->match.id)) == 0;
-    if (ok && *req->match.sub_id)
-        ok = json_object_set_new (body, "sub_id", json_string (req->match.sub_id)) == 0;
-    if (ok && req->data)
-        ok = json_object_set (body, "data", req->data) == 0;
-    if (ok && req->query_params && json_object_size (req->query_params) > 0)
-        ok = json_object_set (body, "query", req->query_params) == 0;
-    if (!ok) {
-        json_decref (body);
-        body = NULL;
-    }
-    return body;
-}
-
 static enum MHD_Result
 s_send (request_t *req)
 {
     const gw_route_t *route = req->match.route;
-    json_t *body = NULL;
-    if (route->family == GW_FAMILY_AUTH) {
-        body = req->params;
-        req->params = NULL;
-        //  The path's {id} wins over a body member of that name; json_string
-        //  refuses one that is not UTF-8: no such resource
-        if (*req->match.id && json_object_set_new (body, "id", json_string (req->match.id))) {
-            json_decref (body);
-            return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
-        }
-    }
-    else
-    if (!(body = s_mgmt_body (req)))
-        //  json_string refuses a path id that is not UTF-8: no such resource
+    json_t *body = gw_envelope_body (&req->match, &req->params, req->data, req->query_params);
+    if (!body)
         return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
-
-    pst_msg_t *request = pst_msg_new_request (route->op, req->http->timeout_ms);
-    if (!request) {
-        json_decref (body);
+    pst_msg_t *request = gw_envelope_request (route, req->http->timeout_ms, &req->verdict,
+                                              req->client_ip, &body);
+    if (!request)
         return s_fail (req, 500, PST_ERR_INTERNAL, "Internal error");
-    }
-    if (req->verdict.caller)
-        pst_msg_set_caller (request, req->verdict.caller, req->verdict.scopes);
-    pst_msg_set_caller_client (request, req->verdict.caller_client);
-    if (*req->client_ip)
-        pst_msg_set_client_ip (request, req->client_ip);
-    pst_msg_set_body (request, &body);
-    json_decref (body);     //  only when set_body refused it
 
     //  Suspend before handing over: the bus thread may resume at once
     req->state = REQ_WAIT_REPLY;
