@@ -31,6 +31,7 @@ static const error_entry_t s_errors [] = {
     { PST_ERR_REQUEST_TOO_LARGE,      413 },
     { PST_ERR_INVALID_BODY,           400 },
     { PST_ERR_INVALID_QUERY_STRING,   400 },
+    { PST_ERR_INVALID_URI,            400 },
 };
 
 static const error_entry_t *

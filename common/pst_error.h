@@ -32,6 +32,7 @@
 #define PST_ERR_REQUEST_TOO_LARGE       "request_entity_too_large"
 #define PST_ERR_INVALID_BODY            "invalid_body"
 #define PST_ERR_INVALID_QUERY_STRING    "invalid_query_string"
+#define PST_ERR_INVALID_URI             "invalid_uri"
 
 //  HTTP status for a bus error code; 500 for a code not in the table.
 int

@@ -28,6 +28,8 @@ gw_config_new (void)
     self->max_body = 16384;
     self->connection_timeout_s = 15;
     self->max_connections = 1024;
+    self->max_connections_per_ip = 64;
+    self->request_deadline_s = 30;
     self->keys_min_interval_ms = 10 * 1000;
     if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain
     ||  !self->keys_dir || !self->key_name)
@@ -89,6 +91,10 @@ gw_config_from_env (void)
                                               self->connection_timeout_s, 1, 3600);
     self->max_connections = (unsigned) pst_config_int ("POSTERN_MAX_CONNECTIONS",
                                               self->max_connections, 1, 65536);
+    self->max_connections_per_ip = (unsigned) pst_config_int ("POSTERN_MAX_CONNECTIONS_PER_IP",
+                                              self->max_connections_per_ip, 0, 65536);
+    self->request_deadline_s = (unsigned) pst_config_int ("POSTERN_REQUEST_DEADLINE_S",
+                                              self->request_deadline_s, 1, 3600);
     s_env_str (&self->trusted_proxies, "POSTERN_TRUSTED_PROXIES");
     if (rc || !self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
         gw_config_destroy (&self);

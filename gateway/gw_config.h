@@ -25,8 +25,10 @@ typedef struct {
     int bus_timeout_ms;         //  deadline of every bus request
     char *domain;               //  public host[:port]; issuer is https://{domain}/
     size_t max_body;            //  request body limit in bytes
-    unsigned connection_timeout_s;
+    unsigned connection_timeout_s;  //  idle connections are closed after this
     unsigned max_connections;
+    unsigned max_connections_per_ip;    //  per TCP peer address; 0 = no limit
+    unsigned request_deadline_s;    //  a request's headers and body must be in by then
     char *trusted_proxies;      //  addresses/CIDRs whose X-Forwarded-For is believed
                                 //  (gw_proxy.h); NULL = none
     int keys_min_interval_ms;   //  least time between key set fetches for an

@@ -1,6 +1,8 @@
 #include "gw_http.h"
 #include "gw_auth.h"
 #include "gw_body.h"
+#include "gw_deadline.h"
+#include "gw_envelope.h"
 #include "gw_proxy.h"
 #include "gw_response.h"
 #include "gw_routes.h"
@@ -19,8 +21,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-//  Past the limit a chunked body is read and dropped so the 413 can be sent;
-//  beyond this much the connection is simply closed
+//  Past the limit a body is read and dropped, so that the client, which sends
+//  it whole before it reads, gets the 413 rather than a reset: a socket closed
+//  with unread data answers the client's next segment with RST, and the 413 is
+//  lost with it. Beyond this much more the connection is simply closed.
 #define MAX_DISCARD         (1024 * 1024)
 #define TLS_PRIORITIES      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -29,6 +33,7 @@ struct _gw_http_t {
     gw_bus_t *bus;
     gw_auth_context_t *auth;
     gw_proxy_t *proxies;        //  peers whose X-Forwarded-For is believed
+    gw_deadline_t *deadlines;   //  for each request's headers and body
     size_t max_body;
     int timeout_ms;
     int port;
@@ -55,8 +60,9 @@ typedef struct {
     char *query;                //  raw query string, NULL when none
     char *body;
     size_t body_size;
-    size_t discarded;
+    size_t received;            //  body bytes, kept or not
     int too_large;
+    int nul_in_path;            //  the decoded path would hold a NUL
     int keys_refreshed;
     json_t *params;             //  Authentication API parameters
     json_t *data;               //  Management API body
@@ -76,10 +82,20 @@ s_header (request_t *req, const char *name)
     return MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, name);
 }
 
+//  The per-connection record of gw_deadline, NULL when it has none
+static gw_deadline_conn_t *
+s_deadline (struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info? (gw_deadline_conn_t *) info->socket_context: NULL;
+}
+
 static enum MHD_Result
 s_respond (request_t *req, gw_response_t *response)
 {
     req->state = REQ_DONE;
+    gw_deadline_stop (req->http->deadlines, s_deadline (req->connection));
     if (!response)
         response = gw_response_error (GW_FAMILY_AUTH, 500, PST_ERR_INTERNAL, "Internal error");
     if (!response)
@@ -137,58 +153,17 @@ s_on_keys (void *arg, pst_msg_t *reply)
 //  ---------------------------------------------------------------------------
 //  Envelope
 
-static json_t *
-s_mgmt_body (request_t *req)
-{
-    json_t *body = json_object ();
-    int ok = body != NULL;
-    if (ok && *req->match.id)
-        ok = json_object_set_new (body, "id", json_string (req->match.id)) == 0;
-    if (ok && *req->match.sub_id)
-        ok = json_object_set_new (body, "sub_id", json_string (req->match.sub_id)) == 0;
-    if (ok && req->data)
-        ok = json_object_set (body, "data", req->data) == 0;
-    if (ok && req->query_params && json_object_size (req->query_params) > 0)
-        ok = json_object_set (body, "query", req->query_params) == 0;
-    if (!ok) {
-        json_decref (body);
-        body = NULL;
-    }
-    return body;
-}
-
 static enum MHD_Result
 s_send (request_t *req)
 {
     const gw_route_t *route = req->match.route;
-    json_t *body = NULL;
-    if (route->family == GW_FAMILY_AUTH) {
-        body = req->params;
-        req->params = NULL;
-        //  The path's {id} wins over a body member of that name; json_string
-        //  refuses one that is not UTF-8: no such resource
-        if (*req->match.id && json_object_set_new (body, "id", json_string (req->match.id))) {
-            json_decref (body);
-            return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
-        }
-    }
-    else
-    if (!(body = s_mgmt_body (req)))
-        //  json_string refuses a path id that is not UTF-8: no such resource
+    json_t *body = gw_envelope_body (&req->match, &req->params, req->data, req->query_params);
+    if (!body)
         return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
-
-    pst_msg_t *request = pst_msg_new_request (route->op, req->http->timeout_ms);
-    if (!request) {
-        json_decref (body);
+    pst_msg_t *request = gw_envelope_request (route, req->http->timeout_ms, &req->verdict,
+                                              req->client_ip, &body);
+    if (!request)
         return s_fail (req, 500, PST_ERR_INTERNAL, "Internal error");
-    }
-    if (req->verdict.caller)
-        pst_msg_set_caller (request, req->verdict.caller, req->verdict.scopes);
-    pst_msg_set_caller_client (request, req->verdict.caller_client);
-    if (*req->client_ip)
-        pst_msg_set_client_ip (request, req->client_ip);
-    pst_msg_set_body (request, &body);
-    json_decref (body);     //  only when set_body refused it
 
     //  Suspend before handing over: the bus thread may resume at once
     req->state = REQ_WAIT_REPLY;
@@ -273,6 +248,14 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
     req->state = REQ_READING;
     snprintf (req->method, sizeof req->method, "%s", method);
     s_client_address (req);
+    //  libmicrohttpd decodes the path, and a %00 would cut it short: "/clients/x%00y"
+    //  must not become the client "x"
+    if (req->nul_in_path) {
+        gw_family_t family = gw_routes_family (url);
+        return s_respond (req, gw_response_error (family, MHD_HTTP_BAD_REQUEST,
+            family == GW_FAMILY_MGMT? PST_ERR_INVALID_URI: PST_ERR_INVALID_REQUEST,
+            "The path holds a NUL byte (%00)"));
+    }
     int found = gw_routes_match (method, url, &req->match);
     if (found == 404)
         return s_respond (req, gw_response_error (gw_routes_family (url), MHD_HTTP_NOT_FOUND,
@@ -286,24 +269,33 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
         free (allow);
         return s_respond (req, response);
     }
+    //  A body declared too large is refused before it is sent when the client
+    //  waits for that (Expect: 100-continue), or when it is too large to drain;
+    //  otherwise it is read and dropped, and refused once in
     const char *length = s_header (req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length && strtoull (length, NULL, 10) > req->http->max_body)
+    unsigned long long declared = length? strtoull (length, NULL, 10): 0;
+    const char *expect = s_header (req, MHD_HTTP_HEADER_EXPECT);
+    if (declared > req->http->max_body
+    && ((expect && strcasecmp (expect, "100-continue") == 0)
+    ||  declared > req->http->max_body + MAX_DISCARD))
         return s_too_large (req);
+    req->too_large = declared > req->http->max_body;
     return MHD_YES;
 }
 
 static enum MHD_Result
 s_on_data (request_t *req, const char *data, size_t size)
 {
-    if (req->state == REQ_READING && !req->too_large && req->body_size + size > req->http->max_body) {
+    req->received += size;
+    if (req->received > req->http->max_body + MAX_DISCARD)
+        return MHD_NO;
+    if (req->received > req->http->max_body && !req->too_large) {
         req->too_large = 1;
         free (req->body);
         req->body = NULL;
     }
-    if (req->state != REQ_READING || req->too_large) {
-        req->discarded += size;
-        return req->discarded > MAX_DISCARD? MHD_NO: MHD_YES;
-    }
+    if (req->state != REQ_READING || req->too_large)
+        return MHD_YES;
     if (!req->body && !(req->body = (char *) malloc (req->http->max_body + 1)))
         return MHD_NO;
     memcpy (req->body + req->body_size, data, size);
@@ -322,6 +314,7 @@ s_has_body (const char *method)
 static enum MHD_Result
 s_on_complete (request_t *req)
 {
+    gw_deadline_stop (req->http->deadlines, s_deadline (req->connection));
     if (req->too_large)
         return s_too_large (req);
     const gw_route_t *route = req->match.route;
@@ -405,11 +398,13 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
 }
 
 //  Runs before the headers are parsed, with the raw request target: the query
-//  string is kept undecoded so the form rules (bad escapes, repeats) apply.
+//  string is kept undecoded so the form rules (bad escapes, repeats) apply, and
+//  a %00 in the path is seen before libmicrohttpd decodes it.
 static void *
 s_on_uri (void *cls, const char *uri, struct MHD_Connection *connection)
 {
     (void) connection;
+    uri = uri? uri: "";
     gw_http_t *self = (gw_http_t *) cls;
     request_t *req = (request_t *) calloc (1, sizeof *req);
     if (!req)
@@ -418,9 +413,11 @@ s_on_uri (void *cls, const char *uri, struct MHD_Connection *connection)
     atomic_fetch_add (&self->requests, 1);
     req->started_at = zclock_mono ();
     req->result = MHD_YES;
-    const char *query = uri? strchr (uri, '?'): NULL;
-    if (query)
-        req->query = strndup (query + 1, strcspn (query + 1, "#"));
+    size_t path_size = strcspn (uri, "?#");
+    const char *nul = strstr (uri, "%00");
+    req->nul_in_path = nul && (size_t) (nul - uri) < path_size;
+    if (uri [path_size] == '?')
+        req->query = strndup (uri + path_size + 1, strcspn (uri + path_size + 1, "#"));
     return req;
 }
 
@@ -428,8 +425,9 @@ static void
 s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
                 enum MHD_RequestTerminationCode toe)
 {
-    (void) cls;
-    (void) connection;
+    gw_http_t *self = (gw_http_t *) cls;
+    //  Kept alive, the connection's next request has a deadline of its own
+    gw_deadline_restart (self->deadlines, s_deadline (connection));
     request_t *req = (request_t *) *con_cls;
     if (!req)
         return;
@@ -450,6 +448,23 @@ s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     pst_msg_destroy (&req->reply);
     free (req);
     *con_cls = NULL;
+}
+
+//  Connections are tracked from their accept, so the deadline also covers a slow
+//  TLS handshake and a request line sent a byte at a time. libmicrohttpd tells
+//  of the close before it closes the socket.
+static void
+s_on_connection (void *cls, struct MHD_Connection *connection, void **socket_context,
+                 enum MHD_ConnectionNotificationCode code)
+{
+    gw_http_t *self = (gw_http_t *) cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info? gw_deadline_track (self->deadlines, info->connect_fd): NULL;
+    }
+    else
+        gw_deadline_untrack (self->deadlines, (gw_deadline_conn_t **) socket_context);
 }
 
 static void
@@ -495,6 +510,7 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
     self->auth = gw_auth_context_new (keys, config->domain);
+    self->deadlines = gw_deadline_new (config->request_deadline_s);
     char *error = NULL;
     self->proxies = gw_proxy_new (config->trusted_proxies, &error);
     if (!self->proxies) {
@@ -521,12 +537,16 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
         { tls? MHD_OPTION_HTTPS_PRIORITIES: MHD_OPTION_END, 0, (void *) TLS_PRIORITIES },
         { MHD_OPTION_END, 0, NULL }
     };
-    if (self->auth)
+    if (self->auth && self->deadlines)
         self->daemon = MHD_start_daemon (flags, (uint16_t) port, NULL, NULL, s_access, self,
             MHD_OPTION_EXTERNAL_LOGGER, s_on_mhd_error, NULL,
             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) config->connection_timeout_s,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned int) config->max_connections,
+            //  The TCP peer: one address cannot take every connection. Behind a
+            //  proxy that is the proxy (X-Forwarded-For is for logs and throttling)
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) config->max_connections_per_ip,
+            MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, self,
             MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
             MHD_OPTION_URI_LOG_CALLBACK, s_on_uri, self,
             MHD_OPTION_ARRAY, tls_options,
@@ -567,6 +587,7 @@ gw_http_destroy (gw_http_t **self_p)
             MHD_stop_daemon (self->daemon);
         gw_proxy_destroy (&self->proxies);
         gw_auth_context_destroy (&self->auth);
+        gw_deadline_destroy (&self->deadlines);
         free (self);
         *self_p = NULL;
     }

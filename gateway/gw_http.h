@@ -6,6 +6,13 @@
     service, then render (gw_response). All per-request state is freed in the
     completion callback.
 
+    The front door: at most max_connections_per_ip connections per TCP peer, and
+    each request's headers and body must arrive within request_deadline_s
+    (gw_deadline) however steadily they trickle. A body over the limit is read
+    and dropped before its 413 (up to 1 MiB more), unless the client waits for
+    100 Continue, so that the client reads the 413 rather than a reset. A path
+    that decodes to a NUL byte is 400.
+
     Shutdown order matters: gw_http_quiesce (no new connections), a grace period
     in which requests in flight get their services' answers (gw_http_requests),
     gw_bus_close (it resumes every connection still suspended with a 503), a

@@ -40,6 +40,7 @@ static const struct {
     { "request_entity_too_large",   413 },
     { "invalid_body",               400 },
     { "invalid_query_string",       400 },
+    { "invalid_uri",                400 },
 };
 #define EXPECTED_COUNT (sizeof s_expected / sizeof s_expected [0])
 

@@ -11,7 +11,8 @@ static const char *s_names [] = {
     "POSTERN_BIND_ADDRESS", "POSTERN_HTTPS_PORT", "POSTERN_HTTP_PORT", "POSTERN_TLS_CERT",
     "POSTERN_TLS_KEY", "POSTERN_AUTHN_ENDPOINT", "POSTERN_MFA_ENDPOINT",
     "POSTERN_BUS_TIMEOUT_MS", "POSTERN_DOMAIN", "POSTERN_MAX_BODY",
-    "POSTERN_CONNECTION_TIMEOUT_S", "POSTERN_MAX_CONNECTIONS", NULL
+    "POSTERN_CONNECTION_TIMEOUT_S", "POSTERN_MAX_CONNECTIONS", "POSTERN_MAX_CONNECTIONS_PER_IP",
+    "POSTERN_REQUEST_DEADLINE_S", NULL
 };
 
 static int
@@ -103,6 +104,30 @@ test_bad_values_keep_defaults (void **state)
     gw_config_destroy (&config);
 }
 
+//  The front door's limits: a share of the connections per address (0 = no
+//  limit) and an absolute deadline for each request's headers and body
+static void
+test_front_door_limits (void **state)
+{
+    (void) state;
+    gw_config_t *config = gw_config_from_env ();
+    assert_int_equal (config->max_connections_per_ip, 64);
+    assert_int_equal (config->request_deadline_s, 30);
+    gw_config_destroy (&config);
+    setenv ("POSTERN_MAX_CONNECTIONS_PER_IP", "0", 1);
+    setenv ("POSTERN_REQUEST_DEADLINE_S", "5", 1);
+    config = gw_config_from_env ();
+    assert_int_equal (config->max_connections_per_ip, 0);
+    assert_int_equal (config->request_deadline_s, 5);
+    gw_config_destroy (&config);
+    setenv ("POSTERN_MAX_CONNECTIONS_PER_IP", "-1", 1);
+    setenv ("POSTERN_REQUEST_DEADLINE_S", "0", 1);
+    config = gw_config_from_env ();
+    assert_int_equal (config->max_connections_per_ip, 64);
+    assert_int_equal (config->request_deadline_s, 30);
+    gw_config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -110,6 +135,7 @@ main (void)
         cmocka_unit_test_setup (test_defaults, s_clear),
         cmocka_unit_test_setup (test_environment, s_clear),
         cmocka_unit_test_setup (test_bad_values_keep_defaults, s_clear),
+        cmocka_unit_test_setup (test_front_door_limits, s_clear),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
