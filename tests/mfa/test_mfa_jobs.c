@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include "mfa_test_support.h"
+#include "test_keys.h"
 
 static void
 test_jobs_shared_by_mailers (void **state)
@@ -130,9 +131,8 @@ test_jobs_table_checks (void **state)
     json_decref (body);
     zstr_free (&job);
 
-    zsock_t *sock = zsock_new_dealer (mfa->jobs);
+    zsock_t *sock = test_keys_dealer ("mailer", "mfa", mfa->jobs);
     assert_non_null (sock);
-    pst_bus_tune (sock);
     //  mail.check without job_id, or with an empty one
     for (int empty = 0; empty < 2; empty++) {
         pst_msg_t *request = pst_msg_new_request ("mail.check", 2000);
