@@ -131,7 +131,8 @@ set multiplot layout 2,1 title "{title}"
 set logscale x 2
 set xlabel "connections (wrk, loopback)"
 set grid
-set key outside right
+set key top left box opaque
+set termoption noenhanced
 {ylog}
 set ylabel "answers / s"
 set yrange [{ymin}:*]
@@ -175,7 +176,8 @@ set multiplot layout 2,1 title "the mailer alone: jobs from a stand-in for mfa's
 set xlabel "mailer processes"
 set xtics 1
 set grid
-set key outside right
+set key top left box opaque
+set termoption noenhanced
 set ylabel "jobs / s"
 set yrange [0:*]
 plot '{data}' using 1:2 with linespoints lw 2 pt 7 title "mailer", \\

@@ -103,7 +103,12 @@ bench_finish() {
 }
 trap 'bench_finish' EXIT
 bench_bg() { "$@" & BENCH_PIDS+=("$!"); BG_PID=$!; }
-stop_bg() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# stop_bg PID: SIGTERM, 10 s to end, then SIGKILL
+stop_bg() {
+  kill "$1" 2>/dev/null
+  wait_until 10 proc_done "$1" || { e2e_log "pid $1 ignored SIGTERM for 10 s: killed"; kill -KILL "$1" 2>/dev/null; }
+  wait "$1" 2>/dev/null
+}
 RESULTS=$E2E_WORK/results.tsv
 printf 'kind\tname\tconnections\tvalue\tunit\tp50_ms\tp90_ms\tp99_ms\tother\tdetail\n' >"$RESULTS"
 WRK_OUT=$E2E_WORK/wrk.out
@@ -209,10 +214,11 @@ measure() {
   e2e_log "$name c=$c: $ok req/s ($line)"
   # A full run records what it sees (a 503 at 64 connections is a finding); the
   # smoke fails on it, since there it means the bench or the stack is broken
-  if (( good == 0 )); then
-    fail "$name at $c connections: no expected answer at all ($line)"
-  elif [[ -n $SMOKE ]] && (( $(kv "$line" errors) > 0 || other > 0 )); then
+  if [[ -n $SMOKE ]] && (( good == 0 || $(kv "$line" errors) > 0 || other > 0 )); then
     fail "$name at $c connections: errors or unexpected answers ($line)"
+  elif (( good == 0 )); then
+    e2e_log "WARNING $name at $c connections: no expected answer at all (recorded)"
+    pass "$name at $c connections (recorded, see the other column)"
   else
     pass "$name at $c connections"
   fi
@@ -328,8 +334,9 @@ bench_bg "$DEBIAN_PYTHON" "$here/tests/support/smtp_sink.py" --host 127.0.0.1 --
 SINK_PID=$BG_PID
 wait_until 10 test -s "$E2E_WORK/sink2.port" || { fail "second SMTP sink did not start"; exit 1; }
 for m in $MAILERS; do
+  : >"$E2E_WORK/feed.out"
   bench_bg "$B/bench_mailer_feed" --endpoint "tcp://127.0.0.1:$FEED_PORT" --jobs "$MAIL_JOBS" \
-    --mailers "$m" --timeout 120 >"$E2E_WORK/feed.out" 2>"$E2E_WORK/feed.err"
+    --mailers "$m" --timeout 120 --hold 60 >"$E2E_WORK/feed.out" 2>"$E2E_WORK/feed.err"
   FEED_PID=$BG_PID
   mailer_pids=()
   for i in $(seq 1 "$m"); do
@@ -338,9 +345,12 @@ for m in $MAILERS; do
       bench_bg "$POSTERN_BINARY_DIR/mailer/postern-mailer" 2>>"$E2E_WORK/feed-mailer.log"
     mailer_pids+=("$BG_PID")
   done
-  wait "$FEED_PID"
-  rc=$?
+  # the feeder prints its line when done and stays bound while the mailers stop
+  wait_until 150 bash -c '[[ -s $1 ]] || ! kill -0 "$2" 2>/dev/null' _ "$E2E_WORK/feed.out" "$FEED_PID"
   for pid in "${mailer_pids[@]}"; do stop_bg "$pid"; done
+  stop_bg "$FEED_PID"
+  rc=0
+  [[ $(kv "$(tail -n1 "$E2E_WORK/feed.out")" sent) == "$MAIL_JOBS" ]] || rc=1
   line=$(tail -n1 "$E2E_WORK/feed.out")
   if ((rc == 0)) && [[ -n $(kv "$line" per_s) ]]; then
     row mailer "mailers_$m" "$m" "$(kv "$line" per_s)" jobs/s "$(kv "$line" sent_p50_ms)" - "$(kv "$line" sent_p99_ms)" "$(kv "$line" other)" "$line"
