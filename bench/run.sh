@@ -102,6 +102,8 @@ bench_finish() {
   fault_finish
 }
 trap 'bench_finish' EXIT
+# cpu_ticks PID: user + system CPU of the process so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 bench_bg() { "$@" & BENCH_PIDS+=("$!"); BG_PID=$!; }
 # stop_bg PID: SIGTERM, 10 s to end, then SIGKILL
 stop_bg() {
@@ -133,7 +135,7 @@ short=3 argon=5
 ceiling rsa_sign signs/s "$B/bench_rsa_sign" --seconds "$short"
 ceiling argon2id hashes/s "$B/bench_argon2_rate" --seconds "$argon"
 mkdir -p "$E2E_WORK/data"
-FS_TYPE=$(stat -f -c %T "$E2E_WORK/data")
+FS_TYPE=$(findmnt -no FSTYPE -T "$E2E_WORK/data" 2>/dev/null || stat -f -c %T "$E2E_WORK/data")
 ceiling sqlite_commit commits/s "$B/bench_sqlite_commit" --dir "$E2E_WORK/data" --seconds "$short"
 
 # --- The stack ---------------------------------------------------------------------------
@@ -345,14 +347,22 @@ for m in $MAILERS; do
       bench_bg "$POSTERN_BINARY_DIR/mailer/postern-mailer" 2>>"$E2E_WORK/feed-mailer.log"
     mailer_pids+=("$BG_PID")
   done
-  # the feeder prints its line when done and stays bound while the mailers stop
+  # the feeder prints its line when done and stays bound while the mailers stop;
+  # the sink's and the mailers' CPU over the run tell which one bounds it
+  sink_ticks=$(cpu_ticks "$SINK_PID")
+  mailer_ticks=0
   wait_until 150 bash -c '[[ -s $1 ]] || ! kill -0 "$2" 2>/dev/null' _ "$E2E_WORK/feed.out" "$FEED_PID"
+  sink_ticks=$(( $(cpu_ticks "$SINK_PID") - sink_ticks ))
+  for pid in "${mailer_pids[@]}"; do mailer_ticks=$(( mailer_ticks + $(cpu_ticks "$pid") )); done
   for pid in "${mailer_pids[@]}"; do stop_bg "$pid"; done
   stop_bg "$FEED_PID"
   rc=0
   [[ $(kv "$(tail -n1 "$E2E_WORK/feed.out")" sent) == "$MAIL_JOBS" ]] || rc=1
   line=$(tail -n1 "$E2E_WORK/feed.out")
   if ((rc == 0)) && [[ -n $(kv "$line" per_s) ]]; then
+    # CPU per wall second of the feed (1.00 = one core busy all the time)
+    line+=$(awk -v s="$sink_ticks" -v m="$mailer_ticks" -v hz="$(getconf CLK_TCK)" -v t="$(kv "$line" seconds)" \
+      'BEGIN { if (t > 0) printf " sink_cores=%.2f mailers_cores=%.2f", s / hz / t, m / hz / t }')
     row mailer "mailers_$m" "$m" "$(kv "$line" per_s)" jobs/s "$(kv "$line" sent_p50_ms)" - "$(kv "$line" sent_p99_ms)" "$(kv "$line" other)" "$line"
     pass "mailer alone, $m process(es): $(kv "$line" per_s) jobs/s"
   else

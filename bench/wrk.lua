@@ -79,8 +79,9 @@ function request()
    local list = bodies or auths
    local i = next_item
    if once and i > #list then
-      -- every single-use body was sent: until the last answers come, probe a path
-      -- that answers 404 (not counted as an answer, and it uses nothing up)
+      -- every single-use body was sent (wrk-once.lua's delay() keeps connections
+      -- from getting here): a probe that answers 404, uses nothing up and is not
+      -- counted as an answer
       return wrk.format("GET", "/bench-exhausted", {}, nil)
    end
    i = (i - 1) % #list + 1
