@@ -28,7 +28,8 @@
 #
 # --smoke (or BENCH_SMOKE=1): everything built and run once, small: each C program
 # briefly, the stack, two enrolled users, one 5-second wrk scenario (JWKS at 4
-# connections), the mailer fed 20 jobs, the report written to a temporary folder.
+# connections), one mfa-oob round (two verifications), the mailer fed 20 jobs,
+# the report written to a temporary folder.
 # It fails only when something does not build, start or answer as it should, never
 # on a figure (ctest -L bench runs it; see bench/CMakeLists.txt).
 #
