@@ -56,7 +56,7 @@ while (($#)); do
     --seconds) DURATION=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --users) USERS=$2; shift ;;
-    *) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
