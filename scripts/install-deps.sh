@@ -9,6 +9,7 @@ packages=(
   libczmq-dev libmsgpack-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev
   libcmocka-dev libsodium-dev libssl-dev libjansson-dev
   python3-aiosmtpd curl jq openssl sqlite3 ca-certificates procps
+  wrk gnuplot-nox                 # bench/run.sh (its smoke runs in ./postern test)
 )
 
 # Node.js runs Auth0's official SDKs in the e2e tests; a machine that already has

@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""driver.py - the parts of bench/run.sh that need state between requests.
+
+Run with Debian's /usr/bin/python3; standard library only (and the mailbox reader
+of tests/soak/soak.py). Talks plain HTTP to the gateway's POSTERN_HTTP_PORT on
+127.0.0.1; reads codes from the SMTP sink's maildir, as a user reads a mailbox.
+
+    driver.py enrol       --base URL --mgmt-token T --client-id ID --client-secret S
+                          --password PW --prefix P --users N --maildir DIR --out FILE
+    driver.py login       --base URL --client-id ID --client-secret S --password PW
+                          --users FILE --out FILE
+    driver.py prepare-oob --base URL --client-id ID --client-secret S --tokens FILE
+                          --maildir DIR --out FILE
+    driver.py smtp-blast  --port P --messages N [--threads T]
+
+enrol        creates N users and enrols each in the email factor (password grant,
+             /mfa/associate, the mailed code, mfa-oob); writes their addresses.
+login        one password grant per user: "address<TAB>mfa_token" lines.
+prepare-oob  one /mfa/challenge per mfa_token and the code from its email: one
+             urlencoded mfa-oob grant body per line, for wrk to replay once each.
+smtp-blast   the sink's own ceiling: T SMTP connections, each sending messages
+             back to back, N in all; prints "smtp_blast messages=N seconds=S per_s=R".
+
+Every loop is bounded by the count it is given; every wait has a deadline. A
+failure prints what failed and exits 1.
+"""
+
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import smtplib
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "soak"))
+from soak import MailWatcher  # noqa: E402  (the soak's mailbox reader)
+
+MAIL_TIMEOUT_S = 60.0
+THREADS = 4
+MFA_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
+
+
+class Http:
+    """One keep-alive connection per thread."""
+
+    def __init__(self, base):
+        url = urllib.parse.urlsplit(base)
+        if url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SystemExit("driver.py: loopback only (got %s)" % url.hostname)
+        self.host, self.port = url.hostname, url.port
+        self.local = threading.local()
+
+    def request(self, method, path, body=None, headers=None):
+        for attempt in (1, 2):
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = self.local.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            try:
+                conn.request(method, path, body=body, headers=headers or {})
+                response = conn.getresponse()
+                data = response.read()
+                try:
+                    value = json.loads(data) if data else {}
+                except ValueError:
+                    value = {}
+                return response.status, value if isinstance(value, dict) else {}
+            except (ConnectionError, http.client.HTTPException):
+                conn.close()
+                self.local.conn = None
+                if attempt == 2:
+                    raise
+
+    def form(self, path, fields):
+        return self.request("POST", path, urllib.parse.urlencode(fields),
+                            {"content-type": "application/x-www-form-urlencoded"})
+
+    def json(self, path, value, token=None):
+        headers = {"content-type": "application/json"}
+        if token:
+            headers["authorization"] = "Bearer " + token
+        return self.request("POST", path, json.dumps(value), headers)
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(what, status, value, want):
+    if status != want:
+        raise Failure("%s: want %d, got %d %s" % (what, want, status, json.dumps(value)[:300]))
+
+
+def password_grant(http, args, address):
+    status, value = http.form("/oauth/token", {
+        "grant_type": "password", "username": address, "password": args.password,
+        "client_id": args.client_id, "client_secret": args.client_secret})
+    if status != 403 or value.get("error") != "mfa_required" or not value.get("mfa_token"):
+        raise Failure("password grant for %s: %d %s" % (address, status, json.dumps(value)[:300]))
+    return value["mfa_token"]
+
+
+def mailed_code(mail, address, seen):
+    code = mail.wait_new(address, seen, MAIL_TIMEOUT_S)
+    if not code:
+        raise Failure("no email with a code for %s within %.0f s" % (address, MAIL_TIMEOUT_S))
+    return code
+
+
+def run_all(items, work, threads=THREADS):
+    """work(item) for every item on a few threads; the results in order, or exit 1."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(work, item) for item in items]
+        results = []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Failure as exc:
+                for other in futures:
+                    other.cancel()
+                print("driver.py: %s" % exc, file=sys.stderr)
+                sys.exit(1)
+    return results
+
+
+def watch(maildir):
+    stop = threading.Event()
+    mail = MailWatcher(maildir, stop)
+    mail.start()
+    return mail, stop
+
+
+def cmd_enrol(args):
+    http = Http(args.base)
+    mail, stop = watch(args.maildir)
+
+    def enrol(i):
+        address = "%s-%d@example.com" % (args.prefix, i)
+        status, value = http.json("/api/v2/users", {
+            "email": address, "password": args.password, "email_verified": True,
+            "connection": "Username-Password-Authentication"}, args.mgmt_token)
+        expect("create user %s" % address, status, value, 201)
+        token = password_grant(http, args, address)
+        seen = mail.count(address)
+        status, value = http.json("/mfa/associate", {"authenticator_types": ["oob"],
+                                                     "oob_channels": ["email"]}, token)
+        expect("associate %s" % address, status, value, 200)
+        code = mailed_code(mail, address, seen)
+        status, value = http.form("/oauth/token", {
+            "grant_type": MFA_OOB, "mfa_token": token, "oob_code": value.get("oob_code", ""),
+            "binding_code": code, "client_id": args.client_id, "client_secret": args.client_secret})
+        expect("confirm %s" % address, status, value, 200)
+        return address
+
+    addresses = run_all(range(1, args.users + 1), enrol)
+    stop.set()
+    with open(args.out, "w") as out:
+        out.write("".join(a + "\n" for a in addresses))
+
+
+def cmd_login(args):
+    http = Http(args.base)
+    with open(args.users) as f:
+        addresses = [line.strip() for line in f if line.strip()]
+    tokens = run_all(addresses, lambda a: (a, password_grant(http, args, a)))
+    with open(args.out, "w") as out:
+        out.write("".join("%s\t%s\n" % pair for pair in tokens))
+
+
+def cmd_prepare_oob(args):
+    http = Http(args.base)
+    mail, stop = watch(args.maildir)
+    with open(args.tokens) as f:
+        pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+    def prepare(pair):
+        address, token = pair
+        seen = mail.count(address)
+        status, value = http.json("/mfa/challenge", {
+            "mfa_token": token, "challenge_type": "oob", "client_id": args.client_id,
+            "client_secret": args.client_secret})
+        expect("challenge for %s" % address, status, value, 200)
+        code = mailed_code(mail, address, seen)
+        return urllib.parse.urlencode({
+            "grant_type": MFA_OOB, "mfa_token": token, "oob_code": value.get("oob_code", ""),
+            "binding_code": code, "client_id": args.client_id, "client_secret": args.client_secret})
+
+    bodies = run_all(pairs, prepare)
+    stop.set()
+    with open(args.out, "w") as out:
+        out.write("".join(b + "\n" for b in bodies))
+
+
+def cmd_smtp_blast(args):
+    per_thread = [args.messages // args.threads + (1 if i < args.messages % args.threads else 0)
+                  for i in range(args.threads)]
+    message = ("From: bench@postern.test\r\nTo: blast@example.com\r\nSubject: Your code\r\n"
+               "\r\nYour verification code is 123456.\r\n")
+
+    def blast(count):
+        with smtplib.SMTP("127.0.0.1", args.port, timeout=30) as smtp:
+            for _ in range(count):
+                smtp.sendmail("bench@postern.test", ["blast@example.com"], message)
+        return count
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.threads) as pool:
+        sent = sum(pool.map(blast, per_thread))
+    seconds = time.monotonic() - start
+    print("smtp_blast messages=%d seconds=%.3f per_s=%.1f threads=%d"
+          % (sent, seconds, sent / seconds, args.threads))
+
+
+def main():
+    parser = argparse.ArgumentParser(description="bench/run.sh's stateful steps")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--base", required=True)
+    common.add_argument("--client-id", required=True)
+    common.add_argument("--client-secret", required=True)
+    p = sub.add_parser("enrol", parents=[common])
+    p.add_argument("--mgmt-token", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--prefix", required=True)
+    p.add_argument("--users", type=int, required=True)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("login", parents=[common])
+    p.add_argument("--password", required=True)
+    p.add_argument("--users", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("prepare-oob", parents=[common])
+    p.add_argument("--tokens", required=True)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("smtp-blast")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--messages", type=int, required=True)
+    p.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    {"enrol": cmd_enrol, "login": cmd_login, "prepare-oob": cmd_prepare_oob,
+     "smtp-blast": cmd_smtp_blast}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
