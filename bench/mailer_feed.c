@@ -2,7 +2,8 @@
     postern-mailer processes a fixed number of mail.send jobs, as fast as their
     announced credit allows, then counts what they deliver to the SMTP server.
 
-    It binds a ROUTER where the mailers connect (POSTERN_MFA_JOBS_ENDPOINT), speaks
+    It binds a ROUTER where the mailers connect (POSTERN_MFA_JOBS_ENDPOINT) with
+    mfa's key from the keys directory (POSTERN_KEYS_DIR, as the mailers), speaks
     the mail-jobs protocol of docs/protocol.md (mail.ready credit in, mail.send out,
     the committed-to-outbox answer and mail.result back, mail.check answered "live")
     and measures the jobs per second from the first job handed over to the last
@@ -20,7 +21,10 @@
      accept_p50_ms=.. accept_p99_ms=.. sent_p50_ms=.. sent_p99_ms=..";
     exits 1 when not every job was sent.
 */
+#include "pst_auth.h"
 #include "pst_bus.h"
+#include "pst_config.h"
+#include "pst_curve.h"
 #include "pst_msg.h"
 #include <czmq.h>
 #include <jansson.h>
@@ -126,10 +130,16 @@ main (int argc, char **argv)
         return 2;
     }
     zsys_handler_set (NULL);
+    //  As mfa does: mfa's key, admitting the keys directory's (the mailers')
+    char *keys = pst_config_keys_dir ();
+    pst_curve_t *curve = keys? pst_curve_new (keys, "mfa", false): NULL;
     zsock_t *router = zsock_new (ZMQ_ROUTER);
-    if (!router)
+    if (!curve || !router || pst_auth_acquire (keys) != 0) {
+        fprintf (stderr, "mailer_feed: no usable bus keys in %s (run postern-keys)\n", keys? keys: "?");
         return 1;
+    }
     pst_bus_tune (router);
+    pst_curve_server (curve, router);
     zsock_set_router_mandatory (router, 1);
     zsock_set_sndtimeo (router, 0);
     if (zsock_bind (router, "%s", endpoint) < 0) {
