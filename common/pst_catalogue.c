@@ -13,6 +13,7 @@
 #define TOKEN_GRANT     PST_OP_TOKEN_GRANT
 #define TOKEN_BEARER    PST_OP_TOKEN_BEARER
 #define SCOPE_IF_CALLER PST_OP_SCOPE_IF_CALLER
+#define NOTE            PST_OP_NOTE
 
 //  service, api and auth are pasted onto their prefixes, so the caller words
 //  above never reach them

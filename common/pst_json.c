@@ -105,15 +105,6 @@ pst_json_str (const json_t *object, const char *key)
     return json_string_value (value);
 }
 
-const char *
-pst_json_missing (const json_t *object, const char *const *names)
-{
-    for (; names && *names; names++)
-        if (!pst_json_str (object, *names))
-            return *names;
-    return NULL;
-}
-
 char *
 pst_json_dump (const json_t *value)
 {

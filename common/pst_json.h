@@ -29,12 +29,6 @@ int
 const char *
     pst_json_str (const json_t *object, const char *key);
 
-//  The first of names (NULL-terminated; NULL for none) that pst_json_str does not
-//  find in object, or NULL when all are there: the required-parameter check that
-//  a dispatch table runs before an operation's handler.
-const char *
-    pst_json_missing (const json_t *object, const char *const *names);
-
 //  Compact serialisation; caller frees.
 char *
     pst_json_dump (const json_t *value);

@@ -134,19 +134,19 @@ s_handle_send (server_t *self, const pst_msg_t *request)
     mailer_job_destroy (&job);
 }
 
-//  Operations mfa may send us (docs/protocol.md "Mail jobs"), as data. required:
-//  body members (two at most) that must be non-empty strings before the handler runs
-//  (pst_json_missing). mail.send lists none: mailer_job_from_body checks every
-//  field of a job and names the first bad one ("Invalid or missing ...").
+//  Operations mfa may send us: the mailer's rows of the operation catalogue
+//  (pst_ops.def), each with its handler. mail.send requires nothing there:
+//  mailer_job_from_body checks every field of a job and names the first bad one
+//  ("Invalid or missing ...").
 typedef struct {
     const char *op;
     void (*handler) (server_t *self, const pst_msg_t *request);
-    const char *required [3];
 } op_t;
 
+#define PST_OP(service, name, handler, ...) PST_WHEN (MAILER, service, { name, handler },)
 static const op_t s_ops [] = {
-    { "mail.send",  s_handle_send,  { NULL } },
-    { NULL, NULL, { NULL } }
+#include "pst_ops.def"
+    { NULL, NULL }
 };
 
 static void
@@ -158,7 +158,8 @@ s_handle_jobs (server_t *self)
     const op_t *op = s_ops;
     while (op->op && !streq (op->op, pst_msg_op (msg)))
         op++;
-    const char *missing = op->op? pst_json_missing (pst_msg_body (msg), op->required): NULL;
+    const pst_op_def_t *def = op->op? pst_catalogue_find (NULL, PST_SERVICE_MAILER, op->op): NULL;
+    pst_msg_t *reply = def? pst_msg_new_reply (msg): NULL;
     if (!op->op)
         pst_log (PST_LOG_WARN, "bus_unknown_op", "service", "mailer", "op", pst_msg_op (msg), NULL);
     else
@@ -166,16 +167,12 @@ s_handle_jobs (server_t *self)
         pst_log (PST_LOG_INFO, "bus_request_expired", "service", "mailer",
                  "op", pst_msg_op (msg), "request_id", pst_msg_id (msg), NULL);
     else
-    if (missing) {
-        pst_msg_t *reply = pst_msg_new_reply (msg);
-        if (reply) {
-            pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
-                          missing);
-            s_reply (self, &reply);
-        }
-    }
+    if (reply && pst_catalogue_check (def, msg, reply) != 0)
+        s_reply (self, &reply);
     else
+    if (reply)
         op->handler (self, msg);
+    pst_msg_destroy (&reply);
     pst_msg_destroy (&msg);
 }
 

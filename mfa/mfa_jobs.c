@@ -280,32 +280,35 @@ s_answer_check (s_dispatcher_t *self, s_call_t *call)
 
 typedef void (s_job_op_fn) (s_dispatcher_t *self, s_call_t *call);
 
-//  docs/protocol.md "Mail jobs", mailer -> mfa. required: body members (two at
-//  most) that must be non-empty strings before the handler runs
-//  (pst_json_missing). answered: a request, else a note.
+//  The socket's rows of the operation catalogue (pst_ops.def: mailer -> mfa),
+//  each with its handler; the row says what it requires and whether it is a
+//  note (no answer) or a request
 typedef struct {
-    const char *op;
+    const pst_op_def_t *def;
     s_job_op_fn *handler;
-    const char *required [3];
-    bool answered;
 } s_job_op_t;
 
-static const s_job_op_t s_job_ops [] = {
-    //  op              handler             required                answered
-    { "mail.ready",     s_set_credit,       { NULL },               false },
-    { "mail.result",    s_record_result,    { "job_id", "result" }, false },
-    { "mail.send",      s_relay_answer,     { NULL },               false },
-    { "mail.check",     s_answer_check,     { "job_id" },           true },
-    { NULL, NULL, { NULL }, false }
+typedef struct {
+    const char *name;
+    s_job_op_fn *handler;
+} s_job_handler_t;
+
+#define PST_OP(service, name, handler, ...) PST_WHEN (MFA_JOBS, service, { name, handler },)
+static const s_job_handler_t s_job_handlers [] = {
+#include "pst_ops.def"
+    { NULL, NULL }
 };
 
-static const s_job_op_t *
-s_job_op_find (const char *name)
+//  The op and its handler; 0, or -1 for an op the socket does not take
+static int
+s_job_op_find (const char *name, s_job_op_t *op)
 {
-    for (const s_job_op_t *op = s_job_ops; op->op; op++)
-        if (streq (op->op, name))
-            return op;
-    return NULL;
+    op->def = pst_catalogue_find (NULL, PST_SERVICE_MFA_JOBS, name);
+    op->handler = NULL;
+    for (const s_job_handler_t *entry = s_job_handlers; op->def && entry->name; entry++)
+        if (streq (entry->name, name))
+            op->handler = entry->handler;
+    return op->handler? 0: -1;
 }
 
 //  A request, validated centrally as on the request sockets: one past its
@@ -319,14 +322,10 @@ s_answer (s_dispatcher_t *self, const s_job_op_t *op, zframe_t *identity, s_call
     call->reply = pst_msg_new_reply (call->msg);
     if (!call->reply)
         return;
-    const char *missing = pst_json_missing (pst_msg_body (call->msg), op->required);
-    if (missing)
-        pst_msg_fail (call->reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: %s",
-                      missing);
-    else
+    if (pst_catalogue_check (op->def, call->msg, call->reply) == 0)
         op->handler (self, call);
     if (pst_bus_send (self->jobs, identity, call->reply) != 0)
-        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", op->op, NULL);
+        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", op->def->name, NULL);
     pst_msg_destroy (&call->reply);
 }
 
@@ -337,25 +336,29 @@ s_from_mailer (s_dispatcher_t *self)
     pst_msg_t *msg = s_recv_routed (self->jobs, PST_CALLER_MAILER, &identity, &payload);
     if (!msg)
         return;
-    const s_job_op_t *op = s_job_op_find (pst_msg_op (msg));
+    s_job_op_t op;
+    int known = s_job_op_find (pst_msg_op (msg), &op) == 0;
     s_call_t call = { .msg = msg, .payload = payload };
-    if (op && op->answered)
+    if (known && !(op.def->flags & PST_OP_NOTE))
         //  A delivery worker's socket never takes jobs: registering it would
         //  only add a mailer with no credit, to be forgotten 3 s later
-        s_answer (self, op, identity, &call);
+        s_answer (self, &op, identity, &call);
     else {
         //  Anything else comes from a mailer's job socket, which this keeps alive
         call.mailer = s_mailer_require (self, identity);
         call.mailer->last_seen = zclock_mono ();
-        const char *missing = op? pst_json_missing (pst_msg_body (msg), op->required): NULL;
-        if (!op)
+        //  A note is checked as a request is, but nobody hears the refusal
+        pst_msg_t *refusal = known? pst_msg_new_reply (msg): NULL;
+        if (!known)
             pst_log (PST_LOG_WARN, "mail_op_unknown", "op", pst_msg_op (msg), NULL);
         else
-        if (missing)
-            pst_log (PST_LOG_WARN, "bus_malformed", "socket", "mail_jobs", "op", op->op,
-                     "missing", missing, NULL);
+        if (refusal && pst_catalogue_check (op.def, msg, refusal) != 0)
+            pst_log (PST_LOG_WARN, "bus_malformed", "socket", "mail_jobs", "op", op.def->name,
+                     "detail", pst_msg_error_text (refusal), NULL);
         else
-            op->handler (self, &call);
+        if (refusal)
+            op.handler (self, &call);
+        pst_msg_destroy (&refusal);
     }
     pst_msg_destroy (&msg);
     zframe_destroy (&identity);

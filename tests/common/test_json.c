@@ -279,27 +279,6 @@ test_str (void **state)
     json_decref (object);
 }
 
-//  The first required name that is not a non-empty string, in the order given
-static void
-test_missing (void **state)
-{
-    (void) state;
-    json_t *object = json_pack ("{s:s, s:s, s:i}", "job_id", "j1", "empty", "", "number", 5);
-    const char *none [] = { NULL };
-    const char *present [] = { "job_id", NULL };
-    const char *second [] = { "job_id", "result", "empty", NULL };
-    const char *empty [] = { "empty", "result", NULL };
-    const char *number [] = { "number", NULL };
-    assert_null (pst_json_missing (object, none));
-    assert_null (pst_json_missing (object, NULL));
-    assert_null (pst_json_missing (object, present));
-    assert_string_equal (pst_json_missing (object, second), "result");
-    assert_string_equal (pst_json_missing (object, empty), "empty");
-    assert_string_equal (pst_json_missing (object, number), "number");
-    assert_string_equal (pst_json_missing (NULL, present), "job_id");
-    json_decref (object);
-}
-
 static void
 test_dump (void **state)
 {
@@ -342,7 +321,6 @@ main (void)
         cmocka_unit_test (test_depth),
         cmocka_unit_test (test_depth_is_capped),
         cmocka_unit_test (test_str),
-        cmocka_unit_test (test_missing),
         cmocka_unit_test (test_dump),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
