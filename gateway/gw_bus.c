@@ -135,9 +135,12 @@ s_keys_finish (bus_state_t *state, pst_msg_t *reply)
                  "reason", !reply? "no answer": pst_msg_is_error (reply)? pst_msg_error (reply)
                                                                        : "unusable key set", NULL);
     //  Without keys every Management API call fails: try again sooner, but
-    //  never in a tight loop against a service that is down
+    //  never in a tight loop against a service that is down. A gateway that
+    //  never had any (it started before authn answered) tries every second
     int64_t retry_ms = state->bus->keys_min_interval_ms > KEYS_RETRY_FLOOR_MS
                      ? state->bus->keys_min_interval_ms: KEYS_RETRY_FLOOR_MS;
+    if (!loaded && gw_keys_size (state->bus->keys) == 0)
+        retry_ms = KEYS_RETRY_FLOOR_MS;
     state->keys_next_at = zclock_mono () + (loaded? GW_BUS_KEYS_REFRESH_MS: retry_ms);
     pst_msg_destroy (&state->keys_request);
     s_keys_notify (state);
@@ -146,7 +149,9 @@ s_keys_finish (bus_state_t *state, pst_msg_t *reply)
 static void
 s_keys_wait (bus_state_t *state, job_t *job)
 {
-    int recent = state->keys_started_at > 0
+    //  An unknown kid refetches at most once per keys_min_interval_ms, unless
+    //  there are no keys at all yet: then the fetch is what the request needs
+    int recent = state->keys_started_at > 0 && gw_keys_size (state->bus->keys) > 0
               && zclock_mono () - state->keys_started_at < state->bus->keys_min_interval_ms;
     if (!state->keys_request && recent) {
         s_job_finish (&job, NULL);
