@@ -33,7 +33,8 @@ RUN groupadd --system --gid 10001 postern \
       --no-create-home --shell /usr/sbin/nologin postern \
  && install -d -m 0700 -o postern -g postern /var/lib/postern
 COPY --from=build /build/gateway/postern-gateway /build/authn/postern-authn \
-                  /build/mfa/postern-mfa /build/mailer/postern-mailer /usr/local/bin/
+                  /build/mfa/postern-mfa /build/mailer/postern-mailer \
+                  /build/tools/postern-keys /usr/local/bin/
 USER postern:postern
 ENV POSTERN_DATA_DIR=/var/lib/postern
 WORKDIR /var/lib/postern

@@ -235,6 +235,12 @@ for _ in $(seq 1 100); do [[ -s $work/smtp.port ]] && break; sleep 0.1; done
 expect "SMTP sink listens on 127.0.0.1:$SMTP_PORT" "$SMTP_PORT" "$(tr -d '\n' <"$work/smtp.port")"
 
 # --- 4. the stack ------------------------------------------------------------------
+phase "docker-compose build, the bus keys (deploy/compose-keys.sh)"
+dc build >"$work/compose-build.log" 2>&1 \
+  || die "docker-compose build failed: $(tail -n 30 "$work/compose-build.log")"
+"$root/deploy/compose-keys.sh" >"$work/compose-keys.log" 2>&1 \
+  || die "deploy/compose-keys.sh failed: $(tail -n 15 "$work/compose-keys.log")"
+pass "image built, keys made"
 phase "docker-compose up -d --build"
 STACK_STARTED=1
 dc up -d --build >"$work/compose-up.log" 2>&1 \
