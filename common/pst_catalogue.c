@@ -86,8 +86,8 @@ pst_catalogue_scopes (pst_system_api_t api)
 
 typedef struct {
     char name [PARAM_NAME_MAX + 1];     //  "grant_type", "id", "data", "data.name"
+    char parent [PARAM_NAME_MAX + 1];   //  "data", "query" for "data.name" ...; "" at the top
     const char *member;                 //  the last part of name
-    int in_data;                        //  a member of the Management API body
     char type;                          //  's', 'a', 'o', 'b', 'i'
     size_t max;                         //  a string's longest, in bytes; 0 any
 } param_t;
@@ -121,10 +121,13 @@ s_next_param (const char *params, param_t *param, int *bad_p)
     }
     memcpy (param->name, params, name_length);
     param->name [name_length] = 0;
-    param->in_data = strncmp (param->name, "data.", 5) == 0;
-    param->member = param->in_data? param->name + 5: param->name;
+    const char *dot = strchr (param->name, '.');
+    size_t parent_length = dot? (size_t) (dot - param->name): 0;
+    memcpy (param->parent, param->name, parent_length);
+    param->parent [parent_length] = 0;
+    param->member = dot? dot + 1: param->name;
     param->type = colon? colon [1]: strcmp (param->name, "data") == 0? 'o': 's';
-    if (!*param->member || strchr (param->member, '.')) {
+    if (!*param->member || strchr (param->member, '.') || (dot && parent_length == 0)) {
         *bad_p = 1;
         return NULL;
     }
@@ -181,17 +184,19 @@ s_param_fail (const pst_op_def_t *op, const param_t *param, const json_t *value,
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: %s must be %s",
                              param->name, s_type_name (param->type));
     }
-    if (!param->in_data && strcmp (param->name, "data") == 0)
+    if (!*param->parent && strcmp (param->name, "data") == 0)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: body must be %s",
                              s_type_name (param->type));
-    if (!param->in_data)
+    if (!*param->parent)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: '%s' is required",
                              param->name);
+    //  The request body's members, or the query string's
+    const char *where = strcmp (param->parent, "query") == 0? "Query": "Payload";
     if (!value)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                             "Payload validation error: Missing required property: %s", param->member);
-    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: '%s' must be %s.",
-                         param->member, s_type_name (param->type));
+                             "%s validation error: Missing required property: %s", where, param->member);
+    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "%s validation error: '%s' must be %s.",
+                         where, param->member, s_type_name (param->type));
 }
 
 static int
@@ -200,11 +205,11 @@ s_param_too_long (const pst_op_def_t *op, const param_t *param, pst_msg_t *reply
     if (op->api != PST_API_MGMT)
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: %s is longer than %zu bytes",
                              param->name, param->max);
-    if (!param->in_data)
+    if (!*param->parent)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Path validation error: '%s' is longer than %zu bytes",
                              param->name, param->max);
-    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
-                         "Payload validation error: '%s' is longer than %zu bytes.", param->member, param->max);
+    return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "%s validation error: '%s' is longer than %zu bytes.",
+                         strcmp (param->parent, "query") == 0? "Query": "Payload", param->member, param->max);
 }
 
 int
@@ -226,14 +231,12 @@ pst_catalogue_check_params (const char *name, pst_api_t api, const char *params,
                                NULL, params, 0, 0 };
     const pst_op_def_t *op = &row;
     const json_t *body = pst_msg_body (request);
-    const json_t *data = json_object_get (body, "data");
     params = params? params: "";
     param_t param;
     int bad = 0;
     while ((params = s_next_param (params, &param, &bad))) {
-        const json_t *value = param.in_data
-                            ? (json_is_object (data)? json_object_get (data, param.member): NULL)
-                            : json_object_get (body, param.member);
+        const json_t *parent = *param.parent? json_object_get (body, param.parent): body;
+        const json_t *value = json_is_object (parent)? json_object_get (parent, param.member): NULL;
         if (!value || json_is_null (value) || !s_has_type (value, param.type))
             return s_param_fail (op, &param, json_is_null (value)? NULL: value, reply);
         if (param.max && json_string_length (value) > param.max)

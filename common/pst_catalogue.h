@@ -8,8 +8,9 @@
     or from docs/protocol.md (tests/common/test_catalogue.c reads both).
 
     Params grammar (the `params` column): words separated by spaces, each
-    `path[:type]`. path is a body member ("grant_type", "id") or a member of the
-    Management API's request body ("data.name"); "data" alone is that body.
+    `path[:type]`. path is a body member ("grant_type", "id") or a member of an
+    object member: of the Management API's request body ("data.name"; "data"
+    alone is that body) or its query string ("query.email").
     type: none a non-empty string, `s256` a non-empty string of at most 256
     bytes, `a` array, `o` object, `b` boolean, `i` integer. "data" without a
     type must be an object.

@@ -316,6 +316,24 @@ test_check_management (void **state)
               scope, NULL, NULL);
 }
 
+//  A member of the query string reads as Auth0's query errors
+static void
+test_check_query (void **state)
+{
+    (void) state;
+    const pst_op_def_t op = {
+        PST_SERVICE_AUTHN, "test.op", PST_CALLER_GATEWAY, PST_API_MGMT, NULL, NULL,
+        PST_AUTH_NONE, NULL, "query.email:s8", 0, 0
+    };
+    s_expect (&op, "{}", NULL, NULL, PST_ERR_BAD_REQUEST,
+              "Query validation error: Missing required property: email");
+    s_expect (&op, "{\"query\": {\"email\": [1]}}", NULL, NULL, PST_ERR_BAD_REQUEST,
+              "Query validation error: 'email' must be a string.");
+    s_expect (&op, "{\"query\": {\"email\": \"123456789\"}}", NULL, NULL, PST_ERR_BAD_REQUEST,
+              "Query validation error: 'email' is longer than 8 bytes.");
+    s_expect (&op, "{\"query\": {\"email\": \"a@b.c\"}}", NULL, NULL, NULL, NULL);
+}
+
 static void
 test_check_lengths (void **state)
 {
@@ -375,6 +393,8 @@ test_params_grammar (void **state)
     assert_int_equal (pst_catalogue_params_valid (":a"), -1);
     assert_int_equal (pst_catalogue_params_valid ("data."), -1);
     assert_int_equal (pst_catalogue_params_valid ("data.x.y"), -1);
+    assert_int_equal (pst_catalogue_params_valid (".x"), -1);
+    assert_int_equal (pst_catalogue_params_valid ("query.email:s254"), 0);
     assert_int_equal (pst_catalogue_params_valid (NULL), -1);
     //  A malformed row refuses every request rather than letting one through
     const pst_op_def_t op = {
@@ -394,6 +414,7 @@ main (void)
         cmocka_unit_test (test_matches_protocol_doc),
         cmocka_unit_test (test_check_management),
         cmocka_unit_test (test_check_lengths),
+        cmocka_unit_test (test_check_query),
         cmocka_unit_test (test_check_scope_if_caller),
         cmocka_unit_test (test_params_grammar),
     };
