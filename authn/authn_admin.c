@@ -428,6 +428,12 @@ AUTHN_HANDLER (authn_admin_users_list)
     return s_list (worker, request, reply, AUTHN_USERS);
 }
 
+//  Auth0's users-by-email: the users with that address, an array (empty when none)
+AUTHN_HANDLER (authn_admin_users_by_email)
+{
+    return s_list (worker, request, reply, AUTHN_USERS);
+}
+
 AUTHN_HANDLER (authn_admin_users_get)
 {
     return s_get (worker, request, reply, AUTHN_USERS, "The user does not exist.");

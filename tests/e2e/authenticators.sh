@@ -83,6 +83,16 @@ expect "create user: status" 201 "$STATUS"
 USER_ID=$(json .user_id)
 USER_PATH=/api/v2/users/$(urlencode "$USER_ID")
 
+mgmt GET "/api/v2/users-by-email?email=$(urlencode "$USER_EMAIL")"
+expect "users-by-email: status" 200 "$STATUS"
+expect "users-by-email: the user" "$USER_ID" "$(json '.[0].user_id')"
+mgmt GET "/api/v2/users-by-email?email=nobody%40example.com"
+expect "users-by-email, unknown address: an empty array" "[]" "$BODY"
+mgmt GET /api/v2/users-by-email
+expect "users-by-email without email: 400" 400 "$STATUS"
+expect "users-by-email without email: says so" \
+  "Query validation error: Missing required property: email" "$(json .message)"
+
 mgmt PUT /api/v2/guardian/factors/email -H 'content-type: application/json' --data '{"enabled":true}'
 expect "enable email factor: status" 200 "$STATUS"
 
