@@ -105,17 +105,20 @@ s_next_param (const char *params, param_t *param, int *bad_p)
     const char *colon = memchr (params, ':', length);
     size_t name_length = colon? (size_t) (colon - params): length;
     size_t type_length = colon? length - name_length - 1: 0;
-    //  A string's bound: the digits after its 's'
+    //  A string's bound: the digits after its 's', read within the word only
     size_t digits = type_length > 1? type_length - 1: 0;
+    int digits_ok = digits <= 5;
     param->max = 0;
-    for (size_t i = 0; colon && i < digits && i < 6; i++)
-        if (colon [2 + i] >= '0' && colon [2 + i] <= '9')
-            param->max = param->max * 10 + (size_t) (colon [2 + i] - '0');
+    for (size_t i = 0; colon && digits_ok && i < digits; i++) {
+        char digit = colon [2 + i];
+        if (digit < '0' || digit > '9')
+            digits_ok = 0;
         else
-            param->max = 0, digits = 99;
+            param->max = param->max * 10 + (size_t) (digit - '0');
+    }
     if (name_length == 0 || name_length > PARAM_NAME_MAX || (colon && type_length == 0)
     ||  (colon && !strchr ("saobi", colon [1]))
-    ||  (digits && (colon [1] != 's' || digits > 5 || param->max == 0))) {
+    ||  (digits && (!digits_ok || colon [1] != 's' || param->max == 0))) {
         *bad_p = 1;
         return NULL;
     }
