@@ -15,10 +15,9 @@ struct _authn_store_t {
     sqlite3 *db;
 };
 
-//  Prepares sql and binds one parameter per letter of format, in order: 't'
-//  text (const char *; NULL binds null; not copied, so it must outlive the
-//  statement), 'i' int64_t, 'n' int. The caller steps and finalizes it. NULL
-//  on failure (logged).
+//  Prepares sql and binds one parameter per letter of format, as pst_db_query
+//  does ('t' text, 'i' int64_t, 'n' int, 'b' blob and size). The caller steps
+//  and finalizes it. NULL on failure (logged).
 sqlite3_stmt *
     authn_store_sql_query (authn_store_t *self, const char *sql, const char *format, ...);
 

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,55 @@ pst_db_prepare (sqlite3 *db, const char *sql)
         sqlite3_finalize (stmt);
         return NULL;
     }
+    return stmt;
+}
+
+sqlite3_stmt *
+pst_db_vquery (sqlite3 *db, const char *sql, const char *format, va_list args)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db, sql);
+    if (!stmt)
+        return NULL;
+    int rc = SQLITE_OK;
+    for (int index = 1; format && format [index - 1] && rc == SQLITE_OK; index++) {
+        switch (format [index - 1]) {
+            case 't': {
+                const char *text = va_arg (args, const char *);
+                rc = text? sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT)
+                         : sqlite3_bind_null (stmt, index);
+                break;
+            }
+            case 'i':
+                rc = sqlite3_bind_int64 (stmt, index, va_arg (args, int64_t));
+                break;
+            case 'n':
+                rc = sqlite3_bind_int (stmt, index, va_arg (args, int));
+                break;
+            case 'b': {
+                const void *data = va_arg (args, const void *);
+                size_t size = va_arg (args, size_t);
+                rc = sqlite3_bind_blob (stmt, index, data, (int) size, SQLITE_TRANSIENT);
+                break;
+            }
+            default:
+                rc = SQLITE_MISUSE;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        s_log_error (db, "db_bind_failed");
+        sqlite3_finalize (stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+sqlite3_stmt *
+pst_db_query (sqlite3 *db, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    sqlite3_stmt *stmt = pst_db_vquery (db, sql, format, args);
+    va_end (args);
     return stmt;
 }
 

@@ -8,6 +8,7 @@
 #define PST_DB_H_INCLUDED
 
 #include <sqlite3.h>
+#include <stdarg.h>
 
 #define PST_DB_BUSY_TIMEOUT_MS  5000
 
@@ -34,6 +35,17 @@ int
 //  Prepares sql; NULL on failure (logged).
 sqlite3_stmt *
     pst_db_prepare (sqlite3 *db, const char *sql);
+
+//  Prepares sql and binds one parameter per letter of format, in order: 't'
+//  text (const char *; NULL binds null), 'i' int64_t, 'n' int, 'b' blob (const
+//  void * then its size_t size). SQLite copies every value, so none needs to
+//  outlive the call. NULL or "" binds nothing. The caller steps and finalizes
+//  the statement. NULL on failure (logged), an unknown letter included.
+sqlite3_stmt *
+    pst_db_query (sqlite3 *db, const char *sql, const char *format, ...);
+//  The same, with the values in args.
+sqlite3_stmt *
+    pst_db_vquery (sqlite3 *db, const char *sql, const char *format, va_list args);
 
 //  Copy of a text column, or NULL when it is NULL. Caller frees.
 char *

@@ -396,6 +396,44 @@ test_column_strdup (void **state)
     pst_db_close (&db);
 }
 
+//  Every letter binds its type in order; values are copied, so a buffer
+//  reused before the step does not change what was bound.
+static void
+test_query_binds (void **state)
+{
+    fixture_t *self = *state;
+    sqlite3 *db = pst_db_open (self->path, s_migrations);
+    assert_non_null (db);
+    char name [8] = "abc";
+    const uint8_t blob [] = { 0x00, 0xff, 0x10 };
+    sqlite3_stmt *stmt = pst_db_query (db,
+        "SELECT ?1, ?2 IS NULL, ?3, ?4, hex (?5), typeof (?5)", "ttinb",
+        name, (const char *) NULL, (int64_t) 1 << 40, 7, blob, sizeof blob);
+    assert_non_null (stmt);
+    strcpy (name, "xyz");
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_string_equal ((const char *) sqlite3_column_text (stmt, 0), "abc");
+    assert_int_equal (sqlite3_column_int (stmt, 1), 1);
+    assert_true (sqlite3_column_int64 (stmt, 2) == (int64_t) 1 << 40);
+    assert_int_equal (sqlite3_column_int (stmt, 3), 7);
+    assert_string_equal ((const char *) sqlite3_column_text (stmt, 4), "00FF10");
+    assert_string_equal ((const char *) sqlite3_column_text (stmt, 5), "blob");
+    sqlite3_finalize (stmt);
+
+    //  No format binds nothing
+    stmt = pst_db_query (db, "SELECT count(*) FROM item", NULL);
+    assert_non_null (stmt);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (stmt, 0), 1);
+    sqlite3_finalize (stmt);
+
+    //  An unknown letter, a parameter too many and bad SQL fail
+    assert_null (pst_db_query (db, "SELECT ?", "x", 1));
+    assert_null (pst_db_query (db, "SELECT ?", "nn", 1, 2));
+    assert_null (pst_db_query (db, "SELEKT ?", "n", 1));
+    pst_db_close (&db);
+}
+
 int
 main (void)
 {
@@ -408,6 +446,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_transactions, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_waits_for_write_lock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_column_strdup, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_query_binds, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
