@@ -98,6 +98,31 @@ mfa_store_rollback (mfa_store_t *self)
     return pst_db_rollback (self->db);
 }
 
+int
+mfa_store_in_transaction (mfa_store_t *self)
+{
+    return !sqlite3_get_autocommit (self->db);
+}
+
+int
+mfa_store_savepoint (mfa_store_t *self)
+{
+    return pst_db_exec (self->db, "SAVEPOINT unit");
+}
+
+int
+mfa_store_release (mfa_store_t *self)
+{
+    return pst_db_exec (self->db, "RELEASE unit");
+}
+
+int
+mfa_store_rollback_to (mfa_store_t *self)
+{
+    return pst_db_exec (self->db, "ROLLBACK TO unit") == 0
+        && pst_db_exec (self->db, "RELEASE unit") == 0? 0: -1;
+}
+
 //  ---------------------------------------------------------------------------
 //  Pruning
 

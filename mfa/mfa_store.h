@@ -51,6 +51,19 @@ int
     mfa_store_commit (mfa_store_t *self);
 int
     mfa_store_rollback (mfa_store_t *self);
+//  1 inside a transaction, 0 in autocommit (SQLite ends a transaction by itself
+//  after some errors: a full disk, an I/O error).
+int
+    mfa_store_in_transaction (mfa_store_t *self);
+//  SAVEPOINT / RELEASE / ROLLBACK TO, so that one unit of a shared transaction
+//  (mfa_writer) undoes only its own writes. 0 or -1.
+int
+    mfa_store_savepoint (mfa_store_t *self);
+int
+    mfa_store_release (mfa_store_t *self);
+//  Undoes the writes since the savepoint and releases it.
+int
+    mfa_store_rollback_to (mfa_store_t *self);
 
 //  ---------------------------------------------------------------------------
 //  Factors and policies
