@@ -246,6 +246,11 @@ int
 int
     mfa_store_reply_save (mfa_store_t *self, const char *request_id, const char *op,
                           const uint8_t *sealed, size_t size);
+//  Keeps a reply for a request id nobody claimed (a refusal given before the
+//  run wrote anything); a claim or reply already there wins. 0 or -1.
+int
+    mfa_store_reply_put (mfa_store_t *self, const char *request_id, const char *op,
+                         const uint8_t *sealed, size_t size, int64_t now);
 //  Forgets a claim so a retry runs the operation again.
 int
     mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op);

@@ -99,6 +99,16 @@ mfa_store_reply_save (mfa_store_t *self, const char *request_id, const char *op,
 }
 
 int
+mfa_store_reply_put (mfa_store_t *self, const char *request_id, const char *op,
+                     const uint8_t *sealed, size_t size, int64_t now)
+{
+    return mfa_store_sql_run (self,
+        "INSERT INTO reply_cache (request_id, op, sealed, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (request_id, op) DO NOTHING",
+        "ttbi", request_id, op, sealed, size, now) < 0? -1: 0;
+}
+
+int
 mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op)
 {
     return mfa_store_sql_run (self,
