@@ -85,7 +85,7 @@ mfa_store_reply_lookup (mfa_store_t *self, const char *request_id, const char *o
     else
     if (rc == 0)
         rc = -2;            //  never claimed, or released
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }
 
