@@ -76,7 +76,7 @@ mfa_server_actor (zsock_t *pipe, void *args)
     if (curve && s_prepare (config, &shared) == 0)
         shared.writer = mfa_writer_new (config->db_path);
     if (shared.writer)
-        jobs = mfa_jobs_new (config, curve);
+        jobs = mfa_jobs_new (config, curve, shared.writer);
     if (jobs) {
         shared.jobs_inproc = mfa_jobs_inproc (jobs);
         pst_service_config_t service_config = {
