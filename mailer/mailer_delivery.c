@@ -20,7 +20,6 @@ typedef struct {
     const mailer_config_t *config;
     pst_curve_t *curve;
     atomic_int stop;                //  set before workers are told to end
-    atomic_int in_flight;           //  deliveries in progress
     atomic_llong writes;            //  jobs ended or put back, by all workers
     atomic_llong checkpointed;      //  writes when the last checkpoint began
     atomic_llong checkpoint_at;     //  when it began, zclock_mono ms
@@ -126,10 +125,7 @@ s_check (worker_t *self, const mailer_job_t *job)
     if (!request)
         return CHECK_UNANSWERED;
     json_object_set_new (pst_msg_body (request), "job_id", json_string (job->job_id));
-    //  a worker waiting for mfa is as busy as one talking SMTP: no credit for it
-    atomic_fetch_add (&self->shared->in_flight, 1);
     pst_msg_t *reply = pst_client_call (self->mfa, request);
-    atomic_fetch_sub (&self->shared->in_flight, 1);
     const json_t *live = reply && !pst_msg_is_error (reply)
                        ? json_object_get (pst_msg_body (reply), "live"): NULL;
     check_t answer = json_is_true (live)? CHECK_LIVE
@@ -192,10 +188,8 @@ s_deliver (worker_t *self, const mailer_job_t *job)
     }
     long code = 0;
     char detail [128];
-    atomic_fetch_add (&self->shared->in_flight, 1);
     mailer_smtp_result_t result = mailer_smtp_send (self->smtp, sender, job->to, data, size,
                                                     &code, detail, sizeof detail);
-    atomic_fetch_sub (&self->shared->in_flight, 1);
     explicit_bzero (data, size);
     free (data);
     free (name);
@@ -277,6 +271,8 @@ s_worker_actor (zsock_t *pipe, void *args)
 {
     worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
+    if (self.outbox && mailer_outbox_for_delivery (self.outbox) != 0)
+        mailer_outbox_destroy (&self.outbox);
     self.smtp = mailer_smtp_new (self.shared->config, &self.shared->stop);
     //  A socket of its own, so a check never waits behind the bus thread. It is a
     //  request client (ZMQ_IMMEDIATE, linger 0): with mfa down a check fails within
@@ -306,7 +302,6 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
     self->shared.config = config;
     self->shared.curve = curve;
     atomic_init (&self->shared.stop, 0);
-    atomic_init (&self->shared.in_flight, 0);
     atomic_init (&self->shared.writes, 0);
     atomic_init (&self->shared.checkpointed, 0);
     atomic_init (&self->shared.checkpoint_at, 0);
@@ -339,12 +334,6 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
         free (self);
         *self_p = NULL;
     }
-}
-
-int
-mailer_delivery_busy (mailer_delivery_t *self)
-{
-    return atomic_load (&self->shared.in_flight);
 }
 
 void
