@@ -162,6 +162,10 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
     if (!api)
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
     *resolved_p = strdup (api->identifier);
+    if (!*resolved_p) {
+        authn_api_destroy (&api);
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    }
     *lifetime_p = api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
     if (api_p)
         *api_p = api;
@@ -362,20 +366,21 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     }
     //  Requested scopes are cut down to the granted ones; none requested = all granted
     const char *requested = s_param (ctx->request, "scope");
-    zchunk_t *scope = zchunk_new (NULL, 0);
-    size_t index;
+    size_t index, size = 1;
     json_t *value;
+    json_array_foreach (granted, index, value)
+        size += json_string_length (value) + 1;
+    char *scope = (char *) calloc (1, size);
+    size_t used = 0;
     json_array_foreach (granted, index, value) {
         const char *word = json_string_value (value);
-        if (!word || (requested && !pst_scope_has (requested, word)))
+        if (!scope || !word || (requested && !pst_scope_has (requested, word)))
             continue;
-        if (zchunk_size (scope))
-            zchunk_extend (scope, " ", 1);
-        zchunk_extend (scope, word, strlen (word));
+        used += (size_t) snprintf (scope + used, size - used, "%s%s", used? " ": "", word);
     }
-    zchunk_extend (scope, "", 1);
-    int rc = s_issue_tokens (ctx, NULL, resolved, (const char *) zchunk_data (scope), lifetime);
-    zchunk_destroy (&scope);
+    int rc = scope? s_issue_tokens (ctx, NULL, resolved, scope, lifetime)
+                  : pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    free (scope);
     json_decref (granted);
     free (resolved);
     return rc;
