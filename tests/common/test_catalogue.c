@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_docs.h"
 #include "pst_catalogue.h"
 #include "pst_error.h"
 
@@ -108,25 +109,6 @@ test_scopes_defined (void **state)
 //  ---------------------------------------------------------------------------
 //  docs/protocol.md
 
-static FILE *
-s_open_protocol_doc (void)
-{
-    char path [1024];
-    const char *source = getenv ("POSTERN_SOURCE_DIR");
-    if (source)
-        snprintf (path, sizeof path, "%s/docs/protocol.md", source);
-    else {
-        snprintf (path, sizeof path, "%s", __FILE__);
-        char *tests = strstr (path, "tests/common/");
-        assert_non_null (tests);
-        snprintf (tests, sizeof path - (size_t) (tests - path), "docs/protocol.md");
-    }
-    FILE *file = fopen (path, "r");
-    if (!file)
-        print_error ("cannot open %s\n", path);
-    return file;
-}
-
 //  The next table cell of *line (after a '|'), trimmed, into cell; 0 or -1.
 static int
 s_cell (const char **line, char *cell, size_t size)
@@ -196,7 +178,7 @@ static void
 test_matches_protocol_doc (void **state)
 {
     (void) state;
-    FILE *file = s_open_protocol_doc ();
+    FILE *file = test_docs_open ("docs/protocol.md");
     assert_non_null (file);
     size_t total = 0;
     for (const pst_op_def_t *op = pst_catalogue (); op->name; op++)
