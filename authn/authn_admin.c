@@ -241,6 +241,46 @@ AUTHN_HANDLER (authn_admin_clients_delete)
 //  ---------------------------------------------------------------------------
 //  Client grants
 
+//  1 when api is the Management API, https://{domain}/api/v2/
+static int
+s_is_management_api (authn_worker_t *worker, const authn_api_t *api)
+{
+    const char *issuer = worker->config->issuer;
+    size_t length = strlen (issuer);
+    return api->is_system && strncmp (api->identifier, issuer, length) == 0
+        && strcmp (api->identifier + length, "api/v2/") == 0;
+}
+
+//  What a grant may hold: only scopes its API defines, as Auth0 has it; and on
+//  the Management API only scopes its creator's own token holds, or
+//  create:client_grants would be every other Management scope (an application
+//  minted with delete:users by a caller who lacks it). 0, or -1 after failing
+//  reply.
+static int
+s_grantable (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
+             const authn_api_t *api, const json_t *scope)
+{
+    size_t index;
+    json_t *value;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!authn_api_defines_scope (api, word))
+            return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                "Payload validation error: scope \"%.280s\" is not defined by the resource server",
+                word);
+    }
+    if (!s_is_management_api (worker, api))
+        return 0;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!pst_msg_has_scope (request, word))
+            return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
+                "A client grant cannot give more than its creator holds: "
+                "the access token lacks %.280s", word);
+    }
+    return 0;
+}
+
 AUTHN_HANDLER (authn_admin_grants_create)
 {
     json_t *data = s_data (request);
@@ -254,9 +294,12 @@ AUTHN_HANDLER (authn_admin_grants_create)
     authn_api_t *api = authn_store_api (s_store (worker), audience);
     int found = client && api;
     authn_client_destroy (&client);
+    int refused = found && s_grantable ((authn_worker_t *) worker, request, reply, api, scope);
     authn_api_destroy (&api);
     if (!found)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "No client or resource server with that id");
+    if (refused)
+        return -1;
 
     char id [32] = "cgr_";
     pst_random_string (id + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");

@@ -1016,6 +1016,84 @@ test_user_mfa_forwarded (void **state)
     free (user_id);
 }
 
+//  ---------------------------------------------------------------------------
+//  Client grants: what they may hold, and what deleting them stops
+
+//  A machine application with client_credentials; returns its id and secret
+static void
+s_m2m_client (const char *name, char **client_id_p, char **secret_p)
+{
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:[s]}}", "data",
+        "name", name, "grant_types", "client_credentials"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    *client_id_p = strdup (pst_msg_get_str (reply, "client_id"));
+    *secret_p = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+}
+
+static pst_msg_t *
+s_create_grant (const char *client_id, const char *audience, json_t *scope, const char *caller_scopes)
+{
+    return s_call ("client_grants.create", json_pack ("{s:{s:s, s:s, s:o}}", "data",
+        "client_id", client_id, "audience", audience, "scope", scope), caller_scopes, NULL, NULL);
+}
+
+static pst_msg_t *
+s_m2m_token (const char *client_id, const char *secret, const char *audience)
+{
+    return s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s}", "grant_type",
+        "client_credentials", "client_id", client_id, "client_secret", secret,
+        "audience", audience), NULL, NULL, NULL);
+}
+
+//  A grant holds only scopes its API defines, and a Management API grant only
+//  scopes its creator holds: create:client_grants is not a way to delete:users
+static void
+test_client_grant_scopes (void **state)
+{
+    (void) state;
+    char *client_id, *secret;
+    s_m2m_client ("Grantee", &client_id, &secret);
+    pst_msg_t *reply = s_create_grant (client_id, "https://someapi.com/api",
+                                       json_pack ("[s, s]", "read:sample", "write:nothing"), MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"write:nothing\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "admin:all"),
+                            MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"admin:all\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+
+    //  The escalation: an administrator who may create clients and grants but not
+    //  delete users cannot mint an application that may
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "delete:users"),
+                            "create:clients create:client_grants read:users");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "A client grant cannot give more than its "
+                    "creator holds: the access token lacks delete:users");
+    pst_msg_destroy (&reply);
+    reply = s_call ("client_grants.list", json_pack ("{s:{s:s}}", "query", "client_id", client_id),
+                    "read:client_grants", NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+
+    //  What the creator holds it may give; any defined scope on another API
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"),
+                            "create:client_grants read:users");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, "https://someapi.com/api", json_pack ("[s]", "read:sample"),
+                            "create:client_grants");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "read:users");
+    pst_msg_destroy (&reply);
+    free (client_id);
+    free (secret);
+}
+
 int
 main (void)
 {
@@ -1035,6 +1113,7 @@ main (void)
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
+        cmocka_unit_test (test_client_grant_scopes),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);
