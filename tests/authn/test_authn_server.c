@@ -6,10 +6,13 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 #include "test_keys.h"
+#include "authn_bootstrap.h"
 #include "authn_config.h"
+#include "authn_store.h"
 #include "authn_server.h"
 #include "pst_actor.h"
 #include "pst_bus.h"
+#include "pst_catalogue.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_jwt.h"
@@ -203,7 +206,8 @@ test_bootstrap_management_token (void **state)
         NULL, NULL, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "token_type"), "Bearer");
-    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 86400);
+    //  Management API tokens live an hour by default (POSTERN_MGMT_TOKEN_LIFETIME_S)
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
     assert_non_null (strstr (pst_msg_get_str (reply, "scope"), "update:guardian_factors"));
     json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
     assert_non_null (claims);
@@ -1094,6 +1098,57 @@ test_client_grant_scopes (void **state)
     free (secret);
 }
 
+//  A database made before POSTERN_MGMT_TOKEN_LIFETIME_S holds 86400 on the
+//  Management API: the next start sets the configured lifetime, which the API
+//  itself still cannot change
+static void
+test_mgmt_token_lifetime (void **state)
+{
+    (void) state;
+    authn_store_t *store = authn_store_new (s_config->db_path);
+    assert_non_null (store);
+    json_t *old = json_pack ("{s:i}", "token_lifetime", 86400);
+    assert_int_equal (authn_store_update (store, AUTHN_RESOURCE_SERVERS, s_audience_mgmt, old), 0);
+    json_decref (old);
+    authn_api_t *api = authn_store_api (store, s_audience_mgmt);
+    assert_int_equal (api->token_lifetime, 86400);
+    authn_api_destroy (&api);
+    authn_store_destroy (&store);
+
+    s_config->mgmt_token_lifetime_s = 1800;
+    assert_int_equal (authn_bootstrap_run (s_config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
+                                           pst_catalogue_scopes (PST_SYSTEM_API_MFA)), 0);
+    pst_msg_t *reply = s_call ("resource_servers.get", json_pack ("{s:s}", "id", s_audience_mgmt),
+                               "read:resource_servers", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (pst_msg_get_int (reply, "token_lifetime", 0), 1800);
+    const char *const *scopes = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
+    size_t count = 0;
+    while (scopes [count])
+        count++;
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "scopes")), count);
+    pst_msg_destroy (&reply);
+
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    reply = s_m2m_token (json_string_value (json_object_get (boot, "client_id")),
+                         json_string_value (json_object_get (boot, "client_secret")), s_audience_mgmt);
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 1800);
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "exp"))
+                    - json_integer_value (json_object_get (claims, "iat")), 1800);
+    json_decref (claims);
+    json_decref (boot);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("resource_servers.update", json_pack ("{s:s, s:{s:i}}", "id", s_audience_mgmt,
+                    "data", "token_lifetime", 86400), "update:resource_servers", NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be modified");
+    pst_msg_destroy (&reply);
+    s_config->mgmt_token_lifetime_s = 3600;
+}
+
 int
 main (void)
 {
@@ -1114,6 +1169,7 @@ main (void)
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_client_grant_scopes),
+        cmocka_unit_test (test_mgmt_token_lifetime),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);
