@@ -1,6 +1,7 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
 #include "authn_mfa.h"
+#include "authn_revoke.h"
 #include "authn_store.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
@@ -92,11 +93,10 @@ s_get (void *worker, const pst_msg_t *request, pst_msg_t *reply, authn_resource_
     return 0;
 }
 
+//  The answer to a deletion of deleted rows (-1: it failed)
 static int
-s_delete (void *worker, pst_msg_t *reply, authn_resource_t resource, const char *id,
-          const char *what)
+s_deleted (pst_msg_t *reply, int deleted, const char *what)
 {
-    int deleted = authn_store_delete (s_store (worker), resource, id);
     if (deleted < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not delete the %s", what);
     if (deleted == 0)
@@ -235,7 +235,9 @@ AUTHN_HANDLER (authn_admin_clients_delete)
     const char *id = s_id (request);
     if (s_is_system_client (s_store (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be deleted");
-    return s_delete (worker, reply, AUTHN_CLIENTS, id, "client");
+    //  Its tokens stop at the gateway, for every audience
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id),
+                      "client");
 }
 
 //  ---------------------------------------------------------------------------
@@ -298,7 +300,9 @@ AUTHN_HANDLER (authn_admin_grants_create)
     authn_api_destroy (&api);
     if (!found)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "No client or resource server with that id");
-    if (refused)
+    //  A grant made again right after its deletion must not give tokens that
+    //  its revocation covers
+    if (refused || authn_revoke_wait ((authn_worker_t *) worker, request, reply, client_id, audience))
         return -1;
 
     char id [32] = "cgr_";
@@ -325,7 +329,9 @@ AUTHN_HANDLER (authn_admin_grants_list)
 AUTHN_HANDLER (authn_admin_grants_delete)
 {
     const char *id = s_id (request);
-    return s_delete (worker, reply, AUTHN_CLIENT_GRANTS, id, "client grant");
+    //  The client's tokens for the grant's audience stop at the gateway
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENT_GRANTS, id),
+                      "client grant");
 }
 
 //  ---------------------------------------------------------------------------
@@ -424,7 +430,8 @@ AUTHN_HANDLER (authn_admin_apis_delete)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The resource server does not exist");
     if (system)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be deleted");
-    return s_delete (worker, reply, AUTHN_RESOURCE_SERVERS, id, "resource server");
+    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_RESOURCE_SERVERS, id),
+                      "resource server");
 }
 
 //  ---------------------------------------------------------------------------
@@ -527,7 +534,7 @@ AUTHN_HANDLER (authn_admin_users_delete)
     pst_msg_destroy (&answer);
     if (failed)
         return -1;
-    return s_delete (worker, reply, AUTHN_USERS, id, "user");
+    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_USERS, id), "user");
 }
 
 //  mfa alone would answer an unknown user with an empty list, and cannot tell a

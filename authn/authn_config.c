@@ -57,3 +57,13 @@ authn_config_now (const authn_config_t *self)
 {
     return self->now_s? self->now_s (): (int64_t) time (NULL);
 }
+
+int64_t
+authn_config_now_ms (const authn_config_t *self)
+{
+    if (self->now_s)
+        return self->now_s () * 1000;
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}

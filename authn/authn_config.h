@@ -35,4 +35,8 @@ void
 int64_t
     authn_config_now (const authn_config_t *self);
 
+//  The same clock in milliseconds (with the hook: its second, times 1000).
+int64_t
+    authn_config_now_ms (const authn_config_t *self);
+
 #endif
