@@ -182,10 +182,14 @@ s_keys_finish (bus_state_t *state, pst_msg_t *reply)
     s_fetch_over (&state->keys, loaded? GW_BUS_KEYS_REFRESH_MS: retry_ms);
 }
 
+//  A token with an unknown kid asks for fresh keys at most every
+//  keys_min_interval_ms; but while the gateway holds no key set at all (authn
+//  was slower to start than the first fetch's deadline) it may ask at once,
+//  one fetch at a time, rather than refuse every token until the next retry.
 static void
 s_keys_wait (bus_state_t *state, job_t *job)
 {
-    int recent = state->keys.started_at > 0
+    int recent = state->keys.started_at > 0 && gw_keys_size (state->bus->keys) > 0
               && zclock_mono () - state->keys.started_at < state->bus->keys_min_interval_ms;
     if (!state->keys.request && recent) {
         s_job_finish (&job, NULL);

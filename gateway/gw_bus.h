@@ -10,7 +10,8 @@
 
     The bus thread also keeps gw_keys current: authn's keys.jwks at start, every
     5 minutes, and on request when a token names an unknown kid (at most once
-    every config->keys_min_interval_ms, 10 s by default). And gw_revocations:
+    every config->keys_min_interval_ms, 10 s by default, unless no key set was
+    ever loaded). And gw_revocations:
     authn's revocations.list at start and then a second after each fetch ends,
     page by page, installed whole once the last page is in. A fetch that fails
     (authn down or silent) leaves the list the gateway has; the next one goes a

@@ -49,6 +49,7 @@ typedef struct {
     json_t *jwks;
     json_t *revocations;        //  what revocations.list answers
     int revocations_silent;     //  revocations.list goes unanswered
+    int keys_silent;            //  keys.jwks goes unanswered
 } stub_t;
 
 typedef struct {
@@ -160,7 +161,8 @@ s_serve_one (stub_t *stub, zsock_t *router, const char *service)
         int revocations = streq (pst_msg_op (request), "revocations.list");
         int keys = streq (pst_msg_op (request), "keys.jwks") || revocations;
         pthread_mutex_lock (&stub->mutex);
-        int silent = stub->silent || (revocations && stub->revocations_silent);
+        int silent = stub->silent || (revocations && stub->revocations_silent)
+                  || (keys && !revocations && stub->keys_silent);
         int delay_ms = stub->delay_ms;
         stub->keys_requests += keys && !revocations;
         stub->revocation_requests += revocations;
@@ -169,7 +171,7 @@ s_serve_one (stub_t *stub, zsock_t *router, const char *service)
             s_record (stub, service, request);
         if (!keys && !silent && delay_ms > 0)
             zclock_sleep (delay_ms);
-        if ((keys && !(revocations && silent)) || !silent) {
+        if ((keys && !(revocations && silent) && !(!revocations && stub->keys_silent)) || !silent) {
             pst_msg_t *reply = pst_msg_new_reply (request);
             s_answer (stub, request, reply);
             pst_bus_send (router, identity, reply);
@@ -1030,6 +1032,33 @@ s_status_becomes (long want, const char *method, const char *path, const char *a
     return 1;
 }
 
+//  authn slower to start than the gateway's first key fetch: the gateway holds
+//  no keys, and the first token asks for them at once instead of being refused
+//  until the next scheduled fetch (10 s later)
+static void
+test_keys_after_a_slow_start (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_lock (&stub->mutex);
+    stub->keys_silent = 1;
+    pthread_mutex_unlock (&stub->mutex);
+    gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
+    gw_config_set_str (&config->domain, DOMAIN);
+    int port = -1;
+    zactor_t *gateway = s_own_gateway (config, 300, &port);
+    zclock_sleep (600);         //  the first fetch is over, unanswered
+    pthread_mutex_lock (&stub->mutex);
+    stub->keys_silent = 0;
+    pthread_mutex_unlock (&stub->mutex);
+    char *token = s_mgmt_token ("read:clients", MGMT_AUDIENCE);
+    assert_int_equal (s_status ("GET", "/api/v2/clients", token, port), 200);
+    free (token);
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+}
+
 //  A token whose client, or whose client's grant for its audience, was deleted
 //  after it was issued is refused at the gateway like an invalid one; other
 //  clients' tokens, and the same client's issued after, are not
@@ -1521,6 +1550,7 @@ main (void)
         cmocka_unit_test (test_management_insufficient_scope),
         cmocka_unit_test (test_management_good_token),
         cmocka_unit_test (test_management_authentication_methods),
+        cmocka_unit_test (test_keys_after_a_slow_start),
         cmocka_unit_test (test_revoked_tokens),
         cmocka_unit_test (test_revocations_before_first_list),
         cmocka_unit_test (test_key_rotation_refetches_keys),
