@@ -8,16 +8,24 @@
 //  Time a grant creation keeps for its answer after waiting
 #define WAIT_MARGIN_MS  200
 
+//  The oldest revocation a token still valid at now (Unix ms) can match: one
+//  the longest lifetime and the margin ago. 0, or -1 on error.
+static int
+s_keep_from (authn_worker_t *worker, int64_t now, int64_t *keep_from_p)
+{
+    int lifetime = authn_store_system_lifetime_max (worker->store);
+    *keep_from_p = now - ((int64_t) lifetime + AUTHN_REVOKE_MARGIN_S) * 1000;
+    return lifetime < 0? -1: 0;
+}
+
 //  Records that client_id's tokens for audience (NULL: all) issued until now
 //  are revoked, pruning what no valid token can match any more. 0 or -1.
 static int
 s_record (authn_worker_t *worker, const char *client_id, const char *audience)
 {
-    int lifetime = authn_store_system_lifetime_max (worker->store);
-    if (lifetime < 0)
+    int64_t now = authn_config_now_ms (worker->config), keep_from;
+    if (s_keep_from (worker, now, &keep_from))
         return -1;
-    int64_t now = authn_config_now_ms (worker->config);
-    int64_t keep_from = now - ((int64_t) lifetime + AUTHN_REVOKE_MARGIN_S) * 1000;
     return authn_store_revoke (worker->store, client_id, audience, now, keep_from);
 }
 
@@ -96,19 +104,17 @@ authn_revoke_wait (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *
 }
 
 int
-authn_revoke_list (void *worker_, const pst_msg_t *request, pst_msg_t *reply)
+authn_revoke_list (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
-    authn_worker_t *worker = (authn_worker_t *) worker_;
+    authn_worker_t *self = (authn_worker_t *) worker;
     json_t *after = json_object_get (pst_msg_body (request), "after");
     if (after && (!json_is_integer (after) || json_integer_value (after) < 0))
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST,
                              "Invalid parameter: after must be an integer");
-    int lifetime = authn_store_system_lifetime_max (worker->store);
-    int64_t keep_from = authn_config_now_ms (worker->config)
-                      - ((int64_t) lifetime + AUTHN_REVOKE_MARGIN_S) * 1000;
-    int64_t next = 0;
-    json_t *list = lifetime < 0? NULL: authn_store_revocations (worker->store,
-        after? (int64_t) json_integer_value (after): 0, keep_from, AUTHN_REVOKE_PAGE, &next);
+    int64_t keep_from, next = 0;
+    json_t *list = s_keep_from (self, authn_config_now_ms (self->config), &keep_from)? NULL
+                 : authn_store_revocations (self->store, after? (int64_t) json_integer_value (after): 0,
+                                            keep_from, AUTHN_REVOKE_PAGE, &next);
     if (!list)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
     json_t *body = json_pack ("{s:o, s:I, s:b}", "revocations", list, "next", (json_int_t) next,
