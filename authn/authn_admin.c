@@ -1,6 +1,7 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
 #include "authn_mfa.h"
+#include "authn_revoke.h"
 #include "authn_store.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
@@ -92,11 +93,10 @@ s_get (void *worker, const pst_msg_t *request, pst_msg_t *reply, authn_resource_
     return 0;
 }
 
+//  The answer to a deletion of deleted rows (-1: it failed)
 static int
-s_delete (void *worker, pst_msg_t *reply, authn_resource_t resource, const char *id,
-          const char *what)
+s_deleted (pst_msg_t *reply, int deleted, const char *what)
 {
-    int deleted = authn_store_delete (s_store (worker), resource, id);
     if (deleted < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not delete the %s", what);
     if (deleted == 0)
@@ -235,11 +235,53 @@ AUTHN_HANDLER (authn_admin_clients_delete)
     const char *id = s_id (request);
     if (s_is_system_client (s_store (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be deleted");
-    return s_delete (worker, reply, AUTHN_CLIENTS, id, "client");
+    //  Its tokens stop at the gateway, for every audience
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id),
+                      "client");
 }
 
 //  ---------------------------------------------------------------------------
 //  Client grants
+
+//  1 when api is the Management API, https://{domain}/api/v2/
+static int
+s_is_management_api (authn_worker_t *worker, const authn_api_t *api)
+{
+    const char *issuer = worker->config->issuer;
+    size_t length = strlen (issuer);
+    return api->is_system && strncmp (api->identifier, issuer, length) == 0
+        && strcmp (api->identifier + length, "api/v2/") == 0;
+}
+
+//  What a grant may hold: only scopes its API defines, as Auth0 has it; and on
+//  the Management API only scopes its creator's own token holds, or
+//  create:client_grants would be every other Management scope (an application
+//  minted with delete:users by a caller who lacks it). 0, or -1 after failing
+//  reply.
+static int
+s_grantable (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
+             const authn_api_t *api, const json_t *scope)
+{
+    size_t index;
+    json_t *value;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!authn_api_defines_scope (api, word))
+            return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                "Payload validation error: scope \"%.280s\" is not defined by the resource server",
+                word);
+    }
+    if (!s_is_management_api (worker, api))
+        return 0;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!pst_msg_has_scope (request, word))
+            return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
+                "A client grant cannot give more than its creator holds: "
+                "the access token lacks %.280s", word);
+    }
+    return 0;
+}
 
 AUTHN_HANDLER (authn_admin_grants_create)
 {
@@ -254,9 +296,14 @@ AUTHN_HANDLER (authn_admin_grants_create)
     authn_api_t *api = authn_store_api (s_store (worker), audience);
     int found = client && api;
     authn_client_destroy (&client);
+    int refused = found && s_grantable ((authn_worker_t *) worker, request, reply, api, scope);
     authn_api_destroy (&api);
     if (!found)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "No client or resource server with that id");
+    //  A grant made again right after its deletion must not give tokens that
+    //  its revocation covers
+    if (refused || authn_revoke_wait ((authn_worker_t *) worker, request, reply, client_id, audience))
+        return -1;
 
     char id [32] = "cgr_";
     pst_random_string (id + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
@@ -282,7 +329,9 @@ AUTHN_HANDLER (authn_admin_grants_list)
 AUTHN_HANDLER (authn_admin_grants_delete)
 {
     const char *id = s_id (request);
-    return s_delete (worker, reply, AUTHN_CLIENT_GRANTS, id, "client grant");
+    //  The client's tokens for the grant's audience stop at the gateway
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENT_GRANTS, id),
+                      "client grant");
 }
 
 //  ---------------------------------------------------------------------------
@@ -381,7 +430,8 @@ AUTHN_HANDLER (authn_admin_apis_delete)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The resource server does not exist");
     if (system)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be deleted");
-    return s_delete (worker, reply, AUTHN_RESOURCE_SERVERS, id, "resource server");
+    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_RESOURCE_SERVERS, id),
+                      "resource server");
 }
 
 //  ---------------------------------------------------------------------------
@@ -490,7 +540,7 @@ AUTHN_HANDLER (authn_admin_users_delete)
     pst_msg_destroy (&answer);
     if (failed)
         return -1;
-    return s_delete (worker, reply, AUTHN_USERS, id, "user");
+    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_USERS, id), "user");
 }
 
 //  mfa alone would answer an unknown user with an empty list, and cannot tell a

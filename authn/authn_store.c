@@ -54,6 +54,16 @@ static const char *s_migrations [] = {
     "  window_start INTEGER NOT NULL);",
     //  Pruning finds the ended windows by their start, without a full scan
     "CREATE INDEX login_failures_window_start ON login_failures (window_start);",
+    //  Tokens stopped by the deletion of their client or client grant: those of
+    //  client_id for audience ('' for every audience: the client went) issued
+    //  up to revoked_at (Unix ms). The gateway reads them in id order.
+    "CREATE TABLE revocations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  audience TEXT NOT NULL,"
+    "  revoked_at INTEGER NOT NULL,"
+    "  UNIQUE (client_id, audience));"
+    "CREATE INDEX revocations_revoked_at ON revocations (revoked_at);",
     NULL
 };
 

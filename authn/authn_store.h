@@ -2,7 +2,7 @@
     of authn, with the mapping between rows and the JSON the API shows.
 
     authn.db holds clients, resource servers (APIs), client grants, users, the
-    signing keys and the sign-in throttle. Client secrets are stored as SHA-256
+    signing keys, the sign-in throttle and the revocations. Client secrets are stored as SHA-256
     (they are random, 384-bit), user passwords as argon2id PHC strings; callers
     hash, the store only keeps and compares.
 
@@ -11,8 +11,9 @@
 
     Implemented by authn_store.c (open, migrations, transactions, signing key),
     authn_store_records.c (the records sign-in reads), authn_store_resources.c
-    (the Management API resources, described as tables) and
-    authn_store_throttle.c (sign-in attempt counts), over authn_store_sql.c
+    (the Management API resources, described as tables),
+    authn_store_throttle.c (sign-in attempt counts) and
+    authn_store_revocations.c (tokens stopped by deletions), over authn_store_sql.c
     (the engine: connection and statement helpers). Only these files speak SQL.
 */
 #ifndef AUTHN_STORE_H_INCLUDED
@@ -185,5 +186,32 @@ int
 //  they count nothing any more. 0 or -1.
 int
     authn_store_login_prune (authn_store_t *self, int64_t now, int window_s);
+
+//  ---------------------------------------------------------------------------
+//  Revocations: the tokens a deleted client or client grant had been given
+//  stop at the gateway, which verifies them itself and never asks authn. A
+//  revocation covers the tokens of client_id for audience (NULL: for every
+//  audience) issued at or before revoked_at (Unix ms).
+
+//  Records a revocation; one already there for the same client and audience
+//  keeps the later time. Revocations older than keep_from (Unix ms), which no
+//  token still valid can match, are deleted. 0 or -1.
+int
+    authn_store_revoke (authn_store_t *self, const char *client_id, const char *audience,
+                        int64_t revoked_at, int64_t keep_from);
+//  Up to limit revocations no older than keep_from, of ids above after, in id
+//  order: a JSON array of {client_id, audience (null: every audience),
+//  revoked_at}. *last_p is the last id listed (after when none). NULL on error.
+json_t *
+    authn_store_revocations (authn_store_t *self, int64_t after, int64_t keep_from, int limit,
+                             int64_t *last_p);
+//  revoked_at of the revocation for exactly client_id and audience; 0 when
+//  there is none, -1 on error.
+int64_t
+    authn_store_revoked_at (authn_store_t *self, const char *client_id, const char *audience);
+//  The longest token lifetime of the system APIs (the tokens the gateway
+//  verifies), in seconds; -1 on error.
+int
+    authn_store_system_lifetime_max (authn_store_t *self);
 
 #endif

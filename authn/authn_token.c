@@ -29,6 +29,10 @@ typedef struct {
     pst_msg_t *reply;
     authn_client_t *client;
     const char *grant_type;
+    //  The tokens' iat: when the request began, before anything was read, so
+    //  that a deletion committed after the grant was read always covers them
+    //  (authn_revoke)
+    int64_t issued_at;
 } grant_ctx_t;
 
 typedef int (grant_fn) (grant_ctx_t *ctx);
@@ -92,7 +96,7 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
 {
     authn_worker_t *worker = ctx->worker;
     const authn_config_t *config = worker->config;
-    int64_t now = authn_config_now (config);
+    int64_t now = ctx->issued_at;
     char jti [33];
     pst_random_hex (jti, sizeof jti, 16);
     char *subject = NULL;
@@ -483,7 +487,8 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_GRANT_TYPE,
                              "Unsupported grant type: %.200s", grant_type);
 
-    grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type };
+    grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type,
+                        authn_config_now (((authn_worker_t *) worker)->config) };
     ctx.client = s_authenticate_client (ctx.worker, request, reply, entry->secret_optional);
     if (!ctx.client)
         return -1;

@@ -45,6 +45,7 @@ typedef enum {
     REQ_NEW,                    //  headers not seen yet
     REQ_READING,                //  body arriving
     REQ_WAIT_KEYS,              //  suspended: key set refresh for an unknown kid
+    REQ_WAIT_REVOCATIONS,       //  suspended: the first list of revoked tokens
     REQ_WAIT_REPLY,             //  suspended: the service is working
     REQ_DONE                    //  response queued
 } req_state_t;
@@ -64,6 +65,7 @@ typedef struct {
     int too_large;
     int nul_in_path;            //  the decoded path would hold a NUL
     int keys_refreshed;
+    int revocations_awaited;
     json_t *params;             //  Authentication API parameters
     json_t *data;               //  Management API body
     json_t *query_params;       //  Management API query
@@ -142,8 +144,9 @@ s_on_reply (void *arg, pst_msg_t *reply)
     MHD_resume_connection (req->connection);
 }
 
+//  A key set refresh, or the wait for the revocation list, is over
 static void
-s_on_keys (void *arg, pst_msg_t *reply)
+s_on_wait_over (void *arg, pst_msg_t *reply)
 {
     request_t *req = (request_t *) arg;
     pst_msg_destroy (&reply);
@@ -174,18 +177,22 @@ s_send (request_t *req)
 }
 
 //  Authenticates the caller, then forwards. A token with an unknown kid waits,
-//  suspended, for one key set refresh and comes back here when it arrived.
+//  suspended, for one key set refresh, and a token that arrives before the
+//  first revocation list for that list; each comes back here when it is over.
 static enum MHD_Result
 s_authorize_and_send (request_t *req)
 {
     const char *authorization = s_header (req, MHD_HTTP_HEADER_AUTHORIZATION);
+    int may_wait = (req->keys_refreshed? 0: GW_AUTH_WAIT_KEYS)
+                 | (req->revocations_awaited? 0: GW_AUTH_WAIT_REVOCATIONS);
     gw_verdict_t outcome = gw_auth_check (req->http->auth, req->match.route, authorization,
-                                          req->params, !req->keys_refreshed, req->client_ip,
-                                          &req->verdict);
-    if (outcome == GW_VERDICT_WAIT_KEYS) {
-        req->state = REQ_WAIT_KEYS;
+                                          req->params, may_wait, req->client_ip, &req->verdict);
+    if (outcome == GW_VERDICT_WAIT_KEYS || outcome == GW_VERDICT_WAIT_REVOCATIONS) {
+        int keys = outcome == GW_VERDICT_WAIT_KEYS;
+        req->state = keys? REQ_WAIT_KEYS: REQ_WAIT_REVOCATIONS;
         MHD_suspend_connection (req->connection);
-        if (gw_bus_refresh_keys (req->http->bus, s_on_keys, req) != 0)
+        if ((keys? gw_bus_refresh_keys (req->http->bus, s_on_wait_over, req)
+                 : gw_bus_wait_revocations (req->http->bus, s_on_wait_over, req)) != 0)
             MHD_resume_connection (req->connection);
         return MHD_YES;
     }
@@ -352,8 +359,9 @@ s_on_complete (request_t *req)
 static enum MHD_Result
 s_on_resumed (request_t *req)
 {
-    if (req->state == REQ_WAIT_KEYS) {
-        req->keys_refreshed = 1;
+    if (req->state == REQ_WAIT_KEYS || req->state == REQ_WAIT_REVOCATIONS) {
+        req->keys_refreshed |= req->state == REQ_WAIT_KEYS;
+        req->revocations_awaited |= req->state == REQ_WAIT_REVOCATIONS;
         req->state = REQ_READING;
         return s_authorize_and_send (req);
     }
@@ -390,6 +398,7 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
         case REQ_READING:
             return s_on_complete (req);
         case REQ_WAIT_KEYS:
+        case REQ_WAIT_REVOCATIONS:
         case REQ_WAIT_REPLY:
             return s_on_resumed (req);
         default:
@@ -501,7 +510,8 @@ s_address (const char *text, int port, struct sockaddr_storage *address, unsigne
 }
 
 gw_http_t *
-gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys)
+gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys,
+             gw_revocations_t *revocations)
 {
     gw_http_t *self = (gw_http_t *) calloc (1, sizeof *self);
     if (!self)
@@ -509,7 +519,7 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
     self->bus = bus;
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
-    self->auth = gw_auth_context_new (keys, config->domain);
+    self->auth = gw_auth_context_new (keys, revocations, config->domain);
     self->deadlines = gw_deadline_new (config->request_deadline_s);
     char *error = NULL;
     self->proxies = gw_proxy_new (config->trusted_proxies, &error);

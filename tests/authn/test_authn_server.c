@@ -6,10 +6,13 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 #include "test_keys.h"
+#include "authn_bootstrap.h"
 #include "authn_config.h"
+#include "authn_store.h"
 #include "authn_server.h"
 #include "pst_actor.h"
 #include "pst_bus.h"
+#include "pst_catalogue.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_jwt.h"
@@ -22,6 +25,7 @@ static authn_config_t *s_config;
 static zactor_t *s_authn;
 static zsock_t *s_mfa;           //  stand-in for mfa
 static zsock_t *s_caller;        //  stand-in for the gateway
+static char *s_endpoint;         //  authn's
 static char *s_audience_mgmt;
 
 typedef void (mfa_fn) (const pst_msg_t *request, pst_msg_t *reply);
@@ -155,7 +159,7 @@ s_setup (void **state)
     assert_true (strlen (endpoint) > 0);
     s_caller = test_keys_dealer ("gateway", "authn", endpoint);
     assert_non_null (s_caller);
-    zstr_free (&endpoint);
+    s_endpoint = endpoint;
     s_audience_mgmt = NULL;
     assert_true (asprintf (&s_audience_mgmt, "%sapi/v2/", s_config->issuer) > 0);
     return 0;
@@ -166,6 +170,7 @@ s_teardown (void **state)
 {
     (void) state;
     zsock_destroy (&s_caller);
+    zstr_free (&s_endpoint);
     zactor_destroy (&s_authn);
     test_keys_close (&s_mfa);
     authn_config_destroy (&s_config);
@@ -203,7 +208,8 @@ test_bootstrap_management_token (void **state)
         NULL, NULL, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "token_type"), "Bearer");
-    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 86400);
+    //  Management API tokens live an hour by default (POSTERN_MGMT_TOKEN_LIFETIME_S)
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
     assert_non_null (strstr (pst_msg_get_str (reply, "scope"), "update:guardian_factors"));
     json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
     assert_non_null (claims);
@@ -1016,6 +1022,294 @@ test_user_mfa_forwarded (void **state)
     free (user_id);
 }
 
+//  ---------------------------------------------------------------------------
+//  Client grants: what they may hold, and what deleting them stops
+
+//  A machine application with client_credentials; returns its id and secret
+static void
+s_m2m_client (const char *name, char **client_id_p, char **secret_p)
+{
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:[s]}}", "data",
+        "name", name, "grant_types", "client_credentials"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    *client_id_p = strdup (pst_msg_get_str (reply, "client_id"));
+    *secret_p = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+}
+
+static pst_msg_t *
+s_create_grant (const char *client_id, const char *audience, json_t *scope, const char *caller_scopes)
+{
+    return s_call ("client_grants.create", json_pack ("{s:{s:s, s:s, s:o}}", "data",
+        "client_id", client_id, "audience", audience, "scope", scope), caller_scopes, NULL, NULL);
+}
+
+static pst_msg_t *
+s_m2m_token (const char *client_id, const char *secret, const char *audience)
+{
+    return s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s}", "grant_type",
+        "client_credentials", "client_id", client_id, "client_secret", secret,
+        "audience", audience), NULL, NULL, NULL);
+}
+
+//  A grant holds only scopes its API defines, and a Management API grant only
+//  scopes its creator holds: create:client_grants is not a way to delete:users
+static void
+test_client_grant_scopes (void **state)
+{
+    (void) state;
+    char *client_id, *secret;
+    s_m2m_client ("Grantee", &client_id, &secret);
+    pst_msg_t *reply = s_create_grant (client_id, "https://someapi.com/api",
+                                       json_pack ("[s, s]", "read:sample", "write:nothing"), MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"write:nothing\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "admin:all"),
+                            MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"admin:all\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+
+    //  The escalation: an administrator who may create clients and grants but not
+    //  delete users cannot mint an application that may
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "delete:users"),
+                            "create:clients create:client_grants read:users");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "A client grant cannot give more than its "
+                    "creator holds: the access token lacks delete:users");
+    pst_msg_destroy (&reply);
+    reply = s_call ("client_grants.list", json_pack ("{s:{s:s}}", "query", "client_id", client_id),
+                    "read:client_grants", NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+
+    //  What the creator holds it may give; any defined scope on another API
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"),
+                            "create:client_grants read:users");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, "https://someapi.com/api", json_pack ("[s]", "read:sample"),
+                            "create:client_grants");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "read:users");
+    pst_msg_destroy (&reply);
+    free (client_id);
+    free (secret);
+}
+
+//  The revocation revocations.list shows for client_id and audience (NULL:
+//  every audience): its revoked_at, or 0 when it lists none
+static int64_t
+s_listed_revocation (const char *client_id, const char *audience)
+{
+    int64_t found = 0, after = 0;
+    int more = 1;
+    while (more) {
+        pst_msg_t *reply = s_call ("revocations.list", json_pack ("{s:I}", "after", (json_int_t) after),
+                                   NULL, NULL, NULL);
+        assert_false (pst_msg_is_error (reply));
+        json_t *list = json_object_get (pst_msg_body (reply), "revocations");
+        assert_true (json_is_array (list));
+        size_t index;
+        json_t *entry;
+        json_array_foreach (list, index, entry) {
+            json_t *entry_audience = json_object_get (entry, "audience");
+            if (streq (json_string_value (json_object_get (entry, "client_id")), client_id)
+            &&  (audience? json_is_string (entry_audience)
+                           && streq (json_string_value (entry_audience), audience)
+                         : json_is_null (entry_audience)))
+                found = json_integer_value (json_object_get (entry, "revoked_at"));
+        }
+        more = json_is_true (json_object_get (pst_msg_body (reply), "more"));
+        after = pst_msg_get_int (reply, "next", 0);
+        pst_msg_destroy (&reply);
+    }
+    return found;
+}
+
+//  Now on authn's clock: the test's hook counts seconds, so whole ones
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return ((int64_t) now.tv_sec + s_clock_offset) * 1000;
+}
+
+//  The iat of an access token, in seconds
+static int64_t
+s_iat (const char *token, const char *audience)
+{
+    json_t *claims = s_verify (token, audience);
+    assert_non_null (claims);
+    int64_t iat = json_integer_value (json_object_get (claims, "iat"));
+    json_decref (claims);
+    return iat;
+}
+
+//  Deleting a grant or a client records the revocation the gateway reads: the
+//  client's tokens for the grant's audience, or for every audience, issued until
+//  then. A grant made again gives tokens issued after it; revocations go once no
+//  token they cover can be valid.
+static void
+test_revocations (void **state)
+{
+    (void) state;
+    char *client_id, *secret;
+    s_m2m_client ("Revoked", &client_id, &secret);
+    pst_msg_t *reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"),
+                                       MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    char *grant_id = strdup (pst_msg_get_str (reply, "id"));
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, "https://someapi.com/api", json_pack ("[s]", "read:sample"),
+                            MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    int64_t old_iat = s_iat (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+
+    //  The grant goes: its tokens, issued before, are covered
+    int64_t before_ms = s_now_ms ();
+    reply = s_call ("client_grants.delete", json_pack ("{s:s}", "id", grant_id),
+                    "delete:client_grants", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    int64_t revoked_at = s_listed_revocation (client_id, s_audience_mgmt);
+    assert_true (revoked_at >= before_ms && revoked_at <= s_now_ms ());
+    assert_true (old_iat * 1000 <= revoked_at);
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, "https://someapi.com/api"), 0);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED, NULL);
+    pst_msg_destroy (&reply);
+
+    //  Made again at once, it waits for the next second: its tokens are not covered
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"), MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    assert_true (s_iat (pst_msg_get_str (reply, "access_token"), s_audience_mgmt) * 1000 > revoked_at);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), revoked_at);
+
+    //  The client goes: every audience
+    before_ms = s_now_ms ();
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", client_id), "delete:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    int64_t client_revoked_at = s_listed_revocation (client_id, NULL);
+    assert_true (client_revoked_at >= before_ms && client_revoked_at <= s_now_ms ());
+    //  Nothing of it is left to revoke by grant
+    reply = s_call ("client_grants.list", json_pack ("{s:{s:s}}", "query", "client_id", client_id),
+                    "read:client_grants", NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+
+    //  Paging: past the last page there is nothing; a bad cursor is refused
+    reply = s_call ("revocations.list", NULL, NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_false (json_is_true (json_object_get (pst_msg_body (reply), "more")));
+    json_int_t next = pst_msg_get_int (reply, "next", 0);
+    assert_true (next > 0);
+    pst_msg_destroy (&reply);
+    reply = s_call ("revocations.list", json_pack ("{s:I}", "after", next), NULL, NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "revocations")), 0);
+    assert_int_equal (pst_msg_get_int (reply, "next", 0), next);
+    pst_msg_destroy (&reply);
+    reply = s_call ("revocations.list", json_pack ("{s:s}", "after", "3"), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: after must be an integer");
+    pst_msg_destroy (&reply);
+    //  Only the gateway may ask: another peer's request is left unanswered
+    zsock_t *mailer = test_keys_dealer ("mailer", "authn", s_endpoint);
+    assert_non_null (mailer);
+    pst_msg_t *request = s_request ("revocations.list", NULL, NULL);
+    zclock_sleep (100);
+    assert_int_equal (pst_bus_send (mailer, NULL, request), 0);
+    zsock_set_rcvtimeo (mailer, 700);
+    assert_null (pst_bus_recv_dealer (mailer));
+    pst_msg_destroy (&request);
+    zsock_destroy (&mailer);
+
+    //  A day and the margin later no token they cover can be valid: not listed,
+    //  and the next revocation prunes them
+    s_clock_offset = 86400 + 301;
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+    char *other_id, *other_secret;
+    s_m2m_client ("Pruner", &other_id, &other_secret);
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", other_id), "delete:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    assert_true (s_listed_revocation (other_id, NULL) > 0);
+    s_clock_offset = 0;
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+    free (other_id);
+    free (other_secret);
+    free (grant_id);
+    free (client_id);
+    free (secret);
+}
+
+//  A database made before POSTERN_MGMT_TOKEN_LIFETIME_S holds 86400 on the
+//  Management API: the next start sets the configured lifetime, which the API
+//  itself still cannot change
+static void
+test_mgmt_token_lifetime (void **state)
+{
+    (void) state;
+    authn_store_t *store = authn_store_new (s_config->db_path);
+    assert_non_null (store);
+    json_t *old = json_pack ("{s:i}", "token_lifetime", 86400);
+    assert_int_equal (authn_store_update (store, AUTHN_RESOURCE_SERVERS, s_audience_mgmt, old), 0);
+    json_decref (old);
+    authn_api_t *api = authn_store_api (store, s_audience_mgmt);
+    assert_int_equal (api->token_lifetime, 86400);
+    authn_api_destroy (&api);
+    authn_store_destroy (&store);
+
+    s_config->mgmt_token_lifetime_s = 1800;
+    assert_int_equal (authn_bootstrap_run (s_config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
+                                           pst_catalogue_scopes (PST_SYSTEM_API_MFA)), 0);
+    pst_msg_t *reply = s_call ("resource_servers.get", json_pack ("{s:s}", "id", s_audience_mgmt),
+                               "read:resource_servers", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (pst_msg_get_int (reply, "token_lifetime", 0), 1800);
+    const char *const *scopes = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
+    size_t count = 0;
+    while (scopes [count])
+        count++;
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "scopes")), count);
+    pst_msg_destroy (&reply);
+
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    reply = s_m2m_token (json_string_value (json_object_get (boot, "client_id")),
+                         json_string_value (json_object_get (boot, "client_secret")), s_audience_mgmt);
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 1800);
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "exp"))
+                    - json_integer_value (json_object_get (claims, "iat")), 1800);
+    json_decref (claims);
+    json_decref (boot);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("resource_servers.update", json_pack ("{s:s, s:{s:i}}", "id", s_audience_mgmt,
+                    "data", "token_lifetime", 86400), "update:resource_servers", NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be modified");
+    pst_msg_destroy (&reply);
+    s_config->mgmt_token_lifetime_s = 3600;
+}
+
 int
 main (void)
 {
@@ -1035,6 +1329,9 @@ main (void)
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
+        cmocka_unit_test (test_client_grant_scopes),
+        cmocka_unit_test (test_mgmt_token_lifetime),
+        cmocka_unit_test (test_revocations),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);

@@ -134,7 +134,7 @@ s_setup (void **state)
     json_t *jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.pem, s_fx.kid));
     int rc = s_fx.keys && jwks? gw_keys_update (s_fx.keys, jwks): -1;
     json_decref (jwks);
-    s_fx.auth = gw_auth_context_new (s_fx.keys, DOMAIN);
+    s_fx.auth = gw_auth_context_new (s_fx.keys, NULL, DOMAIN);
     return rc == 0 && s_fx.auth? 0: -1;
 }
 
@@ -478,6 +478,94 @@ test_mfa_token_only (void **state)
     gw_auth_verdict_clear (&verdict);
 }
 
+//  A token whose client, or whose client's grant for its audience, was deleted
+//  once it had been issued is refused as revoked; its client is azp, and for a
+//  machine token sub too. Before the first list a good token waits for it once,
+//  then is 503; a bad one is refused without waiting.
+static void
+test_revoked (void **state)
+{
+    (void) state;
+    gw_revocations_t *revocations = gw_revocations_new ();
+    gw_auth_context_t *auth = gw_auth_context_new (s_fx.keys, revocations, DOMAIN);
+    assert_non_null (auth);
+    gw_auth_verdict_t verdict = { 0 };
+    token_t machine = { .audience = MGMT_AUDIENCE, .grant = "client-credentials",
+                        .scope = "read:clients" };
+    char *authorization = s_bearer (machine);
+    int both = GW_AUTH_WAIT_KEYS | GW_AUTH_WAIT_REVOCATIONS;
+    assert_int_equal (gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1",
+                                     &verdict), GW_VERDICT_WAIT_REVOCATIONS);
+    assert_null (verdict.caller);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, GW_AUTH_WAIT_KEYS, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 503, PST_ERR_UNAVAILABLE, NULL,
+                      "The list of revoked tokens has not been received from authn yet");
+    gw_auth_check (auth, &s_mgmt_route, "Bearer not.a.token", NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Invalid token");
+
+    json_t *empty = json_array ();
+    assert_int_equal (gw_revocations_update (revocations, empty), 0);
+    json_decref (empty);
+    assert_int_equal (gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1",
+                                     &verdict), GW_VERDICT_OK);
+
+    //  app-1's Management API grant went when its tokens had been issued;
+    //  app-2 went whole a minute before its token was
+    long long now_ms = (long long) time (NULL) * 1000;
+    json_t *list = json_pack ("[{s:s, s:s, s:I}, {s:s, s:n, s:I}]",
+        "client_id", "app-1", "audience", MGMT_AUDIENCE, "revoked_at", now_ms + 500,
+        "client_id", "app-2", "audience", "revoked_at", now_ms - 60000);
+    assert_int_equal (gw_revocations_update (revocations, list), 0);
+    json_decref (list);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    free (authorization);
+    //  Its client named by sub alone
+    token_t by_sub = machine;
+    by_sub.azp = "another-app";
+    by_sub.sub = "app-1@clients";
+    authorization = s_bearer (by_sub);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    free (authorization);
+    //  Another client's token; app-1's user token for the MFA API (only its
+    //  Management API grant went); app-2's token issued after it went
+    token_t other = machine;
+    other.azp = "app-3";
+    other.sub = "app-3@clients";
+    token_t user = { .audience = MFA_AUDIENCE, .scope = "read:authenticators", .sub = "auth0|u1" };
+    token_t later = other;
+    later.azp = "app-2";
+    later.sub = "app-2@clients";
+    token_t good [] = { other, user, later };
+    const gw_route_t *routes [] = { &s_mgmt_route, &s_mfa_route, &s_mgmt_route };
+    for (size_t i = 0; i < 3; i++) {
+        authorization = s_bearer (good [i]);
+        json_t *params = json_object ();
+        assert_int_equal (gw_auth_check (auth, routes [i], authorization, params, both,
+                                         "192.0.2.1", &verdict), GW_VERDICT_OK);
+        gw_auth_verdict_clear (&verdict);
+        json_decref (params);
+        free (authorization);
+    }
+    //  A user's MFA API token of a client that went whole
+    list = json_pack ("[{s:s, s:n, s:I}]", "client_id", "app-1", "audience", "revoked_at", now_ms);
+    assert_int_equal (gw_revocations_update (revocations, list), 0);
+    json_decref (list);
+    authorization = s_bearer (user);
+    json_t *params = json_object ();
+    gw_auth_check (auth, &s_mfa_route, authorization, params, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    json_decref (params);
+    free (authorization);
+    gw_auth_context_destroy (&auth);
+    gw_revocations_destroy (&revocations);
+}
+
 int
 main (void)
 {
@@ -490,6 +578,7 @@ main (void)
         cmocka_unit_test (test_mfa_bearer),
         cmocka_unit_test (test_mfa_access_only),
         cmocka_unit_test (test_mfa_token_only),
+        cmocka_unit_test (test_revoked),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
