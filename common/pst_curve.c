@@ -106,15 +106,16 @@ s_z85_key (const char *text, uint8_t key [32])
     return text && strlen (text) == Z85_KEY_LEN && zmq_z85_decode (key, text) != NULL;
 }
 
-//  The public key text of the zcert file at path (only its public key is used:
-//  the file's metadata says nothing we believe). Caller frees; NULL if unusable.
-static char *
-s_public_of (const char *path)
+char *
+pst_curve_public_of (const char *path)
 {
-    zcert_t *cert = zcert_load (path);
+    //  zconfig, not zcert_load: zcert_load reads <path>_secret first when there
+    //  is one, and a peer's public key must come from its public file alone
+    zconfig_t *root = path? zconfig_load (path): NULL;
+    const char *value = root? zconfig_get (root, "curve/public-key", NULL): NULL;
     uint8_t key [32];
-    char *text = cert && s_z85_key (zcert_public_txt (cert), key)? strdup (zcert_public_txt (cert)): NULL;
-    zcert_destroy (&cert);
+    char *text = s_z85_key (value, key)? strdup (value): NULL;
+    zconfig_destroy (&root);
     return text;
 }
 
@@ -191,6 +192,10 @@ s_load_own (const char *dir, const char *name)
     else
     if (!(cert = zcert_load (public_path)))
         reason = "unreadable key files";
+    char *published = cert && !reason? pst_curve_public_of (public_path): NULL;
+    if (cert && !reason && (!published || strcmp (published, zcert_public_txt (cert)) != 0))
+        reason = "the public key file is not the secret's (peers would pin another key)";
+    free (published);
     if (cert && !reason) {
         uint8_t zero [32] = { 0 }, derived [32];
         char public_text [Z85_KEY_LEN + 1];
@@ -286,7 +291,7 @@ int
 pst_curve_client (pst_curve_t *self, zsock_t *sock, const char *server_name)
 {
     char *path = s_valid_name_path (self->dir, server_name);
-    char *server = path? s_public_of (path): NULL;
+    char *server = path? pst_curve_public_of (path): NULL;
     free (path);
     uint8_t key [32];
     //  zsock_set_curve_serverkey asserts on a malformed key: checked first
