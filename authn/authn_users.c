@@ -8,10 +8,16 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define EMAIL_MAX_LEN       PST_EMAIL_MAX
+#define PROVIDER            "auth0|"
+//  A caller's user_id is the part after PROVIDER: the whole id stays within
+//  the 256 bytes every service keeps for a user id
+#define BARE_ID_MAX_LEN     249
+#define BARE_ID_CHARS       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@+=:~"
 
 static authn_store_t *
 s_store (void *worker)
@@ -55,6 +61,32 @@ s_list (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     return 0;
 }
 
+//  The new user's id: "auth0|" and the caller's user_id, as Auth0 makes the id
+//  of a database connection's user (a migration keeps every sub), or 24 random
+//  hex digits. 0, or -1 after failing reply.
+static int
+s_new_user_id (pst_msg_t *reply, const json_t *data, char *user_id, size_t size)
+{
+    json_t *given = json_object_get (data, "user_id");
+    if (!given) {
+        snprintf (user_id, size, PROVIDER);
+        pst_random_hex (user_id + strlen (PROVIDER), size - strlen (PROVIDER), 12);
+        return 0;
+    }
+    const char *bare = json_string_value (given);
+    size_t length = bare? strlen (bare): 0;
+    //  Given whole, it would become "auth0|auth0|..." as Auth0 makes it: refused
+    //  instead, since no migration wants that
+    if (bare && strchr (bare, '|'))
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id is "
+            "given without its provider: \"abc\" becomes \"" PROVIDER "abc\"");
+    if (length == 0 || length > BARE_ID_MAX_LEN || strspn (bare, BARE_ID_CHARS) != length)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id must "
+            "be 1 to %d characters of A-Z a-z 0-9 - _ . @ + = : ~", BARE_ID_MAX_LEN);
+    snprintf (user_id, size, PROVIDER "%s", bare);
+    return 0;
+}
+
 AUTHN_HANDLER (authn_users_create)
 {
     json_t *data = s_data (request);
@@ -69,11 +101,12 @@ AUTHN_HANDLER (authn_users_create)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
     if (!email || !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
+    char user_id [sizeof PROVIDER + BARE_ID_MAX_LEN];
+    if (s_new_user_id (reply, data, user_id, sizeof user_id))
+        return -1;
     char *hash = pst_password_hash (password);
     if (!hash)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
-    char user_id [40] = "auth0|";
-    pst_random_hex (user_id + 6, sizeof user_id - 6, 12);
     json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", user_id, "email", email,
                              "password_hash", hash, "email_verified", verified);
     int rc = row? authn_store_insert (s_store (worker), AUTHN_USERS, row): -1;

@@ -1022,6 +1022,89 @@ test_user_mfa_forwarded (void **state)
     free (user_id);
 }
 
+//  users.create with the caller's data.user_id, and what it answers
+static pst_msg_t *
+s_create_with_id (const char *email, json_t *user_id)
+{
+    json_t *data = json_pack ("{s:s, s:s, s:s}", "email", email, "password", "correct horse battery",
+                              "connection", "Username-Password-Authentication");
+    json_object_set_new (data, "user_id", user_id);
+    return s_call ("users.create", json_pack ("{s:o}", "data", data), MGMT_SCOPES, NULL, NULL);
+}
+
+//  A migration keeps every sub: a caller's user_id becomes "auth0|" + it, as
+//  Auth0 makes it; the user signs in under it; a taken id is a conflict, and an
+//  id that is not one is refused before anything is stored.
+static void
+test_user_id_on_create (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("migrated@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_t *identity = json_array_get (json_object_get (pst_msg_body (reply), "identities"), 0);
+    assert_string_equal (json_string_value (json_object_get (identity, "user_id")),
+                         "5f1a2b3c4d5e6f708192a3b4");
+    assert_string_equal (json_string_value (json_object_get (identity, "provider")), "auth0");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", "auth0|5f1a2b3c4d5e6f708192a3b4"),
+                    "read:users", NULL, NULL);
+    assert_string_equal (pst_msg_get_str (reply, "email"), "migrated@example.com");
+    pst_msg_destroy (&reply);
+
+    //  The tokens name the same sub as before the migration
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "password", "username", "migrated@example.com",
+        "password", "correct horse battery", "audience", "https://someapi.com/api",
+        "client_id", s_client_id, "client_secret", s_client_secret), NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "sub")),
+                         "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  Taken: 409, whatever the address
+    reply = s_create_with_id ("other@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    s_assert_error (reply, PST_ERR_CONFLICT, "The user already exists.");
+    pst_msg_destroy (&reply);
+
+    //  Every character the id may hold, and its longest
+    reply = s_create_with_id ("chars@example.com", json_string ("Az09-_.@+=:~"));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|Az09-_.@+=:~");
+    pst_msg_destroy (&reply);
+    char longest [251];
+    memset (longest, 'a', 249);
+    longest [249] = 0;
+    reply = s_create_with_id ("longest@example.com", json_string (longest));
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (strlen (pst_msg_get_str (reply, "user_id")), 255);
+    pst_msg_destroy (&reply);
+
+    //  Refused, and nothing stored: with its provider, empty, too long, a
+    //  character outside the set, not a string
+    reply = s_create_with_id ("refused@example.com", json_string ("auth0|abc"));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id is given "
+                    "without its provider: \"abc\" becomes \"auth0|abc\"");
+    pst_msg_destroy (&reply);
+    longest [249] = 'a';
+    longest [250] = 0;
+    json_t *refused [] = { json_string (""), json_string (longest), json_string ("a b"),
+                           json_string ("caf\xc3\xa9"), json_string ("a/b"), json_integer (42), json_null () };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_create_with_id ("refused@example.com", refused [index]);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id must be "
+                        "1 to 249 characters of A-Z a-z 0-9 - _ . @ + = : ~");
+        pst_msg_destroy (&reply);
+    }
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "refused@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+}
+
+
 //  ---------------------------------------------------------------------------
 //  Client grants: what they may hold, and what deleting them stops
 
@@ -1329,6 +1412,7 @@ main (void)
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
+        cmocka_unit_test (test_user_id_on_create),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),
         cmocka_unit_test (test_revocations),
