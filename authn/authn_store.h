@@ -123,7 +123,8 @@ int
 //  Rows written (insert, update) are JSON objects too, with members named as
 //  the API names them, plus members the API never shows: a client's
 //  secret_hash and is_system, a user's password_hash. Text members take
-//  strings (null for none), numbers integers, flags booleans, lists arrays.
+//  strings (null for none), numbers integers, flags booleans, lists arrays,
+//  objects objects (null for none).
 //  Creation and update times are the store's to set.
 
 typedef enum {
@@ -134,7 +135,9 @@ typedef enum {
     AUTHN_RESOURCE_SERVERS,     //  id or identifier; shows id, identifier, name, scopes,
                                 //  token_lifetime, allow_offline_access, is_system, signing_alg
     AUTHN_USERS                 //  user_id; shows user_id, email, email_verified, identities,
-                                //  created_at, updated_at, last_login; lists by email
+                                //  created_at, updated_at, last_login, and user_metadata and
+                                //  app_metadata when set (objects; null written clears);
+                                //  lists by email
 } authn_resource_t;
 
 //  Up to 1000 rows in creation order, as a JSON array; query members that the

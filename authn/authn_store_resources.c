@@ -19,6 +19,8 @@ typedef enum {
     KIND_FLAG,                  //  0 or 1, a boolean
     KIND_LIST,                  //  JSON text of an array, the array
     KIND_TIME,                  //  Unix seconds, ISO 8601 in UTC; NULL is null
+    KIND_OBJECT,                //  JSON text of an object, the object; NULL (null
+                                //  when written) is a member not shown at all
     KIND_IDENTITIES             //  a user_id, that user's identities (one: ours)
 } kind_t;
 
@@ -86,6 +88,8 @@ static const column_t s_user_columns [] = {
     { "created_at",                 "created_at",           KIND_TIME,       SHOWN },
     { "updated_at",                 "updated_at",           KIND_TIME,       SHOWN },
     { "last_login",                 "last_login",           KIND_TIME,       SHOWN },
+    { "user_metadata",              "user_metadata",        KIND_OBJECT,     SHOWN | WRITTEN },
+    { "app_metadata",               "app_metadata",         KIND_OBJECT,     SHOWN | WRITTEN },
     { "password_hash",              "password_hash",        KIND_TEXT,       WRITTEN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
@@ -196,6 +200,21 @@ s_identities (const char *user_id)
                       "user_id", bare_id, "provider", "auth0", "isSocial", 0);
 }
 
+//  An object stored as JSON text; NULL when there is none, or when the text
+//  is not an object (logged: only the store writes it)
+static json_t *
+s_object (const column_t *column, const char *text)
+{
+    json_t *object = text? json_loads (text, 0, NULL): NULL;
+    if (text && !json_is_object (object)) {
+        pst_log (PST_LOG_ERROR, "db_object_unreadable", "column", column->column, NULL);
+        json_decref (object);
+        object = NULL;
+    }
+    return object;
+}
+
+//  A member's value from the row stmt stands on; NULL for a member not shown
 static json_t *
 s_value (const column_t *column, sqlite3_stmt *stmt, int index)
 {
@@ -215,6 +234,8 @@ s_value (const column_t *column, sqlite3_stmt *stmt, int index)
             return s_time (stmt, index);
         case KIND_IDENTITIES:
             return s_identities (text? text: "");
+        case KIND_OBJECT:
+            return s_object (column, text);
     }
     return json_null ();
 }
@@ -226,8 +247,11 @@ s_row (const resource_t *resource, sqlite3_stmt *stmt)
     json_t *row = json_object ();
     int index = 0;
     for (const column_t *column = resource->columns; row && column->member; column++)
-        if (column->flags & SHOWN)
-            json_object_set_new (row, column->member, s_value (column, stmt, index++));
+        if (column->flags & SHOWN) {
+            json_t *value = s_value (column, stmt, index++);
+            if (value)
+                json_object_set_new (row, column->member, value);
+        }
     return row;
 }
 
@@ -256,6 +280,16 @@ s_bind (sqlite3_stmt *stmt, int index, const column_t *column, const json_t *val
             break;
         case KIND_LIST: {
             char *text = json_is_array (value)? json_dumps (value, JSON_COMPACT): NULL;
+            if (!text)
+                break;
+            int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+            free (text);
+            return rc;
+        }
+        case KIND_OBJECT: {
+            if (json_is_null (value))
+                return sqlite3_bind_null (stmt, index);
+            char *text = json_is_object (value)? json_dumps (value, JSON_COMPACT): NULL;
             if (!text)
                 break;
             int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);

@@ -1,5 +1,6 @@
 #include "authn_users.h"
 #include "authn_fields.h"
+#include "authn_metadata.h"
 #include "authn_mfa.h"
 #include "authn_store.h"
 #include "authn_worker.h"
@@ -87,6 +88,39 @@ s_new_user_id (pst_msg_t *reply, const json_t *data, char *user_id, size_t size)
     return 0;
 }
 
+//  The metadata members a user has, each merged on its own (authn_metadata)
+static const char *s_metadata [] = { "app_metadata", "user_metadata" };
+#define METADATA_COUNT  (sizeof s_metadata / sizeof s_metadata [0])
+
+//  Checks the metadata members of data: 0 with changes [i] (borrowed, NULL
+//  when absent) for each of s_metadata, or -1 after failing reply
+static int
+s_metadata_changes (pst_msg_t *reply, const json_t *data, json_t **changes)
+{
+    for (size_t index = 0; index < METADATA_COUNT; index++)
+        if (authn_metadata_check (reply, data, s_metadata [index], &changes [index]))
+            return -1;
+    return 0;
+}
+
+//  Sets on row each metadata member that changes asks for, merged into what
+//  current (a user as shown; NULL for a new one) holds. 0, or -1 after failing
+//  reply.
+static int
+s_metadata_merge (pst_msg_t *reply, json_t *row, const json_t *current, json_t **changes)
+{
+    for (size_t index = 0; index < METADATA_COUNT; index++) {
+        if (!changes [index])
+            continue;
+        const char *key = s_metadata [index];
+        json_t *merged = authn_metadata_merge (reply, key, json_object_get (current, key),
+                                               changes [index]);
+        if (!merged || json_object_set_new (row, key, merged))
+            return -1;
+    }
+    return 0;
+}
+
 AUTHN_HANDLER (authn_users_create)
 {
     json_t *data = s_data (request);
@@ -102,16 +136,23 @@ AUTHN_HANDLER (authn_users_create)
     if (!email || !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
     char user_id [sizeof PROVIDER + BARE_ID_MAX_LEN];
-    if (s_new_user_id (reply, data, user_id, sizeof user_id))
+    json_t *metadata [METADATA_COUNT];
+    if (s_new_user_id (reply, data, user_id, sizeof user_id)
+    ||  s_metadata_changes (reply, data, metadata))
         return -1;
     char *hash = pst_password_hash (password);
     if (!hash)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
     json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", user_id, "email", email,
                              "password_hash", hash, "email_verified", verified);
-    int rc = row? authn_store_insert (s_store (worker), AUTHN_USERS, row): -1;
-    json_decref (row);
     free (hash);
+    if (!row || s_metadata_merge (reply, row, NULL, metadata)) {
+        json_decref (row);
+        return pst_msg_is_error (reply)? -1:
+               pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not store the user");
+    }
+    int rc = authn_store_insert (s_store (worker), AUTHN_USERS, row);
+    json_decref (row);
     if (rc == 1)
         return pst_msg_fail (reply, PST_ERR_CONFLICT, "The user already exists.");
     if (rc != 0)
@@ -143,33 +184,56 @@ AUTHN_HANDLER (authn_users_get)
     return 0;
 }
 
+//  The metadata is read and written in one transaction, so that two updates of
+//  different members both stand
 AUTHN_HANDLER (authn_users_update)
 {
     const char *id = s_id (request);
     json_t *data = s_data (request);
     const char *email, *password;
     int verified = -1;
+    json_t *metadata [METADATA_COUNT];
     if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_password (reply, data, &password)
-    ||  authn_fields_bool (reply, data, "email_verified", &verified))
+    ||  authn_fields_bool (reply, data, "email_verified", &verified)
+    ||  s_metadata_changes (reply, data, metadata))
         return -1;
     if (email && !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
+    //  Hashed before the transaction: argon2id must not hold the write lock
     char *hash = password? pst_password_hash (password): NULL;
     if (password && !hash)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
     json_t *changes = json_object ();
     s_change (changes, "email", email);
     s_change (changes, "password_hash", hash);
+    free (hash);
     if (verified >= 0)
         json_object_set_new (changes, "email_verified", json_boolean (verified));
-    int rc = authn_store_update (s_store (worker), AUTHN_USERS, id, changes);
-    json_decref (changes);
-    free (hash);
-    if (rc == 1)
-        return pst_msg_fail (reply, PST_ERR_CONFLICT, "The specified new email already exists");
-    if (rc != 0)
+
+    authn_store_t *store = s_store (worker);
+    if (authn_store_begin (store) != 0) {
+        json_decref (changes);
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the user");
+    }
+    json_t *current = authn_store_get (store, AUTHN_USERS, id);
+    int rc = current? 0: pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    if (rc == 0)
+        rc = s_metadata_merge (reply, changes, current, metadata);
+    if (rc == 0) {
+        rc = authn_store_update (store, AUTHN_USERS, id, changes);
+        if (rc == 1)
+            pst_msg_fail (reply, PST_ERR_CONFLICT, "The specified new email already exists");
+    }
+    if (rc == 0 && authn_store_commit (store) != 0)
+        rc = -1;
+    if (rc != 0)
+        authn_store_rollback (store);
+    json_decref (current);
+    json_decref (changes);
+    if (rc != 0)
+        return pst_msg_is_error (reply)? -1:
+               pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the user");
     return authn_users_get (worker, request, reply);
 }
 

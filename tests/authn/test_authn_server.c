@@ -1393,6 +1393,168 @@ test_mgmt_token_lifetime (void **state)
     s_config->mgmt_token_lifetime_s = 3600;
 }
 
+//  users.update of user_id with data (taken), and what it answers
+static pst_msg_t *
+s_update_user (const char *user_id, json_t *data)
+{
+    return s_call ("users.update", json_pack ("{s:s, s:o}", "id", user_id, "data", data),
+                   "update:users", NULL, NULL);
+}
+
+//  A member of a reply's body as compact JSON, for comparison; caller frees
+static char *
+s_member_text (pst_msg_t *reply, const char *key)
+{
+    json_t *member = json_object_get (pst_msg_body (reply), key);
+    return member? json_dumps (member, JSON_COMPACT | JSON_SORT_KEYS): strdup ("absent");
+}
+
+static void
+s_assert_member (pst_msg_t *reply, const char *key, const char *expected)
+{
+    assert_false (pst_msg_is_error (reply));
+    char *text = s_member_text (reply, key);
+    assert_string_equal (text, expected);
+    free (text);
+}
+
+//  app_metadata and user_metadata as Auth0 keeps them: stored on create and
+//  shown by get, list and update; a PATCH merges top-level members (a member
+//  replaces its namesake whole, null removes one, {} clears all), each of the
+//  two on its own
+static void
+test_user_metadata (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s, s:[s]}, s:{s:s, s:n}}}",
+        "data", "email", "meta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication",
+        "app_metadata", "plan", "full", "roles", "admin",
+        "user_metadata", "hobby", "surfing", "dropped", NULL), MGMT_SCOPES, NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    s_assert_member (reply, "user_metadata", "{\"hobby\":\"surfing\"}");
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}}}", "user_metadata",
+                           "addresses", "home", "123 Main Street"));
+    s_assert_member (reply, "user_metadata",
+                     "{\"addresses\":{\"home\":\"123 Main Street\"},\"hobby\":\"surfing\"}");
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    pst_msg_destroy (&reply);
+    //  Only the top level merges: a nested object is replaced whole
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}, s:n}}", "user_metadata",
+                           "addresses", "work", "100 Industrial Way", "hobby"));
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    pst_msg_destroy (&reply);
+    //  An empty object clears one, and only that one; other members stay
+    reply = s_update_user (user_id, json_pack ("{s:{}, s:b}", "app_metadata", "email_verified", 1));
+    s_assert_member (reply, "app_metadata", "absent");
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "email_verified")));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:n}}", "user_metadata", "addresses"));
+    s_assert_member (reply, "user_metadata", "absent");
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:i}}", "app_metadata", "tier", 2));
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"tier\":2}");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "meta@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    json_t *listed = json_array_get (json_object_get (pst_msg_body (reply), "result"), 0);
+    assert_int_equal (json_integer_value (json_object_get (json_object_get (listed, "app_metadata"),
+                      "tier")), 2);
+    pst_msg_destroy (&reply);
+
+    //  Two updates at once, of different members: both stand
+    pst_msg_t *requests [2] = {
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "first", "yes"), "update:users"),
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "second", "yes"), "update:users"),
+    };
+    for (int index = 0; index < 2; index++)
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [index]), 0);
+    for (int answered = 0; answered < 2; ) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (streq (pst_msg_id (reply), pst_msg_id (requests [0]))
+        ||  streq (pst_msg_id (reply), pst_msg_id (requests [1]))) {
+            assert_false (pst_msg_is_error (reply));
+            answered++;
+        }
+        pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&requests [0]);
+    pst_msg_destroy (&requests [1]);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    pst_msg_destroy (&reply);
+
+    //  Refused, nothing changed: not an object, a key with '.' or '$' at any
+    //  level, a name app_metadata may not hold, nested too deep, too big
+    struct { json_t *data; const char *text; } refused [] = {
+        { json_pack ("{s:s}", "user_metadata", "x"),
+          "Payload validation error: user_metadata must be an object" },
+        { json_pack ("{s:[]}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:n}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:{s:s}}", "user_metadata", "preference.color", "pink"),
+          "Payload validation error: user_metadata keys cannot hold '.' or '$' (\"preference.color\")" },
+        { json_pack ("{s:{s:[{s:i}]}}", "app_metadata", "list", "$where", 1),
+          "Payload validation error: app_metadata keys cannot hold '.' or '$' (\"$where\")" },
+        { json_pack ("{s:{s:s}}", "app_metadata", "email", "x@example.com"),
+          "Payload validation error: app_metadata cannot hold \"email\"" },
+        { json_pack ("{s:{s:{s:{s:{s:{}}}}}}", "user_metadata", "a", "b", "c", "d"),
+          "Payload validation error: user_metadata is nested more than 4 deep" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_update_user (user_id, refused [index].data);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    //  The same rule for "email" in user_metadata does not apply; a user's own
+    //  data may name anything
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:{s:{}}}}}", "user_metadata",
+                           "email", "b", "c"));
+    s_assert_member (reply, "user_metadata", "{\"email\":{\"b\":{\"c\":{}}}}");
+    pst_msg_destroy (&reply);
+    //  16 KiB each, as compact JSON: one change alone, or the merged whole
+    char *big = malloc (16384);
+    memset (big, 'x', 16383);
+    big [16383] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "big", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_metadata exceeds 16384 bytes");
+    pst_msg_destroy (&reply);
+    big [9000] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "half", big));
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "again", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST,
+                    "Payload validation error: user_metadata would exceed 16384 bytes");
+    pst_msg_destroy (&reply);
+    free (big);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    assert_null (json_object_get (json_object_get (pst_msg_body (reply), "user_metadata"), "again"));
+    pst_msg_destroy (&reply);
+    //  On create too, before anything is stored
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:b}}}", "data",
+        "email", "badmeta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication", "app_metadata", "user_id", 1),
+        MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: app_metadata cannot hold \"user_id\"");
+    pst_msg_destroy (&reply);
+    reply = s_update_user ("auth0|nobody", json_pack ("{s:{s:i}}", "app_metadata", "x", 1));
+    s_assert_error (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
 int
 main (void)
 {
@@ -1413,6 +1575,7 @@ main (void)
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_user_id_on_create),
+        cmocka_unit_test (test_user_metadata),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),
         cmocka_unit_test (test_revocations),
