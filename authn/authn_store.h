@@ -137,13 +137,18 @@ typedef enum {
     AUTHN_USERS                 //  user_id; shows user_id, email, email_verified, identities,
                                 //  created_at, updated_at, last_login, and user_metadata and
                                 //  app_metadata when set (objects; null written clears);
-                                //  lists by email
+                                //  lists by email (without case) and user_id
 } authn_resource_t;
 
 //  Up to 1000 rows in creation order, as a JSON array; query members that the
 //  resource lists by (strings) narrow it, others are ignored. NULL on error.
 json_t *
     authn_store_list (authn_store_t *self, authn_resource_t resource, const json_t *query);
+//  A page of that list: the rows after the first offset, at most limit of
+//  them. *total_p, when asked, is how many rows match in all. NULL on error.
+json_t *
+    authn_store_page (authn_store_t *self, authn_resource_t resource, const json_t *query,
+                      int64_t offset, int limit, int64_t *total_p);
 //  The row id names, as JSON; NULL when there is none (or on error).
 json_t *
     authn_store_get (authn_store_t *self, authn_resource_t resource, const char *id);

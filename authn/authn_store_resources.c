@@ -79,7 +79,7 @@ static const column_t s_api_columns [] = {
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
-static const char *const s_user_filters [] = { "email", NULL };
+static const char *const s_user_filters [] = { "email", "user_id", NULL };
 static const column_t s_user_columns [] = {
     { "user_id",                    "user_id",              KIND_TEXT,       SHOWN | WRITTEN },
     { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN },
@@ -109,7 +109,7 @@ static const resource_t s_resources [] = {
         s_user_filters, s_user_columns },
 };
 
-#define LIST_LIMIT      "1000"
+#define LIST_LIMIT      1000
 #define MAX_WRITTEN     16      //  members one insert or update sets, at most
 
 static const resource_t *
@@ -349,34 +349,83 @@ s_bind_all (authn_store_t *self, sqlite3_stmt *stmt, int first, int count,
 //  ---------------------------------------------------------------------------
 //  The five operations
 
-json_t *
-authn_store_list (authn_store_t *self, authn_resource_t which, const json_t *query)
+//  " WHERE ..." over the resource's filters, each ?N (N from 1) and true when
+//  unbound; the count of filters
+static int
+s_sql_where (sql_t *sql, const resource_t *resource)
 {
-    const resource_t *resource = s_resource (which);
-    if (!resource)
-        return NULL;
-    sql_t sql = { .size = 0 };
-    s_sql_select (&sql, resource);
     int count = 0;
     for (const char *const *filter = resource->filters; filter && *filter; filter++) {
         count++;
-        s_sql (&sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
+        s_sql (sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
                count, s_column (resource, *filter, SHOWN)->column, count);
     }
-    s_sql (&sql, " ORDER BY %s LIMIT " LIST_LIMIT, resource->order);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
-        return NULL;
+    return count;
+}
+
+//  Binds the filters' values from query (strings; others leave theirs unbound)
+static void
+s_bind_filters (sqlite3_stmt *stmt, const resource_t *resource, int count, const json_t *query)
+{
     for (int index = 0; index < count; index++) {
         const char *value = pst_json_str (query, resource->filters [index]);
         if (value)
             sqlite3_bind_text (stmt, index + 1, value, -1, SQLITE_STATIC);
     }
+}
+
+//  How many rows match the filters of query; -1 on error
+static int64_t
+s_count (authn_store_t *self, const resource_t *resource, const json_t *query)
+{
+    sql_t sql = { .size = 0 };
+    s_sql (&sql, "SELECT count(*) FROM %s", resource->table);
+    int count = s_sql_where (&sql, resource);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return -1;
+    s_bind_filters (stmt, resource, count, query);
+    int64_t total = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
+    sqlite3_finalize (stmt);
+    return total;
+}
+
+json_t *
+authn_store_page (authn_store_t *self, authn_resource_t which, const json_t *query,
+                  int64_t offset, int limit, int64_t *total_p)
+{
+    const resource_t *resource = s_resource (which);
+    if (!resource || offset < 0 || limit < 0)
+        return NULL;
+    if (total_p && (*total_p = s_count (self, resource, query)) < 0)
+        return NULL;
+    sql_t sql = { .size = 0 };
+    s_sql_select (&sql, resource);
+    int count = s_sql_where (&sql, resource);
+    s_sql (&sql, " ORDER BY %s LIMIT ?%d OFFSET ?%d", resource->order, count + 1, count + 2);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return NULL;
+    s_bind_filters (stmt, resource, count, query);
+    sqlite3_bind_int (stmt, count + 1, limit);
+    sqlite3_bind_int64 (stmt, count + 2, offset);
     json_t *list = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW)
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         json_array_append_new (list, s_row (resource, stmt));
     sqlite3_finalize (stmt);
+    if (rc != SQLITE_DONE) {
+        pst_log (PST_LOG_ERROR, "db_list_failed", "table", resource->table, NULL);
+        json_decref (list);
+        return NULL;
+    }
     return list;
+}
+
+json_t *
+authn_store_list (authn_store_t *self, authn_resource_t which, const json_t *query)
+{
+    return authn_store_page (self, which, query, 0, LIST_LIMIT, NULL);
 }
 
 json_t *

@@ -1,6 +1,7 @@
 #include "authn_users.h"
 #include "authn_fields.h"
 #include "authn_metadata.h"
+#include "authn_search.h"
 #include "authn_mfa.h"
 #include "authn_store.h"
 #include "authn_worker.h"
@@ -49,18 +50,6 @@ s_change (json_t *changes, const char *key, const char *value)
         json_object_set_new (changes, key, json_string (value));
 }
 
-static int
-s_list (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    json_t *query = json_object_get (pst_msg_body (request), "query");
-    json_t *list = authn_store_list (s_store (worker), AUTHN_USERS, query);
-    if (!list)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
-    json_t *body = json_object ();
-    json_object_set_new (body, "result", list);
-    pst_msg_set_body (reply, &body);
-    return 0;
-}
 
 //  The new user's id: "auth0|" and the caller's user_id, as Auth0 makes the id
 //  of a database connection's user (a migration keeps every sub), or 24 random
@@ -165,14 +154,59 @@ AUTHN_HANDLER (authn_users_create)
     return 0;
 }
 
+//  Auth0's list and search of users (authn_search): an array, or with
+//  include_totals {users, start, limit, length, total}
 AUTHN_HANDLER (authn_users_list)
 {
-    return s_list (worker, request, reply);
+    authn_search_t search;
+    if (authn_search_read (reply, json_object_get (pst_msg_body (request), "query"), &search)) {
+        authn_search_clear (&search);
+        return -1;
+    }
+    int64_t start = search.page * search.per_page, total = 0;
+    json_t *users = authn_store_page (s_store (worker), AUTHN_USERS, search.filters, start,
+                                      search.per_page, search.totals? &total: NULL);
+    authn_search_clear (&search);
+    if (!users)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
+    json_t *body = search.totals
+        ? json_pack ("{s:o, s:I, s:i, s:I, s:I}", "users", users, "start", (json_int_t) start,
+                     "limit", search.per_page, "length", (json_int_t) json_array_size (users),
+                     "total", (json_int_t) total)
+        : json_pack ("{s:o}", "result", users);
+    if (!body)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+    pst_msg_set_body (reply, &body);
+    //  A page is one bus message (PST_MSG_MAX_SIZE): one that would not fit is
+    //  refused in words, not lost on the way
+    uint8_t *encoded = NULL;
+    size_t size = 0;
+    if (pst_msg_encode (reply, &encoded, &size) != 0) {
+        json_t *empty = json_object ();
+        pst_msg_set_body (reply, &empty);
+        return pst_msg_fail (reply, PST_ERR_INVALID_QUERY_STRING, "Query validation error: "
+            "the users of this page are more than one answer carries (%d KiB); ask for a "
+            "smaller per_page", PST_MSG_MAX_SIZE / 1024);
+    }
+    free (encoded);
+    return 0;
 }
 
+//  Auth0's users-by-email: the address compares without case (the column's
+//  collation), as Auth0 stores its users' addresses in lower case
 AUTHN_HANDLER (authn_users_by_email)
 {
-    return s_list (worker, request, reply);
+    const json_t *query = json_object_get (pst_msg_body (request), "query");
+    json_t *filters = json_pack ("{s:s}", "email", pst_json_str (query, "email"));
+    json_t *users = filters? authn_store_list (s_store (worker), AUTHN_USERS, filters): NULL;
+    json_decref (filters);
+    if (!users)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
+    json_t *body = json_pack ("{s:o}", "result", users);
+    if (!body)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+    pst_msg_set_body (reply, &body);
+    return 0;
 }
 
 AUTHN_HANDLER (authn_users_get)

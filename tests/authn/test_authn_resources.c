@@ -415,6 +415,63 @@ test_metadata_migration (void **state)
     json_decref (user);
 }
 
+//  A page of a list: the rows after offset, at most limit, and how many match
+//  in all; users list by user_id too (exactly), and by email without case
+static void
+test_pages (void **state)
+{
+    (void) state;
+    char user_id [32], email [64];
+    for (int index = 0; index < 5; index++) {
+        snprintf (user_id, sizeof user_id, "auth0|u%d", index);
+        snprintf (email, sizeof email, "user%d@example.com", index);
+        s_user (user_id, email);
+    }
+    int64_t total = -1;
+    json_t *page = authn_store_page (s_store, AUTHN_USERS, NULL, 1, 2, &total);
+    assert_int_equal (total, 5);
+    assert_int_equal (json_array_size (page), 2);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "user_id")),
+                         "auth0|u1");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 1), "user_id")),
+                         "auth0|u2");
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 4, 2, NULL);
+    assert_int_equal (json_array_size (page), 1);
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 50, 2, &total);
+    assert_int_equal (json_array_size (page), 0);
+    assert_int_equal (total, 5);
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 0, 0, &total);
+    assert_int_equal (json_array_size (page), 0);
+    json_decref (page);
+
+    json_t *query = json_pack ("{s:s}", "user_id", "auth0|u3");
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "email")),
+                         "user3@example.com");
+    json_decref (page);
+    json_object_set_new (query, "user_id", json_string ("AUTH0|U3"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 0);
+    assert_int_equal (json_array_size (page), 0);
+    json_decref (page);
+    json_object_set_new (query, "user_id", json_string ("auth0|u3"));
+    json_object_set_new (query, "email", json_string ("USER3@example.com"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 1);
+    json_decref (page);
+    json_object_set_new (query, "email", json_string ("user4@example.com"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 0);
+    json_decref (page);
+    json_decref (query);
+    assert_null (authn_store_page (s_store, AUTHN_USERS, NULL, -1, 10, NULL));
+    assert_null (authn_store_page (s_store, AUTHN_USERS, NULL, 0, -1, NULL));
+}
+
 int
 main (void)
 {
@@ -428,6 +485,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_refuses_what_is_not_written, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_user_metadata, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_metadata_migration, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pages, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

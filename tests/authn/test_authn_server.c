@@ -1555,6 +1555,169 @@ test_user_metadata (void **state)
     free (user_id);
 }
 
+//  users.list with query (a JSON object of query string members, taken)
+static pst_msg_t *
+s_list_users (json_t *query)
+{
+    return s_call ("users.list", json_pack ("{s:o}", "query", query), "read:users", NULL, NULL);
+}
+
+//  How many users a users.list answer holds, as an array or with totals
+static size_t
+s_listed (pst_msg_t *reply)
+{
+    assert_false (pst_msg_is_error (reply));
+    json_t *body = pst_msg_body (reply);
+    json_t *users = json_object_get (body, "result");
+    return json_array_size (users? users: json_object_get (body, "users"));
+}
+
+//  GET /api/v2/users as Auth0's user search: q with email (without case) or
+//  user_id (exact), quoted or bare; page and per_page; include_totals; and
+//  400 invalid_query_string for what Postern does not search
+static void
+test_user_search (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("Search.One@Example.com", json_string ("search-one"));
+    pst_msg_destroy (&reply);
+    reply = s_create_with_id ("search-two@example.com", json_string ("search-two"));
+    pst_msg_destroy (&reply);
+
+    const char *one [] = {
+        "email:\"search.one@example.com\"", "email:SEARCH.ONE@example.com",
+        "  email:\"Search.One@Example.com\"  ", "user_id:\"auth0|search-one\"",
+        "user_id:auth0|search-one", "email:\"search.one@\\example.com\"",
+    };
+    for (size_t index = 0; index < sizeof one / sizeof one [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", one [index]));
+        assert_int_equal (s_listed (reply), 1);
+        assert_string_equal (json_string_value (json_object_get (json_array_get (json_object_get (
+            pst_msg_body (reply), "result"), 0), "user_id")), "auth0|search-one");
+        pst_msg_destroy (&reply);
+    }
+    const char *none [] = {
+        "email:\"nobody@x.y\"", "user_id:\"AUTH0|SEARCH-ONE\"", "user_id:\"search-one\"",
+        "email:\"a\\\"b@example.com\"",
+    };
+    for (size_t index = 0; index < sizeof none / sizeof none [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", none [index]));
+        assert_int_equal (s_listed (reply), 0);
+        pst_msg_destroy (&reply);
+    }
+    //  The email parameter as before, also with a q that agrees
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@EXAMPLE.com",
+                                     "q", "user_id:\"auth0|search-two\""));
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "user_id:\"auth0|search-one\""));
+    assert_int_equal (s_listed (reply), 0);
+    pst_msg_destroy (&reply);
+    //  users-by-email without case
+    reply = s_call ("users.by_email", json_pack ("{s:{s:s}}", "query", "email", "SEARCH.ONE@example.COM"),
+                    "read:users", NULL, NULL);
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+
+    //  Pages, and totals as Auth0 gives them
+    reply = s_list_users (json_pack ("{s:s}", "include_totals", "true"));
+    json_t *body = pst_msg_body (reply);
+    json_int_t total = json_integer_value (json_object_get (body, "total"));
+    assert_true (total >= 4);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 0);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 50);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), total);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), total);
+    char *second = strdup (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 1), "user_id")));
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s, s:s}", "page", "1", "per_page", "1",
+                                     "include_totals", "true", "search_engine", "v3"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), total);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 0), "user_id")), second);
+    assert_null (json_object_get (body, "result"));
+    pst_msg_destroy (&reply);
+    free (second);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "q", "email:\"search-two@example.com\"",
+                                     "include_totals", "true", "per_page", "0"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), 1);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), 0);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "page", "1000", "per_page", "100",
+                                     "include_totals", "false"));
+    assert_int_equal (s_listed (reply), 0);
+    assert_true (json_is_array (json_object_get (pst_msg_body (reply), "result")));
+    pst_msg_destroy (&reply);
+
+    //  What Postern does not search, or values that are none
+    struct { const char *key, *value, *text; } refused [] = {
+        { "q", "name:\"Jane\"", "q searches one field, email or user_id "
+                                 "(email:\"jane@example.com\", user_id:\"auth0|abc\")" },
+        { "q", "jane@example.com", NULL },
+        { "q", "Email:\"jane@example.com\"", NULL },
+        { "q", "email:jane*", "q's value holds Lucene syntax Postern does not search with "
+                              "(wildcards, ranges, operators); quote it to find it as written" },
+        { "q", "email:[a TO z]", NULL },
+        { "q", "email:-jane@example.com", NULL },
+        { "q", "email:\"jane@example.com", "q opens a quote it does not close" },
+        { "q", "email:\"a@example.com\" AND user_id:\"auth0|b\"",
+               "q is one term, field:value; Postern does not combine terms" },
+        { "q", "email:a@example.com OR email:b@example.com", NULL },
+        { "q", "email:", "q names no value" },
+        { "q", "email:\"\"", "q names no value" },
+        { "per_page", "101", "per_page must be an integer from 0 to 100" },
+        { "per_page", "-1", NULL },
+        { "per_page", "ten", NULL },
+        { "page", "-1", "page must be an integer from 0" },
+        { "page", "1e3", NULL },
+        { "include_totals", "yes", "include_totals must be true or false" },
+        { "search_engine", "v2", "search_engine must be v3, the only one Postern speaks" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", refused [index].key, refused [index].value));
+        s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, NULL);
+        assert_true (strncmp (pst_msg_error_text (reply), "Query validation error: ", 24) == 0);
+        if (refused [index].text)
+            assert_string_equal (pst_msg_error_text (reply) + 24, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "email:\"search.one@example.com\""));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING,
+                    "Query validation error: email and q name two addresses; no user has both");
+    pst_msg_destroy (&reply);
+
+    //  A page must fit one answer: too big is said so, never cut short
+    char *big = malloc (16001);
+    memset (big, 'x', 16000);
+    big [16000] = 0;
+    char email [64];
+    for (int index = 0; index < 9; index++) {
+        snprintf (email, sizeof email, "heavy%d@example.com", index);
+        reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s}, s:{s:s}}}", "data",
+            "email", email, "password", "correct horse battery",
+            "connection", "Username-Password-Authentication",
+            "app_metadata", "blob", big, "user_metadata", "blob", big), MGMT_SCOPES, NULL, NULL);
+        assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+    }
+    free (big);
+    reply = s_list_users (json_pack ("{s:s}", "per_page", "100"));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, "Query validation error: the users of this "
+        "page are more than one answer carries (256 KiB); ask for a smaller per_page");
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "per_page", "5", "page", "1"));
+    assert_int_equal (s_listed (reply), 5);
+    pst_msg_destroy (&reply);
+}
+
 int
 main (void)
 {
@@ -1576,6 +1739,7 @@ main (void)
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_user_id_on_create),
         cmocka_unit_test (test_user_metadata),
+        cmocka_unit_test (test_user_search),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),
         cmocka_unit_test (test_revocations),
