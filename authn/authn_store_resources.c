@@ -38,7 +38,8 @@ typedef struct {
 typedef struct {
     const char *table;
     const char *key;            //  the row an id names; the id is ?1
-    const char *order;          //  list order: creation, then something unique
+    const char *order;          //  list order: creation, then something unique (users:
+                                //  the rowid, so those of one second list as they came)
     const char *created;        //  set to now at insert
     const char *updated;        //  set to now at insert and at every update; or NULL
     const char *const *filters; //  members a list narrows by; or NULL
@@ -105,7 +106,7 @@ static const resource_t s_resources [] = {
         "resource_servers", "id = ?1 OR identifier = ?1", "created_at, id", "created_at", NULL,
         NULL, s_api_columns },
     [AUTHN_USERS] = {
-        "users", "user_id = ?1", "created_at, user_id", "created_at", "updated_at",
+        "users", "user_id = ?1", "created_at, rowid", "created_at", "updated_at",
         s_user_filters, s_user_columns },
 };
 

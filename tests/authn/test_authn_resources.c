@@ -422,8 +422,10 @@ test_pages (void **state)
 {
     (void) state;
     char user_id [32], email [64];
+    //  Created in one second, they list as they came, not by id: a page
+    //  follows the order of creation
     for (int index = 0; index < 5; index++) {
-        snprintf (user_id, sizeof user_id, "auth0|u%d", index);
+        snprintf (user_id, sizeof user_id, "auth0|u%d", index == 3? 9: index);
         snprintf (email, sizeof email, "user%d@example.com", index);
         s_user (user_id, email);
     }
@@ -447,18 +449,26 @@ test_pages (void **state)
     assert_int_equal (json_array_size (page), 0);
     json_decref (page);
 
-    json_t *query = json_pack ("{s:s}", "user_id", "auth0|u3");
+    s_exec ("UPDATE users SET created_at = 1000");
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 3, 2, NULL);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "user_id")),
+                         "auth0|u9");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 1), "user_id")),
+                         "auth0|u4");
+    json_decref (page);
+
+    json_t *query = json_pack ("{s:s}", "user_id", "auth0|u9");
     page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
     assert_int_equal (total, 1);
     assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "email")),
                          "user3@example.com");
     json_decref (page);
-    json_object_set_new (query, "user_id", json_string ("AUTH0|U3"));
+    json_object_set_new (query, "user_id", json_string ("AUTH0|U9"));
     page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
     assert_int_equal (total, 0);
     assert_int_equal (json_array_size (page), 0);
     json_decref (page);
-    json_object_set_new (query, "user_id", json_string ("auth0|u3"));
+    json_object_set_new (query, "user_id", json_string ("auth0|u9"));
     json_object_set_new (query, "email", json_string ("USER3@example.com"));
     page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
     assert_int_equal (total, 1);
