@@ -50,7 +50,6 @@ s_change (json_t *changes, const char *key, const char *value)
         json_object_set_new (changes, key, json_string (value));
 }
 
-
 //  The new user's id: "auth0|" and the caller's user_id, as Auth0 makes the id
 //  of a database connection's user (a migration keeps every sub), or 24 random
 //  hex digits. 0, or -1 after failing reply.
