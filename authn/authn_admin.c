@@ -1,11 +1,9 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
-#include "authn_mfa.h"
 #include "authn_revoke.h"
 #include "authn_store.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
-#include "pst_email.h"
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -15,7 +13,6 @@
 
 #define NAME_MAX_LEN        256
 #define IDENTIFIER_MAX_LEN  600
-#define EMAIL_MAX_LEN       PST_EMAIL_MAX
 
 static const char *s_app_types [] = {
     "native", "spa", "regular_web", "non_interactive", NULL
@@ -432,125 +429,4 @@ AUTHN_HANDLER (authn_admin_apis_delete)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be deleted");
     return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_RESOURCE_SERVERS, id),
                       "resource server");
-}
-
-//  ---------------------------------------------------------------------------
-//  Users
-
-AUTHN_HANDLER (authn_admin_users_create)
-{
-    json_t *data = s_data (request);
-    const char *email, *password, *connection;
-    int verified = 0;
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
-    ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
-    ||  authn_fields_password (reply, data, &password)
-    ||  authn_fields_bool (reply, data, "email_verified", &verified))
-        return -1;
-    if (strcmp (connection, AUTHN_CONNECTION) != 0)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
-    if (!email || !pst_email_valid (email))
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
-    char *hash = pst_password_hash (password);
-    if (!hash)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
-    char user_id [40] = "auth0|";
-    pst_random_hex (user_id + 6, sizeof user_id - 6, 12);
-    json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", user_id, "email", email,
-                             "password_hash", hash, "email_verified", verified);
-    int rc = row? authn_store_insert (s_store (worker), AUTHN_USERS, row): -1;
-    json_decref (row);
-    free (hash);
-    if (rc == 1)
-        return pst_msg_fail (reply, PST_ERR_CONFLICT, "The user already exists.");
-    if (rc != 0)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not store the user");
-    pst_log (PST_LOG_INFO, "user_created", "user_id", user_id, "by", pst_msg_caller (request), NULL);
-    json_t *user = authn_store_get (s_store (worker), AUTHN_USERS, user_id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not read the user back");
-    pst_msg_set_body (reply, &user);
-    return 0;
-}
-
-AUTHN_HANDLER (authn_admin_users_list)
-{
-    return s_list (worker, request, reply, AUTHN_USERS);
-}
-
-//  Auth0's users-by-email: the users with that address, an array (empty when none)
-AUTHN_HANDLER (authn_admin_users_by_email)
-{
-    return s_list (worker, request, reply, AUTHN_USERS);
-}
-
-AUTHN_HANDLER (authn_admin_users_get)
-{
-    return s_get (worker, request, reply, AUTHN_USERS, "The user does not exist.");
-}
-
-AUTHN_HANDLER (authn_admin_users_update)
-{
-    const char *id = s_id (request);
-    json_t *data = s_data (request);
-    const char *email, *password;
-    int verified = -1;
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
-    ||  authn_fields_password (reply, data, &password)
-    ||  authn_fields_bool (reply, data, "email_verified", &verified))
-        return -1;
-    if (email && !pst_email_valid (email))
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
-    char *hash = password? pst_password_hash (password): NULL;
-    if (password && !hash)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
-    json_t *changes = json_object ();
-    s_change (changes, "email", email);
-    s_change (changes, "password_hash", hash);
-    if (verified >= 0)
-        json_object_set_new (changes, "email_verified", json_boolean (verified));
-    int rc = authn_store_update (s_store (worker), AUTHN_USERS, id, changes);
-    json_decref (changes);
-    free (hash);
-    if (rc == 1)
-        return pst_msg_fail (reply, PST_ERR_CONFLICT, "The specified new email already exists");
-    if (rc != 0)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the user");
-    return authn_admin_users_get (worker, request, reply);
-}
-
-//  A deleted user's authenticators and recovery code go first: left behind, they
-//  would be secrets nobody can reach or remove. If mfa cannot do it now, the user
-//  stays and the caller gets 503 and may retry.
-AUTHN_HANDLER (authn_admin_users_delete)
-{
-    const char *id = s_id (request);
-    authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
-    authn_user_destroy (&user);
-    json_t *body = json_pack ("{s:s}", "id", id);
-    pst_msg_t *answer = authn_mfa_call_as ((authn_worker_t *) worker, request, reply,
-        "authentication_methods.delete_all", "delete:authentication_methods", &body);
-    if (!answer)
-        return -1;
-    int failed = pst_msg_is_error (answer);
-    if (failed)
-        authn_mfa_relay_error (reply, answer);
-    pst_msg_destroy (&answer);
-    if (failed)
-        return -1;
-    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_USERS, id), "user");
-}
-
-//  mfa alone would answer an unknown user with an empty list, and cannot tell a
-//  mistyped user id from a user without authenticators
-AUTHN_HANDLER (authn_admin_user_mfa)
-{
-    const char *id = s_id (request);
-    authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
-    authn_user_destroy (&user);
-    return authn_mfa_forward ((authn_worker_t *) worker, request, reply);
 }

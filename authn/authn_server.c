@@ -1,5 +1,6 @@
 #include "authn_server.h"
 #include "authn_admin.h"
+#include "authn_users.h"
 #include "authn_bootstrap.h"
 #include "authn_keys.h"
 #include "authn_token.h"

@@ -64,6 +64,10 @@ static const char *s_migrations [] = {
     "  revoked_at INTEGER NOT NULL,"
     "  UNIQUE (client_id, audience));"
     "CREATE INDEX revocations_revoked_at ON revocations (revoked_at);",
+    //  A user's app_metadata and user_metadata: JSON text of an object, NULL
+    //  when there is none (authn_metadata)
+    "ALTER TABLE users ADD COLUMN app_metadata TEXT;"
+    "ALTER TABLE users ADD COLUMN user_metadata TEXT;",
     NULL
 };
 

@@ -123,7 +123,8 @@ int
 //  Rows written (insert, update) are JSON objects too, with members named as
 //  the API names them, plus members the API never shows: a client's
 //  secret_hash and is_system, a user's password_hash. Text members take
-//  strings (null for none), numbers integers, flags booleans, lists arrays.
+//  strings (null for none), numbers integers, flags booleans, lists arrays,
+//  objects objects (null for none).
 //  Creation and update times are the store's to set.
 
 typedef enum {
@@ -134,13 +135,20 @@ typedef enum {
     AUTHN_RESOURCE_SERVERS,     //  id or identifier; shows id, identifier, name, scopes,
                                 //  token_lifetime, allow_offline_access, is_system, signing_alg
     AUTHN_USERS                 //  user_id; shows user_id, email, email_verified, identities,
-                                //  created_at, updated_at, last_login; lists by email
+                                //  created_at, updated_at, last_login, and user_metadata and
+                                //  app_metadata when set (objects; null written clears);
+                                //  lists by email (without case) and user_id
 } authn_resource_t;
 
 //  Up to 1000 rows in creation order, as a JSON array; query members that the
 //  resource lists by (strings) narrow it, others are ignored. NULL on error.
 json_t *
     authn_store_list (authn_store_t *self, authn_resource_t resource, const json_t *query);
+//  A page of that list: the rows after the first offset, at most limit of
+//  them. *total_p, when asked, is how many rows match in all. NULL on error.
+json_t *
+    authn_store_page (authn_store_t *self, authn_resource_t resource, const json_t *query,
+                      int64_t offset, int limit, int64_t *total_p);
 //  The row id names, as JSON; NULL when there is none (or on error).
 json_t *
     authn_store_get (authn_store_t *self, authn_resource_t resource, const char *id);

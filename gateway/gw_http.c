@@ -4,6 +4,7 @@
 #include "gw_deadline.h"
 #include "gw_envelope.h"
 #include "gw_proxy.h"
+#include "gw_ratelimit.h"
 #include "gw_response.h"
 #include "gw_routes.h"
 #include "pst_error.h"
@@ -34,6 +35,7 @@ struct _gw_http_t {
     gw_auth_context_t *auth;
     gw_proxy_t *proxies;        //  peers whose X-Forwarded-For is believed
     gw_deadline_t *deadlines;   //  for each request's headers and body
+    gw_ratelimit_t *ratelimit;  //  the Management API's buckets, shared by the listeners
     size_t max_body;
     int timeout_ms;
     int port;
@@ -64,6 +66,9 @@ typedef struct {
     size_t received;            //  body bytes, kept or not
     int too_large;
     int nul_in_path;            //  the decoded path would hold a NUL
+    int mgmt;                   //  a Management API path: rate limited
+    int charged;                //  counted against a bucket, as rate says
+    gw_ratelimit_take_t rate;
     int keys_refreshed;
     int revocations_awaited;
     json_t *params;             //  Authentication API parameters
@@ -93,6 +98,18 @@ s_deadline (struct MHD_Connection *connection)
     return info? (gw_deadline_conn_t *) info->socket_context: NULL;
 }
 
+//  Counts the request against the bucket of kind:key, once; 1 when its
+//  bucket is empty
+static int
+s_rate_take (request_t *req, const char *kind, const char *key)
+{
+    char bucket [300];
+    snprintf (bucket, sizeof bucket, "%s:%s", kind, key);
+    gw_ratelimit_take (req->http->ratelimit, bucket, zclock_time (), &req->rate);
+    req->charged = 1;
+    return req->rate.refused;
+}
+
 static enum MHD_Result
 s_respond (request_t *req, gw_response_t *response)
 {
@@ -100,6 +117,14 @@ s_respond (request_t *req, gw_response_t *response)
     gw_deadline_stop (req->http->deadlines, s_deadline (req->connection));
     if (!response)
         response = gw_response_error (GW_FAMILY_AUTH, 500, PST_ERR_INTERNAL, "Internal error");
+    //  A Management API answer the gateway gives before it knows the caller
+    //  (404, 413, a malformed body) counts against the client's address
+    if (req->mgmt && !req->charged && s_rate_take (req, "ip", req->client_ip)) {
+        gw_response_destroy (&response);
+        response = gw_response_rate_limited (req->rate.retry_after);
+    }
+    if (response && req->charged)
+        gw_response_rate_limit (response, req->rate.limit, req->rate.remaining, req->rate.reset);
     if (!response)
         return req->result = MHD_NO;
     req->status = gw_response_status (response);
@@ -196,6 +221,11 @@ s_authorize_and_send (request_t *req)
             MHD_resume_connection (req->connection);
         return MHD_YES;
     }
+    //  Counted against the verified client, else its address, before any work
+    const char *client = outcome == GW_VERDICT_OK? (req->verdict.caller_client
+                       ? req->verdict.caller_client: req->verdict.caller): NULL;
+    if (req->mgmt && s_rate_take (req, client? "client": "ip", client? client: req->client_ip))
+        return s_respond (req, gw_response_rate_limited (req->rate.retry_after));
     if (outcome == GW_VERDICT_REFUSED)
         return s_refuse (req, &req->verdict);
     return s_send (req);
@@ -255,6 +285,7 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
     req->state = REQ_READING;
     snprintf (req->method, sizeof req->method, "%s", method);
     s_client_address (req);
+    req->mgmt = gw_routes_family (url) == GW_FAMILY_MGMT;
     //  libmicrohttpd decodes the path, and a %00 would cut it short: "/clients/x%00y"
     //  must not become the client "x"
     if (req->nul_in_path) {
@@ -511,12 +542,13 @@ s_address (const char *text, int port, struct sockaddr_storage *address, unsigne
 
 gw_http_t *
 gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys,
-             gw_revocations_t *revocations)
+             gw_revocations_t *revocations, gw_ratelimit_t *ratelimit)
 {
     gw_http_t *self = (gw_http_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->bus = bus;
+    self->ratelimit = ratelimit;
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
     self->auth = gw_auth_context_new (keys, revocations, config->domain);

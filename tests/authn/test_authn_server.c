@@ -1022,6 +1022,89 @@ test_user_mfa_forwarded (void **state)
     free (user_id);
 }
 
+//  users.create with the caller's data.user_id, and what it answers
+static pst_msg_t *
+s_create_with_id (const char *email, json_t *user_id)
+{
+    json_t *data = json_pack ("{s:s, s:s, s:s}", "email", email, "password", "correct horse battery",
+                              "connection", "Username-Password-Authentication");
+    json_object_set_new (data, "user_id", user_id);
+    return s_call ("users.create", json_pack ("{s:o}", "data", data), MGMT_SCOPES, NULL, NULL);
+}
+
+//  A migration keeps every sub: a caller's user_id becomes "auth0|" + it, as
+//  Auth0 makes it; the user signs in under it; a taken id is a conflict, and an
+//  id that is not one is refused before anything is stored.
+static void
+test_user_id_on_create (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("migrated@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_t *identity = json_array_get (json_object_get (pst_msg_body (reply), "identities"), 0);
+    assert_string_equal (json_string_value (json_object_get (identity, "user_id")),
+                         "5f1a2b3c4d5e6f708192a3b4");
+    assert_string_equal (json_string_value (json_object_get (identity, "provider")), "auth0");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", "auth0|5f1a2b3c4d5e6f708192a3b4"),
+                    "read:users", NULL, NULL);
+    assert_string_equal (pst_msg_get_str (reply, "email"), "migrated@example.com");
+    pst_msg_destroy (&reply);
+
+    //  The tokens name the same sub as before the migration
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "password", "username", "migrated@example.com",
+        "password", "correct horse battery", "audience", "https://someapi.com/api",
+        "client_id", s_client_id, "client_secret", s_client_secret), NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "sub")),
+                         "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  Taken: 409, whatever the address
+    reply = s_create_with_id ("other@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    s_assert_error (reply, PST_ERR_CONFLICT, "The user already exists.");
+    pst_msg_destroy (&reply);
+
+    //  Every character the id may hold, and its longest
+    reply = s_create_with_id ("chars@example.com", json_string ("Az09-_.@+=:~"));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|Az09-_.@+=:~");
+    pst_msg_destroy (&reply);
+    char longest [251];
+    memset (longest, 'a', 249);
+    longest [249] = 0;
+    reply = s_create_with_id ("longest@example.com", json_string (longest));
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (strlen (pst_msg_get_str (reply, "user_id")), 255);
+    pst_msg_destroy (&reply);
+
+    //  Refused, and nothing stored: with its provider, empty, too long, a
+    //  character outside the set, not a string
+    reply = s_create_with_id ("refused@example.com", json_string ("auth0|abc"));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id is given "
+                    "without its provider: \"abc\" becomes \"auth0|abc\"");
+    pst_msg_destroy (&reply);
+    longest [249] = 'a';
+    longest [250] = 0;
+    json_t *refused [] = { json_string (""), json_string (longest), json_string ("a b"),
+                           json_string ("caf\xc3\xa9"), json_string ("a/b"), json_integer (42), json_null () };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_create_with_id ("refused@example.com", refused [index]);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id must be "
+                        "1 to 249 characters of A-Z a-z 0-9 - _ . @ + = : ~");
+        pst_msg_destroy (&reply);
+    }
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "refused@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+}
+
+
 //  ---------------------------------------------------------------------------
 //  Client grants: what they may hold, and what deleting them stops
 
@@ -1310,6 +1393,331 @@ test_mgmt_token_lifetime (void **state)
     s_config->mgmt_token_lifetime_s = 3600;
 }
 
+//  users.update of user_id with data (taken), and what it answers
+static pst_msg_t *
+s_update_user (const char *user_id, json_t *data)
+{
+    return s_call ("users.update", json_pack ("{s:s, s:o}", "id", user_id, "data", data),
+                   "update:users", NULL, NULL);
+}
+
+//  A member of a reply's body as compact JSON, for comparison; caller frees
+static char *
+s_member_text (pst_msg_t *reply, const char *key)
+{
+    json_t *member = json_object_get (pst_msg_body (reply), key);
+    return member? json_dumps (member, JSON_COMPACT | JSON_SORT_KEYS): strdup ("absent");
+}
+
+static void
+s_assert_member (pst_msg_t *reply, const char *key, const char *expected)
+{
+    assert_false (pst_msg_is_error (reply));
+    char *text = s_member_text (reply, key);
+    assert_string_equal (text, expected);
+    free (text);
+}
+
+//  app_metadata and user_metadata as Auth0 keeps them: stored on create and
+//  shown by get, list and update; a PATCH merges top-level members (a member
+//  replaces its namesake whole, null removes one, {} clears all), each of the
+//  two on its own
+static void
+test_user_metadata (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s, s:[s]}, s:{s:s, s:n}}}",
+        "data", "email", "meta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication",
+        "app_metadata", "plan", "full", "roles", "admin",
+        "user_metadata", "hobby", "surfing", "dropped", NULL), MGMT_SCOPES, NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    s_assert_member (reply, "user_metadata", "{\"hobby\":\"surfing\"}");
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}}}", "user_metadata",
+                           "addresses", "home", "123 Main Street"));
+    s_assert_member (reply, "user_metadata",
+                     "{\"addresses\":{\"home\":\"123 Main Street\"},\"hobby\":\"surfing\"}");
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    pst_msg_destroy (&reply);
+    //  Only the top level merges: a nested object is replaced whole
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}, s:n}}", "user_metadata",
+                           "addresses", "work", "100 Industrial Way", "hobby"));
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    pst_msg_destroy (&reply);
+    //  An empty object clears one, and only that one; other members stay
+    reply = s_update_user (user_id, json_pack ("{s:{}, s:b}", "app_metadata", "email_verified", 1));
+    s_assert_member (reply, "app_metadata", "absent");
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "email_verified")));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:n}}", "user_metadata", "addresses"));
+    s_assert_member (reply, "user_metadata", "absent");
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:i}}", "app_metadata", "tier", 2));
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"tier\":2}");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "meta@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    json_t *listed = json_array_get (json_object_get (pst_msg_body (reply), "result"), 0);
+    assert_int_equal (json_integer_value (json_object_get (json_object_get (listed, "app_metadata"),
+                      "tier")), 2);
+    pst_msg_destroy (&reply);
+
+    //  Two updates at once, of different members: both stand
+    pst_msg_t *requests [2] = {
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "first", "yes"), "update:users"),
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "second", "yes"), "update:users"),
+    };
+    for (int index = 0; index < 2; index++)
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [index]), 0);
+    for (int answered = 0; answered < 2; ) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (streq (pst_msg_id (reply), pst_msg_id (requests [0]))
+        ||  streq (pst_msg_id (reply), pst_msg_id (requests [1]))) {
+            assert_false (pst_msg_is_error (reply));
+            answered++;
+        }
+        pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&requests [0]);
+    pst_msg_destroy (&requests [1]);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    pst_msg_destroy (&reply);
+
+    //  Refused, nothing changed: not an object, a key with '.' or '$' at any
+    //  level, a name app_metadata may not hold, nested too deep, too big
+    struct { json_t *data; const char *text; } refused [] = {
+        { json_pack ("{s:s}", "user_metadata", "x"),
+          "Payload validation error: user_metadata must be an object" },
+        { json_pack ("{s:[]}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:n}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:{s:s}}", "user_metadata", "preference.color", "pink"),
+          "Payload validation error: user_metadata keys cannot hold '.' or '$' (\"preference.color\")" },
+        { json_pack ("{s:{s:[{s:i}]}}", "app_metadata", "list", "$where", 1),
+          "Payload validation error: app_metadata keys cannot hold '.' or '$' (\"$where\")" },
+        { json_pack ("{s:{s:s}}", "app_metadata", "email", "x@example.com"),
+          "Payload validation error: app_metadata cannot hold \"email\"" },
+        { json_pack ("{s:{s:{s:{s:{s:{}}}}}}", "user_metadata", "a", "b", "c", "d"),
+          "Payload validation error: user_metadata is nested more than 4 deep" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_update_user (user_id, refused [index].data);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    //  The same rule for "email" in user_metadata does not apply; a user's own
+    //  data may name anything
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:{s:{}}}}}", "user_metadata",
+                           "email", "b", "c"));
+    s_assert_member (reply, "user_metadata", "{\"email\":{\"b\":{\"c\":{}}}}");
+    pst_msg_destroy (&reply);
+    //  16 KiB each, as compact JSON: one change alone, or the merged whole
+    char *big = malloc (16384);
+    memset (big, 'x', 16383);
+    big [16383] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "big", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_metadata exceeds 16384 bytes");
+    pst_msg_destroy (&reply);
+    big [9000] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "half", big));
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "again", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST,
+                    "Payload validation error: user_metadata would exceed 16384 bytes");
+    pst_msg_destroy (&reply);
+    free (big);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    assert_null (json_object_get (json_object_get (pst_msg_body (reply), "user_metadata"), "again"));
+    pst_msg_destroy (&reply);
+    //  On create too, before anything is stored
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:b}}}", "data",
+        "email", "badmeta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication", "app_metadata", "user_id", 1),
+        MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: app_metadata cannot hold \"user_id\"");
+    pst_msg_destroy (&reply);
+    reply = s_update_user ("auth0|nobody", json_pack ("{s:{s:i}}", "app_metadata", "x", 1));
+    s_assert_error (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
+//  users.list with query (a JSON object of query string members, taken)
+static pst_msg_t *
+s_list_users (json_t *query)
+{
+    return s_call ("users.list", json_pack ("{s:o}", "query", query), "read:users", NULL, NULL);
+}
+
+//  How many users a users.list answer holds, as an array or with totals
+static size_t
+s_listed (pst_msg_t *reply)
+{
+    assert_false (pst_msg_is_error (reply));
+    json_t *body = pst_msg_body (reply);
+    json_t *users = json_object_get (body, "result");
+    return json_array_size (users? users: json_object_get (body, "users"));
+}
+
+//  GET /api/v2/users as Auth0's user search: q with email (without case) or
+//  user_id (exact), quoted or bare; page and per_page; include_totals; and
+//  400 invalid_query_string for what Postern does not search
+static void
+test_user_search (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("Search.One@Example.com", json_string ("search-one"));
+    pst_msg_destroy (&reply);
+    reply = s_create_with_id ("search-two@example.com", json_string ("search-two"));
+    pst_msg_destroy (&reply);
+
+    const char *one [] = {
+        "email:\"search.one@example.com\"", "email:SEARCH.ONE@example.com",
+        "  email:\"Search.One@Example.com\"  ", "user_id:\"auth0|search-one\"",
+        "user_id:auth0|search-one", "email:\"search.one@\\example.com\"",
+    };
+    for (size_t index = 0; index < sizeof one / sizeof one [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", one [index]));
+        assert_int_equal (s_listed (reply), 1);
+        assert_string_equal (json_string_value (json_object_get (json_array_get (json_object_get (
+            pst_msg_body (reply), "result"), 0), "user_id")), "auth0|search-one");
+        pst_msg_destroy (&reply);
+    }
+    const char *none [] = {
+        "email:\"nobody@x.y\"", "user_id:\"AUTH0|SEARCH-ONE\"", "user_id:\"search-one\"",
+        "email:\"a\\\"b@example.com\"",
+    };
+    for (size_t index = 0; index < sizeof none / sizeof none [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", none [index]));
+        assert_int_equal (s_listed (reply), 0);
+        pst_msg_destroy (&reply);
+    }
+    //  The email parameter as before, also with a q that agrees
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@EXAMPLE.com",
+                                     "q", "user_id:\"auth0|search-two\""));
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "user_id:\"auth0|search-one\""));
+    assert_int_equal (s_listed (reply), 0);
+    pst_msg_destroy (&reply);
+    //  users-by-email without case
+    reply = s_call ("users.by_email", json_pack ("{s:{s:s}}", "query", "email", "SEARCH.ONE@example.COM"),
+                    "read:users", NULL, NULL);
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+
+    //  Pages, and totals as Auth0 gives them
+    reply = s_list_users (json_pack ("{s:s}", "include_totals", "true"));
+    json_t *body = pst_msg_body (reply);
+    json_int_t total = json_integer_value (json_object_get (body, "total"));
+    assert_true (total >= 4);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 0);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 50);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), total);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), total);
+    char *second = strdup (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 1), "user_id")));
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s, s:s}", "page", "1", "per_page", "1",
+                                     "include_totals", "true", "search_engine", "v3"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), total);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 0), "user_id")), second);
+    assert_null (json_object_get (body, "result"));
+    pst_msg_destroy (&reply);
+    free (second);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "q", "email:\"search-two@example.com\"",
+                                     "include_totals", "true", "per_page", "0"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), 1);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), 0);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "page", "1000", "per_page", "100",
+                                     "include_totals", "false"));
+    assert_int_equal (s_listed (reply), 0);
+    assert_true (json_is_array (json_object_get (pst_msg_body (reply), "result")));
+    pst_msg_destroy (&reply);
+
+    //  What Postern does not search, or values that are none
+    struct { const char *key, *value, *text; } refused [] = {
+        { "q", "name:\"Jane\"", "q searches one field, email or user_id "
+                                 "(email:\"jane@example.com\", user_id:\"auth0|abc\")" },
+        { "q", "jane@example.com", NULL },
+        { "q", "Email:\"jane@example.com\"", NULL },
+        { "q", "email:jane*", "q's value holds Lucene syntax Postern does not search with "
+                              "(wildcards, ranges, operators); quote it to find it as written" },
+        { "q", "email:[a TO z]", NULL },
+        { "q", "email:-jane@example.com", NULL },
+        { "q", "email:\"jane@example.com", "q opens a quote it does not close" },
+        { "q", "email:\"a@example.com\" AND user_id:\"auth0|b\"",
+               "q is one term, field:value; Postern does not combine terms" },
+        { "q", "email:a@example.com OR email:b@example.com", NULL },
+        { "q", "email:", "q names no value" },
+        { "q", "email:\"\"", "q names no value" },
+        { "per_page", "101", "per_page must be an integer from 0 to 100" },
+        { "per_page", "-1", NULL },
+        { "per_page", "ten", NULL },
+        { "page", "-1", "page must be an integer from 0" },
+        { "page", "1e3", NULL },
+        { "include_totals", "yes", "include_totals must be true or false" },
+        { "search_engine", "v2", "search_engine must be v3, the only one Postern speaks" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", refused [index].key, refused [index].value));
+        s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, NULL);
+        assert_true (strncmp (pst_msg_error_text (reply), "Query validation error: ", 24) == 0);
+        if (refused [index].text)
+            assert_string_equal (pst_msg_error_text (reply) + 24, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "email:\"search.one@example.com\""));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING,
+                    "Query validation error: email and q name two addresses; no user has both");
+    pst_msg_destroy (&reply);
+
+    //  A page must fit one answer: too big is said so, never cut short
+    char *big = malloc (16001);
+    memset (big, 'x', 16000);
+    big [16000] = 0;
+    char email [64];
+    for (int index = 0; index < 9; index++) {
+        snprintf (email, sizeof email, "heavy%d@example.com", index);
+        reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s}, s:{s:s}}}", "data",
+            "email", email, "password", "correct horse battery",
+            "connection", "Username-Password-Authentication",
+            "app_metadata", "blob", big, "user_metadata", "blob", big), MGMT_SCOPES, NULL, NULL);
+        assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+    }
+    free (big);
+    reply = s_list_users (json_pack ("{s:s}", "per_page", "100"));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, "Query validation error: the users of this "
+        "page are more than one answer carries (256 KiB); ask for a smaller per_page");
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "per_page", "5", "page", "1"));
+    assert_int_equal (s_listed (reply), 5);
+    pst_msg_destroy (&reply);
+}
+
 int
 main (void)
 {
@@ -1329,6 +1737,9 @@ main (void)
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_user_mfa_forwarded),
+        cmocka_unit_test (test_user_id_on_create),
+        cmocka_unit_test (test_user_metadata),
+        cmocka_unit_test (test_user_search),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),
         cmocka_unit_test (test_revocations),

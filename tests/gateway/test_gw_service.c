@@ -1406,6 +1406,140 @@ test_service_not_connected (void **state)
     zstr_free (&dead);
 }
 
+static zactor_t *
+    s_own_gateway (gw_config_t *config, int bus_timeout_ms, int *http_port_p);
+
+//  A Management API token of client, signed with the fixture's key
+static char *
+s_client_token (const char *client)
+{
+    long long now = (long long) time (NULL);
+    char sub [64];
+    snprintf (sub, sizeof sub, "%s@clients", client);
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", ISSUER,
+        "aud", MGMT_AUDIENCE, "sub", sub, "iat", now, "exp", now + 600, "scope", "read:clients",
+        "azp", client, "gty", "client-credentials");
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "at+jwt", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+static long
+s_header_int (http_t *http, const char *name)
+{
+    const char *value = s_header (http, name);
+    assert_non_null (value);
+    return strtol (value, NULL, 10);
+}
+
+//  Sends request until the gateway refuses it with 429 (at most tries times):
+//  every answer carries the x-ratelimit headers of one bucket of limit, the
+//  first with limit - 1 left; the 429 is Auth0's, with Retry-After. Returns
+//  how many were served.
+static int
+s_until_refused (request_t *request, long served_status, int limit, int tries)
+{
+    int served = 0;
+    for (int attempt = 0; attempt < tries; attempt++) {
+        http_t *http = s_http (request);
+        long now = (long) time (NULL);
+        assert_int_equal (s_header_int (http, "X-RateLimit-Limit"), limit);
+        long remaining = s_header_int (http, "X-RateLimit-Remaining");
+        long reset = s_header_int (http, "X-RateLimit-Reset");
+        assert_true (remaining >= 0 && remaining < limit);
+        assert_true (reset >= now && reset <= now + limit + 1);
+        if (attempt == 0)
+            assert_int_equal (remaining, limit - 1);
+        if (http->status == 429) {
+            assert_int_equal (remaining, 0);
+            assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 429);
+            assert_string_equal (s_member (http, "error"), "Too Many Requests");
+            assert_string_equal (s_member (http, "errorCode"), "too_many_requests");
+            assert_int_equal (s_header_int (http, "Retry-After"), 1);
+            s_http_destroy (&http);
+            return served;
+        }
+        assert_int_equal (http->status, served_status);
+        served++;
+        s_http_destroy (&http);
+    }
+    fail_msg ("no 429 in %d requests", tries);
+    return served;
+}
+
+//  Every Management API answer carries Auth0's x-ratelimit headers, and they
+//  are kept: a client's bucket (the token's azp) empties, then 429 until it
+//  refills; another client has its own; requests without a good token, and
+//  answers the gateway gives before it knows the caller, count against the
+//  address. The Authentication API carries none of it.
+static void
+test_management_rate_limit (void **state)
+{
+    (void) state;
+    request_t token = { .method = "POST", .path = "/oauth/token",
+                        .body = "grant_type=client_credentials&client_id=c&client_secret=s" };
+    http_t *http = s_http (&token);
+    assert_null (s_header (http, "X-RateLimit-Limit"));
+    s_http_destroy (&http);
+    char *authorization = s_client_token ("m2m-client");
+    request_t request = { .method = "GET", .path = "/api/v2/clients/abc",
+                          .authorization = authorization };
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Limit"), 100);
+    s_http_destroy (&http);
+    free (authorization);
+
+    gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
+    config->mgmt_rate_limit = 3;
+    config->mgmt_rate_per_s = 1;
+    int port = -1;
+    zactor_t *gateway = s_own_gateway (config, 2000, &port);
+    stub_t *stub = &s_fx.stubs.stub;
+
+    authorization = s_client_token ("busy-client");
+    request = (request_t) { .method = "GET", .path = "/api/v2/clients/abc",
+                            .authorization = authorization, .plain_port = port };
+    int before = s_requests (stub);
+    int served = s_until_refused (&request, 200, 3, 10);
+    assert_true (served >= 3);
+    //  What was refused never reached a service
+    assert_int_equal (s_requests (stub), before + served);
+    //  A second later there is a token again
+    zclock_sleep (1100);
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  Another client: a bucket of its own
+    authorization = s_client_token ("calm-client");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Remaining"), 2);
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  No token, or a bad one: the address's bucket; a 404 counts there too
+    request.authorization = NULL;
+    served = s_until_refused (&request, 401, 3, 10);
+    assert_true (served >= 3);
+    request_t unknown = { .method = "GET", .path = "/api/v2/nope", .plain_port = port };
+    http = s_http (&unknown);
+    assert_int_equal (http->status, 429);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Remaining"), 0);
+    s_http_destroy (&http);
+
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+}
+
 typedef struct {
     int port;
     long status;
@@ -1556,6 +1690,7 @@ main (void)
         cmocka_unit_test (test_key_rotation_refetches_keys),
         cmocka_unit_test (test_silent_service_then_recovery),
         cmocka_unit_test (test_service_not_connected),
+        cmocka_unit_test (test_management_rate_limit),
         cmocka_unit_test (test_shutdown_drains_requests_in_flight),
         cmocka_unit_test (test_shutdown_answers_waiting_requests),
     };
