@@ -72,6 +72,7 @@ typedef struct {
     char *email;
     char *password_hash;
     int email_verified;
+    char *updated_at;           //  ISO 8601 in UTC, as the Management API shows it
 } authn_user_t;
 
 authn_client_t *

@@ -117,6 +117,50 @@ s_verify (const char *token, const char *audience)
     return claims;
 }
 
+//  The decoded header of a compact JWS (caller owns)
+static json_t *
+s_jose_header (const char *token)
+{
+    const char *dot = strchr (token, '.');
+    assert_non_null (dot);
+    uint8_t bytes [512];
+    size_t size = 0;
+    assert_int_equal (pst_b64url_decode (token, (size_t) (dot - token), bytes, sizeof bytes, &size), 0);
+    json_t *header = json_loadb ((const char *) bytes, size, 0, NULL);
+    assert_non_null (header);
+    return header;
+}
+
+//  Auth0's default access-token profile: typ JWT, the claims it lists, aud as
+//  given (a string, or [API, /userinfo])
+static void
+s_assert_access_shape (const char *token, const char *audience, const char *gty,
+                       const char *azp, int with_userinfo)
+{
+    json_t *header = s_jose_header (token);
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    assert_string_equal (json_string_value (json_object_get (header, "alg")), "RS256");
+    json_decref (header);
+    json_t *claims = s_verify (token, audience);
+    assert_non_null (claims);
+    json_t *aud = json_object_get (claims, "aud");
+    if (with_userinfo) {
+        assert_true (json_is_array (aud));
+        assert_int_equal (json_array_size (aud), 2);
+        assert_string_equal (json_string_value (json_array_get (aud, 0)), audience);
+        assert_string_equal (json_string_value (json_array_get (aud, 1)), s_config->userinfo);
+    }
+    else
+        assert_string_equal (json_string_value (aud), audience);
+    assert_string_equal (json_string_value (json_object_get (claims, "gty")), gty);
+    assert_string_equal (json_string_value (json_object_get (claims, "azp")), azp);
+    assert_string_equal (json_string_value (json_object_get (claims, "iss")), s_config->issuer);
+    assert_true (json_is_integer (json_object_get (claims, "iat")));
+    assert_true (json_is_integer (json_object_get (claims, "exp")));
+    assert_true (json_is_string (json_object_get (claims, "scope")));
+    json_decref (claims);
+}
+
 static int
 s_setup (void **state)
 {
@@ -218,6 +262,9 @@ test_bootstrap_management_token (void **state)
                  json_string_value (json_object_get (boot, "client_id"))) > 0);
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), subject);
     assert_string_equal (json_string_value (json_object_get (claims, "gty")), "client-credentials");
+    //  A machine token names its API alone
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), s_audience_mgmt,
+                           "client-credentials", json_string_value (json_object_get (boot, "client_id")), 0);
     free (subject);
     json_decref (claims);
     pst_msg_destroy (&reply);
@@ -362,10 +409,51 @@ test_password_grant (void **state)
     assert_non_null (claims);
     assert_true (strncmp (json_string_value (json_object_get (claims, "sub")), "auth0|", 6) == 0);
     json_decref (claims);
+    //  openid: the access token names /userinfo too, as Auth0's does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 1);
+    claims = s_verify (pst_msg_get_str (reply, "access_token"), s_config->userinfo);
+    assert_non_null (claims);
+    json_decref (claims);
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    json_t *header = s_jose_header (pst_msg_get_str (reply, "id_token"));
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    json_decref (header);
+    //  openid alone: who, and when the password was checked; no email or profile
+    assert_string_equal (json_string_value (json_object_get (claims, "aud")), s_client_id);
+    int64_t auth_time = json_integer_value (json_object_get (claims, "auth_time"));
+    assert_true (auth_time >= s_clock () - 5 && auth_time <= s_clock ());
+    assert_null (json_object_get (claims, "email"));
+    assert_null (json_object_get (claims, "name"));
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  email and profile: the claims Auth0 gives for a database user, of what authn keeps
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid profile email"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "openid profile email");
     claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "email")), "user@example.com");
+    assert_true (json_is_true (json_object_get (claims, "email_verified")));
+    assert_string_equal (json_string_value (json_object_get (claims, "name")), "user@example.com");
+    assert_string_equal (json_string_value (json_object_get (claims, "nickname")), "user");
+    const char *updated_at = json_string_value (json_object_get (claims, "updated_at"));
+    assert_non_null (updated_at);
+    assert_int_equal (strlen (updated_at), strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (claims, "picture"));
     json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  No openid: one audience, a string, and no id_token
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (pst_msg_get_str (reply, "id_token"));
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
@@ -420,10 +508,9 @@ test_password_grant (void **state)
     //  mfa is told this token could change the user's authenticators
     assert_true (json_is_true (json_object_get (pst_msg_body (seen), "step_up")));
     pst_msg_destroy (&seen);
-    json_t *claims_mfa = s_verify (pst_msg_get_str (reply, "access_token"), mfa_audience);
-    assert_non_null (claims_mfa);
-    assert_null (json_object_get (claims_mfa, "gty"));
-    json_decref (claims_mfa);
+    //  A user token says its grant (Auth0's gty), as a machine token does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), mfa_audience,
+                           "password", s_client_id, 0);
     free (mfa_audience);
     pst_msg_destroy (&reply);
 }
@@ -551,6 +638,8 @@ test_mfa_grants (void **state)
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), s_user_id);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_wrong_code, NULL);
@@ -575,6 +664,8 @@ test_mfa_grants (void **state)
         NULL, s_mfa_verified_user, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "recovery_code"), "NEWCODE0000000000000000X");
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-recovery-code", s_client_id, 0);
     pst_msg_destroy (&reply);
 }
 
@@ -598,9 +689,9 @@ static const char *s_forged_client;
 static void
 s_mfa_forged (const pst_msg_t *request, pst_msg_t *reply)
 {
-    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "user_id", s_user_id,
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:i}", "user_id", s_user_id,
         "client_id", s_forged_client? s_forged_client: pst_msg_get_str (request, "client_id"),
-        "audience", s_forged_audience, "scope", s_forged_scope);
+        "audience", s_forged_audience, "scope", s_forged_scope, "auth_time", 1700000000);
     pst_msg_set_body (reply, &body);
 }
 
@@ -636,6 +727,13 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample openid");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 1);
+    //  The id_token's auth_time is the password's, which mfa remembered
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "auth_time")), 1700000000);
+    json_decref (claims);
     pst_msg_destroy (&reply);
     //  Another client's token
     reply = s_forged_grant ("https://someapi.com/api", "read:sample", "some-other-client");
@@ -650,6 +748,9 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "openid email");
     json_decref (claims);
+    //  /userinfo is its only audience: a string, as Auth0's
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), userinfo, "mfa-oob",
+                           s_client_id, 0);
     pst_msg_destroy (&reply);
     free (userinfo);
 }

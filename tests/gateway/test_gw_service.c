@@ -501,7 +501,7 @@ s_token_by (const char *pem, const char *kid, const char *scope, const char *aud
                                 "exp", now + 600, "scope", scope, "azp", "m2m-client");
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
-    char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (pem, kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     char *header = NULL;
@@ -974,7 +974,7 @@ s_token_of (const char *client, long long iat_offset_s, const char *audience, co
         "scope", "read:clients read:authenticators", "azp", client);
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
-    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     char *header = NULL;
