@@ -21,4 +21,10 @@
 int
     authn_oidc_user_claims (json_t *claims, const authn_user_t *user, const char *scope);
 
+//  userinfo.get and userinfo.post: the claims of the caller (the envelope's
+//  sub, whose token the gateway verified for /userinfo) for its scopes;
+//  invalid_token when that user is gone.
+int
+    authn_oidc_userinfo (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
 #endif

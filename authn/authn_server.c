@@ -2,6 +2,7 @@
 #include "authn_admin.h"
 #include "authn_bootstrap.h"
 #include "authn_keys.h"
+#include "authn_oidc.h"
 #include "authn_token.h"
 #include "authn_worker.h"
 #include "pst_actor.h"

@@ -4,6 +4,7 @@
 #include "authn_store.h"
 #include "authn_throttle.h"
 #include "authn_worker.h"
+#include "pst_catalogue.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_json.h"
@@ -232,7 +233,7 @@ s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
 static char *
 s_user_scope (const authn_api_t *api, const char *requested)
 {
-    static const char *const oidc [] = { "openid", "profile", "email", NULL };
+    const char *const *oidc = pst_catalogue_scopes (PST_SYSTEM_API_USERINFO);
     char *normalised = pst_scope_normalise (requested);
     char *result = normalised? (char *) calloc (1, strlen (normalised) + 1): NULL;
     if (!result) {

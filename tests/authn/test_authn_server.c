@@ -1013,6 +1013,62 @@ s_create_user (const char *email)
     return user_id;
 }
 
+//  op sent as the gateway sends it for a verified access token: caller and scopes
+static pst_msg_t *
+s_call_as (const char *op, const char *caller, const char *scopes)
+{
+    pst_msg_t *request = pst_msg_new_request (op, 3000);
+    pst_msg_set_caller (request, caller, scopes);
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    zsock_set_rcvtimeo (s_caller, 5000);
+    pst_msg_t *reply = NULL;
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&request);
+    return reply;
+}
+
+//  /userinfo: the caller's claims for the token's scopes; openid is required
+//  before the handler runs; a user who is gone is an invalid token
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    char *user_id = s_create_user ("Info.Person@example.com");
+    pst_msg_t *reply = s_call_as ("userinfo.get", user_id, "openid");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "sub"), user_id);
+    assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.post", user_id, "openid email read:sample");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "email"), "Info.Person@example.com");
+    assert_true (json_is_false (json_object_get (pst_msg_body (reply), "email_verified")));
+    assert_null (pst_msg_get_str (reply, "name"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "openid profile");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "name"), "Info.Person@example.com");
+    assert_string_equal (pst_msg_get_str (reply, "nickname"), "Info.Person");
+    assert_non_null (pst_msg_get_str (reply, "updated_at"));
+    assert_null (pst_msg_get_str (reply, "email"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "profile email");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "Insufficient scope, expected: openid");
+    pst_msg_destroy (&reply);
+    reply = s_call_as ("userinfo.get", "auth0|000000000000000000000000", "openid");
+    s_assert_error (reply, PST_ERR_INVALID_TOKEN, NULL);
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
 //  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
 //  the user stays, so the deletion can be retried
 static void
@@ -1429,6 +1485,7 @@ main (void)
         cmocka_unit_test (test_login_throttle_parallel),
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
+        cmocka_unit_test (test_userinfo),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),

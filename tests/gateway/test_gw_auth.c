@@ -107,6 +107,12 @@ static const gw_route_t s_mfa_token_route = {
     .op = "mfa.associate", .auth = GW_AUTH_MFA_TOKEN, .status = 200,
     .family = GW_FAMILY_AUTH };
 
+static const gw_route_t s_userinfo_route = {
+    .method = "GET", .path = "/userinfo", .service = GW_SERVICE_AUTHN,
+    .op = "userinfo.get", .scope = "openid", .auth = GW_AUTH_USERINFO, .status = 200,
+    .family = GW_FAMILY_AUTH };
+#define USERINFO_AUDIENCE   "https://" DOMAIN "/userinfo"
+
 typedef struct {
     char *pem;
     char *kid;
@@ -507,6 +513,60 @@ test_mfa_token_only (void **state)
     gw_auth_verdict_clear (&verdict);
 }
 
+//  /userinfo: a user's token that names it (alone, or beside an API) and holds
+//  openid; the scope refusal carries OpenID Connect's challenge
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    gw_auth_verdict_t verdict = { 0 };
+    json_t *params = json_object ();
+    token_t user = { .audience_array = json_pack ("[s, s]", "https://api.example.com/",
+                                                  USERINFO_AUDIENCE),
+                     .scope = "openid profile", .sub = "auth0|u1", .grant = "password" };
+    char *authorization = s_bearer (user);
+    assert_int_equal (s_check (&s_userinfo_route, authorization, params, 1, &verdict),
+                      GW_VERDICT_OK);
+    s_assert_caller (&verdict, "auth0|u1", "openid profile", "app-1");
+    free (authorization);
+    token_t alone = { .audience = USERINFO_AUDIENCE, .scope = "openid", .sub = "auth0|u1" };
+    authorization = s_bearer (alone);
+    assert_int_equal (s_check (&s_userinfo_route, authorization, params, 1, &verdict),
+                      GW_VERDICT_OK);
+    free (authorization);
+
+    token_t narrow = { .audience = USERINFO_AUDIENCE, .scope = "profile email" };
+    authorization = s_bearer (narrow);
+    s_check (&s_userinfo_route, authorization, params, 1, &verdict);
+    s_assert_refused (&verdict, 403, PST_ERR_INSUFFICIENT_SCOPE, GW_RESPONSE_CHALLENGE_OPENID,
+                      "Insufficient scope, expected any of: openid");
+    free (authorization);
+
+    s_check (&s_userinfo_route, NULL, params, 1, &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Missing authentication");
+    s_check (&s_userinfo_route, "Bearer opaque-mfa-token", params, 1, &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Invalid token");
+    token_t refused [] = {
+        { .audience = "https://api.example.com/", .scope = "openid" },
+        { .audience = MFA_AUDIENCE, .scope = "openid" },
+        { .audience = USERINFO_AUDIENCE, .grant = "client-credentials", .scope = "openid" },
+        { .audience = USERINFO_AUDIENCE, .scope = "openid", .expires_in = -3600 },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        authorization = s_bearer (refused [i]);
+        s_check (&s_userinfo_route, authorization, params, 1, &verdict);
+        s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                          "Invalid token");
+        free (authorization);
+    }
+    //  The body is never a way to pass a token
+    assert_int_equal (json_object_size (params), 0);
+    json_decref (params);
+    gw_auth_verdict_clear (&verdict);
+}
+
 //  A token whose client, or whose client's grant for its audience, was deleted
 //  once it had been issued is refused as revoked; its client is azp, and for a
 //  machine token sub too. Before the first list a good token waits for it once,
@@ -607,6 +667,7 @@ main (void)
         cmocka_unit_test (test_mfa_bearer),
         cmocka_unit_test (test_mfa_access_only),
         cmocka_unit_test (test_mfa_token_only),
+        cmocka_unit_test (test_userinfo),
         cmocka_unit_test (test_revoked),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

@@ -51,6 +51,18 @@ test_authentication_routes (void **state)
     assert_true (match.route->cacheable);
     assert_int_equal (gw_routes_match ("GET", "/.well-known/openid-configuration", &match), 200);
     assert_string_equal (match.route->op, "oidc.configuration");
+
+    //  /userinfo, GET and POST: a user's access token with openid, never cached
+    assert_int_equal (gw_routes_match ("GET", "/userinfo", &match), 200);
+    assert_string_equal (match.route->op, "userinfo.get");
+    assert_int_equal (match.route->service, GW_SERVICE_AUTHN);
+    assert_int_equal (match.route->auth, GW_AUTH_USERINFO);
+    assert_string_equal (match.route->scope, "openid");
+    assert_false (match.route->cacheable);
+    assert_int_equal (gw_routes_match ("POST", "/userinfo", &match), 200);
+    assert_string_equal (match.route->op, "userinfo.post");
+    assert_int_equal (match.route->auth, GW_AUTH_USERINFO);
+    assert_int_equal (gw_routes_match ("DELETE", "/userinfo", &match), 405);
 }
 
 static void
