@@ -1,4 +1,4 @@
-/*  authn_keys - the public side of the signing keys: JWKS and OpenID discovery.
+/*  authn_keys - the public side of the signing keys: the JWKS.
 */
 #ifndef AUTHN_KEYS_H_INCLUDED
 #define AUTHN_KEYS_H_INCLUDED
@@ -7,7 +7,5 @@
 
 int
     authn_keys_jwks (void *worker, const pst_msg_t *request, pst_msg_t *reply);
-int
-    authn_keys_discovery (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
 #endif

@@ -27,4 +27,9 @@ int
 int
     authn_oidc_userinfo (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
+//  oidc.configuration: the discovery document of what is served, and nothing
+//  else (OpenID Connect Discovery 1.0, RFC 8414).
+int
+    authn_oidc_discovery (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+
 #endif

@@ -508,6 +508,19 @@ static const grant_entry_t s_grants [] = {
     { NULL, NULL, 0, NULL, NULL }
 };
 
+json_t *
+authn_token_grant_types (void)
+{
+    json_t *types = json_array ();
+    for (const grant_entry_t *entry = s_grants; types && entry->name; entry++)
+        if (entry->handler != s_grant_not_built
+        &&  json_array_append_new (types, json_string (entry->name))) {
+            json_decref (types);
+            types = NULL;
+        }
+    return types;
+}
+
 int
 authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {

@@ -1069,6 +1069,57 @@ test_userinfo (void **state)
     free (user_id);
 }
 
+static int
+s_array_has (const json_t *array, const char *word)
+{
+    size_t index;
+    const json_t *item;
+    json_array_foreach (array, index, item)
+        if (json_is_string (item) && streq (json_string_value (item), word))
+            return 1;
+    return 0;
+}
+
+//  The discovery document lists what is served and nothing else
+static void
+test_discovery (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("oidc.configuration", NULL, NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *doc = pst_msg_body (reply);
+    char url [256];
+    assert_string_equal (pst_msg_get_str (reply, "issuer"), s_config->issuer);
+    snprintf (url, sizeof url, "%s.well-known/jwks.json", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "jwks_uri"), url);
+    snprintf (url, sizeof url, "%soauth/token", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "token_endpoint"), url);
+    assert_string_equal (pst_msg_get_str (reply, "userinfo_endpoint"), s_config->userinfo);
+    snprintf (url, sizeof url, "%smfa/challenge", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "mfa_challenge_endpoint"), url);
+    //  Nothing that is not served
+    assert_null (json_object_get (doc, "authorization_endpoint"));
+    assert_null (json_object_get (doc, "revocation_endpoint"));
+    assert_int_equal (json_array_size (json_object_get (doc, "response_types_supported")), 0);
+    json_t *grants = json_object_get (doc, "grant_types_supported");
+    assert_true (s_array_has (grants, "password"));
+    assert_true (s_array_has (grants, "client_credentials"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-oob"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-recovery-code"));
+    assert_false (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
+    assert_false (s_array_has (grants, "refresh_token"));
+    json_t *scopes = json_object_get (doc, "scopes_supported");
+    assert_int_equal (json_array_size (scopes), 3);
+    assert_true (s_array_has (scopes, "openid") && s_array_has (scopes, "profile")
+              && s_array_has (scopes, "email"));
+    assert_true (s_array_has (json_object_get (doc, "subject_types_supported"), "public"));
+    assert_true (s_array_has (json_object_get (doc, "id_token_signing_alg_values_supported"), "RS256"));
+    json_t *claims = json_object_get (doc, "claims_supported");
+    assert_true (s_array_has (claims, "auth_time") && s_array_has (claims, "email_verified"));
+    assert_false (s_array_has (claims, "picture"));
+    pst_msg_destroy (&reply);
+}
+
 //  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
 //  the user stays, so the deletion can be retried
 static void
@@ -1486,6 +1537,7 @@ main (void)
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_userinfo),
+        cmocka_unit_test (test_discovery),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),
