@@ -150,10 +150,13 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
     int with_id_token = user && pst_scope_has (scope, "openid");
     json_t *claims = s_access_claims (ctx, subject, user != NULL, audience, scope, lifetime);
     json_t *id_claims = with_id_token? s_id_claims (ctx, user, scope, auth_time): NULL;
+    //  The key that is current now, should another worker have rotated it
+    const pst_jwt_signer_t *signer = authn_signer_refresh (worker->keys, worker->store) == 0
+                                   ? authn_signer_current (worker->keys): NULL;
     //  typ JWT as Auth0's default profile: at+jwt (RFC 9068) is refused by
     //  verifiers that expect Auth0's tokens (Spring Security, Nimbus)
-    char *access_token = claims? pst_jwt_signer_sign (worker->signer, "JWT", claims): NULL;
-    char *id_token = id_claims? pst_jwt_signer_sign (worker->signer, "JWT", id_claims): NULL;
+    char *access_token = claims && signer? pst_jwt_signer_sign (signer, "JWT", claims): NULL;
+    char *id_token = id_claims && signer? pst_jwt_signer_sign (signer, "JWT", id_claims): NULL;
     json_decref (claims);
     json_decref (id_claims);
     free (subject);

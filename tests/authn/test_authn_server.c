@@ -1518,6 +1518,148 @@ test_mgmt_token_lifetime (void **state)
     s_config->mgmt_token_lifetime_s = 3600;
 }
 
+//  The kid of a compact JWS (caller frees)
+static char *
+s_kid (const char *token)
+{
+    json_t *header = s_jose_header (token);
+    char *kid = strdup (json_string_value (json_object_get (header, "kid")));
+    json_decref (header);
+    return kid;
+}
+
+//  count client_credentials grants of the management application sent at
+//  once, so that every worker takes some; each reply's token's kid must be kid
+static void
+s_tokens_all_signed_by (const char *kid, int count)
+{
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    pst_msg_t *requests [16];
+    assert_true (count <= 16);
+    for (int i = 0; i < count; i++) {
+        requests [i] = s_request ("token.grant", json_pack ("{s:s, s:O, s:O, s:s}",
+            "grant_type", "client_credentials", "client_id", json_object_get (boot, "client_id"),
+            "client_secret", json_object_get (boot, "client_secret"), "audience", s_audience_mgmt),
+            NULL);
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [i]), 0);
+    }
+    zsock_set_rcvtimeo (s_caller, 5000);
+    for (int answered = 0; answered < count; answered++) {
+        pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        assert_false (pst_msg_is_error (reply));
+        char *token_kid = s_kid (pst_msg_get_str (reply, "access_token"));
+        assert_string_equal (token_kid, kid);
+        free (token_kid);
+        pst_msg_destroy (&reply);
+    }
+    for (int i = 0; i < count; i++)
+        pst_msg_destroy (&requests [i]);
+    json_decref (boot);
+}
+
+static json_t *
+s_jwks_keys (void)
+{
+    pst_msg_t *reply = s_call ("keys.jwks", NULL, NULL, NULL, NULL);
+    json_t *keys = json_incref (json_object_get (pst_msg_body (reply), "keys"));
+    pst_msg_destroy (&reply);
+    return keys;
+}
+
+//  The JWKS publishes the current and the next key with their certificates;
+//  the Management API lists and rotates them; after a rotation every worker
+//  signs with the new key and the JWKS keeps the previous one
+static void
+test_signing_keys (void **state)
+{
+    (void) state;
+    json_t *keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 2);
+    size_t index;
+    json_t *jwk;
+    json_array_foreach (keys, index, jwk) {
+        assert_int_equal (json_array_size (json_object_get (jwk, "x5c")), 1);
+        assert_int_equal (strlen (json_string_value (json_object_get (jwk, "x5t"))), 27);
+    }
+    char *first = strdup (json_string_value (json_object_get (json_array_get (keys, 0), "kid")));
+    char *second = strdup (json_string_value (json_object_get (json_array_get (keys, 1), "kid")));
+    json_decref (keys);
+    s_tokens_all_signed_by (first, 8);
+
+    pst_msg_t *reply = s_call ("signing_keys.list", NULL, "read:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *list = json_object_get (pst_msg_body (reply), "result");
+    assert_int_equal (json_array_size (list), 2);
+    json_t *current = json_array_get (list, 0);
+    assert_string_equal (json_string_value (json_object_get (current, "kid")), first);
+    assert_true (json_is_true (json_object_get (current, "current")));
+    assert_true (json_is_false (json_object_get (current, "next")));
+    assert_true (json_is_true (json_object_get (json_array_get (list, 1), "next")));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "cert")), "BEGIN CERTIFICATE"));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "pkcs7")), "BEGIN PKCS7"));
+    const char *thumbprint = json_string_value (json_object_get (current, "thumbprint"));
+    const char *fingerprint = json_string_value (json_object_get (current, "fingerprint"));
+    assert_int_equal (strlen (thumbprint), 40);
+    assert_int_equal (strspn (thumbprint, "0123456789ABCDEF"), 40);
+    assert_int_equal (strlen (fingerprint), 59);
+    assert_int_equal (fingerprint [2], ':');
+    assert_memory_equal (fingerprint, thumbprint, 2);
+    assert_int_equal (strlen (json_string_value (json_object_get (current, "current_since"))),
+                      strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (current, "revoked_at"));
+    pst_msg_destroy (&reply);
+
+    //  Rotating wants create:signing_keys or update:signing_keys
+    reply = s_call ("signing_keys.rotate", NULL, "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.rotate", NULL, "update:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *third = strdup (pst_msg_get_str (reply, "kid"));
+    assert_non_null (strstr (pst_msg_get_str (reply, "cert"), "BEGIN CERTIFICATE"));
+    pst_msg_destroy (&reply);
+
+    //  Every worker signs with the key that was next, at once
+    s_tokens_all_signed_by (second, 8);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 0), "kid")), second);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 1), "kid")), third);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 2), "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "previous")));
+    assert_non_null (pst_msg_get_str (reply, "current_until"));
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", "no-such-kid"),
+                    "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, NULL);
+    pst_msg_destroy (&reply);
+
+    //  The next rotation revokes the first key: no longer published
+    reply = s_call ("signing_keys.rotate", NULL, "create:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    s_tokens_all_signed_by (third, 4);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    json_array_foreach (keys, index, jwk)
+        assert_string_not_equal (json_string_value (json_object_get (jwk, "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "revoked")));
+    assert_non_null (pst_msg_get_str (reply, "revoked_at"));
+    pst_msg_destroy (&reply);
+    free (first);
+    free (second);
+    free (third);
+}
+
 int
 main (void)
 {
@@ -1538,6 +1680,7 @@ main (void)
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_userinfo),
         cmocka_unit_test (test_discovery),
+        cmocka_unit_test (test_signing_keys),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_client_grant_scopes),
         cmocka_unit_test (test_mgmt_token_lifetime),

@@ -168,6 +168,10 @@ test_management_table (void **state)
           "delete:authentication_methods", 204 },
         { "POST",   "/api/v2/users/u1/recovery-code-regeneration", "recovery_code.regenerate",
           "update:users", 200 },
+        { "GET",    "/api/v2/keys/signing",      "signing_keys.list", "read:signing_keys", 200 },
+        { "GET",    "/api/v2/keys/signing/k1",   "signing_keys.get",  "read:signing_keys", 200 },
+        { "POST",   "/api/v2/keys/signing/rotate", "signing_keys.rotate",
+          "create:signing_keys update:signing_keys", 201 },
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected [0]; i++) {
         gw_match_t match;
