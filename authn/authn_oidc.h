@@ -1,6 +1,5 @@
 /*  authn_oidc - OpenID Connect: what a user's claims are for the scopes a
-    token holds (the id_token's and /userinfo's), GET|POST /userinfo and the
-    discovery document.
+    token holds (the id_token's and /userinfo's), and GET|POST /userinfo.
 
     Claims are only what authn.db holds of a database user, named and derived
     as Auth0 does for one: `profile` gives `name` (the address, Auth0's
@@ -26,10 +25,5 @@ int
 //  invalid_token when that user is gone.
 int
     authn_oidc_userinfo (void *worker, const pst_msg_t *request, pst_msg_t *reply);
-
-//  oidc.configuration: the discovery document of what is served, and nothing
-//  else (OpenID Connect Discovery 1.0, RFC 8414).
-int
-    authn_oidc_discovery (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
 #endif

@@ -1,6 +1,7 @@
 #include "authn_server.h"
 #include "authn_admin.h"
 #include "authn_bootstrap.h"
+#include "authn_discovery.h"
 #include "authn_keys.h"
 #include "authn_oidc.h"
 #include "authn_token.h"
