@@ -1,5 +1,6 @@
 #include "authn_bootstrap.h"
 #include "authn_admin.h"
+#include "authn_keys.h"
 #include "authn_store.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
@@ -166,19 +167,13 @@ authn_bootstrap_run (const authn_config_t *config, const char *const *management
     authn_store_t *store = authn_store_new (config->db_path);
     if (!store)
         return -1;
-    char *kid = NULL, *pem = NULL;
-    int rc = authn_store_signing_key (store, &kid, &pem);
+    int rc = authn_keys_prepare (store, config);
     if (rc == 0 && authn_store_begin (store) == 0) {
         rc = s_bootstrap (config, store, management_scopes, mfa_scopes);
         if (rc == 0)
             rc = authn_store_commit (store);
         else
             authn_store_rollback (store);
-    }
-    free (kid);
-    if (pem) {
-        sodium_memzero (pem, strlen (pem));
-        free (pem);
     }
     authn_store_destroy (&store);
     return rc;

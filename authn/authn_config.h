@@ -14,6 +14,7 @@ typedef struct {
     char *bootstrap_path;       //  POSTERN_BOOTSTRAP_FILE: management app credentials
     char *domain;               //  POSTERN_DOMAIN
     char *issuer;               //  https://{domain}/
+    char *userinfo;             //  https://{domain}/userinfo: /userinfo's audience
     int workers;                //  POSTERN_AUTHN_WORKERS
     int mfa_timeout_ms;         //  POSTERN_BUS_TIMEOUT_MS: cap on a call to mfa
     int id_token_lifetime_s;    //  POSTERN_ID_TOKEN_LIFETIME_S

@@ -9,7 +9,8 @@
     One store per thread (a connection is not shared). Callers never see the
     engine: they speak records, JSON members and ids, and get 0/1/-1 back.
 
-    Implemented by authn_store.c (open, migrations, transactions, signing key),
+    Implemented by authn_store.c (open, migrations, transactions),
+    authn_store_keys.c (the signing keys),
     authn_store_records.c (the records sign-in reads), authn_store_resources.c
     (the Management API resources, described as tables),
     authn_store_throttle.c (sign-in attempt counts) and
@@ -41,9 +42,54 @@ int
 int
     authn_store_rollback (authn_store_t *self);
 
-//  The current signing key, created on first use. Caller frees both strings.
+//  ---------------------------------------------------------------------------
+//  Signing keys, rotated as Auth0 rotates them. The current key signs; the
+//  next is published ahead of its turn, so verifiers hold it before it signs;
+//  the previous (current before the last rotation) stays published until the
+//  rotation after, which revokes it and erases its private half. A key is
+//  stored with its certificate and its public JWK (JSON text, what the JWKS
+//  shows); the store makes no key itself. Each write below is its own
+//  transaction and raises the keys' generation.
+
+//  How many of the current and next keys are missing: 0, 1 or 2; -1 on error.
 int
-    authn_store_signing_key (authn_store_t *self, char **kid_p, char **pem_p);
+    authn_store_signing_missing (authn_store_t *self);
+//  Adds a key as the current one when there is none, else as the next one.
+//  0 added, 1 both taken (nothing added), -1 error.
+int
+    authn_store_signing_add (authn_store_t *self, const char *kid, const char *private_pem,
+                             const char *cert_pem, const char *jwk, int64_t now);
+//  A published key that has no certificate yet (made before there were any):
+//  its kid and private PEM (caller frees both). 0, 1 when there is none, -1
+//  on error.
+int
+    authn_store_signing_uncertified (authn_store_t *self, char **kid_p, char **pem_p);
+//  Sets a key's certificate and JWK. 0 or -1.
+int
+    authn_store_signing_certify (authn_store_t *self, const char *kid, const char *cert_pem,
+                                 const char *jwk);
+//  The current key: its kid and private PEM (caller frees both), and the
+//  generation they belong to. 0, or -1 when there is none (or on error).
+int
+    authn_store_signing_current (authn_store_t *self, char **kid_p, char **pem_p,
+                                 int64_t *generation_p);
+//  The keys' generation (one row read), -1 on error.
+int64_t
+    authn_store_signing_generation (authn_store_t *self);
+//  Every key kept, the published ones first (current, next, previous), then
+//  the revoked ones (the last three), newest first, without private halves:
+//  [{kid, cert, jwk (object, or null before its certificate), current, next,
+//  previous, revoked (booleans), current_since, current_until, revoked_at
+//  (Unix s, or null)}]. NULL on error.
+json_t *
+    authn_store_signing_list (authn_store_t *self);
+//  Rotates: the previous key is revoked and its private half erased (revoked
+//  keys past the last three are deleted), the current becomes the previous
+//  (current_until now), the next the current (current_since now), and the
+//  key given the next. 0, 1 when there is no next key to rotate to, -1 error.
+int
+    authn_store_signing_rotate (authn_store_t *self, const char *kid, const char *private_pem,
+                                const char *cert_pem, const char *jwk, int64_t now);
 
 //  ---------------------------------------------------------------------------
 //  Records read by sign-in and the token endpoint
@@ -72,6 +118,7 @@ typedef struct {
     char *email;
     char *password_hash;
     int email_verified;
+    char *updated_at;           //  ISO 8601 in UTC, as the Management API shows it
 } authn_user_t;
 
 authn_client_t *

@@ -22,6 +22,7 @@ struct _gw_auth_context_t {
     char *issuer;               //  https://{domain}/
     char *mgmt_audience;        //  https://{domain}/api/v2/
     char *mfa_audience;         //  https://{domain}/mfa/
+    char *userinfo_audience;    //  https://{domain}/userinfo
 };
 
 static char *
@@ -44,7 +45,8 @@ gw_auth_context_new (gw_keys_t *keys, gw_revocations_t *revocations, const char 
     self->issuer = s_url (domain, "");
     self->mgmt_audience = s_url (domain, "api/v2/");
     self->mfa_audience = s_url (domain, "mfa/");
-    if (!self->issuer || !self->mgmt_audience || !self->mfa_audience)
+    self->userinfo_audience = s_url (domain, "userinfo");
+    if (!self->issuer || !self->mgmt_audience || !self->mfa_audience || !self->userinfo_audience)
         gw_auth_context_destroy (&self);
     return self;
 }
@@ -57,6 +59,7 @@ gw_auth_context_destroy (gw_auth_context_t **self_p)
         free (self->issuer);
         free (self->mgmt_audience);
         free (self->mfa_audience);
+        free (self->userinfo_audience);
         free (self);
         *self_p = NULL;
     }
@@ -263,7 +266,7 @@ s_token_caller (gw_auth_context_t *self, const gw_route_t *route, const char *to
                  "caller", verdict->caller, "ip", client_ip, NULL);
         return s_refuse_bearer (verdict, "The access token was revoked");
     }
-    if (route->scope && !pst_scope_has (verdict->scopes, route->scope))
+    if (route->scope && !pst_scope_has_any (verdict->scopes, route->scope))
         return s_refuse (verdict, 403, PST_ERR_INSUFFICIENT_SCOPE, NULL,
                          "Insufficient scope, expected any of: %s", route->scope);
     return verdict->outcome = GW_VERDICT_OK;
@@ -352,6 +355,24 @@ s_mfa_bearer (gw_auth_context_t *self, const gw_route_t *route, const char *auth
     return verdict->outcome;
 }
 
+//  /userinfo wants a user's access token that names it among its audiences
+//  (Auth0's, when openid was asked) and holds openid; an mfa_token proves no
+//  sign-in, and a machine token has no user to describe.
+static gw_verdict_t
+s_userinfo (gw_auth_context_t *self, const gw_route_t *route, const char *authorization,
+            int may_wait, const char *client_ip, gw_auth_verdict_t *verdict)
+{
+    char *token = gw_auth_bearer_token (authorization);
+    if (!token)
+        return s_refuse_bearer (verdict, "Missing authentication");
+    s_token_caller (self, route, token, self->userinfo_audience, 0, "Invalid token",
+                    may_wait, client_ip, verdict);
+    free (token);
+    if (verdict->outcome == GW_VERDICT_REFUSED && verdict->status == 403)
+        verdict->challenge = GW_RESPONSE_CHALLENGE_OPENID;
+    return verdict->outcome;
+}
+
 gw_verdict_t
 gw_auth_check (gw_auth_context_t *self, const gw_route_t *route, const char *authorization,
                json_t *params, int may_wait, const char *client_ip, gw_auth_verdict_t *verdict)
@@ -367,6 +388,8 @@ gw_auth_check (gw_auth_context_t *self, const gw_route_t *route, const char *aut
         case GW_AUTH_MFA_TOKEN:
             return s_mfa_bearer (self, route, authorization, params, may_wait, client_ip,
                                  verdict);
+        case GW_AUTH_USERINFO:
+            return s_userinfo (self, route, authorization, may_wait, client_ip, verdict);
         case GW_AUTH_NONE:
         default:
             return verdict->outcome = GW_VERDICT_OK;

@@ -16,7 +16,8 @@
     A token whose client, or whose client's grant for its audience, was deleted
     after it was issued is refused like an invalid one (401 invalid_token "The
     access token was revoked"). The route's scope is checked here, once, for
-    every kind that carries a token.
+    every kind that carries a token; a route that names several scopes wants
+    any one of them (Auth0's "expected any of").
     Nothing here speaks HTTP: the request lifecycle (gw_http) renders the verdict.
 */
 #ifndef GW_AUTH_H_INCLUDED
@@ -56,7 +57,8 @@ typedef struct {
 typedef struct _gw_auth_context_t gw_auth_context_t;
 
 //  Verifies tokens with keys for the issuer https://{domain}/ and the
-//  audiences https://{domain}/api/v2/ and https://{domain}/mfa/, and refuses
+//  audiences https://{domain}/api/v2/, https://{domain}/mfa/ and
+//  https://{domain}/userinfo, and refuses
 //  those that revocations cover (NULL: none are looked for). Both borrowed;
 //  they must outlive the context. NULL when out of memory.
 gw_auth_context_t *

@@ -25,6 +25,8 @@
 
 //  WWW-Authenticate values: RFC 6750 §3 for bearer tokens, RFC 7617 for Basic
 #define GW_RESPONSE_CHALLENGE_BEARER    "Bearer error=\"invalid_token\""
+//  /userinfo's answer to a token without openid (OpenID Connect Core §5.3.3)
+#define GW_RESPONSE_CHALLENGE_OPENID    "Bearer error=\"insufficient_scope\", scope=\"openid\""
 #define GW_RESPONSE_CHALLENGE_BASIC     "Basic realm=\"postern\", charset=\"UTF-8\""
 
 struct MHD_Connection;

@@ -402,8 +402,20 @@ test_metadata_migration (void **state)
     (void) state;
     s_user ("auth0|old", "old@example.com");
     authn_store_destroy (&s_store);
+    //  Back to version 4: the metadata columns and everything after them gone
     s_exec ("ALTER TABLE users DROP COLUMN app_metadata;"
             "ALTER TABLE users DROP COLUMN user_metadata;"
+            "DROP INDEX signing_keys_current;"
+            "DROP INDEX signing_keys_next;"
+            "DROP INDEX signing_keys_previous;"
+            "ALTER TABLE signing_keys DROP COLUMN is_next;"
+            "ALTER TABLE signing_keys DROP COLUMN is_previous;"
+            "ALTER TABLE signing_keys DROP COLUMN current_since;"
+            "ALTER TABLE signing_keys DROP COLUMN current_until;"
+            "ALTER TABLE signing_keys DROP COLUMN revoked_at;"
+            "ALTER TABLE signing_keys DROP COLUMN cert_pem;"
+            "ALTER TABLE signing_keys DROP COLUMN jwk;"
+            "DROP TABLE signing_generation;"
             "PRAGMA user_version = 4");
     s_store = authn_store_new (s_path);
     assert_non_null (s_store);

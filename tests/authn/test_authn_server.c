@@ -117,6 +117,50 @@ s_verify (const char *token, const char *audience)
     return claims;
 }
 
+//  The decoded header of a compact JWS (caller owns)
+static json_t *
+s_jose_header (const char *token)
+{
+    const char *dot = strchr (token, '.');
+    assert_non_null (dot);
+    uint8_t bytes [512];
+    size_t size = 0;
+    assert_int_equal (pst_b64url_decode (token, (size_t) (dot - token), bytes, sizeof bytes, &size), 0);
+    json_t *header = json_loadb ((const char *) bytes, size, 0, NULL);
+    assert_non_null (header);
+    return header;
+}
+
+//  Auth0's default access-token profile: typ JWT, the claims it lists, aud as
+//  given (a string, or [API, /userinfo])
+static void
+s_assert_access_shape (const char *token, const char *audience, const char *gty,
+                       const char *azp, int with_userinfo)
+{
+    json_t *header = s_jose_header (token);
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    assert_string_equal (json_string_value (json_object_get (header, "alg")), "RS256");
+    json_decref (header);
+    json_t *claims = s_verify (token, audience);
+    assert_non_null (claims);
+    json_t *aud = json_object_get (claims, "aud");
+    if (with_userinfo) {
+        assert_true (json_is_array (aud));
+        assert_int_equal (json_array_size (aud), 2);
+        assert_string_equal (json_string_value (json_array_get (aud, 0)), audience);
+        assert_string_equal (json_string_value (json_array_get (aud, 1)), s_config->userinfo);
+    }
+    else
+        assert_string_equal (json_string_value (aud), audience);
+    assert_string_equal (json_string_value (json_object_get (claims, "gty")), gty);
+    assert_string_equal (json_string_value (json_object_get (claims, "azp")), azp);
+    assert_string_equal (json_string_value (json_object_get (claims, "iss")), s_config->issuer);
+    assert_true (json_is_integer (json_object_get (claims, "iat")));
+    assert_true (json_is_integer (json_object_get (claims, "exp")));
+    assert_true (json_is_string (json_object_get (claims, "scope")));
+    json_decref (claims);
+}
+
 static int
 s_setup (void **state)
 {
@@ -218,6 +262,9 @@ test_bootstrap_management_token (void **state)
                  json_string_value (json_object_get (boot, "client_id"))) > 0);
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), subject);
     assert_string_equal (json_string_value (json_object_get (claims, "gty")), "client-credentials");
+    //  A machine token names its API alone
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), s_audience_mgmt,
+                           "client-credentials", json_string_value (json_object_get (boot, "client_id")), 0);
     free (subject);
     json_decref (claims);
     pst_msg_destroy (&reply);
@@ -362,10 +409,51 @@ test_password_grant (void **state)
     assert_non_null (claims);
     assert_true (strncmp (json_string_value (json_object_get (claims, "sub")), "auth0|", 6) == 0);
     json_decref (claims);
+    //  openid: the access token names /userinfo too, as Auth0's does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 1);
+    claims = s_verify (pst_msg_get_str (reply, "access_token"), s_config->userinfo);
+    assert_non_null (claims);
+    json_decref (claims);
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    json_t *header = s_jose_header (pst_msg_get_str (reply, "id_token"));
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    json_decref (header);
+    //  openid alone: who, and when the password was checked; no email or profile
+    assert_string_equal (json_string_value (json_object_get (claims, "aud")), s_client_id);
+    int64_t auth_time = json_integer_value (json_object_get (claims, "auth_time"));
+    assert_true (auth_time >= s_clock () - 5 && auth_time <= s_clock ());
+    assert_null (json_object_get (claims, "email"));
+    assert_null (json_object_get (claims, "name"));
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  email and profile: the claims Auth0 gives for a database user, of what authn keeps
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid profile email"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "openid profile email");
     claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "email")), "user@example.com");
+    assert_true (json_is_true (json_object_get (claims, "email_verified")));
+    assert_string_equal (json_string_value (json_object_get (claims, "name")), "user@example.com");
+    assert_string_equal (json_string_value (json_object_get (claims, "nickname")), "user");
+    const char *updated_at = json_string_value (json_object_get (claims, "updated_at"));
+    assert_non_null (updated_at);
+    assert_int_equal (strlen (updated_at), strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (claims, "picture"));
     json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  No openid: one audience, a string, and no id_token
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (pst_msg_get_str (reply, "id_token"));
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
@@ -420,10 +508,9 @@ test_password_grant (void **state)
     //  mfa is told this token could change the user's authenticators
     assert_true (json_is_true (json_object_get (pst_msg_body (seen), "step_up")));
     pst_msg_destroy (&seen);
-    json_t *claims_mfa = s_verify (pst_msg_get_str (reply, "access_token"), mfa_audience);
-    assert_non_null (claims_mfa);
-    assert_null (json_object_get (claims_mfa, "gty"));
-    json_decref (claims_mfa);
+    //  A user token says its grant (Auth0's gty), as a machine token does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), mfa_audience,
+                           "password", s_client_id, 0);
     free (mfa_audience);
     pst_msg_destroy (&reply);
 }
@@ -551,6 +638,8 @@ test_mfa_grants (void **state)
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), s_user_id);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_wrong_code, NULL);
@@ -575,6 +664,8 @@ test_mfa_grants (void **state)
         NULL, s_mfa_verified_user, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "recovery_code"), "NEWCODE0000000000000000X");
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-recovery-code", s_client_id, 0);
     pst_msg_destroy (&reply);
 }
 
@@ -598,9 +689,9 @@ static const char *s_forged_client;
 static void
 s_mfa_forged (const pst_msg_t *request, pst_msg_t *reply)
 {
-    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "user_id", s_user_id,
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:i}", "user_id", s_user_id,
         "client_id", s_forged_client? s_forged_client: pst_msg_get_str (request, "client_id"),
-        "audience", s_forged_audience, "scope", s_forged_scope);
+        "audience", s_forged_audience, "scope", s_forged_scope, "auth_time", 1700000000);
     pst_msg_set_body (reply, &body);
 }
 
@@ -636,6 +727,13 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample openid");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 1);
+    //  The id_token's auth_time is the password's, which mfa remembered
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "auth_time")), 1700000000);
+    json_decref (claims);
     pst_msg_destroy (&reply);
     //  Another client's token
     reply = s_forged_grant ("https://someapi.com/api", "read:sample", "some-other-client");
@@ -650,6 +748,9 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "openid email");
     json_decref (claims);
+    //  /userinfo is its only audience: a string, as Auth0's
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), userinfo, "mfa-oob",
+                           s_client_id, 0);
     pst_msg_destroy (&reply);
     free (userinfo);
 }
@@ -910,6 +1011,113 @@ s_create_user (const char *email)
     char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
     pst_msg_destroy (&reply);
     return user_id;
+}
+
+//  op sent as the gateway sends it for a verified access token: caller and scopes
+static pst_msg_t *
+s_call_as (const char *op, const char *caller, const char *scopes)
+{
+    pst_msg_t *request = pst_msg_new_request (op, 3000);
+    pst_msg_set_caller (request, caller, scopes);
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    zsock_set_rcvtimeo (s_caller, 5000);
+    pst_msg_t *reply = NULL;
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&request);
+    return reply;
+}
+
+//  /userinfo: the caller's claims for the token's scopes; openid is required
+//  before the handler runs; a user who is gone is an invalid token
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    char *user_id = s_create_user ("Info.Person@example.com");
+    pst_msg_t *reply = s_call_as ("userinfo.get", user_id, "openid");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "sub"), user_id);
+    assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.post", user_id, "openid email read:sample");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "email"), "Info.Person@example.com");
+    assert_true (json_is_false (json_object_get (pst_msg_body (reply), "email_verified")));
+    assert_null (pst_msg_get_str (reply, "name"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "openid profile");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "name"), "Info.Person@example.com");
+    assert_string_equal (pst_msg_get_str (reply, "nickname"), "Info.Person");
+    assert_non_null (pst_msg_get_str (reply, "updated_at"));
+    assert_null (pst_msg_get_str (reply, "email"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "profile email");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "Insufficient scope, expected: openid");
+    pst_msg_destroy (&reply);
+    reply = s_call_as ("userinfo.get", "auth0|000000000000000000000000", "openid");
+    s_assert_error (reply, PST_ERR_INVALID_TOKEN, NULL);
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
+static int
+s_array_has (const json_t *array, const char *word)
+{
+    size_t index;
+    const json_t *item;
+    json_array_foreach (array, index, item)
+        if (json_is_string (item) && streq (json_string_value (item), word))
+            return 1;
+    return 0;
+}
+
+//  The discovery document lists what is served and nothing else
+static void
+test_discovery (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("oidc.configuration", NULL, NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *doc = pst_msg_body (reply);
+    char url [256];
+    assert_string_equal (pst_msg_get_str (reply, "issuer"), s_config->issuer);
+    snprintf (url, sizeof url, "%s.well-known/jwks.json", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "jwks_uri"), url);
+    snprintf (url, sizeof url, "%soauth/token", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "token_endpoint"), url);
+    assert_string_equal (pst_msg_get_str (reply, "userinfo_endpoint"), s_config->userinfo);
+    snprintf (url, sizeof url, "%smfa/challenge", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "mfa_challenge_endpoint"), url);
+    //  Nothing that is not served
+    assert_null (json_object_get (doc, "authorization_endpoint"));
+    assert_null (json_object_get (doc, "revocation_endpoint"));
+    assert_int_equal (json_array_size (json_object_get (doc, "response_types_supported")), 0);
+    json_t *grants = json_object_get (doc, "grant_types_supported");
+    assert_true (s_array_has (grants, "password"));
+    assert_true (s_array_has (grants, "client_credentials"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-oob"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-recovery-code"));
+    assert_false (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
+    assert_false (s_array_has (grants, "refresh_token"));
+    json_t *scopes = json_object_get (doc, "scopes_supported");
+    assert_int_equal (json_array_size (scopes), 3);
+    assert_true (s_array_has (scopes, "openid") && s_array_has (scopes, "profile")
+              && s_array_has (scopes, "email"));
+    assert_true (s_array_has (json_object_get (doc, "subject_types_supported"), "public"));
+    assert_true (s_array_has (json_object_get (doc, "id_token_signing_alg_values_supported"), "RS256"));
+    json_t *claims = json_object_get (doc, "claims_supported");
+    assert_true (s_array_has (claims, "auth_time") && s_array_has (claims, "email_verified"));
+    assert_false (s_array_has (claims, "picture"));
+    pst_msg_destroy (&reply);
 }
 
 //  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
@@ -1718,6 +1926,148 @@ test_user_search (void **state)
     pst_msg_destroy (&reply);
 }
 
+//  The kid of a compact JWS (caller frees)
+static char *
+s_kid (const char *token)
+{
+    json_t *header = s_jose_header (token);
+    char *kid = strdup (json_string_value (json_object_get (header, "kid")));
+    json_decref (header);
+    return kid;
+}
+
+//  count client_credentials grants of the management application sent at
+//  once, so that every worker takes some; each reply's token's kid must be kid
+static void
+s_tokens_all_signed_by (const char *kid, int count)
+{
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    pst_msg_t *requests [16];
+    assert_true (count <= 16);
+    for (int i = 0; i < count; i++) {
+        requests [i] = s_request ("token.grant", json_pack ("{s:s, s:O, s:O, s:s}",
+            "grant_type", "client_credentials", "client_id", json_object_get (boot, "client_id"),
+            "client_secret", json_object_get (boot, "client_secret"), "audience", s_audience_mgmt),
+            NULL);
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [i]), 0);
+    }
+    zsock_set_rcvtimeo (s_caller, 5000);
+    for (int answered = 0; answered < count; answered++) {
+        pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        assert_false (pst_msg_is_error (reply));
+        char *token_kid = s_kid (pst_msg_get_str (reply, "access_token"));
+        assert_string_equal (token_kid, kid);
+        free (token_kid);
+        pst_msg_destroy (&reply);
+    }
+    for (int i = 0; i < count; i++)
+        pst_msg_destroy (&requests [i]);
+    json_decref (boot);
+}
+
+static json_t *
+s_jwks_keys (void)
+{
+    pst_msg_t *reply = s_call ("keys.jwks", NULL, NULL, NULL, NULL);
+    json_t *keys = json_incref (json_object_get (pst_msg_body (reply), "keys"));
+    pst_msg_destroy (&reply);
+    return keys;
+}
+
+//  The JWKS publishes the current and the next key with their certificates;
+//  the Management API lists and rotates them; after a rotation every worker
+//  signs with the new key and the JWKS keeps the previous one
+static void
+test_signing_keys (void **state)
+{
+    (void) state;
+    json_t *keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 2);
+    size_t index;
+    json_t *jwk;
+    json_array_foreach (keys, index, jwk) {
+        assert_int_equal (json_array_size (json_object_get (jwk, "x5c")), 1);
+        assert_int_equal (strlen (json_string_value (json_object_get (jwk, "x5t"))), 27);
+    }
+    char *first = strdup (json_string_value (json_object_get (json_array_get (keys, 0), "kid")));
+    char *second = strdup (json_string_value (json_object_get (json_array_get (keys, 1), "kid")));
+    json_decref (keys);
+    s_tokens_all_signed_by (first, 8);
+
+    pst_msg_t *reply = s_call ("signing_keys.list", NULL, "read:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *list = json_object_get (pst_msg_body (reply), "result");
+    assert_int_equal (json_array_size (list), 2);
+    json_t *current = json_array_get (list, 0);
+    assert_string_equal (json_string_value (json_object_get (current, "kid")), first);
+    assert_true (json_is_true (json_object_get (current, "current")));
+    assert_true (json_is_false (json_object_get (current, "next")));
+    assert_true (json_is_true (json_object_get (json_array_get (list, 1), "next")));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "cert")), "BEGIN CERTIFICATE"));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "pkcs7")), "BEGIN PKCS7"));
+    const char *thumbprint = json_string_value (json_object_get (current, "thumbprint"));
+    const char *fingerprint = json_string_value (json_object_get (current, "fingerprint"));
+    assert_int_equal (strlen (thumbprint), 40);
+    assert_int_equal (strspn (thumbprint, "0123456789ABCDEF"), 40);
+    assert_int_equal (strlen (fingerprint), 59);
+    assert_int_equal (fingerprint [2], ':');
+    assert_memory_equal (fingerprint, thumbprint, 2);
+    assert_int_equal (strlen (json_string_value (json_object_get (current, "current_since"))),
+                      strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (current, "revoked_at"));
+    pst_msg_destroy (&reply);
+
+    //  Rotating wants create:signing_keys or update:signing_keys
+    reply = s_call ("signing_keys.rotate", NULL, "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.rotate", NULL, "update:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *third = strdup (pst_msg_get_str (reply, "kid"));
+    assert_non_null (strstr (pst_msg_get_str (reply, "cert"), "BEGIN CERTIFICATE"));
+    pst_msg_destroy (&reply);
+
+    //  Every worker signs with the key that was next, at once
+    s_tokens_all_signed_by (second, 8);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 0), "kid")), second);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 1), "kid")), third);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 2), "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "previous")));
+    assert_non_null (pst_msg_get_str (reply, "current_until"));
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", "no-such-kid"),
+                    "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, NULL);
+    pst_msg_destroy (&reply);
+
+    //  The next rotation revokes the first key: no longer published
+    reply = s_call ("signing_keys.rotate", NULL, "create:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    s_tokens_all_signed_by (third, 4);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    json_array_foreach (keys, index, jwk)
+        assert_string_not_equal (json_string_value (json_object_get (jwk, "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "revoked")));
+    assert_non_null (pst_msg_get_str (reply, "revoked_at"));
+    pst_msg_destroy (&reply);
+    free (first);
+    free (second);
+    free (third);
+}
+
 int
 main (void)
 {
@@ -1736,6 +2086,9 @@ main (void)
         cmocka_unit_test (test_login_throttle_parallel),
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
+        cmocka_unit_test (test_userinfo),
+        cmocka_unit_test (test_discovery),
+        cmocka_unit_test (test_signing_keys),
         cmocka_unit_test (test_user_mfa_forwarded),
         cmocka_unit_test (test_user_id_on_create),
         cmocka_unit_test (test_user_metadata),

@@ -140,6 +140,12 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
     if (streq (op, "recovery_code.regenerate"))
         body = json_pack ("{s:s}", "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX");
     else
+    if (strncmp (op, "userinfo.", 9) == 0 && streq (s_str_or_empty (request, "gone"), "yes"))
+        pst_msg_fail (reply, PST_ERR_INVALID_TOKEN, "The user of the access token does not exist");
+    else
+    if (strncmp (op, "userinfo.", 9) == 0)
+        body = json_pack ("{s:s}", "sub", pst_msg_caller (request));
+    else
         body = json_pack ("{s:[{s:s}]}", "result", "op", op);
     if (body)
         pst_msg_set_body (reply, &body);
@@ -501,7 +507,7 @@ s_token_by (const char *pem, const char *kid, const char *scope, const char *aud
                                 "exp", now + 600, "scope", scope, "azp", "m2m-client");
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
-    char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (pem, kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     char *header = NULL;
@@ -833,6 +839,107 @@ test_mfa_authenticators_delete (void **state)
     assert_int_equal (s_requests (stub), before);
 }
 
+//  A user's access token with claims aud (taken); "Bearer ..."; caller frees
+static char *
+s_user_token_for (json_t *aud, const char *scope)
+{
+    long long now = (long long) time (NULL);
+    json_t *claims = json_pack ("{s:s, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", ISSUER,
+                                "aud", aud, "sub", "auth0|u1", "iat", now, "exp", now + 600,
+                                "scope", scope, "azp", "app-1", "gty", "password");
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "JWT", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+//  GET and POST /userinfo take a user's access token that names /userinfo
+//  (Auth0's aud array when openid was asked) and holds openid
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    const char *userinfo = "https://" DOMAIN "/userinfo";
+    char *authorization = s_user_token_for (json_pack ("[s, s]", "https://api.example.com/",
+                                                       userinfo), "openid email read:things");
+    request_t request = { .method = "GET", .path = "/userinfo", .authorization = authorization };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "sub"), "auth0|u1");
+    assert_string_equal (stub->service, "authn");
+    assert_string_equal (stub->op, "userinfo.get");
+    assert_string_equal (stub->caller, "auth0|u1");
+    assert_string_equal (stub->scopes, "openid email read:things");
+    s_http_destroy (&http);
+    //  POST, as OpenID Connect allows, with a form body the service ignores
+    request.method = "POST";
+    request.body = "something=else";
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (stub->op, "userinfo.post");
+    assert_string_equal (stub->caller, "auth0|u1");
+    s_http_destroy (&http);
+    request.body = NULL;
+    request.method = "GET";
+    free (authorization);
+    //  Its only audience, as a string
+    authorization = s_user_token_for (json_string (userinfo), "openid");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_http_destroy (&http);
+    free (authorization);
+    //  A user the service no longer knows: its 401 with the Bearer challenge
+    authorization = s_user_token_for (json_string (userinfo), "openid");
+    request.authorization = authorization;
+    request.method = "POST";
+    request.body = "gone=yes";
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+    s_http_destroy (&http);
+    request.method = "GET";
+    request.body = NULL;
+    free (authorization);
+
+    //  Refusals never reach authn
+    int before = s_requests (stub);
+    //  without openid: 403 with the insufficient_scope challenge (OIDC Core §5.3.3)
+    authorization = s_user_token_for (json_pack ("[s, s]", "https://api.example.com/", userinfo),
+                                      "read:things");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    assert_string_equal (s_header (http, "WWW-Authenticate"),
+                         "Bearer error=\"insufficient_scope\", scope=\"openid\"");
+    s_http_destroy (&http);
+    free (authorization);
+    //  a token that does not name /userinfo, a machine token, an mfa_token, none
+    authorization = s_user_token_for (json_string ("https://api.example.com/"), "openid");
+    const char *refused [] = { authorization, NULL, "Bearer MFA_TOKEN", NULL };
+    char *machine = s_mgmt_token ("openid", userinfo);
+    refused [1] = machine;
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        request.authorization = refused [i];
+        http = s_http (&request);
+        assert_int_equal (http->status, 401);
+        assert_string_equal (s_member (http, "error"), "invalid_token");
+        assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+        s_http_destroy (&http);
+    }
+    free (machine);
+    free (authorization);
+    assert_int_equal (s_requests (stub), before);
+}
+
 //  ---------------------------------------------------------------------------
 //  Limits and routing
 
@@ -974,7 +1081,7 @@ s_token_of (const char *client, long long iat_offset_s, const char *audience, co
         "scope", "read:clients read:authenticators", "azp", client);
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
-    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     char *header = NULL;
@@ -1677,6 +1784,7 @@ main (void)
         cmocka_unit_test (test_mfa_associate_with_mfa_token),
         cmocka_unit_test (test_mfa_authenticators_list),
         cmocka_unit_test (test_mfa_authenticators_delete),
+        cmocka_unit_test (test_userinfo),
         cmocka_unit_test (test_body_too_large),
         cmocka_unit_test (test_not_found_and_method_not_allowed),
         cmocka_unit_test (test_duplicate_form_parameter),
