@@ -106,12 +106,45 @@ s_z85_key (const char *text, uint8_t key [32])
     return text && strlen (text) == Z85_KEY_LEN && zmq_z85_decode (key, text) != NULL;
 }
 
+//  The whole of a small file as a string; NULL when it cannot be read or is
+//  larger than any key file (a public key file is a few hundred bytes).
+static char *
+s_read_small (const char *path)
+{
+    enum { LIMIT = 8192 };
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *text = (char *) malloc (LIMIT + 1);
+    size_t length = 0;
+    ssize_t got = 1;
+    while (text && got > 0 && length <= LIMIT) {
+        got = read (fd, text + length, LIMIT + 1 - length);
+        if (got < 0 && errno == EINTR)
+            got = 1;
+        else
+        if (got > 0)
+            length += (size_t) got;
+    }
+    close (fd);
+    if (!text || got < 0 || length > LIMIT) {
+        free (text);
+        return NULL;
+    }
+    text [length] = 0;
+    return text;
+}
+
 char *
 pst_curve_public_of (const char *path)
 {
     //  zconfig, not zcert_load: zcert_load reads <path>_secret first when there
-    //  is one, and a peer's public key must come from its public file alone
-    zconfig_t *root = path? zconfig_load (path): NULL;
+    //  is one, and a peer's public key must come from its public file alone.
+    //  The file is read here, bounded, and parsed from memory: zconfig_load
+    //  leaks its file handle when the text does not parse.
+    char *content = path? s_read_small (path): NULL;
+    zconfig_t *root = content? zconfig_str_load (content): NULL;
+    free (content);
     const char *value = root? zconfig_get (root, "curve/public-key", NULL): NULL;
     uint8_t key [32];
     char *text = s_z85_key (value, key)? strdup (value): NULL;
