@@ -1,10 +1,9 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
-#include "authn_mfa.h"
+#include "authn_revoke.h"
 #include "authn_store.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
-#include "pst_email.h"
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -14,7 +13,6 @@
 
 #define NAME_MAX_LEN        256
 #define IDENTIFIER_MAX_LEN  600
-#define EMAIL_MAX_LEN       PST_EMAIL_MAX
 
 static const char *s_app_types [] = {
     "native", "spa", "regular_web", "non_interactive", NULL
@@ -92,11 +90,10 @@ s_get (void *worker, const pst_msg_t *request, pst_msg_t *reply, authn_resource_
     return 0;
 }
 
+//  The answer to a deletion of deleted rows (-1: it failed)
 static int
-s_delete (void *worker, pst_msg_t *reply, authn_resource_t resource, const char *id,
-          const char *what)
+s_deleted (pst_msg_t *reply, int deleted, const char *what)
 {
-    int deleted = authn_store_delete (s_store (worker), resource, id);
     if (deleted < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not delete the %s", what);
     if (deleted == 0)
@@ -235,11 +232,53 @@ AUTHN_HANDLER (authn_admin_clients_delete)
     const char *id = s_id (request);
     if (s_is_system_client (s_store (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be deleted");
-    return s_delete (worker, reply, AUTHN_CLIENTS, id, "client");
+    //  Its tokens stop at the gateway, for every audience
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id),
+                      "client");
 }
 
 //  ---------------------------------------------------------------------------
 //  Client grants
+
+//  1 when api is the Management API, https://{domain}/api/v2/
+static int
+s_is_management_api (authn_worker_t *worker, const authn_api_t *api)
+{
+    const char *issuer = worker->config->issuer;
+    size_t length = strlen (issuer);
+    return api->is_system && strncmp (api->identifier, issuer, length) == 0
+        && strcmp (api->identifier + length, "api/v2/") == 0;
+}
+
+//  What a grant may hold: only scopes its API defines, as Auth0 has it; and on
+//  the Management API only scopes its creator's own token holds, or
+//  create:client_grants would be every other Management scope (an application
+//  minted with delete:users by a caller who lacks it). 0, or -1 after failing
+//  reply.
+static int
+s_grantable (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
+             const authn_api_t *api, const json_t *scope)
+{
+    size_t index;
+    json_t *value;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!authn_api_defines_scope (api, word))
+            return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                "Payload validation error: scope \"%.280s\" is not defined by the resource server",
+                word);
+    }
+    if (!s_is_management_api (worker, api))
+        return 0;
+    json_array_foreach (scope, index, value) {
+        const char *word = json_string_value (value);
+        if (!pst_msg_has_scope (request, word))
+            return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
+                "A client grant cannot give more than its creator holds: "
+                "the access token lacks %.280s", word);
+    }
+    return 0;
+}
 
 AUTHN_HANDLER (authn_admin_grants_create)
 {
@@ -254,9 +293,14 @@ AUTHN_HANDLER (authn_admin_grants_create)
     authn_api_t *api = authn_store_api (s_store (worker), audience);
     int found = client && api;
     authn_client_destroy (&client);
+    int refused = found && s_grantable ((authn_worker_t *) worker, request, reply, api, scope);
     authn_api_destroy (&api);
     if (!found)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "No client or resource server with that id");
+    //  A grant made again right after its deletion must not give tokens that
+    //  its revocation covers
+    if (refused || authn_revoke_wait ((authn_worker_t *) worker, request, reply, client_id, audience))
+        return -1;
 
     char id [32] = "cgr_";
     pst_random_string (id + 4, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
@@ -282,7 +326,9 @@ AUTHN_HANDLER (authn_admin_grants_list)
 AUTHN_HANDLER (authn_admin_grants_delete)
 {
     const char *id = s_id (request);
-    return s_delete (worker, reply, AUTHN_CLIENT_GRANTS, id, "client grant");
+    //  The client's tokens for the grant's audience stop at the gateway
+    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENT_GRANTS, id),
+                      "client grant");
 }
 
 //  ---------------------------------------------------------------------------
@@ -381,126 +427,6 @@ AUTHN_HANDLER (authn_admin_apis_delete)
         return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The resource server does not exist");
     if (system)
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be deleted");
-    return s_delete (worker, reply, AUTHN_RESOURCE_SERVERS, id, "resource server");
-}
-
-//  ---------------------------------------------------------------------------
-//  Users
-
-AUTHN_HANDLER (authn_admin_users_create)
-{
-    json_t *data = s_data (request);
-    const char *email, *password, *connection;
-    int verified = 0;
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
-    ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
-    ||  authn_fields_password (reply, data, &password)
-    ||  authn_fields_bool (reply, data, "email_verified", &verified))
-        return -1;
-    if (strcmp (connection, AUTHN_CONNECTION) != 0)
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
-    if (!email || !pst_email_valid (email))
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
-    char *hash = pst_password_hash (password);
-    if (!hash)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
-    char user_id [40] = "auth0|";
-    pst_random_hex (user_id + 6, sizeof user_id - 6, 12);
-    json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", user_id, "email", email,
-                             "password_hash", hash, "email_verified", verified);
-    int rc = row? authn_store_insert (s_store (worker), AUTHN_USERS, row): -1;
-    json_decref (row);
-    free (hash);
-    if (rc == 1)
-        return pst_msg_fail (reply, PST_ERR_CONFLICT, "The user already exists.");
-    if (rc != 0)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not store the user");
-    pst_log (PST_LOG_INFO, "user_created", "user_id", user_id, "by", pst_msg_caller (request), NULL);
-    json_t *user = authn_store_get (s_store (worker), AUTHN_USERS, user_id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not read the user back");
-    pst_msg_set_body (reply, &user);
-    return 0;
-}
-
-AUTHN_HANDLER (authn_admin_users_list)
-{
-    return s_list (worker, request, reply, AUTHN_USERS);
-}
-
-//  Auth0's users-by-email: the users with that address, an array (empty when none)
-AUTHN_HANDLER (authn_admin_users_by_email)
-{
-    return s_list (worker, request, reply, AUTHN_USERS);
-}
-
-AUTHN_HANDLER (authn_admin_users_get)
-{
-    return s_get (worker, request, reply, AUTHN_USERS, "The user does not exist.");
-}
-
-AUTHN_HANDLER (authn_admin_users_update)
-{
-    const char *id = s_id (request);
-    json_t *data = s_data (request);
-    const char *email, *password;
-    int verified = -1;
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
-    ||  authn_fields_password (reply, data, &password)
-    ||  authn_fields_bool (reply, data, "email_verified", &verified))
-        return -1;
-    if (email && !pst_email_valid (email))
-        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
-    char *hash = password? pst_password_hash (password): NULL;
-    if (password && !hash)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not hash the password");
-    json_t *changes = json_object ();
-    s_change (changes, "email", email);
-    s_change (changes, "password_hash", hash);
-    if (verified >= 0)
-        json_object_set_new (changes, "email_verified", json_boolean (verified));
-    int rc = authn_store_update (s_store (worker), AUTHN_USERS, id, changes);
-    json_decref (changes);
-    free (hash);
-    if (rc == 1)
-        return pst_msg_fail (reply, PST_ERR_CONFLICT, "The specified new email already exists");
-    if (rc != 0)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the user");
-    return authn_admin_users_get (worker, request, reply);
-}
-
-//  A deleted user's authenticators and recovery code go first: left behind, they
-//  would be secrets nobody can reach or remove. If mfa cannot do it now, the user
-//  stays and the caller gets 503 and may retry.
-AUTHN_HANDLER (authn_admin_users_delete)
-{
-    const char *id = s_id (request);
-    authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
-    authn_user_destroy (&user);
-    json_t *body = json_pack ("{s:s}", "id", id);
-    pst_msg_t *answer = authn_mfa_call_as ((authn_worker_t *) worker, request, reply,
-        "authentication_methods.delete_all", "delete:authentication_methods", &body);
-    if (!answer)
-        return -1;
-    int failed = pst_msg_is_error (answer);
-    if (failed)
-        authn_mfa_relay_error (reply, answer);
-    pst_msg_destroy (&answer);
-    if (failed)
-        return -1;
-    return s_delete (worker, reply, AUTHN_USERS, id, "user");
-}
-
-//  mfa alone would answer an unknown user with an empty list, and cannot tell a
-//  mistyped user id from a user without authenticators
-AUTHN_HANDLER (authn_admin_user_mfa)
-{
-    const char *id = s_id (request);
-    authn_user_t *user = authn_store_user_by_id (s_store (worker), id);
-    if (!user)
-        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
-    authn_user_destroy (&user);
-    return authn_mfa_forward ((authn_worker_t *) worker, request, reply);
+    return s_deleted (reply, authn_store_delete (s_store (worker), AUTHN_RESOURCE_SERVERS, id),
+                      "resource server");
 }

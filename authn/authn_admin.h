@@ -1,11 +1,10 @@
 /*  authn_admin - Management API v2 handlers owned by authn: clients, client
-    grants, resource servers and users (contract §6). Scopes are checked centrally
-    from the op table before these run.
+    grants and resource servers (contract §6; users are authn_users'). Scopes
+    are checked centrally from the op table before these run.
 
     What is stored, and how a row reads, is authn_store's; here are the checks
     and the rules: the management application and the system APIs stay as they
-    are, a client secret is issued and shown once, and a user's MFA state goes
-    before the user.
+    are, and a client secret is issued and shown once.
 */
 #ifndef AUTHN_ADMIN_H_INCLUDED
 #define AUTHN_ADMIN_H_INCLUDED
@@ -30,14 +29,6 @@ AUTHN_HANDLER (authn_admin_apis_list);
 AUTHN_HANDLER (authn_admin_apis_get);
 AUTHN_HANDLER (authn_admin_apis_update);
 AUTHN_HANDLER (authn_admin_apis_delete);
-AUTHN_HANDLER (authn_admin_users_create);
-AUTHN_HANDLER (authn_admin_users_list);
-AUTHN_HANDLER (authn_admin_users_get);
-AUTHN_HANDLER (authn_admin_users_update);
-AUTHN_HANDLER (authn_admin_users_delete);
-//  A user's MFA state kept by mfa (authentication methods, recovery code):
-//  404 for an unknown user, as Auth0 answers, else forwarded to mfa as it came.
-AUTHN_HANDLER (authn_admin_user_mfa);
 
 //  Creates a client; fills client_id and client_secret (caller frees) when asked.
 //  Used by the handler and by the bootstrap of the management application.

@@ -1,5 +1,6 @@
 #include "authn_bootstrap.h"
 #include "authn_admin.h"
+#include "authn_keys.h"
 #include "authn_store.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
@@ -12,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+//  The MFA API's tokens, as they have always been
+#define MFA_API_LIFETIME_S  86400
+
 static json_t *
 s_scope_array (const char *const *scopes)
 {
@@ -23,22 +27,32 @@ s_scope_array (const char *const *scopes)
 
 //  The Management API and the MFA API are resource servers like any other, but
 //  system ones: they cannot be changed or deleted through the API. One that is
-//  there already is left as it is.
+//  there already is brought up to date at every start: its scopes are the
+//  catalogue's, and its token lifetime the configured one when lifetime_fixed
+//  (the Management API's; a database made before the setting holds 86400).
 static int
 s_ensure_system_api (authn_store_t *store, const char *identifier, const char *name,
-                     const char *const *scopes)
+                     const char *const *scopes, int lifetime, int lifetime_fixed)
 {
     json_t *list = json_array ();
     for (const char *const *scope = scopes; *scope; scope++)
         json_array_append_new (list, json_pack ("{s:s, s:s}", "value", *scope, "description", *scope));
     char id [32];
     pst_random_hex (id, 25, 12);
-    json_t *row = json_pack ("{s:s, s:s, s:s, s:o, s:i, s:b, s:b}", "id", id,
+    json_t *row = json_pack ("{s:s, s:s, s:s, s:O, s:i, s:b, s:b}", "id", id,
         "identifier", identifier, "name", name, "scopes", list,
-        "token_lifetime", 86400, "allow_offline_access", 0, "is_system", 1);
+        "token_lifetime", lifetime, "allow_offline_access", 0, "is_system", 1);
     int rc = row? authn_store_insert (store, AUTHN_RESOURCE_SERVERS, row): -1;
     json_decref (row);
-    return rc == 0 || rc == 1? 0: -1;
+    if (rc == 1) {
+        json_t *changes = json_pack ("{s:O}", "scopes", list);
+        if (changes && lifetime_fixed)
+            json_object_set_new (changes, "token_lifetime", json_integer (lifetime));
+        rc = changes? authn_store_update (store, AUTHN_RESOURCE_SERVERS, identifier, changes): -1;
+        json_decref (changes);
+    }
+    json_decref (list);
+    return rc == 0? 0: -1;
 }
 
 //  Writes the bootstrap credentials atomically, readable by the owner only.
@@ -103,8 +117,9 @@ s_bootstrap (const authn_config_t *config, authn_store_t *store,
     char management [512], mfa_api [512];
     snprintf (management, sizeof management, "%sapi/v2/", config->issuer);
     snprintf (mfa_api, sizeof mfa_api, "%smfa/", config->issuer);
-    if (s_ensure_system_api (store, management, "Postern Management API", management_scopes)
-    ||  s_ensure_system_api (store, mfa_api, "Postern MFA API", mfa_scopes))
+    if (s_ensure_system_api (store, management, "Postern Management API", management_scopes,
+                             config->mgmt_token_lifetime_s, 1)
+    ||  s_ensure_system_api (store, mfa_api, "Postern MFA API", mfa_scopes, MFA_API_LIFETIME_S, 0))
         return -1;
 
     char *client_id = authn_store_system_client (store);
@@ -152,19 +167,13 @@ authn_bootstrap_run (const authn_config_t *config, const char *const *management
     authn_store_t *store = authn_store_new (config->db_path);
     if (!store)
         return -1;
-    char *kid = NULL, *pem = NULL;
-    int rc = authn_store_signing_key (store, &kid, &pem);
+    int rc = authn_keys_prepare (store, config);
     if (rc == 0 && authn_store_begin (store) == 0) {
         rc = s_bootstrap (config, store, management_scopes, mfa_scopes);
         if (rc == 0)
             rc = authn_store_commit (store);
         else
             authn_store_rollback (store);
-    }
-    free (kid);
-    if (pem) {
-        sodium_memzero (pem, strlen (pem));
-        free (pem);
     }
     authn_store_destroy (&store);
     return rc;

@@ -2,8 +2,10 @@
 
     Runs at every start, before the workers, so that they never race to create
     any of it: the migrations, the signing key, the Management API and the MFA
-    API (system resource servers, which the API cannot change or delete) and
-    the management application, holding every Management API scope. The
+    API (system resource servers, which the API cannot change or delete; at
+    every start their scopes are set to the catalogue's, and the Management
+    API's token lifetime to POSTERN_MGMT_TOKEN_LIFETIME_S) and the management
+    application, holding every Management API scope. The
     application's credentials are written to the bootstrap file (mode 0600)
     when it is created; when that file has gone, the application gets a new
     secret, written out afresh (the old one is only stored hashed).

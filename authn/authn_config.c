@@ -1,5 +1,6 @@
 #include "authn_config.h"
 #include "pst_config.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,15 +21,18 @@ authn_config_from_env (void)
     self->bootstrap_path = bootstrap? strdup (bootstrap): pst_config_data_path ("bootstrap.json");
     self->domain = strdup (pst_config_domain ());
     self->issuer = pst_config_issuer ();
+    if (self->issuer && asprintf (&self->userinfo, "%suserinfo", self->issuer) < 0)
+        self->userinfo = NULL;
     self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 4, 1, 64);
     self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
     self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);
+    self->mgmt_token_lifetime_s = (int) pst_config_int ("POSTERN_MGMT_TOKEN_LIFETIME_S", 3600, 60, 86400);
     self->login_max_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_FAILURES", 10, 1, 1000);
     self->login_max_ip_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_IP_FAILURES", 100, 1, 1000000);
     self->login_window_s = (int) pst_config_int ("POSTERN_LOGIN_WINDOW_S", 900, 1, 86400);
     if (!self->endpoint || !self->mfa_endpoint || !self->keys_dir || !self->key_name
     ||  !self->db_path || !self->bootstrap_path
-    ||  !self->domain || !self->issuer)
+    ||  !self->domain || !self->issuer || !self->userinfo)
         authn_config_destroy (&self);
     return self;
 }
@@ -46,6 +50,7 @@ authn_config_destroy (authn_config_t **self_p)
         free (self->bootstrap_path);
         free (self->domain);
         free (self->issuer);
+        free (self->userinfo);
         free (self);
         *self_p = NULL;
     }
@@ -55,4 +60,14 @@ int64_t
 authn_config_now (const authn_config_t *self)
 {
     return self->now_s? self->now_s (): (int64_t) time (NULL);
+}
+
+int64_t
+authn_config_now_ms (const authn_config_t *self)
+{
+    if (self->now_s)
+        return self->now_s () * 1000;
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }

@@ -14,9 +14,12 @@ typedef struct {
     char *bootstrap_path;       //  POSTERN_BOOTSTRAP_FILE: management app credentials
     char *domain;               //  POSTERN_DOMAIN
     char *issuer;               //  https://{domain}/
+    char *userinfo;             //  https://{domain}/userinfo: /userinfo's audience
     int workers;                //  POSTERN_AUTHN_WORKERS
     int mfa_timeout_ms;         //  POSTERN_BUS_TIMEOUT_MS: cap on a call to mfa
     int id_token_lifetime_s;    //  POSTERN_ID_TOKEN_LIFETIME_S
+    int mgmt_token_lifetime_s;  //  POSTERN_MGMT_TOKEN_LIFETIME_S: the Management API's,
+                                //  set on its resource server at every start
     int login_max_failures;     //  POSTERN_LOGIN_MAX_FAILURES: per user and IP ...
     int login_max_ip_failures;  //  POSTERN_LOGIN_MAX_IP_FAILURES: ... and per IP ...
     int login_window_s;         //  POSTERN_LOGIN_WINDOW_S: ... within this window
@@ -32,5 +35,9 @@ void
 //  Current Unix time in seconds, through the hook when set.
 int64_t
     authn_config_now (const authn_config_t *self);
+
+//  The same clock in milliseconds (with the hook: its second, times 1000).
+int64_t
+    authn_config_now_ms (const authn_config_t *self);
 
 #endif

@@ -1,10 +1,6 @@
 #include "authn_store.h"
 #include "authn_store_sql.h"
-#include "pst_jwt.h"
-#include "pst_log.h"
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 //  Entry i brings user_version to i + 1. Never edit a released entry: add one.
 static const char *s_migrations [] = {
@@ -54,6 +50,39 @@ static const char *s_migrations [] = {
     "  window_start INTEGER NOT NULL);",
     //  Pruning finds the ended windows by their start, without a full scan
     "CREATE INDEX login_failures_window_start ON login_failures (window_start);",
+    //  Tokens stopped by the deletion of their client or client grant: those of
+    //  client_id for audience ('' for every audience: the client went) issued
+    //  up to revoked_at (Unix ms). The gateway reads them in id order.
+    "CREATE TABLE revocations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  client_id TEXT NOT NULL,"
+    "  audience TEXT NOT NULL,"
+    "  revoked_at INTEGER NOT NULL,"
+    "  UNIQUE (client_id, audience));"
+    "CREATE INDEX revocations_revoked_at ON revocations (revoked_at);",
+    //  A user's app_metadata and user_metadata: JSON text of an object, NULL
+    //  when there is none (authn_metadata)
+    "ALTER TABLE users ADD COLUMN app_metadata TEXT;"
+    "ALTER TABLE users ADD COLUMN user_metadata TEXT;",
+    //  Auth0's key rotation: a next key published ahead of its turn, the
+    //  previous one published until the rotation after; each key's
+    //  certificate and public JWK (what the JWKS shows); a generation that
+    //  every change of the keys raises, which workers read to reload
+    "ALTER TABLE signing_keys ADD COLUMN is_next INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE signing_keys ADD COLUMN is_previous INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE signing_keys ADD COLUMN current_since INTEGER;"
+    "ALTER TABLE signing_keys ADD COLUMN current_until INTEGER;"
+    "ALTER TABLE signing_keys ADD COLUMN revoked_at INTEGER;"
+    "ALTER TABLE signing_keys ADD COLUMN cert_pem TEXT;"
+    "ALTER TABLE signing_keys ADD COLUMN jwk TEXT;"
+    "UPDATE signing_keys SET current_since = created_at WHERE is_current = 1;"
+    "CREATE UNIQUE INDEX signing_keys_current ON signing_keys (is_current) WHERE is_current = 1;"
+    "CREATE UNIQUE INDEX signing_keys_next ON signing_keys (is_next) WHERE is_next = 1;"
+    "CREATE UNIQUE INDEX signing_keys_previous ON signing_keys (is_previous) WHERE is_previous = 1;"
+    "CREATE TABLE signing_generation ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  generation INTEGER NOT NULL);"
+    "INSERT INTO signing_generation (id, generation) VALUES (1, 1);",
     NULL
 };
 
@@ -96,57 +125,4 @@ int
 authn_store_rollback (authn_store_t *self)
 {
     return pst_db_rollback (self->db);
-}
-
-//  ---------------------------------------------------------------------------
-//  Signing key
-
-static int
-s_current_key (authn_store_t *self, char **kid_p, char **pem_p)
-{
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
-        "SELECT kid, private_pem FROM signing_keys WHERE is_current = 1 LIMIT 1", NULL);
-    if (!stmt)
-        return -1;
-    int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        *kid_p = pst_db_column_strdup (stmt, 0);
-        *pem_p = pst_db_column_strdup (stmt, 1);
-        rc = *kid_p && *pem_p? 0: -1;
-    }
-    sqlite3_finalize (stmt);
-    return rc;
-}
-
-int
-authn_store_signing_key (authn_store_t *self, char **kid_p, char **pem_p)
-{
-    *kid_p = *pem_p = NULL;
-    if (s_current_key (self, kid_p, pem_p) == 0)
-        return 0;
-    //  Generate outside the transaction (slow), insert inside it, then re-read:
-    //  if another process won the race its key stays current and ours is unused.
-    char *pem = pst_jwt_generate_key_pem (2048);
-    char *kid = pem? pst_jwt_key_id (pem): NULL;
-    int rc = -1;
-    if (kid && authn_store_begin (self) == 0) {
-        rc = authn_store_sql_run (self,
-            "INSERT INTO signing_keys (kid, private_pem, is_current, created_at)"
-            " SELECT ?, ?, 1, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE is_current = 1)",
-            "tti", kid, pem, (int64_t) time (NULL)) == 0? 0: -1;
-        if (rc == 0)
-            rc = authn_store_commit (self);
-        else
-            authn_store_rollback (self);
-        if (rc == 0)
-            pst_log (PST_LOG_INFO, "signing_key_created", "kid", kid, NULL);
-    }
-    free (kid);
-    if (pem) {
-        memset (pem, 0, strlen (pem));
-        free (pem);
-    }
-    if (rc != 0)
-        return -1;
-    return s_current_key (self, kid_p, pem_p);
 }

@@ -2,17 +2,19 @@
     of authn, with the mapping between rows and the JSON the API shows.
 
     authn.db holds clients, resource servers (APIs), client grants, users, the
-    signing keys and the sign-in throttle. Client secrets are stored as SHA-256
+    signing keys, the sign-in throttle and the revocations. Client secrets are stored as SHA-256
     (they are random, 384-bit), user passwords as argon2id PHC strings; callers
     hash, the store only keeps and compares.
 
     One store per thread (a connection is not shared). Callers never see the
     engine: they speak records, JSON members and ids, and get 0/1/-1 back.
 
-    Implemented by authn_store.c (open, migrations, transactions, signing key),
+    Implemented by authn_store.c (open, migrations, transactions),
+    authn_store_keys.c (the signing keys),
     authn_store_records.c (the records sign-in reads), authn_store_resources.c
-    (the Management API resources, described as tables) and
-    authn_store_throttle.c (sign-in attempt counts), over authn_store_sql.c
+    (the Management API resources, described as tables),
+    authn_store_throttle.c (sign-in attempt counts) and
+    authn_store_revocations.c (tokens stopped by deletions), over authn_store_sql.c
     (the engine: connection and statement helpers). Only these files speak SQL.
 */
 #ifndef AUTHN_STORE_H_INCLUDED
@@ -40,9 +42,54 @@ int
 int
     authn_store_rollback (authn_store_t *self);
 
-//  The current signing key, created on first use. Caller frees both strings.
+//  ---------------------------------------------------------------------------
+//  Signing keys, rotated as Auth0 rotates them. The current key signs; the
+//  next is published ahead of its turn, so verifiers hold it before it signs;
+//  the previous (current before the last rotation) stays published until the
+//  rotation after, which revokes it and erases its private half. A key is
+//  stored with its certificate and its public JWK (JSON text, what the JWKS
+//  shows); the store makes no key itself. Each write below is its own
+//  transaction and raises the keys' generation.
+
+//  How many of the current and next keys are missing: 0, 1 or 2; -1 on error.
 int
-    authn_store_signing_key (authn_store_t *self, char **kid_p, char **pem_p);
+    authn_store_signing_missing (authn_store_t *self);
+//  Adds a key as the current one when there is none, else as the next one.
+//  0 added, 1 both taken (nothing added), -1 error.
+int
+    authn_store_signing_add (authn_store_t *self, const char *kid, const char *private_pem,
+                             const char *cert_pem, const char *jwk, int64_t now);
+//  A published key that has no certificate yet (made before there were any):
+//  its kid and private PEM (caller frees both). 0, 1 when there is none, -1
+//  on error.
+int
+    authn_store_signing_uncertified (authn_store_t *self, char **kid_p, char **pem_p);
+//  Sets a key's certificate and JWK. 0 or -1.
+int
+    authn_store_signing_certify (authn_store_t *self, const char *kid, const char *cert_pem,
+                                 const char *jwk);
+//  The current key: its kid and private PEM (caller frees both), and the
+//  generation they belong to. 0, or -1 when there is none (or on error).
+int
+    authn_store_signing_current (authn_store_t *self, char **kid_p, char **pem_p,
+                                 int64_t *generation_p);
+//  The keys' generation (one row read), -1 on error.
+int64_t
+    authn_store_signing_generation (authn_store_t *self);
+//  Every key kept, the published ones first (current, next, previous), then
+//  the revoked ones (the last three), newest first, without private halves:
+//  [{kid, cert, jwk (object, or null before its certificate), current, next,
+//  previous, revoked (booleans), current_since, current_until, revoked_at
+//  (Unix s, or null)}]. NULL on error.
+json_t *
+    authn_store_signing_list (authn_store_t *self);
+//  Rotates: the previous key is revoked and its private half erased (revoked
+//  keys past the last three are deleted), the current becomes the previous
+//  (current_until now), the next the current (current_since now), and the
+//  key given the next. 0, 1 when there is no next key to rotate to, -1 error.
+int
+    authn_store_signing_rotate (authn_store_t *self, const char *kid, const char *private_pem,
+                                const char *cert_pem, const char *jwk, int64_t now);
 
 //  ---------------------------------------------------------------------------
 //  Records read by sign-in and the token endpoint
@@ -71,6 +118,7 @@ typedef struct {
     char *email;
     char *password_hash;
     int email_verified;
+    char *updated_at;           //  ISO 8601 in UTC, as the Management API shows it
 } authn_user_t;
 
 authn_client_t *
@@ -122,7 +170,8 @@ int
 //  Rows written (insert, update) are JSON objects too, with members named as
 //  the API names them, plus members the API never shows: a client's
 //  secret_hash and is_system, a user's password_hash. Text members take
-//  strings (null for none), numbers integers, flags booleans, lists arrays.
+//  strings (null for none), numbers integers, flags booleans, lists arrays,
+//  objects objects (null for none).
 //  Creation and update times are the store's to set.
 
 typedef enum {
@@ -133,13 +182,20 @@ typedef enum {
     AUTHN_RESOURCE_SERVERS,     //  id or identifier; shows id, identifier, name, scopes,
                                 //  token_lifetime, allow_offline_access, is_system, signing_alg
     AUTHN_USERS                 //  user_id; shows user_id, email, email_verified, identities,
-                                //  created_at, updated_at, last_login; lists by email
+                                //  created_at, updated_at, last_login, and user_metadata and
+                                //  app_metadata when set (objects; null written clears);
+                                //  lists by email (without case) and user_id
 } authn_resource_t;
 
 //  Up to 1000 rows in creation order, as a JSON array; query members that the
 //  resource lists by (strings) narrow it, others are ignored. NULL on error.
 json_t *
     authn_store_list (authn_store_t *self, authn_resource_t resource, const json_t *query);
+//  A page of that list: the rows after the first offset, at most limit of
+//  them. *total_p, when asked, is how many rows match in all. NULL on error.
+json_t *
+    authn_store_page (authn_store_t *self, authn_resource_t resource, const json_t *query,
+                      int64_t offset, int limit, int64_t *total_p);
 //  The row id names, as JSON; NULL when there is none (or on error).
 json_t *
     authn_store_get (authn_store_t *self, authn_resource_t resource, const char *id);
@@ -185,5 +241,32 @@ int
 //  they count nothing any more. 0 or -1.
 int
     authn_store_login_prune (authn_store_t *self, int64_t now, int window_s);
+
+//  ---------------------------------------------------------------------------
+//  Revocations: the tokens a deleted client or client grant had been given
+//  stop at the gateway, which verifies them itself and never asks authn. A
+//  revocation covers the tokens of client_id for audience (NULL: for every
+//  audience) issued at or before revoked_at (Unix ms).
+
+//  Records a revocation; one already there for the same client and audience
+//  keeps the later time. Revocations older than keep_from (Unix ms), which no
+//  token still valid can match, are deleted. 0 or -1.
+int
+    authn_store_revoke (authn_store_t *self, const char *client_id, const char *audience,
+                        int64_t revoked_at, int64_t keep_from);
+//  Up to limit revocations no older than keep_from, of ids above after, in id
+//  order: a JSON array of {client_id, audience (null: every audience),
+//  revoked_at}. *last_p is the last id listed (after when none). NULL on error.
+json_t *
+    authn_store_revocations (authn_store_t *self, int64_t after, int64_t keep_from, int limit,
+                             int64_t *last_p);
+//  revoked_at of the revocation for exactly client_id and audience; 0 when
+//  there is none, -1 on error.
+int64_t
+    authn_store_revoked_at (authn_store_t *self, const char *client_id, const char *audience);
+//  The longest token lifetime of the system APIs (the tokens the gateway
+//  verifies), in seconds; -1 on error.
+int
+    authn_store_system_lifetime_max (authn_store_t *self);
 
 #endif

@@ -177,23 +177,26 @@ s_user_where (authn_store_t *self, const char *sql, const char *key)
         user->email = s_text (stmt, 1);
         user->password_hash = s_text (stmt, 2);
         user->email_verified = sqlite3_column_int (stmt, 3);
+        user->updated_at = s_text (stmt, 4);
     }
     sqlite3_finalize (stmt);
     return user;
 }
 
+//  The columns s_user_where reads; updated_at as authn_store_resources shows it
+#define USER_COLUMNS    "user_id, email, password_hash, email_verified," \
+                        " strftime ('%Y-%m-%dT%H:%M:%S.000Z', updated_at, 'unixepoch')"
+
 authn_user_t *
 authn_store_user_by_email (authn_store_t *self, const char *email)
 {
-    return s_user_where (self,
-        "SELECT user_id, email, password_hash, email_verified FROM users WHERE email = ?", email);
+    return s_user_where (self, "SELECT " USER_COLUMNS " FROM users WHERE email = ?", email);
 }
 
 authn_user_t *
 authn_store_user_by_id (authn_store_t *self, const char *user_id)
 {
-    return s_user_where (self,
-        "SELECT user_id, email, password_hash, email_verified FROM users WHERE user_id = ?", user_id);
+    return s_user_where (self, "SELECT " USER_COLUMNS " FROM users WHERE user_id = ?", user_id);
 }
 
 void
@@ -204,6 +207,7 @@ authn_user_destroy (authn_user_t **self_p)
         free (self->user_id);
         free (self->email);
         free (self->password_hash);
+        free (self->updated_at);
         free (self);
         *self_p = NULL;
     }

@@ -19,6 +19,8 @@ typedef enum {
     KIND_FLAG,                  //  0 or 1, a boolean
     KIND_LIST,                  //  JSON text of an array, the array
     KIND_TIME,                  //  Unix seconds, ISO 8601 in UTC; NULL is null
+    KIND_OBJECT,                //  JSON text of an object, the object; NULL (null
+                                //  when written) is a member not shown at all
     KIND_IDENTITIES             //  a user_id, that user's identities (one: ours)
 } kind_t;
 
@@ -36,7 +38,8 @@ typedef struct {
 typedef struct {
     const char *table;
     const char *key;            //  the row an id names; the id is ?1
-    const char *order;          //  list order: creation, then something unique
+    const char *order;          //  list order: creation, then something unique (users:
+                                //  the rowid, so those of one second list as they came)
     const char *created;        //  set to now at insert
     const char *updated;        //  set to now at insert and at every update; or NULL
     const char *const *filters; //  members a list narrows by; or NULL
@@ -77,7 +80,7 @@ static const column_t s_api_columns [] = {
     { NULL, NULL, KIND_TEXT, 0 }
 };
 
-static const char *const s_user_filters [] = { "email", NULL };
+static const char *const s_user_filters [] = { "email", "user_id", NULL };
 static const column_t s_user_columns [] = {
     { "user_id",                    "user_id",              KIND_TEXT,       SHOWN | WRITTEN },
     { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN },
@@ -86,6 +89,8 @@ static const column_t s_user_columns [] = {
     { "created_at",                 "created_at",           KIND_TIME,       SHOWN },
     { "updated_at",                 "updated_at",           KIND_TIME,       SHOWN },
     { "last_login",                 "last_login",           KIND_TIME,       SHOWN },
+    { "user_metadata",              "user_metadata",        KIND_OBJECT,     SHOWN | WRITTEN },
+    { "app_metadata",               "app_metadata",         KIND_OBJECT,     SHOWN | WRITTEN },
     { "password_hash",              "password_hash",        KIND_TEXT,       WRITTEN },
     { NULL, NULL, KIND_TEXT, 0 }
 };
@@ -101,11 +106,11 @@ static const resource_t s_resources [] = {
         "resource_servers", "id = ?1 OR identifier = ?1", "created_at, id", "created_at", NULL,
         NULL, s_api_columns },
     [AUTHN_USERS] = {
-        "users", "user_id = ?1", "created_at, user_id", "created_at", "updated_at",
+        "users", "user_id = ?1", "created_at, rowid", "created_at", "updated_at",
         s_user_filters, s_user_columns },
 };
 
-#define LIST_LIMIT      "1000"
+#define LIST_LIMIT      1000
 #define MAX_WRITTEN     16      //  members one insert or update sets, at most
 
 static const resource_t *
@@ -196,6 +201,21 @@ s_identities (const char *user_id)
                       "user_id", bare_id, "provider", "auth0", "isSocial", 0);
 }
 
+//  An object stored as JSON text; NULL when there is none, or when the text
+//  is not an object (logged: only the store writes it)
+static json_t *
+s_object (const column_t *column, const char *text)
+{
+    json_t *object = text? json_loads (text, 0, NULL): NULL;
+    if (text && !json_is_object (object)) {
+        pst_log (PST_LOG_ERROR, "db_object_unreadable", "column", column->column, NULL);
+        json_decref (object);
+        object = NULL;
+    }
+    return object;
+}
+
+//  A member's value from the row stmt stands on; NULL for a member not shown
 static json_t *
 s_value (const column_t *column, sqlite3_stmt *stmt, int index)
 {
@@ -215,6 +235,8 @@ s_value (const column_t *column, sqlite3_stmt *stmt, int index)
             return s_time (stmt, index);
         case KIND_IDENTITIES:
             return s_identities (text? text: "");
+        case KIND_OBJECT:
+            return s_object (column, text);
     }
     return json_null ();
 }
@@ -226,8 +248,11 @@ s_row (const resource_t *resource, sqlite3_stmt *stmt)
     json_t *row = json_object ();
     int index = 0;
     for (const column_t *column = resource->columns; row && column->member; column++)
-        if (column->flags & SHOWN)
-            json_object_set_new (row, column->member, s_value (column, stmt, index++));
+        if (column->flags & SHOWN) {
+            json_t *value = s_value (column, stmt, index++);
+            if (value)
+                json_object_set_new (row, column->member, value);
+        }
     return row;
 }
 
@@ -256,6 +281,16 @@ s_bind (sqlite3_stmt *stmt, int index, const column_t *column, const json_t *val
             break;
         case KIND_LIST: {
             char *text = json_is_array (value)? json_dumps (value, JSON_COMPACT): NULL;
+            if (!text)
+                break;
+            int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+            free (text);
+            return rc;
+        }
+        case KIND_OBJECT: {
+            if (json_is_null (value))
+                return sqlite3_bind_null (stmt, index);
+            char *text = json_is_object (value)? json_dumps (value, JSON_COMPACT): NULL;
             if (!text)
                 break;
             int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
@@ -315,34 +350,83 @@ s_bind_all (authn_store_t *self, sqlite3_stmt *stmt, int first, int count,
 //  ---------------------------------------------------------------------------
 //  The five operations
 
-json_t *
-authn_store_list (authn_store_t *self, authn_resource_t which, const json_t *query)
+//  " WHERE ..." over the resource's filters, each ?N (N from 1) and true when
+//  unbound; the count of filters
+static int
+s_sql_where (sql_t *sql, const resource_t *resource)
 {
-    const resource_t *resource = s_resource (which);
-    if (!resource)
-        return NULL;
-    sql_t sql = { .size = 0 };
-    s_sql_select (&sql, resource);
     int count = 0;
     for (const char *const *filter = resource->filters; filter && *filter; filter++) {
         count++;
-        s_sql (&sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
+        s_sql (sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
                count, s_column (resource, *filter, SHOWN)->column, count);
     }
-    s_sql (&sql, " ORDER BY %s LIMIT " LIST_LIMIT, resource->order);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
-        return NULL;
+    return count;
+}
+
+//  Binds the filters' values from query (strings; others leave theirs unbound)
+static void
+s_bind_filters (sqlite3_stmt *stmt, const resource_t *resource, int count, const json_t *query)
+{
     for (int index = 0; index < count; index++) {
         const char *value = pst_json_str (query, resource->filters [index]);
         if (value)
             sqlite3_bind_text (stmt, index + 1, value, -1, SQLITE_STATIC);
     }
+}
+
+//  How many rows match the filters of query; -1 on error
+static int64_t
+s_count (authn_store_t *self, const resource_t *resource, const json_t *query)
+{
+    sql_t sql = { .size = 0 };
+    s_sql (&sql, "SELECT count(*) FROM %s", resource->table);
+    int count = s_sql_where (&sql, resource);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return -1;
+    s_bind_filters (stmt, resource, count, query);
+    int64_t total = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
+    sqlite3_finalize (stmt);
+    return total;
+}
+
+json_t *
+authn_store_page (authn_store_t *self, authn_resource_t which, const json_t *query,
+                  int64_t offset, int limit, int64_t *total_p)
+{
+    const resource_t *resource = s_resource (which);
+    if (!resource || offset < 0 || limit < 0)
+        return NULL;
+    if (total_p && (*total_p = s_count (self, resource, query)) < 0)
+        return NULL;
+    sql_t sql = { .size = 0 };
+    s_sql_select (&sql, resource);
+    int count = s_sql_where (&sql, resource);
+    s_sql (&sql, " ORDER BY %s LIMIT ?%d OFFSET ?%d", resource->order, count + 1, count + 2);
+    sqlite3_stmt *stmt = s_prepare (self, &sql);
+    if (!stmt)
+        return NULL;
+    s_bind_filters (stmt, resource, count, query);
+    sqlite3_bind_int (stmt, count + 1, limit);
+    sqlite3_bind_int64 (stmt, count + 2, offset);
     json_t *list = json_array ();
-    while (sqlite3_step (stmt) == SQLITE_ROW)
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
         json_array_append_new (list, s_row (resource, stmt));
     sqlite3_finalize (stmt);
+    if (rc != SQLITE_DONE) {
+        pst_log (PST_LOG_ERROR, "db_list_failed", "table", resource->table, NULL);
+        json_decref (list);
+        return NULL;
+    }
     return list;
+}
+
+json_t *
+authn_store_list (authn_store_t *self, authn_resource_t which, const json_t *query)
+{
+    return authn_store_page (self, which, query, 0, LIST_LIMIT, NULL);
 }
 
 json_t *

@@ -1,8 +1,10 @@
 #include "authn_token.h"
 #include "authn_mfa.h"
+#include "authn_oidc.h"
 #include "authn_store.h"
 #include "authn_throttle.h"
 #include "authn_worker.h"
+#include "pst_catalogue.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_json.h"
@@ -29,6 +31,11 @@ typedef struct {
     pst_msg_t *reply;
     authn_client_t *client;
     const char *grant_type;
+    const char *gty;            //  the access token's gty claim (Auth0's name of the grant)
+    //  The tokens' iat: when the request began, before anything was read, so
+    //  that a deletion committed after the grant was read always covers them
+    //  (authn_revoke)
+    int64_t issued_at;
 } grant_ctx_t;
 
 typedef int (grant_fn) (grant_ctx_t *ctx);
@@ -84,17 +91,53 @@ s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg
     return client;
 }
 
+//  The access token's claims in Auth0's default profile: a user token that
+//  asked for openid names /userinfo beside its API (aud an array, as Auth0's),
+//  any other a single audience
+static json_t *
+s_access_claims (grant_ctx_t *ctx, const char *subject, int user, const char *audience,
+                 const char *scope, int lifetime)
+{
+    const authn_config_t *config = ctx->worker->config;
+    json_t *aud = user && pst_scope_has (scope, "openid") && strcmp (audience, config->userinfo) != 0
+                ? json_pack ("[s, s]", audience, config->userinfo): json_string (audience);
+    char jti [33];
+    pst_random_hex (jti, sizeof jti, 16);
+    return json_pack ("{s:s, s:s, s:o, s:I, s:I, s:s, s:s, s:s, s:s}",
+        "iss", config->issuer, "sub", subject, "aud", aud,
+        "iat", (json_int_t) ctx->issued_at, "exp", (json_int_t) (ctx->issued_at + lifetime),
+        "scope", scope, "gty", ctx->gty, "azp", ctx->client->client_id, "jti", jti);
+}
+
+//  The id_token: the user's OpenID Connect claims for the scope, and when the
+//  sign-in checked the password (auth_time; 0 when unknown)
+static json_t *
+s_id_claims (grant_ctx_t *ctx, const authn_user_t *user, const char *scope, int64_t auth_time)
+{
+    const authn_config_t *config = ctx->worker->config;
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I}",
+        "iss", config->issuer, "sub", user->user_id, "aud", ctx->client->client_id,
+        "iat", (json_int_t) ctx->issued_at,
+        "exp", (json_int_t) (ctx->issued_at + config->id_token_lifetime_s));
+    int rc = claims? 0: -1;
+    if (rc == 0 && auth_time > 0)
+        rc = json_object_set_new (claims, "auth_time", json_integer ((json_int_t) auth_time));
+    if (rc == 0)
+        rc = authn_oidc_user_claims (claims, user, scope);
+    if (rc) {
+        json_decref (claims);
+        claims = NULL;
+    }
+    return claims;
+}
+
 //  Signs the access token (and an id_token when openid was asked for a user) and
 //  fills the success body.
 static int
 s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience,
-                const char *scope, int lifetime)
+                const char *scope, int lifetime, int64_t auth_time)
 {
     authn_worker_t *worker = ctx->worker;
-    const authn_config_t *config = worker->config;
-    int64_t now = authn_config_now (config);
-    char jti [33];
-    pst_random_hex (jti, sizeof jti, 16);
     char *subject = NULL;
     if (user)
         subject = strdup (user->user_id);
@@ -104,26 +147,20 @@ s_issue_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience
     if (!subject)
         return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
 
-    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
-        "iss", config->issuer, "sub", subject, "aud", audience,
-        "iat", (json_int_t) now, "exp", (json_int_t) (now + lifetime),
-        "scope", scope, "azp", ctx->client->client_id, "jti", jti);
-    if (!user)
-        json_object_set_new (claims, "gty", json_string ("client-credentials"));
-    char *access_token = pst_jwt_signer_sign (worker->signer, "at+jwt", claims);
+    int with_id_token = user && pst_scope_has (scope, "openid");
+    json_t *claims = s_access_claims (ctx, subject, user != NULL, audience, scope, lifetime);
+    json_t *id_claims = with_id_token? s_id_claims (ctx, user, scope, auth_time): NULL;
+    //  The key that is current now, should another worker have rotated it
+    const pst_jwt_signer_t *signer = authn_signer_refresh (worker->keys, worker->store) == 0
+                                   ? authn_signer_current (worker->keys): NULL;
+    //  typ JWT as Auth0's default profile: at+jwt (RFC 9068) is refused by
+    //  verifiers that expect Auth0's tokens (Spring Security, Nimbus)
+    char *access_token = claims && signer? pst_jwt_signer_sign (signer, "JWT", claims): NULL;
+    char *id_token = id_claims && signer? pst_jwt_signer_sign (signer, "JWT", id_claims): NULL;
     json_decref (claims);
-
-    char *id_token = NULL;
-    if (user && pst_scope_has (scope, "openid")) {
-        json_t *id_claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:b}",
-            "iss", config->issuer, "sub", user->user_id, "aud", ctx->client->client_id,
-            "iat", (json_int_t) now, "exp", (json_int_t) (now + config->id_token_lifetime_s),
-            "email", user->email, "email_verified", user->email_verified);
-        id_token = pst_jwt_signer_sign (worker->signer, "JWT", id_claims);
-        json_decref (id_claims);
-    }
+    json_decref (id_claims);
     free (subject);
-    if (!access_token || (user && pst_scope_has (scope, "openid") && !id_token)) {
+    if (!access_token || (with_id_token && !id_token)) {
         free (access_token);
         free (id_token);
         return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Could not sign the token");
@@ -153,7 +190,7 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
     if (api_p)
         *api_p = NULL;
     if (!audience) {
-        if (asprintf (resolved_p, "%suserinfo", ctx->worker->config->issuer) < 0)
+        if (!(*resolved_p = strdup (ctx->worker->config->userinfo)))
             return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
         *lifetime_p = DEFAULT_TOKEN_LIFETIME;
         return 0;
@@ -162,6 +199,10 @@ s_resolve_audience (grant_ctx_t *ctx, const char *audience, char **resolved_p, i
     if (!api)
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED, "Service not found: %s", audience);
     *resolved_p = strdup (api->identifier);
+    if (!*resolved_p) {
+        authn_api_destroy (&api);
+        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    }
     *lifetime_p = api->token_lifetime > 0? api->token_lifetime: DEFAULT_TOKEN_LIFETIME;
     if (api_p)
         *api_p = api;
@@ -195,7 +236,7 @@ s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
 static char *
 s_user_scope (const authn_api_t *api, const char *requested)
 {
-    static const char *const oidc [] = { "openid", "profile", "email", NULL };
+    const char *const *oidc = pst_catalogue_scopes (PST_SYSTEM_API_USERINFO);
     char *normalised = pst_scope_normalise (requested);
     char *result = normalised? (char *) calloc (1, strlen (normalised) + 1): NULL;
     if (!result) {
@@ -243,11 +284,7 @@ s_user_target (grant_ctx_t *ctx, const char *audience, const char *scope, user_t
     memset (target, 0, sizeof *target);
     authn_api_t *api = NULL;
     //  The audience of a token asked for without one, as mfa may hand it back
-    char *userinfo = NULL;
-    if (asprintf (&userinfo, "%suserinfo", ctx->worker->config->issuer) < 0)
-        return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
-    int is_userinfo = audience && strcmp (audience, userinfo) == 0;
-    free (userinfo);
+    int is_userinfo = audience && strcmp (audience, ctx->worker->config->userinfo) == 0;
     if (s_resolve_audience (ctx, is_userinfo? NULL: audience, &target->audience,
                             &target->lifetime, &api))
         return -1;
@@ -307,6 +344,7 @@ s_grant_password (grant_ctx_t *ctx)
         return pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Wrong email or password.");
     }
     authn_throttle_succeeded (ctx->worker, &keys);
+    int64_t auth_time = authn_config_now (ctx->worker->config);
     char *rehash = pst_password_needs_rehash (user->password_hash)? pst_password_hash (password): NULL;
     authn_store_user_login (ctx->worker->store, user->user_id, rehash,
                             authn_config_now (ctx->worker->config));
@@ -326,7 +364,7 @@ s_grant_password (grant_ctx_t *ctx)
         json_t *required = json_object_get (pst_msg_body (answer), "mfa_required");
         const char *mfa_token = pst_msg_get_str (answer, "mfa_token");
         if (json_is_false (required))
-            rc = s_issue_tokens (ctx, user, audience, scope, lifetime);
+            rc = s_issue_tokens (ctx, user, audience, scope, lifetime, auth_time);
         else
         if (json_is_true (required) && mfa_token && *mfa_token) {
             pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
@@ -362,20 +400,21 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     }
     //  Requested scopes are cut down to the granted ones; none requested = all granted
     const char *requested = s_param (ctx->request, "scope");
-    zchunk_t *scope = zchunk_new (NULL, 0);
-    size_t index;
+    size_t index, size = 1;
     json_t *value;
+    json_array_foreach (granted, index, value)
+        size += json_string_length (value) + 1;
+    char *scope = (char *) calloc (1, size);
+    size_t used = 0;
     json_array_foreach (granted, index, value) {
         const char *word = json_string_value (value);
-        if (!word || (requested && !pst_scope_has (requested, word)))
+        if (!scope || !word || (requested && !pst_scope_has (requested, word)))
             continue;
-        if (zchunk_size (scope))
-            zchunk_extend (scope, " ", 1);
-        zchunk_extend (scope, word, strlen (word));
+        used += (size_t) snprintf (scope + used, size - used, "%s%s", used? " ": "", word);
     }
-    zchunk_extend (scope, "", 1);
-    int rc = s_issue_tokens (ctx, NULL, resolved, (const char *) zchunk_data (scope), lifetime);
-    zchunk_destroy (&scope);
+    int rc = scope? s_issue_tokens (ctx, NULL, resolved, scope, lifetime, 0)
+                  : pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    free (scope);
     json_decref (granted);
     free (resolved);
     return rc;
@@ -414,7 +453,8 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
     else
     if (s_user_target (ctx, pst_msg_get_str (answer, "audience"), pst_msg_get_str (answer, "scope"),
                        &target) == 0)
-        rc = s_issue_tokens (ctx, user, target.audience, target.scope, target.lifetime);
+        rc = s_issue_tokens (ctx, user, target.audience, target.scope, target.lifetime,
+                             pst_msg_get_int (answer, "auth_time", 0));
     s_user_target_free (&target);
     const char *recovery_code = pst_msg_get_str (answer, "recovery_code");
     if (rc == 0 && recovery_code)
@@ -453,18 +493,36 @@ typedef struct {
     grant_fn *handler;
     int secret_optional;        //  mfa_token binds the client (contract §2, decided)
     const char *params;
+    //  The access token's gty: Auth0 documents "password" and "client-credentials";
+    //  after MFA it documents none, so the MFA grant's own name
+    const char *gty;
 } grant_entry_t;
 
 static const grant_entry_t s_grants [] = {
-    { GRANT_PASSWORD,       s_grant_password,           0, "username password" },
-    { GRANT_PASSWORD_REALM, s_grant_password,           0, "username password realm" },
-    { GRANT_CLIENT_CREDS,   s_grant_client_credentials, 0, "audience" },
-    { GRANT_MFA_OOB,        s_grant_mfa_oob,            1, "mfa_token oob_code binding_code" },
-    { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1, "mfa_token recovery_code" },
-    { GRANT_MFA_OTP,        s_grant_not_built,          1, "" },
-    { GRANT_REFRESH,        s_grant_not_built,          0, "" },
-    { NULL, NULL, 0, NULL }
+    { GRANT_PASSWORD,       s_grant_password,           0, "username password", "password" },
+    { GRANT_PASSWORD_REALM, s_grant_password,           0, "username password realm", "password" },
+    { GRANT_CLIENT_CREDS,   s_grant_client_credentials, 0, "audience", "client-credentials" },
+    { GRANT_MFA_OOB,        s_grant_mfa_oob,            1, "mfa_token oob_code binding_code",
+      "mfa-oob" },
+    { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1, "mfa_token recovery_code",
+      "mfa-recovery-code" },
+    { GRANT_MFA_OTP,        s_grant_not_built,          1, "", NULL },
+    { GRANT_REFRESH,        s_grant_not_built,          0, "", NULL },
+    { NULL, NULL, 0, NULL, NULL }
 };
+
+json_t *
+authn_token_grant_types (void)
+{
+    json_t *types = json_array ();
+    for (const grant_entry_t *entry = s_grants; types && entry->name; entry++)
+        if (entry->handler != s_grant_not_built
+        &&  json_array_append_new (types, json_string (entry->name))) {
+            json_decref (types);
+            types = NULL;
+        }
+    return types;
+}
 
 int
 authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
@@ -478,7 +536,8 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_GRANT_TYPE,
                              "Unsupported grant type: %.200s", grant_type);
 
-    grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type };
+    grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type, entry->gty,
+                        authn_config_now (((authn_worker_t *) worker)->config) };
     ctx.client = s_authenticate_client (ctx.worker, request, reply, entry->secret_optional);
     if (!ctx.client)
         return -1;

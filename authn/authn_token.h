@@ -11,4 +11,9 @@ int
 int
     authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 
+//  The grant types /oauth/token serves, as a JSON array of strings (for the
+//  discovery document); NULL when out of memory.
+json_t *
+    authn_token_grant_types (void);
+
 #endif

@@ -1,25 +1,26 @@
 /*  authn_worker - what each worker thread of authn holds: its own store, its
-    connection to mfa and the signing key, loaded once. Handlers get it as
-    their `worker` argument.
+    connection to mfa and its signing keys (authn_signer: loaded once, again
+    after a rotation). Handlers get it as their `worker` argument.
 */
 #ifndef AUTHN_WORKER_H_INCLUDED
 #define AUTHN_WORKER_H_INCLUDED
 
 #include "authn_config.h"
+#include "authn_signer.h"
 #include "authn_store.h"
 #include "pst_bus.h"
-#include "pst_jwt.h"
 
 typedef struct {
     const authn_config_t *config;
     authn_store_t *store;
     pst_client_t *mfa;
-    pst_jwt_signer_t *signer;   //  the current signing key, loaded once
+    authn_signer_t *keys;       //  the current signing key and the JWKS
     unsigned sign_ins;          //  password grants handled, to prune now and then
 } authn_worker_t;
 
 //  Opens the store, connects to mfa as curve's identity and loads the current
-//  signing key; config and curve must outlive the worker. NULL on failure.
+//  signing key (the bootstrap made it); config and curve must outlive the
+//  worker. NULL on failure.
 authn_worker_t *
     authn_worker_new (const authn_config_t *config, pst_curve_t *curve);
 void

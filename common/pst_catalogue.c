@@ -1,5 +1,6 @@
 #include "pst_catalogue.h"
 #include "pst_error.h"
+#include "pst_scope.h"
 #include <jansson.h>
 #include <string.h>
 
@@ -28,17 +29,32 @@ static const pst_op_def_t s_catalogue [] = {
 #define PST_SCOPE(api, scope)   PST_WHEN_SCOPE_##api (scope)
 #define PST_WHEN_SCOPE_MGMT(scope)  scope,
 #define PST_WHEN_SCOPE_MFA(scope)
+#define PST_WHEN_SCOPE_USERINFO(scope)
 static const char *const s_mgmt_scopes [] = {
 #include "pst_ops.def"
     NULL
 };
 #undef PST_WHEN_SCOPE_MGMT
 #undef PST_WHEN_SCOPE_MFA
+#undef PST_WHEN_SCOPE_USERINFO
 
 #define PST_SCOPE(api, scope)   PST_WHEN_SCOPE_##api (scope)
 #define PST_WHEN_SCOPE_MGMT(scope)
 #define PST_WHEN_SCOPE_MFA(scope)   scope,
+#define PST_WHEN_SCOPE_USERINFO(scope)
 static const char *const s_mfa_scopes [] = {
+#include "pst_ops.def"
+    NULL
+};
+#undef PST_WHEN_SCOPE_MGMT
+#undef PST_WHEN_SCOPE_MFA
+#undef PST_WHEN_SCOPE_USERINFO
+
+#define PST_SCOPE(api, scope)   PST_WHEN_SCOPE_##api (scope)
+#define PST_WHEN_SCOPE_MGMT(scope)
+#define PST_WHEN_SCOPE_MFA(scope)
+#define PST_WHEN_SCOPE_USERINFO(scope)  scope,
+static const char *const s_userinfo_scopes [] = {
 #include "pst_ops.def"
     NULL
 };
@@ -76,7 +92,8 @@ pst_catalogue_service_name (pst_service_id_t service)
 const char *const *
 pst_catalogue_scopes (pst_system_api_t api)
 {
-    return api == PST_SYSTEM_API_MGMT? s_mgmt_scopes: s_mfa_scopes;
+    return api == PST_SYSTEM_API_MGMT? s_mgmt_scopes
+         : api == PST_SYSTEM_API_MFA? s_mfa_scopes: s_userinfo_scopes;
 }
 
 //  ---------------------------------------------------------------------------
@@ -219,7 +236,7 @@ int
 pst_catalogue_check (const pst_op_def_t *op, const pst_msg_t *request, pst_msg_t *reply)
 {
     int scope_binds = !(op->flags & PST_OP_SCOPE_IF_CALLER) || pst_msg_caller (request);
-    if (op->scope && scope_binds && !pst_msg_has_scope (request, op->scope))
+    if (op->scope && scope_binds && !pst_scope_has_any (pst_msg_scopes (request), op->scope))
         return pst_msg_fail (reply, PST_ERR_INSUFFICIENT_SCOPE,
                              "Insufficient scope, expected: %s", op->scope);
     return pst_catalogue_check_params (op->name, op->api, op->params, request, reply);

@@ -50,7 +50,8 @@ typedef enum {
     PST_AUTH_MGMT,              //  Bearer JWT for https://{domain}/api/v2/
     PST_AUTH_MFA,               //  Bearer mfa_token, or JWT for https://{domain}/mfa/
     PST_AUTH_MFA_ACCESS,        //  Bearer JWT for https://{domain}/mfa/ only
-    PST_AUTH_MFA_TOKEN          //  Bearer mfa_token only
+    PST_AUTH_MFA_TOKEN,         //  Bearer mfa_token only
+    PST_AUTH_USERINFO           //  Bearer JWT of a user whose aud holds https://{domain}/userinfo
 } pst_http_auth_t;
 
 //  Flags (pst_ops.def explains each)
@@ -92,14 +93,17 @@ const char *
 //  The system APIs, whose scopes the catalogue defines
 typedef enum {
     PST_SYSTEM_API_MGMT,        //  https://{domain}/api/v2/
-    PST_SYSTEM_API_MFA          //  https://{domain}/mfa/
+    PST_SYSTEM_API_MFA,         //  https://{domain}/mfa/
+    PST_SYSTEM_API_USERINFO     //  https://{domain}/userinfo: OpenID Connect's scopes,
+                                //  which any user token may hold (no resource server)
 } pst_system_api_t;
 
 //  The scopes a system API defines, ended by NULL.
 const char *const *
     pst_catalogue_scopes (pst_system_api_t api);
 
-//  What every request gets before its handler: the op's scope, then its params,
+//  What every request gets before its handler: the op's scope (any word of
+//  it, when the row names several), then its params,
 //  in the order the row lists them. 0 when the request may go on, else -1
 //  after failing reply with the op's api's error (insufficient_scope;
 //  invalid_request "Missing required parameter: x"; bad_request "Payload

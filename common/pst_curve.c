@@ -106,15 +106,49 @@ s_z85_key (const char *text, uint8_t key [32])
     return text && strlen (text) == Z85_KEY_LEN && zmq_z85_decode (key, text) != NULL;
 }
 
-//  The public key text of the zcert file at path (only its public key is used:
-//  the file's metadata says nothing we believe). Caller frees; NULL if unusable.
+//  The whole of a small file as a string; NULL when it cannot be read or is
+//  larger than any key file (a public key file is a few hundred bytes).
 static char *
-s_public_of (const char *path)
+s_read_small (const char *path)
 {
-    zcert_t *cert = zcert_load (path);
+    enum { LIMIT = 8192 };
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *text = (char *) malloc (LIMIT + 1);
+    size_t length = 0;
+    ssize_t got = 1;
+    while (text && got > 0 && length <= LIMIT) {
+        got = read (fd, text + length, LIMIT + 1 - length);
+        if (got < 0 && errno == EINTR)
+            got = 1;
+        else
+        if (got > 0)
+            length += (size_t) got;
+    }
+    close (fd);
+    if (!text || got < 0 || length > LIMIT) {
+        free (text);
+        return NULL;
+    }
+    text [length] = 0;
+    return text;
+}
+
+char *
+pst_curve_public_of (const char *path)
+{
+    //  zconfig, not zcert_load: zcert_load reads <path>_secret first when there
+    //  is one, and a peer's public key must come from its public file alone.
+    //  The file is read here, bounded, and parsed from memory: zconfig_load
+    //  leaks its file handle when the text does not parse.
+    char *content = path? s_read_small (path): NULL;
+    zconfig_t *root = content? zconfig_str_load (content): NULL;
+    free (content);
+    const char *value = root? zconfig_get (root, "curve/public-key", NULL): NULL;
     uint8_t key [32];
-    char *text = cert && s_z85_key (zcert_public_txt (cert), key)? strdup (zcert_public_txt (cert)): NULL;
-    zcert_destroy (&cert);
+    char *text = s_z85_key (value, key)? strdup (value): NULL;
+    zconfig_destroy (&root);
     return text;
 }
 
@@ -191,6 +225,10 @@ s_load_own (const char *dir, const char *name)
     else
     if (!(cert = zcert_load (public_path)))
         reason = "unreadable key files";
+    char *published = cert && !reason? pst_curve_public_of (public_path): NULL;
+    if (cert && !reason && (!published || strcmp (published, zcert_public_txt (cert)) != 0))
+        reason = "the public key file is not the secret's (peers would pin another key)";
+    free (published);
     if (cert && !reason) {
         uint8_t zero [32] = { 0 }, derived [32];
         char public_text [Z85_KEY_LEN + 1];
@@ -286,7 +324,7 @@ int
 pst_curve_client (pst_curve_t *self, zsock_t *sock, const char *server_name)
 {
     char *path = s_valid_name_path (self->dir, server_name);
-    char *server = path? s_public_of (path): NULL;
+    char *server = path? pst_curve_public_of (path): NULL;
     free (path);
     uint8_t key [32];
     //  zsock_set_curve_serverkey asserts on a malformed key: checked first

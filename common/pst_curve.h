@@ -54,6 +54,11 @@ int
 int
     pst_curve_generate (const char *dir, const char *name);
 
+//  The public key (z85 text) of the zcert public file at path, read from that
+//  file alone; NULL when it holds none. Caller frees.
+char *
+    pst_curve_public_of (const char *path);
+
 //  The role of a key name, as a catalogue caller bit (PST_CALLER_GATEWAY ...):
 //  "gateway", "authn", "mfa", "mailer" or "mailer-<anything>". 0 for any other
 //  name, or one that is not [a-z0-9-]{1,32}.

@@ -19,6 +19,27 @@ pst_scope_has (const char *scopes, const char *word)
     return 0;
 }
 
+int
+pst_scope_has_any (const char *scopes, const char *words)
+{
+    if (!words)
+        return 0;
+    const char *at = words + strspn (words, " ");
+    while (*at) {
+        size_t len = strcspn (at, " ");
+        char word [256];
+        if (len < sizeof word) {
+            memcpy (word, at, len);
+            word [len] = '\0';
+            if (pst_scope_has (scopes, word))
+                return 1;
+        }
+        at += len;
+        at += strspn (at, " ");
+    }
+    return 0;
+}
+
 char *
 pst_scope_normalise (const char *scopes)
 {

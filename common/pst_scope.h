@@ -12,6 +12,12 @@
 int
     pst_scope_has (const char *scopes, const char *word);
 
+//  1 when any word of words is one of scopes: what an operation that names
+//  several scopes asks of its caller (Auth0's "expected any of"). 0 when none
+//  is, or either is NULL or empty; a word longer than 255 bytes never matches.
+int
+    pst_scope_has_any (const char *scopes, const char *words);
+
 //  scopes as one space between words, each word once, in the order first
 //  given. Here a tab separates words too (as a requested scope may have
 //  them); NULL is the empty list. Caller frees; NULL only when out of memory.

@@ -18,9 +18,11 @@
 
 struct _gw_auth_context_t {
     gw_keys_t *keys;
+    gw_revocations_t *revocations;  //  or NULL
     char *issuer;               //  https://{domain}/
     char *mgmt_audience;        //  https://{domain}/api/v2/
     char *mfa_audience;         //  https://{domain}/mfa/
+    char *userinfo_audience;    //  https://{domain}/userinfo
 };
 
 static char *
@@ -33,16 +35,18 @@ s_url (const char *domain, const char *path)
 }
 
 gw_auth_context_t *
-gw_auth_context_new (gw_keys_t *keys, const char *domain)
+gw_auth_context_new (gw_keys_t *keys, gw_revocations_t *revocations, const char *domain)
 {
     gw_auth_context_t *self = (gw_auth_context_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->keys = keys;
+    self->revocations = revocations;
     self->issuer = s_url (domain, "");
     self->mgmt_audience = s_url (domain, "api/v2/");
     self->mfa_audience = s_url (domain, "mfa/");
-    if (!self->issuer || !self->mgmt_audience || !self->mfa_audience)
+    self->userinfo_audience = s_url (domain, "userinfo");
+    if (!self->issuer || !self->mgmt_audience || !self->mfa_audience || !self->userinfo_audience)
         gw_auth_context_destroy (&self);
     return self;
 }
@@ -55,6 +59,7 @@ gw_auth_context_destroy (gw_auth_context_t **self_p)
         free (self->issuer);
         free (self->mgmt_audience);
         free (self->mfa_audience);
+        free (self->userinfo_audience);
         free (self);
         *self_p = NULL;
     }
@@ -198,11 +203,35 @@ s_set_caller (gw_auth_verdict_t *verdict, json_t *claims)
     return verdict->caller && verdict->scopes? 0: -1;
 }
 
+//  1 when a revocation covers the verified claims: their client is azp and,
+//  for a machine token, sub without "@clients" too; a token without a usable
+//  iat counts as issued before any revocation.
+static int
+s_revoked (gw_auth_context_t *self, json_t *claims, const char *audience)
+{
+    json_t *iat_claim = json_object_get (claims, "iat");
+    double iat_value = json_is_number (iat_claim)? json_number_value (iat_claim): 0;
+    int64_t iat = iat_value > 0 && iat_value < 1e15? (int64_t) iat_value: 0;
+    const char *azp = json_string_value (json_object_get (claims, "azp"));
+    if (gw_revocations_covers (self->revocations, azp, audience, iat))
+        return 1;
+    const char *sub = json_string_value (json_object_get (claims, "sub"));
+    const char *suffix = "@clients";
+    size_t length = sub? strlen (sub): 0, suffix_length = strlen (suffix);
+    if (length <= suffix_length || strcmp (sub + length - suffix_length, suffix) != 0)
+        return 0;
+    char *client_id = strndup (sub, length - suffix_length);
+    //  Out of memory: the token is refused rather than let through unchecked
+    int revoked = !client_id || gw_revocations_covers (self->revocations, client_id, audience, iat);
+    free (client_id);
+    return revoked;
+}
+
 //  Verifies token for audience and takes its caller, then the route's scope.
 //  machine says which tokens may act here: client-credentials ones (the
 //  Management API administers the tenant) or user ones (the MFA API acts for
 //  a user, and a machine token has none to act for). An unknown kid waits for
-//  fresh keys once.
+//  fresh keys once; a good token waits once for the first revocation list.
 static gw_verdict_t
 s_token_caller (gw_auth_context_t *self, const gw_route_t *route, const char *token,
                 const char *audience, int machine, const char *invalid, int may_wait,
@@ -212,17 +241,32 @@ s_token_caller (gw_auth_context_t *self, const gw_route_t *route, const char *to
     int unknown_kid = 0;
     json_t *claims = gw_keys_verify (self->keys, token, self->issuer, audience,
                                      &reason, &unknown_kid);
-    if (!claims && unknown_kid && may_wait)
+    if (!claims && unknown_kid && (may_wait & GW_AUTH_WAIT_KEYS))
         return verdict->outcome = GW_VERDICT_WAIT_KEYS;
     if (!claims)
         pst_log (PST_LOG_INFO, "bearer_rejected", "reason", reason, "ip", client_ip, NULL);
     const char *grant = json_string_value (json_object_get (claims, "gty"));
     int is_machine = grant && strcmp (grant, "client-credentials") == 0;
     int accepted = claims && is_machine == machine && s_set_caller (verdict, claims) == 0;
+    int unknown = accepted && self->revocations && !gw_revocations_loaded (self->revocations);
+    int revoked = accepted && !unknown && self->revocations && s_revoked (self, claims, audience);
     json_decref (claims);
     if (!accepted)
         return s_refuse_bearer (verdict, invalid);
-    if (route->scope && !pst_scope_has (verdict->scopes, route->scope))
+    if (unknown && (may_wait & GW_AUTH_WAIT_REVOCATIONS)) {
+        gw_auth_verdict_clear (verdict);
+        return verdict->outcome = GW_VERDICT_WAIT_REVOCATIONS;
+    }
+    //  Fail closed: without the list a deleted client's token would pass
+    if (unknown)
+        return s_refuse (verdict, 503, PST_ERR_UNAVAILABLE, NULL,
+                         "The list of revoked tokens has not been received from authn yet");
+    if (revoked) {
+        pst_log (PST_LOG_INFO, "bearer_revoked", "client_id", verdict->caller_client,
+                 "caller", verdict->caller, "ip", client_ip, NULL);
+        return s_refuse_bearer (verdict, "The access token was revoked");
+    }
+    if (route->scope && !pst_scope_has_any (verdict->scopes, route->scope))
         return s_refuse (verdict, 403, PST_ERR_INSUFFICIENT_SCOPE, NULL,
                          "Insufficient scope, expected any of: %s", route->scope);
     return verdict->outcome = GW_VERDICT_OK;
@@ -311,6 +355,24 @@ s_mfa_bearer (gw_auth_context_t *self, const gw_route_t *route, const char *auth
     return verdict->outcome;
 }
 
+//  /userinfo wants a user's access token that names it among its audiences
+//  (Auth0's, when openid was asked) and holds openid; an mfa_token proves no
+//  sign-in, and a machine token has no user to describe.
+static gw_verdict_t
+s_userinfo (gw_auth_context_t *self, const gw_route_t *route, const char *authorization,
+            int may_wait, const char *client_ip, gw_auth_verdict_t *verdict)
+{
+    char *token = gw_auth_bearer_token (authorization);
+    if (!token)
+        return s_refuse_bearer (verdict, "Missing authentication");
+    s_token_caller (self, route, token, self->userinfo_audience, 0, "Invalid token",
+                    may_wait, client_ip, verdict);
+    free (token);
+    if (verdict->outcome == GW_VERDICT_REFUSED && verdict->status == 403)
+        verdict->challenge = GW_RESPONSE_CHALLENGE_OPENID;
+    return verdict->outcome;
+}
+
 gw_verdict_t
 gw_auth_check (gw_auth_context_t *self, const gw_route_t *route, const char *authorization,
                json_t *params, int may_wait, const char *client_ip, gw_auth_verdict_t *verdict)
@@ -326,6 +388,8 @@ gw_auth_check (gw_auth_context_t *self, const gw_route_t *route, const char *aut
         case GW_AUTH_MFA_TOKEN:
             return s_mfa_bearer (self, route, authorization, params, may_wait, client_ip,
                                  verdict);
+        case GW_AUTH_USERINFO:
+            return s_userinfo (self, route, authorization, may_wait, client_ip, verdict);
         case GW_AUTH_NONE:
         default:
             return verdict->outcome = GW_VERDICT_OK;

@@ -6,24 +6,38 @@
       scopes and its azp; HTTP Basic client credentials, or an opaque mfa_token,
       were moved into the Authentication API parameters for the service to judge.
     - WAIT_KEYS: the token names a kid the key set does not hold; fetch the keys
-      again and call gw_auth_check once more, then without the right to wait.
+      again and call gw_auth_check once more, then without the right to wait
+      for keys.
+    - WAIT_REVOCATIONS: the token is good, but the first list of revoked tokens
+      (gw_revocations) has not arrived yet; wait for it and call gw_auth_check
+      once more, then without the right to wait for it: still none is 503.
     - REFUSED: the status, error code, message and WWW-Authenticate challenge
       of the refusal; nothing goes to a service.
-    The route's scope is checked here, once, for every kind that carries a token.
+    A token whose client, or whose client's grant for its audience, was deleted
+    after it was issued is refused like an invalid one (401 invalid_token "The
+    access token was revoked"). The route's scope is checked here, once, for
+    every kind that carries a token; a route that names several scopes wants
+    any one of them (Auth0's "expected any of").
     Nothing here speaks HTTP: the request lifecycle (gw_http) renders the verdict.
 */
 #ifndef GW_AUTH_H_INCLUDED
 #define GW_AUTH_H_INCLUDED
 
 #include "gw_keys.h"
+#include "gw_revocations.h"
 #include "gw_routes.h"
 #include <jansson.h>
 
 typedef enum {
     GW_VERDICT_OK,
     GW_VERDICT_WAIT_KEYS,
+    GW_VERDICT_WAIT_REVOCATIONS,
     GW_VERDICT_REFUSED
 } gw_verdict_t;
+
+//  What a check may still wait for (gw_auth_check's may_wait)
+#define GW_AUTH_WAIT_KEYS           1
+#define GW_AUTH_WAIT_REVOCATIONS    2
 
 #define GW_AUTH_MESSAGE_MAX     160
 
@@ -42,19 +56,22 @@ typedef struct {
 
 typedef struct _gw_auth_context_t gw_auth_context_t;
 
-//  Verifies tokens with keys (borrowed; must outlive the context) for the
-//  issuer https://{domain}/ and the audiences https://{domain}/api/v2/ and
-//  https://{domain}/mfa/. NULL when out of memory.
+//  Verifies tokens with keys for the issuer https://{domain}/ and the
+//  audiences https://{domain}/api/v2/, https://{domain}/mfa/ and
+//  https://{domain}/userinfo, and refuses
+//  those that revocations cover (NULL: none are looked for). Both borrowed;
+//  they must outlive the context. NULL when out of memory.
 gw_auth_context_t *
-    gw_auth_context_new (gw_keys_t *keys, const char *domain);
+    gw_auth_context_new (gw_keys_t *keys, gw_revocations_t *revocations, const char *domain);
 
 void
     gw_auth_context_destroy (gw_auth_context_t **self_p);
 
 //  Authenticates the caller of route. authorization is the request's header
 //  (NULL when absent); params the Authentication API parameters, which the
-//  check may complete (client_id, client_secret, mfa_token); may_wait 0 once
-//  the key set was refreshed for this request; client_ip only for the log.
+//  check may complete (client_id, client_secret, mfa_token); may_wait the
+//  GW_AUTH_WAIT_* bits of what this request may still wait for (keys: not once
+//  the key set was refreshed for it); client_ip only for the log.
 //  Fills verdict (cleared first) and returns its outcome.
 gw_verdict_t
     gw_auth_check (gw_auth_context_t *self, const gw_route_t *route, const char *authorization,

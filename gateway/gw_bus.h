@@ -10,27 +10,35 @@
 
     The bus thread also keeps gw_keys current: authn's keys.jwks at start, every
     5 minutes, and on request when a token names an unknown kid (at most once
-    every config->keys_min_interval_ms, 10 s by default).
+    every config->keys_min_interval_ms, 10 s by default, unless no key set was
+    ever loaded). And gw_revocations:
+    authn's revocations.list at start and then a second after each fetch ends,
+    page by page, installed whole once the last page is in. A fetch that fails
+    (authn down or silent) leaves the list the gateway has; the next one goes a
+    second later.
 */
 #ifndef GW_BUS_H_INCLUDED
 #define GW_BUS_H_INCLUDED
 
 #include "gw_config.h"
 #include "gw_keys.h"
+#include "gw_revocations.h"
 #include "gw_routes.h"
 #include "pst_msg.h"
 
 #define GW_BUS_KEYS_REFRESH_MS      (5 * 60 * 1000)
+#define GW_BUS_REVOCATIONS_POLL_MS  1000
 
 typedef struct _gw_bus_t gw_bus_t;
 
 //  Called exactly once per accepted submission, from the bus thread. reply is
-//  owned by the callee; NULL for gw_bus_refresh_keys.
+//  owned by the callee; NULL for gw_bus_refresh_keys and gw_bus_wait_revocations.
 typedef void (gw_bus_done_fn) (void *arg, pst_msg_t *reply);
 
-//  Starts the bus thread, connected to the configured endpoints. NULL on failure.
+//  Starts the bus thread, connected to the configured endpoints; it keeps keys
+//  and revocations (borrowed, must outlive it) current. NULL on failure.
 gw_bus_t *
-    gw_bus_new (const gw_config_t *config, gw_keys_t *keys);
+    gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations);
 
 //  Stops the bus thread: requests in flight are answered temporarily_unavailable,
 //  later submissions are refused. Idempotent.
@@ -51,5 +59,11 @@ int
 //  when the last fetch started less than keys_min_interval_ms ago. 0 or -1 (closed).
 int
     gw_bus_refresh_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg);
+
+//  Waits for the first revocation list: done (arg, NULL) at once when it is
+//  installed already, else once the fetch under way (started if none is) is
+//  over, whatever came of it. 0 or -1 (closed).
+int
+    gw_bus_wait_revocations (gw_bus_t *self, gw_bus_done_fn *done, void *arg);
 
 #endif

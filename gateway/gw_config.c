@@ -30,6 +30,8 @@ gw_config_new (void)
     self->max_connections = 1024;
     self->max_connections_per_ip = 64;
     self->request_deadline_s = 30;
+    self->mgmt_rate_limit = 100;
+    self->mgmt_rate_per_s = 50;
     self->keys_min_interval_ms = 10 * 1000;
     if (!self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain
     ||  !self->keys_dir || !self->key_name)
@@ -96,6 +98,10 @@ gw_config_from_env (void)
     self->request_deadline_s = (unsigned) pst_config_int ("POSTERN_REQUEST_DEADLINE_S",
                                               self->request_deadline_s, 1, 3600);
     s_env_str (&self->trusted_proxies, "POSTERN_TRUSTED_PROXIES");
+    self->mgmt_rate_limit = (int) pst_config_int ("POSTERN_MGMT_RATE_LIMIT",
+                                                  self->mgmt_rate_limit, 1, 1000000);
+    self->mgmt_rate_per_s = (int) pst_config_int ("POSTERN_MGMT_RATE_PER_S",
+                                                  self->mgmt_rate_per_s, 1, 1000000);
     if (rc || !self->bind_address || !self->authn_endpoint || !self->mfa_endpoint || !self->domain)
         gw_config_destroy (&self);
     return self;

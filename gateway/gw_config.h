@@ -31,6 +31,8 @@ typedef struct {
     unsigned request_deadline_s;    //  a request's headers and body must be in by then
     char *trusted_proxies;      //  addresses/CIDRs whose X-Forwarded-For is believed
                                 //  (gw_proxy.h); NULL = none
+    int mgmt_rate_limit;        //  Management API: requests a caller may burst
+    int mgmt_rate_per_s;        //  ... and the rate its bucket refills at (gw_ratelimit)
     int keys_min_interval_ms;   //  least time between key set fetches for an
                                 //  unknown kid; not in the environment (tests)
 } gw_config_t;

@@ -4,6 +4,7 @@
 #include "gw_deadline.h"
 #include "gw_envelope.h"
 #include "gw_proxy.h"
+#include "gw_ratelimit.h"
 #include "gw_response.h"
 #include "gw_routes.h"
 #include "pst_error.h"
@@ -34,6 +35,7 @@ struct _gw_http_t {
     gw_auth_context_t *auth;
     gw_proxy_t *proxies;        //  peers whose X-Forwarded-For is believed
     gw_deadline_t *deadlines;   //  for each request's headers and body
+    gw_ratelimit_t *ratelimit;  //  the Management API's buckets, shared by the listeners
     size_t max_body;
     int timeout_ms;
     int port;
@@ -45,6 +47,7 @@ typedef enum {
     REQ_NEW,                    //  headers not seen yet
     REQ_READING,                //  body arriving
     REQ_WAIT_KEYS,              //  suspended: key set refresh for an unknown kid
+    REQ_WAIT_REVOCATIONS,       //  suspended: the first list of revoked tokens
     REQ_WAIT_REPLY,             //  suspended: the service is working
     REQ_DONE                    //  response queued
 } req_state_t;
@@ -63,7 +66,11 @@ typedef struct {
     size_t received;            //  body bytes, kept or not
     int too_large;
     int nul_in_path;            //  the decoded path would hold a NUL
+    int mgmt;                   //  a Management API path: rate limited
+    int charged;                //  counted against a bucket, as rate says
+    gw_ratelimit_take_t rate;
     int keys_refreshed;
+    int revocations_awaited;
     json_t *params;             //  Authentication API parameters
     json_t *data;               //  Management API body
     json_t *query_params;       //  Management API query
@@ -91,6 +98,18 @@ s_deadline (struct MHD_Connection *connection)
     return info? (gw_deadline_conn_t *) info->socket_context: NULL;
 }
 
+//  Counts the request against the bucket of kind:key, once; 1 when its
+//  bucket is empty
+static int
+s_rate_take (request_t *req, const char *kind, const char *key)
+{
+    char bucket [300];
+    snprintf (bucket, sizeof bucket, "%s:%s", kind, key);
+    gw_ratelimit_take (req->http->ratelimit, bucket, zclock_time (), &req->rate);
+    req->charged = 1;
+    return req->rate.refused;
+}
+
 static enum MHD_Result
 s_respond (request_t *req, gw_response_t *response)
 {
@@ -98,6 +117,14 @@ s_respond (request_t *req, gw_response_t *response)
     gw_deadline_stop (req->http->deadlines, s_deadline (req->connection));
     if (!response)
         response = gw_response_error (GW_FAMILY_AUTH, 500, PST_ERR_INTERNAL, "Internal error");
+    //  A Management API answer the gateway gives before it knows the caller
+    //  (404, 413, a malformed body) counts against the client's address
+    if (req->mgmt && !req->charged && s_rate_take (req, "ip", req->client_ip)) {
+        gw_response_destroy (&response);
+        response = gw_response_rate_limited (req->rate.retry_after);
+    }
+    if (response && req->charged)
+        gw_response_rate_limit (response, req->rate.limit, req->rate.remaining, req->rate.reset);
     if (!response)
         return req->result = MHD_NO;
     req->status = gw_response_status (response);
@@ -142,8 +169,9 @@ s_on_reply (void *arg, pst_msg_t *reply)
     MHD_resume_connection (req->connection);
 }
 
+//  A key set refresh, or the wait for the revocation list, is over
 static void
-s_on_keys (void *arg, pst_msg_t *reply)
+s_on_wait_over (void *arg, pst_msg_t *reply)
 {
     request_t *req = (request_t *) arg;
     pst_msg_destroy (&reply);
@@ -174,21 +202,30 @@ s_send (request_t *req)
 }
 
 //  Authenticates the caller, then forwards. A token with an unknown kid waits,
-//  suspended, for one key set refresh and comes back here when it arrived.
+//  suspended, for one key set refresh, and a token that arrives before the
+//  first revocation list for that list; each comes back here when it is over.
 static enum MHD_Result
 s_authorize_and_send (request_t *req)
 {
     const char *authorization = s_header (req, MHD_HTTP_HEADER_AUTHORIZATION);
+    int may_wait = (req->keys_refreshed? 0: GW_AUTH_WAIT_KEYS)
+                 | (req->revocations_awaited? 0: GW_AUTH_WAIT_REVOCATIONS);
     gw_verdict_t outcome = gw_auth_check (req->http->auth, req->match.route, authorization,
-                                          req->params, !req->keys_refreshed, req->client_ip,
-                                          &req->verdict);
-    if (outcome == GW_VERDICT_WAIT_KEYS) {
-        req->state = REQ_WAIT_KEYS;
+                                          req->params, may_wait, req->client_ip, &req->verdict);
+    if (outcome == GW_VERDICT_WAIT_KEYS || outcome == GW_VERDICT_WAIT_REVOCATIONS) {
+        int keys = outcome == GW_VERDICT_WAIT_KEYS;
+        req->state = keys? REQ_WAIT_KEYS: REQ_WAIT_REVOCATIONS;
         MHD_suspend_connection (req->connection);
-        if (gw_bus_refresh_keys (req->http->bus, s_on_keys, req) != 0)
+        if ((keys? gw_bus_refresh_keys (req->http->bus, s_on_wait_over, req)
+                 : gw_bus_wait_revocations (req->http->bus, s_on_wait_over, req)) != 0)
             MHD_resume_connection (req->connection);
         return MHD_YES;
     }
+    //  Counted against the verified client, else its address, before any work
+    const char *client = outcome == GW_VERDICT_OK? (req->verdict.caller_client
+                       ? req->verdict.caller_client: req->verdict.caller): NULL;
+    if (req->mgmt && s_rate_take (req, client? "client": "ip", client? client: req->client_ip))
+        return s_respond (req, gw_response_rate_limited (req->rate.retry_after));
     if (outcome == GW_VERDICT_REFUSED)
         return s_refuse (req, &req->verdict);
     return s_send (req);
@@ -248,6 +285,7 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
     req->state = REQ_READING;
     snprintf (req->method, sizeof req->method, "%s", method);
     s_client_address (req);
+    req->mgmt = gw_routes_family (url) == GW_FAMILY_MGMT;
     //  libmicrohttpd decodes the path, and a %00 would cut it short: "/clients/x%00y"
     //  must not become the client "x"
     if (req->nul_in_path) {
@@ -352,8 +390,9 @@ s_on_complete (request_t *req)
 static enum MHD_Result
 s_on_resumed (request_t *req)
 {
-    if (req->state == REQ_WAIT_KEYS) {
-        req->keys_refreshed = 1;
+    if (req->state == REQ_WAIT_KEYS || req->state == REQ_WAIT_REVOCATIONS) {
+        req->keys_refreshed |= req->state == REQ_WAIT_KEYS;
+        req->revocations_awaited |= req->state == REQ_WAIT_REVOCATIONS;
         req->state = REQ_READING;
         return s_authorize_and_send (req);
     }
@@ -390,6 +429,7 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
         case REQ_READING:
             return s_on_complete (req);
         case REQ_WAIT_KEYS:
+        case REQ_WAIT_REVOCATIONS:
         case REQ_WAIT_REPLY:
             return s_on_resumed (req);
         default:
@@ -501,15 +541,17 @@ s_address (const char *text, int port, struct sockaddr_storage *address, unsigne
 }
 
 gw_http_t *
-gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys)
+gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys,
+             gw_revocations_t *revocations, gw_ratelimit_t *ratelimit)
 {
     gw_http_t *self = (gw_http_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->bus = bus;
+    self->ratelimit = ratelimit;
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
-    self->auth = gw_auth_context_new (keys, config->domain);
+    self->auth = gw_auth_context_new (keys, revocations, config->domain);
     self->deadlines = gw_deadline_new (config->request_deadline_s);
     char *error = NULL;
     self->proxies = gw_proxy_new (config->trusted_proxies, &error);

@@ -25,16 +25,19 @@
 #include "gw_bus.h"
 #include "gw_config.h"
 #include "gw_keys.h"
+#include "gw_ratelimit.h"
+#include "gw_revocations.h"
 #include "gw_tls.h"
 
 typedef struct _gw_http_t gw_http_t;
 
 //  Listens on config->bind_address:port (0 = any free port); TLS when tls is
-//  not NULL. bus and keys are borrowed and must outlive the daemon. NULL on
-//  failure (logged).
+//  not NULL. bus, keys, revocations and ratelimit (every Management API
+//  request takes from it: x-ratelimit-* on each answer, 429 when empty) are
+//  borrowed and must outlive the daemon. NULL on failure (logged).
 gw_http_t *
-    gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls,
-                 gw_bus_t *bus, gw_keys_t *keys);
+    gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus,
+                 gw_keys_t *keys, gw_revocations_t *revocations, gw_ratelimit_t *ratelimit);
 
 void
     gw_http_destroy (gw_http_t **self_p);

@@ -71,6 +71,19 @@ gw_response_error (gw_family_t family, int status, const char *code, const char 
     return self;
 }
 
+gw_response_t *
+gw_response_rate_limited (int retry_after)
+{
+    gw_response_t *self = gw_response_error (GW_FAMILY_MGMT, MHD_HTTP_TOO_MANY_REQUESTS,
+        PST_ERR_TOO_MANY_REQUESTS, "Too many requests: this client's Management API rate "
+        "limit is spent for now; retry after the Retry-After header's seconds");
+    char seconds [16];
+    snprintf (seconds, sizeof seconds, "%d", retry_after);
+    if (self)
+        gw_response_add_header (self, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    return self;
+}
+
 //  Seconds as a header value; integers and numeric strings are accepted.
 static int
 s_retry_after (const json_t *value, char *out, size_t size)
@@ -87,25 +100,36 @@ s_retry_after (const json_t *value, char *out, size_t size)
     return 0;
 }
 
-//  X-RateLimit-Limit, -Remaining and -Reset from a service's rate_limit object;
-//  each only when it is a sane non-negative integer.
+void
+gw_response_rate_limit (gw_response_t *self, long long limit, long long remaining,
+                        long long reset)
+{
+    const struct { const char *header; long long value; } fields [] = {
+        { "X-RateLimit-Limit", limit },
+        { "X-RateLimit-Remaining", remaining },
+        { "X-RateLimit-Reset", reset },
+    };
+    for (size_t index = 0; index < sizeof fields / sizeof fields [0]; index++) {
+        if (fields [index].value < 0 || fields [index].value > 100000000000LL)
+            continue;
+        char text [24];
+        snprintf (text, sizeof text, "%lld", fields [index].value);
+        gw_response_add_header (self, fields [index].header, text);
+    }
+}
+
+//  The headers of a service's rate_limit object {limit, remaining, reset}; a
+//  member that is no integer is left out
 static void
 s_rate_limit_headers (gw_response_t *self, const json_t *rate_limit)
 {
-    static const struct { const char *member, *header; } s_fields [] = {
-        { "limit",      "X-RateLimit-Limit" },
-        { "remaining",  "X-RateLimit-Remaining" },
-        { "reset",      "X-RateLimit-Reset" },
-    };
-    for (size_t index = 0; index < sizeof s_fields / sizeof s_fields [0]; index++) {
-        json_t *value = json_object_get (rate_limit, s_fields [index].member);
-        json_int_t number = json_is_integer (value)? json_integer_value (value): -1;
-        if (number < 0 || number > 100000000000LL)
-            continue;
-        char text [24];
-        snprintf (text, sizeof text, "%lld", (long long) number);
-        gw_response_add_header (self, s_fields [index].header, text);
+    const char *members [] = { "limit", "remaining", "reset" };
+    long long values [3];
+    for (size_t index = 0; index < 3; index++) {
+        json_t *value = json_object_get (rate_limit, members [index]);
+        values [index] = json_is_integer (value)? (long long) json_integer_value (value): -1;
     }
+    gw_response_rate_limit (self, values [0], values [1], values [2]);
 }
 
 static gw_response_t *

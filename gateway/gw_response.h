@@ -25,6 +25,8 @@
 
 //  WWW-Authenticate values: RFC 6750 §3 for bearer tokens, RFC 7617 for Basic
 #define GW_RESPONSE_CHALLENGE_BEARER    "Bearer error=\"invalid_token\""
+//  /userinfo's answer to a token without openid (OpenID Connect Core §5.3.3)
+#define GW_RESPONSE_CHALLENGE_OPENID    "Bearer error=\"insufficient_scope\", scope=\"openid\""
 #define GW_RESPONSE_CHALLENGE_BASIC     "Basic realm=\"postern\", charset=\"UTF-8\""
 
 struct MHD_Connection;
@@ -39,6 +41,11 @@ gw_response_t *
 gw_response_t *
     gw_response_error (gw_family_t family, int status, const char *code, const char *message);
 
+//  The Management API's 429 too_many_requests for a caller whose bucket is
+//  empty (gw_ratelimit), with Retry-After.
+gw_response_t *
+    gw_response_rate_limited (int retry_after);
+
 void
     gw_response_destroy (gw_response_t **self_p);
 
@@ -52,6 +59,12 @@ const char *
 //  Adds a header (copied); -1 when the table is full.
 int
     gw_response_add_header (gw_response_t *self, const char *name, const char *value);
+
+//  Adds X-RateLimit-Limit, -Remaining and -Reset (Unix seconds), each only
+//  when it is a sane non-negative integer.
+void
+    gw_response_rate_limit (gw_response_t *self, long long limit, long long remaining,
+                            long long reset);
 
 //  Value of header name (case-insensitive), NULL when absent. Borrowed.
 const char *

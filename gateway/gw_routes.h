@@ -25,8 +25,9 @@ typedef enum {
     GW_AUTH_MGMT = PST_AUTH_MGMT,               //  Bearer JWT for https://{domain}/api/v2/, scope checked
     GW_AUTH_MFA = PST_AUTH_MFA,                 //  Bearer mfa_token, or JWT for https://{domain}/mfa/
     GW_AUTH_MFA_ACCESS = PST_AUTH_MFA_ACCESS,   //  Bearer JWT for https://{domain}/mfa/ only
-    GW_AUTH_MFA_TOKEN = PST_AUTH_MFA_TOKEN      //  Bearer mfa_token only (enrolling with an access
+    GW_AUTH_MFA_TOKEN = PST_AUTH_MFA_TOKEN,     //  Bearer mfa_token only (enrolling with an access
                                                 //  token is not built yet: refused in words that say so)
+    GW_AUTH_USERINFO = PST_AUTH_USERINFO        //  Bearer JWT of a user for https://{domain}/userinfo
 } gw_auth_t;
 
 typedef enum {

@@ -95,7 +95,7 @@ int
     mfa_store_token_insert (mfa_store_t *self, const char *token_hash,
                             const json_t *fields, int64_t expires_at, int64_t now);
 //  {"user_id","email","client_id","client_name","audience","scope" (strings or
-//  null), "expires_at" int, "used" bool}, or NULL when unknown.
+//  null), "expires_at" int, "used" bool, "created_at" int}, or NULL when unknown.
 json_t *
     mfa_store_token_get (mfa_store_t *self, const char *token_hash);
 //  Marks the token used: 1 when this call did it, 0 when it was already used.

@@ -29,18 +29,19 @@ json_t *
 mfa_store_token_get (mfa_store_t *self, const char *token_hash)
 {
     sqlite3_stmt *stmt = mfa_store_sql_query (self,
-        "SELECT user_id, email, client_id, client_name, audience, scope, expires_at, used"
-        " FROM mfa_tokens WHERE token_hash = ?", "t", token_hash);
+        "SELECT user_id, email, client_id, client_name, audience, scope, expires_at, used,"
+        " created_at FROM mfa_tokens WHERE token_hash = ?", "t", token_hash);
     if (!stmt)
         return NULL;
     json_t *token = NULL;
     if (mfa_store_sql_step (self, stmt) == 1)
-        token = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b}",
+        token = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:I}",
             "user_id", mfa_store_sql_json (stmt, 0), "email", mfa_store_sql_json (stmt, 1),
             "client_id", mfa_store_sql_json (stmt, 2), "client_name", mfa_store_sql_json (stmt, 3),
             "audience", mfa_store_sql_json (stmt, 4), "scope", mfa_store_sql_json (stmt, 5),
             "expires_at", (json_int_t) sqlite3_column_int64 (stmt, 6),
-            "used", sqlite3_column_int (stmt, 7));
+            "used", sqlite3_column_int (stmt, 7),
+            "created_at", (json_int_t) sqlite3_column_int64 (stmt, 8));
     mfa_store_sql_done (self, stmt);
     return token;
 }

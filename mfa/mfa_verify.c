@@ -96,6 +96,11 @@ s_grant (mfa_worker_t *self, pst_msg_t *reply, const json_t *token)
     for (int i = 0; keys [i]; i++)
         if (s_str (token, keys [i]))
             json_object_set_new (body, keys [i], json_string (s_str (token, keys [i])));
+    //  The password was checked when mfa.begin issued the token: the sign-in's
+    //  auth_time, for the id_token authn signs now
+    json_int_t created_at = json_integer_value (json_object_get (token, "created_at"));
+    if (created_at > 0)
+        json_object_set_new (body, "auth_time", json_integer (created_at / 1000));
     return 0;
 }
 

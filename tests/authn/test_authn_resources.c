@@ -358,6 +358,142 @@ test_refuses_what_is_not_written (void **state)
     assert_null (authn_store_list (s_store, (authn_resource_t) 42, NULL));
 }
 
+//  A user's metadata: objects as given, shown after the rest and only when
+//  there is some; null written clears one and leaves the other; nothing but
+//  an object (or null) is written, and a stored text that is no object is
+//  not shown.
+static void
+test_user_metadata (void **state)
+{
+    (void) state;
+    assert_int_equal (s_insert (AUTHN_USERS, json_pack ("{s:s, s:s, s:s, s:b, s:{s:s}, s:{s:[i,i]}}",
+        "user_id", "auth0|u1", "email", "one@example.com", "password_hash", "$argon2id$x",
+        "email_verified", 0, "app_metadata", "plan", "full", "user_metadata", "lucky", 7, 13)), 0);
+    s_exec ("UPDATE users SET created_at = 0, updated_at = 0");
+    char *text = s_shown (AUTHN_USERS, "auth0|u1");
+    assert_non_null (strstr (text, "\"last_login\":null,\"user_metadata\":{\"lucky\":[7,13]},"
+                                   "\"app_metadata\":{\"plan\":\"full\"}}"));
+    free (text);
+    assert_int_equal (s_update (AUTHN_USERS, "auth0|u1", json_pack ("{s:n}", "user_metadata")), 0);
+    json_t *user = authn_store_get (s_store, AUTHN_USERS, "auth0|u1");
+    assert_null (json_object_get (user, "user_metadata"));
+    assert_string_equal (json_string_value (json_object_get (json_object_get (user, "app_metadata"),
+                         "plan")), "full");
+    json_decref (user);
+    //  listed as got
+    json_t *list = authn_store_list (s_store, AUTHN_USERS, NULL);
+    assert_non_null (json_object_get (json_array_get (list, 0), "app_metadata"));
+    json_decref (list);
+
+    assert_int_equal (s_update (AUTHN_USERS, "auth0|u1", json_pack ("{s:[]}", "app_metadata")), -1);
+    assert_int_equal (s_update (AUTHN_USERS, "auth0|u1", json_pack ("{s:s}", "app_metadata", "{}")), -1);
+    s_exec ("UPDATE users SET app_metadata = '[1]', user_metadata = 'not json'");
+    user = authn_store_get (s_store, AUTHN_USERS, "auth0|u1");
+    assert_non_null (user);
+    assert_null (json_object_get (user, "app_metadata"));
+    assert_null (json_object_get (user, "user_metadata"));
+    json_decref (user);
+}
+
+//  A database from before the metadata columns gets them, its users kept
+static void
+test_metadata_migration (void **state)
+{
+    (void) state;
+    s_user ("auth0|old", "old@example.com");
+    authn_store_destroy (&s_store);
+    //  Back to version 4: the metadata columns and everything after them gone
+    s_exec ("ALTER TABLE users DROP COLUMN app_metadata;"
+            "ALTER TABLE users DROP COLUMN user_metadata;"
+            "DROP INDEX signing_keys_current;"
+            "DROP INDEX signing_keys_next;"
+            "DROP INDEX signing_keys_previous;"
+            "ALTER TABLE signing_keys DROP COLUMN is_next;"
+            "ALTER TABLE signing_keys DROP COLUMN is_previous;"
+            "ALTER TABLE signing_keys DROP COLUMN current_since;"
+            "ALTER TABLE signing_keys DROP COLUMN current_until;"
+            "ALTER TABLE signing_keys DROP COLUMN revoked_at;"
+            "ALTER TABLE signing_keys DROP COLUMN cert_pem;"
+            "ALTER TABLE signing_keys DROP COLUMN jwk;"
+            "DROP TABLE signing_generation;"
+            "PRAGMA user_version = 4");
+    s_store = authn_store_new (s_path);
+    assert_non_null (s_store);
+    assert_int_equal (s_update (AUTHN_USERS, "auth0|old", json_pack ("{s:{s:b}}",
+        "user_metadata", "migrated", 1)), 0);
+    json_t *user = authn_store_get (s_store, AUTHN_USERS, "auth0|old");
+    assert_string_equal (json_string_value (json_object_get (user, "email")), "old@example.com");
+    assert_true (json_is_true (json_object_get (json_object_get (user, "user_metadata"), "migrated")));
+    json_decref (user);
+}
+
+//  A page of a list: the rows after offset, at most limit, and how many match
+//  in all; users list by user_id too (exactly), and by email without case
+static void
+test_pages (void **state)
+{
+    (void) state;
+    char user_id [32], email [64];
+    //  Created in one second, they list as they came, not by id: a page
+    //  follows the order of creation
+    for (int index = 0; index < 5; index++) {
+        snprintf (user_id, sizeof user_id, "auth0|u%d", index == 3? 9: index);
+        snprintf (email, sizeof email, "user%d@example.com", index);
+        s_user (user_id, email);
+    }
+    int64_t total = -1;
+    json_t *page = authn_store_page (s_store, AUTHN_USERS, NULL, 1, 2, &total);
+    assert_int_equal (total, 5);
+    assert_int_equal (json_array_size (page), 2);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "user_id")),
+                         "auth0|u1");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 1), "user_id")),
+                         "auth0|u2");
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 4, 2, NULL);
+    assert_int_equal (json_array_size (page), 1);
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 50, 2, &total);
+    assert_int_equal (json_array_size (page), 0);
+    assert_int_equal (total, 5);
+    json_decref (page);
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 0, 0, &total);
+    assert_int_equal (json_array_size (page), 0);
+    json_decref (page);
+
+    s_exec ("UPDATE users SET created_at = 1000");
+    page = authn_store_page (s_store, AUTHN_USERS, NULL, 3, 2, NULL);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "user_id")),
+                         "auth0|u9");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 1), "user_id")),
+                         "auth0|u4");
+    json_decref (page);
+
+    json_t *query = json_pack ("{s:s}", "user_id", "auth0|u9");
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 1);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (page, 0), "email")),
+                         "user3@example.com");
+    json_decref (page);
+    json_object_set_new (query, "user_id", json_string ("AUTH0|U9"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 0);
+    assert_int_equal (json_array_size (page), 0);
+    json_decref (page);
+    json_object_set_new (query, "user_id", json_string ("auth0|u9"));
+    json_object_set_new (query, "email", json_string ("USER3@example.com"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 1);
+    json_decref (page);
+    json_object_set_new (query, "email", json_string ("user4@example.com"));
+    page = authn_store_page (s_store, AUTHN_USERS, query, 0, 10, &total);
+    assert_int_equal (total, 0);
+    json_decref (page);
+    json_decref (query);
+    assert_null (authn_store_page (s_store, AUTHN_USERS, NULL, -1, 10, NULL));
+    assert_null (authn_store_page (s_store, AUTHN_USERS, NULL, 0, -1, NULL));
+}
+
 int
 main (void)
 {
@@ -369,6 +505,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_conflicts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_deletes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_what_is_not_written, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_user_metadata, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_metadata_migration, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pages, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

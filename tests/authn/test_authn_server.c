@@ -6,10 +6,13 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 #include "test_keys.h"
+#include "authn_bootstrap.h"
 #include "authn_config.h"
+#include "authn_store.h"
 #include "authn_server.h"
 #include "pst_actor.h"
 #include "pst_bus.h"
+#include "pst_catalogue.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_jwt.h"
@@ -22,6 +25,7 @@ static authn_config_t *s_config;
 static zactor_t *s_authn;
 static zsock_t *s_mfa;           //  stand-in for mfa
 static zsock_t *s_caller;        //  stand-in for the gateway
+static char *s_endpoint;         //  authn's
 static char *s_audience_mgmt;
 
 typedef void (mfa_fn) (const pst_msg_t *request, pst_msg_t *reply);
@@ -113,6 +117,50 @@ s_verify (const char *token, const char *audience)
     return claims;
 }
 
+//  The decoded header of a compact JWS (caller owns)
+static json_t *
+s_jose_header (const char *token)
+{
+    const char *dot = strchr (token, '.');
+    assert_non_null (dot);
+    uint8_t bytes [512];
+    size_t size = 0;
+    assert_int_equal (pst_b64url_decode (token, (size_t) (dot - token), bytes, sizeof bytes, &size), 0);
+    json_t *header = json_loadb ((const char *) bytes, size, 0, NULL);
+    assert_non_null (header);
+    return header;
+}
+
+//  Auth0's default access-token profile: typ JWT, the claims it lists, aud as
+//  given (a string, or [API, /userinfo])
+static void
+s_assert_access_shape (const char *token, const char *audience, const char *gty,
+                       const char *azp, int with_userinfo)
+{
+    json_t *header = s_jose_header (token);
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    assert_string_equal (json_string_value (json_object_get (header, "alg")), "RS256");
+    json_decref (header);
+    json_t *claims = s_verify (token, audience);
+    assert_non_null (claims);
+    json_t *aud = json_object_get (claims, "aud");
+    if (with_userinfo) {
+        assert_true (json_is_array (aud));
+        assert_int_equal (json_array_size (aud), 2);
+        assert_string_equal (json_string_value (json_array_get (aud, 0)), audience);
+        assert_string_equal (json_string_value (json_array_get (aud, 1)), s_config->userinfo);
+    }
+    else
+        assert_string_equal (json_string_value (aud), audience);
+    assert_string_equal (json_string_value (json_object_get (claims, "gty")), gty);
+    assert_string_equal (json_string_value (json_object_get (claims, "azp")), azp);
+    assert_string_equal (json_string_value (json_object_get (claims, "iss")), s_config->issuer);
+    assert_true (json_is_integer (json_object_get (claims, "iat")));
+    assert_true (json_is_integer (json_object_get (claims, "exp")));
+    assert_true (json_is_string (json_object_get (claims, "scope")));
+    json_decref (claims);
+}
+
 static int
 s_setup (void **state)
 {
@@ -155,7 +203,7 @@ s_setup (void **state)
     assert_true (strlen (endpoint) > 0);
     s_caller = test_keys_dealer ("gateway", "authn", endpoint);
     assert_non_null (s_caller);
-    zstr_free (&endpoint);
+    s_endpoint = endpoint;
     s_audience_mgmt = NULL;
     assert_true (asprintf (&s_audience_mgmt, "%sapi/v2/", s_config->issuer) > 0);
     return 0;
@@ -166,6 +214,7 @@ s_teardown (void **state)
 {
     (void) state;
     zsock_destroy (&s_caller);
+    zstr_free (&s_endpoint);
     zactor_destroy (&s_authn);
     test_keys_close (&s_mfa);
     authn_config_destroy (&s_config);
@@ -203,7 +252,8 @@ test_bootstrap_management_token (void **state)
         NULL, NULL, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "token_type"), "Bearer");
-    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 86400);
+    //  Management API tokens live an hour by default (POSTERN_MGMT_TOKEN_LIFETIME_S)
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
     assert_non_null (strstr (pst_msg_get_str (reply, "scope"), "update:guardian_factors"));
     json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
     assert_non_null (claims);
@@ -212,6 +262,9 @@ test_bootstrap_management_token (void **state)
                  json_string_value (json_object_get (boot, "client_id"))) > 0);
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), subject);
     assert_string_equal (json_string_value (json_object_get (claims, "gty")), "client-credentials");
+    //  A machine token names its API alone
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), s_audience_mgmt,
+                           "client-credentials", json_string_value (json_object_get (boot, "client_id")), 0);
     free (subject);
     json_decref (claims);
     pst_msg_destroy (&reply);
@@ -356,10 +409,51 @@ test_password_grant (void **state)
     assert_non_null (claims);
     assert_true (strncmp (json_string_value (json_object_get (claims, "sub")), "auth0|", 6) == 0);
     json_decref (claims);
+    //  openid: the access token names /userinfo too, as Auth0's does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 1);
+    claims = s_verify (pst_msg_get_str (reply, "access_token"), s_config->userinfo);
+    assert_non_null (claims);
+    json_decref (claims);
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    json_t *header = s_jose_header (pst_msg_get_str (reply, "id_token"));
+    assert_string_equal (json_string_value (json_object_get (header, "typ")), "JWT");
+    json_decref (header);
+    //  openid alone: who, and when the password was checked; no email or profile
+    assert_string_equal (json_string_value (json_object_get (claims, "aud")), s_client_id);
+    int64_t auth_time = json_integer_value (json_object_get (claims, "auth_time"));
+    assert_true (auth_time >= s_clock () - 5 && auth_time <= s_clock ());
+    assert_null (json_object_get (claims, "email"));
+    assert_null (json_object_get (claims, "name"));
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  email and profile: the claims Auth0 gives for a database user, of what authn keeps
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "openid profile email"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "openid profile email");
     claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "email")), "user@example.com");
+    assert_true (json_is_true (json_object_get (claims, "email_verified")));
+    assert_string_equal (json_string_value (json_object_get (claims, "name")), "user@example.com");
+    assert_string_equal (json_string_value (json_object_get (claims, "nickname")), "user");
+    const char *updated_at = json_string_value (json_object_get (claims, "updated_at"));
+    assert_non_null (updated_at);
+    assert_int_equal (strlen (updated_at), strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (claims, "picture"));
     json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  No openid: one audience, a string, and no id_token
+    reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
+                    NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_null (pst_msg_get_str (reply, "id_token"));
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "password", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", s_password_body ("correct horse battery", "read:sample"),
@@ -414,10 +508,9 @@ test_password_grant (void **state)
     //  mfa is told this token could change the user's authenticators
     assert_true (json_is_true (json_object_get (pst_msg_body (seen), "step_up")));
     pst_msg_destroy (&seen);
-    json_t *claims_mfa = s_verify (pst_msg_get_str (reply, "access_token"), mfa_audience);
-    assert_non_null (claims_mfa);
-    assert_null (json_object_get (claims_mfa, "gty"));
-    json_decref (claims_mfa);
+    //  A user token says its grant (Auth0's gty), as a machine token does
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), mfa_audience,
+                           "password", s_client_id, 0);
     free (mfa_audience);
     pst_msg_destroy (&reply);
 }
@@ -545,6 +638,8 @@ test_mfa_grants (void **state)
     assert_string_equal (json_string_value (json_object_get (claims, "sub")), s_user_id);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 0);
     pst_msg_destroy (&reply);
 
     reply = s_call ("token.grant", json_deep_copy (oob), NULL, s_mfa_wrong_code, NULL);
@@ -569,6 +664,8 @@ test_mfa_grants (void **state)
         NULL, s_mfa_verified_user, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "recovery_code"), "NEWCODE0000000000000000X");
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-recovery-code", s_client_id, 0);
     pst_msg_destroy (&reply);
 }
 
@@ -592,9 +689,9 @@ static const char *s_forged_client;
 static void
 s_mfa_forged (const pst_msg_t *request, pst_msg_t *reply)
 {
-    json_t *body = json_pack ("{s:s, s:s, s:s, s:s}", "user_id", s_user_id,
+    json_t *body = json_pack ("{s:s, s:s, s:s, s:s, s:i}", "user_id", s_user_id,
         "client_id", s_forged_client? s_forged_client: pst_msg_get_str (request, "client_id"),
-        "audience", s_forged_audience, "scope", s_forged_scope);
+        "audience", s_forged_audience, "scope", s_forged_scope, "auth_time", 1700000000);
     pst_msg_set_body (reply, &body);
 }
 
@@ -630,6 +727,13 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "read:sample openid");
     json_decref (claims);
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api",
+                           "mfa-oob", s_client_id, 1);
+    //  The id_token's auth_time is the password's, which mfa remembered
+    claims = s_verify (pst_msg_get_str (reply, "id_token"), s_client_id);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "auth_time")), 1700000000);
+    json_decref (claims);
     pst_msg_destroy (&reply);
     //  Another client's token
     reply = s_forged_grant ("https://someapi.com/api", "read:sample", "some-other-client");
@@ -644,6 +748,9 @@ test_mfa_grants_rechecked (void **state)
     assert_non_null (claims);
     assert_string_equal (json_string_value (json_object_get (claims, "scope")), "openid email");
     json_decref (claims);
+    //  /userinfo is its only audience: a string, as Auth0's
+    s_assert_access_shape (pst_msg_get_str (reply, "access_token"), userinfo, "mfa-oob",
+                           s_client_id, 0);
     pst_msg_destroy (&reply);
     free (userinfo);
 }
@@ -906,6 +1013,113 @@ s_create_user (const char *email)
     return user_id;
 }
 
+//  op sent as the gateway sends it for a verified access token: caller and scopes
+static pst_msg_t *
+s_call_as (const char *op, const char *caller, const char *scopes)
+{
+    pst_msg_t *request = pst_msg_new_request (op, 3000);
+    pst_msg_set_caller (request, caller, scopes);
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    zsock_set_rcvtimeo (s_caller, 5000);
+    pst_msg_t *reply = NULL;
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&request);
+    return reply;
+}
+
+//  /userinfo: the caller's claims for the token's scopes; openid is required
+//  before the handler runs; a user who is gone is an invalid token
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    char *user_id = s_create_user ("Info.Person@example.com");
+    pst_msg_t *reply = s_call_as ("userinfo.get", user_id, "openid");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "sub"), user_id);
+    assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.post", user_id, "openid email read:sample");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "email"), "Info.Person@example.com");
+    assert_true (json_is_false (json_object_get (pst_msg_body (reply), "email_verified")));
+    assert_null (pst_msg_get_str (reply, "name"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "openid profile");
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "name"), "Info.Person@example.com");
+    assert_string_equal (pst_msg_get_str (reply, "nickname"), "Info.Person");
+    assert_non_null (pst_msg_get_str (reply, "updated_at"));
+    assert_null (pst_msg_get_str (reply, "email"));
+    pst_msg_destroy (&reply);
+
+    reply = s_call_as ("userinfo.get", user_id, "profile email");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "Insufficient scope, expected: openid");
+    pst_msg_destroy (&reply);
+    reply = s_call_as ("userinfo.get", "auth0|000000000000000000000000", "openid");
+    s_assert_error (reply, PST_ERR_INVALID_TOKEN, NULL);
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
+static int
+s_array_has (const json_t *array, const char *word)
+{
+    size_t index;
+    const json_t *item;
+    json_array_foreach (array, index, item)
+        if (json_is_string (item) && streq (json_string_value (item), word))
+            return 1;
+    return 0;
+}
+
+//  The discovery document lists what is served and nothing else
+static void
+test_discovery (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("oidc.configuration", NULL, NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *doc = pst_msg_body (reply);
+    char url [256];
+    assert_string_equal (pst_msg_get_str (reply, "issuer"), s_config->issuer);
+    snprintf (url, sizeof url, "%s.well-known/jwks.json", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "jwks_uri"), url);
+    snprintf (url, sizeof url, "%soauth/token", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "token_endpoint"), url);
+    assert_string_equal (pst_msg_get_str (reply, "userinfo_endpoint"), s_config->userinfo);
+    snprintf (url, sizeof url, "%smfa/challenge", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "mfa_challenge_endpoint"), url);
+    //  Nothing that is not served
+    assert_null (json_object_get (doc, "authorization_endpoint"));
+    assert_null (json_object_get (doc, "revocation_endpoint"));
+    assert_int_equal (json_array_size (json_object_get (doc, "response_types_supported")), 0);
+    json_t *grants = json_object_get (doc, "grant_types_supported");
+    assert_true (s_array_has (grants, "password"));
+    assert_true (s_array_has (grants, "client_credentials"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-oob"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-recovery-code"));
+    assert_false (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
+    assert_false (s_array_has (grants, "refresh_token"));
+    json_t *scopes = json_object_get (doc, "scopes_supported");
+    assert_int_equal (json_array_size (scopes), 3);
+    assert_true (s_array_has (scopes, "openid") && s_array_has (scopes, "profile")
+              && s_array_has (scopes, "email"));
+    assert_true (s_array_has (json_object_get (doc, "subject_types_supported"), "public"));
+    assert_true (s_array_has (json_object_get (doc, "id_token_signing_alg_values_supported"), "RS256"));
+    json_t *claims = json_object_get (doc, "claims_supported");
+    assert_true (s_array_has (claims, "auth_time") && s_array_has (claims, "email_verified"));
+    assert_false (s_array_has (claims, "picture"));
+    pst_msg_destroy (&reply);
+}
+
 //  Deleting a user clears the user's MFA state in mfa first; when mfa cannot,
 //  the user stays, so the deletion can be retried
 static void
@@ -1016,6 +1230,844 @@ test_user_mfa_forwarded (void **state)
     free (user_id);
 }
 
+//  users.create with the caller's data.user_id, and what it answers
+static pst_msg_t *
+s_create_with_id (const char *email, json_t *user_id)
+{
+    json_t *data = json_pack ("{s:s, s:s, s:s}", "email", email, "password", "correct horse battery",
+                              "connection", "Username-Password-Authentication");
+    json_object_set_new (data, "user_id", user_id);
+    return s_call ("users.create", json_pack ("{s:o}", "data", data), MGMT_SCOPES, NULL, NULL);
+}
+
+//  A migration keeps every sub: a caller's user_id becomes "auth0|" + it, as
+//  Auth0 makes it; the user signs in under it; a taken id is a conflict, and an
+//  id that is not one is refused before anything is stored.
+static void
+test_user_id_on_create (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("migrated@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_t *identity = json_array_get (json_object_get (pst_msg_body (reply), "identities"), 0);
+    assert_string_equal (json_string_value (json_object_get (identity, "user_id")),
+                         "5f1a2b3c4d5e6f708192a3b4");
+    assert_string_equal (json_string_value (json_object_get (identity, "provider")), "auth0");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", "auth0|5f1a2b3c4d5e6f708192a3b4"),
+                    "read:users", NULL, NULL);
+    assert_string_equal (pst_msg_get_str (reply, "email"), "migrated@example.com");
+    pst_msg_destroy (&reply);
+
+    //  The tokens name the same sub as before the migration
+    reply = s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}",
+        "grant_type", "password", "username", "migrated@example.com",
+        "password", "correct horse battery", "audience", "https://someapi.com/api",
+        "client_id", s_client_id, "client_secret", s_client_secret), NULL, s_mfa_not_required, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), "https://someapi.com/api");
+    assert_non_null (claims);
+    assert_string_equal (json_string_value (json_object_get (claims, "sub")),
+                         "auth0|5f1a2b3c4d5e6f708192a3b4");
+    json_decref (claims);
+    pst_msg_destroy (&reply);
+
+    //  Taken: 409, whatever the address
+    reply = s_create_with_id ("other@example.com", json_string ("5f1a2b3c4d5e6f708192a3b4"));
+    s_assert_error (reply, PST_ERR_CONFLICT, "The user already exists.");
+    pst_msg_destroy (&reply);
+
+    //  Every character the id may hold, and its longest
+    reply = s_create_with_id ("chars@example.com", json_string ("Az09-_.@+=:~"));
+    assert_string_equal (pst_msg_get_str (reply, "user_id"), "auth0|Az09-_.@+=:~");
+    pst_msg_destroy (&reply);
+    char longest [251];
+    memset (longest, 'a', 249);
+    longest [249] = 0;
+    reply = s_create_with_id ("longest@example.com", json_string (longest));
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (strlen (pst_msg_get_str (reply, "user_id")), 255);
+    pst_msg_destroy (&reply);
+
+    //  Refused, and nothing stored: with its provider, empty, too long, a
+    //  character outside the set, not a string
+    reply = s_create_with_id ("refused@example.com", json_string ("auth0|abc"));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id is given "
+                    "without its provider: \"abc\" becomes \"auth0|abc\"");
+    pst_msg_destroy (&reply);
+    longest [249] = 'a';
+    longest [250] = 0;
+    json_t *refused [] = { json_string (""), json_string (longest), json_string ("a b"),
+                           json_string ("caf\xc3\xa9"), json_string ("a/b"), json_integer (42), json_null () };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_create_with_id ("refused@example.com", refused [index]);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_id must be "
+                        "1 to 249 characters of A-Z a-z 0-9 - _ . @ + = : ~");
+        pst_msg_destroy (&reply);
+    }
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "refused@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+}
+
+
+//  ---------------------------------------------------------------------------
+//  Client grants: what they may hold, and what deleting them stops
+
+//  A machine application with client_credentials; returns its id and secret
+static void
+s_m2m_client (const char *name, char **client_id_p, char **secret_p)
+{
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:[s]}}", "data",
+        "name", name, "grant_types", "client_credentials"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    *client_id_p = strdup (pst_msg_get_str (reply, "client_id"));
+    *secret_p = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+}
+
+static pst_msg_t *
+s_create_grant (const char *client_id, const char *audience, json_t *scope, const char *caller_scopes)
+{
+    return s_call ("client_grants.create", json_pack ("{s:{s:s, s:s, s:o}}", "data",
+        "client_id", client_id, "audience", audience, "scope", scope), caller_scopes, NULL, NULL);
+}
+
+static pst_msg_t *
+s_m2m_token (const char *client_id, const char *secret, const char *audience)
+{
+    return s_call ("token.grant", json_pack ("{s:s, s:s, s:s, s:s}", "grant_type",
+        "client_credentials", "client_id", client_id, "client_secret", secret,
+        "audience", audience), NULL, NULL, NULL);
+}
+
+//  A grant holds only scopes its API defines, and a Management API grant only
+//  scopes its creator holds: create:client_grants is not a way to delete:users
+static void
+test_client_grant_scopes (void **state)
+{
+    (void) state;
+    char *client_id, *secret;
+    s_m2m_client ("Grantee", &client_id, &secret);
+    pst_msg_t *reply = s_create_grant (client_id, "https://someapi.com/api",
+                                       json_pack ("[s, s]", "read:sample", "write:nothing"), MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"write:nothing\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "admin:all"),
+                            MGMT_SCOPES);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: scope \"admin:all\" "
+                    "is not defined by the resource server");
+    pst_msg_destroy (&reply);
+
+    //  The escalation: an administrator who may create clients and grants but not
+    //  delete users cannot mint an application that may
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s, s]", "read:users", "delete:users"),
+                            "create:clients create:client_grants read:users");
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, "A client grant cannot give more than its "
+                    "creator holds: the access token lacks delete:users");
+    pst_msg_destroy (&reply);
+    reply = s_call ("client_grants.list", json_pack ("{s:{s:s}}", "query", "client_id", client_id),
+                    "read:client_grants", NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+
+    //  What the creator holds it may give; any defined scope on another API
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"),
+                            "create:client_grants read:users");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, "https://someapi.com/api", json_pack ("[s]", "read:sample"),
+                            "create:client_grants");
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "scope"), "read:users");
+    pst_msg_destroy (&reply);
+    free (client_id);
+    free (secret);
+}
+
+//  The revocation revocations.list shows for client_id and audience (NULL:
+//  every audience): its revoked_at, or 0 when it lists none
+static int64_t
+s_listed_revocation (const char *client_id, const char *audience)
+{
+    int64_t found = 0, after = 0;
+    int more = 1;
+    while (more) {
+        pst_msg_t *reply = s_call ("revocations.list", json_pack ("{s:I}", "after", (json_int_t) after),
+                                   NULL, NULL, NULL);
+        assert_false (pst_msg_is_error (reply));
+        json_t *list = json_object_get (pst_msg_body (reply), "revocations");
+        assert_true (json_is_array (list));
+        size_t index;
+        json_t *entry;
+        json_array_foreach (list, index, entry) {
+            json_t *entry_audience = json_object_get (entry, "audience");
+            if (streq (json_string_value (json_object_get (entry, "client_id")), client_id)
+            &&  (audience? json_is_string (entry_audience)
+                           && streq (json_string_value (entry_audience), audience)
+                         : json_is_null (entry_audience)))
+                found = json_integer_value (json_object_get (entry, "revoked_at"));
+        }
+        more = json_is_true (json_object_get (pst_msg_body (reply), "more"));
+        after = pst_msg_get_int (reply, "next", 0);
+        pst_msg_destroy (&reply);
+    }
+    return found;
+}
+
+//  Now on authn's clock: the test's hook counts seconds, so whole ones
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return ((int64_t) now.tv_sec + s_clock_offset) * 1000;
+}
+
+//  The iat of an access token, in seconds
+static int64_t
+s_iat (const char *token, const char *audience)
+{
+    json_t *claims = s_verify (token, audience);
+    assert_non_null (claims);
+    int64_t iat = json_integer_value (json_object_get (claims, "iat"));
+    json_decref (claims);
+    return iat;
+}
+
+//  Deleting a grant or a client records the revocation the gateway reads: the
+//  client's tokens for the grant's audience, or for every audience, issued until
+//  then. A grant made again gives tokens issued after it; revocations go once no
+//  token they cover can be valid.
+static void
+test_revocations (void **state)
+{
+    (void) state;
+    char *client_id, *secret;
+    s_m2m_client ("Revoked", &client_id, &secret);
+    pst_msg_t *reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"),
+                                       MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    char *grant_id = strdup (pst_msg_get_str (reply, "id"));
+    pst_msg_destroy (&reply);
+    reply = s_create_grant (client_id, "https://someapi.com/api", json_pack ("[s]", "read:sample"),
+                            MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    int64_t old_iat = s_iat (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+
+    //  The grant goes: its tokens, issued before, are covered
+    int64_t before_ms = s_now_ms ();
+    reply = s_call ("client_grants.delete", json_pack ("{s:s}", "id", grant_id),
+                    "delete:client_grants", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    int64_t revoked_at = s_listed_revocation (client_id, s_audience_mgmt);
+    assert_true (revoked_at >= before_ms && revoked_at <= s_now_ms ());
+    assert_true (old_iat * 1000 <= revoked_at);
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, "https://someapi.com/api"), 0);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    s_assert_error (reply, PST_ERR_ACCESS_DENIED, NULL);
+    pst_msg_destroy (&reply);
+
+    //  Made again at once, it waits for the next second: its tokens are not covered
+    reply = s_create_grant (client_id, s_audience_mgmt, json_pack ("[s]", "read:users"), MGMT_SCOPES);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_m2m_token (client_id, secret, s_audience_mgmt);
+    assert_false (pst_msg_is_error (reply));
+    assert_true (s_iat (pst_msg_get_str (reply, "access_token"), s_audience_mgmt) * 1000 > revoked_at);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), revoked_at);
+
+    //  The client goes: every audience
+    before_ms = s_now_ms ();
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", client_id), "delete:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    int64_t client_revoked_at = s_listed_revocation (client_id, NULL);
+    assert_true (client_revoked_at >= before_ms && client_revoked_at <= s_now_ms ());
+    //  Nothing of it is left to revoke by grant
+    reply = s_call ("client_grants.list", json_pack ("{s:{s:s}}", "query", "client_id", client_id),
+                    "read:client_grants", NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "result")), 0);
+    pst_msg_destroy (&reply);
+
+    //  Paging: past the last page there is nothing; a bad cursor is refused
+    reply = s_call ("revocations.list", NULL, NULL, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_false (json_is_true (json_object_get (pst_msg_body (reply), "more")));
+    json_int_t next = pst_msg_get_int (reply, "next", 0);
+    assert_true (next > 0);
+    pst_msg_destroy (&reply);
+    reply = s_call ("revocations.list", json_pack ("{s:I}", "after", next), NULL, NULL, NULL);
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "revocations")), 0);
+    assert_int_equal (pst_msg_get_int (reply, "next", 0), next);
+    pst_msg_destroy (&reply);
+    reply = s_call ("revocations.list", json_pack ("{s:s}", "after", "3"), NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_INVALID_REQUEST, "Invalid parameter: after must be an integer");
+    pst_msg_destroy (&reply);
+    //  Only the gateway may ask: another peer's request is left unanswered
+    zsock_t *mailer = test_keys_dealer ("mailer", "authn", s_endpoint);
+    assert_non_null (mailer);
+    pst_msg_t *request = s_request ("revocations.list", NULL, NULL);
+    zclock_sleep (100);
+    assert_int_equal (pst_bus_send (mailer, NULL, request), 0);
+    zsock_set_rcvtimeo (mailer, 700);
+    assert_null (pst_bus_recv_dealer (mailer));
+    pst_msg_destroy (&request);
+    zsock_destroy (&mailer);
+
+    //  A day and the margin later no token they cover can be valid: not listed,
+    //  and the next revocation prunes them
+    s_clock_offset = 86400 + 301;
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+    char *other_id, *other_secret;
+    s_m2m_client ("Pruner", &other_id, &other_secret);
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", other_id), "delete:clients", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    assert_true (s_listed_revocation (other_id, NULL) > 0);
+    s_clock_offset = 0;
+    assert_int_equal (s_listed_revocation (client_id, NULL), 0);
+    assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
+    free (other_id);
+    free (other_secret);
+    free (grant_id);
+    free (client_id);
+    free (secret);
+}
+
+//  A database made before POSTERN_MGMT_TOKEN_LIFETIME_S holds 86400 on the
+//  Management API: the next start sets the configured lifetime, which the API
+//  itself still cannot change
+static void
+test_mgmt_token_lifetime (void **state)
+{
+    (void) state;
+    authn_store_t *store = authn_store_new (s_config->db_path);
+    assert_non_null (store);
+    json_t *old = json_pack ("{s:i}", "token_lifetime", 86400);
+    assert_int_equal (authn_store_update (store, AUTHN_RESOURCE_SERVERS, s_audience_mgmt, old), 0);
+    json_decref (old);
+    authn_api_t *api = authn_store_api (store, s_audience_mgmt);
+    assert_int_equal (api->token_lifetime, 86400);
+    authn_api_destroy (&api);
+    authn_store_destroy (&store);
+
+    s_config->mgmt_token_lifetime_s = 1800;
+    assert_int_equal (authn_bootstrap_run (s_config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
+                                           pst_catalogue_scopes (PST_SYSTEM_API_MFA)), 0);
+    pst_msg_t *reply = s_call ("resource_servers.get", json_pack ("{s:s}", "id", s_audience_mgmt),
+                               "read:resource_servers", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (pst_msg_get_int (reply, "token_lifetime", 0), 1800);
+    const char *const *scopes = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
+    size_t count = 0;
+    while (scopes [count])
+        count++;
+    assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "scopes")), count);
+    pst_msg_destroy (&reply);
+
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    reply = s_m2m_token (json_string_value (json_object_get (boot, "client_id")),
+                         json_string_value (json_object_get (boot, "client_secret")), s_audience_mgmt);
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 1800);
+    json_t *claims = s_verify (pst_msg_get_str (reply, "access_token"), s_audience_mgmt);
+    assert_non_null (claims);
+    assert_int_equal (json_integer_value (json_object_get (claims, "exp"))
+                    - json_integer_value (json_object_get (claims, "iat")), 1800);
+    json_decref (claims);
+    json_decref (boot);
+    pst_msg_destroy (&reply);
+
+    reply = s_call ("resource_servers.update", json_pack ("{s:s, s:{s:i}}", "id", s_audience_mgmt,
+                    "data", "token_lifetime", 86400), "update:resource_servers", NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "System resource servers cannot be modified");
+    pst_msg_destroy (&reply);
+    s_config->mgmt_token_lifetime_s = 3600;
+}
+
+//  users.update of user_id with data (taken), and what it answers
+static pst_msg_t *
+s_update_user (const char *user_id, json_t *data)
+{
+    return s_call ("users.update", json_pack ("{s:s, s:o}", "id", user_id, "data", data),
+                   "update:users", NULL, NULL);
+}
+
+//  A member of a reply's body as compact JSON, for comparison; caller frees
+static char *
+s_member_text (pst_msg_t *reply, const char *key)
+{
+    json_t *member = json_object_get (pst_msg_body (reply), key);
+    return member? json_dumps (member, JSON_COMPACT | JSON_SORT_KEYS): strdup ("absent");
+}
+
+static void
+s_assert_member (pst_msg_t *reply, const char *key, const char *expected)
+{
+    assert_false (pst_msg_is_error (reply));
+    char *text = s_member_text (reply, key);
+    assert_string_equal (text, expected);
+    free (text);
+}
+
+//  app_metadata and user_metadata as Auth0 keeps them: stored on create and
+//  shown by get, list and update; a PATCH merges top-level members (a member
+//  replaces its namesake whole, null removes one, {} clears all), each of the
+//  two on its own
+static void
+test_user_metadata (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s, s:[s]}, s:{s:s, s:n}}}",
+        "data", "email", "meta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication",
+        "app_metadata", "plan", "full", "roles", "admin",
+        "user_metadata", "hobby", "surfing", "dropped", NULL), MGMT_SCOPES, NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    s_assert_member (reply, "user_metadata", "{\"hobby\":\"surfing\"}");
+    char *user_id = strdup (pst_msg_get_str (reply, "user_id"));
+    pst_msg_destroy (&reply);
+
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}}}", "user_metadata",
+                           "addresses", "home", "123 Main Street"));
+    s_assert_member (reply, "user_metadata",
+                     "{\"addresses\":{\"home\":\"123 Main Street\"},\"hobby\":\"surfing\"}");
+    s_assert_member (reply, "app_metadata", "{\"plan\":\"full\",\"roles\":[\"admin\"]}");
+    pst_msg_destroy (&reply);
+    //  Only the top level merges: a nested object is replaced whole
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:s}, s:n}}", "user_metadata",
+                           "addresses", "work", "100 Industrial Way", "hobby"));
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    pst_msg_destroy (&reply);
+    //  An empty object clears one, and only that one; other members stay
+    reply = s_update_user (user_id, json_pack ("{s:{}, s:b}", "app_metadata", "email_verified", 1));
+    s_assert_member (reply, "app_metadata", "absent");
+    s_assert_member (reply, "user_metadata", "{\"addresses\":{\"work\":\"100 Industrial Way\"}}");
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "email_verified")));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:n}}", "user_metadata", "addresses"));
+    s_assert_member (reply, "user_metadata", "absent");
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:i}}", "app_metadata", "tier", 2));
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"tier\":2}");
+    pst_msg_destroy (&reply);
+    reply = s_call ("users.list", json_pack ("{s:{s:s}}", "query", "email", "meta@example.com"),
+                    MGMT_SCOPES, NULL, NULL);
+    json_t *listed = json_array_get (json_object_get (pst_msg_body (reply), "result"), 0);
+    assert_int_equal (json_integer_value (json_object_get (json_object_get (listed, "app_metadata"),
+                      "tier")), 2);
+    pst_msg_destroy (&reply);
+
+    //  Two updates at once, of different members: both stand
+    pst_msg_t *requests [2] = {
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "first", "yes"), "update:users"),
+        s_request ("users.update", json_pack ("{s:s, s:{s:{s:s}}}", "id", user_id, "data",
+                   "app_metadata", "second", "yes"), "update:users"),
+    };
+    for (int index = 0; index < 2; index++)
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [index]), 0);
+    for (int answered = 0; answered < 2; ) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (streq (pst_msg_id (reply), pst_msg_id (requests [0]))
+        ||  streq (pst_msg_id (reply), pst_msg_id (requests [1]))) {
+            assert_false (pst_msg_is_error (reply));
+            answered++;
+        }
+        pst_msg_destroy (&reply);
+    }
+    pst_msg_destroy (&requests [0]);
+    pst_msg_destroy (&requests [1]);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    pst_msg_destroy (&reply);
+
+    //  Refused, nothing changed: not an object, a key with '.' or '$' at any
+    //  level, a name app_metadata may not hold, nested too deep, too big
+    struct { json_t *data; const char *text; } refused [] = {
+        { json_pack ("{s:s}", "user_metadata", "x"),
+          "Payload validation error: user_metadata must be an object" },
+        { json_pack ("{s:[]}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:n}", "app_metadata"),
+          "Payload validation error: app_metadata must be an object" },
+        { json_pack ("{s:{s:s}}", "user_metadata", "preference.color", "pink"),
+          "Payload validation error: user_metadata keys cannot hold '.' or '$' (\"preference.color\")" },
+        { json_pack ("{s:{s:[{s:i}]}}", "app_metadata", "list", "$where", 1),
+          "Payload validation error: app_metadata keys cannot hold '.' or '$' (\"$where\")" },
+        { json_pack ("{s:{s:s}}", "app_metadata", "email", "x@example.com"),
+          "Payload validation error: app_metadata cannot hold \"email\"" },
+        { json_pack ("{s:{s:{s:{s:{s:{}}}}}}", "user_metadata", "a", "b", "c", "d"),
+          "Payload validation error: user_metadata is nested more than 4 deep" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_update_user (user_id, refused [index].data);
+        s_assert_error (reply, PST_ERR_BAD_REQUEST, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    //  The same rule for "email" in user_metadata does not apply; a user's own
+    //  data may name anything
+    reply = s_update_user (user_id, json_pack ("{s:{s:{s:{s:{}}}}}", "user_metadata",
+                           "email", "b", "c"));
+    s_assert_member (reply, "user_metadata", "{\"email\":{\"b\":{\"c\":{}}}}");
+    pst_msg_destroy (&reply);
+    //  16 KiB each, as compact JSON: one change alone, or the merged whole
+    char *big = malloc (16384);
+    memset (big, 'x', 16383);
+    big [16383] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "big", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: user_metadata exceeds 16384 bytes");
+    pst_msg_destroy (&reply);
+    big [9000] = 0;
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "half", big));
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    reply = s_update_user (user_id, json_pack ("{s:{s:s}}", "user_metadata", "again", big));
+    s_assert_error (reply, PST_ERR_BAD_REQUEST,
+                    "Payload validation error: user_metadata would exceed 16384 bytes");
+    pst_msg_destroy (&reply);
+    free (big);
+    reply = s_call ("users.get", json_pack ("{s:s}", "id", user_id), "read:users", NULL, NULL);
+    s_assert_member (reply, "app_metadata", "{\"first\":\"yes\",\"second\":\"yes\",\"tier\":2}");
+    assert_null (json_object_get (json_object_get (pst_msg_body (reply), "user_metadata"), "again"));
+    pst_msg_destroy (&reply);
+    //  On create too, before anything is stored
+    reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:b}}}", "data",
+        "email", "badmeta@example.com", "password", "correct horse battery",
+        "connection", "Username-Password-Authentication", "app_metadata", "user_id", 1),
+        MGMT_SCOPES, NULL, NULL);
+    s_assert_error (reply, PST_ERR_BAD_REQUEST, "Payload validation error: app_metadata cannot hold \"user_id\"");
+    pst_msg_destroy (&reply);
+    reply = s_update_user ("auth0|nobody", json_pack ("{s:{s:i}}", "app_metadata", "x", 1));
+    s_assert_error (reply, PST_ERR_NOT_FOUND, "The user does not exist.");
+    pst_msg_destroy (&reply);
+    free (user_id);
+}
+
+//  users.list with query (a JSON object of query string members, taken)
+static pst_msg_t *
+s_list_users (json_t *query)
+{
+    return s_call ("users.list", json_pack ("{s:o}", "query", query), "read:users", NULL, NULL);
+}
+
+//  How many users a users.list answer holds, as an array or with totals
+static size_t
+s_listed (pst_msg_t *reply)
+{
+    assert_false (pst_msg_is_error (reply));
+    json_t *body = pst_msg_body (reply);
+    json_t *users = json_object_get (body, "result");
+    return json_array_size (users? users: json_object_get (body, "users"));
+}
+
+//  GET /api/v2/users as Auth0's user search: q with email (without case) or
+//  user_id (exact), quoted or bare; page and per_page; include_totals; and
+//  400 invalid_query_string for what Postern does not search
+static void
+test_user_search (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_create_with_id ("Search.One@Example.com", json_string ("search-one"));
+    pst_msg_destroy (&reply);
+    reply = s_create_with_id ("search-two@example.com", json_string ("search-two"));
+    pst_msg_destroy (&reply);
+
+    const char *one [] = {
+        "email:\"search.one@example.com\"", "email:SEARCH.ONE@example.com",
+        "  email:\"Search.One@Example.com\"  ", "user_id:\"auth0|search-one\"",
+        "user_id:auth0|search-one", "email:\"search.one@\\example.com\"",
+    };
+    for (size_t index = 0; index < sizeof one / sizeof one [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", one [index]));
+        assert_int_equal (s_listed (reply), 1);
+        assert_string_equal (json_string_value (json_object_get (json_array_get (json_object_get (
+            pst_msg_body (reply), "result"), 0), "user_id")), "auth0|search-one");
+        pst_msg_destroy (&reply);
+    }
+    const char *none [] = {
+        "email:\"nobody@x.y\"", "user_id:\"AUTH0|SEARCH-ONE\"", "user_id:\"search-one\"",
+        "email:\"a\\\"b@example.com\"",
+    };
+    for (size_t index = 0; index < sizeof none / sizeof none [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", "q", none [index]));
+        assert_int_equal (s_listed (reply), 0);
+        pst_msg_destroy (&reply);
+    }
+    //  The email parameter as before, also with a q that agrees
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@EXAMPLE.com",
+                                     "q", "user_id:\"auth0|search-two\""));
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "user_id:\"auth0|search-one\""));
+    assert_int_equal (s_listed (reply), 0);
+    pst_msg_destroy (&reply);
+    //  users-by-email without case
+    reply = s_call ("users.by_email", json_pack ("{s:{s:s}}", "query", "email", "SEARCH.ONE@example.COM"),
+                    "read:users", NULL, NULL);
+    assert_int_equal (s_listed (reply), 1);
+    pst_msg_destroy (&reply);
+
+    //  Pages, and totals as Auth0 gives them
+    reply = s_list_users (json_pack ("{s:s}", "include_totals", "true"));
+    json_t *body = pst_msg_body (reply);
+    json_int_t total = json_integer_value (json_object_get (body, "total"));
+    assert_true (total >= 4);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 0);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 50);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), total);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), total);
+    char *second = strdup (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 1), "user_id")));
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s, s:s}", "page", "1", "per_page", "1",
+                                     "include_totals", "true", "search_engine", "v3"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "start")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "limit")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "length")), 1);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), total);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (
+        json_object_get (body, "users"), 0), "user_id")), second);
+    assert_null (json_object_get (body, "result"));
+    pst_msg_destroy (&reply);
+    free (second);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "q", "email:\"search-two@example.com\"",
+                                     "include_totals", "true", "per_page", "0"));
+    body = pst_msg_body (reply);
+    assert_int_equal (json_integer_value (json_object_get (body, "total")), 1);
+    assert_int_equal (json_array_size (json_object_get (body, "users")), 0);
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s, s:s}", "page", "1000", "per_page", "100",
+                                     "include_totals", "false"));
+    assert_int_equal (s_listed (reply), 0);
+    assert_true (json_is_array (json_object_get (pst_msg_body (reply), "result")));
+    pst_msg_destroy (&reply);
+
+    //  What Postern does not search, or values that are none
+    struct { const char *key, *value, *text; } refused [] = {
+        { "q", "name:\"Jane\"", "q searches one field, email or user_id "
+                                 "(email:\"jane@example.com\", user_id:\"auth0|abc\")" },
+        { "q", "jane@example.com", NULL },
+        { "q", "Email:\"jane@example.com\"", NULL },
+        { "q", "email:jane*", "q's value holds Lucene syntax Postern does not search with "
+                              "(wildcards, ranges, operators); quote it to find it as written" },
+        { "q", "email:[a TO z]", NULL },
+        { "q", "email:-jane@example.com", NULL },
+        { "q", "email:\"jane@example.com", "q opens a quote it does not close" },
+        { "q", "email:\"a@example.com\" AND user_id:\"auth0|b\"",
+               "q is one term, field:value; Postern does not combine terms" },
+        { "q", "email:a@example.com OR email:b@example.com", NULL },
+        { "q", "email:", "q names no value" },
+        { "q", "email:\"\"", "q names no value" },
+        { "per_page", "101", "per_page must be an integer from 0 to 100" },
+        { "per_page", "-1", NULL },
+        { "per_page", "ten", NULL },
+        { "page", "-1", "page must be an integer from 0" },
+        { "page", "1e3", NULL },
+        { "include_totals", "yes", "include_totals must be true or false" },
+        { "search_engine", "v2", "search_engine must be v3, the only one Postern speaks" },
+    };
+    for (size_t index = 0; index < sizeof refused / sizeof refused [0]; index++) {
+        reply = s_list_users (json_pack ("{s:s}", refused [index].key, refused [index].value));
+        s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, NULL);
+        assert_true (strncmp (pst_msg_error_text (reply), "Query validation error: ", 24) == 0);
+        if (refused [index].text)
+            assert_string_equal (pst_msg_error_text (reply) + 24, refused [index].text);
+        pst_msg_destroy (&reply);
+    }
+    reply = s_list_users (json_pack ("{s:s, s:s}", "email", "search-two@example.com",
+                                     "q", "email:\"search.one@example.com\""));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING,
+                    "Query validation error: email and q name two addresses; no user has both");
+    pst_msg_destroy (&reply);
+
+    //  A page must fit one answer: too big is said so, never cut short
+    char *big = malloc (16001);
+    memset (big, 'x', 16000);
+    big [16000] = 0;
+    char email [64];
+    for (int index = 0; index < 9; index++) {
+        snprintf (email, sizeof email, "heavy%d@example.com", index);
+        reply = s_call ("users.create", json_pack ("{s:{s:s, s:s, s:s, s:{s:s}, s:{s:s}}}", "data",
+            "email", email, "password", "correct horse battery",
+            "connection", "Username-Password-Authentication",
+            "app_metadata", "blob", big, "user_metadata", "blob", big), MGMT_SCOPES, NULL, NULL);
+        assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+    }
+    free (big);
+    reply = s_list_users (json_pack ("{s:s}", "per_page", "100"));
+    s_assert_error (reply, PST_ERR_INVALID_QUERY_STRING, "Query validation error: the users of this "
+        "page are more than one answer carries (256 KiB); ask for a smaller per_page");
+    pst_msg_destroy (&reply);
+    reply = s_list_users (json_pack ("{s:s, s:s}", "per_page", "5", "page", "1"));
+    assert_int_equal (s_listed (reply), 5);
+    pst_msg_destroy (&reply);
+}
+
+//  The kid of a compact JWS (caller frees)
+static char *
+s_kid (const char *token)
+{
+    json_t *header = s_jose_header (token);
+    char *kid = strdup (json_string_value (json_object_get (header, "kid")));
+    json_decref (header);
+    return kid;
+}
+
+//  count client_credentials grants of the management application sent at
+//  once, so that every worker takes some; each reply's token's kid must be kid
+static void
+s_tokens_all_signed_by (const char *kid, int count)
+{
+    json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
+    assert_non_null (boot);
+    pst_msg_t *requests [16];
+    assert_true (count <= 16);
+    for (int i = 0; i < count; i++) {
+        requests [i] = s_request ("token.grant", json_pack ("{s:s, s:O, s:O, s:s}",
+            "grant_type", "client_credentials", "client_id", json_object_get (boot, "client_id"),
+            "client_secret", json_object_get (boot, "client_secret"), "audience", s_audience_mgmt),
+            NULL);
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [i]), 0);
+    }
+    zsock_set_rcvtimeo (s_caller, 5000);
+    for (int answered = 0; answered < count; answered++) {
+        pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        assert_false (pst_msg_is_error (reply));
+        char *token_kid = s_kid (pst_msg_get_str (reply, "access_token"));
+        assert_string_equal (token_kid, kid);
+        free (token_kid);
+        pst_msg_destroy (&reply);
+    }
+    for (int i = 0; i < count; i++)
+        pst_msg_destroy (&requests [i]);
+    json_decref (boot);
+}
+
+static json_t *
+s_jwks_keys (void)
+{
+    pst_msg_t *reply = s_call ("keys.jwks", NULL, NULL, NULL, NULL);
+    json_t *keys = json_incref (json_object_get (pst_msg_body (reply), "keys"));
+    pst_msg_destroy (&reply);
+    return keys;
+}
+
+//  The JWKS publishes the current and the next key with their certificates;
+//  the Management API lists and rotates them; after a rotation every worker
+//  signs with the new key and the JWKS keeps the previous one
+static void
+test_signing_keys (void **state)
+{
+    (void) state;
+    json_t *keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 2);
+    size_t index;
+    json_t *jwk;
+    json_array_foreach (keys, index, jwk) {
+        assert_int_equal (json_array_size (json_object_get (jwk, "x5c")), 1);
+        assert_int_equal (strlen (json_string_value (json_object_get (jwk, "x5t"))), 27);
+    }
+    char *first = strdup (json_string_value (json_object_get (json_array_get (keys, 0), "kid")));
+    char *second = strdup (json_string_value (json_object_get (json_array_get (keys, 1), "kid")));
+    json_decref (keys);
+    s_tokens_all_signed_by (first, 8);
+
+    pst_msg_t *reply = s_call ("signing_keys.list", NULL, "read:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    json_t *list = json_object_get (pst_msg_body (reply), "result");
+    assert_int_equal (json_array_size (list), 2);
+    json_t *current = json_array_get (list, 0);
+    assert_string_equal (json_string_value (json_object_get (current, "kid")), first);
+    assert_true (json_is_true (json_object_get (current, "current")));
+    assert_true (json_is_false (json_object_get (current, "next")));
+    assert_true (json_is_true (json_object_get (json_array_get (list, 1), "next")));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "cert")), "BEGIN CERTIFICATE"));
+    assert_non_null (strstr (json_string_value (json_object_get (current, "pkcs7")), "BEGIN PKCS7"));
+    const char *thumbprint = json_string_value (json_object_get (current, "thumbprint"));
+    const char *fingerprint = json_string_value (json_object_get (current, "fingerprint"));
+    assert_int_equal (strlen (thumbprint), 40);
+    assert_int_equal (strspn (thumbprint, "0123456789ABCDEF"), 40);
+    assert_int_equal (strlen (fingerprint), 59);
+    assert_int_equal (fingerprint [2], ':');
+    assert_memory_equal (fingerprint, thumbprint, 2);
+    assert_int_equal (strlen (json_string_value (json_object_get (current, "current_since"))),
+                      strlen ("2026-01-01T00:00:00.000Z"));
+    assert_null (json_object_get (current, "revoked_at"));
+    pst_msg_destroy (&reply);
+
+    //  Rotating wants create:signing_keys or update:signing_keys
+    reply = s_call ("signing_keys.rotate", NULL, "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_INSUFFICIENT_SCOPE, NULL);
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.rotate", NULL, "update:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *third = strdup (pst_msg_get_str (reply, "kid"));
+    assert_non_null (strstr (pst_msg_get_str (reply, "cert"), "BEGIN CERTIFICATE"));
+    pst_msg_destroy (&reply);
+
+    //  Every worker signs with the key that was next, at once
+    s_tokens_all_signed_by (second, 8);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 0), "kid")), second);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 1), "kid")), third);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (keys, 2), "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "previous")));
+    assert_non_null (pst_msg_get_str (reply, "current_until"));
+    pst_msg_destroy (&reply);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", "no-such-kid"),
+                    "read:signing_keys", NULL, NULL);
+    s_assert_error (reply, PST_ERR_NOT_FOUND, NULL);
+    pst_msg_destroy (&reply);
+
+    //  The next rotation revokes the first key: no longer published
+    reply = s_call ("signing_keys.rotate", NULL, "create:signing_keys", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+    s_tokens_all_signed_by (third, 4);
+    keys = s_jwks_keys ();
+    assert_int_equal (json_array_size (keys), 3);
+    json_array_foreach (keys, index, jwk)
+        assert_string_not_equal (json_string_value (json_object_get (jwk, "kid")), first);
+    json_decref (keys);
+    reply = s_call ("signing_keys.get", json_pack ("{s:s}", "id", first), "read:signing_keys",
+                    NULL, NULL);
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "revoked")));
+    assert_non_null (pst_msg_get_str (reply, "revoked_at"));
+    pst_msg_destroy (&reply);
+    free (first);
+    free (second);
+    free (third);
+}
+
 int
 main (void)
 {
@@ -1034,7 +2086,16 @@ main (void)
         cmocka_unit_test (test_login_throttle_parallel),
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
+        cmocka_unit_test (test_userinfo),
+        cmocka_unit_test (test_discovery),
+        cmocka_unit_test (test_signing_keys),
         cmocka_unit_test (test_user_mfa_forwarded),
+        cmocka_unit_test (test_user_id_on_create),
+        cmocka_unit_test (test_user_metadata),
+        cmocka_unit_test (test_user_search),
+        cmocka_unit_test (test_client_grant_scopes),
+        cmocka_unit_test (test_mgmt_token_lifetime),
+        cmocka_unit_test (test_revocations),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     free (s_client_id);

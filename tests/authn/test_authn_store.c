@@ -1,5 +1,5 @@
 //  authn_store and authn_config: the schema, the lookups the token endpoint relies
-//  on, the Management API's resources, the signing key's lifecycle, sign-in
+//  on, the Management API's resources, the signing keys' rotation, sign-in
 //  throttling, and configuration from the environment.
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,32 +48,156 @@ s_teardown (void **state)
     return 0;
 }
 
+//  The row of kid in a signing key list; NULL when it is not there
+static json_t *
+s_key_in (json_t *list, const char *kid)
+{
+    size_t index;
+    json_t *key;
+    json_array_foreach (list, index, key)
+        if (strcmp (json_string_value (json_object_get (key, "kid")), kid) == 0)
+            return key;
+    return NULL;
+}
+
+static int
+s_flag (json_t *list, const char *kid, const char *flag)
+{
+    json_t *key = s_key_in (list, kid);
+    assert_non_null (key);
+    return json_is_true (json_object_get (key, flag));
+}
+
+static int
+s_look_int (const char *sql)
+{
+    sqlite3 *db = s_look ();
+    sqlite3_stmt *stmt = pst_db_prepare (db, sql);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    int value = sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    pst_db_close (&db);
+    return value;
+}
+
+//  A stored key: made by the caller, kept with its certificate and JWK
+static int
+s_add_key (authn_store_t *store, const char *kid)
+{
+    char jwk [64];
+    snprintf (jwk, sizeof jwk, "{\"kid\":\"%s\"}", kid);
+    return authn_store_signing_add (store, kid, "PEM-OF-KEY", "CERT", jwk, 100);
+}
+
+//  Auth0's rotation: current and next, then next becomes current, current
+//  previous, previous revoked with its private half erased; every change
+//  raises the generation another connection reads
 static void
-test_signing_key_created_once (void **state)
+test_signing_keys_rotation (void **state)
 {
     (void) state;
     authn_store_t *store = authn_store_new (s_path);
     assert_non_null (store);
     char *kid = NULL, *pem = NULL;
-    assert_int_equal (authn_store_signing_key (store, &kid, &pem), 0);
-    assert_non_null (strstr (pem, "BEGIN PRIVATE KEY"));
-    authn_store_destroy (&store);
-    assert_null (store);
+    int64_t generation = 0;
+    assert_int_equal (authn_store_signing_missing (store), 2);
+    assert_int_equal (authn_store_signing_current (store, &kid, &pem, &generation), -1);
+    int64_t start = authn_store_signing_generation (store);
+    assert_true (start > 0);
 
-    //  a second connection, as after a restart, finds the same key
-    store = authn_store_new (s_path);
-    char *kid2 = NULL, *pem2 = NULL;
-    assert_int_equal (authn_store_signing_key (store, &kid2, &pem2), 0);
-    assert_string_equal (kid, kid2);
-    assert_string_equal (pem, pem2);
+    assert_int_equal (s_add_key (store, "key-a"), 0);
+    assert_int_equal (authn_store_signing_missing (store), 1);
+    assert_int_equal (s_add_key (store, "key-b"), 0);
+    assert_int_equal (authn_store_signing_missing (store), 0);
+    assert_int_equal (s_add_key (store, "key-c"), 1);
+    assert_int_equal (authn_store_signing_generation (store), start + 2);
+    assert_int_equal (authn_store_signing_current (store, &kid, &pem, &generation), 0);
+    assert_string_equal (kid, "key-a");
+    assert_string_equal (pem, "PEM-OF-KEY");
+    assert_int_equal (generation, start + 2);
+    free (kid);
+    free (pem);
+    json_t *list = authn_store_signing_list (store);
+    assert_int_equal (json_array_size (list), 2);
+    assert_true (s_flag (list, "key-a", "current"));
+    assert_true (s_flag (list, "key-b", "next"));
+    assert_false (s_flag (list, "key-b", "current"));
+    assert_string_equal (json_string_value (json_object_get (s_key_in (list, "key-a"), "cert")), "CERT");
+    assert_string_equal (json_string_value (json_object_get (json_object_get (
+        s_key_in (list, "key-a"), "jwk"), "kid")), "key-a");
+    assert_int_equal (json_integer_value (json_object_get (s_key_in (list, "key-a"), "current_since")), 100);
+    assert_true (json_is_null (json_object_get (s_key_in (list, "key-b"), "current_since")));
+    assert_null (json_object_get (s_key_in (list, "key-a"), "private_pem"));
+    json_decref (list);
+
+    assert_int_equal (authn_store_signing_rotate (store, "key-c", "PEM-C", "CERT-C", "{}", 1000), 0);
+    assert_int_equal (authn_store_signing_generation (store), start + 3);
+    list = authn_store_signing_list (store);
+    //  Published first: current, next, previous
+    assert_string_equal (json_string_value (json_object_get (json_array_get (list, 0), "kid")), "key-b");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (list, 1), "kid")), "key-c");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (list, 2), "kid")), "key-a");
+    assert_true (s_flag (list, "key-b", "current"));
+    assert_true (s_flag (list, "key-c", "next"));
+    assert_true (s_flag (list, "key-a", "previous"));
+    assert_false (s_flag (list, "key-a", "revoked"));
+    assert_int_equal (json_integer_value (json_object_get (s_key_in (list, "key-a"), "current_until")), 1000);
+    assert_int_equal (json_integer_value (json_object_get (s_key_in (list, "key-b"), "current_since")), 1000);
+    json_decref (list);
+
+    //  Another connection, as another worker, sees the rotation at once
+    authn_store_t *other = authn_store_new (s_path);
+    assert_int_equal (authn_store_signing_generation (other), start + 3);
+    assert_int_equal (authn_store_signing_current (other, &kid, &pem, &generation), 0);
+    assert_string_equal (kid, "key-b");
+    free (kid);
+    free (pem);
+
+    assert_int_equal (authn_store_signing_rotate (store, "key-d", "PEM-D", "CERT-D", "{}", 2000), 0);
+    list = authn_store_signing_list (other);
+    assert_int_equal (json_array_size (list), 4);
+    assert_true (s_flag (list, "key-a", "revoked"));
+    assert_false (s_flag (list, "key-a", "previous"));
+    assert_int_equal (json_integer_value (json_object_get (s_key_in (list, "key-a"), "revoked_at")), 2000);
+    assert_true (s_flag (list, "key-b", "previous"));
+    assert_true (s_flag (list, "key-c", "current"));
+    assert_true (s_flag (list, "key-d", "next"));
+    json_decref (list);
+    //  A revoked key can never sign again: its private half is gone
+    assert_int_equal (s_look_int ("SELECT length (private_pem) FROM signing_keys WHERE kid = 'key-a'"), 0);
+
+    //  The last three revoked keys are kept
+    const char *more [] = { "key-e", "key-f", "key-g", "key-h" };
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (authn_store_signing_rotate (store, more [i], "PEM", "CERT", "{}",
+                                                      3000 + (int64_t) i), 0);
+    list = authn_store_signing_list (store);
+    assert_int_equal (json_array_size (list), 6);
+    assert_null (s_key_in (list, "key-a"));
+    assert_null (s_key_in (list, "key-b"));
+    assert_true (s_flag (list, "key-c", "revoked"));
+    assert_true (s_flag (list, "key-f", "previous"));
+    assert_true (s_flag (list, "key-g", "current"));
+    assert_true (s_flag (list, "key-h", "next"));
+    json_decref (list);
+    authn_store_destroy (&other);
+
+    //  A key from before certificates (as after the migration): found, then certified
     sqlite3 *db = s_look ();
-    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT count(*) FROM signing_keys");
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    assert_int_equal (sqlite3_column_int (stmt, 0), 1);
-    sqlite3_finalize (stmt);
+    assert_int_equal (pst_db_exec (db, "UPDATE signing_keys SET cert_pem = NULL, jwk = NULL"
+                                       " WHERE is_current = 1"), 0);
     pst_db_close (&db);
+    assert_int_equal (authn_store_signing_uncertified (store, &kid, &pem), 0);
+    assert_string_equal (kid, "key-g");
+    assert_string_equal (pem, "PEM");
+    int64_t before = authn_store_signing_generation (store);
+    assert_int_equal (authn_store_signing_certify (store, kid, "CERT-G", "{\"kid\":\"key-g\"}"), 0);
+    assert_true (authn_store_signing_generation (store) > before);
+    free (kid);
+    free (pem);
+    assert_int_equal (authn_store_signing_uncertified (store, &kid, &pem), 1);
+    assert_null (kid);
     authn_store_destroy (&store);
-    free (kid); free (pem); free (kid2); free (pem2);
 }
 
 static void
@@ -367,7 +491,7 @@ main (void)
 {
     pst_crypto_init ();
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test_setup_teardown (test_signing_key_created_once, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_signing_keys_rotation, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_clients_and_grants, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_users, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_login_reservations, s_setup, s_teardown),

@@ -6,6 +6,7 @@
 #include <czmq.h>
 #include "pst_bus.h"
 #include "pst_error.h"
+#include "test_keys.h"
 
 static int s_slow_ms = 0;
 
@@ -48,6 +49,8 @@ static const pst_op_def_t s_catalogue [] = {
     TEST_OP ("test.secret", "read:secret", ""),
     TEST_OP ("test.count", NULL, ""),
     TEST_OP ("test.needs", NULL, "value:i name"),
+    { PST_SERVICE_AUTHN, "test.from_mailer", PST_CALLER_MAILER, PST_API_BUS, NULL, NULL,
+      PST_AUTH_NONE, NULL, "", 0, 0 },
     TEST_OP (NULL, NULL, NULL)
 };
 
@@ -57,6 +60,7 @@ static const pst_handler_t s_handlers [] = {
     { "test.secret", s_echo },
     { "test.count", s_counted },
     { "test.needs", s_echo },
+    { "test.from_mailer", s_echo },
     { NULL, NULL }
 };
 
@@ -407,6 +411,67 @@ test_bind_failure (void **state)
     pst_service_destroy (&first);
 }
 
+//  With CURVE: only the keys of the directory connect, only the roles the
+//  catalogue names get an answer, and the caller and scopes of an envelope
+//  are believed from the gateway only (here: no authn row)
+static pst_msg_t *
+s_curve_call (const char *endpoint, pst_curve_t *curve, const char *op, const char *scopes)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert_non_null (sock);
+    pst_bus_tune (sock);
+    if (curve)
+        assert_int_equal (pst_curve_client (curve, sock, "authn"), 0);
+    assert_int_equal (zsock_connect (sock, "%s", endpoint), 0);
+    pst_msg_t *request = pst_msg_new_request (op, 1500);
+    pst_msg_set_caller (request, "someone", scopes);
+    zclock_sleep (100);
+    pst_bus_send (sock, NULL, request);
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    pst_msg_t *reply = zpoller_wait (poller, 1000)? pst_bus_recv_dealer (sock): NULL;
+    zpoller_destroy (&poller);
+    pst_msg_destroy (&request);
+    zsock_destroy (&sock);
+    return reply;
+}
+
+static void
+test_curve_admits_and_authorises (void **state)
+{
+    (void) state;
+    pst_curve_t *server = test_keys_curve ("authn");
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    config.curve = server;
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    const char *endpoint = pst_service_endpoint (service);
+
+    //  The gateway's key: answered, and its caller believed
+    pst_msg_t *reply = s_curve_call (endpoint, test_keys_curve ("gateway"), "test.secret", "read:secret");
+    assert_non_null (reply);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "caller"), "someone");
+    pst_msg_destroy (&reply);
+    //  A mailer's key: only the op whose row names mailers is answered, and
+    //  the caller it claims is not believed
+    assert_null (s_curve_call (endpoint, test_keys_curve ("mailer"), "test.echo", NULL));
+    reply = s_curve_call (endpoint, test_keys_curve ("mailer"), "test.from_mailer", "read:secret");
+    assert_non_null (reply);
+    assert_string_equal (pst_msg_get_str (reply, "caller"), "");
+    pst_msg_destroy (&reply);
+    //  The gateway's key may not send the mailer's op
+    assert_null (s_curve_call (endpoint, test_keys_curve ("gateway"), "test.from_mailer", NULL));
+    //  A key in the directory whose name says no role is not admitted
+    assert_null (s_curve_call (endpoint, test_keys_curve ("intruder"), "test.echo", NULL));
+    //  No CURVE at all
+    assert_null (s_curve_call (endpoint, NULL, "test.echo", NULL));
+    //  The server still serves
+    reply = s_curve_call (endpoint, test_keys_curve ("gateway"), "test.echo", NULL);
+    assert_non_null (reply);
+    pst_msg_destroy (&reply);
+    pst_service_destroy (&service);
+}
+
 int
 main (void)
 {
@@ -423,6 +488,7 @@ main (void)
         cmocka_unit_test (test_idle_worker_takes_request),
         cmocka_unit_test (test_stop_drains),
         cmocka_unit_test (test_bind_failure),
+        cmocka_unit_test (test_curve_admits_and_authorises),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

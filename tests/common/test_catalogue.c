@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "test_docs.h"
 #include "pst_catalogue.h"
 #include "pst_error.h"
 
@@ -77,29 +78,52 @@ test_rows_well_formed (void **state)
     assert_non_null (pst_catalogue_find (NULL, PST_SERVICE_MFA, "mfa.begin"));
 }
 
-//  A Management operation needs a Management API scope; an Authentication API
-//  operation with a scope (the MFA API's) an MFA API scope. So the bootstrap
-//  application, which gets every Management scope, can call every Management op.
+//  1 when every word of words is in list
+static int
+s_words_in_list (const char *const *list, const char *words)
+{
+    char copy [256];
+    snprintf (copy, sizeof copy, "%s", words);
+    int count = 0;
+    char *saveptr = NULL;
+    for (char *word = strtok_r (copy, " ", &saveptr); word; word = strtok_r (NULL, " ", &saveptr)) {
+        if (!s_in_list (list, word))
+            return 0;
+        count++;
+    }
+    return count > 0;
+}
+
+//  A Management operation needs Management API scopes; an Authentication API
+//  operation with a scope the MFA API's or OpenID Connect's (/userinfo). So the
+//  bootstrap application, which gets every Management scope, can call every
+//  Management op.
 static void
 test_scopes_defined (void **state)
 {
     (void) state;
     const char *const *mgmt = pst_catalogue_scopes (PST_SYSTEM_API_MGMT);
     const char *const *mfa = pst_catalogue_scopes (PST_SYSTEM_API_MFA);
+    const char *const *userinfo = pst_catalogue_scopes (PST_SYSTEM_API_USERINFO);
     assert_true (s_in_list (mgmt, "read:clients"));
     assert_true (s_in_list (mfa, "enroll"));
+    assert_true (s_in_list (userinfo, "openid"));
+    assert_true (s_in_list (userinfo, "profile"));
+    assert_true (s_in_list (userinfo, "email"));
     assert_false (s_in_list (mgmt, "enroll"));
     assert_false (s_in_list (mfa, "read:clients"));
+    assert_false (s_in_list (mfa, "openid"));
+    assert_false (s_in_list (userinfo, "enroll"));
     for (const pst_op_def_t *op = pst_catalogue (); op->name; op++) {
         if (op->api == PST_API_MGMT) {
             assert_non_null (op->scope);
-            if (!s_in_list (mgmt, op->scope))
+            if (!s_words_in_list (mgmt, op->scope))
                 print_error ("%s: scope %s is not a Management API scope\n", op->name, op->scope);
-            assert_true (s_in_list (mgmt, op->scope));
+            assert_true (s_words_in_list (mgmt, op->scope));
         }
         else
         if (op->scope)
-            assert_true (s_in_list (mfa, op->scope));
+            assert_true (s_words_in_list (mfa, op->scope) || s_words_in_list (userinfo, op->scope));
     }
     for (const char *const *scope = mgmt; *scope; scope++)
         assert_non_null (strchr (*scope, ':'));
@@ -107,25 +131,6 @@ test_scopes_defined (void **state)
 
 //  ---------------------------------------------------------------------------
 //  docs/protocol.md
-
-static FILE *
-s_open_protocol_doc (void)
-{
-    char path [1024];
-    const char *source = getenv ("POSTERN_SOURCE_DIR");
-    if (source)
-        snprintf (path, sizeof path, "%s/docs/protocol.md", source);
-    else {
-        snprintf (path, sizeof path, "%s", __FILE__);
-        char *tests = strstr (path, "tests/common/");
-        assert_non_null (tests);
-        snprintf (tests, sizeof path - (size_t) (tests - path), "docs/protocol.md");
-    }
-    FILE *file = fopen (path, "r");
-    if (!file)
-        print_error ("cannot open %s\n", path);
-    return file;
-}
 
 //  The next table cell of *line (after a '|'), trimmed, into cell; 0 or -1.
 static int
@@ -196,7 +201,7 @@ static void
 test_matches_protocol_doc (void **state)
 {
     (void) state;
-    FILE *file = s_open_protocol_doc ();
+    FILE *file = test_docs_open ("docs/protocol.md");
     assert_non_null (file);
     size_t total = 0;
     for (const pst_op_def_t *op = pst_catalogue (); op->name; op++)
@@ -314,6 +319,16 @@ test_check_management (void **state)
               scope, PST_ERR_BAD_REQUEST, "Payload validation error: 'list' must be an array.");
     s_expect (&op, "{\"id\": \"x\", \"data\": {\"name\": \"n\", \"on\": false, \"list\": []}}", "admin",
               scope, NULL, NULL);
+
+    //  A row that names several scopes wants any one of them
+    const pst_op_def_t several = {
+        PST_SERVICE_AUTHN, "test.op", PST_CALLER_GATEWAY, PST_API_MGMT, NULL, NULL,
+        PST_AUTH_NONE, "create:things update:things", "", 0, 0
+    };
+    s_expect (&several, "{}", "admin", "update:things", NULL, NULL);
+    s_expect (&several, "{}", "admin", "read:things create:things", NULL, NULL);
+    s_expect (&several, "{}", "admin", "read:things", PST_ERR_INSUFFICIENT_SCOPE,
+              "Insufficient scope, expected: create:things update:things");
 }
 
 //  A member of the query string reads as Auth0's query errors

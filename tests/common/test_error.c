@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "test_docs.h"
 #include "pst_error.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,33 +83,13 @@ test_unknown (void **state)
     assert_false (pst_error_known (NULL));
 }
 
-static FILE *
-s_open_protocol_doc (void)
-{
-    char path [1024];
-    const char *source = getenv ("POSTERN_SOURCE_DIR");
-    if (source)
-        snprintf (path, sizeof path, "%s/docs/protocol.md", source);
-    else {
-        //  Run by hand: find the tree from this file's own path
-        snprintf (path, sizeof path, "%s", __FILE__);
-        char *tests = strstr (path, "tests/common/");
-        assert_non_null (tests);
-        snprintf (tests, sizeof path - (size_t) (tests - path), "docs/protocol.md");
-    }
-    FILE *file = fopen (path, "r");
-    if (!file)
-        print_error ("cannot open %s\n", path);
-    return file;
-}
-
 //  Every row "| `code` | status | ..." of the "## Errors" section agrees with
 //  pst_error, and the section lists exactly the codes of the table above.
 static void
 test_matches_protocol_doc (void **state)
 {
     (void) state;
-    FILE *file = s_open_protocol_doc ();
+    FILE *file = test_docs_open ("docs/protocol.md");
     assert_non_null (file);
     char line [1024];
     int in_errors = 0;

@@ -511,6 +511,19 @@ test_audience (void **state)
     assert_true (s_accepts (token, &reason));
     free (token);
 
+    //  Auth0's order when openid was asked: the API, then /userinfo
+    json_object_set_new (claims, "aud", json_pack ("[s, s]", API, "https://userinfo.test/"));
+    token = s_sign (claims);
+    assert_true (s_accepts (token, &reason));
+    free (token);
+
+    //  An empty array names no one
+    json_object_set_new (claims, "aud", json_array ());
+    token = s_sign (claims);
+    assert_false (s_accepts (token, &reason));
+    assert_string_equal (reason, "wrong audience");
+    free (token);
+
     //  Array without ours, array of non-strings, missing
     json_object_set_new (claims, "aud", json_pack ("[s, i]", "https://userinfo.test/", 1));
     token = s_sign (claims);

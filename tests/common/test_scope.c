@@ -35,6 +35,23 @@ test_not_words (void **state)
     assert_false (pst_scope_has ("openid\tprofile", "openid"));
 }
 
+//  An operation that names several scopes wants any one of them
+static void
+test_any (void **state)
+{
+    (void) state;
+    const char *wanted = "create:signing_keys update:signing_keys";
+    assert_true (pst_scope_has_any ("read:users update:signing_keys", wanted));
+    assert_true (pst_scope_has_any ("create:signing_keys", wanted));
+    assert_true (pst_scope_has_any ("openid", "openid"));
+    assert_false (pst_scope_has_any ("read:signing_keys", wanted));
+    assert_false (pst_scope_has_any ("create:signing_keys update:signing_keys", "read:signing_keys"));
+    assert_false (pst_scope_has_any ("openid", ""));
+    assert_false (pst_scope_has_any ("openid", "   "));
+    assert_false (pst_scope_has_any (NULL, wanted));
+    assert_false (pst_scope_has_any (wanted, NULL));
+}
+
 static void
 s_assert_normalised (const char *scopes, const char *expected)
 {
@@ -67,6 +84,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_words),
         cmocka_unit_test (test_not_words),
+        cmocka_unit_test (test_any),
         cmocka_unit_test (test_normalise),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -107,6 +107,12 @@ static const gw_route_t s_mfa_token_route = {
     .op = "mfa.associate", .auth = GW_AUTH_MFA_TOKEN, .status = 200,
     .family = GW_FAMILY_AUTH };
 
+static const gw_route_t s_userinfo_route = {
+    .method = "GET", .path = "/userinfo", .service = GW_SERVICE_AUTHN,
+    .op = "userinfo.get", .scope = "openid", .auth = GW_AUTH_USERINFO, .status = 200,
+    .family = GW_FAMILY_AUTH };
+#define USERINFO_AUDIENCE   "https://" DOMAIN "/userinfo"
+
 typedef struct {
     char *pem;
     char *kid;
@@ -134,7 +140,7 @@ s_setup (void **state)
     json_t *jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.pem, s_fx.kid));
     int rc = s_fx.keys && jwks? gw_keys_update (s_fx.keys, jwks): -1;
     json_decref (jwks);
-    s_fx.auth = gw_auth_context_new (s_fx.keys, DOMAIN);
+    s_fx.auth = gw_auth_context_new (s_fx.keys, NULL, DOMAIN);
     return rc == 0 && s_fx.auth? 0: -1;
 }
 
@@ -153,6 +159,7 @@ s_teardown (void **state)
 
 typedef struct {
     const char *audience;
+    json_t *audience_array;     //  or an array claim (taken), as Auth0's with openid
     const char *grant;          //  gty, NULL for a user's token
     const char *scope;          //  a string claim
     json_t *scope_array;        //  or an array claim (taken)
@@ -167,8 +174,9 @@ static char *
 s_bearer (token_t token)
 {
     long long now = (long long) time (NULL);
-    json_t *claims = json_pack ("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", ISSUER,
-        "aud", token.audience, "sub", token.sub? token.sub: "caller@clients",
+    json_t *claims = json_pack ("{s:s, s:o, s:s, s:s, s:I, s:I}", "iss", ISSUER,
+        "aud", token.audience_array? token.audience_array: json_string (token.audience),
+        "sub", token.sub? token.sub: "caller@clients",
         "azp", token.azp? token.azp: "app-1", "iat", now,
         "exp", now + (token.expires_in? token.expires_in: 600));
     assert_non_null (claims);
@@ -179,7 +187,7 @@ s_bearer (token_t token)
     if (token.scope_array)
         json_object_set_new (claims, "scope", token.scope_array);
     char *jwt = pst_jwt_sign (token.other_key? s_fx.other_pem: s_fx.pem,
-                              token.other_key? s_fx.other_kid: s_fx.kid, "at+jwt", claims);
+                              token.other_key? s_fx.other_kid: s_fx.kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (jwt);
     char *header = NULL;
@@ -320,6 +328,15 @@ test_management (void **state)
     s_assert_caller (&verdict, "caller@clients", "read:clients update:clients", NULL);
     free (authorization);
 
+    //  aud may be an array that holds the Management API (Auth0's shape)
+    token_t several = machine;
+    several.audience = NULL;
+    several.audience_array = json_pack ("[s, s]", "https://other.example/api", MGMT_AUDIENCE);
+    authorization = s_bearer (several);
+    assert_int_equal (s_check (&s_mgmt_route, authorization, NULL, 1, &verdict), GW_VERDICT_OK);
+    s_assert_caller (&verdict, "caller@clients", "read:users read:clients", "app-1");
+    free (authorization);
+
     //  Missing, malformed, for another audience, a user's, expired, without sub
     s_check (&s_mgmt_route, NULL, NULL, 1, &verdict);
     s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
@@ -338,6 +355,9 @@ test_management (void **state)
           .expires_in = -3600 },
         { .audience = MGMT_AUDIENCE, .grant = "client-credentials", .scope = "read:clients",
           .sub = "" },
+        { .audience_array = json_pack ("[s, s]", MFA_AUDIENCE, "https://" DOMAIN "/userinfo"),
+          .grant = "client-credentials", .scope = "read:clients" },
+        { .audience_array = json_array (), .grant = "client-credentials", .scope = "read:clients" },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
         authorization = s_bearer (refused [i]);
@@ -395,6 +415,18 @@ test_mfa_bearer (void **state)
     assert_null (json_object_get (params, "mfa_token"));
     free (authorization);
 
+    //  A token asked for with openid names /userinfo beside the MFA API
+    json_decref (params);
+    params = json_object ();
+    token_t with_openid = user;
+    with_openid.audience = NULL;
+    with_openid.audience_array = json_pack ("[s, s]", MFA_AUDIENCE, "https://" DOMAIN "/userinfo");
+    authorization = s_bearer (with_openid);
+    assert_int_equal (s_check (&s_mfa_route, authorization, params, 1, &verdict),
+                      GW_VERDICT_OK);
+    s_assert_caller (&verdict, "auth0|u1", "openid read:authenticators", "app-1");
+    free (authorization);
+
     //  Refusals: none, a machine token, another audience, an expired one, no scope
     s_check (&s_mfa_route, NULL, params, 1, &verdict);
     s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
@@ -404,6 +436,9 @@ test_mfa_bearer (void **state)
           .scope = "read:authenticators" },
         { .audience = MGMT_AUDIENCE, .scope = "read:authenticators" },
         { .audience = MFA_AUDIENCE, .scope = "read:authenticators", .expires_in = -3600 },
+        { .audience_array = json_pack ("[s, s]", "https://other.example/api",
+                                       "https://" DOMAIN "/userinfo"),
+          .scope = "read:authenticators" },
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
         authorization = s_bearer (refused [i]);
@@ -478,6 +513,148 @@ test_mfa_token_only (void **state)
     gw_auth_verdict_clear (&verdict);
 }
 
+//  /userinfo: a user's token that names it (alone, or beside an API) and holds
+//  openid; the scope refusal carries OpenID Connect's challenge
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    gw_auth_verdict_t verdict = { 0 };
+    json_t *params = json_object ();
+    token_t user = { .audience_array = json_pack ("[s, s]", "https://api.example.com/",
+                                                  USERINFO_AUDIENCE),
+                     .scope = "openid profile", .sub = "auth0|u1", .grant = "password" };
+    char *authorization = s_bearer (user);
+    assert_int_equal (s_check (&s_userinfo_route, authorization, params, 1, &verdict),
+                      GW_VERDICT_OK);
+    s_assert_caller (&verdict, "auth0|u1", "openid profile", "app-1");
+    free (authorization);
+    token_t alone = { .audience = USERINFO_AUDIENCE, .scope = "openid", .sub = "auth0|u1" };
+    authorization = s_bearer (alone);
+    assert_int_equal (s_check (&s_userinfo_route, authorization, params, 1, &verdict),
+                      GW_VERDICT_OK);
+    free (authorization);
+
+    token_t narrow = { .audience = USERINFO_AUDIENCE, .scope = "profile email" };
+    authorization = s_bearer (narrow);
+    s_check (&s_userinfo_route, authorization, params, 1, &verdict);
+    s_assert_refused (&verdict, 403, PST_ERR_INSUFFICIENT_SCOPE, GW_RESPONSE_CHALLENGE_OPENID,
+                      "Insufficient scope, expected any of: openid");
+    free (authorization);
+
+    s_check (&s_userinfo_route, NULL, params, 1, &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Missing authentication");
+    s_check (&s_userinfo_route, "Bearer opaque-mfa-token", params, 1, &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Invalid token");
+    token_t refused [] = {
+        { .audience = "https://api.example.com/", .scope = "openid" },
+        { .audience = MFA_AUDIENCE, .scope = "openid" },
+        { .audience = USERINFO_AUDIENCE, .grant = "client-credentials", .scope = "openid" },
+        { .audience = USERINFO_AUDIENCE, .scope = "openid", .expires_in = -3600 },
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        authorization = s_bearer (refused [i]);
+        s_check (&s_userinfo_route, authorization, params, 1, &verdict);
+        s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                          "Invalid token");
+        free (authorization);
+    }
+    //  The body is never a way to pass a token
+    assert_int_equal (json_object_size (params), 0);
+    json_decref (params);
+    gw_auth_verdict_clear (&verdict);
+}
+
+//  A token whose client, or whose client's grant for its audience, was deleted
+//  once it had been issued is refused as revoked; its client is azp, and for a
+//  machine token sub too. Before the first list a good token waits for it once,
+//  then is 503; a bad one is refused without waiting.
+static void
+test_revoked (void **state)
+{
+    (void) state;
+    gw_revocations_t *revocations = gw_revocations_new ();
+    gw_auth_context_t *auth = gw_auth_context_new (s_fx.keys, revocations, DOMAIN);
+    assert_non_null (auth);
+    gw_auth_verdict_t verdict = { 0 };
+    token_t machine = { .audience = MGMT_AUDIENCE, .grant = "client-credentials",
+                        .scope = "read:clients" };
+    char *authorization = s_bearer (machine);
+    int both = GW_AUTH_WAIT_KEYS | GW_AUTH_WAIT_REVOCATIONS;
+    assert_int_equal (gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1",
+                                     &verdict), GW_VERDICT_WAIT_REVOCATIONS);
+    assert_null (verdict.caller);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, GW_AUTH_WAIT_KEYS, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 503, PST_ERR_UNAVAILABLE, NULL,
+                      "The list of revoked tokens has not been received from authn yet");
+    gw_auth_check (auth, &s_mgmt_route, "Bearer not.a.token", NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "Invalid token");
+
+    json_t *empty = json_array ();
+    assert_int_equal (gw_revocations_update (revocations, empty), 0);
+    json_decref (empty);
+    assert_int_equal (gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1",
+                                     &verdict), GW_VERDICT_OK);
+
+    //  app-1's Management API grant went when its tokens had been issued;
+    //  app-2 went whole a minute before its token was
+    long long now_ms = (long long) time (NULL) * 1000;
+    json_t *list = json_pack ("[{s:s, s:s, s:I}, {s:s, s:n, s:I}]",
+        "client_id", "app-1", "audience", MGMT_AUDIENCE, "revoked_at", now_ms + 500,
+        "client_id", "app-2", "audience", "revoked_at", now_ms - 60000);
+    assert_int_equal (gw_revocations_update (revocations, list), 0);
+    json_decref (list);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    free (authorization);
+    //  Its client named by sub alone
+    token_t by_sub = machine;
+    by_sub.azp = "another-app";
+    by_sub.sub = "app-1@clients";
+    authorization = s_bearer (by_sub);
+    gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    free (authorization);
+    //  Another client's token; app-1's user token for the MFA API (only its
+    //  Management API grant went); app-2's token issued after it went
+    token_t other = machine;
+    other.azp = "app-3";
+    other.sub = "app-3@clients";
+    token_t user = { .audience = MFA_AUDIENCE, .scope = "read:authenticators", .sub = "auth0|u1" };
+    token_t later = other;
+    later.azp = "app-2";
+    later.sub = "app-2@clients";
+    token_t good [] = { other, user, later };
+    const gw_route_t *routes [] = { &s_mgmt_route, &s_mfa_route, &s_mgmt_route };
+    for (size_t i = 0; i < 3; i++) {
+        authorization = s_bearer (good [i]);
+        json_t *params = json_object ();
+        assert_int_equal (gw_auth_check (auth, routes [i], authorization, params, both,
+                                         "192.0.2.1", &verdict), GW_VERDICT_OK);
+        gw_auth_verdict_clear (&verdict);
+        json_decref (params);
+        free (authorization);
+    }
+    //  A user's MFA API token of a client that went whole
+    list = json_pack ("[{s:s, s:n, s:I}]", "client_id", "app-1", "audience", "revoked_at", now_ms);
+    assert_int_equal (gw_revocations_update (revocations, list), 0);
+    json_decref (list);
+    authorization = s_bearer (user);
+    json_t *params = json_object ();
+    gw_auth_check (auth, &s_mfa_route, authorization, params, both, "192.0.2.1", &verdict);
+    s_assert_refused (&verdict, 401, PST_ERR_INVALID_TOKEN, GW_RESPONSE_CHALLENGE_BEARER,
+                      "The access token was revoked");
+    json_decref (params);
+    free (authorization);
+    gw_auth_context_destroy (&auth);
+    gw_revocations_destroy (&revocations);
+}
+
 int
 main (void)
 {
@@ -490,6 +667,8 @@ main (void)
         cmocka_unit_test (test_mfa_bearer),
         cmocka_unit_test (test_mfa_access_only),
         cmocka_unit_test (test_mfa_token_only),
+        cmocka_unit_test (test_userinfo),
+        cmocka_unit_test (test_revoked),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

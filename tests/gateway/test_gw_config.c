@@ -12,7 +12,8 @@ static const char *s_names [] = {
     "POSTERN_TLS_KEY", "POSTERN_AUTHN_ENDPOINT", "POSTERN_MFA_ENDPOINT",
     "POSTERN_BUS_TIMEOUT_MS", "POSTERN_DOMAIN", "POSTERN_MAX_BODY",
     "POSTERN_CONNECTION_TIMEOUT_S", "POSTERN_MAX_CONNECTIONS", "POSTERN_MAX_CONNECTIONS_PER_IP",
-    "POSTERN_REQUEST_DEADLINE_S", "POSTERN_DATA_DIR", "POSTERN_KEYS_DIR", "POSTERN_KEY_NAME", NULL
+    "POSTERN_REQUEST_DEADLINE_S", "POSTERN_DATA_DIR", "POSTERN_KEYS_DIR", "POSTERN_KEY_NAME",
+    "POSTERN_MGMT_RATE_LIMIT", "POSTERN_MGMT_RATE_PER_S", NULL
 };
 
 static int
@@ -128,6 +129,30 @@ test_front_door_limits (void **state)
     gw_config_destroy (&config);
 }
 
+//  The Management API's rate limit (gw_ratelimit): a bucket of 100 filling
+//  at 50 a second unless set; a bad value keeps the default
+static void
+test_mgmt_rate_limit (void **state)
+{
+    (void) state;
+    gw_config_t *config = gw_config_from_env ();
+    assert_int_equal (config->mgmt_rate_limit, 100);
+    assert_int_equal (config->mgmt_rate_per_s, 50);
+    gw_config_destroy (&config);
+    setenv ("POSTERN_MGMT_RATE_LIMIT", "10", 1);
+    setenv ("POSTERN_MGMT_RATE_PER_S", "2", 1);
+    config = gw_config_from_env ();
+    assert_int_equal (config->mgmt_rate_limit, 10);
+    assert_int_equal (config->mgmt_rate_per_s, 2);
+    gw_config_destroy (&config);
+    setenv ("POSTERN_MGMT_RATE_LIMIT", "0", 1);
+    setenv ("POSTERN_MGMT_RATE_PER_S", "many", 1);
+    config = gw_config_from_env ();
+    assert_int_equal (config->mgmt_rate_limit, 100);
+    assert_int_equal (config->mgmt_rate_per_s, 50);
+    gw_config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -136,6 +161,7 @@ main (void)
         cmocka_unit_test_setup (test_environment, s_clear),
         cmocka_unit_test_setup (test_bad_values_keep_defaults, s_clear),
         cmocka_unit_test_setup (test_front_door_limits, s_clear),
+        cmocka_unit_test_setup (test_mgmt_rate_limit, s_clear),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@ s_token (int key, const char *audience, long long expires_in)
     json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", ISSUER, "aud", audience,
                                 "sub", "m2m@clients", "iat", now, "exp", now + expires_in,
                                 "scope", "read:users");
-    char *token = pst_jwt_sign (s_keys [key].pem, s_keys [key].kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (s_keys [key].pem, s_keys [key].kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     return token;

@@ -160,6 +160,30 @@ test_bad_rate_limit_ignored (void **state)
     pst_msg_destroy (&reply);
 }
 
+//  The gateway's own limit (gw_ratelimit): its headers on any answer, and
+//  its 429 in the Management API's shape with Retry-After
+static void
+test_gateway_rate_limit (void **state)
+{
+    (void) state;
+    gw_response_t *response = gw_response_error (GW_FAMILY_MGMT, 404, PST_ERR_NOT_FOUND, "Not Found");
+    gw_response_rate_limit (response, 100, 99, 1900000001);
+    assert_string_equal (gw_response_header (response, "x-ratelimit-limit"), "100");
+    assert_string_equal (gw_response_header (response, "x-ratelimit-remaining"), "99");
+    assert_string_equal (gw_response_header (response, "x-ratelimit-reset"), "1900000001");
+    gw_response_destroy (&response);
+    response = gw_response_rate_limited (3);
+    assert_int_equal (gw_response_status (response), 429);
+    assert_string_equal (gw_response_header (response, "retry-after"), "3");
+    json_t *document = s_document (response);
+    assert_int_equal (json_integer_value (json_object_get (document, "statusCode")), 429);
+    assert_string_equal (json_string_value (json_object_get (document, "error")), "Too Many Requests");
+    assert_string_equal (json_string_value (json_object_get (document, "errorCode")),
+                         "too_many_requests");
+    json_decref (document);
+    gw_response_destroy (&response);
+}
+
 static void
 test_body_cannot_override_error (void **state)
 {
@@ -281,6 +305,7 @@ main (void)
         cmocka_unit_test (test_mfa_required_carries_mfa_token),
         cmocka_unit_test (test_retry_after_becomes_header),
         cmocka_unit_test (test_bad_rate_limit_ignored),
+        cmocka_unit_test (test_gateway_rate_limit),
         cmocka_unit_test (test_body_cannot_override_error),
         cmocka_unit_test (test_management_error_shape),
         cmocka_unit_test (test_unknown_error_code_is_server_error),

@@ -51,6 +51,18 @@ test_authentication_routes (void **state)
     assert_true (match.route->cacheable);
     assert_int_equal (gw_routes_match ("GET", "/.well-known/openid-configuration", &match), 200);
     assert_string_equal (match.route->op, "oidc.configuration");
+
+    //  /userinfo, GET and POST: a user's access token with openid, never cached
+    assert_int_equal (gw_routes_match ("GET", "/userinfo", &match), 200);
+    assert_string_equal (match.route->op, "userinfo.get");
+    assert_int_equal (match.route->service, GW_SERVICE_AUTHN);
+    assert_int_equal (match.route->auth, GW_AUTH_USERINFO);
+    assert_string_equal (match.route->scope, "openid");
+    assert_false (match.route->cacheable);
+    assert_int_equal (gw_routes_match ("POST", "/userinfo", &match), 200);
+    assert_string_equal (match.route->op, "userinfo.post");
+    assert_int_equal (match.route->auth, GW_AUTH_USERINFO);
+    assert_int_equal (gw_routes_match ("DELETE", "/userinfo", &match), 405);
 }
 
 static void
@@ -156,6 +168,10 @@ test_management_table (void **state)
           "delete:authentication_methods", 204 },
         { "POST",   "/api/v2/users/u1/recovery-code-regeneration", "recovery_code.regenerate",
           "update:users", 200 },
+        { "GET",    "/api/v2/keys/signing",      "signing_keys.list", "read:signing_keys", 200 },
+        { "GET",    "/api/v2/keys/signing/k1",   "signing_keys.get",  "read:signing_keys", 200 },
+        { "POST",   "/api/v2/keys/signing/rotate", "signing_keys.rotate",
+          "create:signing_keys update:signing_keys", 201 },
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected [0]; i++) {
         gw_match_t match;

@@ -34,10 +34,11 @@
 
 typedef struct {
     pthread_mutex_t mutex;
-    int silent;                 //  drop everything but keys.jwks
+    int silent;                 //  drop everything but keys.jwks and revocations.list
     int delay_ms;               //  wait this long before answering (not key fetches)
     int requests;               //  requests seen, keys.jwks excepted
     int keys_requests;          //  keys.jwks requests seen
+    int revocation_requests;    //  revocations.list requests seen
     char service [8];
     char op [PST_MSG_OP_MAX + 1];
     char caller [257];
@@ -46,6 +47,9 @@ typedef struct {
     char ip [65];
     json_t *body;
     json_t *jwks;
+    json_t *revocations;        //  what revocations.list answers
+    int revocations_silent;     //  revocations.list goes unanswered
+    int keys_silent;            //  keys.jwks goes unanswered
 } stub_t;
 
 typedef struct {
@@ -97,6 +101,13 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
         pthread_mutex_unlock (&stub->mutex);
     }
     else
+    if (streq (op, "revocations.list")) {
+        pthread_mutex_lock (&stub->mutex);
+        body = json_pack ("{s:O, s:i, s:b}", "revocations", stub->revocations,
+                          "next", (int) json_array_size (stub->revocations), "more", 0);
+        pthread_mutex_unlock (&stub->mutex);
+    }
+    else
     if (streq (op, "token.grant") && pst_msg_get_str (request, "client_id")
     &&  streq (pst_msg_get_str (request, "client_id"), "bad-client"))
         pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
@@ -129,6 +140,12 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
     if (streq (op, "recovery_code.regenerate"))
         body = json_pack ("{s:s}", "recovery_code", "ABCDEFGHIJKLMNOPQRSTUVWX");
     else
+    if (strncmp (op, "userinfo.", 9) == 0 && streq (s_str_or_empty (request, "gone"), "yes"))
+        pst_msg_fail (reply, PST_ERR_INVALID_TOKEN, "The user of the access token does not exist");
+    else
+    if (strncmp (op, "userinfo.", 9) == 0)
+        body = json_pack ("{s:s}", "sub", pst_msg_caller (request));
+    else
         body = json_pack ("{s:[{s:s}]}", "result", "op", op);
     if (body)
         pst_msg_set_body (reply, &body);
@@ -145,17 +162,22 @@ s_serve_one (stub_t *stub, zsock_t *router, const char *service)
     pst_msg_t *request = NULL;
     if (zmsg_size (frames) == 2
     &&  pst_msg_decode (zframe_data (payload), zframe_size (payload), &request) == 0) {
-        int keys = streq (pst_msg_op (request), "keys.jwks");
+        //  What the gateway's bus thread fetches on its own: answered always,
+        //  never recorded as a request
+        int revocations = streq (pst_msg_op (request), "revocations.list");
+        int keys = streq (pst_msg_op (request), "keys.jwks") || revocations;
         pthread_mutex_lock (&stub->mutex);
-        int silent = stub->silent;
+        int silent = stub->silent || (revocations && stub->revocations_silent)
+                  || (keys && !revocations && stub->keys_silent);
         int delay_ms = stub->delay_ms;
-        stub->keys_requests += keys;
+        stub->keys_requests += keys && !revocations;
+        stub->revocation_requests += revocations;
         pthread_mutex_unlock (&stub->mutex);
         if (!keys)
             s_record (stub, service, request);
         if (!keys && !silent && delay_ms > 0)
             zclock_sleep (delay_ms);
-        if (keys || !silent) {
+        if ((keys && !(revocations && silent) && !(!revocations && stub->keys_silent)) || !silent) {
             pst_msg_t *reply = pst_msg_new_reply (request);
             s_answer (stub, request, reply);
             pst_bus_send (router, identity, reply);
@@ -256,6 +278,7 @@ s_setup (void **state)
     stub_t *stub = &s_fx.stubs.stub;
     pthread_mutex_init (&stub->mutex, NULL);
     stub->jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.key_pem, s_fx.kid));
+    stub->revocations = json_array ();
     s_fx.stubs.actor = pst_actor_new (s_stub_actor, stub, "ss", &s_fx.stubs.authn_endpoint,
                                       &s_fx.stubs.mfa_endpoint);
     if (!s_fx.stubs.actor || !s_fx.stubs.authn_endpoint || !s_fx.stubs.mfa_endpoint)
@@ -296,6 +319,7 @@ s_teardown (void **state)
     zstr_free (&s_fx.stubs.mfa_endpoint);
     json_decref (s_fx.stubs.stub.body);
     json_decref (s_fx.stubs.stub.jwks);
+    json_decref (s_fx.stubs.stub.revocations);
     free (s_fx.key_pem);
     free (s_fx.kid);
     free (s_fx.rotated_pem);
@@ -483,7 +507,7 @@ s_token_by (const char *pem, const char *kid, const char *scope, const char *aud
                                 "exp", now + 600, "scope", scope, "azp", "m2m-client");
     if (grant)
         json_object_set_new (claims, "gty", json_string (grant));
-    char *token = pst_jwt_sign (pem, kid, "at+jwt", claims);
+    char *token = pst_jwt_sign (pem, kid, "JWT", claims);
     json_decref (claims);
     assert_non_null (token);
     char *header = NULL;
@@ -815,6 +839,107 @@ test_mfa_authenticators_delete (void **state)
     assert_int_equal (s_requests (stub), before);
 }
 
+//  A user's access token with claims aud (taken); "Bearer ..."; caller frees
+static char *
+s_user_token_for (json_t *aud, const char *scope)
+{
+    long long now = (long long) time (NULL);
+    json_t *claims = json_pack ("{s:s, s:o, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", ISSUER,
+                                "aud", aud, "sub", "auth0|u1", "iat", now, "exp", now + 600,
+                                "scope", scope, "azp", "app-1", "gty", "password");
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "JWT", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+//  GET and POST /userinfo take a user's access token that names /userinfo
+//  (Auth0's aud array when openid was asked) and holds openid
+static void
+test_userinfo (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    const char *userinfo = "https://" DOMAIN "/userinfo";
+    char *authorization = s_user_token_for (json_pack ("[s, s]", "https://api.example.com/",
+                                                       userinfo), "openid email read:things");
+    request_t request = { .method = "GET", .path = "/userinfo", .authorization = authorization };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_assert_json (http);
+    s_assert_no_store (http);
+    assert_string_equal (s_member (http, "sub"), "auth0|u1");
+    assert_string_equal (stub->service, "authn");
+    assert_string_equal (stub->op, "userinfo.get");
+    assert_string_equal (stub->caller, "auth0|u1");
+    assert_string_equal (stub->scopes, "openid email read:things");
+    s_http_destroy (&http);
+    //  POST, as OpenID Connect allows, with a form body the service ignores
+    request.method = "POST";
+    request.body = "something=else";
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_string_equal (stub->op, "userinfo.post");
+    assert_string_equal (stub->caller, "auth0|u1");
+    s_http_destroy (&http);
+    request.body = NULL;
+    request.method = "GET";
+    free (authorization);
+    //  Its only audience, as a string
+    authorization = s_user_token_for (json_string (userinfo), "openid");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_http_destroy (&http);
+    free (authorization);
+    //  A user the service no longer knows: its 401 with the Bearer challenge
+    authorization = s_user_token_for (json_string (userinfo), "openid");
+    request.authorization = authorization;
+    request.method = "POST";
+    request.body = "gone=yes";
+    http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+    s_http_destroy (&http);
+    request.method = "GET";
+    request.body = NULL;
+    free (authorization);
+
+    //  Refusals never reach authn
+    int before = s_requests (stub);
+    //  without openid: 403 with the insufficient_scope challenge (OIDC Core §5.3.3)
+    authorization = s_user_token_for (json_pack ("[s, s]", "https://api.example.com/", userinfo),
+                                      "read:things");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 403);
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
+    assert_string_equal (s_header (http, "WWW-Authenticate"),
+                         "Bearer error=\"insufficient_scope\", scope=\"openid\"");
+    s_http_destroy (&http);
+    free (authorization);
+    //  a token that does not name /userinfo, a machine token, an mfa_token, none
+    authorization = s_user_token_for (json_string ("https://api.example.com/"), "openid");
+    const char *refused [] = { authorization, NULL, "Bearer MFA_TOKEN", NULL };
+    char *machine = s_mgmt_token ("openid", userinfo);
+    refused [1] = machine;
+    for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
+        request.authorization = refused [i];
+        http = s_http (&request);
+        assert_int_equal (http->status, 401);
+        assert_string_equal (s_member (http, "error"), "invalid_token");
+        assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+        s_http_destroy (&http);
+    }
+    free (machine);
+    free (authorization);
+    assert_int_equal (s_requests (stub), before);
+}
+
 //  ---------------------------------------------------------------------------
 //  Limits and routing
 
@@ -936,6 +1061,230 @@ test_management_insufficient_scope (void **state)
     assert_int_equal (s_requests (&s_fx.stubs.stub), before);
     s_http_destroy (&http);
     free (authorization);
+}
+
+//  ---------------------------------------------------------------------------
+//  Revoked tokens
+
+static zactor_t *
+s_own_gateway (gw_config_t *config, int bus_timeout_ms, int *http_port_p);
+
+//  A token of client issued iat_offset_s from now
+static char *
+s_token_of (const char *client, long long iat_offset_s, const char *audience, const char *grant)
+{
+    long long iat = (long long) time (NULL) + iat_offset_s;
+    char subject [128];
+    snprintf (subject, sizeof subject, grant? "%s@clients": "auth0|user-of-%s", client);
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", ISSUER,
+        "aud", audience, "sub", subject, "iat", iat, "exp", iat + 600,
+        "scope", "read:clients read:authenticators", "azp", client);
+    if (grant)
+        json_object_set_new (claims, "gty", json_string (grant));
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "JWT", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+//  What revocations.list answers from now on: a JSON array, taken
+static void
+s_set_revocations (json_t *list)
+{
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_lock (&stub->mutex);
+    json_decref (stub->revocations);
+    stub->revocations = list;
+    pthread_mutex_unlock (&stub->mutex);
+}
+
+static int
+s_revocation_requests (void)
+{
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_lock (&stub->mutex);
+    int requests = stub->revocation_requests;
+    pthread_mutex_unlock (&stub->mutex);
+    return requests;
+}
+
+//  The status of method path with authorization, on the fixture's gateway or
+//  over plain HTTP on plain_port
+static long
+s_status (const char *method, const char *path, const char *authorization, int plain_port)
+{
+    request_t request = { .method = method, .path = path, .authorization = authorization,
+                          .plain_port = plain_port };
+    http_t *http = s_http (&request);
+    long status = http->status;
+    s_http_destroy (&http);
+    return status;
+}
+
+//  Polls until method path answers want, for up to 5 s (the gateway reads the
+//  list about once a second); 1 when it did
+static int
+s_status_becomes (long want, const char *method, const char *path, const char *authorization,
+                  int plain_port)
+{
+    int64_t until = zclock_mono () + 5000;
+    while (s_status (method, path, authorization, plain_port) != want)
+        if (zclock_mono () > until)
+            return 0;
+        else
+            zclock_sleep (100);
+    return 1;
+}
+
+//  authn slower to start than the gateway's first key fetch: the gateway holds
+//  no keys, and the first token asks for them at once instead of being refused
+//  until the next scheduled fetch (10 s later)
+static void
+test_keys_after_a_slow_start (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_lock (&stub->mutex);
+    stub->keys_silent = 1;
+    pthread_mutex_unlock (&stub->mutex);
+    gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
+    gw_config_set_str (&config->domain, DOMAIN);
+    int port = -1;
+    zactor_t *gateway = s_own_gateway (config, 300, &port);
+    zclock_sleep (600);         //  the first fetch is over, unanswered
+    pthread_mutex_lock (&stub->mutex);
+    stub->keys_silent = 0;
+    pthread_mutex_unlock (&stub->mutex);
+    char *token = s_mgmt_token ("read:clients", MGMT_AUDIENCE);
+    assert_int_equal (s_status ("GET", "/api/v2/clients", token, port), 200);
+    free (token);
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+}
+
+//  A token whose client, or whose client's grant for its audience, was deleted
+//  after it was issued is refused at the gateway like an invalid one; other
+//  clients' tokens, and the same client's issued after, are not
+static void
+test_revoked_tokens (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    long long now_ms = (long long) time (NULL) * 1000;
+    char *old_token = s_token_of ("revoked-client", -20, MGMT_AUDIENCE, "client-credentials");
+    char *new_token = s_token_of ("revoked-client", 0, MGMT_AUDIENCE, "client-credentials");
+    char *other_token = s_token_of ("other-client", -20, MGMT_AUDIENCE, "client-credentials");
+    char *user_token = s_token_of ("gone-client", -20, "https://" DOMAIN "/mfa/", NULL);
+    char *other_user_token = s_token_of ("other-client", -20, "https://" DOMAIN "/mfa/", NULL);
+    assert_int_equal (s_status ("GET", "/api/v2/clients", old_token, 0), 200);
+    assert_int_equal (s_status ("GET", "/mfa/authenticators", user_token, 0), 200);
+
+    //  The grant of revoked-client for the Management API went 10 s ago; the
+    //  whole of gone-client too, and another audience of other-client
+    s_set_revocations (json_pack ("[{s:s, s:s, s:I}, {s:s, s:n, s:I}, {s:s, s:s, s:I}]",
+        "client_id", "revoked-client", "audience", MGMT_AUDIENCE, "revoked_at", now_ms - 10000,
+        "client_id", "gone-client", "audience", "revoked_at", now_ms - 10000,
+        "client_id", "other-client", "audience", "https://api.example/", "revoked_at", now_ms));
+    assert_true (s_status_becomes (401, "GET", "/api/v2/clients", old_token, 0));
+    int before = s_requests (stub);
+    request_t request = { .method = "GET", .path = "/api/v2/clients", .authorization = old_token };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "errorCode"), "invalid_token");
+    assert_string_equal (s_member (http, "message"), "The access token was revoked");
+    assert_non_null (s_header (http, "WWW-Authenticate"));
+    assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+    s_http_destroy (&http);
+    request_t mfa = { .method = "GET", .path = "/mfa/authenticators", .authorization = user_token };
+    http = s_http (&mfa);
+    assert_int_equal (http->status, 401);
+    assert_string_equal (s_member (http, "error"), "invalid_token");
+    assert_string_equal (s_member (http, "error_description"), "The access token was revoked");
+    s_http_destroy (&http);
+    assert_int_equal (s_requests (stub), before);
+
+    //  Issued after the revocation; another client; a revocation of another audience
+    assert_int_equal (s_status ("GET", "/api/v2/clients", new_token, 0), 200);
+    assert_int_equal (s_status ("GET", "/api/v2/clients", other_token, 0), 200);
+    assert_int_equal (s_status ("GET", "/mfa/authenticators", other_user_token, 0), 200);
+
+    //  The list is replaced whole: gone from it, a token is good again
+    s_set_revocations (json_array ());
+    assert_true (s_status_becomes (200, "GET", "/api/v2/clients", old_token, 0));
+    assert_int_equal (s_status ("GET", "/mfa/authenticators", user_token, 0), 200);
+    free (old_token);
+    free (new_token);
+    free (other_token);
+    free (user_token);
+    free (other_user_token);
+}
+
+//  Until its first list arrives a gateway cannot tell a revoked token: a token
+//  waits for the list, and gets 503 when it does not come. Once it has a list it
+//  keeps it while authn is silent, and the next list counts once authn answers.
+static void
+test_revocations_before_first_list (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    pthread_mutex_lock (&stub->mutex);
+    stub->revocations_silent = 1;
+    pthread_mutex_unlock (&stub->mutex);
+    gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
+    gw_config_set_str (&config->domain, DOMAIN);
+    int port = -1;
+    zactor_t *gateway = s_own_gateway (config, 500, &port);
+    char *token = s_token_of ("revoked-client", -20, MGMT_AUDIENCE, "client-credentials");
+
+    int before = s_requests (stub);
+    request_t request = { .method = "GET", .path = "/api/v2/clients", .authorization = token,
+                          .plain_port = port };
+    http_t *http = s_http (&request);
+    assert_int_equal (http->status, 503);
+    assert_string_equal (s_member (http, "errorCode"), "temporarily_unavailable");
+    assert_true (http->elapsed_ms < 500 + MARGIN_MS);
+    s_http_destroy (&http);
+    assert_int_equal (s_requests (stub), before);
+    //  Requests without a token do not wait for it
+    request_t token_request = { .method = "POST", .path = "/oauth/token", .plain_port = port,
+        .body = "grant_type=password&username=user%40example.com&password=pwd" };
+    http = s_http (&token_request);
+    assert_int_equal (http->status, 200);
+    s_http_destroy (&http);
+
+    pthread_mutex_lock (&stub->mutex);
+    stub->revocations_silent = 0;
+    pthread_mutex_unlock (&stub->mutex);
+    assert_true (s_status_becomes (200, "GET", "/api/v2/clients", token, port));
+
+    //  authn silent again: the last list stays, and a revocation made meanwhile
+    //  counts once authn answers
+    pthread_mutex_lock (&stub->mutex);
+    stub->revocations_silent = 1;
+    pthread_mutex_unlock (&stub->mutex);
+    long long now_ms = (long long) time (NULL) * 1000;
+    s_set_revocations (json_pack ("[{s:s, s:n, s:I}]", "client_id", "revoked-client",
+                                  "audience", "revoked_at", now_ms));
+    int asked = s_revocation_requests ();
+    int64_t until = zclock_mono () + 5000;
+    while (s_revocation_requests () < asked + 2 && zclock_mono () < until)
+        zclock_sleep (50);
+    assert_true (s_revocation_requests () >= asked + 2);
+    assert_int_equal (s_status ("GET", "/api/v2/clients", token, port), 200);
+    pthread_mutex_lock (&stub->mutex);
+    stub->revocations_silent = 0;
+    pthread_mutex_unlock (&stub->mutex);
+    assert_true (s_status_becomes (401, "GET", "/api/v2/clients", token, port));
+
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+    s_set_revocations (json_array ());
+    free (token);
 }
 
 static void
@@ -1164,6 +1513,140 @@ test_service_not_connected (void **state)
     zstr_free (&dead);
 }
 
+static zactor_t *
+    s_own_gateway (gw_config_t *config, int bus_timeout_ms, int *http_port_p);
+
+//  A Management API token of client, signed with the fixture's key
+static char *
+s_client_token (const char *client)
+{
+    long long now = (long long) time (NULL);
+    char sub [64];
+    snprintf (sub, sizeof sub, "%s@clients", client);
+    json_t *claims = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "iss", ISSUER,
+        "aud", MGMT_AUDIENCE, "sub", sub, "iat", now, "exp", now + 600, "scope", "read:clients",
+        "azp", client, "gty", "client-credentials");
+    char *token = pst_jwt_sign (s_fx.key_pem, s_fx.kid, "at+jwt", claims);
+    json_decref (claims);
+    assert_non_null (token);
+    char *header = NULL;
+    assert_true (asprintf (&header, "Bearer %s", token) > 0);
+    free (token);
+    return header;
+}
+
+static long
+s_header_int (http_t *http, const char *name)
+{
+    const char *value = s_header (http, name);
+    assert_non_null (value);
+    return strtol (value, NULL, 10);
+}
+
+//  Sends request until the gateway refuses it with 429 (at most tries times):
+//  every answer carries the x-ratelimit headers of one bucket of limit, the
+//  first with limit - 1 left; the 429 is Auth0's, with Retry-After. Returns
+//  how many were served.
+static int
+s_until_refused (request_t *request, long served_status, int limit, int tries)
+{
+    int served = 0;
+    for (int attempt = 0; attempt < tries; attempt++) {
+        http_t *http = s_http (request);
+        long now = (long) time (NULL);
+        assert_int_equal (s_header_int (http, "X-RateLimit-Limit"), limit);
+        long remaining = s_header_int (http, "X-RateLimit-Remaining");
+        long reset = s_header_int (http, "X-RateLimit-Reset");
+        assert_true (remaining >= 0 && remaining < limit);
+        assert_true (reset >= now && reset <= now + limit + 1);
+        if (attempt == 0)
+            assert_int_equal (remaining, limit - 1);
+        if (http->status == 429) {
+            assert_int_equal (remaining, 0);
+            assert_int_equal (json_integer_value (json_object_get (http->json, "statusCode")), 429);
+            assert_string_equal (s_member (http, "error"), "Too Many Requests");
+            assert_string_equal (s_member (http, "errorCode"), "too_many_requests");
+            assert_int_equal (s_header_int (http, "Retry-After"), 1);
+            s_http_destroy (&http);
+            return served;
+        }
+        assert_int_equal (http->status, served_status);
+        served++;
+        s_http_destroy (&http);
+    }
+    fail_msg ("no 429 in %d requests", tries);
+    return served;
+}
+
+//  Every Management API answer carries Auth0's x-ratelimit headers, and they
+//  are kept: a client's bucket (the token's azp) empties, then 429 until it
+//  refills; another client has its own; requests without a good token, and
+//  answers the gateway gives before it knows the caller, count against the
+//  address. The Authentication API carries none of it.
+static void
+test_management_rate_limit (void **state)
+{
+    (void) state;
+    request_t token = { .method = "POST", .path = "/oauth/token",
+                        .body = "grant_type=client_credentials&client_id=c&client_secret=s" };
+    http_t *http = s_http (&token);
+    assert_null (s_header (http, "X-RateLimit-Limit"));
+    s_http_destroy (&http);
+    char *authorization = s_client_token ("m2m-client");
+    request_t request = { .method = "GET", .path = "/api/v2/clients/abc",
+                          .authorization = authorization };
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Limit"), 100);
+    s_http_destroy (&http);
+    free (authorization);
+
+    gw_config_t *config = gw_config_new ();
+    gw_config_set_str (&config->keys_dir, test_keys_dir ());
+    config->mgmt_rate_limit = 3;
+    config->mgmt_rate_per_s = 1;
+    int port = -1;
+    zactor_t *gateway = s_own_gateway (config, 2000, &port);
+    stub_t *stub = &s_fx.stubs.stub;
+
+    authorization = s_client_token ("busy-client");
+    request = (request_t) { .method = "GET", .path = "/api/v2/clients/abc",
+                            .authorization = authorization, .plain_port = port };
+    int before = s_requests (stub);
+    int served = s_until_refused (&request, 200, 3, 10);
+    assert_true (served >= 3);
+    //  What was refused never reached a service
+    assert_int_equal (s_requests (stub), before + served);
+    //  A second later there is a token again
+    zclock_sleep (1100);
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  Another client: a bucket of its own
+    authorization = s_client_token ("calm-client");
+    request.authorization = authorization;
+    http = s_http (&request);
+    assert_int_equal (http->status, 200);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Remaining"), 2);
+    s_http_destroy (&http);
+    free (authorization);
+
+    //  No token, or a bad one: the address's bucket; a 404 counts there too
+    request.authorization = NULL;
+    served = s_until_refused (&request, 401, 3, 10);
+    assert_true (served >= 3);
+    request_t unknown = { .method = "GET", .path = "/api/v2/nope", .plain_port = port };
+    http = s_http (&unknown);
+    assert_int_equal (http->status, 429);
+    assert_int_equal (s_header_int (http, "X-RateLimit-Remaining"), 0);
+    s_http_destroy (&http);
+
+    zactor_destroy (&gateway);
+    gw_config_destroy (&config);
+}
+
 typedef struct {
     int port;
     long status;
@@ -1301,6 +1784,7 @@ main (void)
         cmocka_unit_test (test_mfa_associate_with_mfa_token),
         cmocka_unit_test (test_mfa_authenticators_list),
         cmocka_unit_test (test_mfa_authenticators_delete),
+        cmocka_unit_test (test_userinfo),
         cmocka_unit_test (test_body_too_large),
         cmocka_unit_test (test_not_found_and_method_not_allowed),
         cmocka_unit_test (test_duplicate_form_parameter),
@@ -1308,9 +1792,13 @@ main (void)
         cmocka_unit_test (test_management_insufficient_scope),
         cmocka_unit_test (test_management_good_token),
         cmocka_unit_test (test_management_authentication_methods),
+        cmocka_unit_test (test_keys_after_a_slow_start),
+        cmocka_unit_test (test_revoked_tokens),
+        cmocka_unit_test (test_revocations_before_first_list),
         cmocka_unit_test (test_key_rotation_refetches_keys),
         cmocka_unit_test (test_silent_service_then_recovery),
         cmocka_unit_test (test_service_not_connected),
+        cmocka_unit_test (test_management_rate_limit),
         cmocka_unit_test (test_shutdown_drains_requests_in_flight),
         cmocka_unit_test (test_shutdown_answers_waiting_requests),
     };

@@ -189,6 +189,10 @@ test_associate_and_verify (void **state)
     assert_string_equal (pst_msg_get_str (reply, "client_id"), "app1");
     assert_string_equal (pst_msg_get_str (reply, "audience"), "https://api.example.com/");
     assert_string_equal (pst_msg_get_str (reply, "scope"), "openid read:things");
+    //  When the password was checked: the mfa_token's birth, in seconds
+    int64_t auth_time = pst_msg_get_int (reply, "auth_time", 0);
+    int64_t now_s = mfa_test_now_ms () / 1000;
+    assert_true (auth_time > now_s - 60 && auth_time <= now_s);
     pst_msg_destroy (&reply);
     assert_int_equal (mfa_test_db_int (fixture->mfa,
         "SELECT count(*) FROM audit WHERE type = 'gd_enrollment_complete'"

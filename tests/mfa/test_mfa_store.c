@@ -186,6 +186,7 @@ test_tokens_and_recovery (void **state)
     assert_true (json_is_null (json_object_get (token, "audience")));
     assert_int_equal (json_integer_value (json_object_get (token, "expires_at")), 5000);
     assert_true (json_is_false (json_object_get (token, "used")));
+    assert_int_equal (json_integer_value (json_object_get (token, "created_at")), 1000);
     json_decref (token);
     assert_null (mfa_store_token_get (store, "other"));
     assert_int_equal (mfa_store_token_use (store, "th"), 1);

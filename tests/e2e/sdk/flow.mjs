@@ -1,13 +1,15 @@
 // The email-MFA flow driven by Auth0's official Node.js SDKs, unchanged, pointed
 // at Postern by its domain: `auth0` (Management API) sets the scenario up and
 // `@auth0/auth0-auth-js` (Authentication API) signs in, enrols, challenges and
-// verifies. Called by ../sdk_flow.sh, which starts the real suite and passes:
+// verifies; then `auth0`'s users API, v7 and v4 (`auth0/legacy`), as a
+// migration uses it. Called by ../sdk_flow.sh, which starts the real suite and passes:
 //   POSTERN_DOMAIN, POSTERN_BOOTSTRAP (the management app's credentials file),
 //   MAIL_DIR (where the SMTP sink drops messages), NODE_EXTRA_CA_CERTS (the CA).
 // Prints one "ok"/"FAIL" line per check; the exit status is the failure count.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagementClient } from 'auth0';
+import { ManagementClient as LegacyManagementClient } from 'auth0/legacy';
 import { AuthClient, isMfaRequiredError } from '@auth0/auth0-auth-js';
 
 const domain = process.env.POSTERN_DOMAIN;
@@ -55,6 +57,120 @@ async function expectError(what, promise, wanted) {
     const code = error?.cause?.error ?? error?.error ?? error?.code;
     check(what, code === wanted, `got ${code}: ${error?.message}`);
   }
+}
+
+// Compares JSON values whatever the order of their members
+function sameJson(a, b) {
+  const canon = (value) => (Array.isArray(value) ? value.map(canon)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, canon(value[key])]))
+      : value);
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+async function expectStatus(what, promise, status, errorCode) {
+  try {
+    await promise;
+    check(what, false, 'it succeeded');
+  } catch (error) {
+    const code = error?.body?.errorCode;
+    check(what, error?.statusCode === status && (errorCode === undefined || code === errorCode),
+      `got ${error?.statusCode} ${code}: ${error?.message}`);
+  }
+}
+
+// Auth0's x-ratelimit-* headers, for a bucket of `limit`
+function rateLimited(what, headers, limit) {
+  const now = Math.floor(Date.now() / 1000);
+  const remaining = Number(headers.get('x-ratelimit-remaining'));
+  const reset = Number(headers.get('x-ratelimit-reset'));
+  check(what, headers.get('x-ratelimit-limit') === String(limit)
+    && Number.isInteger(remaining) && remaining >= 0 && remaining < limit
+    && Number.isInteger(reset) && reset >= now - 1,
+  JSON.stringify(Object.fromEntries(headers.entries())));
+}
+
+// The Users API as a migration from Auth0 uses it (issue 12, item 7), through
+// the SDK as it is today (v7) and its v4 API (auth0/legacy, in the same package)
+async function migration(management, password) {
+  const id = 'auth0|sdk-migrated-1';
+  const created = await management.users.create({
+    connection: 'Username-Password-Authentication', email: 'Migrated.SDK@example.com', password,
+    email_verified: true, user_id: 'sdk-migrated-1',
+    app_metadata: { plan: 'gold', roles: ['admin'] }, user_metadata: { theme: 'dark' },
+  });
+  check('users.create with user_id: the sub kept (auth0| + user_id)', created.user_id === id,
+    JSON.stringify(created));
+  check('users.create: the identity holds the id given',
+    created.identities?.[0]?.user_id === 'sdk-migrated-1', JSON.stringify(created.identities));
+  check('users.create: app_metadata and user_metadata returned',
+    sameJson(created.app_metadata, { plan: 'gold', roles: ['admin'] })
+    && sameJson(created.user_metadata, { theme: 'dark' }), JSON.stringify(created));
+  await expectStatus('users.create with a taken user_id: 409', management.users.create({
+    connection: 'Username-Password-Authentication', email: 'other.sdk@example.com', password,
+    user_id: 'sdk-migrated-1',
+  }), 409);
+
+  let updated = await management.users.update(id, { user_metadata: { addresses: { home: '1 Main Street' } } });
+  check('users.update: user_metadata merged at the top level',
+    sameJson(updated.user_metadata, { theme: 'dark', addresses: { home: '1 Main Street' } }),
+    JSON.stringify(updated.user_metadata));
+  check('users.update: app_metadata untouched',
+    sameJson(updated.app_metadata, { plan: 'gold', roles: ['admin'] }), JSON.stringify(updated.app_metadata));
+  updated = await management.users.update(id, { user_metadata: { theme: null } });
+  check('users.update: a member set to null is removed',
+    sameJson(updated.user_metadata, { addresses: { home: '1 Main Street' } }),
+    JSON.stringify(updated.user_metadata));
+  const fetched = await management.users.get(id).withRawResponse();
+  check('users.get: the merged metadata', sameJson(fetched.data.user_metadata, updated.user_metadata)
+    && sameJson(fetched.data.app_metadata, { plan: 'gold', roles: ['admin'] }), JSON.stringify(fetched.data));
+  rateLimited('users.get: x-ratelimit-limit, -remaining, -reset', fetched.rawResponse.headers, 100);
+
+  const found = await management.users.list({
+    q: 'email:"MIGRATED.SDK@example.com"', search_engine: 'v3', include_totals: true,
+  });
+  check('users.list with q=email (without case) and include_totals: that user',
+    found.data.length === 1 && found.data[0].user_id === id, JSON.stringify(found.response));
+  check('users.list include_totals: start, limit, length, total as Auth0',
+    found.response.start === 0 && found.response.limit === 50 && found.response.length === 1
+    && found.response.total === 1, JSON.stringify({ ...found.response, users: undefined }));
+  const byId = await management.users.list({ q: `user_id:"${id}"` });
+  check('users.list with q=user_id', byId.data.length === 1 && byId.data[0].email === 'Migrated.SDK@example.com',
+    JSON.stringify(byId.response));
+  const none = await management.users.list({ q: 'email:"nobody@x.y"', include_totals: true });
+  check('users.list with q for nobody: no user', none.data.length === 0 && none.response.total === 0,
+    JSON.stringify(none.response));
+  const everyone = await management.users.list({ include_totals: true });
+  const second = await management.users.list({ page: 1, per_page: 1, include_totals: true });
+  check('users.list page 1 of per_page 1: the second user',
+    second.data.length === 1 && second.response.start === 1 && second.response.limit === 1
+    && second.response.total === everyone.response.total && everyone.response.total >= 2
+    && second.data[0].user_id === everyone.data[1].user_id, JSON.stringify(second.response));
+  await expectStatus('users.list with q on another field: 400 invalid_query_string',
+    management.users.list({ q: 'name:"Jane"' }), 400, 'invalid_query_string');
+  await expectStatus('users.list with per_page 101: 400 invalid_query_string',
+    management.users.list({ per_page: 101 }), 400, 'invalid_query_string');
+  const byEmail = await management.users.listUsersByEmail({ email: 'MIGRATED.SDK@EXAMPLE.COM' });
+  check('users.listUsersByEmail without case: that user',
+    byEmail.length === 1 && byEmail[0].user_id === id, JSON.stringify(byEmail));
+
+  // The SDK's v4 API, which most code migrating today was written against
+  const legacy = new LegacyManagementClient({
+    domain, clientId: bootstrap.client_id, clientSecret: bootstrap.client_secret,
+  });
+  const all = await legacy.users.getAll({ q: `user_id:"${id}"`, search_engine: 'v3', include_totals: true });
+  check('v4 users.getAll with q and include_totals',
+    all.status === 200 && all.data.users?.length === 1 && all.data.total === 1
+    && all.data.users[0].user_id === id, JSON.stringify(all.data));
+  rateLimited('v4 users.getAll: x-ratelimit-limit, -remaining, -reset', all.headers, 100);
+  const legacyByEmail = await legacy.usersByEmail.getByEmail({ email: 'migrated.sdk@example.com' });
+  check('v4 usersByEmail.getByEmail: that user',
+    legacyByEmail.data.length === 1 && legacyByEmail.data[0].user_id === id, JSON.stringify(legacyByEmail.data));
+  const legacyUpdate = await legacy.users.update({ id }, { app_metadata: { plan: null, tier: 2 } });
+  check('v4 users.update: app_metadata merged, null removes',
+    sameJson(legacyUpdate.data.app_metadata, { roles: ['admin'], tier: 2 })
+    && sameJson(legacyUpdate.data.user_metadata, { addresses: { home: '1 Main Street' } }),
+    JSON.stringify(legacyUpdate.data));
 }
 
 async function main() {
@@ -171,6 +287,8 @@ async function main() {
       username: 'sdk.user@example.com', password, audience: `https://${domain}/api/v2/`,
       scope: 'read:users',
     }), 'access_denied');
+
+  await migration(management, password);
 }
 
 try {
