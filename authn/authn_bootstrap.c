@@ -110,6 +110,28 @@ s_rotate_secret (authn_store_t *store, const char *client_id)
     return copy;
 }
 
+//  The management application's grant holds every scope of the Management API,
+//  brought up to date at every start like the system APIs: a data directory
+//  from before a Management operation gains its scope, so the bootstrap
+//  credentials reach everything this version serves.
+static int
+s_ensure_management_grant (authn_store_t *store, const char *client_id,
+                           const char *management, const char *const *scopes)
+{
+    json_t *current = authn_store_get (store, AUTHN_CLIENT_GRANTS, "cgr_management");
+    json_t *row = current?
+        json_pack ("{s:o}", "scope", s_scope_array (scopes)):
+        json_pack ("{s:s, s:s, s:s, s:o}", "id", "cgr_management", "client_id", client_id,
+                   "audience", management, "scope", s_scope_array (scopes));
+    int rc = -1;
+    if (row)
+        rc = current? authn_store_update (store, AUTHN_CLIENT_GRANTS, "cgr_management", row):
+                      authn_store_insert (store, AUTHN_CLIENT_GRANTS, row);
+    json_decref (current);
+    json_decref (row);
+    return rc == 0? 0: -1;
+}
+
 static int
 s_bootstrap (const authn_config_t *config, authn_store_t *store,
              const char *const *management_scopes, const char *const *mfa_scopes)
@@ -131,16 +153,6 @@ s_bootstrap (const authn_config_t *config, authn_store_t *store,
         json_decref (grants);
         if (rc != 0)
             return -1;
-        json_t *grant = json_pack ("{s:s, s:s, s:s, s:o}", "id", "cgr_management",
-            "client_id", client_id, "audience", management,
-            "scope", s_scope_array (management_scopes));
-        rc = grant && authn_store_insert (store, AUTHN_CLIENT_GRANTS, grant) == 0? 0: -1;
-        json_decref (grant);
-        if (rc != 0) {
-            free (client_id);
-            free (client_secret);
-            return -1;
-        }
     }
     else
     if (access (config->bootstrap_path, F_OK) != 0) {
@@ -148,8 +160,8 @@ s_bootstrap (const authn_config_t *config, authn_store_t *store,
         pst_log (PST_LOG_WARN, "bootstrap_secret_rotated", "client_id", client_id,
                  "reason", "credentials file missing", NULL);
     }
-    int rc = 0;
-    if (client_secret) {
+    int rc = s_ensure_management_grant (store, client_id, management, management_scopes);
+    if (rc == 0 && client_secret) {
         rc = s_write_bootstrap (config, management, client_id, client_secret);
         pst_log (rc == 0? PST_LOG_INFO: PST_LOG_ERROR, "bootstrap_credentials_written",
                  "path", config->bootstrap_path, "client_id", client_id, NULL);

@@ -1565,6 +1565,11 @@ test_mgmt_token_lifetime (void **state)
     authn_api_t *api = authn_store_api (store, s_audience_mgmt);
     assert_int_equal (api->token_lifetime, 86400);
     authn_api_destroy (&api);
+    //  ... and its management application's grant lacks the scopes of the
+    //  Management operations that came after it
+    json_t *narrow = json_pack ("{s:[s]}", "scope", "read:users");
+    assert_int_equal (authn_store_update (store, AUTHN_CLIENT_GRANTS, "cgr_management", narrow), 0);
+    json_decref (narrow);
     authn_store_destroy (&store);
 
     s_config->mgmt_token_lifetime_s = 1800;
@@ -1590,6 +1595,17 @@ test_mgmt_token_lifetime (void **state)
     assert_non_null (claims);
     assert_int_equal (json_integer_value (json_object_get (claims, "exp"))
                     - json_integer_value (json_object_get (claims, "iat")), 1800);
+    //  The start gave the grant every scope back: the token carries them all
+    const char *granted = json_string_value (json_object_get (claims, "scope"));
+    assert_non_null (granted);
+    for (size_t index = 0; index < count; index++) {
+        size_t length = strlen (scopes [index]);
+        const char *at = granted;
+        while ((at = strstr (at, scopes [index]))
+           &&  ((at != granted && at [-1] != ' ') || (at [length] && at [length] != ' ')))
+            at += length;
+        assert_non_null (at);
+    }
     json_decref (claims);
     json_decref (boot);
     pst_msg_destroy (&reply);
