@@ -3,11 +3,13 @@
 #include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include "pst_memory.h"
 
 int
 main (void)
 {
     pst_log_init ("authn");
+    pst_memory_tune ();
     if (pst_crypto_init () != 0)
         return 1;
     zsys_init ();

@@ -3,6 +3,7 @@
 # ceilings and a peer, measured in the same run (issue 10). Loopback only.
 #
 #   bench/run.sh [--smoke] [--seconds S] [--connections "1 4 16 64"] [--users N]
+#                [--only "challenge ..."]
 #
 # It measures, on this machine:
 #   ceilings   small C programs of bench/ (built by CMake): bare libmicrohttpd with the
@@ -30,6 +31,11 @@
 # briefly, the stack, two enrolled users, one 5-second wrk scenario (JWKS at 4
 # connections), one mfa-oob round (two verifications), the mailer fed 20 jobs,
 # the report written to a temporary folder.
+#
+# --only "NAMES" (or BENCH_ONLY): only these paths (jwks jwks_https client_credentials
+# password authenticators mfa_oob challenge mailer) and the ceilings they are set
+# beside, for an A/B of one path; the report goes to BENCH_OUT_DIR, else to a
+# temporary folder, never over docs/performance.md, and the results are printed.
 # It fails only when something does not build, start or answer as it should, never
 # on a figure (ctest -L bench runs it; see bench/CMakeLists.txt).
 #
@@ -48,6 +54,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-"1 4 16 64"}
 USERS=${BENCH_USERS:-200}
 MAIL_JOBS=${BENCH_MAIL_JOBS:-2000}
 MAILERS="1 2 4"
+ONLY=${BENCH_ONLY:-}
 OUT_DIR=${BENCH_OUT_DIR:-$here/docs}
 COMMAND="bench/run.sh $*"
 while (($#)); do
@@ -56,6 +63,7 @@ while (($#)); do
     --seconds) DURATION=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --users) USERS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
     *) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
@@ -71,6 +79,17 @@ for c in $CONNECTIONS; do
   [[ $c =~ ^[0-9]+$ ]] && ((c >= 1 && c <= 1000)) ||
     { echo "bench: connections must be 1..1000" >&2; exit 2; }
 done
+PATH_NAMES="jwks jwks_https client_credentials password authenticators mfa_oob challenge mailer"
+for name in $ONLY; do
+  [[ " $PATH_NAMES " == *" $name "* ]] || { echo "bench: --only takes: $PATH_NAMES" >&2; exit 2; }
+done
+# wants NAME...: whether any of these paths runs (all of them without --only)
+wants() {
+  local name
+  [[ -z $ONLY ]] && return 0
+  for name in "$@"; do [[ " $ONLY " == *" $name "* ]] && return 0; done
+  return 1
+}
 
 # --- Tools and build ---------------------------------------------------------------------
 need_package() {
@@ -133,11 +152,11 @@ ceiling() {
 }
 short=3 argon=5
 [[ -n $SMOKE ]] && short=1 argon=1
-ceiling rsa_sign signs/s "$B/bench_rsa_sign" --seconds "$short"
-ceiling argon2id hashes/s "$B/bench_argon2_rate" --seconds "$argon"
+wants client_credentials mfa_oob && ceiling rsa_sign signs/s "$B/bench_rsa_sign" --seconds "$short"
+wants password && ceiling argon2id hashes/s "$B/bench_argon2_rate" --seconds "$argon"
 mkdir -p "$E2E_WORK/data"
 FS_TYPE=$(findmnt -no FSTYPE -T "$E2E_WORK/data" 2>/dev/null || stat -f -c %T "$E2E_WORK/data")
-ceiling sqlite_commit commits/s "$B/bench_sqlite_commit" --dir "$E2E_WORK/data" --seconds "$short"
+wants challenge && ceiling sqlite_commit commits/s "$B/bench_sqlite_commit" --dir "$E2E_WORK/data" --seconds "$short"
 
 # --- The stack ---------------------------------------------------------------------------
 # Started as the e2e tests do, then the gateway again with a plain-HTTP listener too
@@ -255,40 +274,43 @@ bare() {
 }
 
 if [[ -z $SMOKE ]]; then
-  bare bare_http
-  bare bare_https --tls "$POSTERN_DATA_DIR/tls/server.pem" "$POSTERN_DATA_DIR/tls/server.key"
+  wants jwks authenticators && bare bare_http
+  wants jwks_https && bare bare_https --tls "$POSTERN_DATA_DIR/tls/server.pem" "$POSTERN_DATA_DIR/tls/server.key"
 
   # The peer: npm ci from the pinned lock, 2 cluster workers on a free loopback port
-  peer=$bench/peer
-  if [[ ! -f $peer/node_modules/.package-lock.json || $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]]; then
-    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { fail "npm ci in bench/peer"; exit 1; }
-  fi
-  read -r PEER_PORT < <(e2e_free_ports 1)
-  rm -f "$E2E_WORK/peer.port"
-  PEER_PORT=$PEER_PORT PEER_WORKERS=2 PEER_PORT_FILE=$E2E_WORK/peer.port \
-    bench_bg node "$peer/server.mjs" 2>>"$E2E_WORK/peer.log"
-  PEER_PID=$BG_PID
-  if wait_until 30 test -s "$E2E_WORK/peer.port"; then
-    PEER_BODY="grant_type=client_credentials&client_id=bench&client_secret=bench-secret&resource=$(urlencode "$API")&scope=read%3Abench"
-    check "peer issues an RS256 JWT access token" \
-      bash -c 'curl -s --max-time 10 "$1" --data "$2" | jq -e ".access_token | split(\".\") | length == 3" >/dev/null' \
-      _ "http://127.0.0.1:$PEER_PORT/token" "$PEER_BODY"
-    series peer_cc "http://127.0.0.1:$PEER_PORT/token" BENCH_METHOD=POST BENCH_BODY="$PEER_BODY"
-    # an oidc-provider worker's RSS, for scale
-    for pid in $(ps -o pid= --ppid "$PEER_PID"); do
-      row rss "peer worker" - "$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")" KiB - - - - "peak (VmHWM)"
-    done
-  else
-    fail "the peer did not start: $(tail -n3 "$E2E_WORK/peer.log")"
-  fi
-  stop_bg "$PEER_PID"
+  run_peer() {
+    peer=$bench/peer
+    if [[ ! -f $peer/node_modules/.package-lock.json || $peer/package-lock.json -nt $peer/node_modules/.package-lock.json ]]; then
+      (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { fail "npm ci in bench/peer"; exit 1; }
+    fi
+    read -r PEER_PORT < <(e2e_free_ports 1)
+    rm -f "$E2E_WORK/peer.port"
+    PEER_PORT=$PEER_PORT PEER_WORKERS=2 PEER_PORT_FILE=$E2E_WORK/peer.port \
+      bench_bg node "$peer/server.mjs" 2>>"$E2E_WORK/peer.log"
+    PEER_PID=$BG_PID
+    if wait_until 30 test -s "$E2E_WORK/peer.port"; then
+      PEER_BODY="grant_type=client_credentials&client_id=bench&client_secret=bench-secret&resource=$(urlencode "$API")&scope=read%3Abench"
+      check "peer issues an RS256 JWT access token" \
+        bash -c 'curl -s --max-time 10 "$1" --data "$2" | jq -e ".access_token | split(\".\") | length == 3" >/dev/null' \
+        _ "http://127.0.0.1:$PEER_PORT/token" "$PEER_BODY"
+      series peer_cc "http://127.0.0.1:$PEER_PORT/token" BENCH_METHOD=POST BENCH_BODY="$PEER_BODY"
+      # an oidc-provider worker's RSS, for scale
+      for pid in $(ps -o pid= --ppid "$PEER_PID"); do
+        row rss "peer worker" - "$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")" KiB - - - - "peak (VmHWM)"
+      done
+    else
+      fail "the peer did not start: $(tail -n3 "$E2E_WORK/peer.log")"
+    fi
+    stop_bg "$PEER_PID"
+  }
+  wants client_credentials mfa_oob && run_peer
 
   # --- Postern's paths -----------------------------------------------------------------------
-  series jwks "$HTTP/.well-known/jwks.json"
-  series jwks_https "$HTTPS/.well-known/jwks.json"
-  series client_credentials "$HTTP/oauth/token" BENCH_METHOD=POST BENCH_BODY="$CC_BODY"
+  wants jwks && series jwks "$HTTP/.well-known/jwks.json"
+  wants jwks_https && series jwks_https "$HTTPS/.well-known/jwks.json"
+  wants client_credentials && series client_credentials "$HTTP/oauth/token" BENCH_METHOD=POST BENCH_BODY="$CC_BODY"
   # ~20 req/s per core: every answer is the expected 403 mfa_required
-  WANT_STATUS=403 series password "$HTTP/oauth/token" BENCH_METHOD=POST BENCH_BODY="$PASSWORD_BODY" BENCH_STATUS=1
+  wants password && WANT_STATUS=403 series password "$HTTP/oauth/token" BENCH_METHOD=POST BENCH_BODY="$PASSWORD_BODY" BENCH_STATUS=1
   unset WANT_STATUS
 fi
 
@@ -296,11 +318,12 @@ fi
 driver login --password "$PASSWORD" --users "$E2E_WORK/users.txt" --out "$E2E_WORK/tokens.tsv" ||
   { fail "password grants for the mfa_tokens"; exit 1; }
 sed 's/^[^\t]*\t/Bearer /' "$E2E_WORK/tokens.tsv" >"$E2E_WORK/auths.txt"
-[[ -z $SMOKE ]] && series authenticators "$HTTP/mfa/authenticators" BENCH_AUTHS="$E2E_WORK/auths.txt"
+[[ -z $SMOKE ]] && wants authenticators && series authenticators "$HTTP/mfa/authenticators" BENCH_AUTHS="$E2E_WORK/auths.txt"
 
 # mfa-oob -> tokens: per connection count, one challenge per user, its code from the
 # sink, then each verification replayed once (the figure is bounded by the users)
 for c in $CONNECTIONS; do
+  wants mfa_oob || break
   driver login --password "$PASSWORD" --users "$E2E_WORK/users.txt" --out "$E2E_WORK/oob-tokens.tsv" &&
     driver prepare-oob --tokens "$E2E_WORK/oob-tokens.tsv" --maildir "$MAIL_DIR" \
       --out "$E2E_WORK/oob-bodies.txt" || { fail "preparing mfa-oob verifications"; exit 1; }
@@ -317,7 +340,7 @@ for line in open(sys.argv[1]):
     print(json.dumps({"mfa_token": token, "challenge_type": "oob", "client_id": sys.argv[2],
                       "client_secret": sys.argv[3]}, separators=(",", ":")))
 PY
-[[ -z $SMOKE ]] && series challenge "$HTTP/mfa/challenge" BENCH_METHOD=POST BENCH_TYPE=application/json \
+[[ -z $SMOKE ]] && wants challenge && series challenge "$HTTP/mfa/challenge" BENCH_METHOD=POST BENCH_TYPE=application/json \
   BENCH_BODIES="$E2E_WORK/challenges.txt" BENCH_STATUS=1
 
 for s in $SERVICES; do
@@ -336,6 +359,7 @@ bench_bg "$DEBIAN_PYTHON" "$here/tests/support/smtp_sink.py" --host 127.0.0.1 --
   --maildir "$SINK_DIR" --port-file "$E2E_WORK/sink2.port"
 SINK_PID=$BG_PID
 wait_until 10 test -s "$E2E_WORK/sink2.port" || { fail "second SMTP sink did not start"; exit 1; }
+wants mailer || MAILERS=""
 for m in $MAILERS; do
   : >"$E2E_WORK/feed.out"
   bench_bg "$B/bench_mailer_feed" --endpoint "tcp://127.0.0.1:$FEED_PORT" --jobs "$MAIL_JOBS" \
@@ -372,8 +396,11 @@ for m in $MAILERS; do
 done
 # the sink's own ceiling: Python's smtplib on 16 connections (4 mailers' deliveries
 # in flight), as many messages
-line=$("$DEBIAN_PYTHON" "$bench/driver.py" smtp-blast --port "$SINK_PORT" --messages "$MAIL_JOBS" --threads 16)
-if [[ -n $(kv "$line" per_s) ]]; then
+line=
+wants mailer && line=$("$DEBIAN_PYTHON" "$bench/driver.py" smtp-blast --port "$SINK_PORT" --messages "$MAIL_JOBS" --threads 16)
+if ! wants mailer; then
+  :
+elif [[ -n $(kv "$line" per_s) ]]; then
   row ceiling smtp_sink - "$(kv "$line" per_s)" messages/s - - - - "$line"
   pass "SMTP sink alone: $(kv "$line" per_s) messages/s"
 else
@@ -384,7 +411,7 @@ stop_bg "$SINK_PID"
 # --- Report ------------------------------------------------------------------------------------
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 REPORT_DIR=$OUT_DIR
-[[ -n $SMOKE ]] && REPORT_DIR=$E2E_WORK/report
+[[ -n $SMOKE || ( -n $ONLY && -z ${BENCH_OUT_DIR:-} ) ]] && REPORT_DIR=$E2E_WORK/report
 mkdir -p "$REPORT_DIR/performance"
 cp "$RESULTS" "$REPORT_DIR/performance/results.tsv"
 "$DEBIAN_PYTHON" "$bench/report.py" --results "$RESULTS" --out "$REPORT_DIR/performance.md" \
@@ -397,3 +424,5 @@ cp "$RESULTS" "$REPORT_DIR/performance/results.tsv"
   { fail "report.py failed"; exit 1; }
 check "report written ($REPORT_DIR/performance.md)" test -s "$REPORT_DIR/performance.md"
 check "charts drawn" compgen -G "$REPORT_DIR/performance/*.png"
+# an A/B of a few paths reads its figures here
+[[ -n $ONLY ]] && cut -f1-9 "$RESULTS" | column -t -s $'\t'

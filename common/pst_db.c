@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,12 +283,10 @@ pst_db_prepare (sqlite3 *db, const char *sql)
     return stmt;
 }
 
-sqlite3_stmt *
-pst_db_vquery (sqlite3 *db, const char *sql, const char *format, va_list args)
+//  Binds one value per letter of format (pst_db_vquery); SQLITE_OK or the error.
+static int
+s_bind (sqlite3_stmt *stmt, const char *format, va_list args)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (db, sql);
-    if (!stmt)
-        return NULL;
     int rc = SQLITE_OK;
     for (int index = 1; format && format [index - 1] && rc == SQLITE_OK; index++) {
         switch (format [index - 1]) {
@@ -313,7 +312,16 @@ pst_db_vquery (sqlite3 *db, const char *sql, const char *format, va_list args)
                 rc = SQLITE_MISUSE;
         }
     }
-    if (rc != SQLITE_OK) {
+    return rc;
+}
+
+sqlite3_stmt *
+pst_db_vquery (sqlite3 *db, const char *sql, const char *format, va_list args)
+{
+    sqlite3_stmt *stmt = pst_db_prepare (db, sql);
+    if (!stmt)
+        return NULL;
+    if (s_bind (stmt, format, args) != SQLITE_OK) {
         s_log_error (db, "db_bind_failed");
         sqlite3_finalize (stmt);
         return NULL;
@@ -329,6 +337,118 @@ pst_db_query (sqlite3 *db, const char *sql, const char *format, ...)
     sqlite3_stmt *stmt = pst_db_vquery (db, sql, format, args);
     va_end (args);
     return stmt;
+}
+
+//  ---------------------------------------------------------------------------
+//  Statement cache
+
+//  Statements one cache holds: more than any store uses
+#define PST_DB_CACHE_SIZE   128
+
+typedef struct {
+    const char *sql;            //  the caller's SQL, by address
+    sqlite3_stmt *stmt;
+    bool busy;                  //  handed out, not given back yet
+} s_cached_t;
+
+struct _pst_db_cache_t {
+    sqlite3 *db;
+    s_cached_t entries [PST_DB_CACHE_SIZE];
+};
+
+pst_db_cache_t *
+pst_db_cache_new (sqlite3 *db)
+{
+    pst_db_cache_t *self = (pst_db_cache_t *) calloc (1, sizeof *self);
+    if (self)
+        self->db = db;
+    return self;
+}
+
+void
+pst_db_cache_destroy (pst_db_cache_t **self_p)
+{
+    if (self_p && *self_p) {
+        pst_db_cache_t *self = *self_p;
+        for (int i = 0; i < PST_DB_CACHE_SIZE; i++)
+            sqlite3_finalize (self->entries [i].stmt);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The slot for sql: where it is, else the first free one on its probe; NULL
+//  when neither (the cache is full along the way).
+static s_cached_t *
+s_cache_slot (pst_db_cache_t *self, const char *sql)
+{
+    size_t start = ((uintptr_t) sql >> 3) % PST_DB_CACHE_SIZE;
+    for (size_t i = 0; i < PST_DB_CACHE_SIZE; i++) {
+        s_cached_t *entry = &self->entries [(start + i) % PST_DB_CACHE_SIZE];
+        if (!entry->sql || entry->sql == sql)
+            return entry;
+    }
+    return NULL;
+}
+
+sqlite3_stmt *
+pst_db_cache_prepare (pst_db_cache_t *self, const char *sql)
+{
+    s_cached_t *entry = s_cache_slot (self, sql);
+    //  Another text at an address a literal had (SQL built at run time): replaced
+    if (entry && entry->sql && !entry->busy && strcmp (sqlite3_sql (entry->stmt), sql) != 0) {
+        sqlite3_finalize (entry->stmt);
+        entry->sql = NULL;
+        entry->stmt = NULL;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (entry && entry->sql && !entry->busy)
+        stmt = entry->stmt;
+    else {
+        int keep = entry && !entry->sql;
+        if (sqlite3_prepare_v3 (self->db, sql, -1, keep? SQLITE_PREPARE_PERSISTENT: 0,
+                                &stmt, NULL) != SQLITE_OK) {
+            s_log_error (self->db, "db_prepare_failed");
+            sqlite3_finalize (stmt);
+            return NULL;
+        }
+        if (keep) {
+            entry->sql = sql;
+            entry->stmt = stmt;
+        }
+        else
+            entry = NULL;
+    }
+    if (entry)
+        entry->busy = true;
+    return stmt;
+}
+
+sqlite3_stmt *
+pst_db_cache_vquery (pst_db_cache_t *self, const char *sql, const char *format, va_list args)
+{
+    sqlite3_stmt *stmt = pst_db_cache_prepare (self, sql);
+    if (stmt && s_bind (stmt, format, args) != SQLITE_OK) {
+        s_log_error (self->db, "db_bind_failed");
+        pst_db_cache_done (self, stmt);
+        return NULL;
+    }
+    return stmt;
+}
+
+void
+pst_db_cache_done (pst_db_cache_t *self, sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    for (int i = 0; i < PST_DB_CACHE_SIZE; i++)
+        if (self->entries [i].stmt == stmt) {
+            sqlite3_reset (stmt);
+            sqlite3_clear_bindings (stmt);
+            self->entries [i].busy = false;
+            return;
+        }
+    sqlite3_finalize (stmt);
 }
 
 char *

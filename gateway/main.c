@@ -4,12 +4,14 @@
 #include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include "pst_memory.h"
 #include <curl/curl.h>
 
 int
 main (void)
 {
     pst_log_init ("gateway");
+    pst_memory_tune ();
     if (pst_crypto_init () != 0 || curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         pst_log (PST_LOG_ERROR, "gateway_init_failed", NULL);
         return 1;

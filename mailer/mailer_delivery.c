@@ -13,13 +13,16 @@
 #define CHECK_TIMEOUT_MS    1000    //  longest wait for mfa's answer to mail.check
 #define CHECK_AGE_S         2       //  a job accepted longer ago than this is checked
 #define CHECK_RETRY_MS      2000    //  mfa did not answer: the job waits this long
+#define CHECKPOINT_EVERY_MS 1000    //  at most one outbox checkpoint a second
 
 //  What the owner and the workers share; everything else is per thread.
 typedef struct {
     const mailer_config_t *config;
     pst_curve_t *curve;
     atomic_int stop;                //  set before workers are told to end
-    atomic_int in_flight;           //  deliveries in progress
+    atomic_llong writes;            //  jobs ended or put back, by all workers
+    atomic_llong checkpointed;      //  writes when the last checkpoint began
+    atomic_llong checkpoint_at;     //  when it began, zclock_mono ms
 } shared_t;
 
 struct _mailer_delivery_t {
@@ -122,10 +125,7 @@ s_check (worker_t *self, const mailer_job_t *job)
     if (!request)
         return CHECK_UNANSWERED;
     json_object_set_new (pst_msg_body (request), "job_id", json_string (job->job_id));
-    //  a worker waiting for mfa is as busy as one talking SMTP: no credit for it
-    atomic_fetch_add (&self->shared->in_flight, 1);
     pst_msg_t *reply = pst_client_call (self->mfa, request);
-    atomic_fetch_sub (&self->shared->in_flight, 1);
     const json_t *live = reply && !pst_msg_is_error (reply)
                        ? json_object_get (pst_msg_body (reply), "live"): NULL;
     check_t answer = json_is_true (live)? CHECK_LIVE
@@ -188,10 +188,8 @@ s_deliver (worker_t *self, const mailer_job_t *job)
     }
     long code = 0;
     char detail [128];
-    atomic_fetch_add (&self->shared->in_flight, 1);
     mailer_smtp_result_t result = mailer_smtp_send (self->smtp, sender, job->to, data, size,
                                                     &code, detail, sizeof detail);
-    atomic_fetch_sub (&self->shared->in_flight, 1);
     explicit_bzero (data, size);
     free (data);
     free (name);
@@ -221,23 +219,42 @@ s_idle_wait_ms (worker_t *self)
          : wait > WORKER_IDLE_MS? WORKER_IDLE_MS: (int) wait;
 }
 
+//  A worker with nothing to do checkpoints the outbox when jobs ended since the
+//  last checkpoint, but not more than once every CHECKPOINT_EVERY_MS across all
+//  workers: under load a worker finds the outbox empty between most jobs, and a
+//  checkpoint after each (a prune, a TRUNCATE and their fsyncs, under the write
+//  lock the bus thread needs to accept jobs) cost more than the deliveries. The
+//  one that is due is taken by a single worker; the others wake within
+//  WORKER_IDLE_MS and see it done.
+static void
+s_checkpoint_when_due (worker_t *self)
+{
+    shared_t *shared = self->shared;
+    long long writes = atomic_load (&shared->writes);
+    if (writes == atomic_load (&shared->checkpointed))
+        return;
+    long long now = (long long) zclock_mono ();
+    long long last = atomic_load (&shared->checkpoint_at);
+    if (now - last < CHECKPOINT_EVERY_MS
+    ||  !atomic_compare_exchange_strong (&shared->checkpoint_at, &last, now))
+        return;
+    atomic_store (&shared->checkpointed, writes);
+    mailer_outbox_checkpoint (self->outbox);
+}
+
 static void
 s_worker_loop (worker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->pipe, NULL);
-    int dirty = 0;
     while (poller && !atomic_load (&self->shared->stop)) {
         mailer_job_t *job = mailer_outbox_claim (self->outbox, zclock_time ());
         if (job) {
             s_deliver (self, job);
             mailer_job_destroy (&job);
-            dirty = 1;
+            atomic_fetch_add (&self->shared->writes, 1);
             continue;
         }
-        if (dirty) {
-            mailer_outbox_checkpoint (self->outbox);
-            dirty = 0;
-        }
+        s_checkpoint_when_due (self);
         if (zpoller_wait (poller, s_idle_wait_ms (self)) == self->pipe) {
             if (pst_actor_term_received (self->pipe))
                 break;      //  else a nudge to look for work now
@@ -254,6 +271,8 @@ s_worker_actor (zsock_t *pipe, void *args)
 {
     worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
+    if (self.outbox && mailer_outbox_for_delivery (self.outbox) != 0)
+        mailer_outbox_destroy (&self.outbox);
     self.smtp = mailer_smtp_new (self.shared->config, &self.shared->stop);
     //  A socket of its own, so a check never waits behind the bus thread. It is a
     //  request client (ZMQ_IMMEDIATE, linger 0): with mfa down a check fails within
@@ -283,7 +302,9 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
     self->shared.config = config;
     self->shared.curve = curve;
     atomic_init (&self->shared.stop, 0);
-    atomic_init (&self->shared.in_flight, 0);
+    atomic_init (&self->shared.writes, 0);
+    atomic_init (&self->shared.checkpointed, 0);
+    atomic_init (&self->shared.checkpoint_at, 0);
     self->nworkers = config->concurrency > 0? config->concurrency: 1;
     self->workers = (zactor_t **) calloc ((size_t) self->nworkers, sizeof (zactor_t *));
     if (!self->workers) {
@@ -313,12 +334,6 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
         free (self);
         *self_p = NULL;
     }
-}
-
-int
-mailer_delivery_busy (mailer_delivery_t *self)
-{
-    return atomic_load (&self->shared.in_flight);
 }
 
 void

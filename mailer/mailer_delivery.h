@@ -48,10 +48,6 @@ mailer_delivery_t *
 void
     mailer_delivery_destroy (mailer_delivery_t **self_p);
 
-//  Workers busy now: talking SMTP, or waiting for mfa's answer to mail.check.
-int
-    mailer_delivery_busy (mailer_delivery_t *self);
-
 //  Nudges every worker to look for due rows now (a job was just stored); a
 //  busy worker finds the nudge when it is done.
 void

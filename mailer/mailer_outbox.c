@@ -10,7 +10,16 @@
 
 struct _mailer_outbox_t {
     sqlite3 *db;
+    pst_db_cache_t *cache;      //  its prepared statements, kept (pst_db_cache)
 };
+
+//  A kept statement for sql (a string literal), to bind and step; given back
+//  with pst_db_cache_done. NULL on failure (logged).
+static sqlite3_stmt *
+s_prepare (mailer_outbox_t *self, const char *sql)
+{
+    return pst_db_cache_prepare (self->cache, sql);
+}
 
 //  next_attempt_at never goes past the expiry (mailer_outbox_retry caps it), so a
 //  row is due either for delivery or for being expired, and one index serves the
@@ -62,6 +71,12 @@ s_now_ms (void)
     return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+int
+mailer_outbox_for_delivery (mailer_outbox_t *self)
+{
+    return pst_db_exec (self->db, "PRAGMA synchronous = NORMAL");
+}
+
 mailer_outbox_t *
 mailer_outbox_new (const char *path)
 {
@@ -69,8 +84,9 @@ mailer_outbox_new (const char *path)
     if (!self)
         return NULL;
     self->db = path? pst_db_open (path, s_migrations): NULL;
+    self->cache = self->db? pst_db_cache_new (self->db): NULL;
     //  freed cells are zeroed, so a wiped body does not survive in free space
-    if (!self->db || pst_db_exec (self->db, "PRAGMA secure_delete = ON") != 0) {
+    if (!self->cache || pst_db_exec (self->db, "PRAGMA secure_delete = ON") != 0) {
         pst_log (PST_LOG_ERROR, "outbox_open_failed", "path", path, NULL);
         mailer_outbox_destroy (&self);
     }
@@ -81,6 +97,8 @@ void
 mailer_outbox_destroy (mailer_outbox_t **self_p)
 {
     if (self_p && *self_p) {
+        //  Before the connection: it cannot close with statements open
+        pst_db_cache_destroy (&(*self_p)->cache);
         pst_db_close (&(*self_p)->db);
         free (*self_p);
         *self_p = NULL;
@@ -94,43 +112,84 @@ s_run (mailer_outbox_t *self, sqlite3_stmt *stmt)
     int rc = stmt && sqlite3_step (stmt) == SQLITE_DONE? sqlite3_changes (self->db): -1;
     if (stmt && rc < 0)
         pst_log (PST_LOG_ERROR, "outbox_sql_failed", "reason", sqlite3_errmsg (self->db), NULL);
-    sqlite3_finalize (stmt);
+    pst_db_cache_done (self->cache, stmt);
     return rc;
 }
 
 int
 mailer_outbox_insert (mailer_outbox_t *self, const mailer_job_t *job, int64_t deadline_ms)
 {
-    if (pst_db_begin (self->db) != 0)
+    int result = -1;
+    mailer_outbox_insert_batch (self, &job, &deadline_ms, 1, &result);
+    return result;
+}
+
+//  The rows of a batch whose caller gave up meanwhile go before the commit:
+//  a job mfa considers failed must not be sent (S20).
+static void
+s_drop_late (mailer_outbox_t *self, const mailer_job_t *const *jobs,
+             const int64_t *deadlines_ms, int count, int *results)
+{
+    int64_t now = s_now_ms ();
+    sqlite3_stmt *stmt = NULL;
+    for (int i = 0; i < count; i++) {
+        if (results [i] != 0 || !deadlines_ms [i] || now < deadlines_ms [i])
+            continue;
+        if (!stmt)
+            stmt = s_prepare (self, "DELETE FROM outbox WHERE job_id = ?1");
+        if (!stmt) {
+            results [i] = -1;
+            continue;
+        }
+        sqlite3_bind_text (stmt, 1, jobs [i]->job_id, -1, SQLITE_STATIC);
+        results [i] = sqlite3_step (stmt) == SQLITE_DONE? -2: -1;
+        sqlite3_reset (stmt);
+    }
+    pst_db_cache_done (self->cache, stmt);
+}
+
+int
+mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jobs,
+                            const int64_t *deadlines_ms, int count, int *results)
+{
+    for (int i = 0; i < count; i++)
+        results [i] = -1;
+    if (count <= 0 || pst_db_begin (self->db) != 0)
         return -1;
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "INSERT INTO outbox (job_id, mail_from, rcpt_to, subject, text_body, html_body,"
         " message_id, expires_at, created_at, next_attempt_at, updated_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
         " ON CONFLICT (job_id) DO NOTHING");
-    if (stmt) {
+    int64_t now = s_now_ms ();
+    for (int i = 0; stmt && i < count; i++) {
+        const mailer_job_t *job = jobs [i];
         const char *texts [] = { job->job_id, job->from, job->to, job->subject,
                                  job->text, job->html, job->message_id };
-        for (int i = 0; i < 7; i++)
-            sqlite3_bind_text (stmt, i + 1, texts [i], -1, SQLITE_STATIC);
+        for (int field = 0; field < 7; field++)
+            sqlite3_bind_text (stmt, field + 1, texts [field], -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 8, job->expires_at);
         sqlite3_bind_int64 (stmt, 9, job->created_at);
-        sqlite3_bind_int64 (stmt, 10, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 10, now);
+        //  A failed statement undoes only itself; the others of the batch stand
+        if (sqlite3_step (stmt) == SQLITE_DONE)
+            results [i] = sqlite3_changes (self->db) > 0? 0: 1;
+        else
+            pst_log (PST_LOG_ERROR, "outbox_sql_failed", "reason", sqlite3_errmsg (self->db),
+                     NULL);
+        sqlite3_reset (stmt);
     }
-    int changed = s_run (self, stmt);
-    if (changed < 0) {
+    pst_db_cache_done (self->cache, stmt);
+    s_drop_late (self, jobs, deadlines_ms, count, results);
+    //  SQLite may have ended the transaction after an I/O error: nothing stands then
+    if (!stmt || sqlite3_get_autocommit (self->db) || pst_db_commit (self->db) != 0) {
         pst_db_rollback (self->db);
+        for (int i = 0; i < count; i++)
+            if (results [i] != -2)
+                results [i] = -1;
         return -1;
     }
-    if (changed > 0 && deadline_ms && s_now_ms () >= deadline_ms) {
-        pst_db_rollback (self->db);
-        return -2;
-    }
-    if (pst_db_commit (self->db) != 0) {
-        pst_db_rollback (self->db);
-        return -1;
-    }
-    return changed > 0? 0: 1;
+    return 0;
 }
 
 int
@@ -138,7 +197,7 @@ mailer_outbox_recover (mailer_outbox_t *self)
 {
     //  Waiting rows are due at once too: a restart often follows the outage that
     //  made them wait, and their codes are ticking
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = 'pending', next_attempt_at = MIN (?1, expires_at * 1000),"
         " updated_at = ?1"
         " WHERE state = 'sending' OR (state = 'pending' AND next_attempt_at > ?1)");
@@ -174,7 +233,7 @@ mailer_job_t *
 mailer_outbox_claim (mailer_outbox_t *self, int64_t now_ms)
 {
     //  One statement picks and marks the row, so two workers never claim the same
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?1"
         " WHERE job_id = (SELECT job_id FROM outbox WHERE state = 'pending'"
         "                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, rowid LIMIT 1)"
@@ -193,7 +252,7 @@ mailer_outbox_claim (mailer_outbox_t *self, int64_t now_ms)
         pst_log (PST_LOG_ERROR, "outbox_sql_failed", "reason", sqlite3_errmsg (self->db), NULL);
         mailer_job_destroy (&job);
     }
-    sqlite3_finalize (stmt);
+    pst_db_cache_done (self->cache, stmt);
     return job;
 }
 
@@ -204,7 +263,7 @@ mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
     if (state != MAILER_STATE_SENT && state != MAILER_STATE_FAILED
     &&  state != MAILER_STATE_EXPIRED)
         return -1;
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = ?2, last_smtp_code = ?3, last_detail = ?4,"
         " subject = NULL, text_body = NULL, html_body = NULL, updated_at = ?5"
         " WHERE job_id = ?1 AND state = 'sending'");
@@ -222,7 +281,7 @@ int
 mailer_outbox_retry (mailer_outbox_t *self, const char *job_id,
                      int64_t next_attempt_ms, long smtp_code, const char *detail)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = 'pending', next_attempt_at = MIN (?2, expires_at * 1000),"
         " last_smtp_code = ?3, last_detail = ?4, updated_at = ?5"
         " WHERE job_id = ?1 AND state = 'sending'");
@@ -239,7 +298,7 @@ mailer_outbox_retry (mailer_outbox_t *self, const char *job_id,
 int
 mailer_outbox_release (mailer_outbox_t *self, const char *job_id)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = 'pending', attempts = MAX (attempts - 1, 0),"
         " updated_at = ?2 WHERE job_id = ?1 AND state = 'sending'");
     if (stmt) {
@@ -254,7 +313,7 @@ mailer_outbox_postpone (mailer_outbox_t *self, const char *job_id, int64_t next_
                         const char *detail)
 {
     //  The SMTP code of the last real attempt stays: it still says why the job waits
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = 'pending', attempts = MAX (attempts - 1, 0),"
         " next_attempt_at = MIN (?2, expires_at * 1000), last_detail = ?3, updated_at = ?4"
         " WHERE job_id = ?1 AND state = 'sending'");
@@ -271,12 +330,12 @@ mailer_outbox_postpone (mailer_outbox_t *self, const char *job_id, int64_t next_
 static int64_t
 s_scalar (mailer_outbox_t *self, const char *sql, int64_t dflt)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (self->db, sql);
+    sqlite3_stmt *stmt = s_prepare (self, sql);
     int64_t value = dflt;
     if (stmt && sqlite3_step (stmt) == SQLITE_ROW
     &&  sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
+    pst_db_cache_done (self->cache, stmt);
     return value;
 }
 
@@ -296,7 +355,7 @@ mailer_outbox_backlog (mailer_outbox_t *self)
 mailer_state_t
 mailer_outbox_state (mailer_outbox_t *self, const char *job_id, int *attempts_p)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
+    sqlite3_stmt *stmt = s_prepare (self,
         "SELECT state, attempts FROM outbox WHERE job_id = ?1");
     mailer_state_t state = MAILER_STATE_UNKNOWN;
     if (stmt) {
@@ -310,20 +369,30 @@ mailer_outbox_state (mailer_outbox_t *self, const char *job_id, int *attempts_p)
                 *attempts_p = sqlite3_column_int (stmt, 1);
         }
     }
-    sqlite3_finalize (stmt);
+    pst_db_cache_done (self->cache, stmt);
     return state;
 }
 
 void
 mailer_outbox_checkpoint (mailer_outbox_t *self)
 {
-    sqlite3_stmt *stmt = pst_db_prepare (self->db,
-        "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'expired') AND updated_at < ?1");
+    //  The partial index names the finished rows by age: without INDEXED BY the
+    //  planner walks outbox_due over every finished row, a cost that grows with
+    //  the week of rows kept
+    sqlite3_stmt *stmt = s_prepare (self,
+        "DELETE FROM outbox INDEXED BY outbox_updated"
+        " WHERE state IN ('sent', 'failed', 'expired') AND updated_at < ?1");
     if (stmt)
         sqlite3_bind_int64 (stmt, 1, s_now_ms () - RETENTION_MS);
     s_run (self, stmt);
+    //  TRUNCATE keeps new writers out while it waits for readers: with jobs
+    //  still coming that would hold up the bus thread's commits, which mfa's
+    //  challenges wait for. So it runs when nothing is left to send; until
+    //  then a passive checkpoint, which blocks nobody, keeps the WAL short.
     //  Busy readers make TRUNCATE give up early; the next idle moment retries
-    sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    int mode = mailer_outbox_backlog (self) == 0? SQLITE_CHECKPOINT_TRUNCATE
+                                                : SQLITE_CHECKPOINT_PASSIVE;
+    sqlite3_wal_checkpoint_v2 (self->db, NULL, mode, NULL, NULL);
 }
 
 int64_t

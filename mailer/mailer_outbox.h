@@ -34,6 +34,14 @@ typedef struct _mailer_outbox_t mailer_outbox_t;
 //  Opens (creating and migrating) the outbox at path. NULL on failure (logged).
 mailer_outbox_t *
     mailer_outbox_new (const char *path);
+//  For a delivery worker's connection: its commits (claims, outcomes, retries)
+//  are not synced to disk one by one (synchronous=NORMAL), while the bus
+//  thread's acceptance of a job is (FULL, S20). A killed process loses none of
+//  them (they are in the WAL, which the OS holds); a power cut may lose the last
+//  few, and then a job goes out again after the restart, as after a kill
+//  between DATA and the final 250 (same code and Message-ID, S23). 0 or -1.
+int
+    mailer_outbox_for_delivery (mailer_outbox_t *self);
 void
     mailer_outbox_destroy (mailer_outbox_t **self_p);
 
@@ -45,6 +53,16 @@ void
 int
     mailer_outbox_insert (mailer_outbox_t *self, const mailer_job_t *job,
                           int64_t deadline_ms);
+
+//  Stores count jobs in one transaction, so they share one commit (one fsync).
+//  results [i] says what became of jobs [i], as mailer_outbox_insert would:
+//  0 stored, 1 a duplicate, -2 its deadlines_ms [i] (0: none) had passed when
+//  the batch was ready to commit, so it was not stored, -1 an error (a job that
+//  failed alone does not undo the others). When the commit fails every job that
+//  was not late is -1. Returns 0, or -1 when nothing was stored.
+int
+    mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jobs,
+                                const int64_t *deadlines_ms, int count, int *results);
 
 //  Returns rows left in 'sending' by a process that died to 'pending', and makes
 //  every pending row due now. Call once at start, before any worker runs. Number
@@ -99,8 +117,10 @@ mailer_state_t
 const char *
     mailer_state_name (mailer_state_t state);
 
-//  Best-effort WAL checkpoint with truncation, so that pages that held codes of
-//  finished jobs do not linger in the -wal file. Call when idle.
+//  Deletes finished rows past their retention, then a best-effort WAL
+//  checkpoint: with truncation when no job is left to send, so that pages that
+//  held codes of finished jobs do not linger in the -wal file; a passive one,
+//  which holds up no writer, while jobs remain. Call when idle.
 void
     mailer_outbox_checkpoint (mailer_outbox_t *self);
 

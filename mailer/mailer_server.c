@@ -13,6 +13,15 @@
 #define HEARTBEAT_MS        1000    //  mail.ready interval (docs/protocol.md)
 #define READY_TTL_MS        3000    //  mfa forgets a silent mailer after 3 s
 #define RESULT_TTL_MS       10000
+//  Jobs one commit takes at most, and the most credit one mail.ready grants: mfa
+//  may send that many before it hears from us again
+#define ACCEPT_BATCH_MAX    256
+
+//  A valid job waiting for the batch's commit, with the request to answer
+typedef struct {
+    pst_msg_t *request;
+    mailer_job_t *job;
+} accept_t;
 
 //  The bus thread: jobs in, readiness and results out; the deliveries run in
 //  mailer_delivery's workers.
@@ -23,33 +32,49 @@ typedef struct {
     zsock_t *jobs;                  //  DEALER to mfa
     mailer_delivery_t *delivery;
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
+    int backlog;                    //  unfinished jobs in the outbox
+    int64_t next_count;             //  when backlog is counted again, Unix ms
+    accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the socket, not yet stored
+    int batched;
 } server_t;
 
-//  1 when the outbox holds config->max_backlog unfinished jobs or more (or cannot
-//  be counted): then no job is taken, so a relay that is down makes mfa answer
+//  Counts the unfinished jobs. Between counts (every HEARTBEAT_MS) the bus
+//  thread keeps the figure itself, from the jobs it stores and the outcomes
+//  the workers report: counting them is a walk over the whole backlog, which
+//  under load cost more than storing the jobs. An outbox that cannot be
+//  counted is taken as full.
+static void
+s_count_backlog (server_t *self)
+{
+    int backlog = mailer_outbox_backlog (self->outbox);
+    self->backlog = backlog < 0? self->config->max_backlog: backlog;
+    self->next_count = zclock_time () + HEARTBEAT_MS;
+}
+
+//  1 when the outbox holds config->max_backlog unfinished jobs or more: then
+//  no job is taken, so a relay that is down makes mfa answer
 //  temporarily_unavailable instead of letting the outbox grow without bound.
 static int
 s_outbox_full (server_t *self, int *room_p)
 {
-    int backlog = mailer_outbox_backlog (self->outbox);
-    int room = backlog < 0? 0: self->config->max_backlog - backlog;
+    int room = self->config->max_backlog - self->backlog;
     if (room_p)
         *room_p = room > 0? room: 0;
     return room <= 0;
 }
 
-//  Idle workers, but never more than the room left in the outbox: mfa may send
-//  this many jobs before our next mail.ready, and each becomes a row.
+//  The room left in the outbox, up to one batch: mfa may send this many jobs
+//  before our next mail.ready, and each becomes a row. Not the idle delivery
+//  workers: the outbox is the queue that lets a burst of challenges be
+//  answered as soon as their jobs are stored, however fast SMTP goes, and
+//  max_backlog is what bounds it (a relay that is down fills it, then credit is 0).
 static int
 s_credit (server_t *self)
 {
     int room = 0;
     if (s_outbox_full (self, &room))
         return 0;
-    int credit = self->config->concurrency - mailer_delivery_busy (self->delivery);
-    if (credit > room)
-        credit = room;
-    return credit > 0? credit: 0;
+    return room < ACCEPT_BATCH_MAX? room: ACCEPT_BATCH_MAX;
 }
 
 static void
@@ -92,6 +117,8 @@ s_reply (server_t *self, pst_msg_t **reply_p)
     pst_msg_destroy (reply_p);
 }
 
+//  mail.send: a valid job joins the batch that s_accept stores once the socket
+//  has no more; an invalid one is refused at once.
 static void
 s_handle_send (server_t *self, const pst_msg_t *request)
 {
@@ -108,30 +135,66 @@ s_handle_send (server_t *self, const pst_msg_t *request)
         s_reply (self, &reply);
         return;
     }
-    if (s_outbox_full (self, NULL)) {
-        //  mfa relays this to the worker, which voids the challenge with a 503 (S20)
-        pst_log (PST_LOG_WARN, "mail_refused_full", "job_id", job->job_id, NULL);
-        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The mail queue is full");
-        s_reply (self, &reply);
-        mailer_job_destroy (&job);
-        return;
-    }
-    int rc = mailer_outbox_insert (self->outbox, job, (int64_t) pst_msg_deadline (request));
-    if (rc == 0 || rc == 1) {
-        pst_log (PST_LOG_INFO, rc == 0? "mail_accepted": "mail_duplicate",
-                 "job_id", job->job_id, "request_id", pst_msg_id (request), NULL);
-        s_reply (self, &reply);
-        mailer_delivery_wake (self->delivery);
-    }
-    else
-    if (rc == -2)   //  the caller gave up before the commit: nothing stored, no reply
-        pst_log (PST_LOG_INFO, "mail_dropped_late", "job_id", job->job_id, NULL);
-    else {
-        pst_msg_fail (reply, PST_ERR_INTERNAL, "The mail could not be queued");
-        s_reply (self, &reply);
-    }
     pst_msg_destroy (&reply);
-    mailer_job_destroy (&job);
+    accept_t *entry = &self->batch [self->batched++];
+    entry->request = pst_msg_new_reply (request);
+    entry->job = job;
+    if (!entry->request) {
+        mailer_job_destroy (&entry->job);
+        self->batched--;
+    }
+}
+
+//  Stores the batch in one commit (one fsync for all of it), then answers each
+//  job: st 0 only now that it is committed (S20). Jobs past the room left in
+//  the outbox are refused: mfa relays that to the worker, which voids the
+//  challenge with a 503.
+static void
+s_accept (server_t *self)
+{
+    if (self->batched == 0)
+        return;
+    int room = 0;
+    s_outbox_full (self, &room);
+    const mailer_job_t *jobs [ACCEPT_BATCH_MAX];
+    int64_t deadlines [ACCEPT_BATCH_MAX];
+    int results [ACCEPT_BATCH_MAX];
+    int stored = 0;
+    for (int i = 0; i < self->batched; i++) {
+        accept_t *entry = &self->batch [i];
+        if (i >= room) {
+            pst_log (PST_LOG_WARN, "mail_refused_full", "job_id", entry->job->job_id, NULL);
+            pst_msg_fail (entry->request, PST_ERR_UNAVAILABLE, "The mail queue is full");
+            continue;
+        }
+        jobs [stored] = entry->job;
+        deadlines [stored++] = (int64_t) pst_msg_deadline (entry->request);
+    }
+    if (stored > 0)
+        mailer_outbox_insert_batch (self->outbox, jobs, deadlines, stored, results);
+    for (int i = 0, next = 0; i < self->batched; i++) {
+        accept_t *entry = &self->batch [i];
+        int rc = i < room? results [next++]: -3;
+        self->backlog += rc == 0;
+        if (rc == 0 || rc == 1)
+            pst_log (PST_LOG_INFO, rc == 0? "mail_accepted": "mail_duplicate",
+                     "job_id", entry->job->job_id, "request_id", pst_msg_id (entry->request),
+                     NULL);
+        if (rc == -2)   //  the caller gave up before the commit: nothing stored, no reply
+            pst_log (PST_LOG_INFO, "mail_dropped_late", "job_id", entry->job->job_id, NULL);
+        else {
+            if (rc == -1)
+                pst_msg_fail (entry->request, PST_ERR_INTERNAL, "The mail could not be queued");
+            s_reply (self, &entry->request);
+        }
+        pst_msg_destroy (&entry->request);
+        mailer_job_destroy (&entry->job);
+    }
+    self->batched = 0;
+    if (stored > 0) {
+        mailer_delivery_wake (self->delivery);
+        s_send_ready (self);
+    }
 }
 
 //  Operations mfa may send us: the mailer's rows of the operation catalogue
@@ -150,7 +213,7 @@ static const op_t s_ops [] = {
 };
 
 static void
-s_handle_jobs (server_t *self)
+s_handle_one (server_t *self)
 {
     pst_msg_t *msg = pst_bus_recv_dealer (self->jobs);
     if (!msg)
@@ -176,12 +239,25 @@ s_handle_jobs (server_t *self)
     pst_msg_destroy (&msg);
 }
 
+//  Everything waiting on the socket, up to one batch, then the batch's jobs
+//  stored together: under load many challenges share one commit.
+static void
+s_handle_jobs (server_t *self)
+{
+    do
+        s_handle_one (self);
+    while (self->batched < ACCEPT_BATCH_MAX && (zsock_events (self->jobs) & ZMQ_POLLIN));
+    s_accept (self);
+}
+
 //  A worker finished a job: tell mfa the outcome and that there is room again.
 static void
 s_handle_worker (server_t *self, void *worker)
 {
     mailer_delivery_result_t result;
     if (mailer_delivery_recv (worker, &result) == 0) {
+        if (self->backlog > 0)
+            self->backlog--;
         s_send_result (self, &result);
         s_send_ready (self);
     }
@@ -253,6 +329,7 @@ s_serve (server_t *self, zsock_t *pipe)
         pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
         zpoller_destroy (&poller);
     }
+    s_count_backlog (self);
     s_send_ready (self);
     while (poller) {
         int64_t wait = self->next_ready - zclock_time ();
@@ -270,6 +347,8 @@ s_serve (server_t *self, zsock_t *pipe)
         else
         if (zpoller_terminated (poller))
             break;
+        if (zclock_time () >= self->next_count)
+            s_count_backlog (self);
         if (zclock_time () >= self->next_ready)
             s_send_ready (self);
     }

@@ -1,12 +1,13 @@
 /*  mailer_server - the mailer service as a pst_actor: the job socket and the outbox.
 
     Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
-    mail.ready {credit} at start, every second and after each finished job. Credit
-    is the idle delivery workers, but never more than the room left below
-    config->max_backlog unfinished jobs: with the relay down the outbox fills up
-    to that, then credit is 0 and a mail.send that arrives anyway is refused
-    (temporarily_unavailable) until deliveries or expiries drain it. A mail.send
-    is validated, committed to the outbox and only then acknowledged (S20). The
+    mail.ready {credit} at start, every second, after each batch of stored jobs
+    and after each finished job. Credit is the room left below
+    config->max_backlog unfinished jobs (at most one batch): with the relay down
+    the outbox fills up to that, then credit is 0 and a mail.send that arrives
+    anyway is refused (temporarily_unavailable) until deliveries or expiries
+    drain it. The mail.send requests waiting on the socket are validated,
+    committed to the outbox together and only then acknowledged (S20). The
     delivery workers (mailer_delivery) send due rows over SMTP, and each terminal
     outcome they report goes back to mfa as mail.result.
 

@@ -4,11 +4,13 @@
 #include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include "pst_memory.h"
 
 int
 main (void)
 {
     pst_log_init ("mailer");
+    pst_memory_tune ();
     if (pst_crypto_init () != 0) {
         pst_log (PST_LOG_ERROR, "crypto_init_failed", NULL);
         return 1;

@@ -3,11 +3,13 @@
 #include "mfa_server.h"
 #include "pst_actor.h"
 #include "pst_log.h"
+#include "pst_memory.h"
 
 int
 main (void)
 {
     pst_log_init ("mfa");
+    pst_memory_tune ();
     mfa_config_t *config = mfa_config_from_env ();
     if (!config)
         return 1;

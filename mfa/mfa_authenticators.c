@@ -143,8 +143,8 @@ s_delete_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
 static int
 s_delete (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply, s_target_t *target)
 {
-    return mfa_worker_transact (self, request, reply, s_delete_txn, target,
-                                "gd_unenroll", "gd_unenroll");
+    return mfa_worker_transact_last (self, request, reply, s_delete_txn, target,
+                                     "gd_unenroll", "gd_unenroll");
 }
 
 //  ---------------------------------------------------------------------------
@@ -326,6 +326,6 @@ mfa_authenticators_recovery_regenerate (void *worker, const pst_msg_t *request,
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const char *user_id = pst_msg_get_str (request, "id");
     s_target_t target = { user_id, NULL, pst_msg_caller (request), NULL, "" };
-    return mfa_worker_transact (self, request, reply, s_regenerate_txn, &target,
-                                "gd_update_device_account", "gd_update_device_account");
+    return mfa_worker_transact_last (self, request, reply, s_regenerate_txn, &target,
+                                     "gd_update_device_account", "gd_update_device_account");
 }

@@ -205,42 +205,59 @@ s_challenge_job (mfa_worker_t *self, const s_challenge_t *challenge)
     return job;
 }
 
-//  Mails the prepared challenge, then commits it as pending (superseding the
-//  authenticator's earlier ones, S7) or voids it when no mailer took it (S20).
+//  What the deliver transaction works on
+typedef struct {
+    s_challenge_t *challenge;
+    int sent;                   //  0 when a mailer holds the job
+    json_t *answer;             //  the reply's body when it succeeds (borrowed)
+} s_deliver_t;
+
+//  Commits the prepared challenge as pending (superseding the authenticator's
+//  earlier ones, S7) once a mailer holds its job, or voids it when none took it
+//  (S20): a void that commits although the reply fails.
+static int
+s_deliver_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+               void *args, mfa_outcome_t *outcome)
+{
+    (void) request;
+    s_deliver_t *deliver = (s_deliver_t *) args;
+    s_challenge_t *challenge = deliver->challenge;
+    mfa_store_t *store = mfa_worker_store (self);
+    int64_t now = mfa_worker_now_ms (self);
+    snprintf (outcome->user_id, sizeof outcome->user_id, "%s", challenge->user_id);
+    snprintf (outcome->client_id, sizeof outcome->client_id, "%s", challenge->client_id);
+    if (deliver->sent) {
+        outcome->detail = "no mailer accepted the message";
+        int rc = mfa_store_challenge_move (store, challenge->challenge_id, "sending", "void") < 0
+              || mfa_store_job_update (store, challenge->job_id, "refused", "no mailer accepted",
+                                       now, NULL) < 0? -1: 0;
+        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The email could not be sent. Try again later.");
+        return rc;
+    }
+    if (mfa_store_challenge_supersede (store, challenge->authenticator_id,
+                                       challenge->challenge_id) < 0
+    ||  mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") != 1
+    ||  mfa_store_job_update (store, challenge->job_id, "accepted", NULL, now, NULL) < 0) {
+        outcome->detail = "database unavailable";
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
+    outcome->detail = "code sent";
+    json_t *answer = json_incref (deliver->answer);
+    pst_msg_set_body (reply, &answer);
+    return 0;
+}
+
+//  Mails the prepared challenge, then commits what became of it; on success
+//  answer (borrowed) is the reply's body. The handler's last transaction.
 static int
 s_challenge_deliver (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                     s_challenge_t *challenge)
+                     s_challenge_t *challenge, json_t *answer)
 {
-    mfa_store_t *store = mfa_worker_store (self);
     json_t *job = s_challenge_job (self, challenge);
-    int sent = job? mfa_worker_mail (self, request, &job): -1;
+    s_deliver_t deliver = { challenge, job? mfa_worker_mail (self, request, &job): -1, answer };
     json_decref (job);
-    int64_t now = mfa_worker_now_ms (self);
-    int rc = mfa_store_begin (store);
-    if (rc == 0 && sent == 0)
-        rc = mfa_store_challenge_supersede (store, challenge->authenticator_id,
-                                            challenge->challenge_id) < 0
-          || mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") != 1
-          || mfa_store_job_update (store, challenge->job_id, "accepted", NULL, now, NULL) < 0;
-    else
-    if (rc == 0)
-        rc = mfa_store_challenge_move (store, challenge->challenge_id, "sending", "void") < 0
-          || mfa_store_job_update (store, challenge->job_id, "refused", "no mailer accepted",
-                                   now, NULL) < 0;
-    rc = rc == 0? mfa_store_commit (store): -1;
-    if (rc)
-        mfa_store_rollback (store);
-    int ok = sent == 0 && rc == 0;
-    mfa_worker_audit (self, request, ok? "gd_send_email": "gd_send_email_failure",
-                      challenge->user_id, challenge->client_id, ok? "success": "failure",
-                      ok? "code sent": sent? "no mailer accepted the message"
-                                            : "database unavailable");
-    if (sent)
-        return pst_msg_fail (reply, PST_ERR_UNAVAILABLE,
-                             "The email could not be sent. Try again later.");
-    if (rc)
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-    return 0;
+    return mfa_worker_transact_last (self, request, reply, s_deliver_txn, &deliver,
+                                     "gd_send_email", "gd_send_email_failure");
 }
 
 static void
@@ -378,16 +395,16 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     s_associate_t state = { &challenge, NULL };
     int rc = mfa_worker_transact (self, request, reply, s_associate_txn, &state,
                                   "gd_start_enroll", "gd_start_enroll");
-    if (rc == 0)
-        rc = s_challenge_deliver (self, request, reply, &challenge);
     if (rc == 0) {
         json_t *answer = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
             "authenticator_type", "oob", "binding_method", "prompt", "oob_channel", "email",
             "oob_code", challenge.oob_code, "id", challenge.authenticator_id);
-        if (state.recovery_code)
+        if (answer && state.recovery_code)
             json_object_set_new (answer, "recovery_codes",
                                  json_pack ("[s]", state.recovery_code));
-        pst_msg_set_body (reply, &answer);
+        rc = answer? s_challenge_deliver (self, request, reply, &challenge, answer)
+                   : pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+        json_decref (answer);
     }
     if (state.recovery_code) {
         sodium_memzero (state.recovery_code, strlen (state.recovery_code));
@@ -478,12 +495,12 @@ mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     s_challenge_t challenge = { 0 };
     int rc = mfa_worker_transact (self, request, reply, s_challenge_txn, &challenge,
                                   NULL, "gd_challenge_refused");
-    if (rc == 0)
-        rc = s_challenge_deliver (self, request, reply, &challenge);
     if (rc == 0) {
         json_t *answer = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob",
                                     "oob_code", challenge.oob_code, "binding_method", "prompt");
-        pst_msg_set_body (reply, &answer);
+        rc = answer? s_challenge_deliver (self, request, reply, &challenge, answer)
+                   : pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+        json_decref (answer);
     }
     s_challenge_wipe (&challenge);
     return rc;

@@ -1,5 +1,6 @@
 #include "mfa_jobs.h"
 #include "mfa_store.h"
+#include "mfa_writer.h"
 #include "pst_actor.h"
 #include "pst_auth.h"
 #include "pst_endpoint.h"
@@ -8,6 +9,7 @@
 #include "pst_json.h"
 #include "pst_log.h"
 #include <czmq.h>
+#include <stdbool.h>
 #include <string.h>
 
 struct _mfa_jobs_t {
@@ -39,7 +41,8 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *jobs;              //  ROUTER, mailers
     zsock_t *inproc;            //  ROUTER, workers
-    mfa_store_t *store;
+    mfa_store_t *store;         //  for mail.check's reads
+    mfa_writer_t *writer;       //  for mail.result's writes (borrowed)
     zlistx_t *mailers;          //  s_mailer_t, least recently used first
     zlistx_t *queue;            //  s_job_t waiting for a mailer with credit
     zhashx_t *inflight;         //  request id -> s_job_t sent to a mailer
@@ -194,7 +197,48 @@ typedef struct {
     pst_msg_t *reply;           //  a request's answer, sent after the handler
 } s_call_t;
 
-//  mail.result: the mailer's final word on a job.
+//  A mailer's result, recorded in the writer's next batch
+typedef struct {
+    char job_id [65];
+    char state [16];
+    char *detail;               //  the mailer's, or NULL
+    bool failed;                //  a failed notification: an `fn` event too
+    int64_t now;
+} s_result_t;
+
+static int
+s_result_unit (mfa_store_t *store, void *args)
+{
+    s_result_t *record = (s_result_t *) args;
+    char *user_id = NULL;
+    int rc = mfa_store_job_update (store, record->job_id, record->state, record->detail,
+                                   record->now, &user_id);
+    pst_log (streq (record->state, "sent") || streq (record->state, "cancelled")
+             ? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
+             "job_id", record->job_id, "result", record->state, "user_id", user_id,
+             "known", rc == 1? "yes": "no", NULL);
+    if (rc == 1 && record->failed) {
+        mfa_audit_t event = {
+            .type = "fn", .user_id = user_id, .result = "failure",
+            .detail = record->detail && *record->detail? record->detail: record->state
+        };
+        mfa_store_audit (store, &event, record->now);
+    }
+    free (user_id);
+    return 0;
+}
+
+static void
+s_result_free (void *args)
+{
+    s_result_t *record = (s_result_t *) args;
+    free (record->detail);
+    free (record);
+}
+
+//  mail.result: the mailer's final word on a job. Nobody waits for its record,
+//  so it goes to the writer without waiting: many results share a commit, and
+//  the dispatcher goes on relaying jobs meanwhile.
 static void
 s_record_result (s_dispatcher_t *self, s_call_t *call)
 {
@@ -213,22 +257,16 @@ s_record_result (s_dispatcher_t *self, s_call_t *call)
         pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
         return;
     }
-    const char *state = cancelled? "cancelled": result;
-    int64_t now = mfa_config_now_ms (self->config);
-    char *user_id = NULL;
-    int rc = self->store? mfa_store_job_update (self->store, job_id, state, detail, now, &user_id)
-                        : -1;
-    pst_log (streq (result, "sent") || cancelled? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
-             "job_id", job_id, "result", state, "user_id", user_id,
-             "known", rc == 1? "yes": "no", NULL);
-    if (rc == 1 && !streq (result, "sent") && !cancelled) {
-        mfa_audit_t event = {
-            .type = "fn", .user_id = user_id, .result = "failure",
-            .detail = detail && *detail? detail: result
-        };
-        mfa_store_audit (self->store, &event, now);
-    }
-    free (user_id);
+    s_result_t *record = (s_result_t *) calloc (1, sizeof *record);
+    if (!record)
+        return;
+    snprintf (record->job_id, sizeof record->job_id, "%s", job_id);
+    snprintf (record->state, sizeof record->state, "%s", cancelled? "cancelled": result);
+    record->detail = detail? strdup (detail): NULL;
+    record->failed = !streq (result, "sent") && !cancelled;
+    record->now = mfa_config_now_ms (self->config);
+    if (mfa_writer_post (self->writer, s_result_unit, record, s_result_free) != 0)
+        pst_log (PST_LOG_ERROR, "mail_result_lost", "job_id", job_id, NULL);
 }
 
 //  mail.ready: how many jobs the mailer can take now.
@@ -476,6 +514,7 @@ s_dispatcher_destroy (s_dispatcher_t *self)
 typedef struct {
     const mfa_config_t *config;
     pst_curve_t *curve;
+    mfa_writer_t *writer;
 } s_args_t;
 
 //  Binds both routers; 0, or -1 with a log line.
@@ -486,6 +525,7 @@ s_dispatcher_init (s_dispatcher_t *self, const s_args_t *args, char **endpoint_p
     const mfa_config_t *config = args->config;
     self->config = config;
     self->curve = args->curve;
+    self->writer = args->writer;
     self->mailers = zlistx_new ();
     zlistx_set_destructor (self->mailers, s_mailer_free);
     self->queue = zlistx_new ();
@@ -555,11 +595,11 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
 }
 
 mfa_jobs_t *
-mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve)
+mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer)
 {
     mfa_jobs_t *self = (mfa_jobs_t *) zmalloc (sizeof *self);
     //  Read by the dispatcher while it starts, which pst_actor_new waits for
-    s_args_t args = { config, curve };
+    s_args_t args = { config, curve, writer };
     self->actor = pst_actor_new (s_dispatcher_actor, &args, "ss",
                                  &self->endpoint, &self->inproc);
     if (!self->actor || !self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)

@@ -6,16 +6,18 @@
     (sent once the job is in its outbox) is relayed to the waiting worker by request
     id. With no mailer the job waits until its deadline and is then dropped, so the
     worker's call times out and the challenge is voided (S20). A mailer silent for
-    MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. mail.result reports are recorded; a
-    failed or expired delivery becomes an `fn` audit event, one the mailer
-    cancelled because its code was dead does not. mail.check (a mailer asking
-    before a retry whether a job's code is still live, S22) is answered here from
-    the store.
+    MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. mail.result reports are recorded
+    (through mfa_writer, without waiting: many share a commit); a failed or
+    expired delivery becomes an `fn` audit event, one the mailer cancelled
+    because its code was dead does not. mail.check (a mailer asking before a
+    retry whether a job's code is still live, S22) is answered here from the
+    store.
 */
 #ifndef MFA_JOBS_H_INCLUDED
 #define MFA_JOBS_H_INCLUDED
 
 #include "mfa_config.h"
+#include "mfa_writer.h"
 #include "pst_curve.h"
 
 #define MFA_JOBS_MAILER_TIMEOUT_MS  3000
@@ -24,10 +26,10 @@ typedef struct _mfa_jobs_t mfa_jobs_t;
 
 //  Binds config->jobs_endpoint as a CURVE server with curve's key, admitting
 //  only mailers' keys, and starts the dispatcher; NULL when the endpoint is
-//  another instance's, the bind or the database fails. config and curve must
-//  outlive the dispatcher.
+//  another instance's, the bind or the database fails. Results are recorded
+//  through writer. config, curve and writer must outlive the dispatcher.
 mfa_jobs_t *
-    mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve);
+    mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer);
 void
     mfa_jobs_destroy (mfa_jobs_t **self_p);
 

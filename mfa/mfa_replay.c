@@ -12,17 +12,19 @@
 #define MFA_REPLY_POLL_MS       20
 
 struct _mfa_replay_t {
-    mfa_store_t *store;
+    mfa_store_t *store;         //  the worker's, for lookups
+    mfa_writer_t *writer;       //  for the claims and replies no transaction carried
     uint8_t seal_key [crypto_secretbox_KEYBYTES];
 };
 
 mfa_replay_t *
-mfa_replay_new (mfa_store_t *store, const uint8_t *code_key)
+mfa_replay_new (mfa_store_t *store, mfa_writer_t *writer, const uint8_t *code_key)
 {
     mfa_replay_t *self = (mfa_replay_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->store = store;
+    self->writer = writer;
     //  Kept replies hold oob_codes and recovery codes: sealed under a key of
     //  their own, derived from the code key that never enters the database
     crypto_kdf_derive_from_key (self->seal_key, sizeof self->seal_key, 1, "pstreply", code_key);
@@ -107,18 +109,6 @@ s_unseal (mfa_replay_t *self, const uint8_t *sealed, size_t size, pst_msg_t *rep
     return 0;
 }
 
-static void
-s_remember (mfa_replay_t *self, const pst_msg_t *request, const pst_msg_t *reply)
-{
-    const char *id = pst_msg_id (request);
-    const char *op = pst_msg_op (request);
-    size_t size = 0;
-    uint8_t *sealed = s_reply_keepable (reply)? s_seal (self, reply, &size): NULL;
-    if (!sealed || mfa_store_reply_save (self->store, id, op, sealed, size))
-        mfa_store_reply_release (self->store, id, op);
-    free (sealed);
-}
-
 //  The reply of a request id's first run, into reply. 0, or -1 after failing reply.
 static int
 s_replay (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
@@ -132,9 +122,109 @@ s_replay (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
              : pst_msg_is_error (reply)? -1: 0;
 }
 
+//  ---------------------------------------------------------------------------
+//  Claims and replies, inside the writer's transactions
+
+int
+mfa_replay_claim_in (mfa_replay_run_t *run, mfa_store_t *store)
+{
+    if (run->claim == MFA_CLAIM_HELD)
+        return 0;
+    if (run->claim == MFA_CLAIM_LOST)
+        return -1;
+    //  Creates the claim, or takes over one a crashed worker left (stale)
+    int claimed = mfa_store_reply_claim (store, pst_msg_id (run->request),
+                                         pst_msg_op (run->request), zclock_time (),
+                                         MFA_REPLY_STALE_MS);
+    if (claimed == 1)
+        run->claim = MFA_CLAIM_HELD;
+    else
+    if (claimed == 0)
+        run->claim = MFA_CLAIM_LOST;
+    return claimed == 1? 0: -1;
+}
+
+int
+mfa_replay_keep_in (mfa_replay_run_t *run, mfa_store_t *store, const pst_msg_t *reply)
+{
+    const char *id = pst_msg_id (run->request);
+    const char *op = pst_msg_op (run->request);
+    int rc = 0;
+    if (run->claim == MFA_CLAIM_LOST)
+        return -1;
+    if (!s_reply_keepable (reply)) {
+        //  A retry runs again: the claim goes, and nothing was claimed when pending
+        if (run->claim == MFA_CLAIM_HELD)
+            rc = mfa_store_reply_release (store, id, op);
+    }
+    else {
+        size_t size = 0;
+        uint8_t *sealed = s_seal (run->replay, reply, &size);
+        rc = !sealed? -1
+           : run->claim == MFA_CLAIM_HELD? mfa_store_reply_save (store, id, op, sealed, size)
+           : mfa_store_reply_put (store, id, op, sealed, size, zclock_time ());
+        free (sealed);
+        //  A claim that cannot hold its reply is released: a retry then runs
+        //  again rather than wait 30 s for a reply that will never come
+        if (rc && run->claim == MFA_CLAIM_HELD)
+            mfa_store_reply_release (store, id, op);
+    }
+    run->kept = rc == 0;
+    return rc;
+}
+
+//  What the units below take
+typedef struct {
+    mfa_replay_run_t *run;
+    const pst_msg_t *reply;
+} s_unit_args_t;
+
+static int
+s_claim_unit (mfa_store_t *store, void *args)
+{
+    mfa_replay_claim_in (((s_unit_args_t *) args)->run, store);
+    return 0;
+}
+
+static int
+s_keep_unit (mfa_store_t *store, void *args)
+{
+    s_unit_args_t *unit = (s_unit_args_t *) args;
+    mfa_replay_keep_in (unit->run, store, unit->reply);
+    return 0;
+}
+
+//  Takes over a claim a crashed worker left; run->claim says how it went.
+//  -1 when the database failed.
+static int
+s_take_over (mfa_replay_t *self, mfa_replay_run_t *run)
+{
+    s_unit_args_t unit = { run, NULL };
+    if (mfa_writer_run (self->writer, s_claim_unit, &unit) != 0) {
+        run->claim = MFA_CLAIM_PENDING;
+        return -1;
+    }
+    return run->claim == MFA_CLAIM_PENDING? -1: 0;
+}
+
+//  What the run left owing, once it has answered: its reply kept when no
+//  transaction of its own kept it, or its claim released. Best effort, as
+//  before: when the commit fails, a held claim goes stale and is taken over.
+static void
+s_settle (mfa_replay_t *self, mfa_replay_run_t *run, const pst_msg_t *reply)
+{
+    if (run->kept || run->claim == MFA_CLAIM_LOST
+    ||  (run->claim == MFA_CLAIM_PENDING && !s_reply_keepable (reply)))
+        return;
+    s_unit_args_t unit = { run, reply };
+    if (mfa_writer_run (self->writer, s_keep_unit, &unit) != 0 || !run->kept)
+        pst_log (PST_LOG_WARN, "reply_not_kept", "request_id", pst_msg_id (run->request),
+                 "op", pst_msg_op (run->request), NULL);
+}
+
 int
 mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
-                 mfa_replay_step_fn *gate, mfa_replay_step_fn *run, void *args)
+                 mfa_replay_step_fn *gate, mfa_replay_run_fn *run_fn, void *args)
 {
     const char *id = pst_msg_id (request);
     const char *name = pst_msg_op (request);
@@ -147,29 +237,30 @@ mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
             return s_replay (self, request, reply, sealed, size);
         if (found == -1)
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+        mfa_replay_run_t run = { self, request, MFA_CLAIM_PENDING, false };
         //  A first run (-2) claims the request id only past the gate (a live
-        //  mfa_token). A run in progress (0) passed it when it claimed, and may
-        //  since have used the token: its retry waits for the reply instead
+        //  mfa_token), in its first transaction. A run in progress (0) passed it
+        //  when it claimed, and may since have used the token: its retry waits
+        //  for the reply instead, unless the claim is stale
         if (found == -2 && !checked) {
             if (gate (args, request, reply) != 0)
                 return -1;
             checked = true;
         }
-        //  Creates the claim, or takes over one a crashed worker left (stale); the
-        //  handler's own transaction checks the token again either way
-        int claimed = mfa_store_reply_claim (self->store, id, name, zclock_time (),
-                                             MFA_REPLY_STALE_MS);
-        if (claimed == 1) {
-            int rc = run (args, request, reply);
-            s_remember (self, request, reply);
-            return rc;
-        }
-        if (claimed < 0)
+        if (found == 0 && s_take_over (self, &run) != 0)
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        //  Another worker runs it: wait, look again
+        if (run.claim != MFA_CLAIM_LOST) {
+            //  The handler's own transaction checks the token again either way
+            int rc = run_fn (args, &run, request, reply);
+            if (run.claim != MFA_CLAIM_LOST) {
+                s_settle (self, &run, reply);
+                return rc;
+            }
+        }
+        //  Another run has the id: it wrote nothing of ours, and reply is as it
+        //  came. Wait, look again
         if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS)
             return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Request is in progress");
-        if (found == 0)
-            zclock_sleep (MFA_REPLY_POLL_MS);
+        zclock_sleep (MFA_REPLY_POLL_MS);
     }
 }

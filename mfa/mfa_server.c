@@ -6,6 +6,7 @@
 #include "mfa_store.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"
+#include "mfa_writer.h"
 #include "pst_actor.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -28,13 +29,15 @@ typedef struct {
     const mfa_config_t *config;
     uint8_t code_key [MFA_CODE_KEY_SIZE];
     const char *jobs_inproc;
+    mfa_writer_t *writer;
 } s_shared_t;
 
 static void *
 s_worker_init (void *args)
 {
     s_shared_t *shared = (s_shared_t *) args;
-    return mfa_worker_new (shared->config, shared->code_key, shared->jobs_inproc);
+    return mfa_worker_new (shared->config, shared->code_key, shared->jobs_inproc,
+                           shared->writer);
 }
 
 static void
@@ -71,7 +74,9 @@ mfa_server_actor (zsock_t *pipe, void *args)
     pst_service_t *service = NULL;
     pst_curve_t *curve = pst_curve_new (config->keys_dir, config->key_name, true);
     if (curve && s_prepare (config, &shared) == 0)
-        jobs = mfa_jobs_new (config, curve);
+        shared.writer = mfa_writer_new (config->db_path);
+    if (shared.writer)
+        jobs = mfa_jobs_new (config, curve, shared.writer);
     if (jobs) {
         shared.jobs_inproc = mfa_jobs_inproc (jobs);
         pst_service_config_t service_config = {
@@ -102,6 +107,7 @@ mfa_server_actor (zsock_t *pipe, void *args)
     //  Workers hold clients of the dispatcher: they go first
     pst_service_destroy (&service);
     mfa_jobs_destroy (&jobs);
+    mfa_writer_destroy (&shared.writer);
     pst_curve_destroy (&curve);
     sodium_memzero (shared.code_key, sizeof shared.code_key);
 }

@@ -63,7 +63,8 @@ mfa_store_new (const char *path)
     if (!self)
         return NULL;
     self->db = pst_db_open (path, s_migrations);
-    if (!self->db)
+    self->cache = self->db? pst_db_cache_new (self->db): NULL;
+    if (!self->cache)
         mfa_store_destroy (&self);
     return self;
 }
@@ -73,6 +74,8 @@ mfa_store_destroy (mfa_store_t **self_p)
 {
     if (self_p && *self_p) {
         mfa_store_t *self = *self_p;
+        //  Before the connection: it cannot close with statements open
+        pst_db_cache_destroy (&self->cache);
         if (self->db)
             pst_db_close (&self->db);
         free (self);
@@ -80,22 +83,49 @@ mfa_store_destroy (mfa_store_t **self_p)
     }
 }
 
+//  The statements that make transactions are kept like the others: parsing
+//  them anew for every transaction of the writer's batches was measurable
 int
 mfa_store_begin (mfa_store_t *self)
 {
-    return pst_db_begin (self->db);
+    return mfa_store_sql_run (self, "BEGIN IMMEDIATE", "") < 0? -1: 0;
 }
 
 int
 mfa_store_commit (mfa_store_t *self)
 {
-    return pst_db_commit (self->db);
+    return mfa_store_sql_run (self, "COMMIT", "") < 0? -1: 0;
 }
 
 int
 mfa_store_rollback (mfa_store_t *self)
 {
     return pst_db_rollback (self->db);
+}
+
+int
+mfa_store_in_transaction (mfa_store_t *self)
+{
+    return !sqlite3_get_autocommit (self->db);
+}
+
+int
+mfa_store_savepoint (mfa_store_t *self)
+{
+    return mfa_store_sql_run (self, "SAVEPOINT unit", "") < 0? -1: 0;
+}
+
+int
+mfa_store_release (mfa_store_t *self)
+{
+    return mfa_store_sql_run (self, "RELEASE unit", "") < 0? -1: 0;
+}
+
+int
+mfa_store_rollback_to (mfa_store_t *self)
+{
+    return mfa_store_sql_run (self, "ROLLBACK TO unit", "") < 0
+        || mfa_store_sql_run (self, "RELEASE unit", "") < 0? -1: 0;
 }
 
 //  ---------------------------------------------------------------------------

@@ -51,6 +51,19 @@ int
     mfa_store_commit (mfa_store_t *self);
 int
     mfa_store_rollback (mfa_store_t *self);
+//  1 inside a transaction, 0 in autocommit (SQLite ends a transaction by itself
+//  after some errors: a full disk, an I/O error).
+int
+    mfa_store_in_transaction (mfa_store_t *self);
+//  SAVEPOINT / RELEASE / ROLLBACK TO, so that one unit of a shared transaction
+//  (mfa_writer) undoes only its own writes. 0 or -1.
+int
+    mfa_store_savepoint (mfa_store_t *self);
+int
+    mfa_store_release (mfa_store_t *self);
+//  Undoes the writes since the savepoint and releases it.
+int
+    mfa_store_rollback_to (mfa_store_t *self);
 
 //  ---------------------------------------------------------------------------
 //  Factors and policies
@@ -233,6 +246,11 @@ int
 int
     mfa_store_reply_save (mfa_store_t *self, const char *request_id, const char *op,
                           const uint8_t *sealed, size_t size);
+//  Keeps a reply for a request id nobody claimed (a refusal given before the
+//  run wrote anything); a claim or reply already there wins. 0 or -1.
+int
+    mfa_store_reply_put (mfa_store_t *self, const char *request_id, const char *op,
+                         const uint8_t *sealed, size_t size, int64_t now);
 //  Forgets a claim so a retry runs the operation again.
 int
     mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op);

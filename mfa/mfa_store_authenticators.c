@@ -22,7 +22,7 @@ mfa_store_authenticators (mfa_store_t *self, const char *user_id)
             "id", mfa_store_sql_json (stmt, 0), "type", mfa_store_sql_json (stmt, 1),
             "email", mfa_store_sql_json (stmt, 2), "active", sqlite3_column_int (stmt, 3),
             "created_at", (json_int_t) sqlite3_column_int64 (stmt, 4)));
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     if (rc < 0)
         json_decref (list);
     return rc < 0? NULL: list;
@@ -86,7 +86,7 @@ mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const ch
     //  RETURNING statements apply their change when stepped to completion
     if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
         rc = -1;
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     if (rc == 1 && recovery
     &&  mfa_store_sql_run (self, "DELETE FROM recovery_codes WHERE user_id = ?", "t", user_id) < 0)
         rc = -1;
@@ -140,6 +140,6 @@ mfa_store_recovery_check (mfa_store_t *self, const char *user_id, const char *co
         match = stored && strlen (stored) == 64 && strlen (code_hash) == 64
              && pst_ct_equal (stored, code_hash, 64);
     }
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc < 0? -1: match;
 }

@@ -51,7 +51,7 @@ s_bucket_read (mfa_store_t *self, const char *user_id, const char *kind,
     int rc = mfa_store_sql_step (self, stmt);
     *level = rc == 1? sqlite3_column_int (stmt, 0): rule->capacity;
     *stamp = rc == 1? sqlite3_column_int64 (stmt, 1): now;
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     if (rc < 0)
         return -1;
     mfa_bucket_advance (rule, level, stamp, now);

@@ -42,7 +42,7 @@ mfa_store_token_get (mfa_store_t *self, const char *token_hash)
             "expires_at", (json_int_t) sqlite3_column_int64 (stmt, 6),
             "used", sqlite3_column_int (stmt, 7),
             "created_at", (json_int_t) sqlite3_column_int64 (stmt, 8));
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return token;
 }
 
@@ -87,7 +87,7 @@ mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_
         challenge->attempts = sqlite3_column_int (stmt, 5);
         mfa_store_sql_copy (stmt, 6, challenge->token_hash, sizeof challenge->token_hash);
     }
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }
 
@@ -125,7 +125,7 @@ mfa_store_challenge_attempt (mfa_store_t *self, int64_t id, int max, int64_t now
     //  RETURNING statements apply their change when stepped to completion
     if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
         rc = -1;
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }
 
@@ -158,7 +158,7 @@ mfa_store_job_update (mfa_store_t *self, const char *job_id, const char *state,
         *user_id_p = pst_db_column_strdup (stmt, 0);
     if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
         rc = -1;
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }
 
@@ -177,6 +177,6 @@ mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now)
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }

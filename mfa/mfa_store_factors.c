@@ -33,7 +33,7 @@ mfa_store_factors (mfa_store_t *self)
     while ((rc = mfa_store_sql_step (self, stmt)) == 1)
         json_array_append_new (factors, json_pack ("{s:o, s:b}",
             "name", mfa_store_sql_json (stmt, 0), "enabled", sqlite3_column_int (stmt, 1)));
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     if (rc < 0)
         json_decref (factors);
     return rc < 0? NULL: factors;
@@ -49,7 +49,7 @@ mfa_store_policies (mfa_store_t *self)
     int rc;
     while ((rc = mfa_store_sql_step (self, stmt)) == 1)
         json_array_append_new (policies, mfa_store_sql_json (stmt, 0));
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     if (rc < 0)
         json_decref (policies);
     return rc < 0? NULL: policies;

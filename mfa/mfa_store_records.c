@@ -85,7 +85,7 @@ mfa_store_reply_lookup (mfa_store_t *self, const char *request_id, const char *o
     else
     if (rc == 0)
         rc = -2;            //  never claimed, or released
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return rc;
 }
 
@@ -96,6 +96,16 @@ mfa_store_reply_save (mfa_store_t *self, const char *request_id, const char *op,
     return mfa_store_sql_run (self,
         "UPDATE reply_cache SET sealed = ? WHERE request_id = ? AND op = ?",
         "btt", sealed, size, request_id, op) == 1? 0: -1;
+}
+
+int
+mfa_store_reply_put (mfa_store_t *self, const char *request_id, const char *op,
+                     const uint8_t *sealed, size_t size, int64_t now)
+{
+    return mfa_store_sql_run (self,
+        "INSERT INTO reply_cache (request_id, op, sealed, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (request_id, op) DO NOTHING",
+        "ttbi", request_id, op, sealed, size, now) < 0? -1: 0;
 }
 
 int

@@ -8,9 +8,15 @@ mfa_store_sql_query (mfa_store_t *self, const char *sql, const char *format, ...
 {
     va_list args;
     va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_vquery (self->db, sql, format, args);
+    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
     va_end (args);
     return stmt;
+}
+
+void
+mfa_store_sql_done (mfa_store_t *self, sqlite3_stmt *stmt)
+{
+    pst_db_cache_done (self->cache, stmt);
 }
 
 int
@@ -18,17 +24,15 @@ mfa_store_sql_run (mfa_store_t *self, const char *sql, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_vquery (self->db, sql, format, args);
+    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
     va_end (args);
     if (!stmt)
         return -1;
     int rc = sqlite3_step (stmt);
-    sqlite3_finalize (stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         pst_log (PST_LOG_ERROR, "db_statement_failed", "reason", sqlite3_errmsg (self->db), NULL);
-        return -1;
-    }
-    return sqlite3_changes (self->db);
+    mfa_store_sql_done (self, stmt);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW? sqlite3_changes (self->db): -1;
 }
 
 int
@@ -48,13 +52,13 @@ mfa_store_sql_scalar (mfa_store_t *self, int64_t dflt, const char *sql, const ch
 {
     va_list args;
     va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_vquery (self->db, sql, format, args);
+    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
     va_end (args);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
     int64_t value = rc == 1? sqlite3_column_int64 (stmt, 0): rc == 0? dflt: -1;
-    sqlite3_finalize (stmt);
+    mfa_store_sql_done (self, stmt);
     return value;
 }
 

@@ -16,13 +16,19 @@ typedef struct _mfa_store_t mfa_store_t;
 
 struct _mfa_store_t {
     sqlite3 *db;
+    pst_db_cache_t *cache;      //  its prepared statements, kept
 };
 
-//  Prepares sql and binds one parameter per letter of format, as pst_db_query
+//  Prepares sql (a string literal: the statement is kept for the next call,
+//  pst_db_cache) and binds one parameter per letter of format, as pst_db_query
 //  does ('t' text, NULL binds null; 'i' int64_t; 'n' int; 'b' blob, pointer
-//  then size_t). The caller steps and finalizes it. NULL on failure (logged).
+//  then size_t). The caller steps it and gives it back with
+//  mfa_store_sql_done, never sqlite3_finalize. NULL on failure (logged).
 sqlite3_stmt *
     mfa_store_sql_query (mfa_store_t *self, const char *sql, const char *format, ...);
+//  Gives back a statement from mfa_store_sql_query (NULL is fine).
+void
+    mfa_store_sql_done (mfa_store_t *self, sqlite3_stmt *stmt);
 
 //  Runs a statement without results, bound as by mfa_store_sql_query: rows
 //  changed, or -1 (logged).

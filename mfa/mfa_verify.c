@@ -196,8 +196,8 @@ s_verify_oob_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
 int
 mfa_verify_oob (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
-    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_oob_txn,
-                                NULL, "gd_auth_succeed", "gd_auth_failed");
+    return mfa_worker_transact_last ((mfa_worker_t *) worker, request, reply, s_verify_oob_txn,
+                                     NULL, "gd_auth_succeed", "gd_auth_failed");
 }
 
 //  ---------------------------------------------------------------------------
@@ -267,6 +267,7 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
 int
 mfa_verify_recovery (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
-    return mfa_worker_transact ((mfa_worker_t *) worker, request, reply, s_verify_recovery_txn,
-                                NULL, "gd_recovery_succeed", "gd_recovery_failed");
+    return mfa_worker_transact_last ((mfa_worker_t *) worker, request, reply,
+                                     s_verify_recovery_txn, NULL, "gd_recovery_succeed",
+                                     "gd_recovery_failed");
 }

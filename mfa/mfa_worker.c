@@ -5,6 +5,7 @@
 #include "pst_json.h"
 #include "pst_log.h"
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 //  Time kept back from the caller's deadline to answer it after a mail call
@@ -17,25 +18,36 @@
 
 struct _mfa_worker_t {
     const mfa_config_t *config;
-    mfa_store_t *store;
+    mfa_store_t *store;         //  the view's: the writer's, set for each unit
     pst_client_t *jobs;
     uint8_t code_key [MFA_CODE_KEY_SIZE];
     mfa_replay_t *replay;
+    mfa_writer_t *writer;
+    mfa_worker_t *view;         //  what the writer runs this worker's transactions on
+    mfa_replay_run_t *run;      //  the request's run, while an op that runs once runs
     unsigned begins;            //  sign-ins handled, to prune now and then
 };
 
 mfa_worker_t *
-mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char *jobs_inproc)
+mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char *jobs_inproc,
+                mfa_writer_t *writer)
 {
     mfa_worker_t *self = (mfa_worker_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->config = config;
     memcpy (self->code_key, code_key, MFA_CODE_KEY_SIZE);
+    self->writer = writer;
     self->store = mfa_store_new (config->db_path);
-    self->replay = self->store? mfa_replay_new (self->store, self->code_key): NULL;
+    self->replay = self->store? mfa_replay_new (self->store, writer, self->code_key): NULL;
     self->jobs = pst_client_new (jobs_inproc, NULL, NULL);
-    if (!self->store || !self->replay || !self->jobs)
+    //  The view holds no connection, client or replay of its own
+    self->view = (mfa_worker_t *) calloc (1, sizeof *self->view);
+    if (self->view) {
+        self->view->config = config;
+        memcpy (self->view->code_key, code_key, MFA_CODE_KEY_SIZE);
+    }
+    if (!self->store || !self->replay || !self->jobs || !self->view || !writer)
         mfa_worker_destroy (&self);
     return self;
 }
@@ -48,6 +60,10 @@ mfa_worker_destroy (mfa_worker_t **self_p)
         mfa_replay_destroy (&self->replay);
         mfa_store_destroy (&self->store);
         pst_client_destroy (&self->jobs);
+        if (self->view) {
+            sodium_memzero (self->view, sizeof *self->view);
+            free (self->view);
+        }
         sodium_memzero (self, sizeof *self);
         free (self);
         *self_p = NULL;
@@ -247,42 +263,132 @@ mfa_worker_audit (mfa_worker_t *self, const pst_msg_t *request, const char *type
 }
 
 //  ---------------------------------------------------------------------------
-//  Transactions
+//  Transactions, in the writer's batches
+
+//  One transaction of a worker, as the writer runs it
+typedef struct {
+    mfa_worker_t *self;             //  the worker that waits for it
+    const pst_msg_t *request;
+    pst_msg_t *reply;
+    mfa_txn_fn *txn;
+    void *args;
+    const char *success_type;
+    const char *failure_type;
+    bool last;                      //  reply is final: keep it (S26)
+    mfa_replay_run_t *run;          //  the request's run when its op runs once
+    mfa_outcome_t outcome;
+    mfa_audit_t event;              //  the audit row written, logged after the commit
+    bool claimed;                   //  this unit made the run's claim
+    bool kept;                      //  this unit kept the run's reply
+    bool failed;                    //  the unit could not run (its database failed)
+} s_unit_t;
+
+//  The audit event of a unit, as mfa_worker_transact describes it
+static void
+s_unit_event (s_unit_t *unit, mfa_audit_t *event)
+{
+    const pst_msg_t *request = unit->request;
+    mfa_outcome_t *outcome = &unit->outcome;
+    int failed = pst_msg_is_error (unit->reply);
+    //  The client: the mfa_token's, or the request's, or the one the caller's
+    //  access token was issued to (the MFA and Management APIs)
+    const char *client_id = *outcome->client_id? outcome->client_id
+                                               : mfa_worker_param (request, "client_id", 256);
+    if (!client_id)
+        client_id = pst_msg_caller_client (request);
+    event->type = outcome->type? outcome->type: failed? unit->failure_type: unit->success_type;
+    event->user_id = *outcome->user_id? outcome->user_id: NULL;
+    event->client_id = client_id;
+    event->ip = pst_msg_client_ip (request);
+    event->result = failed? "failure": "success";
+    event->detail = outcome->detail? outcome->detail: pst_msg_error_text (unit->reply);
+}
+
+//  Runs in the writer's thread, in its transaction: the request's claim when
+//  this is its first transaction, the body in a savepoint of its own, the audit
+//  row, and the reply when it is the last. Only a savepoint that will not undo
+//  itself fails the batch.
+static int
+s_unit_run (mfa_store_t *store, void *args)
+{
+    s_unit_t *unit = (s_unit_t *) args;
+    mfa_worker_t *view = unit->self->view;
+    view->store = store;
+    if (unit->run && unit->run->claim != MFA_CLAIM_HELD) {
+        if (mfa_replay_claim_in (unit->run, store) != 0) {
+            //  Lost to another run of the request id: nothing is written for it
+            unit->failed = unit->run->claim != MFA_CLAIM_LOST;
+            return 0;
+        }
+        unit->claimed = true;
+    }
+    if (mfa_store_savepoint (store)) {
+        unit->failed = true;
+        return 0;
+    }
+    int rc = unit->txn (view, unit->request, unit->reply, unit->args, &unit->outcome);
+    if (rc == 0 && mfa_store_release (store) != 0)
+        rc = pst_msg_fail (unit->reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (rc != 0 && mfa_store_rollback_to (store) != 0)
+        return -1;
+    s_unit_event (unit, &unit->event);
+    if (unit->event.type
+    &&  mfa_store_audit (store, &unit->event, mfa_worker_now_ms (view)) != 0)
+        pst_log (PST_LOG_ERROR, "audit_write_failed", "type", unit->event.type, NULL);
+    if (unit->last && unit->run)
+        unit->kept = mfa_replay_keep_in (unit->run, store, unit->reply) == 0;
+    return 0;
+}
+
+static int
+s_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply, mfa_txn_fn *txn,
+            void *args, const char *success_type, const char *failure_type, bool last)
+{
+    s_unit_t unit = {
+        .self = self, .request = request, .reply = reply, .txn = txn, .args = args,
+        .success_type = success_type, .failure_type = failure_type, .last = last,
+        .run = self->run, .outcome = { NULL, NULL, "", "" }
+    };
+    int committed = mfa_writer_run (self->writer, s_unit_run, &unit) == 0;
+    if (unit.run && unit.run->claim == MFA_CLAIM_LOST)
+        return -1;          //  reply untouched: mfa_replay_once waits for the other run
+    if (!committed) {
+        //  Nothing of the batch was written: not the claim, not the reply
+        if (unit.claimed)
+            unit.run->claim = MFA_CLAIM_PENDING;
+        if (unit.kept)
+            unit.run->kept = false;
+    }
+    if (!committed || unit.failed) {
+        //  The body may already hold a success answer: it must not leave
+        json_t *empty = json_object ();
+        pst_msg_set_body (reply, &empty);
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
+    if (unit.event.type) {
+        mfa_audit_t *event = &unit.event;
+        pst_log (streq (event->result, "success")? PST_LOG_INFO: PST_LOG_WARN, event->type,
+                 "user_id", event->user_id, "client_id", event->client_id, "ip", event->ip,
+                 "result", event->result, "detail", event->detail,
+                 "request_id", pst_msg_id (request), NULL);
+    }
+    return pst_msg_is_error (reply)? -1: 0;
+}
 
 int
 mfa_worker_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                      mfa_txn_fn *txn, void *args, const char *success_type,
                      const char *failure_type)
 {
-    mfa_outcome_t outcome = { NULL, NULL, "", "" };
-    if (mfa_store_begin (self->store))
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-    if (txn (self, request, reply, args, &outcome) == 0) {
-        if (mfa_store_commit (self->store)) {
-            mfa_store_rollback (self->store);
-            //  The body may already hold a success answer: it must not leave
-            json_t *empty = json_object ();
-            pst_msg_set_body (reply, &empty);
-            pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-        }
-    }
-    else
-        mfa_store_rollback (self->store);
+    return s_transact (self, request, reply, txn, args, success_type, failure_type, false);
+}
 
-    int failed = pst_msg_is_error (reply);
-    const char *type = outcome.type? outcome.type: failed? failure_type: success_type;
-    //  The client: the mfa_token's, or the request's, or the one the caller's
-    //  access token was issued to (the MFA and Management APIs)
-    const char *client_id = *outcome.client_id? outcome.client_id
-                                              : mfa_worker_param (request, "client_id", 256);
-    if (!client_id)
-        client_id = pst_msg_caller_client (request);
-    if (type)
-        mfa_worker_audit (self, request, type, *outcome.user_id? outcome.user_id: NULL,
-                          client_id,
-                          failed? "failure": "success",
-                          outcome.detail? outcome.detail: pst_msg_error_text (reply));
-    return failed? -1: 0;
+int
+mfa_worker_transact_last (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                          mfa_txn_fn *txn, void *args, const char *success_type,
+                          const char *failure_type)
+{
+    return s_transact (self, request, reply, txn, args, success_type, failure_type, true);
 }
 
 //  ---------------------------------------------------------------------------
@@ -357,10 +463,13 @@ s_gate (void *args, const pst_msg_t *request, pst_msg_t *reply)
 }
 
 static int
-s_run (void *args, const pst_msg_t *request, pst_msg_t *reply)
+s_run (void *args, mfa_replay_run_t *run, const pst_msg_t *request, pst_msg_t *reply)
 {
     s_step_args_t *step = (s_step_args_t *) args;
-    return step->handler (step->self, request, reply);
+    step->self->run = run;
+    int rc = step->handler (step->self, request, reply);
+    step->self->run = NULL;
+    return rc;
 }
 
 int

@@ -11,17 +11,20 @@
 #include <stdint.h>
 #include "mfa_config.h"
 #include "mfa_store.h"
+#include "mfa_writer.h"
 #include "pst_bus.h"
 
 #define MFA_CODE_KEY_SIZE   32
 
 typedef struct _mfa_worker_t mfa_worker_t;
 
-//  Opens a database connection and connects to the dispatcher at jobs_inproc.
-//  code_key is copied. NULL on failure.
+//  Opens a database connection (for reading, and the writes of operations that
+//  make no transaction) and connects to the dispatcher at jobs_inproc;
+//  transactions go to writer (borrowed, must outlive the worker). code_key is
+//  copied. NULL on failure.
 mfa_worker_t *
     mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key,
-                    const char *jobs_inproc);
+                    const char *jobs_inproc, mfa_writer_t *writer);
 void
     mfa_worker_destroy (mfa_worker_t **self_p);
 
@@ -93,15 +96,29 @@ json_t *
 
 //  Body of a transaction: fills reply and outcome; returns 0 to commit, -1 to roll
 //  back. A refusal that must still count (a wrong code) fails reply and commits.
+//  It runs in the writer's thread: self is a view of the worker whose store is
+//  the writer's, for the store, the clock, the configuration, the code key and
+//  mfa_worker_token; it must not call the dispatcher or another transaction.
 typedef int (mfa_txn_fn) (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                           void *args, mfa_outcome_t *outcome);
 
-//  Runs txn (with args) inside BEGIN IMMEDIATE, then writes its audit event outside the
-//  transaction, so refusals that roll back are recorded too. 0 when reply succeeded.
+//  Runs txn (with args) in the writer's next batch (mfa_writer: one commit for
+//  many workers' transactions), inside a savepoint of its own, and writes its
+//  audit event after it in the same commit, so refusals that roll back are
+//  recorded too. An op that runs once per request id claims it in the same
+//  commit when this is its first transaction (mfa_replay). Returns once that
+//  commit has returned: 0 when reply succeeded.
 int
     mfa_worker_transact (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                          mfa_txn_fn *txn, void *args, const char *success_type,
                          const char *failure_type);
+//  The same for the handler's last transaction: reply is its answer once txn
+//  returns (the handler adds nothing to it), so an op that runs once per request
+//  id keeps it for retries (S26) in the same commit too.
+int
+    mfa_worker_transact_last (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                              mfa_txn_fn *txn, void *args, const char *success_type,
+                              const char *failure_type);
 
 //  Calls the dispatcher with a mail.send job (body taken), leaving time to answer
 //  our own caller before its deadline. 0 when a mailer has accepted the job.

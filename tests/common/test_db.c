@@ -434,6 +434,83 @@ test_query_binds (void **state)
     pst_db_close (&db);
 }
 
+//  pst_db_cache_vquery with its arguments as they come
+static sqlite3_stmt *
+s_cached (pst_db_cache_t *cache, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    sqlite3_stmt *stmt = pst_db_cache_vquery (cache, sql, format, args);
+    va_end (args);
+    return stmt;
+}
+
+static int
+s_cached_int (pst_db_cache_t *cache, const char *sql, int value)
+{
+    sqlite3_stmt *stmt = s_cached (cache, sql, "n", value);
+    assert_non_null (stmt);
+    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+    int answer = sqlite3_column_int (stmt, 0);
+    pst_db_cache_done (cache, stmt);
+    return answer;
+}
+
+//  The cache hands the same statement back for the same SQL, reset and with
+//  its old values cleared; one in use is not handed out twice; SQL at an
+//  address that held another text is prepared anew; the connection closes
+//  cleanly once the cache is gone.
+static void
+test_statement_cache (void **state)
+{
+    fixture_t *self = *state;
+    sqlite3 *db = pst_db_open (self->path, s_migrations);
+    assert_non_null (db);
+    pst_db_cache_t *cache = pst_db_cache_new (db);
+    assert_non_null (cache);
+    static const char *plus_one = "SELECT ?1 + 1";
+    sqlite3_stmt *first = s_cached (cache, plus_one, "n", 1);
+    assert_non_null (first);
+    assert_int_equal (sqlite3_step (first), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (first, 0), 2);
+    //  In use (not given back, not reset): the same SQL gets another statement
+    sqlite3_stmt *nested = s_cached (cache, plus_one, "n", 10);
+    assert_non_null (nested);
+    assert_ptr_not_equal (nested, first);
+    assert_int_equal (sqlite3_step (nested), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_int (nested, 0), 11);
+    pst_db_cache_done (cache, nested);
+    pst_db_cache_done (cache, first);
+    //  Given back: the same one again, reset, with no value left from before
+    sqlite3_stmt *again = s_cached (cache, plus_one, "");
+    assert_ptr_equal (again, first);
+    assert_int_equal (sqlite3_step (again), SQLITE_ROW);
+    assert_int_equal (sqlite3_column_type (again, 0), SQLITE_NULL);
+    pst_db_cache_done (cache, again);
+    assert_int_equal (s_cached_int (cache, plus_one, 41), 42);
+
+    //  SQL built at run time: same buffer, new text, new statement
+    char built [32];
+    snprintf (built, sizeof built, "SELECT ?1 * 2");
+    assert_int_equal (s_cached_int (cache, built, 4), 8);
+    snprintf (built, sizeof built, "SELECT ?1 * 3");
+    assert_int_equal (s_cached_int (cache, built, 4), 12);
+
+    //  Writes through it, and a failing bind gives the statement back
+    sqlite3_stmt *insert = s_cached (cache, "INSERT INTO item (name) VALUES (?1)", "t", "cached");
+    assert_non_null (insert);
+    assert_int_equal (sqlite3_step (insert), SQLITE_DONE);
+    pst_db_cache_done (cache, insert);
+    assert_null (s_cached (cache, "INSERT INTO item (name) VALUES (?1)", "x", 1));
+    assert_int_equal (s_cached_int (cache, "SELECT count(*) + ?1 FROM item", 0), 2);
+    assert_null (s_cached (cache, "SELEKT ?1", "n", 1));
+    pst_db_cache_done (cache, NULL);
+
+    pst_db_cache_destroy (&cache);
+    assert_null (cache);
+    assert_int_equal (sqlite3_close (db), SQLITE_OK);
+}
+
 int
 main (void)
 {
@@ -447,6 +524,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_waits_for_write_lock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_column_strdup, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_query_binds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_statement_cache, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <czmq.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,70 @@ test_insert_past_deadline (void **state)
     assert_int_equal (mailer_outbox_state (self->outbox, "late", NULL), MAILER_STATE_UNKNOWN);
     assert_int_equal (mailer_outbox_backlog (self->outbox), 0);
     mailer_job_destroy (&job);
+}
+
+//  Commits in the outbox's WAL: frames of the current WAL whose "database
+//  size after commit" is set
+static int
+s_wal_commits (fixture_t *self)
+{
+    char path [160];
+    snprintf (path, sizeof path, "%s-wal", self->path);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return 0;
+    uint32_t header [8];
+    int commits = 0;
+    if (fread (header, sizeof header, 1, file) == 1) {
+        uint32_t page_size = ntohl (header [2]);
+        uint32_t frame [6];
+        while (page_size && fread (frame, sizeof frame, 1, file) == 1
+        &&     frame [2] == header [4] && frame [3] == header [5]) {
+            commits += frame [1] != 0;
+            if (fseek (file, page_size, SEEK_CUR) != 0)
+                break;
+        }
+    }
+    fclose (file);
+    return commits;
+}
+
+//  A batch is one commit: each job stored, acknowledged as a duplicate (of a
+//  row, or of a job earlier in the batch) or dropped as late, on its own
+static void
+test_insert_batch (void **state)
+{
+    fixture_t *self = *state;
+    s_insert (self->outbox, "old", 300);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open (self->path, &db), SQLITE_OK);
+    //  A connection learns the journal mode on its first read
+    assert_int_equal (sqlite3_exec (db, "SELECT count(*) FROM outbox", NULL, NULL, NULL),
+                      SQLITE_OK);
+    assert_int_equal (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                                 NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+    assert_int_equal (s_wal_commits (self), 0);
+
+    const char *ids [] = { "new-1", "old", "late", "new-2", "new-1" };
+    mailer_job_t *jobs [5];
+    int64_t deadlines [5];
+    int results [5];
+    for (int i = 0; i < 5; i++) {
+        jobs [i] = s_job (ids [i], 300);
+        deadlines [i] = streq (ids [i], "late")? s_now_ms () - 1: i == 3? 0: s_now_ms () + 5000;
+    }
+    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
+                                                  deadlines, 5, results), 0);
+    const int expected [] = { 0, 1, -2, 0, 1 };
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal (results [i], expected [i]);
+        mailer_job_destroy (&jobs [i]);
+    }
+    assert_int_equal (s_wal_commits (self), 1);
+    assert_int_equal (mailer_outbox_backlog (self->outbox), 3);
+    assert_int_equal (mailer_outbox_state (self->outbox, "late", NULL), MAILER_STATE_UNKNOWN);
+    assert_int_equal (mailer_outbox_state (self->outbox, "new-2", NULL), MAILER_STATE_PENDING);
 }
 
 static void
@@ -400,6 +467,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_insert_idempotent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_insert_past_deadline, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_insert_batch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_claim_and_finish, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_finished_rows_forget_the_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_waits_until_due, s_setup, s_teardown),

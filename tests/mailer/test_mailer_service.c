@@ -927,6 +927,26 @@ test_backlog_bounds_credit (void **state)
     assert_true (s_wait_mail (self, 3));
 }
 
+//  Credit is the room left in the outbox, up to one batch, whatever the number
+//  of delivery workers: the outbox is the queue
+static void
+test_credit_is_outbox_room (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    self->max_backlog = 300;
+    s_mailer_start (self, self->sink.port);
+    pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_int_equal (pst_msg_get_int (ready, "credit", -1), 256);
+    pst_msg_destroy (&ready);
+    s_mailer_stop (self);
+    self->max_backlog = 100;
+    s_mailer_start (self, self->sink.port);
+    ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_int_equal (pst_msg_get_int (ready, "credit", -1), 100);
+    pst_msg_destroy (&ready);
+}
+
 //  Starts a mailer with config and stops it again; 1 when it started.
 static int
 s_starts (const mailer_config_t *config)
@@ -1001,6 +1021,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_starttls_untrusted_certificate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_starttls_not_offered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_backlog_bounds_credit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_credit_is_outbox_room, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_bad_config, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_plaintext_auth, s_setup, s_teardown),
     };

@@ -4,6 +4,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -272,6 +273,8 @@ struct _test_mailer_t {
 typedef struct {
     zsock_t *dealer;
     zlistx_t *jobs;             //  JSON text of each job body
+    bool holding;               //  acks wait in held until released
+    zlistx_t *held;             //  pst_msg_t acks not sent yet
 } s_mailer_state_t;
 
 static void
@@ -292,9 +295,13 @@ s_mailer_job (s_mailer_state_t *state)
     if (streq (pst_msg_op (job), "mail.send")) {
         zlistx_add_end (state->jobs, json_dumps (pst_msg_body (job), JSON_COMPACT));
         pst_msg_t *ack = pst_msg_new_reply (job);
-        pst_bus_send (state->dealer, NULL, ack);
-        pst_msg_destroy (&ack);
-        s_mailer_ready (state);
+        if (state->holding)
+            zlistx_add_end (state->held, ack);
+        else {
+            pst_bus_send (state->dealer, NULL, ack);
+            pst_msg_destroy (&ack);
+            s_mailer_ready (state);
+        }
     }
     pst_msg_destroy (&job);
 }
@@ -320,10 +327,32 @@ s_code_of (const char *job_text)
 }
 
 static void
+s_ack_free (void **item)
+{
+    pst_msg_destroy ((pst_msg_t **) item);
+}
+
+//  Sends the held acks back to back, in the order their jobs came
+static void
+s_mailer_release (s_mailer_state_t *state)
+{
+    pst_msg_t *ack;
+    while ((ack = (pst_msg_t *) zlistx_detach (state->held, NULL))) {
+        pst_bus_send (state->dealer, NULL, ack);
+        pst_msg_destroy (&ack);
+    }
+    state->holding = false;
+    s_mailer_ready (state);
+}
+
+static void
 s_mailer_actor (zsock_t *pipe, void *args)
 {
-    s_mailer_state_t state = { test_keys_dealer ("mailer", "mfa", (const char *) args), zlistx_new () };
+    s_mailer_state_t state = {
+        test_keys_dealer ("mailer", "mfa", (const char *) args), zlistx_new (), false, zlistx_new ()
+    };
     zlistx_set_destructor (state.jobs, s_job_free);
+    zlistx_set_destructor (state.held, s_ack_free);
     pst_actor_ready (pipe, NULL);
     s_mailer_ready (&state);
     zpoller_t *poller = zpoller_new (pipe, state.dealer, NULL);
@@ -346,6 +375,16 @@ s_mailer_actor (zsock_t *pipe, void *args)
                                      json_string ("550 mailbox unavailable"));
                 zstr_send (pipe, pst_bus_send (state.dealer, NULL, report) == 0? "ok": "failed");
                 pst_msg_destroy (&report);
+            }
+            else
+            if (streq (command, "HOLD")) {
+                state.holding = true;
+                zstr_send (pipe, "ok");
+            }
+            else
+            if (streq (command, "RELEASE")) {
+                s_mailer_release (&state);
+                zstr_send (pipe, "ok");
             }
             else
             if (streq (command, "COUNT"))
@@ -371,6 +410,7 @@ s_mailer_actor (zsock_t *pipe, void *args)
     zpoller_destroy (&poller);
     zsock_destroy (&state.dealer);
     zlistx_destroy (&state.jobs);
+    zlistx_destroy (&state.held);
 }
 
 test_mailer_t *
@@ -418,6 +458,15 @@ test_mailer_last (test_mailer_t *self)
 {
     zstr_send (self->actor, "LAST");
     return zstr_recv (self->actor);
+}
+
+void
+test_mailer_hold (test_mailer_t *self, int hold)
+{
+    zstr_send (self->actor, hold? "HOLD": "RELEASE");
+    char *answer = zstr_recv (self->actor);
+    assert_non_null (answer);
+    zstr_free (&answer);
 }
 
 int

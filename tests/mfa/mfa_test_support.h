@@ -102,6 +102,10 @@ char *
 //  The last job's body as JSON text; caller frees.
 char *
     test_mailer_last (test_mailer_t *self);
+//  hold 1: from now on jobs are kept but not acknowledged; hold 0: the held acks
+//  go out back to back, and every later job is acknowledged at once again.
+void
+    test_mailer_hold (test_mailer_t *self, int hold);
 //  Sends mail.result {job_id, result} as a mailer does after delivery; 0 or -1.
 int
     test_mailer_report (test_mailer_t *self, const char *job_id, const char *result);

@@ -1,0 +1,209 @@
+#include "mfa_writer.h"
+#include "pst_actor.h"
+#include "pst_log.h"
+#include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+//  A unit queued for a batch. One that a caller waits for lives on the caller's
+//  stack and is posted its semaphore when its batch has ended; a posted one is
+//  the writer's to free.
+typedef struct s_unit_t {
+    mfa_writer_fn *fn;
+    void *args;
+    void (*done) (void *args);  //  posted units: runs after the batch
+    sem_t *finished;            //  waited units: posted after the batch
+    int rc;                     //  0 when the batch committed
+    struct s_unit_t *next;
+} s_unit_t;
+
+struct _mfa_writer_t {
+    zactor_t *actor;
+    char *db_path;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;        //  the writer waits here for units
+    s_unit_t *head;             //  the queue, oldest first
+    s_unit_t *tail;
+    bool stopping;
+    atomic_long commits;
+};
+
+//  Units queued or running in every writer of the process (mfa_writer_pending_all)
+static atomic_long s_pending_all = 0;
+
+static void
+s_finish (s_unit_t *unit, int rc)
+{
+    atomic_fetch_sub (&s_pending_all, 1);
+    if (unit->finished) {
+        unit->rc = rc;
+        //  The caller may return as soon as it sees this: nothing of the
+        //  unit is touched after it
+        sem_post (unit->finished);
+    }
+    else {
+        if (unit->done)
+            unit->done (unit->args);
+        free (unit);
+    }
+}
+
+//  One transaction for the whole batch. A unit that lost the transaction
+//  (SQLite rolls it back by itself after some errors) would leave the units
+//  after it to write outside any transaction: the batch stops there, and every
+//  unit of it, run or not, is told that nothing was written.
+static void
+s_run_batch (mfa_writer_t *self, mfa_store_t *store, s_unit_t **batch, int count)
+{
+    int rc = mfa_store_begin (store);
+    for (int i = 0; i < count && rc == 0; i++) {
+        if (batch [i]->fn (store, batch [i]->args) != 0 || !mfa_store_in_transaction (store)) {
+            pst_log (PST_LOG_ERROR, "db_batch_lost", NULL);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = mfa_store_commit (store);
+    if (rc)
+        mfa_store_rollback (store);
+    else
+        atomic_fetch_add (&self->commits, 1);
+    for (int i = 0; i < count; i++)
+        s_finish (batch [i], rc);
+}
+
+static void
+s_writer_actor (zsock_t *pipe, void *args)
+{
+    mfa_writer_t *self = (mfa_writer_t *) args;
+    mfa_store_t *store = mfa_store_new (self->db_path);
+    if (!store) {
+        pst_actor_failed (pipe, "the writer could not open the database");
+        return;
+    }
+    pst_actor_ready (pipe, NULL);
+    s_unit_t *batch [MFA_WRITER_BATCH_MAX];
+    while (true) {
+        pthread_mutex_lock (&self->lock);
+        while (!self->head && !self->stopping)
+            pthread_cond_wait (&self->wake, &self->lock);
+        int count = 0;
+        while (self->head && count < MFA_WRITER_BATCH_MAX) {
+            batch [count++] = self->head;
+            self->head = self->head->next;
+        }
+        if (!self->head)
+            self->tail = NULL;
+        pthread_mutex_unlock (&self->lock);
+        if (count == 0)
+            break;          //  stopping, and nothing left to run
+        s_run_batch (self, store, batch, count);
+    }
+    mfa_store_destroy (&store);
+}
+
+mfa_writer_t *
+mfa_writer_new (const char *db_path)
+{
+    mfa_writer_t *self = (mfa_writer_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->db_path = db_path? strdup (db_path): NULL;
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->wake, NULL);
+    atomic_init (&self->commits, 0);
+    if (self->db_path)
+        self->actor = pst_actor_new (s_writer_actor, self, NULL);
+    if (!self->actor)
+        mfa_writer_destroy (&self);
+    return self;
+}
+
+void
+mfa_writer_destroy (mfa_writer_t **self_p)
+{
+    if (self_p && *self_p) {
+        mfa_writer_t *self = *self_p;
+        pthread_mutex_lock (&self->lock);
+        self->stopping = true;
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->lock);
+        //  The thread ends once the queue is empty; this waits for it
+        zactor_destroy (&self->actor);
+        pthread_cond_destroy (&self->wake);
+        pthread_mutex_destroy (&self->lock);
+        free (self->db_path);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Appends unit to the queue; -1 when the writer is stopping.
+static int
+s_queue (mfa_writer_t *self, s_unit_t *unit)
+{
+    pthread_mutex_lock (&self->lock);
+    int rc = self->stopping? -1: 0;
+    if (rc == 0) {
+        unit->next = NULL;
+        if (self->tail)
+            self->tail->next = unit;
+        else
+            self->head = unit;
+        self->tail = unit;
+        atomic_fetch_add (&s_pending_all, 1);
+        pthread_cond_signal (&self->wake);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mfa_writer_run (mfa_writer_t *self, mfa_writer_fn *fn, void *args)
+{
+    sem_t finished;
+    if (sem_init (&finished, 0, 0) != 0)
+        return -1;
+    s_unit_t unit = { .fn = fn, .args = args, .finished = &finished, .rc = -1 };
+    int rc = s_queue (self, &unit);
+    if (rc == 0) {
+        while (sem_wait (&finished) != 0 && errno == EINTR)
+            ;
+        rc = unit.rc;
+    }
+    sem_destroy (&finished);
+    return rc;
+}
+
+int
+mfa_writer_post (mfa_writer_t *self, mfa_writer_fn *fn, void *args, void (*done) (void *args))
+{
+    s_unit_t *unit = (s_unit_t *) calloc (1, sizeof *unit);
+    if (unit) {
+        unit->fn = fn;
+        unit->args = args;
+        unit->done = done;
+    }
+    if (!unit || s_queue (self, unit) != 0) {
+        free (unit);
+        if (done)
+            done (args);
+        return -1;
+    }
+    return 0;
+}
+
+long
+mfa_writer_commits (mfa_writer_t *self)
+{
+    return atomic_load (&self->commits);
+}
+
+long
+mfa_writer_pending_all (void)
+{
+    return atomic_load (&s_pending_all);
+}

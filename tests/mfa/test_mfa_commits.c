@@ -1,0 +1,311 @@
+//  Service tests of what mfa.db's commits cost (each one an fsync, S28): a
+//  challenge commits twice (its claim on the request id inside the first
+//  transaction, its audit row and kept reply inside the second), a verification
+//  once, parallel challenges share their commits (mfa_writer's group commit), and
+//  a request id sent twice at once still runs once (S26).
+//
+//  Commits are counted as SQLite writes them: the commit frames of mfa.db's WAL.
+//  Batches are made deterministic without timing: the test holds the write lock
+//  of mfa.db, so the writer's first batch waits, until every transaction has
+//  reached the writer (mfa_writer_pending_all): however many of them that first
+//  batch took, the rest are in the next one. The fake mailer holds its
+//  acknowledgements until every job has come.
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "mfa_test_support.h"
+#include "mfa_writer.h"
+#include "test_keys.h"
+
+#define PARALLEL        8
+#define WAIT_LIMIT_MS   10000
+
+typedef struct {
+    mfa_harness_t *mfa;
+    test_mailer_t *mailer;
+} fixture_t;
+
+static void
+s_tune (mfa_config_t *config)
+{
+    //  One worker per request in flight, so they all reach the writer together
+    config->workers = PARALLEL;
+}
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
+    fixture->mfa = mfa_harness_new (s_tune);
+    fixture->mailer = test_mailer_new (fixture->mfa->jobs);
+    mfa_test_factor (fixture->mfa, "email", 1);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    test_mailer_destroy (&fixture->mailer);
+    mfa_harness_destroy (&fixture->mfa);
+    free (fixture);
+    return 0;
+}
+
+//  A read-write connection of the test's own, to hold the write lock
+static sqlite3 *
+s_open (fixture_t *fixture)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (fixture->mfa->config->db_path, &db,
+                                       SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout (db, 5000);
+    return db;
+}
+
+static void
+s_exec (sqlite3 *db, const char *sql)
+{
+    assert_int_equal (sqlite3_exec (db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+//  Empties the WAL, so that every frame in it from now on is ours to count
+static void
+s_wal_reset (fixture_t *fixture)
+{
+    sqlite3 *db = s_open (fixture);
+    //  A connection learns the journal mode on its first read
+    s_exec (db, "SELECT count(*) FROM sqlite_master");
+    int log = -1, done = -1;
+    assert_int_equal (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                                 &log, &done), SQLITE_OK);
+    assert_int_equal (log, 0);
+    sqlite3_close (db);
+}
+
+//  Commits in mfa.db's WAL since s_wal_reset: the frames of the current WAL
+//  (their salts are the header's) whose "database size after commit" is set.
+static int
+s_wal_commits (fixture_t *fixture)
+{
+    char path [300];
+    snprintf (path, sizeof path, "%s-wal", fixture->mfa->config->db_path);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return 0;
+    uint32_t header [8];
+    int commits = 0;
+    if (fread (header, sizeof header, 1, file) == 1) {
+        uint32_t page_size = ntohl (header [2]);
+        uint32_t frame [6];
+        while (page_size && fread (frame, sizeof frame, 1, file) == 1
+        &&     frame [2] == header [4] && frame [3] == header [5]) {
+            if (frame [1] != 0)
+                commits++;
+            if (fseek (file, page_size, SEEK_CUR) != 0)
+                break;
+        }
+    }
+    fclose (file);
+    return commits;
+}
+
+//  Waits until count transactions have reached the writer
+static void
+s_wait_pending (long count)
+{
+    int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+    while (mfa_writer_pending_all () < count && zclock_mono () < until)
+        zclock_sleep (1);
+    assert_int_equal (mfa_writer_pending_all (), count);
+}
+
+static void
+s_wait_jobs (fixture_t *fixture, int count)
+{
+    int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+    while (test_mailer_count (fixture->mailer) < count && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_int_equal (test_mailer_count (fixture->mailer), count);
+}
+
+static pst_msg_t *
+s_challenge_request (const char *token)
+{
+    pst_msg_t *request = pst_msg_new_request ("challenge.create", WAIT_LIMIT_MS);
+    json_t *body = json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
+                              "challenge_type", "oob");
+    pst_msg_set_body (request, &body);
+    return request;
+}
+
+static void
+s_send (pst_client_t *client, const pst_msg_t *request)
+{
+    //  The first send waits for the connection, the rest go out at once
+    while (pst_bus_send (pst_client_sock (client), NULL, request) != 0)
+        zclock_sleep (5);
+}
+
+static pst_msg_t *
+s_receive (pst_client_t *client)
+{
+    zpoller_t *poller = zpoller_new (pst_client_sock (client), NULL);
+    void *which = zpoller_wait (poller, WAIT_LIMIT_MS);
+    zpoller_destroy (&poller);
+    assert_non_null (which);
+    pst_msg_t *reply = pst_bus_recv_dealer (pst_client_sock (client));
+    assert_non_null (reply);
+    return reply;
+}
+
+//  ---------------------------------------------------------------------------
+
+static void
+test_a_challenge_commits_twice (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|ida", "ida@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|ida", "ida@example.com");
+
+    s_wal_reset (fixture);
+    pst_msg_t *reply = mfa_test_challenge (fixture->mfa, token);
+    assert_reply_ok (reply);
+    //  Before the mail (claim, challenge, job) and after it (pending, audit, reply)
+    assert_int_equal (s_wal_commits (fixture), 2);
+    char *oob_code = strdup (pst_msg_get_str (reply, "oob_code"));
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM reply_cache WHERE op = 'challenge.create' AND sealed IS NOT NULL"), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_send_email' AND user_id = 'auth0|ida'"), 2);
+
+    //  A verification is one transaction: claim, attempt, audit and reply in one commit
+    char *code = test_mailer_code (fixture->mailer);
+    s_wal_reset (fixture);
+    reply = mfa_test_verify (fixture->mfa, token, oob_code, code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_wal_commits (fixture), 1);
+    //  The enrolment's verification, and this one
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM reply_cache WHERE op = 'mfa.verify_oob' AND sealed IS NOT NULL"), 2);
+    free (code);
+    free (oob_code);
+    free (token);
+}
+
+static void
+test_parallel_challenges_share_commits (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|max", "max@example.com", NULL);
+    char *tokens [PARALLEL];
+    for (int i = 0; i < PARALLEL; i++)
+        tokens [i] = mfa_test_begin (fixture->mfa, "auth0|max", "max@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    sqlite3 *db = s_open (fixture);
+    s_wal_reset (fixture);
+
+    //  The first transactions: the writer's first batch waits for our lock, the
+    //  others queue behind it and share the next commit
+    test_mailer_hold (fixture->mailer, 1);
+    s_exec (db, "BEGIN IMMEDIATE");
+    for (int i = 0; i < PARALLEL; i++) {
+        pst_msg_t *request = s_challenge_request (tokens [i]);
+        s_send (client, request);
+        pst_msg_destroy (&request);
+    }
+    s_wait_pending (PARALLEL);
+    s_exec (db, "ROLLBACK");
+    s_wait_jobs (fixture, jobs + PARALLEL);
+    //  Two batches, or one when the writer woke after they had all come
+    int prepared = s_wal_commits (fixture);
+    assert_in_range (prepared, 1, 2);
+
+    //  The second transactions, once the mailer acknowledges every job at once
+    s_exec (db, "BEGIN IMMEDIATE");
+    test_mailer_hold (fixture->mailer, 0);
+    s_wait_pending (PARALLEL);
+    s_exec (db, "ROLLBACK");
+    zhashx_t *oob_codes = zhashx_new ();
+    for (int i = 0; i < PARALLEL; i++) {
+        pst_msg_t *reply = s_receive (client);
+        assert_reply_ok (reply);
+        zhashx_insert (oob_codes, pst_msg_get_str (reply, "oob_code"), "");
+        pst_msg_destroy (&reply);
+    }
+    //  Sixteen transactions, four commits at most; every challenge made and answered
+    assert_in_range (s_wal_commits (fixture) - prepared, 1, 2);
+    assert_int_equal (zhashx_size (oob_codes), PARALLEL);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE state IN ('pending', 'superseded')"
+        " AND user_id = 'auth0|max'"), PARALLEL);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE state = 'pending' AND user_id = 'auth0|max'"), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM reply_cache WHERE op = 'challenge.create' AND sealed IS NOT NULL"),
+        PARALLEL);
+    zhashx_destroy (&oob_codes);
+    sqlite3_close (db);
+    pst_client_destroy (&client);
+    for (int i = 0; i < PARALLEL; i++)
+        free (tokens [i]);
+}
+
+static void
+test_a_request_id_sent_twice_at_once_runs_once (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|una", "una@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|una", "una@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    sqlite3 *db = s_open (fixture);
+
+    //  Both runs look the id up before either has claimed it (our lock keeps the
+    //  first claim from committing) and both reach the writer: one claims, the
+    //  other finds the claim, writes nothing and answers with the first's reply
+    s_exec (db, "BEGIN IMMEDIATE");
+    pst_msg_t *request = s_challenge_request (token);
+    s_send (client, request);
+    s_send (client, request);
+    pst_msg_destroy (&request);
+    s_wait_pending (2);
+    s_exec (db, "ROLLBACK");
+    pst_msg_t *first = s_receive (client);
+    pst_msg_t *second = s_receive (client);
+    assert_reply_ok (first);
+    assert_reply_ok (second);
+    assert_string_equal (pst_msg_get_str (first, "oob_code"), pst_msg_get_str (second, "oob_code"));
+    assert_int_equal (test_mailer_count (fixture->mailer), jobs + 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE user_id = 'auth0|una' AND state = 'pending'"), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_send_email' AND user_id = 'auth0|una'"), 2);
+    pst_msg_destroy (&first);
+    pst_msg_destroy (&second);
+    sqlite3_close (db);
+    pst_client_destroy (&client);
+    free (token);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_a_challenge_commits_twice, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_parallel_challenges_share_commits,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_request_id_sent_twice_at_once_runs_once,
+                                         s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

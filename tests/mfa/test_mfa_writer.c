@@ -1,0 +1,270 @@
+//  Unit tests of mfa_writer: units queued while a batch runs share the next
+//  commit, a unit that fails undoes only itself, a lost transaction fails its
+//  whole batch and nothing after it runs outside one, posted units run in order.
+//  Batches are made deterministic without timing: the first unit holds the
+//  writer until the others are queued (mfa_writer_pending_all).
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "mfa_store.h"
+#include "mfa_writer.h"
+
+#define THREADS         8
+#define WAIT_LIMIT_MS   10000
+
+typedef struct {
+    char dir [64];
+    char path [128];
+    mfa_writer_t *writer;
+    mfa_store_t *reader;        //  the test's own connection, to look
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
+    snprintf (fixture->dir, sizeof fixture->dir, "/tmp/postern-mfa-writer-XXXXXX");
+    assert_non_null (mkdtemp (fixture->dir));
+    snprintf (fixture->path, sizeof fixture->path, "%s/mfa.db", fixture->dir);
+    fixture->reader = mfa_store_new (fixture->path);
+    assert_non_null (fixture->reader);
+    fixture->writer = mfa_writer_new (fixture->path);
+    assert_non_null (fixture->writer);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_writer_destroy (&fixture->writer);
+    assert_null (fixture->writer);
+    mfa_store_destroy (&fixture->reader);
+    const char *suffixes [] = { "", "-wal", "-shm", NULL };
+    for (int i = 0; suffixes [i]; i++) {
+        char file [160];
+        snprintf (file, sizeof file, "%s%s", fixture->path, suffixes [i]);
+        unlink (file);
+    }
+    rmdir (fixture->dir);
+    free (fixture);
+    return 0;
+}
+
+//  What a unit does, for the test
+typedef enum {
+    UNIT_INSERT,                //  an audit row of its type
+    UNIT_INSERT_THEN_FAIL,      //  the row in a savepoint, then rolled back to it
+    UNIT_LOSE_TRANSACTION,      //  ends the batch's transaction, as an I/O error would
+    UNIT_BROKEN                 //  says it could not leave the transaction usable
+} unit_kind_t;
+
+typedef struct {
+    unit_kind_t kind;
+    char type [32];
+    long hold_until_pending;    //  > 0: wait for this many units in the writer, itself included
+    int held;                   //  1 when it saw them
+    atomic_int started;         //  1 once the writer runs it
+    int broken;                 //  a store call failed in the writer (no cmocka there)
+    int rc;                     //  mfa_writer_run's answer
+    mfa_writer_t *writer;
+    atomic_int *done_calls;     //  posted units: counts their done
+} unit_t;
+
+static int
+s_insert (mfa_store_t *store, const char *type)
+{
+    mfa_audit_t event = { .type = type, .result = "success" };
+    return mfa_store_audit (store, &event, 0);
+}
+
+//  Runs in the writer's thread, where cmocka cannot assert: it notes instead
+static int
+s_unit (mfa_store_t *store, void *args)
+{
+    unit_t *unit = (unit_t *) args;
+    atomic_store (&unit->started, 1);
+    if (unit->hold_until_pending > 0) {
+        int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+        while (mfa_writer_pending_all () < unit->hold_until_pending && zclock_mono () < until)
+            zclock_sleep (1);
+        unit->held = mfa_writer_pending_all () >= unit->hold_until_pending;
+    }
+    int rc = 0;
+    switch (unit->kind) {
+        case UNIT_INSERT:
+            unit->broken = s_insert (store, unit->type) != 0;
+            break;
+        case UNIT_INSERT_THEN_FAIL:
+            unit->broken = mfa_store_savepoint (store) != 0
+                        || s_insert (store, unit->type) != 0
+                        || mfa_store_rollback_to (store) != 0;
+            break;
+        case UNIT_LOSE_TRANSACTION:
+            unit->broken = s_insert (store, unit->type) != 0 || mfa_store_rollback (store) != 0;
+            break;
+        case UNIT_BROKEN:
+            unit->broken = s_insert (store, unit->type) != 0;
+            rc = -1;
+            break;
+    }
+    return rc;
+}
+
+static void *
+s_thread (void *args)
+{
+    unit_t *unit = (unit_t *) args;
+    unit->rc = mfa_writer_run (unit->writer, s_unit, unit);
+    return NULL;
+}
+
+//  Runs units [0] .. [count - 1] from threads of their own, [0] first: it holds
+//  the writer until the others are queued, so they all share the second batch.
+static void
+s_run_two_batches (fixture_t *fixture, unit_t *units, int count)
+{
+    pthread_t threads [THREADS];
+    assert_true (count <= THREADS);
+    units [0].hold_until_pending = count;
+    for (int i = 0; i < count; i++) {
+        units [i].writer = fixture->writer;
+        assert_int_equal (pthread_create (&threads [i], NULL, s_thread, &units [i]), 0);
+        //  The first one is in the writer before the others are started
+        int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+        while (i == 0 && !atomic_load (&units [0].started) && zclock_mono () < until)
+            zclock_sleep (1);
+        assert_true (atomic_load (&units [0].started));
+    }
+    for (int i = 0; i < count; i++)
+        pthread_join (threads [i], NULL);
+    assert_true (units [0].held);
+    for (int i = 0; i < count; i++)
+        assert_false (units [i].broken);
+}
+
+static int
+s_count (fixture_t *fixture, const char *type)
+{
+    return mfa_store_audit_count (fixture->reader, type, NULL);
+}
+
+static void
+test_queued_units_share_a_commit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    unit_t units [THREADS];
+    memset (units, 0, sizeof units);
+    for (int i = 0; i < THREADS; i++)
+        snprintf (units [i].type, sizeof units [i].type, "unit_%d", i);
+    long before = mfa_writer_commits (fixture->writer);
+    s_run_two_batches (fixture, units, THREADS);
+    //  Eight transactions, two commits: the first alone, the seven queued behind it
+    assert_int_equal (mfa_writer_commits (fixture->writer) - before, 2);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal (units [i].rc, 0);
+        assert_int_equal (s_count (fixture, units [i].type), 1);
+    }
+}
+
+static void
+test_a_failing_unit_undoes_only_itself (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    unit_t units [4];
+    memset (units, 0, sizeof units);
+    const unit_kind_t kinds [] = { UNIT_INSERT, UNIT_INSERT, UNIT_INSERT_THEN_FAIL, UNIT_INSERT };
+    for (int i = 0; i < 4; i++) {
+        units [i].kind = kinds [i];
+        snprintf (units [i].type, sizeof units [i].type, "kept_%d", i);
+    }
+    s_run_two_batches (fixture, units, 4);
+    for (int i = 0; i < 4; i++) {
+        //  The batch committed: the failing unit's caller hears 0 and finds
+        //  its own outcome in what the unit left (here: nothing)
+        assert_int_equal (units [i].rc, 0);
+        assert_int_equal (s_count (fixture, units [i].type), i == 2? 0: 1);
+    }
+}
+
+static void
+test_a_lost_transaction_fails_its_batch (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    const unit_kind_t breakers [] = { UNIT_LOSE_TRANSACTION, UNIT_BROKEN };
+    for (int round = 0; round < 2; round++) {
+        unit_t units [4];
+        memset (units, 0, sizeof units);
+        const unit_kind_t kinds [] = { UNIT_INSERT, UNIT_INSERT, breakers [round], UNIT_INSERT };
+        for (int i = 0; i < 4; i++) {
+            units [i].kind = kinds [i];
+            snprintf (units [i].type, sizeof units [i].type, "lost_%d_%d", round, i);
+        }
+        long before = mfa_writer_commits (fixture->writer);
+        s_run_two_batches (fixture, units, 4);
+        //  The first batch committed; the second, whatever ran of it, did not,
+        //  and the unit after the breaker never wrote outside a transaction
+        assert_int_equal (mfa_writer_commits (fixture->writer) - before, 1);
+        assert_int_equal (units [0].rc, 0);
+        assert_int_equal (s_count (fixture, units [0].type), 1);
+        for (int i = 1; i < 4; i++) {
+            assert_int_equal (units [i].rc, -1);
+            assert_int_equal (s_count (fixture, units [i].type), 0);
+        }
+    }
+    //  The writer goes on
+    unit_t after = { .kind = UNIT_INSERT, .type = "after" };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &after), 0);
+    assert_int_equal (s_count (fixture, "after"), 1);
+}
+
+static void
+s_done (void *args)
+{
+    unit_t *unit = (unit_t *) args;
+    atomic_fetch_add (unit->done_calls, 1);
+    free (unit);
+}
+
+static void
+test_posted_units_run_in_order (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    atomic_int done_calls = 0;
+    for (int i = 0; i < 5; i++) {
+        unit_t *unit = (unit_t *) calloc (1, sizeof *unit);
+        unit->kind = UNIT_INSERT;
+        unit->done_calls = &done_calls;
+        snprintf (unit->type, sizeof unit->type, "posted");
+        assert_int_equal (mfa_writer_post (fixture->writer, s_unit, unit, s_done), 0);
+    }
+    //  A unit run after them returns once they are committed: the queue is in order
+    unit_t last = { .kind = UNIT_INSERT, .type = "last" };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &last), 0);
+    assert_int_equal (s_count (fixture, "posted"), 5);
+    assert_false (last.broken);
+    assert_int_equal (atomic_load (&done_calls), 5);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_queued_units_share_a_commit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_failing_unit_undoes_only_itself,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_lost_transaction_fails_its_batch,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_posted_units_run_in_order, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
