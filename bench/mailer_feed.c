@@ -35,6 +35,8 @@
 typedef struct {
     zframe_t *identity;
     int credit;
+    char epoch [17];            //  as mfa keeps them (mfa_jobs.c, mail.ready)
+    long long sent;
 } s_mailer_t;
 
 typedef struct {
@@ -177,6 +179,7 @@ main (int argc, char **argv)
                         first = job [next].dispatched;
                     next++;
                     mailer->credit--;
+                    mailer->sent++;
                 }
         }
         if (!zpoller_wait (poller, 100))
@@ -209,7 +212,17 @@ main (int argc, char **argv)
                 mailer->identity = zframe_dup (identity);
                 zhashx_insert (mailers, key, mailer);
             }
+            //  Credit counts from what the mailer had read: jobs on their way come off
             long long credit = pst_msg_get_int (msg, "credit", 0);
+            long long received = pst_msg_get_int (msg, "received", -1);
+            const char *epoch = pst_msg_get_str (msg, "epoch");
+            if (epoch && strlen (epoch) < sizeof mailer->epoch && received >= 0) {
+                if (strcmp (epoch, mailer->epoch) != 0) {
+                    snprintf (mailer->epoch, sizeof mailer->epoch, "%s", epoch);
+                    mailer->sent = received;
+                }
+                credit -= mailer->sent - received;
+            }
             mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
             free (key);
         }

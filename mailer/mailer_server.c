@@ -5,6 +5,7 @@
 #include "mailer_outbox.h"
 #include "pst_actor.h"
 #include "pst_bus.h"
+#include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -33,6 +34,8 @@ typedef struct {
     mailer_delivery_t *delivery;
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
     int backlog;                    //  unfinished jobs in the outbox
+    int64_t received;               //  mail.send messages read since start (mail.ready)
+    char epoch [17];                //  this run of the mailer, for mfa's count of sent jobs
     int64_t next_count;             //  when backlog is counted again, Unix ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the socket, not yet stored
     int batched;
@@ -82,7 +85,12 @@ s_send_ready (server_t *self)
 {
     pst_msg_t *ready = pst_msg_new_request ("mail.ready", READY_TTL_MS);
     if (ready) {
-        json_object_set_new (pst_msg_body (ready), "credit", json_integer (s_credit (self)));
+        //  credit counts from received: mfa may have sent jobs we have not read
+        //  yet, and takes them off (docs/protocol.md, mail.ready)
+        json_t *body = pst_msg_body (ready);
+        json_object_set_new (body, "credit", json_integer (s_credit (self)));
+        json_object_set_new (body, "received", json_integer (self->received));
+        json_object_set_new (body, "epoch", json_string (self->epoch));
         pst_bus_send (self->jobs, NULL, ready);
     }
     pst_msg_destroy (&ready);
@@ -218,6 +226,8 @@ s_handle_one (server_t *self)
     pst_msg_t *msg = pst_bus_recv_dealer (self->jobs);
     if (!msg)
         return;     //  malformed: pst_bus logged it
+    if (streq (pst_msg_op (msg), "mail.send"))
+        self->received++;
     const op_t *op = s_ops;
     while (op->op && !streq (op->op, pst_msg_op (msg)))
         op++;
@@ -359,6 +369,7 @@ void
 mailer_server_actor (zsock_t *pipe, void *args)
 {
     server_t self = { .config = (const mailer_config_t *) args };
+    pst_random_hex (self.epoch, sizeof self.epoch, 8);
     int curl_ok = curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK;
     if (curl_ok && s_start (&self) == 0) {
         pst_actor_ready (pipe, "s", self.config->jobs_endpoint);

@@ -22,6 +22,8 @@ typedef struct {
     zframe_t *identity;
     char *key;                  //  identity in hex, the mailers table key
     int credit;
+    char epoch [17];            //  the mailer's run its mail.ready named last
+    long long sent;             //  jobs sent to it in that run, counted as it counts them
     int64_t last_seen;          //  zclock_mono ms
 } s_mailer_t;
 
@@ -269,13 +271,27 @@ s_record_result (s_dispatcher_t *self, s_call_t *call)
         pst_log (PST_LOG_ERROR, "mail_result_lost", "job_id", job_id, NULL);
 }
 
-//  mail.ready: how many jobs the mailer can take now.
+//  mail.ready: how many jobs the mailer can take now. Its credit counts from
+//  the jobs it had read when it wrote it (received); those sent since, still
+//  on their way, are taken off, so a burst never outruns the outbox's room
+//  however many mail.ready cross it. A mailer's new run (another epoch)
+//  starts the count again from what it says it received.
 static void
 s_set_credit (s_dispatcher_t *self, s_call_t *call)
 {
     (void) self;
+    s_mailer_t *mailer = call->mailer;
     long long credit = pst_msg_get_int (call->msg, "credit", 0);
-    call->mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
+    long long received = pst_msg_get_int (call->msg, "received", -1);
+    const char *epoch = pst_msg_get_str (call->msg, "epoch");
+    if (epoch && strlen (epoch) < sizeof mailer->epoch && received >= 0) {
+        if (strcmp (epoch, mailer->epoch) != 0) {
+            snprintf (mailer->epoch, sizeof mailer->epoch, "%s", epoch);
+            mailer->sent = received;
+        }
+        credit -= mailer->sent - received;
+    }
+    mailer->credit = credit < 0? 0: credit > 1000? 1000: (int) credit;
 }
 
 //  mail.send, from a mailer: its answer to a job, back to the worker that
@@ -453,6 +469,7 @@ s_dispatch (s_dispatcher_t *self)
             continue;
         }
         mailer->credit--;
+        mailer->sent++;
         zlistx_move_end (self->mailers, zlistx_find (self->mailers, mailer));
         zlistx_detach (self->queue, NULL);
         pst_log (PST_LOG_DEBUG, "mail_job_dispatched", "job_id", job->job_id,

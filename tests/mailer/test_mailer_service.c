@@ -928,7 +928,8 @@ test_backlog_bounds_credit (void **state)
 }
 
 //  Credit is the room left in the outbox, up to one batch, whatever the number
-//  of delivery workers: the outbox is the queue
+//  of delivery workers: the outbox is the queue. It counts from the jobs the
+//  mailer had read when it wrote it, in this run of the mailer (its epoch).
 static void
 test_credit_is_outbox_room (void **state)
 {
@@ -938,13 +939,32 @@ test_credit_is_outbox_room (void **state)
     s_mailer_start (self, self->sink.port);
     pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
     assert_int_equal (pst_msg_get_int (ready, "credit", -1), 256);
+    //  ... counted from the jobs read so far, in this run of the mailer
+    assert_int_equal (pst_msg_get_int (ready, "received", -1), 0);
+    assert_non_null (pst_msg_get_str (ready, "epoch"));
+    char *epoch = strdup (pst_msg_get_str (ready, "epoch"));
+    assert_int_equal (strlen (epoch), 16);
     pst_msg_destroy (&ready);
+    s_send_and_expect_ack (self, "job-r1", "161616", s_now_s () + 300);
+    ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_int_equal (pst_msg_get_int (ready, "received", -1), 1);
+    assert_string_equal (pst_msg_get_str (ready, "epoch"), epoch);
+    pst_msg_destroy (&ready);
+    s_expect_result (self, "job-r1", "sent");
     s_mailer_stop (self);
     self->max_backlog = 100;
     s_mailer_start (self, self->sink.port);
+    //  The first run's last heartbeats may still be waiting: the new run's
+    //  first mail.ready is the first with another epoch
     ready = s_expect (self, "mail.ready", NULL, NULL);
+    while (streq (pst_msg_get_str (ready, "epoch"), epoch)) {
+        pst_msg_destroy (&ready);
+        ready = s_expect (self, "mail.ready", NULL, NULL);
+    }
     assert_int_equal (pst_msg_get_int (ready, "credit", -1), 100);
+    assert_int_equal (pst_msg_get_int (ready, "received", -1), 0);
     pst_msg_destroy (&ready);
+    free (epoch);
 }
 
 //  Starts a mailer with config and stops it again; 1 when it started.

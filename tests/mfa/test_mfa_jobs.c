@@ -187,6 +187,97 @@ test_jobs_table_checks (void **state)
     mfa_harness_destroy (&mfa);
 }
 
+//  mail.ready {credit, received, epoch} to the jobs socket from sock
+static void
+s_ready (zsock_t *sock, int credit, int received, const char *epoch)
+{
+    pst_msg_t *ready = pst_msg_new_request ("mail.ready", 3000);
+    json_object_set_new (pst_msg_body (ready), "credit", json_integer (credit));
+    json_object_set_new (pst_msg_body (ready), "received", json_integer (received));
+    json_object_set_new (pst_msg_body (ready), "epoch", json_string (epoch));
+    assert_int_equal (pst_bus_send (sock, NULL, ready), 0);
+    pst_msg_destroy (&ready);
+}
+
+//  The next mail.send on the mailer's socket within timeout_ms (kept in jobs
+//  for its answer), or 0 when none came
+static int
+s_job_within (zsock_t *sock, zlistx_t *jobs, int timeout_ms)
+{
+    pst_msg_t *job = s_recv_within (sock, timeout_ms);
+    if (!job)
+        return 0;
+    assert_string_equal (pst_msg_op (job), "mail.send");
+    zlistx_add_end (jobs, job);
+    return 1;
+}
+
+//  A mailer's credit counts from the jobs it had read when it wrote it: jobs
+//  mfa sent since are on their way and come off it, so a second mail.ready
+//  written before they arrived grants nothing more (a burst never outruns the
+//  mailer's room). A new run of the mailer (another epoch) counts afresh.
+static void
+test_credit_counts_jobs_on_their_way (void **state)
+{
+    (void) state;
+    mfa_harness_t *mfa = mfa_harness_new (NULL);
+    test_mailer_t *helper = test_mailer_new (mfa->jobs);
+    mfa_test_factor (mfa, "email", 1);
+    mfa_test_enrol (mfa, helper, "auth0|una", "una@example.com", NULL);
+    test_mailer_destroy (&helper);
+
+    zsock_t *mailer = test_keys_dealer ("mailer", "mfa", mfa->jobs);
+    zsock_t *authn = test_keys_dealer ("authn", "mfa", mfa->api);
+    assert_non_null (mailer);
+    assert_non_null (authn);
+    s_ready (mailer, 2, 0, "run-one");
+    for (int index = 0; index < 4; index++) {
+        char *token = mfa_test_begin (mfa, "auth0|una", "una@example.com");
+        pst_msg_t *request = pst_msg_new_request ("challenge.create", 8000);
+        json_object_set_new (pst_msg_body (request), "mfa_token", json_string (token));
+        json_object_set_new (pst_msg_body (request), "client_id", json_string ("app1"));
+        json_object_set_new (pst_msg_body (request), "challenge_type", json_string ("oob"));
+        pst_msg_set_caller (request, "test-caller", NULL);
+        pst_msg_set_client_ip (request, "127.0.0.1");
+        assert_int_equal (pst_bus_send (authn, NULL, request), 0);
+        pst_msg_destroy (&request);
+        free (token);
+    }
+    zlistx_t *jobs = zlistx_new ();
+    assert_int_equal (s_job_within (mailer, jobs, 3000), 1);
+    assert_int_equal (s_job_within (mailer, jobs, 3000), 1);
+    assert_int_equal (s_job_within (mailer, jobs, 500), 0);
+    //  Written as if those two were still on their way: nothing more
+    s_ready (mailer, 2, 0, "run-one");
+    assert_int_equal (s_job_within (mailer, jobs, 500), 0);
+    //  A restarted mailer has read nothing of its new run: one more
+    s_ready (mailer, 1, 0, "run-two");
+    assert_int_equal (s_job_within (mailer, jobs, 3000), 1);
+    assert_int_equal (s_job_within (mailer, jobs, 500), 0);
+    //  It read that one: the last comes
+    s_ready (mailer, 1, 1, "run-two");
+    assert_int_equal (s_job_within (mailer, jobs, 3000), 1);
+    assert_int_equal (zlistx_size (jobs), 4);
+
+    //  Every job stored: each challenge is answered
+    pst_msg_t *job;
+    while ((job = (pst_msg_t *) zlistx_detach (jobs, NULL))) {
+        pst_msg_t *ack = pst_msg_new_reply (job);
+        assert_int_equal (pst_bus_send (mailer, NULL, ack), 0);
+        pst_msg_destroy (&ack);
+        pst_msg_destroy (&job);
+    }
+    for (int index = 0; index < 4; index++) {
+        pst_msg_t *reply = s_recv_within (authn, 3000);
+        assert_reply_ok (reply);
+        pst_msg_destroy (&reply);
+    }
+    zlistx_destroy (&jobs);
+    zsock_destroy (&authn);
+    zsock_destroy (&mailer);
+    mfa_harness_destroy (&mfa);
+}
+
 int
 main (void)
 {
@@ -195,6 +286,7 @@ main (void)
         cmocka_unit_test (test_gone_mailer_voids_challenge),
         cmocka_unit_test (test_mail_result_recorded),
         cmocka_unit_test (test_jobs_table_checks),
+        cmocka_unit_test (test_credit_counts_jobs_on_their_way),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
