@@ -41,7 +41,7 @@
 #
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
-# BENCH_USERS (default 200). Installs wrk and gnuplot-nox with apt-get if missing.
+# BENCH_USERS (default 600). Installs wrk and gnuplot-nox with apt-get if missing.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$here/bench
@@ -51,7 +51,7 @@ export POSTERN_BINARY_DIR=${POSTERN_BINARY_DIR:-$here/build}
 SMOKE=${BENCH_SMOKE:-}
 DURATION=${BENCH_SECONDS:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-"1 4 16 64"}
-USERS=${BENCH_USERS:-200}
+USERS=${BENCH_USERS:-600}
 MAIL_JOBS=${BENCH_MAIL_JOBS:-2000}
 MAILERS="1 2 4"
 ONLY=${BENCH_ONLY:-}
