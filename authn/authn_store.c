@@ -93,7 +93,8 @@ authn_store_new (const char *path)
     if (!self)
         return NULL;
     self->db = pst_db_open (path, s_migrations);
-    if (!self->db)
+    self->cache = self->db? pst_db_cache_new (self->db): NULL;
+    if (!self->cache)
         authn_store_destroy (&self);
     return self;
 }
@@ -103,6 +104,7 @@ authn_store_destroy (authn_store_t **self_p)
 {
     if (self_p && *self_p) {
         authn_store_t *self = *self_p;
+        pst_db_cache_destroy (&self->cache);
         pst_db_close (&self->db);
         free (self);
         *self_p = NULL;

@@ -145,11 +145,11 @@ authn_store_signing_current (authn_store_t *self, char **kid_p, char **pem_p,
 int64_t
 authn_store_signing_generation (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
-        "SELECT generation FROM signing_generation WHERE id = 1", NULL);
+    sqlite3_stmt *stmt = pst_db_cache_prepare (self->cache,
+        "SELECT generation FROM signing_generation WHERE id = 1");
     int64_t generation = stmt && sqlite3_step (stmt) == SQLITE_ROW
                        ? sqlite3_column_int64 (stmt, 0): -1;
-    sqlite3_finalize (stmt);
+    pst_db_cache_done (self->cache, stmt);
     return generation;
 }
 

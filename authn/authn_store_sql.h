@@ -13,6 +13,9 @@ typedef struct _authn_store_t authn_store_t;
 
 struct _authn_store_t {
     sqlite3 *db;
+    //  Statements run on every request (the signing keys' generation), kept
+    //  prepared: preparing one costs more than running it
+    pst_db_cache_t *cache;
 };
 
 //  Prepares sql and binds one parameter per letter of format, as pst_db_query

@@ -416,7 +416,7 @@ mkdir -p "$REPORT_DIR/performance"
 cp "$RESULTS" "$REPORT_DIR/performance/results.tsv"
 "$DEBIAN_PYTHON" "$bench/report.py" --results "$RESULTS" --out "$REPORT_DIR/performance.md" \
   --charts "$REPORT_DIR/performance" --command "$COMMAND${SMOKE:+ (smoke)}" \
-  --commit "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$here" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')" \
+  --commit "$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$here" diff --quiet HEAD -- . ':!docs/performance.md' ':!docs/performance' 2>/dev/null || echo ' (with uncommitted changes)')" \
   --cpu "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)" --nproc "$(nproc)" \
   --load-before "$LOAD_BEFORE" --load-after "$LOAD_AFTER" --seconds "$DURATION" \
   --users "$USERS" --fs "$FS_TYPE" --elapsed "$(( $(date +%s) - STARTED ))" \
