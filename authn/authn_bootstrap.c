@@ -13,8 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-//  The MFA API's tokens, as they have always been
-#define MFA_API_LIFETIME_S  86400
+//  The MFA API's tokens live ten minutes, fixed, as Auth0's do (contract.md):
+//  one may change a user's authenticators
+#define MFA_API_LIFETIME_S  600
 
 static json_t *
 s_scope_array (const char *const *scopes)
@@ -28,8 +29,8 @@ s_scope_array (const char *const *scopes)
 //  The Management API and the MFA API are resource servers like any other, but
 //  system ones: they cannot be changed or deleted through the API. One that is
 //  there already is brought up to date at every start: its scopes are the
-//  catalogue's, and its token lifetime the configured one when lifetime_fixed
-//  (the Management API's; a database made before the setting holds 86400).
+//  catalogue's, and its token lifetime the fixed one when lifetime_fixed (both:
+//  a database made before held 86400 on each).
 static int
 s_ensure_system_api (authn_store_t *store, const char *identifier, const char *name,
                      const char *const *scopes, int lifetime, int lifetime_fixed)
@@ -141,7 +142,7 @@ s_bootstrap (const authn_config_t *config, authn_store_t *store,
     snprintf (mfa_api, sizeof mfa_api, "%smfa/", config->issuer);
     if (s_ensure_system_api (store, management, "Postern Management API", management_scopes,
                              config->mgmt_token_lifetime_s, 1)
-    ||  s_ensure_system_api (store, mfa_api, "Postern MFA API", mfa_scopes, MFA_API_LIFETIME_S, 0))
+    ||  s_ensure_system_api (store, mfa_api, "Postern MFA API", mfa_scopes, MFA_API_LIFETIME_S, 1))
         return -1;
 
     char *client_id = authn_store_system_client (store);

@@ -505,6 +505,8 @@ test_password_grant (void **state)
     reply = s_call ("token.grant", mfa_api, NULL, s_mfa_not_required, &seen);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "scope"), "enroll");
+    //  ten minutes, as Auth0's /mfa/ tokens
+    assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 600);
     //  mfa is told this token could change the user's authenticators
     assert_true (json_is_true (json_object_get (pst_msg_body (seen), "step_up")));
     pst_msg_destroy (&seen);
@@ -1561,6 +1563,9 @@ test_mgmt_token_lifetime (void **state)
     assert_non_null (store);
     json_t *old = json_pack ("{s:i}", "token_lifetime", 86400);
     assert_int_equal (authn_store_update (store, AUTHN_RESOURCE_SERVERS, s_audience_mgmt, old), 0);
+    char *mfa_audience = NULL;
+    assert_true (asprintf (&mfa_audience, "%smfa/", s_config->issuer) > 0);
+    assert_int_equal (authn_store_update (store, AUTHN_RESOURCE_SERVERS, mfa_audience, old), 0);
     json_decref (old);
     authn_api_t *api = authn_store_api (store, s_audience_mgmt);
     assert_int_equal (api->token_lifetime, 86400);
@@ -1585,6 +1590,13 @@ test_mgmt_token_lifetime (void **state)
         count++;
     assert_int_equal (json_array_size (json_object_get (pst_msg_body (reply), "scopes")), count);
     pst_msg_destroy (&reply);
+    //  and the MFA API's ten minutes
+    reply = s_call ("resource_servers.get", json_pack ("{s:s}", "id", mfa_audience),
+                    "read:resource_servers", NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    assert_int_equal (pst_msg_get_int (reply, "token_lifetime", 0), 600);
+    pst_msg_destroy (&reply);
+    free (mfa_audience);
 
     json_t *boot = json_load_file (s_config->bootstrap_path, 0, NULL);
     assert_non_null (boot);
