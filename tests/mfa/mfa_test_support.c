@@ -192,6 +192,28 @@ mfa_test_recover (mfa_harness_t *self, const char *token, const char *recovery_c
                    "recovery_code", recovery_code), NULL, 3000);
 }
 
+mfa_fixture_t *
+mfa_fixture_new (void (*tune) (mfa_config_t *config))
+{
+    mfa_fixture_t *self = (mfa_fixture_t *) calloc (1, sizeof *self);
+    assert_non_null (self);
+    self->mfa = mfa_harness_new (tune);
+    self->mailer = test_mailer_new (self->mfa->jobs);
+    mfa_test_factor (self->mfa, "email", 1);
+    return self;
+}
+
+void
+mfa_fixture_destroy (mfa_fixture_t **self_p)
+{
+    if (self_p && *self_p) {
+        test_mailer_destroy (&(*self_p)->mailer);
+        mfa_harness_destroy (&(*self_p)->mfa);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
 void
 mfa_test_enrol (mfa_harness_t *self, test_mailer_t *mailer, const char *user_id,
                 const char *email, char **recovery_p)

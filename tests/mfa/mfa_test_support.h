@@ -110,6 +110,18 @@ void
 int
     test_mailer_report (test_mailer_t *self, const char *job_id, const char *result);
 
+//  The fixture most mfa service tests share: mfa started (tune may be NULL),
+//  a fake mailer on its jobs socket, the email factor enabled.
+typedef struct {
+    mfa_harness_t *mfa;
+    test_mailer_t *mailer;
+} mfa_fixture_t;
+
+mfa_fixture_t *
+    mfa_fixture_new (void (*tune) (mfa_config_t *config));
+void
+    mfa_fixture_destroy (mfa_fixture_t **self_p);
+
 //  Enrols user with an email authenticator: begin, associate, verify with the
 //  mailed code. *recovery_p (if given) gets the recovery code; caller frees.
 void

@@ -25,10 +25,7 @@
 #define PARALLEL        8
 #define WAIT_LIMIT_MS   10000
 
-typedef struct {
-    mfa_harness_t *mfa;
-    test_mailer_t *mailer;
-} fixture_t;
+typedef mfa_fixture_t fixture_t;
 
 static void
 s_tune (mfa_config_t *config)
@@ -40,21 +37,14 @@ s_tune (mfa_config_t *config)
 static int
 s_setup (void **state)
 {
-    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
-    fixture->mfa = mfa_harness_new (s_tune);
-    fixture->mailer = test_mailer_new (fixture->mfa->jobs);
-    mfa_test_factor (fixture->mfa, "email", 1);
-    *state = fixture;
+    *state = mfa_fixture_new (s_tune);
     return 0;
 }
 
 static int
 s_teardown (void **state)
 {
-    fixture_t *fixture = (fixture_t *) *state;
-    test_mailer_destroy (&fixture->mailer);
-    mfa_harness_destroy (&fixture->mfa);
-    free (fixture);
+    mfa_fixture_destroy ((mfa_fixture_t **) state);
     return 0;
 }
 

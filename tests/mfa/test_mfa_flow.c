@@ -8,29 +8,19 @@
 #include <string.h>
 #include "mfa_test_support.h"
 
-typedef struct {
-    mfa_harness_t *mfa;
-    test_mailer_t *mailer;
-} fixture_t;
+typedef mfa_fixture_t fixture_t;
 
 static int
 s_setup (void **state)
 {
-    fixture_t *fixture = (fixture_t *) calloc (1, sizeof *fixture);
-    fixture->mfa = mfa_harness_new (NULL);
-    fixture->mailer = test_mailer_new (fixture->mfa->jobs);
-    mfa_test_factor (fixture->mfa, "email", 1);
-    *state = fixture;
+    *state = mfa_fixture_new (NULL);
     return 0;
 }
 
 static int
 s_teardown (void **state)
 {
-    fixture_t *fixture = (fixture_t *) *state;
-    test_mailer_destroy (&fixture->mailer);
-    mfa_harness_destroy (&fixture->mfa);
-    free (fixture);
+    mfa_fixture_destroy ((mfa_fixture_t **) state);
     return 0;
 }
 
