@@ -1,0 +1,186 @@
+/*  pst_sql - the engine-neutral face of a SQL connection: chooses the engine
+    from the location, then dispatches to it.
+*/
+#include "pst_sql.h"
+#include "pst_sql_engine.h"
+#include "pst_log.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int
+pst_sql_is_postgres (const char *location)
+{
+    return location && (strncasecmp (location, "postgres://", 11) == 0
+                    ||  strncasecmp (location, "postgresql://", 13) == 0);
+}
+
+//  A schema name goes into SQL text on PostgreSQL: keep it to what needs no quoting
+static int
+s_schema_name_valid (const char *name)
+{
+    size_t length = name? strlen (name): 0;
+    if (length == 0 || length > 48)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (!((name [i] >= 'a' && name [i] <= 'z') || name [i] == '_'))
+            return 0;
+    return 1;
+}
+
+pst_sql_t *
+pst_sql_open (const char *location, const pst_sql_schema_t *schema)
+{
+    if (!location || !*location || !schema || !s_schema_name_valid (schema->name)) {
+        pst_log (PST_LOG_ERROR, "db_open_failed", "reason", "no database or bad schema name", NULL);
+        return NULL;
+    }
+    if (pst_sql_is_postgres (location))
+        return pst_sql_pg_open (location, schema);
+    return pst_sql_sqlite_open (location, schema);
+}
+
+void
+pst_sql_close (pst_sql_t **self_p)
+{
+    if (self_p && *self_p) {
+        (*self_p)->ops->close (*self_p);
+        *self_p = NULL;
+    }
+}
+
+pst_sql_engine_t
+pst_sql_engine (pst_sql_t *self)
+{
+    return self->engine;
+}
+
+int
+pst_sql_exec (pst_sql_t *self, const char *script)
+{
+    return self->ops->exec (self, script);
+}
+
+pst_sql_stmt_t *
+pst_sql_vquery (pst_sql_t *self, const char *sql, const char *format, va_list args)
+{
+    return self->ops->vquery (self, sql, format, args);
+}
+
+pst_sql_stmt_t *
+pst_sql_query (pst_sql_t *self, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    va_end (args);
+    return stmt;
+}
+
+int
+pst_sql_step (pst_sql_stmt_t *stmt)
+{
+    return stmt->owner->ops->step (stmt);
+}
+
+void
+pst_sql_done (pst_sql_stmt_t *stmt)
+{
+    if (stmt)
+        stmt->owner->ops->done (stmt);
+}
+
+int
+pst_sql_run (pst_sql_t *self, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    va_end (args);
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = self->ops->step (stmt)) == 1)
+        ;
+    int changes = rc == 0? self->ops->changes (stmt): -1;
+    self->ops->done (stmt);
+    return changes;
+}
+
+int64_t
+pst_sql_scalar (pst_sql_t *self, int64_t dflt, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    va_end (args);
+    if (!stmt)
+        return -1;
+    int rc = self->ops->step (stmt);
+    int64_t value = rc < 0? -1
+                  : rc == 0 || self->ops->is_null (stmt, 0)? dflt
+                  : self->ops->int64 (stmt, 0);
+    self->ops->done (stmt);
+    return value;
+}
+
+pst_sql_failure_t
+pst_sql_failure (pst_sql_t *self)
+{
+    return self->failure;
+}
+
+int
+pst_sql_is_null (pst_sql_stmt_t *stmt, int column)
+{
+    return stmt->owner->ops->is_null (stmt, column);
+}
+
+const char *
+pst_sql_text (pst_sql_stmt_t *stmt, int column)
+{
+    return stmt->owner->ops->text (stmt, column);
+}
+
+int64_t
+pst_sql_int64 (pst_sql_stmt_t *stmt, int column)
+{
+    return stmt->owner->ops->int64 (stmt, column);
+}
+
+const void *
+pst_sql_blob (pst_sql_stmt_t *stmt, int column, size_t *size)
+{
+    return stmt->owner->ops->blob (stmt, column, size);
+}
+
+char *
+pst_sql_strdup (pst_sql_stmt_t *stmt, int column)
+{
+    const char *text = stmt->owner->ops->text (stmt, column);
+    return text? strdup (text): NULL;
+}
+
+int
+pst_sql_begin (pst_sql_t *self)
+{
+    return self->ops->begin (self);
+}
+
+int
+pst_sql_commit (pst_sql_t *self)
+{
+    return self->ops->commit (self);
+}
+
+int
+pst_sql_rollback (pst_sql_t *self)
+{
+    return self->ops->rollback (self);
+}
+
+int
+pst_sql_in_transaction (pst_sql_t *self)
+{
+    return self->ops->in_transaction (self);
+}
