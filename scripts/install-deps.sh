@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libczmq-dev libmsgpack-dev libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev
   libcmocka-dev libsodium-dev libssl-dev libjansson-dev
+  libpq-dev postgresql            # authn and mfa on PostgreSQL; the tests start their own cluster
   python3-aiosmtpd curl jq openssl sqlite3 ca-certificates procps iproute2 util-linux
   wrk gnuplot-nox                 # bench/run.sh (its smoke runs in ./postern test)
 )

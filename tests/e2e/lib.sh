@@ -69,7 +69,24 @@ e2e_wait_port() {
   done
 }
 
+# The PostgreSQL run (POSTERN_TEST_PG names the throw-away cluster's state
+# file, tests/pg/pg-cluster.sh): authn and mfa keep their data in a database of
+# this run's own on that cluster, each in its own schema
+e2e_pg_database() {
+  local dir database
+  dir=$(cat "$POSTERN_TEST_PG") || { e2e_log "no PostgreSQL cluster"; return 1; }
+  database=e2e_$$_$RANDOM
+  psql -q -h "$dir" -U postern -d postgres -c "CREATE DATABASE $database" \
+    >"$E2E_WORK/createdb.log" 2>&1 || { e2e_log "createdb failed"; return 1; }
+  export POSTERN_AUTHN_DB="postgresql://postern@/$database?host=$dir"
+  export POSTERN_MFA_DB="postgresql://postern@/$database?host=$dir"
+  E2E_PG_URL=$POSTERN_AUTHN_DB
+}
+
 e2e_start() {
+  if [[ -n ${POSTERN_TEST_PG:-} ]]; then
+    e2e_pg_database || return 1
+  fi
   read -r HTTPS_PORT AUTHN_PORT MFA_PORT JOBS_PORT SMTP_PORT < <(e2e_free_ports 5)
   export POSTERN_DATA_DIR=$E2E_WORK/data
   export POSTERN_HTTPS_PORT=$HTTPS_PORT
