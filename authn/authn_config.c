@@ -11,7 +11,8 @@ authn_config_from_env (void)
     authn_config_t *self = (authn_config_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->endpoint = pst_config_bus_endpoint ("POSTERN_AUTHN_ENDPOINT", "authn.sock");
+    self->endpoint = pst_config_bus_bind ("POSTERN_AUTHN_BIND", "POSTERN_AUTHN_ENDPOINT",
+                                          "authn.sock");
     self->mfa_endpoint = pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock");
     self->keys_dir = pst_config_keys_dir ();
     self->key_name = pst_config_key_name ("authn");

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 typedef struct {
-    char *endpoint;             //  POSTERN_AUTHN_ENDPOINT, bound
+    char *endpoint;             //  POSTERN_AUTHN_BIND, else POSTERN_AUTHN_ENDPOINT: bound
     char *mfa_endpoint;         //  POSTERN_MFA_ENDPOINT, connected
     char *keys_dir;             //  POSTERN_KEYS_DIR: the bus keys (pst_curve)
     char *key_name;             //  POSTERN_KEY_NAME: this process's, default "authn"

@@ -113,6 +113,32 @@ pst_bus_sender_role (zframe_t *payload)
     return pst_curve_role (service);
 }
 
+//  Connects sock to every endpoint of a comma-separated list: the instances of
+//  one service. The DEALER sends each request to one connected instance in
+//  turn (ZMQ_IMMEDIATE skips those not connected), so a dead instance costs
+//  only the requests it held. Replicas of a service share its key pair, so
+//  the server key pinned once holds for all.
+static int
+s_connect_all (zsock_t *sock, const char *endpoints)
+{
+    char *list = strdup (endpoints);
+    if (!list)
+        return -1;
+    int connected = 0;
+    int rc = 0;
+    char *saved = NULL;
+    for (char *endpoint = strtok_r (list, ", ", &saved); endpoint && rc == 0;
+         endpoint = strtok_r (NULL, ", ", &saved)) {
+        rc = zsock_connect (sock, "%s", endpoint);
+        if (rc != 0)
+            pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", endpoint, NULL);
+        else
+            connected++;
+    }
+    free (list);
+    return rc == 0 && connected > 0? 0: -1;
+}
+
 pst_client_t *
 pst_client_new (const char *endpoint, pst_curve_t *curve, const char *server)
 {
@@ -131,10 +157,8 @@ pst_client_new (const char *endpoint, pst_curve_t *curve, const char *server)
         pst_client_destroy (&self);
         return NULL;
     }
-    if (zsock_connect (self->sock, "%s", endpoint) != 0) {
-        pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", endpoint, NULL);
+    if (s_connect_all (self->sock, endpoint) != 0)
         pst_client_destroy (&self);
-    }
     return self;
 }
 

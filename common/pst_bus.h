@@ -35,7 +35,8 @@ int
 
 typedef struct _pst_client_t pst_client_t;
 
-//  Connects a DEALER to endpoint as curve's identity, talking only to the
+//  Connects a DEALER to endpoint (or to each of a comma-separated list of
+//  endpoints, a service's instances, taking turns) as curve's identity, talking only to the
 //  holder of server's key (pst_curve_client). ZMQ_IMMEDIATE is on: nothing
 //  queues for a peer that is not connected, so a restarted service never
 //  receives requests whose callers gave up while it was down. curve may be NULL

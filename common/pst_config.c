@@ -76,6 +76,22 @@ pst_config_bus_endpoint (const char *name, const char *file)
 }
 
 char *
+pst_config_bus_bind (const char *bind_name, const char *name, const char *file)
+{
+    const char *bind = pst_config_str (bind_name, NULL);
+    if (bind)
+        return strdup (bind);
+    char *endpoint = pst_config_bus_endpoint (name, file);
+    if (endpoint && strchr (endpoint, ',')) {
+        pst_log (PST_LOG_ERROR, "config_invalid", "name", bind_name,
+                 "reason", "the endpoint lists several instances: say which one this is", NULL);
+        free (endpoint);
+        return NULL;
+    }
+    return endpoint;
+}
+
+char *
 pst_config_keys_dir (void)
 {
     const char *value = pst_config_str ("POSTERN_KEYS_DIR", NULL);

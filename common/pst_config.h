@@ -31,6 +31,13 @@ char *
 char *
     pst_config_bus_endpoint (const char *name, const char *file);
 
+//  The endpoint a service instance binds: bind_name when set (one instance of
+//  several, whose callers list them all in name), else what
+//  pst_config_bus_endpoint gives for name, which must then be one endpoint.
+//  NULL (logged) when name lists several and bind_name is not set. Caller frees.
+char *
+    pst_config_bus_bind (const char *bind_name, const char *name, const char *file);
+
 //  Where the bus keys are (POSTERN_KEYS_DIR, default <data dir>/keys), and this
 //  process's key name (POSTERN_KEY_NAME, default dflt: "gateway", "mailer"...).
 //  Caller frees.

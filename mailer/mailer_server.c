@@ -10,6 +10,7 @@
 #include "pst_json.h"
 #include "pst_log.h"
 #include <curl/curl.h>
+#include <string.h>
 
 #define HEARTBEAT_MS        1000    //  mail.ready interval (docs/protocol.md)
 #define READY_TTL_MS        3000    //  mfa forgets a silent mailer after 3 s
@@ -17,11 +18,22 @@
 //  Jobs one commit takes at most, and the most credit one mail.ready grants: mfa
 //  may send that many before it hears from us again
 #define ACCEPT_BATCH_MAX    256
+//  mfa instances one mailer serves at most (POSTERN_MFA_JOBS_ENDPOINT's list)
+#define MFA_LINKS_MAX       16
 
-//  A valid job waiting for the batch's commit, with the request to answer
+//  The socket to one mfa instance, and the mail.send messages read from it
+//  since start (mail.ready's received: each instance counts its own)
+typedef struct {
+    zsock_t *sock;
+    int64_t received;
+} link_t;
+
+//  A valid job waiting for the batch's commit, with the request to answer and
+//  the mfa instance it came from
 typedef struct {
     pst_msg_t *request;
     mailer_job_t *job;
+    link_t *link;
 } accept_t;
 
 //  The bus thread: jobs in, readiness and results out; the deliveries run in
@@ -30,11 +42,12 @@ typedef struct {
     const mailer_config_t *config;
     mailer_outbox_t *outbox;
     pst_curve_t *curve;             //  this mailer's bus identity
-    zsock_t *jobs;                  //  DEALER to mfa
+    link_t links [MFA_LINKS_MAX];   //  a DEALER to each mfa instance
+    int nlinks;
+    int next_result;                //  the link the next mail.result goes to
     mailer_delivery_t *delivery;
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
     int backlog;                    //  unfinished jobs in the outbox
-    int64_t received;               //  mail.send messages read since start (mail.ready)
     char epoch [17];                //  this run of the mailer, for mfa's count of sent jobs
     int64_t next_count;             //  when backlog is counted again, Unix ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the socket, not yet stored
@@ -66,8 +79,9 @@ s_outbox_full (server_t *self, int *room_p)
     return room <= 0;
 }
 
-//  The room left in the outbox, up to one batch: mfa may send this many jobs
-//  before our next mail.ready, and each becomes a row. Not the idle delivery
+//  The room left in the outbox, up to one batch, shared among the mfa
+//  instances: together they may send this many jobs before our next
+//  mail.ready, and each becomes a row. Not the idle delivery
 //  workers: the outbox is the queue that lets a burst of challenges be
 //  answered as soon as their jobs are stored, however fast SMTP goes, and
 //  max_backlog is what bounds it (a relay that is down fills it, then credit is 0).
@@ -77,28 +91,36 @@ s_credit (server_t *self)
     int room = 0;
     if (s_outbox_full (self, &room))
         return 0;
-    return room < ACCEPT_BATCH_MAX? room: ACCEPT_BATCH_MAX;
+    if (room > ACCEPT_BATCH_MAX)
+        room = ACCEPT_BATCH_MAX;
+    //  Rounded up: with room for one job, each instance may still send one
+    return (room + self->nlinks - 1) / self->nlinks;
 }
 
 static void
 s_send_ready (server_t *self)
 {
-    pst_msg_t *ready = pst_msg_new_request ("mail.ready", READY_TTL_MS);
-    if (ready) {
-        //  credit counts from received: mfa may have sent jobs we have not read
-        //  yet, and takes them off (docs/protocol.md, mail.ready)
-        json_t *body = pst_msg_body (ready);
-        json_object_set_new (body, "credit", json_integer (s_credit (self)));
-        json_object_set_new (body, "received", json_integer (self->received));
-        json_object_set_new (body, "epoch", json_string (self->epoch));
-        pst_bus_send (self->jobs, NULL, ready);
+    int credit = s_credit (self);
+    for (int i = 0; i < self->nlinks; i++) {
+        pst_msg_t *ready = pst_msg_new_request ("mail.ready", READY_TTL_MS);
+        if (ready) {
+            //  credit counts from received: mfa may have sent jobs we have not
+            //  read yet, and takes them off (docs/protocol.md, mail.ready)
+            json_t *body = pst_msg_body (ready);
+            json_object_set_new (body, "credit", json_integer (credit));
+            json_object_set_new (body, "received", json_integer (self->links [i].received));
+            json_object_set_new (body, "epoch", json_string (self->epoch));
+            pst_bus_send (self->links [i].sock, NULL, ready);
+        }
+        pst_msg_destroy (&ready);
     }
-    pst_msg_destroy (&ready);
     self->next_ready = zclock_time () + HEARTBEAT_MS;
 }
 
 //  Fire and forget: mfa records the outcome (an `fn` audit event on failure).
 //  cancelled marks a job dropped because mfa said its code was dead: not a failure.
+//  Any mfa instance records it (they share the database), so results take
+//  turns over the links, and go to the next when one cannot take it.
 static void
 s_send_result (server_t *self, const mailer_delivery_result_t *result)
 {
@@ -110,16 +132,20 @@ s_send_result (server_t *self, const mailer_delivery_result_t *result)
         json_object_set_new (body, "detail", json_string (result->detail));
         if (result->cancelled)
             json_object_set_new (body, "cancelled", json_true ());
-        if (pst_bus_send (self->jobs, NULL, msg) != 0)
+        int sent = -1;
+        for (int tries = 0; tries < self->nlinks && sent != 0; tries++)
+            sent = pst_bus_send (self->links [self->next_result++ % self->nlinks].sock,
+                                 NULL, msg);
+        if (sent != 0)
             pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", result->job_id, NULL);
     }
     pst_msg_destroy (&msg);
 }
 
 static void
-s_reply (server_t *self, pst_msg_t **reply_p)
+s_reply (link_t *link, pst_msg_t **reply_p)
 {
-    if (pst_bus_send (self->jobs, NULL, *reply_p) != 0)
+    if (pst_bus_send (link->sock, NULL, *reply_p) != 0)
         pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mailer",
                  "op", pst_msg_op (*reply_p), NULL);
     pst_msg_destroy (reply_p);
@@ -128,7 +154,7 @@ s_reply (server_t *self, pst_msg_t **reply_p)
 //  mail.send: a valid job joins the batch that s_accept stores once the socket
 //  has no more; an invalid one is refused at once.
 static void
-s_handle_send (server_t *self, const pst_msg_t *request)
+s_handle_send (server_t *self, link_t *link, const pst_msg_t *request)
 {
     pst_msg_t *reply = pst_msg_new_reply (request);
     if (!reply)
@@ -140,13 +166,14 @@ s_handle_send (server_t *self, const pst_msg_t *request)
         pst_log (PST_LOG_WARN, "mail_invalid", "request_id", pst_msg_id (request),
                  "field", reason, NULL);
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid or missing %s", reason);
-        s_reply (self, &reply);
+        s_reply (link, &reply);
         return;
     }
     pst_msg_destroy (&reply);
     accept_t *entry = &self->batch [self->batched++];
     entry->request = pst_msg_new_reply (request);
     entry->job = job;
+    entry->link = link;
     if (!entry->request) {
         mailer_job_destroy (&entry->job);
         self->batched--;
@@ -193,7 +220,7 @@ s_accept (server_t *self)
         else {
             if (rc == -1)
                 pst_msg_fail (entry->request, PST_ERR_INTERNAL, "The mail could not be queued");
-            s_reply (self, &entry->request);
+            s_reply (entry->link, &entry->request);
         }
         pst_msg_destroy (&entry->request);
         mailer_job_destroy (&entry->job);
@@ -211,7 +238,7 @@ s_accept (server_t *self)
 //  ("Invalid or missing ...").
 typedef struct {
     const char *op;
-    void (*handler) (server_t *self, const pst_msg_t *request);
+    void (*handler) (server_t *self, link_t *link, const pst_msg_t *request);
 } op_t;
 
 #define PST_OP(service, name, handler, ...) PST_WHEN (MAILER, service, { name, handler },)
@@ -221,13 +248,13 @@ static const op_t s_ops [] = {
 };
 
 static void
-s_handle_one (server_t *self)
+s_handle_one (server_t *self, link_t *link)
 {
-    pst_msg_t *msg = pst_bus_recv_dealer (self->jobs);
+    pst_msg_t *msg = pst_bus_recv_dealer (link->sock);
     if (!msg)
         return;     //  malformed: pst_bus logged it
     if (streq (pst_msg_op (msg), "mail.send"))
-        self->received++;
+        link->received++;
     const op_t *op = s_ops;
     while (op->op && !streq (op->op, pst_msg_op (msg)))
         op++;
@@ -241,10 +268,10 @@ s_handle_one (server_t *self)
                  "op", pst_msg_op (msg), "request_id", pst_msg_id (msg), NULL);
     else
     if (reply && pst_catalogue_check (def, msg, reply) != 0)
-        s_reply (self, &reply);
+        s_reply (link, &reply);
     else
     if (reply)
-        op->handler (self, msg);
+        op->handler (self, link, msg);
     pst_msg_destroy (&reply);
     pst_msg_destroy (&msg);
 }
@@ -252,11 +279,11 @@ s_handle_one (server_t *self)
 //  Everything waiting on the socket, up to one batch, then the batch's jobs
 //  stored together: under load many challenges share one commit.
 static void
-s_handle_jobs (server_t *self)
+s_handle_jobs (server_t *self, link_t *link)
 {
     do
-        s_handle_one (self);
-    while (self->batched < ACCEPT_BATCH_MAX && (zsock_events (self->jobs) & ZMQ_POLLIN));
+        s_handle_one (self, link);
+    while (self->batched < ACCEPT_BATCH_MAX && (zsock_events (link->sock) & ZMQ_POLLIN));
     s_accept (self);
 }
 
@@ -299,6 +326,42 @@ s_check_config (const mailer_config_t *config)
     return rc;
 }
 
+//  One DEALER per mfa instance of the list: each instance sends jobs and
+//  counts credit for the mailers it hears from, so each must hear from us
+static int
+s_connect_links (server_t *self)
+{
+    char *list = strdup (self->config->jobs_endpoint);
+    char *saved = NULL;
+    int rc = list? 0: -1;
+    for (char *endpoint = list? strtok_r (list, ", ", &saved): NULL; endpoint && rc == 0;
+         endpoint = strtok_r (NULL, ", ", &saved)) {
+        if (self->nlinks == MFA_LINKS_MAX) {
+            pst_log (PST_LOG_ERROR, "config_invalid", "name", "POSTERN_MFA_JOBS_ENDPOINT",
+                     "reason", "more mfa instances than a mailer serves (16)", NULL);
+            rc = -1;
+            break;
+        }
+        zsock_t *sock = zsock_new (ZMQ_DEALER);
+        if (!sock) {
+            rc = -1;
+            break;
+        }
+        self->links [self->nlinks++].sock = sock;
+        //  Without ZMQ_IMMEDIATE, results queue while mfa restarts and flush on reconnect
+        pst_bus_tune (sock);
+        if (pst_curve_client (self->curve, sock, "mfa") != 0)
+            rc = -1;
+        else
+        if (zsock_connect (sock, "%s", endpoint) != 0) {
+            pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", endpoint, NULL);
+            rc = -1;
+        }
+    }
+    free (list);
+    return rc == 0 && self->nlinks > 0? 0: -1;
+}
+
 static int
 s_start (server_t *self)
 {
@@ -316,17 +379,8 @@ s_start (server_t *self)
         pst_log (PST_LOG_WARN, "mail_recovered", "count", count, NULL);
     }
     self->curve = pst_curve_new (config->keys_dir, config->key_name, true);
-    self->jobs = zsock_new (ZMQ_DEALER);
-    if (!self->curve || !self->jobs || !config->jobs_endpoint)
+    if (!self->curve || !config->jobs_endpoint || s_connect_links (self) != 0)
         return -1;
-    //  Without ZMQ_IMMEDIATE, results queue while mfa restarts and flush on reconnect
-    pst_bus_tune (self->jobs);
-    if (pst_curve_client (self->curve, self->jobs, "mfa") != 0)
-        return -1;
-    if (zsock_connect (self->jobs, "%s", config->jobs_endpoint) != 0) {
-        pst_log (PST_LOG_ERROR, "bus_connect_failed", "endpoint", config->jobs_endpoint, NULL);
-        return -1;
-    }
     self->delivery = mailer_delivery_new (config, self->curve);
     return self->delivery? 0: -1;
 }
@@ -334,7 +388,10 @@ s_start (server_t *self)
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {
-    zpoller_t *poller = zpoller_new (pipe, self->jobs, NULL);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    for (int i = 0; poller && i < self->nlinks; i++)
+        if (zpoller_add (poller, self->links [i].sock) != 0)
+            zpoller_destroy (&poller);
     if (poller && mailer_delivery_poll (self->delivery, poller) != 0) {
         pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
         zpoller_destroy (&poller);
@@ -349,11 +406,16 @@ s_serve (server_t *self, zsock_t *pipe)
                 break;
         }
         else
-        if (which == self->jobs)
-            s_handle_jobs (self);
-        else
-        if (which)
-            s_handle_worker (self, which);
+        if (which) {
+            link_t *link = NULL;
+            for (int i = 0; i < self->nlinks && !link; i++)
+                if (which == self->links [i].sock)
+                    link = &self->links [i];
+            if (link)
+                s_handle_jobs (self, link);
+            else
+                s_handle_worker (self, which);
+        }
         else
         if (zpoller_terminated (poller))
             break;
@@ -382,7 +444,8 @@ mailer_server_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "mailer could not start");
     }
     mailer_delivery_destroy (&self.delivery);
-    zsock_destroy (&self.jobs);
+    for (int i = 0; i < self.nlinks; i++)
+        zsock_destroy (&self.links [i].sock);
     pst_curve_destroy (&self.curve);
     mailer_outbox_destroy (&self.outbox);
     if (curl_ok)

@@ -18,8 +18,9 @@ mfa_config_from_env (void)
     mfa_config_t *self = (mfa_config_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->endpoint = pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock");
-    self->jobs_endpoint = pst_config_bus_endpoint ("POSTERN_MFA_JOBS_ENDPOINT", "mfa-jobs.sock");
+    self->endpoint = pst_config_bus_bind ("POSTERN_MFA_BIND", "POSTERN_MFA_ENDPOINT", "mfa.sock");
+    self->jobs_endpoint = pst_config_bus_bind ("POSTERN_MFA_JOBS_BIND", "POSTERN_MFA_JOBS_ENDPOINT",
+                                               "mfa-jobs.sock");
     self->keys_dir = pst_config_keys_dir ();
     self->key_name = pst_config_key_name ("mfa");
     self->db_path = s_path ("POSTERN_MFA_DB", "mfa.db");

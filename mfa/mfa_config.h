@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 typedef struct {
-    char *endpoint;             //  POSTERN_MFA_ENDPOINT, bound ROUTER for gateway and authn
-    char *jobs_endpoint;        //  POSTERN_MFA_JOBS_ENDPOINT, bound ROUTER for mailers
+    char *endpoint;             //  POSTERN_MFA_BIND / _ENDPOINT: bound ROUTER for gateway, authn
+    char *jobs_endpoint;        //  POSTERN_MFA_JOBS_BIND / _ENDPOINT: bound ROUTER for mailers
     char *keys_dir;             //  POSTERN_KEYS_DIR: the bus keys (pst_curve)
     char *key_name;             //  POSTERN_KEY_NAME: this process's, default "mfa"
     char *db_path;              //  POSTERN_MFA_DB

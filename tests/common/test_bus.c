@@ -108,6 +108,54 @@ test_call_round_trip (void **state)
     assert_null (service);
 }
 
+//  A client given a service's instances (a comma-separated list) spreads its
+//  calls over them, and once one is gone the others take every call
+static void
+test_client_takes_turns_over_instances (void **state)
+{
+    (void) state;
+    int count_a = 0;
+    int count_b = 0;
+    pst_service_config_t config_a = s_config ("tcp://127.0.0.1:*", 1);
+    config_a.args = &count_a;
+    pst_service_config_t config_b = s_config ("tcp://127.0.0.1:*", 1);
+    config_b.args = &count_b;
+    pst_service_t *service_a = pst_service_new (&config_a);
+    pst_service_t *service_b = pst_service_new (&config_b);
+    assert_non_null (service_a);
+    assert_non_null (service_b);
+    char list [256];
+    snprintf (list, sizeof list, "%s,%s", pst_service_endpoint (service_a),
+              pst_service_endpoint (service_b));
+    pst_client_t *client = pst_client_new (list, NULL, NULL);
+    assert_non_null (client);
+    //  Both connected before counting, so turns are even
+    for (int tries = 0; tries < 100 && (count_a == 0 || count_b == 0); tries++) {
+        pst_msg_t *request = pst_msg_new_request ("test.count", 2000);
+        pst_msg_t *reply = pst_client_call (client, request);
+        assert_non_null (reply);
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    assert_true (count_a > 0 && count_b > 0);
+    pst_service_destroy (&service_a);
+    int before = count_b;
+    zclock_sleep (300);     //  the closed connection is noticed
+    for (int call = 0; call < 20; call++) {
+        pst_msg_t *request = pst_msg_new_request ("test.count", 2000);
+        pst_msg_t *reply = pst_client_call (client, request);
+        assert_non_null (reply);
+        assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    assert_int_equal (count_b - before, 20);
+    pst_client_destroy (&client);
+    pst_service_destroy (&service_b);
+    //  A list with nothing in it is refused
+    assert_null (pst_client_new (" , ", NULL, NULL));
+}
+
 static void
 test_unknown_op_and_scope (void **state)
 {
@@ -478,6 +526,7 @@ main (void)
     zsys_init ();
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_call_round_trip),
+        cmocka_unit_test (test_client_takes_turns_over_instances),
         cmocka_unit_test (test_unknown_op_and_scope),
         cmocka_unit_test (test_params_checked_before_handler),
         cmocka_unit_test (test_op_without_handler),

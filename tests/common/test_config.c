@@ -170,6 +170,32 @@ test_domain_and_issuer (void **state)
     unsetenv ("POSTERN_DOMAIN");
 }
 
+//  An instance binds its own endpoint; its callers may list every instance
+static void
+test_bus_bind (void **state)
+{
+    (void) state;
+    unsetenv ("TEST_BIND");
+    setenv ("TEST_ENDPOINT", "tcp://127.0.0.1:5001", 1);
+    char *bind = pst_config_bus_bind ("TEST_BIND", "TEST_ENDPOINT", "test.sock");
+    assert_string_equal (bind, "tcp://127.0.0.1:5001");
+    free (bind);
+    //  A list says nothing of which instance this is
+    setenv ("TEST_ENDPOINT", "tcp://127.0.0.1:5001,tcp://127.0.0.2:5001", 1);
+    assert_null (pst_config_bus_bind ("TEST_BIND", "TEST_ENDPOINT", "test.sock"));
+    setenv ("TEST_BIND", "tcp://127.0.0.2:5001", 1);
+    bind = pst_config_bus_bind ("TEST_BIND", "TEST_ENDPOINT", "test.sock");
+    assert_string_equal (bind, "tcp://127.0.0.2:5001");
+    free (bind);
+    unsetenv ("TEST_BIND");
+    unsetenv ("TEST_ENDPOINT");
+    setenv ("POSTERN_DATA_DIR", "/srv/postern", 1);
+    bind = pst_config_bus_bind ("TEST_BIND", "TEST_ENDPOINT", "test.sock");
+    assert_string_equal (bind, "ipc:///srv/postern/bus/test.sock");
+    free (bind);
+    unsetenv ("POSTERN_DATA_DIR");
+}
+
 int
 main (void)
 {
@@ -180,6 +206,7 @@ main (void)
         cmocka_unit_test (test_bool),
         cmocka_unit_test (test_data_path),
         cmocka_unit_test (test_domain_and_issuer),
+        cmocka_unit_test (test_bus_bind),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

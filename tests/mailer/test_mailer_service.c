@@ -967,6 +967,128 @@ test_credit_is_outbox_room (void **state)
     free (epoch);
 }
 
+//  Next message from a second stand-in mfa other than mail.check (those are
+//  answered "live"), with its route; NULL after timeout_ms.
+static pst_msg_t *
+s_recv_second (zsock_t *router, zframe_t **route_p, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        zpoller_t *poller = zpoller_new (router, NULL);
+        int64_t wait = deadline - zclock_mono ();
+        void *which = zpoller_wait (poller, wait > 0? (int) wait: 0);
+        zpoller_destroy (&poller);
+        if (which != router)
+            return NULL;
+        zmsg_t *zmsg = zmsg_recv (router);
+        assert_non_null (zmsg);
+        zframe_t *route = zmsg_pop (zmsg);
+        zframe_t *payload = zmsg_pop (zmsg);
+        pst_msg_t *msg = NULL;
+        assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &msg), 0);
+        zframe_destroy (&payload);
+        zmsg_destroy (&zmsg);
+        if (streq (pst_msg_op (msg), "mail.check")) {
+            pst_msg_t *reply = pst_msg_new_reply (msg);
+            json_object_set_new (pst_msg_body (reply), "live", json_true ());
+            assert_int_equal (pst_bus_send (router, route, reply), 0);
+            pst_msg_destroy (&reply);
+            pst_msg_destroy (&msg);
+            zframe_destroy (&route);
+            continue;
+        }
+        *route_p = route;
+        return msg;
+    }
+    return NULL;
+}
+
+//  Several mfa instances (a list of jobs endpoints): the mailer tells each it
+//  is ready, shares its credit among them, answers a job on the socket it came
+//  from, and counts each instance's jobs apart
+static void
+test_serves_every_mfa_instance (void **state)
+{
+    fixture_t *self = *state;
+    zsock_t *second = test_keys_server (ZMQ_ROUTER, "mfa", "tcp://127.0.0.1:*");
+    assert_non_null (second);
+    char *second_endpoint = zsock_last_endpoint (second);
+    char *list = NULL;
+    assert_true (asprintf (&list, "%s, %s", self->endpoint, second_endpoint) > 0);
+    s_sink_start (self, "ok", 0, 0, 0);
+    self->max_backlog = 300;
+    self->config = mailer_config_new ();
+    assert_int_equal (mailer_config_set (&self->config->jobs_endpoint, list), 0);
+    assert_int_equal (mailer_config_set (&self->config->keys_dir, test_keys_dir ()), 0);
+    assert_int_equal (mailer_config_set (&self->config->outbox_path, self->outbox), 0);
+    self->config->smtp_port = self->sink.port;
+    self->config->max_backlog = 300;
+    self->mailer = pst_actor_new (mailer_server_actor, self->config, "s", NULL);
+    assert_non_null (self->mailer);
+    //  Each instance hears from the mailer, with half the room (256 of 300)
+    pst_msg_t *ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_int_equal (pst_msg_get_int (ready, "credit", -1), 128);
+    pst_msg_destroy (&ready);
+    zframe_t *route = NULL;
+    ready = s_recv_second (second, &route, WAIT_MS);
+    assert_non_null (ready);
+    assert_string_equal (pst_msg_op (ready), "mail.ready");
+    assert_int_equal (pst_msg_get_int (ready, "credit", -1), 128);
+    pst_msg_destroy (&ready);
+    //  A job from the second instance is answered to the second instance
+    pst_msg_t *request = pst_msg_new_request ("mail.send", 5000);
+    json_t *body = s_job_body ("job-second", TO, "262626", s_now_s () + 300);
+    pst_msg_set_body (request, &body);
+    assert_int_equal (pst_bus_send (second, route, request), 0);
+    zframe_destroy (&route);
+    pst_msg_t *answer = NULL;
+    int64_t deadline = zclock_mono () + WAIT_MS;
+    while (!answer && zclock_mono () < deadline) {
+        pst_msg_t *msg = s_recv_second (second, &route, WAIT_MS);
+        assert_non_null (msg);
+        zframe_destroy (&route);
+        if (streq (pst_msg_op (msg), "mail.send") && streq (pst_msg_id (msg), pst_msg_id (request)))
+            answer = msg;
+        else
+        if (streq (pst_msg_op (msg), "mail.ready")) {
+            //  Counted for this instance only
+            assert_true (pst_msg_get_int (msg, "received", -1) <= 1);
+            pst_msg_destroy (&msg);
+        }
+        else
+            pst_msg_destroy (&msg);
+    }
+    assert_non_null (answer);
+    assert_false (pst_msg_is_error (answer));
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&request);
+    //  The first instance sent nothing: its count stays 0
+    ready = s_expect (self, "mail.ready", NULL, NULL);
+    assert_int_equal (pst_msg_get_int (ready, "received", -1), 0);
+    pst_msg_destroy (&ready);
+    //  The mail goes out, and its result reaches one of them (either records it)
+    int result = 0;
+    deadline = zclock_mono () + WAIT_MS;
+    while (!result && zclock_mono () < deadline) {
+        pst_msg_t *msg = s_recv_router (self, 50);
+        if (!msg)
+            msg = s_recv_second (second, &route, 50);
+        zframe_destroy (&route);
+        if (msg && streq (pst_msg_op (msg), "mail.result")) {
+            assert_string_equal (pst_msg_get_str (msg, "job_id"), "job-second");
+            assert_string_equal (pst_msg_get_str (msg, "result"), "sent");
+            result = 1;
+        }
+        pst_msg_destroy (&msg);
+    }
+    assert_true (result);
+    assert_true (s_mail_exists (self, 1));
+    s_mailer_stop (self);
+    test_keys_close (&second);
+    zstr_free (&second_endpoint);
+    free (list);
+}
+
 //  Starts a mailer with config and stops it again; 1 when it started.
 static int
 s_starts (const mailer_config_t *config)
@@ -1042,6 +1164,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_starttls_not_offered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_backlog_bounds_credit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_credit_is_outbox_room, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_serves_every_mfa_instance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_bad_config, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_plaintext_auth, s_setup, s_teardown),
     };
