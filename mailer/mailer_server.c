@@ -332,6 +332,7 @@ static int
 s_connect_links (server_t *self)
 {
     char *list = strdup (self->config->jobs_endpoint);
+    int several = strchr (self->config->jobs_endpoint, ',') != NULL;
     char *saved = NULL;
     int rc = list? 0: -1;
     for (char *endpoint = list? strtok_r (list, ", ", &saved): NULL; endpoint && rc == 0;
@@ -348,8 +349,13 @@ s_connect_links (server_t *self)
             break;
         }
         self->links [self->nlinks++].sock = sock;
-        //  Without ZMQ_IMMEDIATE, results queue while mfa restarts and flush on reconnect
         pst_bus_tune (sock);
+        //  One mfa: without ZMQ_IMMEDIATE its results queue while it restarts
+        //  and flush on reconnect. Several: a result goes to one that is
+        //  connected (a send to one that is not fails at once, and the next is
+        //  tried), not into the queue of an instance that may never come back.
+        if (several)
+            zsock_set_immediate (sock, 1);
         if (pst_curve_client (self->curve, sock, "mfa") != 0)
             rc = -1;
         else

@@ -12,6 +12,7 @@ E2E_PASSED=0
 E2E_FAILED=0
 declare -A E2E_PIDS=()
 declare -A E2E_COMMANDS=()
+declare -a AUTHN_BINDS=() MFA_BINDS=() JOBS_BINDS=()
 
 e2e_free_ports() {
   "$DEBIAN_PYTHON" - "$1" <<'PY'
@@ -83,18 +84,38 @@ e2e_pg_database() {
   E2E_PG_URL=$POSTERN_AUTHN_DB
 }
 
+# e2e_start: the suite on free loopback ports. In the PostgreSQL run authn and
+# mfa run as E2E_REPLICAS instances each (2 by default) over the shared
+# database, named authn, authn2, mfa, mfa2 for e2e_kill and e2e_restart, with
+# as many mailers, each serving every mfa instance; callers get the lists.
 e2e_start() {
+  E2E_REPLICAS=1
   if [[ -n ${POSTERN_TEST_PG:-} ]]; then
     e2e_pg_database || return 1
+    E2E_REPLICAS=${E2E_REPLICAS_PG:-2}
   fi
-  read -r HTTPS_PORT AUTHN_PORT MFA_PORT JOBS_PORT SMTP_PORT < <(e2e_free_ports 5)
+  read -r HTTPS_PORT SMTP_PORT < <(e2e_free_ports 2)
+  # shellcheck disable=SC2207
+  local ports=($(e2e_free_ports $((3 * E2E_REPLICAS))))
+  local i authn_list="" mfa_list="" jobs_list=""
+  for ((i = 0; i < E2E_REPLICAS; i++)); do
+    AUTHN_BINDS[i]=tcp://127.0.0.1:${ports[3 * i]}
+    MFA_BINDS[i]=tcp://127.0.0.1:${ports[3 * i + 1]}
+    JOBS_BINDS[i]=tcp://127.0.0.1:${ports[3 * i + 2]}
+    authn_list+=${authn_list:+,}${AUTHN_BINDS[i]}
+    mfa_list+=${mfa_list:+,}${MFA_BINDS[i]}
+    jobs_list+=${jobs_list:+,}${JOBS_BINDS[i]}
+  done
+  AUTHN_PORT=${ports[0]}
+  MFA_PORT=${ports[1]}
+  JOBS_PORT=${ports[2]}
   export POSTERN_DATA_DIR=$E2E_WORK/data
   export POSTERN_HTTPS_PORT=$HTTPS_PORT
   export POSTERN_HTTP_PORT=-1
   export POSTERN_DOMAIN=localhost:$HTTPS_PORT
-  export POSTERN_AUTHN_ENDPOINT=tcp://127.0.0.1:$AUTHN_PORT
-  export POSTERN_MFA_ENDPOINT=tcp://127.0.0.1:$MFA_PORT
-  export POSTERN_MFA_JOBS_ENDPOINT=tcp://127.0.0.1:$JOBS_PORT
+  export POSTERN_AUTHN_ENDPOINT=$authn_list
+  export POSTERN_MFA_ENDPOINT=$mfa_list
+  export POSTERN_MFA_JOBS_ENDPOINT=$jobs_list
   export POSTERN_SMTP_HOST=127.0.0.1
   export POSTERN_SMTP_PORT=$SMTP_PORT
   export POSTERN_SMTP_FROM="Postern <no-reply@postern.test>"
@@ -104,14 +125,28 @@ e2e_start() {
   CA=$POSTERN_DATA_DIR/tls/ca.pem
   mkdir -p "$POSTERN_DATA_DIR" "$MAIL_DIR"
   # every bus key before any service: a server admits the keys it finds at start
-  "$POSTERN_BINARY_DIR/tools/postern-keys" >"$E2E_WORK/keys.log" 2>&1 \
+  local key_names=(gateway authn mfa mailer)
+  for ((i = 1; i < E2E_REPLICAS; i++)); do key_names+=("mailer-$((i + 1))"); done
+  "$POSTERN_BINARY_DIR/tools/postern-keys" "${key_names[@]}" >"$E2E_WORK/keys.log" 2>&1 \
     || { e2e_log "postern-keys failed"; return 1; }
 
   e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
     --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR"
-  e2e_run mfa "$POSTERN_BINARY_DIR/mfa/postern-mfa"
-  e2e_run authn "$POSTERN_BINARY_DIR/authn/postern-authn"
-  e2e_run mailer "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+  local suffix
+  for ((i = 0; i < E2E_REPLICAS; i++)); do
+    suffix=$( ((i == 0)) || echo $((i + 1)) )
+    e2e_run "mfa$suffix" env POSTERN_MFA_BIND="${MFA_BINDS[i]}" \
+      POSTERN_MFA_JOBS_BIND="${JOBS_BINDS[i]}" "$POSTERN_BINARY_DIR/mfa/postern-mfa"
+    e2e_run "authn$suffix" env POSTERN_AUTHN_BIND="${AUTHN_BINDS[i]}" \
+      "$POSTERN_BINARY_DIR/authn/postern-authn"
+    if ((i == 0)); then
+      e2e_run mailer "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+    else
+      e2e_run "mailer$suffix" env POSTERN_KEY_NAME="mailer-$suffix" \
+        POSTERN_MAILER_OUTBOX="$POSTERN_DATA_DIR/mailer-outbox-$suffix.db" \
+        "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+    fi
+  done
   e2e_run gateway "$POSTERN_BINARY_DIR/gateway/postern-gateway"
   e2e_wait_port "$SMTP_PORT" || { e2e_log "smtp sink did not start"; return 1; }
   e2e_wait_port "$HTTPS_PORT" || { e2e_log "gateway did not start"; return 1; }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Several instances over PostgreSQL (issue 11): while sign-ins run, one authn
+# and one mfa instance are SIGKILLed. The others carry on, and nothing that was
+# acknowledged is lost:
+#   - every challenge answered 200 brings its mail, whose code completes the
+#     sign-in (mfa-oob -> tokens), whichever instance answers the verification;
+#   - no mail arrives twice (the Message-ID of every mail at the sink is unique);
+#   - every answer is the flow's normal one or a 503 (a request the killed
+#     instance held), never anything else;
+#   - sign-ins complete after the kill, on the survivors alone.
+# Runs only in the PostgreSQL run (label pg), where lib.sh starts two of each.
+source "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
+trap 'fault_finish' EXIT
+
+[[ -n ${POSTERN_TEST_PG:-} ]] || { fail "needs the PostgreSQL run (POSTERN_TEST_PG)"; exit 1; }
+export POSTERN_MFA_SEND_BURST=1000      # one user is challenged many times here
+export POSTERN_BUS_TIMEOUT_MS=1500
+USERS=3
+RUN_S=16                                # sign-ins for this long ...
+KILL_AT_S=6                             # ... the kill this far in
+MIN_AFTER_KILL=3                        # sign-ins completed on the survivors, at least
+
+fault_start || { fail "stack did not start"; exit 1; }
+((E2E_REPLICAS >= 2)) || { fail "two instances of each service expected, got $E2E_REPLICAS"; exit 1; }
+fault_tenant || exit 1
+for ((n = 1; n <= USERS; n++)); do
+  fault_enrol "pgkill-$n@example.com" || exit 1
+done
+pass "$USERS users enrolled through the replicated services"
+
+acked=0 completed=0 completed_after_kill=0 unavailable=0 other=0 held=0
+start_ms=$(now_ms)
+kill_ms=$((start_ms + KILL_AT_S * 1000))
+killed=0
+AUTHN_PID=${E2E_PIDS[authn]}
+MFA_PID=${E2E_PIDS[mfa]}
+round=0
+while (( $(now_ms) < start_ms + RUN_S * 1000 )); do
+  if ((!killed && $(now_ms) >= kill_ms)); then
+    kill -KILL "$AUTHN_PID" "$MFA_PID"
+    killed=1
+    e2e_log "killed authn (pid $AUTHN_PID) and mfa (pid $MFA_PID)"
+  fi
+  email="pgkill-$((round % USERS + 1))@example.com"
+  round=$((round + 1))
+  login "$email"
+  if [[ -z $MFA_TOKEN ]]; then
+    if [[ $STATUS == 503 ]]; then unavailable=$((unavailable + 1)); sleep 1.5; continue; fi
+    other=$((other + 1)); fail "password grant for $email: $STATUS ${BODY:0:200}"; continue
+  fi
+  before=$(mail_count_to "$email")
+  challenge "$MFA_TOKEN"
+  if [[ $STATUS == 503 ]]; then
+    # a challenge the killed mfa held: its mail may come or not; let it land
+    unavailable=$((unavailable + 1)); sleep 1.5; continue
+  fi
+  if [[ $STATUS != 200 || -z $OOB_CODE ]]; then
+    other=$((other + 1)); fail "challenge for $email: $STATUS ${BODY:0:200}"; continue
+  fi
+  acked=$((acked + 1))
+  mail=$(wait_mail_to "$email" $((before + 1)) 15) \
+    || { fail "no mail for an acknowledged challenge ($email)"; continue; }
+  code=$(mail_field "$mail" code)
+  mfa_oob "$MFA_TOKEN" "$OOB_CODE" "$code"
+  retried=0
+  if [[ $STATUS == 503 ]]; then
+    retried=1
+    # the verification the killed instance held: the code is still good
+    unavailable=$((unavailable + 1)); sleep 0.5
+    mfa_oob "$MFA_TOKEN" "$OOB_CODE" "$code"
+  fi
+  if [[ $STATUS == 200 && -n $(json '.access_token // empty') ]]; then
+    completed=$((completed + 1))
+    ((killed)) && completed_after_kill=$((completed_after_kill + 1))
+  elif ((retried)) && [[ $(json .error) == invalid_grant ]]; then
+    # the killed instance had used the code before it died: held by it
+    held=$((held + 1))
+  else
+    other=$((other + 1)); fail "the mailed code did not complete the sign-in: $STATUS ${BODY:0:200}"
+  fi
+done
+e2e_log "acknowledged $acked, completed $completed ($completed_after_kill after the kill), 503 $unavailable, held $held"
+
+check "the kill happened during the run" test "$killed" = 1
+check "the killed authn is gone" proc_done "$AUTHN_PID"
+check "the killed mfa is gone" proc_done "$MFA_PID"
+expect "answers other than the flow's own or 503" 0 "$other"
+expect "every acknowledged challenge completed a sign-in (or its code was used by the killed instance)" \
+  "$acked" "$((completed + held))"
+check "sign-ins completed on the survivors (at least $MIN_AFTER_KILL)" \
+  test "$completed_after_kill" -ge "$MIN_AFTER_KILL"
+sleep 2     # a straggler would show now
+duplicates=$(grep -hi '^Message-ID:' "$MAIL_DIR"/*.eml | sort | uniq -d | wc -l)
+expect "no mail arrived twice (duplicate Message-IDs)" 0 "$duplicates"
