@@ -1,4 +1,5 @@
 #include "pst_bus.h"
+#include "pst_sql.h"
 #include "pst_auth.h"
 #include "pst_curve.h"
 #include "pst_endpoint.h"
@@ -295,10 +296,16 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Unknown operation %s", pst_msg_op (request));
     else
     if (pst_catalogue_check (op->def, request, reply) == 0) {
+        pst_sql_unavailable_clear ();
         if (config->dispatch)
             config->dispatch (worker, op->def, op->handler, request, reply);
         else
             op->handler (worker, request, reply);
+        //  A request that failed because the database could not be reached is
+        //  worth retrying: 503, as for a service that is down, not 500
+        const char *error = pst_msg_error (reply);
+        if (error && streq (error, PST_ERR_INTERNAL) && pst_sql_unavailable_seen ())
+            pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The database is unavailable");
     }
     if (s_send_payload (sock, zmsg, reply) != 0)
         pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,

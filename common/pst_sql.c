@@ -8,6 +8,35 @@
 #include <string.h>
 #include <strings.h>
 
+static _Thread_local int s_unavailable_seen;
+
+int
+pst_sql_unavailable_seen (void)
+{
+    return s_unavailable_seen;
+}
+
+void
+pst_sql_unavailable_clear (void)
+{
+    s_unavailable_seen = 0;
+}
+
+void
+pst_sql_unavailable_note (void)
+{
+    s_unavailable_seen = 1;
+}
+
+//  Passes a call's result through, noting an unreachable database
+static int
+s_noted (pst_sql_t *self, int rc)
+{
+    if (rc < 0 && self->failure == PST_SQL_UNAVAILABLE)
+        s_unavailable_seen = 1;
+    return rc;
+}
+
 int
 pst_sql_is_postgres (const char *location)
 {
@@ -58,13 +87,15 @@ pst_sql_engine (pst_sql_t *self)
 int
 pst_sql_exec (pst_sql_t *self, const char *script)
 {
-    return self->ops->exec (self, script);
+    return s_noted (self, self->ops->exec (self, script));
 }
 
 pst_sql_stmt_t *
 pst_sql_vquery (pst_sql_t *self, const char *sql, const char *format, va_list args)
 {
-    return self->ops->vquery (self, sql, format, args);
+    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    s_noted (self, stmt? 0: -1);
+    return stmt;
 }
 
 pst_sql_stmt_t *
@@ -74,13 +105,14 @@ pst_sql_query (pst_sql_t *self, const char *sql, const char *format, ...)
     va_start (args, format);
     pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
     va_end (args);
+    s_noted (self, stmt? 0: -1);
     return stmt;
 }
 
 int
 pst_sql_step (pst_sql_stmt_t *stmt)
 {
-    return stmt->owner->ops->step (stmt);
+    return s_noted (stmt->owner, stmt->owner->ops->step (stmt));
 }
 
 void
@@ -98,13 +130,13 @@ pst_sql_run (pst_sql_t *self, const char *sql, const char *format, ...)
     pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
     va_end (args);
     if (!stmt)
-        return -1;
+        return s_noted (self, -1);
     int rc;
     while ((rc = self->ops->step (stmt)) == 1)
         ;
     int changes = rc == 0? self->ops->changes (stmt): -1;
     self->ops->done (stmt);
-    return changes;
+    return s_noted (self, changes);
 }
 
 int64_t
@@ -115,8 +147,8 @@ pst_sql_scalar (pst_sql_t *self, int64_t dflt, const char *sql, const char *form
     pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
     va_end (args);
     if (!stmt)
-        return -1;
-    int rc = self->ops->step (stmt);
+        return s_noted (self, -1);
+    int rc = s_noted (self, self->ops->step (stmt));
     int64_t value = rc < 0? -1
                   : rc == 0 || self->ops->is_null (stmt, 0)? dflt
                   : self->ops->int64 (stmt, 0);
@@ -164,13 +196,13 @@ pst_sql_strdup (pst_sql_stmt_t *stmt, int column)
 int
 pst_sql_begin (pst_sql_t *self)
 {
-    return self->ops->begin (self);
+    return s_noted (self, self->ops->begin (self));
 }
 
 int
 pst_sql_commit (pst_sql_t *self)
 {
-    return self->ops->commit (self);
+    return s_noted (self, self->ops->commit (self));
 }
 
 int

@@ -104,6 +104,18 @@ int64_t
 pst_sql_failure_t
     pst_sql_failure (pst_sql_t *self);
 
+//  Whether a statement run by this thread found its database unreachable
+//  since the last pst_sql_unavailable_clear: a service's worker clears it
+//  before each request and, when the request failed, answers 503
+//  temporarily_unavailable instead of 500. A thread that runs statements for
+//  another (mfa's writer) passes it on with pst_sql_unavailable_note.
+int
+    pst_sql_unavailable_seen (void);
+void
+    pst_sql_unavailable_clear (void);
+void
+    pst_sql_unavailable_note (void);
+
 //  Columns of the current row, counted from 0. A text or blob stays valid
 //  until the next step or pst_sql_done.
 int

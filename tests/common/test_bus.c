@@ -6,6 +6,8 @@
 #include <czmq.h>
 #include "pst_bus.h"
 #include "pst_error.h"
+#include "pst_sql.h"
+#include "pst_error.h"
 #include "test_keys.h"
 
 static int s_slow_ms = 0;
@@ -37,6 +39,22 @@ s_counted (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     return 0;
 }
 
+//  A handler whose database could not be reached, and one that fails otherwise
+static int
+s_database_down (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker; (void) request;
+    pst_sql_unavailable_note ();
+    return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
+}
+
+static int
+s_broken (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker; (void) request;
+    return pst_msg_fail (reply, PST_ERR_INTERNAL, "Something broke");
+}
+
 static int s_counter = 0;
 
 //  The test service's own catalogue: what it serves and what each op requires
@@ -49,6 +67,8 @@ static const pst_op_def_t s_catalogue [] = {
     TEST_OP ("test.secret", "read:secret", ""),
     TEST_OP ("test.count", NULL, ""),
     TEST_OP ("test.needs", NULL, "value:i name"),
+    TEST_OP ("test.dbdown", NULL, ""),
+    TEST_OP ("test.broken", NULL, ""),
     { PST_SERVICE_AUTHN, "test.from_mailer", PST_CALLER_MAILER, PST_API_BUS, NULL, NULL,
       PST_AUTH_NONE, NULL, "", 0, 0 },
     TEST_OP (NULL, NULL, NULL)
@@ -61,6 +81,8 @@ static const pst_handler_t s_handlers [] = {
     { "test.count", s_counted },
     { "test.needs", s_echo },
     { "test.from_mailer", s_echo },
+    { "test.dbdown", s_database_down },
+    { "test.broken", s_broken },
     { NULL, NULL }
 };
 
@@ -154,6 +176,34 @@ test_client_takes_turns_over_instances (void **state)
     pst_service_destroy (&service_b);
     //  A list with nothing in it is refused
     assert_null (pst_client_new (" , ", NULL, NULL));
+}
+
+//  A failure because the database could not be reached is a 503 (worth a
+//  retry), whatever the handler said; any other failure stays what it was,
+//  and the next request on the same worker starts clean
+static void
+test_database_unavailable_is_503 (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
+    const char *ops [] = { "test.dbdown", "test.broken", "test.dbdown", "test.echo" };
+    const char *want [] = { PST_ERR_UNAVAILABLE, PST_ERR_INTERNAL, PST_ERR_UNAVAILABLE, NULL };
+    for (int i = 0; i < 4; i++) {
+        pst_msg_t *request = pst_msg_new_request (ops [i], 2000);
+        pst_msg_t *reply = pst_client_call (client, request);
+        assert_non_null (reply);
+        if (want [i])
+            assert_string_equal (pst_msg_error (reply), want [i]);
+        else
+            assert_false (pst_msg_is_error (reply));
+        pst_msg_destroy (&reply);
+        pst_msg_destroy (&request);
+    }
+    pst_client_destroy (&client);
+    pst_service_destroy (&service);
 }
 
 static void
@@ -527,6 +577,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_call_round_trip),
         cmocka_unit_test (test_client_takes_turns_over_instances),
+        cmocka_unit_test (test_database_unavailable_is_503),
         cmocka_unit_test (test_unknown_op_and_scope),
         cmocka_unit_test (test_params_checked_before_handler),
         cmocka_unit_test (test_op_without_handler),

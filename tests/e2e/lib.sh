@@ -73,15 +73,19 @@ e2e_wait_port() {
 # The PostgreSQL run (POSTERN_TEST_PG names the throw-away cluster's state
 # file, tests/pg/pg-cluster.sh): authn and mfa keep their data in a database of
 # this run's own on that cluster, each in its own schema
+# A state file of a primary and its standby (pg-cluster.sh start-pair) gives
+# the services both, and libpq connects to whichever is the primary.
 e2e_pg_database() {
-  local dir database
-  dir=$(cat "$POSTERN_TEST_PG") || { e2e_log "no PostgreSQL cluster"; return 1; }
+  local dir hosts database
+  dir=$(head -n1 "$POSTERN_TEST_PG") || { e2e_log "no PostgreSQL cluster"; return 1; }
+  hosts=$(paste -sd, "$POSTERN_TEST_PG")
   database=e2e_$$_$RANDOM
   psql -q -h "$dir" -U postern -d postgres -c "CREATE DATABASE $database" \
     >"$E2E_WORK/createdb.log" 2>&1 || { e2e_log "createdb failed"; return 1; }
-  export POSTERN_AUTHN_DB="postgresql://postern@/$database?host=$dir"
-  export POSTERN_MFA_DB="postgresql://postern@/$database?host=$dir"
-  E2E_PG_URL=$POSTERN_AUTHN_DB
+  E2E_PG_URL="postgresql://postern@/$database?host=$hosts"
+  [[ $hosts == *,* ]] && E2E_PG_URL+="&target_session_attrs=read-write"
+  export POSTERN_AUTHN_DB=$E2E_PG_URL
+  export POSTERN_MFA_DB=$E2E_PG_URL
 }
 
 # e2e_start: the suite on free loopback ports. In the PostgreSQL run authn and
