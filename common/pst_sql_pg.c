@@ -507,7 +507,10 @@ s_begin (pst_sql_t *base)
 {
     s_pg_t *self = (s_pg_t *) base;
     char sql [96];
-    snprintf (sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock (%d, %d)",
+    //  Read committed whatever the server's default: after the lock, every
+    //  statement sees what the writer before us committed
+    snprintf (sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED;"
+              " SELECT pg_advisory_xact_lock (%d, %d)",
               S_LOCK_CLASS, (int) self->lock_key);
     if (s_command (self, sql, PGRES_TUPLES_OK) != 0) {
         PQclear (PQexec (self->conn, "ROLLBACK"));
