@@ -3,7 +3,7 @@
 # ceilings and a peer, measured in the same run (issue 10). Loopback only.
 #
 #   bench/run.sh [--smoke] [--seconds S] [--connections "1 4 16 64"] [--users N]
-#                [--only "challenge ..."]
+#                [--only "challenge ..."] [--pg [--instances N]]
 #
 # It measures, on this machine:
 #   ceilings   small C programs of bench/ (built by CMake): bare libmicrohttpd with the
@@ -39,6 +39,11 @@
 # It fails only when something does not build, start or answer as it should, never
 # on a figure (ctest -L bench runs it; see bench/CMakeLists.txt).
 #
+# --pg: authn and mfa on PostgreSQL, a throw-away cluster started here
+# (tests/pg/pg-cluster.sh, its Unix socket, fsync on), with --instances N (1 or
+# 2, default 1) instances of each and as many mailers; the report goes where
+# --only's does, never over docs/performance.md.
+#
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
 # BENCH_USERS (default 600). Installs wrk and gnuplot-nox with apt-get if missing.
@@ -55,6 +60,8 @@ USERS=${BENCH_USERS:-600}
 MAIL_JOBS=${BENCH_MAIL_JOBS:-2000}
 MAILERS="1 2 4"
 ONLY=${BENCH_ONLY:-}
+PG=${BENCH_PG:-}
+INSTANCES=${BENCH_INSTANCES:-1}
 OUT_DIR=${BENCH_OUT_DIR:-$here/docs}
 COMMAND="bench/run.sh $*"
 while (($#)); do
@@ -64,7 +71,9 @@ while (($#)); do
     --connections) CONNECTIONS=$2; shift ;;
     --users) USERS=$2; shift ;;
     --only) ONLY=$2; shift ;;
-    *) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    --pg) PG=1 ;;
+    --instances) INSTANCES=$2; shift ;;
+    *) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
@@ -79,6 +88,7 @@ for c in $CONNECTIONS; do
   [[ $c =~ ^[0-9]+$ ]] && ((c >= 1 && c <= 1000)) ||
     { echo "bench: connections must be 1..1000" >&2; exit 2; }
 done
+[[ $INSTANCES == 1 || $INSTANCES == 2 ]] || { echo "bench: --instances is 1 or 2" >&2; exit 2; }
 PATH_NAMES="jwks jwks_https client_credentials password authenticators mfa_oob challenge mailer"
 for name in $ONLY; do
   [[ " $PATH_NAMES " == *" $name "* ]] || { echo "bench: --only takes: $PATH_NAMES" >&2; exit 2; }
@@ -122,6 +132,13 @@ bench_finish() {
   fault_finish
 }
 trap 'bench_finish' EXIT
+if [[ -n $PG ]]; then
+  PG_STATE=$(mktemp /tmp/postern-bench-pg.XXXXXX)
+  "$here/tests/pg/pg-cluster.sh" start "$PG_STATE" >/dev/null || { echo "bench: no PostgreSQL" >&2; exit 1; }
+  trap '"$here/tests/pg/pg-cluster.sh" stop "$PG_STATE"; rm -f "$PG_STATE"; bench_finish' EXIT
+  export POSTERN_TEST_PG=$PG_STATE E2E_REPLICAS_PG=$INSTANCES
+  [[ -z ${BENCH_OUT_DIR:-} ]] && OUT_DIR=$(mktemp -d /tmp/postern-bench-pg-report.XXXXXX)
+fi
 # cpu_ticks PID: user + system CPU of the process so far, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 bench_bg() { "$@" & BENCH_PIDS+=("$!"); BG_PID=$!; }
