@@ -113,7 +113,7 @@ static const char *const s_pg_migrations [] = {
     NULL
 };
 
-static const pst_sql_schema_t s_schema = { "mfa", s_migrations, s_pg_migrations };
+const pst_sql_schema_t mfa_store_schema = { "mfa", s_migrations, s_pg_migrations };
 
 mfa_store_t *
 mfa_store_new (const char *location)
@@ -121,7 +121,7 @@ mfa_store_new (const char *location)
     mfa_store_t *self = (mfa_store_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->sql = pst_sql_open (location, &s_schema);
+    self->sql = pst_sql_open (location, &mfa_store_schema);
     if (!self->sql)
         mfa_store_destroy (&self);
     return self;

@@ -23,6 +23,10 @@ struct _mfa_store_t {
     bool failed;
 };
 
+//  mfa's schema on both engines (for the tests, which look into the database
+//  through pst_sql as the store does)
+extern const pst_sql_schema_t mfa_store_schema;
+
 //  The statements below are pst_sql's (see pst_sql.h: `?`/`?N` placeholders,
 //  values bound from a format string, sql a literal that stays prepared),
 //  run on the store's connection and noted when they fail. Macros: pst_sql
