@@ -510,7 +510,10 @@ s_begin (pst_sql_t *base)
 {
     s_pg_t *self = (s_pg_t *) base;
     char sql [96];
-    snprintf (sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock (%d, %d)",
+    //  READ COMMITTED whatever the server's default: a snapshot taken before the
+    //  lock is granted would read what the writer ahead of us has since changed
+    snprintf (sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED;"
+              " SELECT pg_advisory_xact_lock (%d, %d)",
               S_LOCK_CLASS, (int) self->lock_key);
     if (s_command (self, sql, PGRES_TUPLES_OK) != 0) {
         PQclear (PQexec (self->conn, "ROLLBACK"));
