@@ -5,6 +5,8 @@
 #include <time.h>
 
 //  A path setting: the variable when set, else a file in the data directory.
+//  POSTERN_MFA_DB may be a postgres:// URL: it passes unchanged, and is never
+//  logged (it may hold a password).
 static char *
 s_path (const char *name, const char *file)
 {

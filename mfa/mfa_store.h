@@ -1,6 +1,8 @@
-/*  mfa_store - mfa.db: the schema, its migrations and every SQL statement of mfa.
+/*  mfa_store - mfa's database: the schema, its migrations and every SQL
+    statement of mfa, on SQLite (mfa.db) or PostgreSQL (schema "mfa"), through
+    pst_sql. Nothing outside mfa_store*.c sees which.
 
-    One store per thread (SQLite connections are not shared). Secrets never reach
+    One store per thread (a connection is not shared). Secrets never reach
     the database in clear: mfa_tokens, oob_codes and recovery codes are kept as
     SHA-256, email codes as HMAC-SHA-256 under a key that lives outside it (S8),
     cached replies sealed. Callers hash; the store only compares and counts.
@@ -38,9 +40,11 @@ typedef struct {
     const char *detail;
 } mfa_audit_t;
 
-//  Opens (creating and migrating) the database at path. NULL on failure.
+//  Opens (creating and migrating) the database at location: a SQLite file
+//  path or a postgres:// (postgresql://) URL. NULL on failure (logged, never
+//  with the URL).
 mfa_store_t *
-    mfa_store_new (const char *path);
+    mfa_store_new (const char *location);
 void
     mfa_store_destroy (mfa_store_t **self_p);
 
@@ -51,8 +55,10 @@ int
     mfa_store_commit (mfa_store_t *self);
 int
     mfa_store_rollback (mfa_store_t *self);
-//  1 inside a transaction, 0 in autocommit (SQLite ends a transaction by itself
-//  after some errors: a full disk, an I/O error).
+//  1 inside a transaction that can still commit, 0 in autocommit or when the
+//  transaction is lost: SQLite ends one by itself after some errors (a full
+//  disk, an I/O error); PostgreSQL refuses every statement after any failed
+//  one, until ROLLBACK or mfa_store_rollback_to.
 int
     mfa_store_in_transaction (mfa_store_t *self);
 //  SAVEPOINT / RELEASE / ROLLBACK TO, so that one unit of a shared transaction
@@ -61,7 +67,8 @@ int
     mfa_store_savepoint (mfa_store_t *self);
 int
     mfa_store_release (mfa_store_t *self);
-//  Undoes the writes since the savepoint and releases it.
+//  Undoes the writes since the savepoint and releases it; a transaction that a
+//  failed statement since the savepoint had stopped (PostgreSQL) goes on.
 int
     mfa_store_rollback_to (mfa_store_t *self);
 

@@ -10,7 +10,7 @@
 json_t *
 mfa_store_authenticators (mfa_store_t *self, const char *user_id)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT id, type, email, active, created_at FROM authenticators WHERE user_id = ?"
         " ORDER BY created_at, id", "t", user_id);
     if (!stmt)
@@ -20,9 +20,9 @@ mfa_store_authenticators (mfa_store_t *self, const char *user_id)
     while ((rc = mfa_store_sql_step (self, stmt)) == 1)
         json_array_append_new (list, json_pack ("{s:o, s:o, s:o, s:b, s:I}",
             "id", mfa_store_sql_json (stmt, 0), "type", mfa_store_sql_json (stmt, 1),
-            "email", mfa_store_sql_json (stmt, 2), "active", sqlite3_column_int (stmt, 3),
-            "created_at", (json_int_t) sqlite3_column_int64 (stmt, 4)));
-    mfa_store_sql_done (self, stmt);
+            "email", mfa_store_sql_json (stmt, 2), "active", (int) pst_sql_int64 (stmt, 3),
+            "created_at", (json_int_t) pst_sql_int64 (stmt, 4)));
+    pst_sql_done (stmt);
     if (rc < 0)
         json_decref (list);
     return rc < 0? NULL: list;
@@ -33,7 +33,7 @@ mfa_store_has_active (mfa_store_t *self, const char *user_id, const char *type)
 {
     return (int) mfa_store_sql_scalar (self, 0,
         "SELECT 1 FROM authenticators WHERE user_id = ? AND active = 1"
-        " AND (?2 IS NULL OR type = ?2) LIMIT 1", "tt", user_id, type);
+        " AND (CAST(?2 AS TEXT) IS NULL OR type = ?2) LIMIT 1", "tt", user_id, type);
 }
 
 int
@@ -75,18 +75,18 @@ mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const ch
         "UPDATE challenges SET state = 'void' WHERE state IN ('sending', 'pending')"
         " AND authenticator_id = ? AND user_id = ?", "tt", id, user_id) < 0)
         return -1;
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "DELETE FROM authenticators WHERE id = ? AND user_id = ? RETURNING type",
         "tt", id, user_id);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
-    int recovery = rc == 1 && sqlite3_column_text (stmt, 0)
-                && strcmp ((const char *) sqlite3_column_text (stmt, 0), "recovery-code") == 0;
+    int recovery = rc == 1 && pst_sql_text (stmt, 0)
+                && strcmp (pst_sql_text (stmt, 0), "recovery-code") == 0;
     //  RETURNING statements apply their change when stepped to completion
-    if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
+    if (rc == 1 && mfa_store_sql_step (self, stmt) != 0)
         rc = -1;
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     if (rc == 1 && recovery
     &&  mfa_store_sql_run (self, "DELETE FROM recovery_codes WHERE user_id = ?", "t", user_id) < 0)
         rc = -1;
@@ -129,17 +129,17 @@ mfa_store_recovery_set (mfa_store_t *self, const char *user_id, const char *code
 int
 mfa_store_recovery_check (mfa_store_t *self, const char *user_id, const char *code_hash)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT code_hash FROM recovery_codes WHERE user_id = ?", "t", user_id);
     if (!stmt)
         return -1;
     int match = 0;
     int rc = mfa_store_sql_step (self, stmt);
     if (rc == 1) {
-        const char *stored = (const char *) sqlite3_column_text (stmt, 0);
+        const char *stored = pst_sql_text (stmt, 0);
         match = stored && strlen (stored) == 64 && strlen (code_hash) == 64
              && pst_ct_equal (stored, code_hash, 64);
     }
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc < 0? -1: match;
 }

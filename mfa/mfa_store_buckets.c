@@ -44,14 +44,14 @@ static int
 s_bucket_read (mfa_store_t *self, const char *user_id, const char *kind,
                const mfa_bucket_rule_t *rule, int64_t now, int *level, int64_t *stamp)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT level, stamp FROM buckets WHERE user_id = ? AND kind = ?", "tt", user_id, kind);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
-    *level = rc == 1? sqlite3_column_int (stmt, 0): rule->capacity;
-    *stamp = rc == 1? sqlite3_column_int64 (stmt, 1): now;
-    mfa_store_sql_done (self, stmt);
+    *level = rc == 1? (int) pst_sql_int64 (stmt, 0): rule->capacity;
+    *stamp = rc == 1? pst_sql_int64 (stmt, 1): now;
+    pst_sql_done (stmt);
     if (rc < 0)
         return -1;
     mfa_bucket_advance (rule, level, stamp, now);

@@ -28,7 +28,7 @@ mfa_store_token_insert (mfa_store_t *self, const char *token_hash, const json_t 
 json_t *
 mfa_store_token_get (mfa_store_t *self, const char *token_hash)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT user_id, email, client_id, client_name, audience, scope, expires_at, used,"
         " created_at FROM mfa_tokens WHERE token_hash = ?", "t", token_hash);
     if (!stmt)
@@ -39,10 +39,10 @@ mfa_store_token_get (mfa_store_t *self, const char *token_hash)
             "user_id", mfa_store_sql_json (stmt, 0), "email", mfa_store_sql_json (stmt, 1),
             "client_id", mfa_store_sql_json (stmt, 2), "client_name", mfa_store_sql_json (stmt, 3),
             "audience", mfa_store_sql_json (stmt, 4), "scope", mfa_store_sql_json (stmt, 5),
-            "expires_at", (json_int_t) sqlite3_column_int64 (stmt, 6),
-            "used", sqlite3_column_int (stmt, 7),
-            "created_at", (json_int_t) sqlite3_column_int64 (stmt, 8));
-    mfa_store_sql_done (self, stmt);
+            "expires_at", (json_int_t) pst_sql_int64 (stmt, 6),
+            "used", (int) pst_sql_int64 (stmt, 7),
+            "created_at", (json_int_t) pst_sql_int64 (stmt, 8));
+    pst_sql_done (stmt);
     return token;
 }
 
@@ -61,33 +61,42 @@ mfa_store_challenge_insert (mfa_store_t *self, const char *oob_hash, const char 
                             const char *authenticator_id, const char *token_hash,
                             const char *code_hmac, int64_t expires_at, int64_t now)
 {
-    int changes = mfa_store_sql_run (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "INSERT INTO challenges (oob_hash, user_id, authenticator_id, token_hash, code_hmac,"
-        " expires_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)",
+        " expires_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)"
+        " RETURNING id",
         "tttttii", oob_hash, user_id, authenticator_id, token_hash, code_hmac, expires_at, now);
-    return changes == 1? sqlite3_last_insert_rowid (self->db): -1;
+    if (!stmt)
+        return -1;
+    int rc = mfa_store_sql_step (self, stmt);
+    int64_t id = rc == 1? pst_sql_int64 (stmt, 0): -1;
+    //  RETURNING statements apply their change when stepped to completion
+    if (rc == 1 && mfa_store_sql_step (self, stmt) != 0)
+        id = -1;
+    pst_sql_done (stmt);
+    return id > 0? id: -1;
 }
 
 int
 mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_t *challenge)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT id, user_id, authenticator_id, state, expires_at, attempts, token_hash"
         " FROM challenges WHERE oob_hash = ?", "t", oob_hash);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
     if (rc == 1) {
-        challenge->id = sqlite3_column_int64 (stmt, 0);
+        challenge->id = pst_sql_int64 (stmt, 0);
         mfa_store_sql_copy (stmt, 1, challenge->user_id, sizeof challenge->user_id);
         mfa_store_sql_copy (stmt, 2, challenge->authenticator_id,
                             sizeof challenge->authenticator_id);
         mfa_store_sql_copy (stmt, 3, challenge->state, sizeof challenge->state);
-        challenge->expires_at = sqlite3_column_int64 (stmt, 4);
-        challenge->attempts = sqlite3_column_int (stmt, 5);
+        challenge->expires_at = pst_sql_int64 (stmt, 4);
+        challenge->attempts = (int) pst_sql_int64 (stmt, 5);
         mfa_store_sql_copy (stmt, 6, challenge->token_hash, sizeof challenge->token_hash);
     }
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc;
 }
 
@@ -113,7 +122,7 @@ mfa_store_challenge_attempt (mfa_store_t *self, int64_t id, int max, int64_t now
 {
     //  The one statement that decides an attempt: concurrent guesses cannot
     //  both see attempts < max (S4)
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "UPDATE challenges SET attempts = attempts + 1"
         " WHERE id = ? AND state = 'pending' AND attempts < ? AND expires_at > ?"
         " RETURNING code_hmac", "ini", id, max, now);
@@ -123,9 +132,9 @@ mfa_store_challenge_attempt (mfa_store_t *self, int64_t id, int max, int64_t now
     if (rc == 1)
         mfa_store_sql_copy (stmt, 0, code_hmac, 65);
     //  RETURNING statements apply their change when stepped to completion
-    if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
+    if (rc == 1 && mfa_store_sql_step (self, stmt) != 0)
         rc = -1;
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc;
 }
 
@@ -148,17 +157,17 @@ mfa_store_job_update (mfa_store_t *self, const char *job_id, const char *state,
 {
     if (user_id_p)
         *user_id_p = NULL;
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "UPDATE mail_jobs SET state = ?, detail = ?, updated_at = ? WHERE job_id = ?"
         " RETURNING user_id", "ttit", state, detail, now, job_id);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
     if (rc == 1 && user_id_p)
-        *user_id_p = pst_db_column_strdup (stmt, 0);
-    if (rc == 1 && sqlite3_step (stmt) != SQLITE_DONE)
+        *user_id_p = pst_sql_strdup (stmt, 0);
+    if (rc == 1 && mfa_store_sql_step (self, stmt) != 0)
         rc = -1;
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc;
 }
 
@@ -170,13 +179,13 @@ mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now)
 {
     //  A challenge still 'sending' counts: its worker may not have committed it
     //  as pending yet when a mailer's first retry asks
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT 1 FROM mail_jobs JOIN challenges ON challenges.id = mail_jobs.challenge_id"
         " WHERE mail_jobs.job_id = ? AND challenges.state IN ('sending', 'pending')"
         " AND challenges.expires_at > ?", "ti", job_id, now);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc;
 }

@@ -24,7 +24,7 @@ mfa_store_factor_set (mfa_store_t *self, const char *name, int enabled)
 json_t *
 mfa_store_factors (mfa_store_t *self)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT name, enabled FROM factors ORDER BY position", "");
     if (!stmt)
         return NULL;
@@ -32,8 +32,8 @@ mfa_store_factors (mfa_store_t *self)
     int rc;
     while ((rc = mfa_store_sql_step (self, stmt)) == 1)
         json_array_append_new (factors, json_pack ("{s:o, s:b}",
-            "name", mfa_store_sql_json (stmt, 0), "enabled", sqlite3_column_int (stmt, 1)));
-    mfa_store_sql_done (self, stmt);
+            "name", mfa_store_sql_json (stmt, 0), "enabled", (int) pst_sql_int64 (stmt, 1)));
+    pst_sql_done (stmt);
     if (rc < 0)
         json_decref (factors);
     return rc < 0? NULL: factors;
@@ -42,14 +42,14 @@ mfa_store_factors (mfa_store_t *self)
 json_t *
 mfa_store_policies (mfa_store_t *self)
 {
-    sqlite3_stmt *stmt = mfa_store_sql_query (self, "SELECT name FROM policies ORDER BY name", "");
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self, "SELECT name FROM policies ORDER BY name", "");
     if (!stmt)
         return NULL;
     json_t *policies = json_array ();
     int rc;
     while ((rc = mfa_store_sql_step (self, stmt)) == 1)
         json_array_append_new (policies, mfa_store_sql_json (stmt, 0));
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     if (rc < 0)
         json_decref (policies);
     return rc < 0? NULL: policies;
@@ -64,7 +64,8 @@ mfa_store_policies_set (mfa_store_t *self, const json_t *names)
     json_t *name;
     json_array_foreach (names, index, name) {
         if (!json_is_string (name)
-        ||  mfa_store_sql_run (self, "INSERT OR IGNORE INTO policies (name) VALUES (?)",
+        ||  mfa_store_sql_run (self, "INSERT INTO policies (name) VALUES (?)"
+                               " ON CONFLICT DO NOTHING",
                                "t", json_string_value (name)) < 0)
             return -1;
     }

@@ -40,8 +40,8 @@ int
 mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id)
 {
     return (int) mfa_store_sql_scalar (self, 0,
-        "SELECT count(*) FROM audit WHERE (?1 IS NULL OR type = ?1)"
-        " AND (?2 IS NULL OR user_id = ?2)", "tt", type, user_id);
+        "SELECT count(*) FROM audit WHERE (CAST(?1 AS TEXT) IS NULL OR type = ?1)"
+        " AND (CAST(?2 AS TEXT) IS NULL OR user_id = ?2)", "tt", type, user_id);
 }
 
 //  ---------------------------------------------------------------------------
@@ -65,17 +65,19 @@ mfa_store_reply_lookup (mfa_store_t *self, const char *request_id, const char *o
 {
     *sealed_p = NULL;
     *size_p = 0;
-    sqlite3_stmt *stmt = mfa_store_sql_query (self,
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT sealed FROM reply_cache WHERE request_id = ? AND op = ?", "tt", request_id, op);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
-    if (rc == 1 && sqlite3_column_type (stmt, 0) == SQLITE_BLOB) {
-        int size = sqlite3_column_bytes (stmt, 0);
-        *sealed_p = (uint8_t *) malloc (size > 0? (size_t) size: 1);
+    if (rc == 1 && !pst_sql_is_null (stmt, 0)) {
+        size_t size = 0;
+        const void *data = pst_sql_blob (stmt, 0, &size);
+        *sealed_p = (uint8_t *) malloc (size > 0? size: 1);
         if (*sealed_p) {
-            memcpy (*sealed_p, sqlite3_column_blob (stmt, 0), (size_t) size);
-            *size_p = (size_t) size;
+            if (size)
+                memcpy (*sealed_p, data, size);
+            *size_p = size;
         }
         rc = *sealed_p? 1: -1;
     }
@@ -85,7 +87,7 @@ mfa_store_reply_lookup (mfa_store_t *self, const char *request_id, const char *o
     else
     if (rc == 0)
         rc = -2;            //  never claimed, or released
-    mfa_store_sql_done (self, stmt);
+    pst_sql_done (stmt);
     return rc;
 }
 

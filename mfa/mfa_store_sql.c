@@ -1,77 +1,60 @@
+//  mfa_store_sql: the statement helpers of mfa_store over pst_sql. Every
+//  statement of the store passes here, so a failure inside a transaction is
+//  noticed in one place (mfa_store_in_transaction).
 #include "mfa_store_sql.h"
-#include "pst_log.h"
-#include <stdarg.h>
 #include <stdio.h>
 
-sqlite3_stmt *
-mfa_store_sql_query (mfa_store_t *self, const char *sql, const char *format, ...)
+static void
+s_note_failure (mfa_store_t *self)
 {
-    va_list args;
-    va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
-    va_end (args);
+    if (pst_sql_in_transaction (self->sql))
+        self->failed = true;
+}
+
+pst_sql_stmt_t *
+mfa_store_sql_noted_stmt (mfa_store_t *self, pst_sql_stmt_t *stmt)
+{
+    if (!stmt)
+        s_note_failure (self);
     return stmt;
 }
 
-void
-mfa_store_sql_done (mfa_store_t *self, sqlite3_stmt *stmt)
-{
-    pst_db_cache_done (self->cache, stmt);
-}
-
 int
-mfa_store_sql_run (mfa_store_t *self, const char *sql, const char *format, ...)
+mfa_store_sql_noted (mfa_store_t *self, int rc)
 {
-    va_list args;
-    va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
-    va_end (args);
-    if (!stmt)
-        return -1;
-    int rc = sqlite3_step (stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        pst_log (PST_LOG_ERROR, "db_statement_failed", "reason", sqlite3_errmsg (self->db), NULL);
-    mfa_store_sql_done (self, stmt);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW? sqlite3_changes (self->db): -1;
-}
-
-int
-mfa_store_sql_step (mfa_store_t *self, sqlite3_stmt *stmt)
-{
-    int rc = sqlite3_step (stmt);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    pst_log (PST_LOG_ERROR, "db_query_failed", "reason", sqlite3_errmsg (self->db), NULL);
-    return -1;
+    if (rc < 0)
+        s_note_failure (self);
+    return rc;
 }
 
 int64_t
-mfa_store_sql_scalar (mfa_store_t *self, int64_t dflt, const char *sql, const char *format, ...)
+mfa_store_sql_noted_scalar (mfa_store_t *self, int64_t value)
 {
-    va_list args;
-    va_start (args, format);
-    sqlite3_stmt *stmt = pst_db_cache_vquery (self->cache, sql, format, args);
-    va_end (args);
-    if (!stmt)
-        return -1;
-    int rc = mfa_store_sql_step (self, stmt);
-    int64_t value = rc == 1? sqlite3_column_int64 (stmt, 0): rc == 0? dflt: -1;
-    mfa_store_sql_done (self, stmt);
+    //  -1 may be an answer: the failure says whether it was one
+    if (value == -1 && pst_sql_failure (self->sql) != PST_SQL_OK)
+        s_note_failure (self);
     return value;
 }
 
-json_t *
-mfa_store_sql_json (sqlite3_stmt *stmt, int column)
+int
+mfa_store_sql_step (mfa_store_t *self, pst_sql_stmt_t *stmt)
 {
-    const unsigned char *text = sqlite3_column_text (stmt, column);
-    return text? json_string ((const char *) text): json_null ();
+    int rc = pst_sql_step (stmt);
+    if (rc < 0)
+        s_note_failure (self);
+    return rc;
+}
+
+json_t *
+mfa_store_sql_json (pst_sql_stmt_t *stmt, int column)
+{
+    const char *text = pst_sql_text (stmt, column);
+    return text? json_string (text): json_null ();
 }
 
 void
-mfa_store_sql_copy (sqlite3_stmt *stmt, int column, char *out, size_t size)
+mfa_store_sql_copy (pst_sql_stmt_t *stmt, int column, char *out, size_t size)
 {
-    const unsigned char *text = sqlite3_column_text (stmt, column);
-    snprintf (out, size, "%s", text? (const char *) text: "");
+    const char *text = pst_sql_text (stmt, column);
+    snprintf (out, size, "%s", text? text: "");
 }

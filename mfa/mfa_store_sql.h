@@ -1,13 +1,14 @@
-/*  mfa_store_sql - the engine under mfa_store: its connection and the
-    statement helpers that the store's files share. Included by mfa_store*.c
-    alone, so that nothing else of mfa sees the engine; it imports nothing of
-    the store in turn.
+/*  mfa_store_sql - the engine under mfa_store: its connection (pst_sql, on
+    SQLite or PostgreSQL) and the statement helpers that the store's files
+    share. Included by mfa_store*.c alone, so that nothing else of mfa sees the
+    engine; it imports nothing of the store in turn.
 */
 #ifndef MFA_STORE_SQL_H_INCLUDED
 #define MFA_STORE_SQL_H_INCLUDED
 
-#include "pst_db.h"
+#include "pst_sql.h"
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,41 +16,52 @@
 typedef struct _mfa_store_t mfa_store_t;
 
 struct _mfa_store_t {
-    sqlite3 *db;
-    pst_db_cache_t *cache;      //  its prepared statements, kept
+    pst_sql_t *sql;             //  keeps its statements prepared
+    //  A statement failed inside the open transaction: PostgreSQL then refuses
+    //  everything until ROLLBACK or ROLLBACK TO a savepoint, and COMMIT only
+    //  rolls back. SQLite goes on; it is tracked there too, harmlessly.
+    bool failed;
 };
 
-//  Prepares sql (a string literal: the statement is kept for the next call,
-//  pst_db_cache) and binds one parameter per letter of format, as pst_db_query
-//  does ('t' text, NULL binds null; 'i' int64_t; 'n' int; 'b' blob, pointer
-//  then size_t). The caller steps it and gives it back with
-//  mfa_store_sql_done, never sqlite3_finalize. NULL on failure (logged).
-sqlite3_stmt *
-    mfa_store_sql_query (mfa_store_t *self, const char *sql, const char *format, ...);
-//  Gives back a statement from mfa_store_sql_query (NULL is fine).
-void
-    mfa_store_sql_done (mfa_store_t *self, sqlite3_stmt *stmt);
+//  mfa's schema on both engines (for the tests, which look into the database
+//  through pst_sql as the store does)
+extern const pst_sql_schema_t mfa_store_schema;
 
-//  Runs a statement without results, bound as by mfa_store_sql_query: rows
-//  changed, or -1 (logged).
+//  The statements below are pst_sql's (see pst_sql.h: `?`/`?N` placeholders,
+//  values bound from a format string, sql a literal that stays prepared),
+//  run on the store's connection and noted when they fail. Macros: pst_sql
+//  takes its values as `...`, which a function could not pass on.
+
+//  A statement the caller steps with mfa_store_sql_step and gives back with
+//  pst_sql_done. NULL on failure (logged).
+#define mfa_store_sql_query(self, ...) \
+    mfa_store_sql_noted_stmt ((self), pst_sql_query ((self)->sql, __VA_ARGS__))
+//  Runs a statement to its end: rows changed, or -1 (logged).
+#define mfa_store_sql_run(self, ...) \
+    mfa_store_sql_noted ((self), pst_sql_run ((self)->sql, __VA_ARGS__))
+//  Integer result of a one-row query, or dflt when no row or NULL; -1 on error.
+#define mfa_store_sql_scalar(self, dflt, ...) \
+    mfa_store_sql_noted_scalar ((self), pst_sql_scalar ((self)->sql, (dflt), __VA_ARGS__))
+
+//  Next row: 1 row, 0 none, -1 error (logged).
 int
-    mfa_store_sql_run (mfa_store_t *self, const char *sql, const char *format, ...);
+    mfa_store_sql_step (mfa_store_t *self, pst_sql_stmt_t *stmt);
 
-//  Steps a one-row query: 1 row, 0 none, -1 error (logged).
+//  What the macros above return through: each notes a failure, then returns
+//  what it was given.
+pst_sql_stmt_t *
+    mfa_store_sql_noted_stmt (mfa_store_t *self, pst_sql_stmt_t *stmt);
 int
-    mfa_store_sql_step (mfa_store_t *self, sqlite3_stmt *stmt);
-
-//  Integer result of a one-row query, or dflt when no row; -1 on error.
+    mfa_store_sql_noted (mfa_store_t *self, int rc);
 int64_t
-    mfa_store_sql_scalar (mfa_store_t *self, int64_t dflt, const char *sql,
-                          const char *format, ...);
+    mfa_store_sql_noted_scalar (mfa_store_t *self, int64_t value);
 
 //  A text column as a new JSON string, or JSON null when it is NULL.
 json_t *
-    mfa_store_sql_json (sqlite3_stmt *stmt, int column);
+    mfa_store_sql_json (pst_sql_stmt_t *stmt, int column);
 
 //  Copies a text column into out (size bytes, cut to fit; "" when NULL).
 void
-    mfa_store_sql_copy (sqlite3_stmt *stmt, int column, char *out, size_t size);
+    mfa_store_sql_copy (pst_sql_stmt_t *stmt, int column, char *out, size_t size);
 
 #endif

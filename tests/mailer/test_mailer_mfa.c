@@ -95,14 +95,12 @@ s_wait_job (const char *path, const char *job_id, mailer_state_t state, int min_
 static char *
 s_db_text (mfa_harness_t *mfa, const char *sql)
 {
-    sqlite3 *db = mfa_test_db (mfa);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
-    char *text = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_text (stmt, 0))
-        text = strdup ((const char *) sqlite3_column_text (stmt, 0));
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
+    pst_sql_t *db = mfa_test_db (mfa);
+    pst_sql_stmt_t *stmt = pst_sql_query (db, sql, "");
+    assert_non_null (stmt);
+    char *text = pst_sql_step (stmt) == 1? pst_sql_strdup (stmt, 0): NULL;
+    pst_sql_done (stmt);
+    pst_sql_close (&db);
     return text;
 }
 

@@ -12,6 +12,8 @@
 #include "mfa_server.h"
 #include "pst_actor.h"
 #include "pst_log.h"
+#include "mfa_store_sql.h"
+#include "test_db.h"
 #include "test_keys.h"
 
 #define TEST_MAILER_CREDIT      10
@@ -51,7 +53,12 @@ mfa_harness_new (void (*tune) (mfa_config_t *config))
     test_keys_dir ();
     setenv ("POSTERN_MFA_ENDPOINT", "tcp://127.0.0.1:*", 1);
     setenv ("POSTERN_MFA_JOBS_ENDPOINT", "tcp://127.0.0.1:*", 1);
-    unsetenv ("POSTERN_MFA_DB");
+    //  The default file, or a fresh PostgreSQL database in the pg run
+    char path [128];
+    snprintf (path, sizeof path, "%s/mfa.db", self->dir);
+    char *location = test_db_location (path);
+    setenv ("POSTERN_MFA_DB", location, 1);
+    free (location);
     unsetenv ("POSTERN_MFA_CODE_KEY_FILE");
     self->config = mfa_config_from_env ();
     assert_non_null (self->config);
@@ -100,6 +107,7 @@ mfa_harness_destroy (mfa_harness_t **self_p)
         zstr_free (&self->api);
         zstr_free (&self->jobs);
         mfa_config_destroy (&self->config);
+        unsetenv ("POSTERN_MFA_DB");
         s_remove_dir (self->dir);
         mfa_test_clock_reset ();
         free (self);
@@ -237,31 +245,54 @@ mfa_test_enrol (mfa_harness_t *self, test_mailer_t *mailer, const char *user_id,
     free (token);
 }
 
-sqlite3 *
+pst_sql_t *
 mfa_test_db (mfa_harness_t *self)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (self->config->db_path, &db, SQLITE_OPEN_READONLY, NULL),
-                      SQLITE_OK);
-    sqlite3_busy_timeout (db, 5000);
+    pst_sql_t *db = pst_sql_open (self->config->db_path, &mfa_store_schema);
+    assert_non_null (db);
     return db;
 }
 
 long long
 mfa_test_db_int (mfa_harness_t *self, const char *sql)
 {
-    sqlite3 *db = mfa_test_db (self);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), SQLITE_OK);
-    long long value = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
+    pst_sql_t *db = mfa_test_db (self);
+    pst_sql_stmt_t *stmt = pst_sql_query (db, sql, "");
+    assert_non_null (stmt);
+    int rc = pst_sql_step (stmt);
+    assert_true (rc >= 0);
+    long long value = rc == 1? pst_sql_int64 (stmt, 0): -1;
+    pst_sql_done (stmt);
+    pst_sql_close (&db);
     return value;
+}
+
+//  1 when needle is in any row of mfa's tables on PostgreSQL (a row as text)
+static int
+s_db_contains (mfa_harness_t *self, const char *needle)
+{
+    const char *tables [] = { "factors", "policies", "mfa_tokens", "authenticators",
+                              "recovery_codes", "challenges", "buckets", "mail_jobs",
+                              "audit", "reply_cache", NULL };
+    pst_sql_t *db = mfa_test_db (self);
+    int found = 0;
+    for (int i = 0; !found && tables [i]; i++) {
+        char sql [160];
+        snprintf (sql, sizeof sql,
+                  "SELECT count(*) FROM %s t WHERE strpos (CAST(t AS TEXT), ?) > 0", tables [i]);
+        int64_t count = pst_sql_scalar (db, 0, sql, "t", needle);
+        assert_true (count >= 0);
+        found = count > 0;
+    }
+    pst_sql_close (&db);
+    return found;
 }
 
 int
 mfa_test_dir_contains (mfa_harness_t *self, const char *needle)
 {
+    if (test_db_is_postgres () && s_db_contains (self, needle))
+        return 1;
     DIR *dir = opendir (self->dir);
     assert_non_null (dir);
     int found = 0;

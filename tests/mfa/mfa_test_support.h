@@ -6,9 +6,9 @@
 
 #include <czmq.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include "mfa_config.h"
 #include "pst_bus.h"
+#include "pst_sql.h"
 
 //  The test clock: real time plus an offset the test moves forward.
 int64_t
@@ -69,8 +69,9 @@ pst_msg_t *
 pst_msg_t *
     mfa_test_recover (mfa_harness_t *self, const char *token, const char *recovery_code);
 
-//  Opens the service's database for inspection (read only). Caller closes.
-sqlite3 *
+//  Opens the service's database for inspection, on its engine (the SQLite
+//  file, or the PostgreSQL database of the pg run). Caller closes.
+pst_sql_t *
     mfa_test_db (mfa_harness_t *self);
 //  Integer answer of a one-row query on the database; -1 when none.
 long long
@@ -79,7 +80,8 @@ long long
 //  effects of one-way messages); returns the last answer.
 long long
     mfa_test_db_wait (mfa_harness_t *self, const char *sql, long long expected, int timeout_ms);
-//  1 when needle occurs in any file of the data dir (database, WAL, key...).
+//  1 when needle occurs in any file of the data dir (database, WAL, key...)
+//  or, on PostgreSQL, in any row of mfa's tables.
 int
     mfa_test_dir_contains (mfa_harness_t *self, const char *needle);
 

@@ -97,17 +97,15 @@ s_item_str (json_t *list, size_t index, const char *key)
 static char *
 s_authenticator_id (fixture_t *fixture, const char *user_id, const char *type)
 {
-    sqlite3 *db = mfa_test_db (fixture->mfa);
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal (sqlite3_prepare_v2 (db,
-        "SELECT id FROM authenticators WHERE user_id = ? AND type = ?", -1, &stmt, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text (stmt, 1, user_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, type, -1, SQLITE_STATIC);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    char *id = strdup ((const char *) sqlite3_column_text (stmt, 0));
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
+    pst_sql_t *db = mfa_test_db (fixture->mfa);
+    pst_sql_stmt_t *stmt = pst_sql_query (db,
+        "SELECT id FROM authenticators WHERE user_id = ? AND type = ?", "tt", user_id, type);
+    assert_non_null (stmt);
+    assert_int_equal (pst_sql_step (stmt), 1);
+    char *id = pst_sql_strdup (stmt, 0);
+    assert_non_null (id);
+    pst_sql_done (stmt);
+    pst_sql_close (&db);
     return id;
 }
 

@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 #include "mfa_store.h"
 #include "pst_crypto.h"
+#include "test_db.h"
 
 typedef struct {
     char dir [64];
     char path [128];
+    char *location;             //  path, or a PostgreSQL database in the pg run
     mfa_store_t *store;
 } fixture_t;
 
@@ -25,7 +28,8 @@ s_setup (void **state)
     snprintf (fixture->dir, sizeof fixture->dir, "/tmp/postern-mfa-store-XXXXXX");
     assert_non_null (mkdtemp (fixture->dir));
     snprintf (fixture->path, sizeof fixture->path, "%s/mfa.db", fixture->dir);
-    fixture->store = mfa_store_new (fixture->path);
+    fixture->location = test_db_location (fixture->path);
+    fixture->store = mfa_store_new (fixture->location);
     assert_non_null (fixture->store);
     *state = fixture;
     return 0;
@@ -44,6 +48,7 @@ s_teardown (void **state)
         unlink (file);
     }
     rmdir (fixture->dir);
+    free (fixture->location);
     free (fixture);
     return 0;
 }
@@ -404,6 +409,105 @@ test_audit_retention (void **state)
     assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 1);
 }
 
+//  A failed statement inside a transaction: in a savepoint, rolling back to it
+//  lets the transaction go on and commit on both engines. On PostgreSQL the
+//  transaction is unusable between the two, and the store says so.
+static void
+test_failure_in_a_savepoint (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    assert_int_equal (mfa_store_begin (store), 0);
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|a", "u1", "email", NULL, 0, 1), 0);
+    assert_int_equal (mfa_store_savepoint (store), 0);
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|b", "u1", "email", NULL, 0, 1), 0);
+    //  The same id again: refused by the primary key
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|a", "u2", "email", NULL, 0, 1), -1);
+    assert_int_equal (mfa_store_in_transaction (store), test_db_is_postgres ()? 0: 1);
+    assert_int_equal (mfa_store_rollback_to (store), 0);
+    assert_int_equal (mfa_store_in_transaction (store), 1);
+    assert_int_equal (mfa_store_authenticator_insert (store, "email|c", "u1", "email", NULL, 0, 1), 0);
+    assert_int_equal (mfa_store_commit (store), 0);
+    json_t *list = mfa_store_authenticators (store, "u1");
+    assert_non_null (list);
+    //  a and c: b went with the savepoint
+    assert_int_equal (json_array_size (list), 2);
+    assert_string_equal (json_string_value (json_object_get (json_array_get (list, 0), "id")),
+                         "email|a");
+    assert_string_equal (json_string_value (json_object_get (json_array_get (list, 1), "id")),
+                         "email|c");
+    json_decref (list);
+    assert_int_equal (mfa_store_in_transaction (store), 0);
+}
+
+//  Two connections (two processes, on PostgreSQL) race for one challenge's
+//  attempts and one user's bucket: the cap holds exactly.
+#define RACE_ROUNDS     40
+
+typedef struct {
+    const char *location;
+    int64_t challenge;
+    int granted;                //  attempts this connection was given
+    int taken;                  //  bucket tokens it took
+    int errors;
+} racer_t;
+
+static void *
+s_racer (void *args)
+{
+    racer_t *racer = (racer_t *) args;
+    mfa_store_t *store = mfa_store_new (racer->location);
+    if (!store) {
+        racer->errors++;
+        return NULL;
+    }
+    const mfa_bucket_rule_t rule = { 15, 3600000 };
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        char hmac [65];
+        int rc = mfa_store_challenge_attempt (store, racer->challenge, 25, 2000, hmac);
+        racer->granted += rc == 1;
+        racer->errors += rc < 0;
+        //  The bucket's read-then-write is one transaction, as in mfa's writer
+        if (mfa_store_begin (store) != 0) {
+            racer->errors++;
+            continue;
+        }
+        rc = mfa_store_bucket_take (store, "racer", MFA_BUCKET_FAIL, &rule, 5000, NULL);
+        if (rc < 0 || mfa_store_commit (store) != 0) {
+            mfa_store_rollback (store);
+            racer->errors++;
+        }
+        else
+            racer->taken += rc;
+    }
+    mfa_store_destroy (&store);
+    return NULL;
+}
+
+static void
+test_two_connections_race (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    int64_t id = s_challenge (fixture->store, "race", "email|dev_A", 10000);
+    racer_t racers [2] = {
+        { fixture->location, id, 0, 0, 0 }, { fixture->location, id, 0, 0, 0 }
+    };
+    pthread_t threads [2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal (pthread_create (&threads [i], NULL, s_racer, &racers [i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join (threads [i], NULL);
+    assert_int_equal (racers [0].errors + racers [1].errors, 0);
+    assert_int_equal (racers [0].granted + racers [1].granted, 25);
+    assert_int_equal (racers [0].taken + racers [1].taken, 15);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (fixture->store, "race", &challenge), 1);
+    assert_int_equal (challenge.attempts, 25);
+    const mfa_bucket_rule_t rule = { 15, 3600000 };
+    assert_int_equal (mfa_store_bucket_level (fixture->store, "racer", MFA_BUCKET_FAIL, &rule,
+                                              5000, NULL), 0);
+}
+
 int
 main (void)
 {
@@ -420,6 +524,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reply_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit_retention, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_failure_in_a_savepoint, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_two_connections_race, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "mfa_store.h"
 #include "mfa_writer.h"
+#include "test_db.h"
 
 #define THREADS         8
 #define WAIT_LIMIT_MS   10000
@@ -23,6 +24,7 @@
 typedef struct {
     char dir [64];
     char path [128];
+    char *location;             //  path, or a PostgreSQL database in the pg run
     mfa_writer_t *writer;
     mfa_store_t *reader;        //  the test's own connection, to look
 } fixture_t;
@@ -34,9 +36,10 @@ s_setup (void **state)
     snprintf (fixture->dir, sizeof fixture->dir, "/tmp/postern-mfa-writer-XXXXXX");
     assert_non_null (mkdtemp (fixture->dir));
     snprintf (fixture->path, sizeof fixture->path, "%s/mfa.db", fixture->dir);
-    fixture->reader = mfa_store_new (fixture->path);
+    fixture->location = test_db_location (fixture->path);
+    fixture->reader = mfa_store_new (fixture->location);
     assert_non_null (fixture->reader);
-    fixture->writer = mfa_writer_new (fixture->path);
+    fixture->writer = mfa_writer_new (fixture->location);
     assert_non_null (fixture->writer);
     *state = fixture;
     return 0;
@@ -56,6 +59,7 @@ s_teardown (void **state)
         unlink (file);
     }
     rmdir (fixture->dir);
+    free (fixture->location);
     free (fixture);
     return 0;
 }
@@ -64,6 +68,7 @@ s_teardown (void **state)
 typedef enum {
     UNIT_INSERT,                //  an audit row of its type
     UNIT_INSERT_THEN_FAIL,      //  the row in a savepoint, then rolled back to it
+    UNIT_STATEMENT_FAILS,       //  a statement fails in its savepoint; rolled back, it goes on
     UNIT_LOSE_TRANSACTION,      //  ends the batch's transaction, as an I/O error would
     UNIT_BROKEN                 //  says it could not leave the transaction usable
 } unit_kind_t;
@@ -109,6 +114,18 @@ s_unit (mfa_store_t *store, void *args)
                         || s_insert (store, unit->type) != 0
                         || mfa_store_rollback_to (store) != 0;
             break;
+        case UNIT_STATEMENT_FAILS: {
+            //  The second insert of one key fails: on PostgreSQL the whole
+            //  transaction stops until the unit rolls back to its savepoint
+            char id [48];
+            snprintf (id, sizeof id, "email|%s", unit->type);
+            unit->broken = mfa_store_savepoint (store) != 0
+                        || mfa_store_authenticator_insert (store, id, "u", "email", NULL, 0, 0) != 0
+                        || mfa_store_authenticator_insert (store, id, "u", "email", NULL, 0, 0) == 0
+                        || mfa_store_rollback_to (store) != 0
+                        || s_insert (store, unit->type) != 0;
+            break;
+        }
         case UNIT_LOSE_TRANSACTION:
             unit->broken = s_insert (store, unit->type) != 0 || mfa_store_rollback (store) != 0;
             break;
@@ -182,7 +199,8 @@ test_a_failing_unit_undoes_only_itself (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     unit_t units [4];
     memset (units, 0, sizeof units);
-    const unit_kind_t kinds [] = { UNIT_INSERT, UNIT_INSERT, UNIT_INSERT_THEN_FAIL, UNIT_INSERT };
+    const unit_kind_t kinds [] = { UNIT_INSERT, UNIT_STATEMENT_FAILS, UNIT_INSERT_THEN_FAIL,
+                                   UNIT_INSERT };
     for (int i = 0; i < 4; i++) {
         units [i].kind = kinds [i];
         snprintf (units [i].type, sizeof units [i].type, "kept_%d", i);
