@@ -90,10 +90,40 @@ pst_sql_exec (pst_sql_t *self, const char *script)
     return s_noted (self, self->ops->exec (self, script));
 }
 
+//  Prepares sql and binds one value per letter of format, in order
+static pst_sql_stmt_t *
+s_vquery (pst_sql_t *self, const char *sql, const char *format, va_list args)
+{
+    pst_sql_stmt_t *stmt = self->ops->prepare (self, sql);
+    for (int index = 1; stmt && format && format [index - 1]; index++) {
+        pst_sql_value_t value = { 0 };
+        value.type = format [index - 1];
+        switch (value.type) {
+            case 't': value.text = va_arg (args, const char *); break;
+            case 'i': value.integer = va_arg (args, int64_t); break;
+            case 'n': value.type = 'i'; value.integer = va_arg (args, int); break;
+            case 'b':
+                value.blob = va_arg (args, const void *);
+                value.size = va_arg (args, size_t);
+                break;
+            default:
+                pst_log (PST_LOG_ERROR, "db_bind_failed", "reason", "unknown format letter", NULL);
+                self->failure = PST_SQL_ERROR;
+                self->ops->done (stmt);
+                return NULL;
+        }
+        if (self->ops->bind (stmt, index, &value) != 0) {
+            self->ops->done (stmt);
+            stmt = NULL;
+        }
+    }
+    return stmt;
+}
+
 pst_sql_stmt_t *
 pst_sql_vquery (pst_sql_t *self, const char *sql, const char *format, va_list args)
 {
-    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    pst_sql_stmt_t *stmt = s_vquery (self, sql, format, args);
     s_noted (self, stmt? 0: -1);
     return stmt;
 }
@@ -103,10 +133,39 @@ pst_sql_query (pst_sql_t *self, const char *sql, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    pst_sql_stmt_t *stmt = s_vquery (self, sql, format, args);
     va_end (args);
     s_noted (self, stmt? 0: -1);
     return stmt;
+}
+
+pst_sql_stmt_t *
+pst_sql_prepare (pst_sql_t *self, const char *sql)
+{
+    pst_sql_stmt_t *stmt = self->ops->prepare (self, sql);
+    s_noted (self, stmt? 0: -1);
+    return stmt;
+}
+
+int
+pst_sql_bind_text (pst_sql_stmt_t *stmt, int index, const char *text)
+{
+    pst_sql_value_t value = { .type = 't', .text = text };
+    return stmt->owner->ops->bind (stmt, index, &value);
+}
+
+int
+pst_sql_bind_int64 (pst_sql_stmt_t *stmt, int index, int64_t integer)
+{
+    pst_sql_value_t value = { .type = 'i', .integer = integer };
+    return stmt->owner->ops->bind (stmt, index, &value);
+}
+
+int
+pst_sql_bind_null (pst_sql_stmt_t *stmt, int index)
+{
+    pst_sql_value_t value = { 0 };
+    return stmt->owner->ops->bind (stmt, index, &value);
 }
 
 int
@@ -127,7 +186,7 @@ pst_sql_run (pst_sql_t *self, const char *sql, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    pst_sql_stmt_t *stmt = s_vquery (self, sql, format, args);
     va_end (args);
     if (!stmt)
         return s_noted (self, -1);
@@ -144,7 +203,7 @@ pst_sql_scalar (pst_sql_t *self, int64_t dflt, const char *sql, const char *form
 {
     va_list args;
     va_start (args, format);
-    pst_sql_stmt_t *stmt = self->ops->vquery (self, sql, format, args);
+    pst_sql_stmt_t *stmt = s_vquery (self, sql, format, args);
     va_end (args);
     if (!stmt)
         return s_noted (self, -1);

@@ -84,6 +84,24 @@ pst_sql_stmt_t *
     pst_sql_query (pst_sql_t *self, const char *sql, const char *format, ...);
 pst_sql_stmt_t *
     pst_sql_vquery (pst_sql_t *self, const char *sql, const char *format, va_list args);
+//  A statement for sql with nothing bound, for SQL whose values are known only
+//  at run time (a list of columns): bind each placeholder by its number,
+//  counted from 1, then step. Placeholders left unbound are NULL. Each value is
+//  copied. NULL on failure (logged); a bind returns 0 or -1 (logged).
+pst_sql_stmt_t *
+    pst_sql_prepare (pst_sql_t *self, const char *sql);
+//  NULL text binds NULL
+int
+    pst_sql_bind_text (pst_sql_stmt_t *stmt, int index, const char *text);
+int
+    pst_sql_bind_int64 (pst_sql_stmt_t *stmt, int index, int64_t value);
+int
+    pst_sql_bind_null (pst_sql_stmt_t *stmt, int index);
+
+//  pst_sql_step's answers
+#define PST_SQL_ROW     1
+#define PST_SQL_DONE    0
+
 //  Next row: 1 a row, 0 no more, -1 failure (logged; see pst_sql_failure).
 int
     pst_sql_step (pst_sql_stmt_t *stmt);

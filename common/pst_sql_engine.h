@@ -7,11 +7,23 @@
 
 #include "pst_sql.h"
 
+//  A value to bind: type 't' text (NULL text: NULL), 'i' integer, 'b' blob,
+//  0 NULL
+typedef struct {
+    char type;
+    const char *text;
+    int64_t integer;
+    const void *blob;
+    size_t size;
+} pst_sql_value_t;
+
 typedef struct {
     void (*close) (pst_sql_t *self);
     int (*exec) (pst_sql_t *self, const char *script);
-    pst_sql_stmt_t *(*vquery) (pst_sql_t *self, const char *sql, const char *format,
-                               va_list args);
+    //  A statement for sql, nothing bound; NULL on failure (logged)
+    pst_sql_stmt_t *(*prepare) (pst_sql_t *self, const char *sql);
+    //  Binds placeholder index (from 1), copying the value; 0 or -1 (logged)
+    int (*bind) (pst_sql_stmt_t *stmt, int index, const pst_sql_value_t *value);
     int (*step) (pst_sql_stmt_t *stmt);
     //  Rows the statement changed, after it ran to its end
     int (*changes) (pst_sql_stmt_t *stmt);

@@ -49,7 +49,7 @@ typedef struct {
     const char *values [PST_SQL_MAX_PARAMS];
     int lengths [PST_SQL_MAX_PARAMS];
     int formats [PST_SQL_MAX_PARAMS];
-    char *arena;                //  the values' copies
+    char *owned [PST_SQL_MAX_PARAMS];   //  the values' copies
     PGresult *result;           //  NULL until the first step
     int row;
     int rows;
@@ -261,83 +261,54 @@ s_entry_fill (s_prepared_t *entry, const char *sql, unsigned serial)
 }
 
 //  Copies the values into one block and points the parameters at them
+//  Keeps a copy of value for placeholder index (from 1): text as it is, an
+//  integer in decimal, a blob in binary (PostgreSQL's bytea)
 static int
-s_bind (s_pg_stmt_t *stmt, const char *format, va_list args)
+s_bind (pst_sql_stmt_t *base, int index, const pst_sql_value_t *value)
 {
-    size_t letters = format? strlen (format): 0;
-    if (letters > PST_SQL_MAX_PARAMS)
+    s_pg_stmt_t *stmt = (s_pg_stmt_t *) base;
+    if (index < 1 || index > stmt->params) {
+        pst_log (PST_LOG_ERROR, "db_bind_failed", "engine", "postgres",
+                 "reason", "no such placeholder", NULL);
+        base->owner->failure = PST_SQL_ERROR;
         return -1;
-    size_t size = 0;
-    va_list sizing;
-    va_copy (sizing, args);
-    for (size_t i = 0; i < letters; i++) {
-        switch (format [i]) {
-            case 't': {
-                const char *text = va_arg (sizing, const char *);
-                size += text? strlen (text) + 1: 0;
-                break;
-            }
-            case 'i': (void) va_arg (sizing, int64_t); size += 24; break;
-            case 'n': (void) va_arg (sizing, int); size += 16; break;
-            case 'b': {
-                (void) va_arg (sizing, const void *);
-                size += va_arg (sizing, size_t);
-                break;
-            }
-            default:
-                va_end (sizing);
-                return -1;
-        }
     }
-    va_end (sizing);
-    stmt->arena = (char *) malloc (size + 1);
-    if (!stmt->arena)
+    int i = index - 1;
+    free (stmt->owned [i]);
+    stmt->owned [i] = NULL;
+    stmt->values [i] = NULL;
+    stmt->lengths [i] = 0;
+    stmt->formats [i] = 0;
+    if (value->type == 't' && value->text)
+        stmt->owned [i] = strdup (value->text);
+    else
+    if (value->type == 'i') {
+        char text [24];
+        snprintf (text, sizeof text, "%lld", (long long) value->integer);
+        stmt->owned [i] = strdup (text);
+    }
+    else
+    if (value->type == 'b') {
+        if (value->size > 0x7fffffff)
+            return -1;
+        stmt->owned [i] = (char *) malloc (value->size + 1);
+        if (stmt->owned [i] && value->size)
+            memcpy (stmt->owned [i], value->blob, value->size);
+        stmt->lengths [i] = (int) value->size;
+        stmt->formats [i] = 1;
+    }
+    else
+        return 0;       //  NULL
+    if (!stmt->owned [i]) {
+        base->owner->failure = PST_SQL_ERROR;
         return -1;
-    char *cursor = stmt->arena;
-    for (size_t i = 0; i < letters; i++) {
-        stmt->values [i] = cursor;
-        stmt->lengths [i] = 0;
-        stmt->formats [i] = 0;
-        switch (format [i]) {
-            case 't': {
-                const char *text = va_arg (args, const char *);
-                if (!text)
-                    stmt->values [i] = NULL;
-                else {
-                    size_t length = strlen (text);
-                    memcpy (cursor, text, length + 1);
-                    cursor += length + 1;
-                }
-                break;
-            }
-            case 'i':
-                cursor += sprintf (cursor, "%lld", (long long) va_arg (args, int64_t)) + 1;
-                break;
-            case 'n':
-                cursor += sprintf (cursor, "%d", va_arg (args, int)) + 1;
-                break;
-            case 'b': {
-                const void *data = va_arg (args, const void *);
-                size_t length = va_arg (args, size_t);
-                if (length > 0x7fffffff)
-                    return -1;
-                if (length)
-                    memcpy (cursor, data, length);
-                stmt->lengths [i] = (int) length;
-                stmt->formats [i] = 1;
-                cursor += length;
-                break;
-            }
-        }
     }
-    //  Placeholders past the values are NULL, as unbound ones are in SQLite
-    for (size_t i = letters; i < (size_t) stmt->params; i++)
-        stmt->values [i] = NULL;
-    return letters > (size_t) stmt->params? -1: 0;
+    stmt->values [i] = stmt->owned [i];
+    return 0;
 }
 
 static pst_sql_stmt_t *
-s_vquery (pst_sql_t *base, const char *sql, const char *format, va_list args)
+s_prepare (pst_sql_t *base, const char *sql)
 {
     s_pg_t *self = (s_pg_t *) base;
     s_pg_stmt_t *stmt = (s_pg_stmt_t *) calloc (1, sizeof *stmt);
@@ -369,10 +340,12 @@ s_vquery (pst_sql_t *base, const char *sql, const char *format, va_list args)
         stmt->prepared = &stmt->oneoff;
         stmt->oneoff.rewritten = s_rewrite (sql, &stmt->oneoff.params);
     }
+    //  Placeholders left unbound are NULL, as in SQLite
     stmt->params = stmt->prepared->params;
-    if (!stmt->prepared->rewritten || stmt->params > PST_SQL_MAX_PARAMS
-    ||  s_bind (stmt, format, args) != 0) {
-        pst_log (PST_LOG_ERROR, "db_bind_failed", "engine", "postgres", NULL);
+    if (!stmt->prepared->rewritten || stmt->params > PST_SQL_MAX_PARAMS) {
+        pst_log (PST_LOG_ERROR, "db_prepare_failed", "engine", "postgres",
+                 "reason", stmt->prepared->rewritten? "too many placeholders": "out of memory",
+                 NULL);
         base->failure = PST_SQL_ERROR;
         base->ops->done (&stmt->base);
         return NULL;
@@ -456,7 +429,8 @@ s_done (pst_sql_stmt_t *base)
     free (stmt->oneoff.rewritten);
     PQclear (stmt->result);
     PQfreemem (stmt->bytes);
-    free (stmt->arena);
+    for (int i = 0; i < PST_SQL_MAX_PARAMS; i++)
+        free (stmt->owned [i]);
     free (stmt);
 }
 
@@ -565,7 +539,7 @@ s_in_transaction (pst_sql_t *base)
 }
 
 static const pst_sql_engine_ops_t s_ops = {
-    .close = s_close, .exec = s_exec, .vquery = s_vquery, .step = s_step,
+    .close = s_close, .exec = s_exec, .prepare = s_prepare, .bind = s_bind, .step = s_step,
     .changes = s_changes, .done = s_done, .is_null = s_is_null, .text = s_text,
     .int64 = s_int64, .blob = s_blob, .begin = s_begin, .commit = s_commit,
     .rollback = s_rollback, .in_transaction = s_in_transaction

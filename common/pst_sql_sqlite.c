@@ -48,12 +48,12 @@ s_exec (pst_sql_t *base, const char *script)
 }
 
 static pst_sql_stmt_t *
-s_vquery (pst_sql_t *base, const char *sql, const char *format, va_list args)
+s_prepare (pst_sql_t *base, const char *sql)
 {
     s_lite_t *self = (s_lite_t *) base;
     s_lite_stmt_t *stmt = (s_lite_stmt_t *) malloc (sizeof *stmt);
     if (stmt)
-        stmt->stmt = pst_db_cache_vquery (self->cache, sql, format, args);
+        stmt->stmt = pst_db_cache_prepare (self->cache, sql);
     if (!stmt || !stmt->stmt) {
         free (stmt);
         base->failure = PST_SQL_ERROR;
@@ -62,6 +62,26 @@ s_vquery (pst_sql_t *base, const char *sql, const char *format, va_list args)
     stmt->base.owner = base;
     base->failure = PST_SQL_OK;
     return &stmt->base;
+}
+
+//  SQLite copies every value (SQLITE_TRANSIENT)
+static int
+s_bind (pst_sql_stmt_t *base, int index, const pst_sql_value_t *value)
+{
+    sqlite3_stmt *stmt = ((s_lite_stmt_t *) base)->stmt;
+    int rc = value->type == 't' && value->text
+             ? sqlite3_bind_text (stmt, index, value->text, -1, SQLITE_TRANSIENT)
+           : value->type == 'i'? sqlite3_bind_int64 (stmt, index, value->integer)
+           : value->type == 'b'
+             ? sqlite3_bind_blob64 (stmt, index, value->blob, value->size, SQLITE_TRANSIENT)
+           : sqlite3_bind_null (stmt, index);
+    if (rc == SQLITE_OK)
+        return 0;
+    char code [16];
+    snprintf (code, sizeof code, "%d", rc);
+    pst_log (PST_LOG_ERROR, "db_bind_failed", "sqlite_rc", code, NULL);
+    base->owner->failure = PST_SQL_ERROR;
+    return -1;
 }
 
 static int
@@ -152,7 +172,7 @@ s_in_transaction (pst_sql_t *base)
 }
 
 static const pst_sql_engine_ops_t s_ops = {
-    .close = s_close, .exec = s_exec, .vquery = s_vquery, .step = s_step,
+    .close = s_close, .exec = s_exec, .prepare = s_prepare, .bind = s_bind, .step = s_step,
     .changes = s_changes, .done = s_done, .is_null = s_is_null, .text = s_text,
     .int64 = s_int64, .blob = s_blob, .begin = s_begin, .commit = s_commit,
     .rollback = s_rollback, .in_transaction = s_in_transaction

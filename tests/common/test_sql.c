@@ -130,6 +130,32 @@ test_numbered_placeholders (void **state)
         "SELECT size FROM item WHERE name = ?", "t", "nobody"), -5);
 }
 
+//  Values bound one by one, for SQL put together at run time
+static void
+test_bound_by_number (void **state)
+{
+    fixture_t *self = *state;
+    char sql [128];
+    snprintf (sql, sizeof sql, "INSERT INTO item (id, name, size) VALUES (?, ?, ?)");
+    pst_sql_stmt_t *stmt = pst_sql_prepare (self->sql, sql);
+    assert_non_null (stmt);
+    assert_int_equal (pst_sql_bind_int64 (stmt, 1, 60), 0);
+    assert_int_equal (pst_sql_bind_text (stmt, 2, "sixty"), 0);
+    assert_int_equal (pst_sql_bind_null (stmt, 3), 0);
+    //  A placeholder that is not there
+    assert_int_equal (pst_sql_bind_int64 (stmt, 4, 1), -1);
+    assert_int_equal (pst_sql_step (stmt), PST_SQL_DONE);
+    pst_sql_done (stmt);
+    //  The same buffer with another text: a statement of its own
+    snprintf (sql, sizeof sql, "SELECT name FROM item WHERE id = ? AND size IS NULL");
+    stmt = pst_sql_prepare (self->sql, sql);
+    assert_non_null (stmt);
+    assert_int_equal (pst_sql_bind_int64 (stmt, 1, 60), 0);
+    assert_int_equal (pst_sql_step (stmt), PST_SQL_ROW);
+    assert_string_equal (pst_sql_text (stmt, 0), "sixty");
+    pst_sql_done (stmt);
+}
+
 static void
 test_changes_and_rows (void **state)
 {
@@ -325,6 +351,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_engine_follows_the_location, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_values_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_numbered_placeholders, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_bound_by_number, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_changes_and_rows, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_constraint_is_told_apart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_transactions, s_setup, s_teardown),
