@@ -620,6 +620,15 @@ s_migrate_locked (s_pg_t *self, const char *const *migrations)
     return rc;
 }
 
+//  The server's notices ("schema already exists, skipping") are for people at
+//  a psql prompt; libpq's default prints them on stderr, outside the log
+static void
+s_ignore_notice (void *args, const char *message)
+{
+    (void) args;
+    (void) message;
+}
+
 pst_sql_t *
 pst_sql_pg_open (const char *url, const pst_sql_schema_t *schema)
 {
@@ -645,6 +654,7 @@ pst_sql_pg_open (const char *url, const pst_sql_schema_t *schema)
         free (self);
         return NULL;
     }
+    PQsetNoticeProcessor (self->conn, s_ignore_notice, NULL);
     if (s_migrate_locked (self, schema->postgres) != 0 || s_session_setup (self) != 0) {
         pst_log (PST_LOG_ERROR, "db_open_failed", "engine", "postgres", NULL);
         PQfinish (self->conn);
