@@ -1,4 +1,5 @@
 #include "mfa_writer.h"
+#include "pst_sql.h"
 #include "pst_actor.h"
 #include "pst_log.h"
 #include <czmq.h>
@@ -17,6 +18,7 @@ typedef struct s_unit_t {
     void (*done) (void *args);  //  posted units: runs after the batch
     sem_t *finished;            //  waited units: posted after the batch
     int rc;                     //  0 when the batch committed
+    bool unavailable;           //  the database could not be reached
     struct s_unit_t *next;
 } s_unit_t;
 
@@ -35,11 +37,12 @@ struct _mfa_writer_t {
 static atomic_long s_pending_all = 0;
 
 static void
-s_finish (s_unit_t *unit, int rc)
+s_finish (s_unit_t *unit, int rc, bool unavailable)
 {
     atomic_fetch_sub (&s_pending_all, 1);
     if (unit->finished) {
         unit->rc = rc;
+        unit->unavailable = unavailable;
         //  The caller may return as soon as it sees this: nothing of the
         //  unit is touched after it
         sem_post (unit->finished);
@@ -58,6 +61,7 @@ s_finish (s_unit_t *unit, int rc)
 static void
 s_run_batch (mfa_writer_t *self, mfa_store_t *store, s_unit_t **batch, int count)
 {
+    pst_sql_unavailable_clear ();
     int rc = mfa_store_begin (store);
     for (int i = 0; i < count && rc == 0; i++) {
         if (batch [i]->fn (store, batch [i]->args) != 0 || !mfa_store_in_transaction (store)) {
@@ -71,8 +75,10 @@ s_run_batch (mfa_writer_t *self, mfa_store_t *store, s_unit_t **batch, int count
         mfa_store_rollback (store);
     else
         atomic_fetch_add (&self->commits, 1);
+    //  A batch lost with the database's connection: its callers answer 503
+    bool unavailable = rc != 0 && pst_sql_unavailable_seen ();
     for (int i = 0; i < count; i++)
-        s_finish (batch [i], rc);
+        s_finish (batch [i], rc, unavailable);
 }
 
 static void
@@ -173,6 +179,9 @@ mfa_writer_run (mfa_writer_t *self, mfa_writer_fn *fn, void *args)
         while (sem_wait (&finished) != 0 && errno == EINTR)
             ;
         rc = unit.rc;
+        //  Told in the caller's thread, where its request is answered
+        if (unit.unavailable)
+            pst_sql_unavailable_note ();
     }
     sem_destroy (&finished);
     return rc;

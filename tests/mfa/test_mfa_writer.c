@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include "mfa_store.h"
 #include "mfa_writer.h"
+#include "mfa_store_sql.h"
+#include "pst_sql.h"
 #include "test_db.h"
 
 #define THREADS         8
@@ -273,6 +275,32 @@ test_posted_units_run_in_order (void **state)
     assert_int_equal (atomic_load (&done_calls), 5);
 }
 
+//  PostgreSQL: the server drops the writer's connection. The batch that meets
+//  it fails, its caller learns that the database could not be reached (its
+//  request answers 503, not 500), and the next batch runs on a new connection.
+static void
+test_lost_connection_is_unavailable (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    unit_t unit = { .kind = UNIT_INSERT, .type = "before", .writer = fixture->writer };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &unit), 0);
+    pst_sql_t *killer = pst_sql_open (fixture->location, &mfa_store_schema);
+    assert_non_null (killer);
+    assert_true (pst_sql_scalar (killer, -1,
+        "SELECT count (pg_terminate_backend (pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database () AND pid <> pg_backend_pid ()", "") >= 1);
+    pst_sql_close (&killer);
+    usleep (200 * 1000);
+    pst_sql_unavailable_clear ();
+    unit_t lost = { .kind = UNIT_INSERT, .type = "lost", .writer = fixture->writer };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &lost), -1);
+    assert_true (pst_sql_unavailable_seen ());
+    pst_sql_unavailable_clear ();
+    unit_t after = { .kind = UNIT_INSERT, .type = "after", .writer = fixture->writer };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &after), 0);
+    assert_false (pst_sql_unavailable_seen ());
+}
+
 int
 main (void)
 {
@@ -284,5 +312,12 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_posted_units_run_in_order, s_setup, s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    //  SQLite has no connection to lose
+    const struct CMUnitTest postgres_tests [] = {
+        cmocka_unit_test_setup_teardown (test_lost_connection_is_unavailable, s_setup, s_teardown),
+    };
+    int failed = cmocka_run_group_tests (tests, NULL, NULL);
+    if (test_db_is_postgres ())
+        failed += cmocka_run_group_tests (postgres_tests, NULL, NULL);
+    return failed;
 }
