@@ -421,8 +421,11 @@ s_step (pst_sql_stmt_t *base)
                        PQresultErrorField (stmt->result, PG_DIAG_MESSAGE_PRIMARY)
                        ? PQresultErrorField (stmt->result, PG_DIAG_MESSAGE_PRIMARY)
                        : PQerrorMessage (self->conn));
-            //  A statement the server forgot (it restarted under us) is prepared again
-            if (stmt->prepared != &stmt->oneoff)
+            //  A statement the server forgot is prepared again; one that ran
+            //  and failed (a constraint) is still there, and preparing its
+            //  name again would fail with 42P05 at every later use
+            const char *state = PQresultErrorField (stmt->result, PG_DIAG_SQLSTATE);
+            if (stmt->prepared != &stmt->oneoff && state && strcmp (state, "26000") == 0)
                 stmt->prepared->prepared = false;
             PQclear (stmt->result);
             stmt->result = NULL;
