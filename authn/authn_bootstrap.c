@@ -43,7 +43,11 @@ s_ensure_system_api (authn_store_t *store, const char *identifier, const char *n
     json_t *row = json_pack ("{s:s, s:s, s:s, s:O, s:i, s:b, s:b}", "id", id,
         "identifier", identifier, "name", name, "scopes", list,
         "token_lifetime", lifetime, "allow_offline_access", 0, "is_system", 1);
-    int rc = row? authn_store_insert (store, AUTHN_RESOURCE_SERVERS, row): -1;
+    //  Looked up rather than inserted and refused: this runs in the bootstrap's
+    //  transaction, which a refused statement ends on PostgreSQL
+    json_t *existing = authn_store_get (store, AUTHN_RESOURCE_SERVERS, identifier);
+    int rc = existing? 1: row? authn_store_insert (store, AUTHN_RESOURCE_SERVERS, row): -1;
+    json_decref (existing);
     json_decref (row);
     if (rc == 1) {
         json_t *changes = json_pack ("{s:O}", "scopes", list);

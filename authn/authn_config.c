@@ -16,6 +16,8 @@ authn_config_from_env (void)
     self->mfa_endpoint = pst_config_bus_endpoint ("POSTERN_MFA_ENDPOINT", "mfa.sock");
     self->keys_dir = pst_config_keys_dir ();
     self->key_name = pst_config_key_name ("authn");
+    //  A file path, or a postgres:// URL: either is taken as it is, never
+    //  joined to the data directory (and never logged: a URL may hold a password)
     const char *db = pst_config_str ("POSTERN_AUTHN_DB", NULL);
     self->db_path = db? strdup (db): pst_config_data_path ("authn.db");
     const char *bootstrap = pst_config_str ("POSTERN_BOOTSTRAP_FILE", NULL);

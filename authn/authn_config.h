@@ -10,7 +10,8 @@ typedef struct {
     char *mfa_endpoint;         //  POSTERN_MFA_ENDPOINT, connected
     char *keys_dir;             //  POSTERN_KEYS_DIR: the bus keys (pst_curve)
     char *key_name;             //  POSTERN_KEY_NAME: this process's, default "authn"
-    char *db_path;              //  POSTERN_AUTHN_DB
+    char *db_path;              //  POSTERN_AUTHN_DB: a file path or a postgres:// URL
+                                //  (never logged: it may hold a password)
     char *bootstrap_path;       //  POSTERN_BOOTSTRAP_FILE: management app credentials
     char *domain;               //  POSTERN_DOMAIN
     char *issuer;               //  https://{domain}/

@@ -46,7 +46,9 @@ authn_server_actor (zsock_t *pipe, void *args)
     const authn_config_t *config = (const authn_config_t *) args;
     if (authn_bootstrap_run (config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
                              pst_catalogue_scopes (PST_SYSTEM_API_MFA)) != 0) {
-        pst_log (PST_LOG_ERROR, "authn_prepare_failed", "db", config->db_path, NULL);
+        //  Not the database's location: a URL may hold a password (the store
+        //  logged why it failed)
+        pst_log (PST_LOG_ERROR, "authn_prepare_failed", NULL);
         pst_actor_failed (pipe, "database could not be prepared");
         return;
     }

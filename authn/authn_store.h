@@ -27,14 +27,18 @@
 
 typedef struct _authn_store_t authn_store_t;
 
-//  Opens (creating and migrating) the database at path. NULL on failure.
+//  Opens (creating and migrating) the database at location: a SQLite file
+//  path, or a postgres:// or postgresql:// URL (tables in the schema "authn"
+//  of that database). NULL on failure (logged, never with the location).
 authn_store_t *
-    authn_store_new (const char *path);
+    authn_store_new (const char *location);
 void
     authn_store_destroy (authn_store_t **self_p);
 
-//  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1. A rollback after the engine
-//  already rolled back (after some errors) is a no-op.
+//  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (on PostgreSQL the begin also
+//  queues on authn's lock, so writers of every process take turns). A rollback
+//  after the engine already rolled back (after some errors) is a no-op. On
+//  PostgreSQL a failed statement ends the transaction: roll back after one.
 int
     authn_store_begin (authn_store_t *self);
 int

@@ -33,12 +33,9 @@ s_change (authn_store_t *self, change_fn *change, void *args)
 int
 authn_store_signing_missing (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    return (int) pst_sql_scalar (self->sql, -1,
         "SELECT 2 - (SELECT count(*) FROM signing_keys WHERE is_current = 1)"
         "         - (SELECT count(*) FROM signing_keys WHERE is_next = 1)", NULL);
-    int missing = stmt && sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
-    sqlite3_finalize (stmt);
-    return missing;
 }
 
 typedef struct {
@@ -56,12 +53,15 @@ s_add (authn_store_t *self, void *args)
     int missing = authn_store_signing_missing (self);
     if (missing <= 0)
         return missing == 0? 1: -1;
-    return authn_store_sql_run (self,
-        "INSERT INTO signing_keys (kid, private_pem, cert_pem, jwk, is_current, is_next,"
-        " current_since, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, 1 - ?5, CASE WHEN ?5 = 1 THEN ?6 END, ?6)",
-        "ttttni", key->kid, key->private_pem, key->cert_pem, key->jwk, missing == 2? 1: 0,
-        key->now) == 0? 0: -1;
+    //  One text per role rather than arithmetic on a parameter: PostgreSQL
+    //  gives a parameter one type, and `1 - ?` would make it a 32-bit one
+    const char *sql = missing == 2
+        ? "INSERT INTO signing_keys (kid, private_pem, cert_pem, jwk, is_current, is_next,"
+          " current_since, created_at) VALUES (?1, ?2, ?3, ?4, 1, 0, ?5, ?5)"
+        : "INSERT INTO signing_keys (kid, private_pem, cert_pem, jwk, is_current, is_next,"
+          " current_since, created_at) VALUES (?1, ?2, ?3, ?4, 0, 1, NULL, ?5)";
+    return authn_store_sql_run (self, sql, "tttti", key->kid, key->private_pem, key->cert_pem,
+                                key->jwk, key->now) == 0? 0: -1;
 }
 
 int
@@ -76,17 +76,18 @@ int
 authn_store_signing_uncertified (authn_store_t *self, char **kid_p, char **pem_p)
 {
     *kid_p = *pem_p = NULL;
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    //  Ordered, so that both engines pick the same key when several lack one
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT kid, private_pem FROM signing_keys"
         " WHERE cert_pem IS NULL AND (is_current = 1 OR is_next = 1 OR is_previous = 1)"
-        " LIMIT 1", NULL);
+        " ORDER BY created_at, kid LIMIT 1", NULL);
     if (!stmt)
         return -1;
-    int step = sqlite3_step (stmt);
-    int rc = step == SQLITE_DONE? 1: step == SQLITE_ROW? 0: -1;
+    int step = pst_sql_step (stmt);
+    int rc = step == 0? 1: step == 1? 0: -1;
     if (rc == 0) {
-        *kid_p = pst_db_column_strdup (stmt, 0);
-        *pem_p = pst_db_column_strdup (stmt, 1);
+        *kid_p = pst_sql_strdup (stmt, 0);
+        *pem_p = pst_sql_strdup (stmt, 1);
         if (!*kid_p || !*pem_p) {
             free (*kid_p);
             free (*pem_p);
@@ -94,7 +95,7 @@ authn_store_signing_uncertified (authn_store_t *self, char **kid_p, char **pem_p
             rc = -1;
         }
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return rc;
 }
 
@@ -121,19 +122,19 @@ authn_store_signing_current (authn_store_t *self, char **kid_p, char **pem_p,
 {
     *kid_p = *pem_p = NULL;
     //  One statement, so that the key and its generation cannot disagree
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT kid, private_pem, (SELECT generation FROM signing_generation WHERE id = 1)"
         " FROM signing_keys WHERE is_current = 1", NULL);
     if (!stmt)
         return -1;
     int rc = -1;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        *kid_p = pst_db_column_strdup (stmt, 0);
-        *pem_p = pst_db_column_strdup (stmt, 1);
-        *generation_p = sqlite3_column_int64 (stmt, 2);
+    if (pst_sql_step (stmt) == 1) {
+        *kid_p = pst_sql_strdup (stmt, 0);
+        *pem_p = pst_sql_strdup (stmt, 1);
+        *generation_p = pst_sql_int64 (stmt, 2);
         rc = *kid_p && *pem_p? 0: -1;
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     if (rc != 0) {
         free (*kid_p);
         free (*pem_p);
@@ -145,33 +146,29 @@ authn_store_signing_current (authn_store_t *self, char **kid_p, char **pem_p,
 int64_t
 authn_store_signing_generation (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = pst_db_cache_prepare (self->cache,
-        "SELECT generation FROM signing_generation WHERE id = 1");
-    int64_t generation = stmt && sqlite3_step (stmt) == SQLITE_ROW
-                       ? sqlite3_column_int64 (stmt, 0): -1;
-    pst_db_cache_done (self->cache, stmt);
-    return generation;
+    return pst_sql_scalar (self->sql, -1,
+        "SELECT generation FROM signing_generation WHERE id = 1", NULL);
 }
 
 static json_t *
-s_time_or_null (sqlite3_stmt *stmt, int column)
+s_time_or_null (pst_sql_stmt_t *stmt, int column)
 {
-    return sqlite3_column_type (stmt, column) == SQLITE_NULL
-         ? json_null (): json_integer ((json_int_t) sqlite3_column_int64 (stmt, column));
+    return pst_sql_is_null (stmt, column)
+         ? json_null (): json_integer ((json_int_t) pst_sql_int64 (stmt, column));
 }
 
 static json_t *
-s_key_row (sqlite3_stmt *stmt)
+s_key_row (pst_sql_stmt_t *stmt)
 {
-    const char *jwk_text = (const char *) sqlite3_column_text (stmt, 2);
+    const char *jwk_text = pst_sql_text (stmt, 2);
     json_t *jwk = jwk_text? json_loads (jwk_text, 0, NULL): NULL;
     return json_pack ("{s:s?, s:s?, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o}",
-        "kid", (const char *) sqlite3_column_text (stmt, 0),
-        "cert", (const char *) sqlite3_column_text (stmt, 1),
+        "kid", pst_sql_text (stmt, 0),
+        "cert", pst_sql_text (stmt, 1),
         "jwk", jwk? jwk: json_null (),
-        "current", sqlite3_column_int (stmt, 3), "next", sqlite3_column_int (stmt, 4),
-        "previous", sqlite3_column_int (stmt, 5),
-        "revoked", sqlite3_column_type (stmt, 8) != SQLITE_NULL,
+        "current", pst_sql_int64 (stmt, 3) != 0, "next", pst_sql_int64 (stmt, 4) != 0,
+        "previous", pst_sql_int64 (stmt, 5) != 0,
+        "revoked", !pst_sql_is_null (stmt, 8),
         "current_since", s_time_or_null (stmt, 6), "current_until", s_time_or_null (stmt, 7),
         "revoked_at", s_time_or_null (stmt, 8));
 }
@@ -179,24 +176,26 @@ s_key_row (sqlite3_stmt *stmt)
 json_t *
 authn_store_signing_list (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    //  NULLS LAST as SQLite has it under DESC (PostgreSQL would put them
+    //  first); the latest made first among keys revoked together
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT kid, cert_pem, jwk, is_current, is_next, is_previous, current_since,"
         " current_until, revoked_at FROM signing_keys"
-        " ORDER BY is_current DESC, is_next DESC, is_previous DESC, revoked_at DESC, rowid DESC",
-        NULL);
+        " ORDER BY is_current DESC, is_next DESC, is_previous DESC, revoked_at DESC NULLS LAST,"
+        " created_at DESC, kid DESC", NULL);
     if (!stmt)
         return NULL;
     json_t *keys = json_array ();
-    int rc = SQLITE_DONE;
-    while (keys && (rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    int rc = 0;
+    while (keys && (rc = pst_sql_step (stmt)) == 1) {
         json_t *key = s_key_row (stmt);
         if (!key || json_array_append_new (keys, key)) {
             json_decref (keys);
             keys = NULL;
         }
     }
-    sqlite3_finalize (stmt);
-    if (keys && rc != SQLITE_DONE) {
+    pst_sql_done (stmt);
+    if (keys && rc != 0) {
         json_decref (keys);
         keys = NULL;
     }
@@ -226,7 +225,8 @@ s_rotate (authn_store_t *self, void *args)
     if (authn_store_sql_run (self,
             "DELETE FROM signing_keys WHERE revoked_at IS NOT NULL AND kid NOT IN"
             " (SELECT kid FROM signing_keys WHERE revoked_at IS NOT NULL"
-            "  ORDER BY revoked_at DESC, rowid DESC LIMIT " REVOKED_KEPT ")", NULL) != 0)
+            "  ORDER BY revoked_at DESC, created_at DESC, kid DESC LIMIT " REVOKED_KEPT ")",
+            NULL) != 0)
         return -1;
     return authn_store_sql_run (self,
         "INSERT INTO signing_keys (kid, private_pem, cert_pem, jwk, is_next, created_at)"

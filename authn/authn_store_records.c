@@ -5,18 +5,19 @@
 #include "authn_store_sql.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char *
-s_text (sqlite3_stmt *stmt, int column)
+s_text (pst_sql_stmt_t *stmt, int column)
 {
-    return pst_db_column_strdup (stmt, column);
+    return pst_sql_strdup (stmt, column);
 }
 
 //  The JSON array a text column holds; an empty one when it holds none.
 static json_t *
-s_array (sqlite3_stmt *stmt, int column)
+s_array (pst_sql_stmt_t *stmt, int column)
 {
-    const char *text = (const char *) sqlite3_column_text (stmt, column);
+    const char *text = pst_sql_text (stmt, column);
     json_t *array = json_loads (text? text: "[]", 0, NULL);
     if (!json_is_array (array)) {
         json_decref (array);
@@ -31,22 +32,22 @@ s_array (sqlite3_stmt *stmt, int column)
 authn_client_t *
 authn_store_client (authn_store_t *self, const char *client_id)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT client_id, name, app_type, secret_hash, auth_method, grant_types, is_system"
         " FROM clients WHERE client_id = ?", "t", client_id);
     if (!stmt)
         return NULL;
     authn_client_t *client = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW && (client = calloc (1, sizeof *client))) {
+    if (pst_sql_step (stmt) == 1 && (client = calloc (1, sizeof *client))) {
         client->client_id = s_text (stmt, 0);
         client->name = s_text (stmt, 1);
         client->app_type = s_text (stmt, 2);
         client->secret_hash = s_text (stmt, 3);
         client->auth_method = s_text (stmt, 4);
         client->grant_types = s_array (stmt, 5);
-        client->is_system = sqlite3_column_int (stmt, 6);
+        client->is_system = pst_sql_int64 (stmt, 6) != 0;
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return client;
 }
 
@@ -80,12 +81,14 @@ authn_client_allows (const authn_client_t *self, const char *grant_type)
 char *
 authn_store_system_client (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
-        "SELECT client_id FROM clients WHERE is_system = 1 LIMIT 1", NULL);
+    //  Ordered, so that both engines name the same one should there be several
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
+        "SELECT client_id FROM clients WHERE is_system = 1 ORDER BY created_at, client_id LIMIT 1",
+        NULL);
     char *client_id = NULL;
-    if (stmt && sqlite3_step (stmt) == SQLITE_ROW)
+    if (stmt && pst_sql_step (stmt) == 1)
         client_id = s_text (stmt, 0);
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return client_id;
 }
 
@@ -99,17 +102,17 @@ authn_store_client_set_secret (authn_store_t *self, const char *client_id, const
 json_t *
 authn_store_client_grant_scopes (authn_store_t *self, const char *client_id, const char *audience)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT scope FROM client_grants WHERE client_id = ? AND audience = ?",
         "tt", client_id, audience);
     if (!stmt)
         return NULL;
     json_t *scopes = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-        const char *text = (const char *) sqlite3_column_text (stmt, 0);
+    if (pst_sql_step (stmt) == 1) {
+        const char *text = pst_sql_text (stmt, 0);
         scopes = json_loads (text? text: "[]", 0, NULL);
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return scopes;
 }
 
@@ -119,21 +122,21 @@ authn_store_client_grant_scopes (authn_store_t *self, const char *client_id, con
 authn_api_t *
 authn_store_api (authn_store_t *self, const char *identifier)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT id, identifier, token_lifetime, allow_offline_access, is_system, scopes"
         " FROM resource_servers WHERE identifier = ?", "t", identifier);
     if (!stmt)
         return NULL;
     authn_api_t *api = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW && (api = calloc (1, sizeof *api))) {
+    if (pst_sql_step (stmt) == 1 && (api = calloc (1, sizeof *api))) {
         api->id = s_text (stmt, 0);
         api->identifier = s_text (stmt, 1);
-        api->token_lifetime = sqlite3_column_int (stmt, 2);
-        api->allow_offline_access = sqlite3_column_int (stmt, 3);
-        api->is_system = sqlite3_column_int (stmt, 4);
+        api->token_lifetime = (int) pst_sql_int64 (stmt, 2);
+        api->allow_offline_access = pst_sql_int64 (stmt, 3) != 0;
+        api->is_system = pst_sql_int64 (stmt, 4) != 0;
         api->scopes = s_array (stmt, 5);
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return api;
 }
 
@@ -165,32 +168,56 @@ authn_api_defines_scope (const authn_api_t *self, const char *word)
 //  ---------------------------------------------------------------------------
 //  Users
 
+//  updated_at (Unix seconds) as authn_store_resources shows it; formatted
+//  here, as SQLite's strftime has no PostgreSQL twin
+static char *
+s_iso_time (int64_t seconds)
+{
+    time_t when = (time_t) seconds;
+    struct tm utc;
+    char text [32];
+    if (!gmtime_r (&when, &utc) || !strftime (text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &utc))
+        return NULL;
+    return strdup (text);
+}
+
 static authn_user_t *
 s_user_where (authn_store_t *self, const char *sql, const char *key)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self, sql, "t", key);
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql, sql, "t", key);
     if (!stmt)
         return NULL;
     authn_user_t *user = NULL;
-    if (sqlite3_step (stmt) == SQLITE_ROW && (user = calloc (1, sizeof *user))) {
+    if (pst_sql_step (stmt) == 1 && (user = calloc (1, sizeof *user))) {
         user->user_id = s_text (stmt, 0);
         user->email = s_text (stmt, 1);
         user->password_hash = s_text (stmt, 2);
-        user->email_verified = sqlite3_column_int (stmt, 3);
-        user->updated_at = s_text (stmt, 4);
+        user->email_verified = pst_sql_int64 (stmt, 3) != 0;
+        user->updated_at = s_iso_time (pst_sql_int64 (stmt, 4));
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return user;
 }
 
-//  The columns s_user_where reads; updated_at as authn_store_resources shows it
-#define USER_COLUMNS    "user_id, email, password_hash, email_verified," \
-                        " strftime ('%Y-%m-%dT%H:%M:%S.000Z', updated_at, 'unixepoch')"
+//  The columns s_user_where reads
+#define USER_COLUMNS    "user_id, email, password_hash, email_verified, updated_at"
 
 authn_user_t *
 authn_store_user_by_email (authn_store_t *self, const char *email)
 {
-    return s_user_where (self, "SELECT " USER_COLUMNS " FROM users WHERE email = ?", email);
+    //  Emails match whatever their ASCII case. SQLite's column is NOCASE, and
+    //  its unique index serves `email = ?`; PostgreSQL's index is on
+    //  lower(email), which only that expression finds. The value is folded
+    //  here, not by lower(?): a parameter would fold under the database's
+    //  locale, beyond ASCII.
+    char *folded = authn_store_sql_fold (email);
+    if (!folded)
+        return NULL;
+    authn_user_t *user = s_user_where (self, authn_store_sql_is_postgres (self)
+        ? "SELECT " USER_COLUMNS " FROM users WHERE lower (email) = ?"
+        : "SELECT " USER_COLUMNS " FROM users WHERE email = ?", folded);
+    free (folded);
+    return user;
 }
 
 authn_user_t *

@@ -27,6 +27,7 @@ typedef enum {
 #define SHOWN       1           //  a member of the JSON the API shows
 #define WRITTEN     2           //  set from the member of that name at insert and update
 #define ONCE        4           //  an update sets it only while it has no value
+#define NOCASE      8           //  a filter on it matches whatever the ASCII case
 
 typedef struct {
     const char *member;
@@ -39,7 +40,8 @@ typedef struct {
     const char *table;
     const char *key;            //  the row an id names; the id is ?1
     const char *order;          //  list order: creation, then something unique (users:
-                                //  the rowid, so those of one second list as they came)
+                                //  the rowid, so those of one second list as they came;
+                                //  on PostgreSQL a column of that name)
     const char *created;        //  set to now at insert
     const char *updated;        //  set to now at insert and at every update; or NULL
     const char *const *filters; //  members a list narrows by; or NULL
@@ -83,7 +85,7 @@ static const column_t s_api_columns [] = {
 static const char *const s_user_filters [] = { "email", "user_id", NULL };
 static const column_t s_user_columns [] = {
     { "user_id",                    "user_id",              KIND_TEXT,       SHOWN | WRITTEN },
-    { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN },
+    { "email",                      "email",                KIND_TEXT,       SHOWN | WRITTEN | NOCASE },
     { "email_verified",             "email_verified",       KIND_FLAG,       SHOWN | WRITTEN },
     { "identities",                 "user_id",              KIND_IDENTITIES, SHOWN },
     { "created_at",                 "created_at",           KIND_TIME,       SHOWN },
@@ -112,6 +114,7 @@ static const resource_t s_resources [] = {
 
 #define LIST_LIMIT      1000
 #define MAX_WRITTEN     16      //  members one insert or update sets, at most
+#define MAX_PARAMS      20      //  parameters of one statement: the members, an id, stamps
 
 static const resource_t *
 s_resource (authn_resource_t which)
@@ -165,25 +168,90 @@ s_sql_select (sql_t *sql, const resource_t *resource)
     s_sql (sql, " FROM %s", resource->table);
 }
 
-static sqlite3_stmt *
-s_prepare (authn_store_t *self, const sql_t *sql)
+//  A statement's parameters, as text: the columns' types vary with the
+//  members written, and pst_sql binds from a format known at compile time.
+//  Both engines take a number as text: SQLite converts it by the column's
+//  INTEGER affinity, PostgreSQL by the type it infers for the parameter.
+typedef struct {
+    const char *values [MAX_PARAMS];
+    char *owned [MAX_PARAMS];       //  those made here, freed with the list
+    int count;
+    int overflow;
+} params_t;
+
+static void
+s_param (params_t *params, const char *value, char *owned)
 {
-    if (sql->overflow) {
+    if (params->count == MAX_PARAMS) {
+        params->overflow = 1;
+        free (owned);
+        return;
+    }
+    params->owned [params->count] = owned;
+    params->values [params->count++] = owned? owned: value;
+}
+
+static void
+s_param_int (params_t *params, int64_t value)
+{
+    char *text = NULL;
+    if (asprintf (&text, "%lld", (long long) value) < 0) {
+        params->overflow = 1;
+        return;
+    }
+    s_param (params, NULL, text);
+}
+
+static void
+s_params_free (params_t *params)
+{
+    for (int index = 0; index < params->count; index++)
+        free (params->owned [index]);
+    params->count = 0;
+}
+
+//  The statement sql with params bound in order from ?1, ready to step; NULL
+//  on failure (logged). The text is built at run time, at an address that
+//  other texts take in turn: pst_sql compares the text as well as the address.
+static pst_sql_stmt_t *
+s_query (authn_store_t *self, const sql_t *sql, const params_t *params)
+{
+    if (sql->overflow || params->overflow) {
         pst_log (PST_LOG_ERROR, "db_statement_too_long", NULL);
         return NULL;
     }
-    return pst_db_prepare (self->db, sql->text);
+    char format [MAX_PARAMS + 1];
+    memset (format, 't', (size_t) params->count);
+    format [params->count] = '\0';
+    const char *const *v = params->values;
+    //  Every slot is passed; the format's letters say how many are used
+    return pst_sql_query (self->sql, sql->text, format, v [0], v [1], v [2], v [3], v [4],
+                          v [5], v [6], v [7], v [8], v [9], v [10], v [11], v [12], v [13],
+                          v [14], v [15], v [16], v [17], v [18], v [19]);
+}
+
+//  Runs a statement without rows: 0 done, 1 refused by a constraint, -1 error
+static int
+s_finish (authn_store_t *self, pst_sql_stmt_t *stmt)
+{
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = pst_sql_step (stmt)) == 1)
+        ;
+    pst_sql_done (stmt);
+    return rc == 0? 0: pst_sql_failure (self->sql) == PST_SQL_CONSTRAINT? 1: -1;
 }
 
 //  ---------------------------------------------------------------------------
 //  Rows to JSON
 
 static json_t *
-s_time (sqlite3_stmt *stmt, int index)
+s_time (pst_sql_stmt_t *stmt, int index)
 {
-    if (sqlite3_column_type (stmt, index) == SQLITE_NULL)
+    if (pst_sql_is_null (stmt, index))
         return json_null ();
-    time_t when = (time_t) sqlite3_column_int64 (stmt, index);
+    time_t when = (time_t) pst_sql_int64 (stmt, index);
     struct tm utc;
     gmtime_r (&when, &utc);
     char text [32];
@@ -217,16 +285,16 @@ s_object (const column_t *column, const char *text)
 
 //  A member's value from the row stmt stands on; NULL for a member not shown
 static json_t *
-s_value (const column_t *column, sqlite3_stmt *stmt, int index)
+s_value (const column_t *column, pst_sql_stmt_t *stmt, int index)
 {
-    const char *text = (const char *) sqlite3_column_text (stmt, index);
+    const char *text = pst_sql_text (stmt, index);
     switch (column->kind) {
         case KIND_TEXT:
             return text? json_string (text): json_null ();
         case KIND_INT:
-            return json_integer ((json_int_t) sqlite3_column_int64 (stmt, index));
+            return json_integer ((json_int_t) pst_sql_int64 (stmt, index));
         case KIND_FLAG:
-            return json_boolean (sqlite3_column_int (stmt, index));
+            return json_boolean (pst_sql_int64 (stmt, index) != 0);
         case KIND_LIST: {
             json_t *list = json_loads (text? text: "[]", 0, NULL);
             return list? list: json_array ();
@@ -243,7 +311,7 @@ s_value (const column_t *column, sqlite3_stmt *stmt, int index)
 
 //  The row stmt stands on, as the API shows it
 static json_t *
-s_row (const resource_t *resource, sqlite3_stmt *stmt)
+s_row (const resource_t *resource, pst_sql_stmt_t *stmt)
 {
     json_t *row = json_object ();
     int index = 0;
@@ -259,48 +327,48 @@ s_row (const resource_t *resource, sqlite3_stmt *stmt)
 //  ---------------------------------------------------------------------------
 //  JSON to parameters
 
-//  Binds a member's value as its column holds it; SQLITE_OK, else an error code
+//  Adds a member's value as its column holds it; 0, or -1 when the value is
+//  not of the member's kind
 static int
-s_bind (sqlite3_stmt *stmt, int index, const column_t *column, const json_t *value)
+s_bind (params_t *params, const column_t *column, const json_t *value)
 {
     switch (column->kind) {
         case KIND_TEXT:
-            if (json_is_null (value))
-                return sqlite3_bind_null (stmt, index);
-            if (json_is_string (value))
-                return sqlite3_bind_text (stmt, index, json_string_value (value), -1, SQLITE_STATIC);
+            if (json_is_null (value) || json_is_string (value)) {
+                s_param (params, json_string_value (value), NULL);
+                return 0;
+            }
             break;
         case KIND_INT:
         case KIND_TIME:
-            if (json_is_integer (value))
-                return sqlite3_bind_int64 (stmt, index, (sqlite3_int64) json_integer_value (value));
+            if (json_is_integer (value)) {
+                s_param_int (params, (int64_t) json_integer_value (value));
+                return 0;
+            }
             break;
         case KIND_FLAG:
-            if (json_is_boolean (value))
-                return sqlite3_bind_int (stmt, index, json_is_true (value));
+            if (json_is_boolean (value)) {
+                s_param (params, json_is_true (value)? "1": "0", NULL);
+                return 0;
+            }
             break;
-        case KIND_LIST: {
-            char *text = json_is_array (value)? json_dumps (value, JSON_COMPACT): NULL;
-            if (!text)
-                break;
-            int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
-            free (text);
-            return rc;
-        }
+        case KIND_LIST:
         case KIND_OBJECT: {
-            if (json_is_null (value))
-                return sqlite3_bind_null (stmt, index);
-            char *text = json_is_object (value)? json_dumps (value, JSON_COMPACT): NULL;
+            if (column->kind == KIND_OBJECT && json_is_null (value)) {
+                s_param (params, NULL, NULL);
+                return 0;
+            }
+            int fits = column->kind == KIND_LIST? json_is_array (value): json_is_object (value);
+            char *text = fits? json_dumps (value, JSON_COMPACT): NULL;
             if (!text)
                 break;
-            int rc = sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
-            free (text);
-            return rc;
+            s_param (params, NULL, text);
+            return 0;
         }
         case KIND_IDENTITIES:
             break;
     }
-    return SQLITE_MISMATCH;
+    return -1;
 }
 
 //  The columns that the members of row set, in the order of row's members;
@@ -325,53 +393,63 @@ s_written (const resource_t *resource, const json_t *row, const column_t **colum
     return count;
 }
 
-//  Binds values from parameter first on, then now to each of stamps
-//  parameters; 0, or -1 (logged) with stmt finalized.
+//  Adds values, then now for each of stamps; 0, or -1 (logged)
 static int
-s_bind_all (authn_store_t *self, sqlite3_stmt *stmt, int first, int count,
-            const column_t **columns, const json_t **values, int stamps)
+s_bind_all (params_t *params, int count, const column_t **columns, const json_t **values,
+            int stamps)
 {
-    int rc = SQLITE_OK, index;
-    for (index = 0; index < count && rc == SQLITE_OK; index++)
-        rc = s_bind (stmt, first + index, columns [index], values [index]);
-    if (rc != SQLITE_OK)
-        pst_log (PST_LOG_ERROR, "db_bind_failed", "member", columns [index - 1]->member,
-                 "reason", rc == SQLITE_MISMATCH? "type": sqlite3_errmsg (self->db), NULL);
-    sqlite3_int64 now = (sqlite3_int64) time (NULL);
-    for (index = 0; index < stamps && rc == SQLITE_OK; index++)
-        if ((rc = sqlite3_bind_int64 (stmt, first + count + index, now)) != SQLITE_OK)
-            pst_log (PST_LOG_ERROR, "db_bind_failed", "reason", sqlite3_errmsg (self->db), NULL);
-    if (rc == SQLITE_OK)
-        return 0;
-    sqlite3_finalize (stmt);
-    return -1;
+    for (int index = 0; index < count; index++)
+        if (s_bind (params, columns [index], values [index]) != 0) {
+            pst_log (PST_LOG_ERROR, "db_bind_failed", "member", columns [index]->member,
+                     "reason", "type", NULL);
+            return -1;
+        }
+    int64_t now = (int64_t) time (NULL);
+    for (int index = 0; index < stamps; index++)
+        s_param_int (params, now);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------------
 //  The five operations
 
 //  " WHERE ..." over the resource's filters, each ?N (N from 1) and true when
-//  unbound; the count of filters
+//  unbound; the count of filters. The CAST gives PostgreSQL the type that a
+//  parameter tested only for NULL leaves open.
 static int
-s_sql_where (sql_t *sql, const resource_t *resource)
+s_sql_where (authn_store_t *self, sql_t *sql, const resource_t *resource)
 {
     int count = 0;
     for (const char *const *filter = resource->filters; filter && *filter; filter++) {
+        const column_t *column = s_column (resource, *filter, SHOWN);
         count++;
-        s_sql (sql, "%s(?%d IS NULL OR %s = ?%d)", count == 1? " WHERE ": " AND ",
-               count, s_column (resource, *filter, SHOWN)->column, count);
+        //  A NOCASE column: SQLite's collation does it, and its index serves
+        //  `column = ?`; PostgreSQL's index is on lower(column). The value is
+        //  folded in C (s_bind_filters) for both.
+        const char *format = (column->flags & NOCASE) && authn_store_sql_is_postgres (self)
+                           ? "%s(CAST(?%d AS TEXT) IS NULL OR lower (%s) = ?%d)"
+                           : "%s(CAST(?%d AS TEXT) IS NULL OR %s = ?%d)";
+        s_sql (sql, format, count == 1? " WHERE ": " AND ", count, column->column, count);
     }
     return count;
 }
 
-//  Binds the filters' values from query (strings; others leave theirs unbound)
+//  Adds the filters' values from query (strings; others leave theirs NULL)
 static void
-s_bind_filters (sqlite3_stmt *stmt, const resource_t *resource, int count, const json_t *query)
+s_bind_filters (params_t *params, const resource_t *resource, int count, const json_t *query)
 {
     for (int index = 0; index < count; index++) {
-        const char *value = pst_json_str (query, resource->filters [index]);
-        if (value)
-            sqlite3_bind_text (stmt, index + 1, value, -1, SQLITE_STATIC);
+        const char *filter = resource->filters [index];
+        const char *value = pst_json_str (query, filter);
+        if (value && (s_column (resource, filter, SHOWN)->flags & NOCASE)) {
+            char *folded = authn_store_sql_fold (value);
+            if (!folded)
+                params->overflow = 1;
+            else
+                s_param (params, NULL, folded);
+        }
+        else
+            s_param (params, value, NULL);
     }
 }
 
@@ -381,13 +459,13 @@ s_count (authn_store_t *self, const resource_t *resource, const json_t *query)
 {
     sql_t sql = { .size = 0 };
     s_sql (&sql, "SELECT count(*) FROM %s", resource->table);
-    int count = s_sql_where (&sql, resource);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
-        return -1;
-    s_bind_filters (stmt, resource, count, query);
-    int64_t total = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): -1;
-    sqlite3_finalize (stmt);
+    int count = s_sql_where (self, &sql, resource);
+    params_t params = { .count = 0 };
+    s_bind_filters (&params, resource, count, query);
+    pst_sql_stmt_t *stmt = s_query (self, &sql, &params);
+    int64_t total = stmt && pst_sql_step (stmt) == 1? pst_sql_int64 (stmt, 0): -1;
+    pst_sql_done (stmt);
+    s_params_free (&params);
     return total;
 }
 
@@ -402,20 +480,24 @@ authn_store_page (authn_store_t *self, authn_resource_t which, const json_t *que
         return NULL;
     sql_t sql = { .size = 0 };
     s_sql_select (&sql, resource);
-    int count = s_sql_where (&sql, resource);
+    int count = s_sql_where (self, &sql, resource);
     s_sql (&sql, " ORDER BY %s LIMIT ?%d OFFSET ?%d", resource->order, count + 1, count + 2);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
+    params_t params = { .count = 0 };
+    s_bind_filters (&params, resource, count, query);
+    s_param_int (&params, limit);
+    s_param_int (&params, offset);
+    pst_sql_stmt_t *stmt = s_query (self, &sql, &params);
+    if (!stmt) {
+        s_params_free (&params);
         return NULL;
-    s_bind_filters (stmt, resource, count, query);
-    sqlite3_bind_int (stmt, count + 1, limit);
-    sqlite3_bind_int64 (stmt, count + 2, offset);
+    }
     json_t *list = json_array ();
     int rc;
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    while ((rc = pst_sql_step (stmt)) == 1)
         json_array_append_new (list, s_row (resource, stmt));
-    sqlite3_finalize (stmt);
-    if (rc != SQLITE_DONE) {
+    pst_sql_done (stmt);
+    s_params_free (&params);
+    if (rc != 0) {
         pst_log (PST_LOG_ERROR, "db_list_failed", "table", resource->table, NULL);
         json_decref (list);
         return NULL;
@@ -438,12 +520,11 @@ authn_store_get (authn_store_t *self, authn_resource_t which, const char *id)
     sql_t sql = { .size = 0 };
     s_sql_select (&sql, resource);
     s_sql (&sql, " WHERE %s", resource->key);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
-        return NULL;
-    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-    json_t *row = sqlite3_step (stmt) == SQLITE_ROW? s_row (resource, stmt): NULL;
-    sqlite3_finalize (stmt);
+    params_t params = { .count = 0 };
+    s_param (&params, id, NULL);
+    pst_sql_stmt_t *stmt = s_query (self, &sql, &params);
+    json_t *row = stmt && pst_sql_step (stmt) == 1? s_row (resource, stmt): NULL;
+    pst_sql_done (stmt);
     return row;
 }
 
@@ -463,19 +544,20 @@ authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *r
         stamps [stamp_count++] = resource->created;
     if (resource->updated)
         stamps [stamp_count++] = resource->updated;
-    sql_t names = { .size = 0 }, params = { .size = 0 };
+    sql_t names = { .size = 0 }, marks = { .size = 0 };
     for (int index = 0; index < count + stamp_count; index++) {
         const char *name = index < count? columns [index]->column: stamps [index - count];
         s_sql (&names, "%s%s", index? ", ": "", name);
-        s_sql (&params, "%s?%d", index? ", ": "", index + 1);
+        s_sql (&marks, "%s?%d", index? ", ": "", index + 1);
     }
     sql_t sql = { .size = 0 };
-    s_sql (&sql, "INSERT INTO %s (%s) VALUES (%s)", resource->table, names.text, params.text);
-    sql.overflow |= names.overflow | params.overflow;
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt || s_bind_all (self, stmt, 1, count, columns, values, stamp_count))
-        return -1;
-    return authn_store_sql_finish (stmt);
+    s_sql (&sql, "INSERT INTO %s (%s) VALUES (%s)", resource->table, names.text, marks.text);
+    sql.overflow |= names.overflow | marks.overflow;
+    params_t params = { .count = 0 };
+    int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
+           ? s_finish (self, s_query (self, &sql, &params)): -1;
+    s_params_free (&params);
+    return rc;
 }
 
 int
@@ -505,13 +587,12 @@ authn_store_update (authn_store_t *self, authn_resource_t which, const char *id,
     if (stamp_count)
         s_sql (&sql, "%s%s = ?%d", count? ", ": "", resource->updated, count + 2);
     s_sql (&sql, " WHERE %s", resource->key);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-    if (s_bind_all (self, stmt, 2, count, columns, values, stamp_count))
-        return -1;
-    return authn_store_sql_finish (stmt);
+    params_t params = { .count = 0 };
+    s_param (&params, id, NULL);
+    int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
+           ? s_finish (self, s_query (self, &sql, &params)): -1;
+    s_params_free (&params);
+    return rc;
 }
 
 int
@@ -522,11 +603,8 @@ authn_store_delete (authn_store_t *self, authn_resource_t which, const char *id)
         return -1;
     sql_t sql = { .size = 0 };
     s_sql (&sql, "DELETE FROM %s WHERE %s", resource->table, resource->key);
-    sqlite3_stmt *stmt = s_prepare (self, &sql);
-    if (!stmt)
+    if (sql.overflow)
         return -1;
-    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
-    if (authn_store_sql_finish (stmt) != 0)
-        return -1;
-    return sqlite3_changes (self->db);
+    //  The rows of this table alone: those its deletion cascades to are not counted
+    return pst_sql_run (self->sql, sql.text, "t", id);
 }

@@ -10,11 +10,13 @@ authn_store_revoke (authn_store_t *self, const char *client_id, const char *audi
                     int64_t revoked_at, int64_t keep_from)
 {
     //  A later revocation covers every token an earlier one did: one row per
-    //  client and audience is enough
+    //  client and audience is enough. The larger of two is a CASE: SQLite has
+    //  no GREATEST, PostgreSQL no two-argument MAX.
     int rc = authn_store_sql_run (self,
         "INSERT INTO revocations (client_id, audience, revoked_at) VALUES (?1, ?2, ?3)"
         " ON CONFLICT (client_id, audience) DO UPDATE SET"
-        "  revoked_at = MAX (revoked_at, excluded.revoked_at)",
+        "  revoked_at = CASE WHEN excluded.revoked_at > revocations.revoked_at"
+        "                    THEN excluded.revoked_at ELSE revocations.revoked_at END",
         "tti", client_id, audience? audience: "", revoked_at);
     if (rc == 0)
         rc = authn_store_sql_run (self, "DELETE FROM revocations WHERE revoked_at < ?", "i",
@@ -27,56 +29,53 @@ authn_store_revocations (authn_store_t *self, int64_t after, int64_t keep_from, 
                          int64_t *last_p)
 {
     *last_p = after;
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT id, client_id, audience, revoked_at FROM revocations"
         " WHERE id > ? AND revoked_at >= ? ORDER BY id LIMIT ?", "iin", after, keep_from, limit);
     if (!stmt)
         return NULL;
     json_t *list = json_array ();
-    int rc = SQLITE_DONE;
-    while (list && (rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-        const char *client_id = (const char *) sqlite3_column_text (stmt, 1);
-        const char *audience = (const char *) sqlite3_column_text (stmt, 2);
+    int rc = 0;
+    while (list && (rc = pst_sql_step (stmt)) == 1) {
+        const char *client_id = pst_sql_text (stmt, 1);
+        const char *audience = pst_sql_text (stmt, 2);
         json_t *entry = json_pack ("{s:s, s:s?, s:I}", "client_id", client_id? client_id: "",
             "audience", audience && *audience? audience: NULL,
-            "revoked_at", (json_int_t) sqlite3_column_int64 (stmt, 3));
+            "revoked_at", (json_int_t) pst_sql_int64 (stmt, 3));
         if (!entry || json_array_append_new (list, entry) != 0) {
             json_decref (list);
             list = NULL;
             break;
         }
-        *last_p = sqlite3_column_int64 (stmt, 0);
+        *last_p = pst_sql_int64 (stmt, 0);
     }
-    if (list && rc != SQLITE_DONE) {
+    if (list && rc != 0) {
         json_decref (list);
         list = NULL;
     }
-    sqlite3_finalize (stmt);
+    pst_sql_done (stmt);
     return list;
 }
 
 int64_t
 authn_store_revoked_at (authn_store_t *self, const char *client_id, const char *audience)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
         "SELECT revoked_at FROM revocations WHERE client_id = ? AND audience = ?", "tt",
         client_id, audience? audience: "");
     if (!stmt)
         return -1;
-    int rc = sqlite3_step (stmt);
-    int64_t revoked_at = rc == SQLITE_ROW? sqlite3_column_int64 (stmt, 0): rc == SQLITE_DONE? 0: -1;
-    sqlite3_finalize (stmt);
+    int rc = pst_sql_step (stmt);
+    int64_t revoked_at = rc == 1? pst_sql_int64 (stmt, 0): rc == 0? 0: -1;
+    pst_sql_done (stmt);
     return revoked_at;
 }
 
 int
 authn_store_system_lifetime_max (authn_store_t *self)
 {
-    sqlite3_stmt *stmt = authn_store_sql_query (self,
+    //  No system API yet reads as 0, as it did
+    int64_t lifetime = pst_sql_scalar (self->sql, 0,
         "SELECT MAX (token_lifetime) FROM resource_servers WHERE is_system = 1", NULL);
-    if (!stmt)
-        return -1;
-    int lifetime = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
-    sqlite3_finalize (stmt);
-    return lifetime;
+    return (int) lifetime;
 }

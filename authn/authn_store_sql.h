@@ -6,32 +6,28 @@
 #ifndef AUTHN_STORE_SQL_H_INCLUDED
 #define AUTHN_STORE_SQL_H_INCLUDED
 
-#include "pst_db.h"
+#include "pst_sql.h"
 
 //  The type authn_store.h names (C11 allows the typedef twice)
 typedef struct _authn_store_t authn_store_t;
 
 struct _authn_store_t {
-    sqlite3 *db;
-    //  Statements run on every request (the signing keys' generation), kept
-    //  prepared: preparing one costs more than running it
-    pst_db_cache_t *cache;
+    //  SQLite or PostgreSQL; it keeps every statement prepared
+    pst_sql_t *sql;
 };
 
-//  Prepares sql and binds one parameter per letter of format, as pst_db_query
-//  does ('t' text, 'i' int64_t, 'n' int, 'b' blob and size). The caller steps
-//  and finalizes it. NULL on failure (logged).
-sqlite3_stmt *
-    authn_store_sql_query (authn_store_t *self, const char *sql, const char *format, ...);
-
-//  Runs stmt, a statement that returns no rows, and finalizes it: 0 done, 1
-//  refused by a constraint, -1 any other failure. NULL stmt is a failure.
-int
-    authn_store_sql_finish (sqlite3_stmt *stmt);
-
-//  A statement that returns no rows, prepared, bound as by authn_store_sql_query
-//  and run: 0 done, 1 refused by a constraint, -1 error.
+//  A statement that returns no rows, bound as pst_sql_query binds and run:
+//  0 done, 1 refused by a constraint, -1 any other failure.
 int
     authn_store_sql_run (authn_store_t *self, const char *sql, const char *format, ...);
+
+//  1 on PostgreSQL: for the few texts that must differ by engine
+int
+    authn_store_sql_is_postgres (authn_store_t *self);
+
+//  Copies text with ASCII A-Z folded to a-z, as SQLite's NOCASE and lower()
+//  fold (and PostgreSQL's lower() under COLLATE "C"). Caller frees.
+char *
+    authn_store_sql_fold (const char *text);
 
 #endif

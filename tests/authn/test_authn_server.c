@@ -9,6 +9,7 @@
 #include "authn_bootstrap.h"
 #include "authn_config.h"
 #include "authn_store.h"
+#include "test_db.h"
 #include "authn_server.h"
 #include "pst_actor.h"
 #include "pst_bus.h"
@@ -178,6 +179,11 @@ s_setup (void **state)
     assert_non_null (s_mfa);
     char *mfa_endpoint = zsock_last_endpoint (s_mfa);
     s_config = authn_config_from_env ();
+    assert_non_null (s_config);
+    //  authn.db in the data directory, or a PostgreSQL database in the pg run
+    char *location = test_db_location (s_config->db_path);
+    free (s_config->db_path);
+    s_config->db_path = location;
     free (s_config->endpoint);
     s_config->endpoint = strdup ("tcp://127.0.0.1:*");
     free (s_config->mfa_endpoint);

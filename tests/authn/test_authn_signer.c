@@ -14,6 +14,7 @@
 #include "authn_keys.h"
 #include "authn_signer.h"
 #include "authn_store.h"
+#include "test_db.h"
 #include "authn_worker.h"
 #include "pst_crypto.h"
 #include "pst_jwt.h"
@@ -34,6 +35,10 @@ s_setup (void **state)
     setenv ("POSTERN_DOMAIN", "keys.test:8443", 1);
     s_config = authn_config_from_env ();
     assert_non_null (s_config);
+    //  authn.db in the data directory, or a PostgreSQL database in the pg run
+    char *location = test_db_location (s_config->db_path);
+    free (s_config->db_path);
+    s_config->db_path = location;
     return 0;
 }
 

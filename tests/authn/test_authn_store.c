@@ -13,19 +13,31 @@
 #include "authn_admin.h"
 #include "authn_config.h"
 #include "authn_store.h"
+#include "authn_store_sql.h"
 #include "pst_crypto.h"
-#include "pst_db.h"
+#include "test_db.h"
 
 static char s_dir [64];
 static char s_path [128];
+static char *s_location;        //  s_path, or a PostgreSQL database in the pg run
 
-//  A connection of the test's own, to look at what the store wrote
-static sqlite3 *
+//  A connection of the test's own, to look at what the store wrote: a store
+//  of its own, whose engine the test reaches through authn_store_sql.h
+static authn_store_t *
 s_look (void)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal (sqlite3_open_v2 (s_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    return db;
+    authn_store_t *look = authn_store_new (s_location);
+    assert_non_null (look);
+    return look;
+}
+
+//  Runs SQL without rows on a connection of the test's own
+static void
+s_look_exec (const char *sql)
+{
+    authn_store_t *look = s_look ();
+    assert_int_equal (pst_sql_exec (look->sql, sql), 0);
+    authn_store_destroy (&look);
 }
 
 static int
@@ -35,6 +47,7 @@ s_setup (void **state)
     strcpy (s_dir, "/tmp/postern-authn-store-XXXXXX");
     assert_non_null (mkdtemp (s_dir));
     snprintf (s_path, sizeof s_path, "%s/authn.db", s_dir);
+    s_location = test_db_location (s_path);
     return 0;
 }
 
@@ -42,6 +55,8 @@ static int
 s_teardown (void **state)
 {
     (void) state;
+    free (s_location);
+    s_location = NULL;
     char command [128];
     snprintf (command, sizeof command, "rm -rf %s", s_dir);
     assert_int_equal (system (command), 0);
@@ -71,12 +86,13 @@ s_flag (json_t *list, const char *kid, const char *flag)
 static int
 s_look_int (const char *sql)
 {
-    sqlite3 *db = s_look ();
-    sqlite3_stmt *stmt = pst_db_prepare (db, sql);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    int value = sqlite3_column_int (stmt, 0);
-    sqlite3_finalize (stmt);
-    pst_db_close (&db);
+    authn_store_t *look = s_look ();
+    pst_sql_stmt_t *stmt = pst_sql_query (look->sql, sql, NULL);
+    assert_non_null (stmt);
+    assert_int_equal (pst_sql_step (stmt), 1);
+    int value = (int) pst_sql_int64 (stmt, 0);
+    pst_sql_done (stmt);
+    authn_store_destroy (&look);
     return value;
 }
 
@@ -96,7 +112,7 @@ static void
 test_signing_keys_rotation (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     assert_non_null (store);
     char *kid = NULL, *pem = NULL;
     int64_t generation = 0;
@@ -146,7 +162,7 @@ test_signing_keys_rotation (void **state)
     json_decref (list);
 
     //  Another connection, as another worker, sees the rotation at once
-    authn_store_t *other = authn_store_new (s_path);
+    authn_store_t *other = authn_store_new (s_location);
     assert_int_equal (authn_store_signing_generation (other), start + 3);
     assert_int_equal (authn_store_signing_current (other, &kid, &pem, &generation), 0);
     assert_string_equal (kid, "key-b");
@@ -183,10 +199,7 @@ test_signing_keys_rotation (void **state)
     authn_store_destroy (&other);
 
     //  A key from before certificates (as after the migration): found, then certified
-    sqlite3 *db = s_look ();
-    assert_int_equal (pst_db_exec (db, "UPDATE signing_keys SET cert_pem = NULL, jwk = NULL"
-                                       " WHERE is_current = 1"), 0);
-    pst_db_close (&db);
+    s_look_exec ("UPDATE signing_keys SET cert_pem = NULL, jwk = NULL WHERE is_current = 1");
     assert_int_equal (authn_store_signing_uncertified (store, &kid, &pem), 0);
     assert_string_equal (kid, "key-g");
     assert_string_equal (pem, "PEM");
@@ -204,7 +217,7 @@ static void
 test_clients_and_grants (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     json_t *grants = json_pack ("[s, s]", "password", "client_credentials");
     char *client_id = NULL, *secret = NULL;
     assert_int_equal (authn_admin_insert_client (store, "App", "regular_web", "client_secret_post",
@@ -263,12 +276,7 @@ test_clients_and_grants (void **state)
     //  deleting the client deletes its grants (foreign keys are on)
     assert_int_equal (authn_store_delete (store, AUTHN_CLIENTS, client_id), 1);
     assert_null (authn_store_client_grant_scopes (store, client_id, "https://api.example"));
-    sqlite3 *db = s_look ();
-    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT count(*) FROM client_grants");
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    assert_int_equal (sqlite3_column_int (stmt, 0), 0);
-    sqlite3_finalize (stmt);
-    pst_db_close (&db);
+    assert_int_equal (s_look_int ("SELECT count(*) FROM client_grants"), 0);
     authn_store_destroy (&store);
     free (client_id); free (secret); free (public_id);
 }
@@ -277,7 +285,7 @@ static void
 test_users (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     char *hash = pst_password_hash ("a fine password");
     json_t *row = json_pack ("{s:s, s:s, s:s, s:b}", "user_id", "auth0|1",
         "email", "Mixed@Example.com", "password_hash", hash, "email_verified", 1);
@@ -314,13 +322,10 @@ test_users (void **state)
 static int
 s_attempts (const char *key)
 {
-    sqlite3 *db = s_look ();
-    sqlite3_stmt *stmt = pst_db_prepare (db, "SELECT failures FROM login_failures WHERE key = ?");
-    assert_non_null (stmt);
-    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-    int attempts = sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
-    sqlite3_finalize (stmt);
-    pst_db_close (&db);
+    authn_store_t *look = s_look ();
+    int attempts = (int) pst_sql_scalar (look->sql, -1,
+        "SELECT failures FROM login_failures WHERE key = ?", "t", key);
+    authn_store_destroy (&look);
     return attempts;
 }
 
@@ -332,7 +337,7 @@ static void
 test_login_reservations (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     int64_t window = 0;
     for (int attempt = 0; attempt < 3; attempt++) {
         assert_int_equal (authn_store_login_reserve (store, "ip:a", 3, 900, 1000 + attempt, &window), 0);
@@ -386,7 +391,7 @@ static void *
 s_racer (void *args)
 {
     int *reserved = (int *) args;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     for (int attempt = 0; store && attempt < RACER_ATTEMPTS; attempt++) {
         int64_t window = 0;
         if (authn_store_login_reserve (store, "user:raced", RACE_LIMIT, 900, 5000, &window) == 0)
@@ -402,7 +407,7 @@ static void
 test_login_reservations_race (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);     //  migrated before the race
+    authn_store_t *store = authn_store_new (s_location);     //  migrated before the race
     pthread_t threads [RACERS];
     int reserved [RACERS] = { 0 };
     for (int index = 0; index < RACERS; index++)
@@ -422,7 +427,7 @@ static void
 test_login_prune (void **state)
 {
     (void) state;
-    authn_store_t *store = authn_store_new (s_path);
+    authn_store_t *store = authn_store_new (s_location);
     int64_t window = 0;
     assert_int_equal (authn_store_login_reserve (store, "user:old", 3, 900, 100, &window), 0);
     assert_int_equal (authn_store_login_reserve (store, "user:ending", 3, 900, 1000, &window), 0);
@@ -436,17 +441,121 @@ test_login_prune (void **state)
     assert_int_equal (authn_store_login_prune (store, 1900, 900), 0);
     assert_int_equal (s_attempts ("user:ending"), -1);
     assert_int_equal (s_attempts ("ip:live"), 2);
+    authn_store_destroy (&store);
+}
 
-    //  The prune is served by the index on window_start, not a scan of every key
-    sqlite3 *db = s_look ();
-    sqlite3_stmt *stmt = pst_db_prepare (db,
-        "EXPLAIN QUERY PLAN DELETE FROM login_failures WHERE window_start <= 0");
+//  The prune is served by the index on window_start, not a scan of every key
+//  (SQLite's query plan; PostgreSQL's migration makes the same index)
+static void
+test_login_prune_uses_index (void **state)
+{
+    (void) state;
+    authn_store_t *look = s_look ();
+    pst_sql_stmt_t *stmt = pst_sql_query (look->sql,
+        "EXPLAIN QUERY PLAN DELETE FROM login_failures WHERE window_start <= 0", NULL);
     assert_non_null (stmt);
-    assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
-    assert_non_null (strstr ((const char *) sqlite3_column_text (stmt, 3),
-                             "login_failures_window_start"));
-    sqlite3_finalize (stmt);
-    pst_db_close (&db);
+    assert_int_equal (pst_sql_step (stmt), 1);
+    assert_non_null (strstr (pst_sql_text (stmt, 3), "login_failures_window_start"));
+    pst_sql_done (stmt);
+    authn_store_destroy (&look);
+}
+
+#define KEY_RACERS      4
+
+static void *
+s_key_racer (void *args)
+{
+    int *added = (int *) args;
+    authn_store_t *store = authn_store_new (s_location);
+    char kid [32];
+    snprintf (kid, sizeof kid, "key-%p", args);
+    //  Each tries until it learns that both roles are taken
+    int rc = 0;
+    for (int attempt = 0; store && rc == 0 && attempt < 3; attempt++) {
+        char attempt_kid [48];
+        snprintf (attempt_kid, sizeof attempt_kid, "%s-%d", kid, attempt);
+        rc = authn_store_signing_add (store, attempt_kid, "PEM", "CERT", "{}", 100);
+        if (rc == 0)
+            (*added)++;
+    }
+    authn_store_destroy (&store);
+    return NULL;
+}
+
+//  Connections adding keys at once (as authn processes starting together do)
+//  add exactly a current and a next key between them, and every one learns
+//  that both are taken rather than failing: adding reads the roles, then
+//  writes, in one transaction, which queues the writers of every process (a
+//  unique index alone would only refuse the second current key as an error)
+static void
+test_signing_add_race (void **state)
+{
+    (void) state;
+    authn_store_t *store = authn_store_new (s_location);     //  migrated before the race
+    pthread_t threads [KEY_RACERS];
+    int added [KEY_RACERS] = { 0 };
+    for (int index = 0; index < KEY_RACERS; index++)
+        assert_int_equal (pthread_create (&threads [index], NULL, s_key_racer, &added [index]), 0);
+    int total = 0;
+    for (int index = 0; index < KEY_RACERS; index++) {
+        assert_int_equal (pthread_join (threads [index], NULL), 0);
+        total += added [index];
+    }
+    assert_int_equal (total, 2);
+    assert_int_equal (authn_store_signing_missing (store), 0);
+    assert_int_equal (s_look_int ("SELECT count(*) FROM signing_keys"), 2);
+    authn_store_destroy (&store);
+}
+
+#define THROTTLE_RACERS 2
+#define THROTTLE_TRIES  60
+#define THROTTLE_LIMIT  45
+
+static void *
+s_throttle_racer (void *args)
+{
+    int *reserved = (int *) args;
+    authn_store_t *store = authn_store_new (s_location);
+    for (int attempt = 0; store && attempt < THROTTLE_TRIES; attempt++) {
+        //  As authn_throttle_reserve: the address, then the user, in one
+        //  transaction; a refusal of either rolls both back
+        int64_t window = 0;
+        if (authn_store_begin (store) != 0)
+            continue;
+        int ip = authn_store_login_reserve (store, "ip:shared", 1000, 900, 5000, &window);
+        int user = ip == 0? authn_store_login_reserve (store, "user:shared", THROTTLE_LIMIT, 900,
+                                                        5000, &window): -1;
+        if (ip == 0 && user == 0 && authn_store_commit (store) == 0)
+            (*reserved)++;
+        else
+            authn_store_rollback (store);
+    }
+    authn_store_destroy (&store);
+    return NULL;
+}
+
+//  Two connections (two authn processes) reserving sign-in attempts for one
+//  user at once, each reservation a transaction over two keys: the user's
+//  count ends exactly at the limit, and the address counted exactly the
+//  reservations that stood (a refused user's attempt rolled back its address's)
+static void
+test_login_reservations_two_connections (void **state)
+{
+    (void) state;
+    authn_store_t *store = authn_store_new (s_location);     //  migrated before the race
+    pthread_t threads [THROTTLE_RACERS];
+    int reserved [THROTTLE_RACERS] = { 0 };
+    for (int index = 0; index < THROTTLE_RACERS; index++)
+        assert_int_equal (pthread_create (&threads [index], NULL, s_throttle_racer,
+                                          &reserved [index]), 0);
+    int total = 0;
+    for (int index = 0; index < THROTTLE_RACERS; index++) {
+        assert_int_equal (pthread_join (threads [index], NULL), 0);
+        total += reserved [index];
+    }
+    assert_int_equal (total, THROTTLE_LIMIT);
+    assert_int_equal (s_attempts ("user:shared"), THROTTLE_LIMIT);
+    assert_int_equal (s_attempts ("ip:shared"), THROTTLE_LIMIT);
     authn_store_destroy (&store);
 }
 
@@ -484,6 +593,14 @@ test_config_from_env (void **state)
     assert_null (config);
     unsetenv ("POSTERN_BUS_TIMEOUT_MS");
     unsetenv ("POSTERN_AUTHN_WORKERS");
+
+    //  A PostgreSQL URL is the location as it is: not a file in the data directory
+    setenv ("POSTERN_AUTHN_DB", "postgresql://postern:secret@db.internal:5432/postern", 1);
+    config = authn_config_from_env ();
+    assert_non_null (config);
+    assert_string_equal (config->db_path, "postgresql://postern:secret@db.internal:5432/postern");
+    authn_config_destroy (&config);
+    unsetenv ("POSTERN_AUTHN_DB");
 }
 
 int
@@ -496,8 +613,17 @@ main (void)
         cmocka_unit_test_setup_teardown (test_users, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_login_reservations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_login_reservations_race, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_login_reservations_two_connections, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_signing_add_race, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_login_prune, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_config_from_env, s_setup, s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    //  What only a SQLite file has: its query plans
+    const struct CMUnitTest sqlite_tests [] = {
+        cmocka_unit_test_setup_teardown (test_login_prune_uses_index, s_setup, s_teardown),
+    };
+    int failed = cmocka_run_group_tests (tests, NULL, NULL);
+    if (!test_db_is_postgres ())
+        failed += cmocka_run_group_tests (sqlite_tests, NULL, NULL);
+    return failed;
 }
