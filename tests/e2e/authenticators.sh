@@ -261,14 +261,14 @@ expect "after reset: enrolment confirmed" 200 "$STATUS"
 
 # --- Deleting the user takes the MFA state with it ------------------------------------------------
 mfa_rows() {
-  sqlite3 "$POSTERN_DATA_DIR/mfa.db" \
+  mfa_sql \
     "SELECT (SELECT count(*) FROM authenticators WHERE user_id = '$USER_ID')
           + (SELECT count(*) FROM recovery_codes WHERE user_id = '$USER_ID')"
 }
 check "before deletion the user has MFA state" test "$(mfa_rows)" -gt 0
 mgmt DELETE "$USER_PATH"
 expect "delete user: status" 204 "$STATUS"
-expect "delete user: no authenticator or recovery code left in mfa.db" 0 "$(mfa_rows)"
+expect "delete user: no authenticator or recovery code left in mfa's database" 0 "$(mfa_rows)"
 mgmt GET "$USER_PATH"
 expect "deleted user: gone" 404 "$STATUS"
 

@@ -233,5 +233,21 @@ mail_count() {
   find "$MAIL_DIR" -name '*.eml' | wc -l
 }
 
+# db_query FILE SQL: a SQLite file, read-only
+db_query() {
+  local db=$1; shift
+  sqlite3 -readonly -cmd '.timeout 5000' "$db" "$@"
+}
+# mfa's tables, on either engine: the PostgreSQL run reads schema mfa of the
+# run's database (the queries here are written to mean the same on both)
+mfa_sql() {
+  if [[ ${POSTERN_MFA_DB:-} == postgres* ]]; then
+    PGOPTIONS='-c search_path=mfa -c default_transaction_read_only=on' \
+      psql -qAtX -v ON_ERROR_STOP=1 -d "$POSTERN_MFA_DB" -c "$1"
+  else
+    db_query "$POSTERN_DATA_DIR/mfa.db" "$@"
+  fi
+}
+
 # wait_mail, mail_field, b64url_decode, verify_jwt, jwt_claims
 source "$(dirname "${BASH_SOURCE[0]}")/../support/checks.sh"

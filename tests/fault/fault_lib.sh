@@ -119,20 +119,6 @@ smtp_count() { grep -cF -- "$1" "$E2E_WORK/smtp.log" 2>/dev/null || true; }
 
 # --- Databases (read-only) ----------------------------------------------------------------
 
-db_query() {
-  local db=$1; shift
-  sqlite3 -readonly -cmd '.timeout 5000' "$db" "$@"
-}
-# mfa's tables, on either engine: the PostgreSQL run reads schema mfa of the
-# run's database (the queries here are written to mean the same on both)
-mfa_sql() {
-  if [[ ${POSTERN_MFA_DB:-} == postgres* ]]; then
-    PGOPTIONS='-c search_path=mfa -c default_transaction_read_only=on' \
-      psql -qAtX -v ON_ERROR_STOP=1 -d "$POSTERN_MFA_DB" -c "$1"
-  else
-    db_query "$POSTERN_DATA_DIR/mfa.db" "$@"
-  fi
-}
 outbox_sql() { db_query "$POSTERN_DATA_DIR/mailer-outbox.db" "$@"; }
 
 # sql_quote TEXT: TEXT as an SQL string literal
