@@ -301,10 +301,11 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
             config->dispatch (worker, op->def, op->handler, request, reply);
         else
             op->handler (worker, request, reply);
-        //  A request that failed because the database could not be reached is
-        //  worth retrying: 503, as for a service that is down, not 500
-        const char *error = pst_msg_error (reply);
-        if (error && streq (error, PST_ERR_INTERNAL) && pst_sql_unavailable_seen ())
+        //  A request that failed while its database could not be reached is
+        //  worth retrying: 503, as for a service that is down. Whatever the
+        //  handler answered: a read that failed may have looked like "no such
+        //  client" to it, and that answer would be a lie.
+        if (pst_msg_is_error (reply) && pst_sql_unavailable_seen ())
             pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The database is unavailable");
     }
     if (s_send_payload (sock, zmsg, reply) != 0)

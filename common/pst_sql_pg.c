@@ -8,6 +8,7 @@
 #include "pst_sql_engine.h"
 #include "pst_log.h"
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,19 @@ s_session_setup (s_pg_t *self)
 static int
 s_ensure_connection (s_pg_t *self)
 {
+    //  An idle connection the server closed (it restarted, or a standby took
+    //  over) has its goodbye waiting on the socket: read it now, so the
+    //  connection is reopened before the statement rather than failing it
+    if (PQstatus (self->conn) == CONNECTION_OK
+    &&  PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
+        //  The server's last words first, then the end of the stream: a few
+        //  reads, while there is something to read
+        for (int reads = 0; reads < 4 && PQstatus (self->conn) == CONNECTION_OK; reads++) {
+            struct pollfd socket = { PQsocket (self->conn), POLLIN, 0 };
+            if (socket.fd < 0 || poll (&socket, 1, 0) <= 0 || !PQconsumeInput (self->conn))
+                break;
+        }
+    }
     if (PQstatus (self->conn) == CONNECTION_OK)
         return 0;
     PQreset (self->conn);

@@ -48,6 +48,15 @@ s_database_down (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
 }
 
+//  A read that failed looks like "not found" to its handler
+static int
+s_database_down_not_found (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker; (void) request;
+    pst_sql_unavailable_note ();
+    return pst_msg_fail (reply, "invalid_client", "Unknown client.");
+}
+
 static int
 s_broken (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
@@ -69,6 +78,7 @@ static const pst_op_def_t s_catalogue [] = {
     TEST_OP ("test.needs", NULL, "value:i name"),
     TEST_OP ("test.dbdown", NULL, ""),
     TEST_OP ("test.broken", NULL, ""),
+    TEST_OP ("test.dbdown_nf", NULL, ""),
     { PST_SERVICE_AUTHN, "test.from_mailer", PST_CALLER_MAILER, PST_API_BUS, NULL, NULL,
       PST_AUTH_NONE, NULL, "", 0, 0 },
     TEST_OP (NULL, NULL, NULL)
@@ -83,6 +93,7 @@ static const pst_handler_t s_handlers [] = {
     { "test.from_mailer", s_echo },
     { "test.dbdown", s_database_down },
     { "test.broken", s_broken },
+    { "test.dbdown_nf", s_database_down_not_found },
     { NULL, NULL }
 };
 
@@ -178,9 +189,10 @@ test_client_takes_turns_over_instances (void **state)
     assert_null (pst_client_new (" , ", NULL, NULL));
 }
 
-//  A failure because the database could not be reached is a 503 (worth a
-//  retry), whatever the handler said; any other failure stays what it was,
-//  and the next request on the same worker starts clean
+//  A failure while the database could not be reached is a 503 (worth a
+//  retry), whatever the handler said ("unknown client" from a read that
+//  failed included); any other failure stays what it was, and the next
+//  request on the same worker starts clean
 static void
 test_database_unavailable_is_503 (void **state)
 {
@@ -189,7 +201,7 @@ test_database_unavailable_is_503 (void **state)
     pst_service_t *service = pst_service_new (&config);
     assert_non_null (service);
     pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
-    const char *ops [] = { "test.dbdown", "test.broken", "test.dbdown", "test.echo" };
+    const char *ops [] = { "test.dbdown", "test.broken", "test.dbdown_nf", "test.echo" };
     const char *want [] = { PST_ERR_UNAVAILABLE, PST_ERR_INTERNAL, PST_ERR_UNAVAILABLE, NULL };
     for (int i = 0; i < 4; i++) {
         pst_msg_t *request = pst_msg_new_request (ops [i], 2000);
