@@ -220,27 +220,13 @@ s_query (authn_store_t *self, const sql_t *sql, const params_t *params)
         pst_log (PST_LOG_ERROR, "db_statement_too_long", NULL);
         return NULL;
     }
-    char format [MAX_PARAMS + 1];
-    memset (format, 't', (size_t) params->count);
-    format [params->count] = '\0';
-    const char *const *v = params->values;
-    //  Every slot is passed; the format's letters say how many are used
-    return pst_sql_query (self->sql, sql->text, format, v [0], v [1], v [2], v [3], v [4],
-                          v [5], v [6], v [7], v [8], v [9], v [10], v [11], v [12], v [13],
-                          v [14], v [15], v [16], v [17], v [18], v [19]);
-}
-
-//  Runs a statement without rows: 0 done, 1 refused by a constraint, -1 error
-static int
-s_finish (authn_store_t *self, pst_sql_stmt_t *stmt)
-{
-    if (!stmt)
-        return -1;
-    int rc;
-    while ((rc = pst_sql_step (stmt)) == 1)
-        ;
-    pst_sql_done (stmt);
-    return rc == 0? 0: pst_sql_failure (self->sql) == PST_SQL_CONSTRAINT? 1: -1;
+    pst_sql_stmt_t *stmt = pst_sql_prepare (self->sql, sql->text);
+    for (int index = 0; stmt && index < params->count; index++)
+        if (pst_sql_bind_text (stmt, index + 1, params->values [index]) != 0) {
+            pst_sql_done (stmt);
+            stmt = NULL;
+        }
+    return stmt;
 }
 
 //  ---------------------------------------------------------------------------
@@ -555,7 +541,7 @@ authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *r
     sql.overflow |= names.overflow | marks.overflow;
     params_t params = { .count = 0 };
     int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
-           ? s_finish (self, s_query (self, &sql, &params)): -1;
+           ? authn_store_sql_finish (self, s_query (self, &sql, &params)): -1;
     s_params_free (&params);
     return rc;
 }
@@ -590,7 +576,7 @@ authn_store_update (authn_store_t *self, authn_resource_t which, const char *id,
     params_t params = { .count = 0 };
     s_param (&params, id, NULL);
     int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
-           ? s_finish (self, s_query (self, &sql, &params)): -1;
+           ? authn_store_sql_finish (self, s_query (self, &sql, &params)): -1;
     s_params_free (&params);
     return rc;
 }

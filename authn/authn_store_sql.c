@@ -4,12 +4,8 @@
 #include <string.h>
 
 int
-authn_store_sql_run (authn_store_t *self, const char *sql, const char *format, ...)
+authn_store_sql_finish (authn_store_t *self, pst_sql_stmt_t *stmt)
 {
-    va_list args;
-    va_start (args, format);
-    pst_sql_stmt_t *stmt = pst_sql_vquery (self->sql, sql, format, args);
-    va_end (args);
     if (!stmt)
         return -1;
     int rc;
@@ -17,6 +13,16 @@ authn_store_sql_run (authn_store_t *self, const char *sql, const char *format, .
         ;
     pst_sql_done (stmt);
     return rc == 0? 0: pst_sql_failure (self->sql) == PST_SQL_CONSTRAINT? 1: -1;
+}
+
+int
+authn_store_sql_run (authn_store_t *self, const char *sql, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    pst_sql_stmt_t *stmt = pst_sql_vquery (self->sql, sql, format, args);
+    va_end (args);
+    return authn_store_sql_finish (self, stmt);
 }
 
 int

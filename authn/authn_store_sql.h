@@ -16,6 +16,11 @@ struct _authn_store_t {
     pst_sql_t *sql;
 };
 
+//  Runs stmt, a statement that returns no rows, to its end and gives it back:
+//  0 done, 1 refused by a constraint, -1 any other failure (NULL stmt too)
+int
+    authn_store_sql_finish (authn_store_t *self, pst_sql_stmt_t *stmt);
+
 //  A statement that returns no rows, bound as pst_sql_query binds and run:
 //  0 done, 1 refused by a constraint, -1 any other failure.
 int

@@ -13,6 +13,10 @@
 #    pg-cluster.sh kill-primary FILE     the primary stops at once (-m immediate)
 #    pg-cluster.sh promote FILE          the standby becomes the primary
 #
+#  And for any cluster FILE names (its first line):
+#    pg-cluster.sh restart FILE [S]      stopped at once (-m immediate, as a
+#                                        crash) and started again S seconds later
+#
 #  PostgreSQL refuses to run as root: as root, the cluster runs as nobody.
 set -euo pipefail
 
@@ -87,6 +91,12 @@ start-pair)
 kill-primary)
     primary="$(sed -n 1p "$state")"
     as_owner "$bindir/pg_ctl" -D "$primary/data" -m immediate -w stop > /dev/null
+    ;;
+restart)
+    dir="$(sed -n 1p "$state")"
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null
+    sleep "${3:-0}"
+    start_server "$dir"
     ;;
 promote)
     standby="$(sed -n 2p "$state")"
