@@ -6,6 +6,7 @@
     libpq is synchronous here: each worker thread has its own connection.
 */
 #include "pst_sql_engine.h"
+#include "pst_sql_placeholders.h"
 #include "pst_log.h"
 #include <libpq-fe.h>
 #include <poll.h>
@@ -79,49 +80,6 @@ s_log (const char *event, const char *sqlstate, const char *message)
         line [--length] = '\0';
     pst_log (PST_LOG_ERROR, event, "engine", "postgres", "sqlstate", sqlstate? sqlstate: "",
              "reason", line, NULL);
-}
-
-//  SQLite's placeholders in PostgreSQL's spelling: ?N stays N, a bare ? takes
-//  the largest number so far plus one (SQLite's rule). Quoted text and
-//  identifiers are left alone. NULL when out of memory.
-static char *
-s_rewrite (const char *sql, int *params)
-{
-    size_t length = strlen (sql);
-    char *out = (char *) malloc (length * 3 + 1);
-    if (!out)
-        return NULL;
-    char *cursor = out;
-    char quote = 0;
-    int highest = 0;
-    for (const char *in = sql; *in; in++) {
-        if (quote) {
-            if (*in == quote)
-                quote = 0;
-            *cursor++ = *in;
-        }
-        else
-        if (*in == '\'' || *in == '"') {
-            quote = *in;
-            *cursor++ = *in;
-        }
-        else
-        if (*in == '?') {
-            int number = 0;
-            while (in [1] >= '0' && in [1] <= '9' && number < 1000)
-                number = number * 10 + (*++in - '0');
-            if (number == 0)
-                number = highest + 1;
-            if (number > highest)
-                highest = number;
-            cursor += sprintf (cursor, "$%d", number);
-        }
-        else
-            *cursor++ = *in;
-    }
-    *cursor = '\0';
-    *params = highest;
-    return out;
 }
 
 static void
@@ -268,7 +226,7 @@ s_entry_fill (s_prepared_t *entry, const char *sql, unsigned serial)
 {
     entry->sql = sql;
     entry->text = strdup (sql);
-    entry->rewritten = s_rewrite (sql, &entry->params);
+    entry->rewritten = pst_sql_placeholders (sql, &entry->params);
     snprintf (entry->name, sizeof entry->name, "p%u", serial);
     entry->prepared = false;
     return entry->text && entry->rewritten? 0: -1;
@@ -352,7 +310,7 @@ s_prepare (pst_sql_t *base, const char *sql)
     else {
         //  Run once without keeping it (in use already, or no room)
         stmt->prepared = &stmt->oneoff;
-        stmt->oneoff.rewritten = s_rewrite (sql, &stmt->oneoff.params);
+        stmt->oneoff.rewritten = pst_sql_placeholders (sql, &stmt->oneoff.params);
     }
     //  Placeholders left unbound are NULL, as in SQLite
     stmt->params = stmt->prepared->params;

@@ -148,15 +148,25 @@ s_blob (pst_sql_stmt_t *base, int column, size_t *size)
 //  The statements that make transactions are kept prepared like the others:
 //  parsing them anew for every transaction of mfa's batches was measurable
 static int
+s_run_kept (pst_sql_t *base, const char *sql)
+{
+    pst_sql_stmt_t *stmt = s_prepare (base, sql);
+    int rc = stmt? s_step (stmt): -1;
+    if (stmt)
+        s_done (stmt);
+    return rc < 0? -1: 0;
+}
+
+static int
 s_begin (pst_sql_t *base)
 {
-    return pst_sql_run (base, "BEGIN IMMEDIATE", "") < 0? -1: 0;
+    return s_run_kept (base, "BEGIN IMMEDIATE");
 }
 
 static int
 s_commit (pst_sql_t *base)
 {
-    return pst_sql_run (base, "COMMIT", "") < 0? -1: 0;
+    return s_run_kept (base, "COMMIT");
 }
 
 static int
