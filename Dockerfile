@@ -10,20 +10,20 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       build-essential cmake pkg-config libczmq-dev libmsgpack-dev libmicrohttpd-dev \
-      libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libsodium-dev libssl-dev libjansson-dev \
+      libsqlite3-dev libcurl4-openssl-dev libcmocka-dev libsodium-dev libssl-dev libjansson-dev libpq-dev \
       >/dev/null
 # the sources only (.dockerignore keeps out build trees, data, node_modules and the
 # deployment files, so editing those does not rebuild the binaries)
 COPY . /src
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null \
  && cmake --build /build -j"$(nproc)" \
-      --target postern-gateway postern-authn postern-mfa postern-mailer
+      --target postern-gateway postern-authn postern-mfa postern-mailer postern-keys
 
 FROM ${BASE_IMAGE}
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libczmq4 libmsgpackc2 libmicrohttpd12 libsqlite3-0 libcurl4 libsodium23 libssl3 \
-      libjansson4 ca-certificates >/dev/null \
+      libjansson4 libpq5 ca-certificates >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 # A fixed, unprivileged uid/gid (10001) so that ownership of volumes and of files
 # mounted into the containers (a TLS key, an SMTP CA) is predictable on the host.

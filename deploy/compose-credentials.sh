@@ -8,18 +8,23 @@
 # DIR is created 0700 and holds a .gitignore that ignores everything in it. Run it
 # after `docker-compose up -d`; it waits up to 60 s for the services to write the
 # files. Uses the same compose project as your docker-compose commands
-# (COMPOSE_PROJECT_NAME or the directory name). With POSTERN_TLS_CERT set there is
-# no development CA: only bootstrap.json is copied.
+# (COMPOSE_PROJECT_NAME or the directory name) and file (COMPOSE_FILE, default
+# compose.yaml; with compose.ha.yaml it reads authn-1's and gateway-1's volumes,
+# which the other instances share). With POSTERN_TLS_CERT set there is no
+# development CA: only bootstrap.json is copied.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dir=${1:-$root/data-compose}
-compose=(docker-compose -f "$root/compose.yaml")
+compose=(docker-compose -f "${COMPOSE_FILE:-$root/compose.yaml}")
 
-# container SERVICE: the id of the service's running container
+# container SERVICE: the id of the service's running container (of its first
+# instance, SERVICE-1, in a file that runs several)
 container() {
-  local id
-  id=$("${compose[@]}" ps -q "$1" | head -n1)
+  local id service services
+  services=$("${compose[@]}" config --services)
+  service=$(grep -x -m1 -E "$1|$1-1" <<<"$services") || service=$1
+  id=$("${compose[@]}" ps -q "$service" | head -n1)
   if [[ -z $id ]]; then
     echo "compose-credentials: no $1 container (docker-compose up -d first)" >&2
     return 1
