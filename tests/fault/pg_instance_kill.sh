@@ -129,6 +129,16 @@ while (( $(now_ms) < start_ms + RUN_S * 1000 )); do
     other=$((other + 1)); fail "the mailed code did not complete the sign-in: $STATUS ${BODY:0:200}"
   fi
 done
+# On a slow machine the load can leave few sign-ins of our own after the kill: a
+# few more on the survivors, counted, not timed
+for ((extra = 0; killed && completed_after_kill < MIN_AFTER_KILL && extra < 2 * MIN_AFTER_KILL; extra++)); do
+  result=$(sign_in_cycle pgkill-1@example.com)
+  case $result in
+    "acked completed") acked=$((acked + 1)); completed=$((completed + 1)); completed_after_kill=$((completed_after_kill + 1)) ;;
+    503) unavailable=$((unavailable + 1)); sleep 1.5 ;;
+    *) other=$((other + 1)); fail "a sign-in on the survivors: $result" ;;
+  esac
+done
 e2e_log "acknowledged $acked, completed $completed ($completed_after_kill after the kill), 503 $unavailable, held $held"
 for pid in "${FAULT_BG_PIDS[@]}"; do wait "$pid"; done
 cat "$E2E_WORK"/load-*.log > "$E2E_WORK/load.log"
