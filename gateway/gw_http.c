@@ -72,7 +72,8 @@ typedef struct {
     gw_ratelimit_take_t rate;
     int keys_refreshed;
     int revocations_awaited;
-    json_t *params;             //  Authentication API parameters
+    json_t *params;             //  Authentication API parameters (the envelope takes them)
+    char *client_id;            //  the application they name, for CORS; or NULL
     json_t *data;               //  Management API body
     json_t *query_params;       //  Management API query
     gw_auth_verdict_t verdict;  //  the caller, its scopes and azp (for the audit)
@@ -127,9 +128,8 @@ s_respond (request_t *req, gw_response_t *response)
     if (response && req->charged)
         gw_response_rate_limit (response, req->rate.limit, req->rate.remaining, req->rate.reset);
     //  The application a request names: its client_id (body or Basic), else its token's azp
-    const char *client = json_string_value (json_object_get (req->params, "client_id"));
     gw_cors_decorate (req->http->cors, response, req->match.route, s_header (req, "Origin"),
-                      client? client: req->verdict.caller_client);
+                      req->client_id? req->client_id: req->verdict.caller_client);
     if (!response)
         return req->result = MHD_NO;
     req->status = gw_response_status (response);
@@ -226,6 +226,9 @@ s_authorize_and_send (request_t *req)
             MHD_resume_connection (req->connection);
         return MHD_YES;
     }
+    const char *client_id = json_string_value (json_object_get (req->params, "client_id"));
+    if (client_id && !req->client_id)
+        req->client_id = strdup (client_id);
     //  Counted against the verified client, else its address, before any work
     const char *client = outcome == GW_VERDICT_OK? (req->verdict.caller_client
                        ? req->verdict.caller_client: req->verdict.caller): NULL;
@@ -459,6 +462,7 @@ s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     free (req->query);
     free (req->body);
     json_decref (req->params);
+    free (req->client_id);
     json_decref (req->data);
     json_decref (req->query_params);
     gw_auth_verdict_clear (&req->verdict);
