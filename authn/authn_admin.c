@@ -104,10 +104,29 @@ s_deleted (pst_msg_t *reply, int deleted, const char *what)
 //  ---------------------------------------------------------------------------
 //  Clients
 
-int
-authn_admin_insert_client (authn_store_t *store, const char *name, const char *app_type,
-                           const char *auth_method, const json_t *grant_types,
-                           int is_system, char **client_id_p, char **client_secret_p)
+//  The origins a client payload sets (web_origins, allowed_origins), as an
+//  object of those members (caller frees), NULL when it sets neither. 0, or -1
+//  after failing reply.
+static int
+s_origins (pst_msg_t *reply, const json_t *data, json_t **origins_p)
+{
+    json_t *web_origins, *allowed_origins;
+    *origins_p = NULL;
+    if (authn_fields_origins (reply, data, "web_origins", &web_origins)
+    ||  authn_fields_origins (reply, data, "allowed_origins", &allowed_origins))
+        return -1;
+    if (!web_origins && !allowed_origins)
+        return 0;
+    *origins_p = json_pack ("{s:O*, s:O*}", "web_origins", web_origins,
+                            "allowed_origins", allowed_origins);
+    return *origins_p? 0: pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
+}
+
+//  authn_admin_insert_client, with more (or NULL): further members to store
+static int
+s_insert_client (authn_store_t *store, const char *name, const char *app_type,
+                 const char *auth_method, const json_t *grant_types, const json_t *more,
+                 int is_system, char **client_id_p, char **client_secret_p)
 {
     char client_id [33];
     pst_random_string (client_id, 32, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
@@ -120,6 +139,10 @@ authn_admin_insert_client (authn_store_t *store, const char *name, const char *a
         "client_id", client_id, "name", name, "app_type", app_type,
         "secret_hash", public? NULL: hash, "token_endpoint_auth_method", auth_method,
         "grant_types", (json_t *) grant_types, "is_system", is_system);
+    if (row && more && json_object_update (row, (json_t *) more) != 0) {
+        json_decref (row);
+        row = NULL;
+    }
     int rc = row && authn_store_insert (store, AUTHN_CLIENTS, row) == 0? 0: -1;
     json_decref (row);
     if (rc == 0) {
@@ -130,6 +153,15 @@ authn_admin_insert_client (authn_store_t *store, const char *name, const char *a
     }
     sodium_memzero (secret, sizeof secret);
     return rc;
+}
+
+int
+authn_admin_insert_client (authn_store_t *store, const char *name, const char *app_type,
+                           const char *auth_method, const json_t *grant_types,
+                           int is_system, char **client_id_p, char **client_secret_p)
+{
+    return s_insert_client (store, name, app_type, auth_method, grant_types, NULL, is_system,
+                            client_id_p, client_secret_p);
 }
 
 static int
@@ -145,19 +177,21 @@ AUTHN_HANDLER (authn_admin_clients_create)
 {
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
-    json_t *grant_types;
+    json_t *grant_types, *origins;
     if (authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
-    ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types))
+    ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types)
+    ||  s_origins (reply, data, &origins))
         return -1;
     json_t *default_grants = json_pack ("[s, s, s, s]",
         "authorization_code", "implicit", "refresh_token", "client_credentials");
     char *client_id = NULL, *client_secret = NULL;
-    int rc = authn_admin_insert_client (s_store (worker), name, app_type? app_type: "regular_web",
+    int rc = s_insert_client (s_store (worker), name, app_type? app_type: "regular_web",
         auth_method? auth_method: "client_secret_post", grant_types? grant_types: default_grants,
-        0, &client_id, &client_secret);
+        origins, 0, &client_id, &client_secret);
     json_decref (default_grants);
+    json_decref (origins);
     if (rc != 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not store the client");
     json_t *client = authn_store_get (s_store (worker), AUTHN_CLIENTS, client_id);
@@ -189,18 +223,21 @@ AUTHN_HANDLER (authn_admin_clients_update)
     const char *id = s_id (request);
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
-    json_t *grant_types;
+    json_t *grant_types, *origins;
     if (authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
-    ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types))
+    ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types)
+    ||  s_origins (reply, data, &origins))
         return -1;
     authn_client_t *current = authn_store_client (s_store (worker), id);
     int system = current && current->is_system;
     int lacks_secret = current && !current->secret_hash;
     authn_client_destroy (&current);
-    if (system)
+    if (system) {
+        json_decref (origins);
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be modified");
+    }
     //  A public client made confidential needs a secret it never had: issue one
     //  and show it once, as at creation
     char secret [80] = "", hash [65] = "";
@@ -208,7 +245,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
         pst_random_token (secret, sizeof secret, 48);
         pst_sha256_hex (secret, strlen (secret), hash);
     }
-    json_t *changes = json_object ();
+    json_t *changes = origins? origins: json_object ();
     s_change (changes, "name", name);
     s_change (changes, "app_type", app_type);
     s_change (changes, "token_endpoint_auth_method", auth_method);

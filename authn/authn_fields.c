@@ -1,6 +1,7 @@
 #include "authn_fields.h"
 #include "pst_error.h"
 #include "pst_json.h"
+#include "pst_origin.h"
 #include <string.h>
 
 #define PASSWORD_MIN_LEN    8
@@ -61,6 +62,30 @@ authn_fields_string_array (pst_msg_t *reply, const json_t *data, const char *key
         ||  (allowed && !s_in (value, allowed)))
             return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
                                  "Payload validation error: %s has an unsupported value", key);
+    }
+    *value_p = member;
+    return 0;
+}
+
+int
+authn_fields_origins (pst_msg_t *reply, const json_t *data, const char *key, json_t **value_p)
+{
+    json_t *member = data? json_object_get (data, key): NULL;
+    *value_p = NULL;
+    if (!member)
+        return 0;
+    if (!json_is_array (member) || json_array_size (member) > AUTHN_FIELDS_ORIGINS_MAX)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                             "Payload validation error: %s must be an array of at most %d origins",
+                             key, AUTHN_FIELDS_ORIGINS_MAX);
+    size_t index;
+    json_t *item;
+    json_array_foreach (member, index, item) {
+        if (pst_origin_valid (json_string_value (item), 1) != 0)
+            return pst_msg_fail (reply, PST_ERR_BAD_REQUEST,
+                "Payload validation error: %s[%zu] is not an origin: expected scheme://host[:port]"
+                " (at most %d bytes, no path, query or fragment; a wildcard only as in"
+                " https://*.example.com)", key, index, PST_ORIGIN_MAX);
     }
     *value_p = member;
     return 0;

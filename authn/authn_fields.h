@@ -23,6 +23,15 @@ int
     authn_fields_string_array (pst_msg_t *reply, const json_t *data, const char *key,
                                const char *const *allowed, json_t **value_p);
 
+//  An application's origins (web_origins, allowed_origins): an array of up
+//  to AUTHN_FIELDS_ORIGINS_MAX origins as pst_origin has them (wildcards
+//  allowed), each of at most PST_ORIGIN_MAX bytes. *value_p (borrowed from
+//  data) is NULL when absent.
+#define AUTHN_FIELDS_ORIGINS_MAX    100
+int
+    authn_fields_origins (pst_msg_t *reply, const json_t *data, const char *key,
+                          json_t **value_p);
+
 //  A boolean, as 0 or 1.
 int
     authn_fields_bool (pst_msg_t *reply, const json_t *data, const char *key, int *value_p);

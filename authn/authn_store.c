@@ -84,6 +84,10 @@ static const char *const s_sqlite [] = {
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  generation INTEGER NOT NULL);"
     "INSERT INTO signing_generation (id, generation) VALUES (1, 1);",
+    //  The origins browsers may call the Authentication API from: JSON text of
+    //  arrays, as grant_types (the gateway reads them through origins.list)
+    "ALTER TABLE clients ADD COLUMN web_origins TEXT NOT NULL DEFAULT '[]';"
+    "ALTER TABLE clients ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '[]';",
     NULL
 };
 
@@ -167,6 +171,8 @@ static const char *const s_postgres [] = {
     "  revoked_at BIGINT NOT NULL,"
     "  UNIQUE (client_id, audience));"
     "CREATE INDEX revocations_revoked_at ON revocations (revoked_at);",
+    "ALTER TABLE clients ADD COLUMN web_origins TEXT COLLATE \"C\" NOT NULL DEFAULT '[]';"
+    "ALTER TABLE clients ADD COLUMN allowed_origins TEXT COLLATE \"C\" NOT NULL DEFAULT '[]';",
     NULL
 };
 

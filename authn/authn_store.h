@@ -129,6 +129,15 @@ authn_client_t *
     authn_store_client (authn_store_t *self, const char *client_id);
 void
     authn_client_destroy (authn_client_t **self_p);
+//  The clients that list origins (web_origins or allowed_origins), of
+//  client_ids above after ("" or NULL: from the first) in byte order:
+//  [{client_id, origins: web_origins then allowed_origins}], at most limit
+//  of them and stopping after the one that brings their text to max_bytes.
+//  *last_p is the last client_id listed (caller frees; NULL when none),
+//  *more_p 1 when the list stopped short. NULL on error.
+json_t *
+    authn_store_origins (authn_store_t *self, const char *after, size_t max_bytes, int limit,
+                         char **last_p, int *more_p);
 //  True when grant_type is in the client's grant_types.
 int
     authn_client_allows (const authn_client_t *self, const char *grant_type);

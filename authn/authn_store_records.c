@@ -51,6 +51,51 @@ authn_store_client (authn_store_t *self, const char *client_id)
     return client;
 }
 
+json_t *
+authn_store_origins (authn_store_t *self, const char *after, size_t max_bytes, int limit,
+                     char **last_p, int *more_p)
+{
+    *last_p = NULL;
+    *more_p = 0;
+    pst_sql_stmt_t *stmt = pst_sql_query (self->sql,
+        "SELECT client_id, web_origins, allowed_origins FROM clients"
+        " WHERE client_id > ? AND (web_origins <> '[]' OR allowed_origins <> '[]')"
+        " ORDER BY client_id LIMIT ?", "tn", after? after: "", limit);
+    if (!stmt)
+        return NULL;
+    json_t *list = json_array ();
+    size_t bytes = 0;
+    int rc = 0, rows = 0;
+    while (list && !*more_p && (rc = pst_sql_step (stmt)) == 1) {
+        const char *client_id = pst_sql_text (stmt, 0);
+        json_t *origins = s_array (stmt, 1);
+        json_t *allowed = s_array (stmt, 2);
+        json_t *entry = client_id && origins && allowed && json_array_extend (origins, allowed) == 0
+                      ? json_pack ("{s:s, s:O}", "client_id", client_id, "origins", origins): NULL;
+        json_decref (origins);
+        json_decref (allowed);
+        if (!entry || json_array_append_new (list, entry) != 0) {
+            json_decref (list);
+            list = NULL;
+            break;
+        }
+        bytes += strlen (client_id) + strlen (pst_sql_text (stmt, 1)) + strlen (pst_sql_text (stmt, 2));
+        free (*last_p);
+        *last_p = strdup (client_id);
+        *more_p = ++rows == limit || bytes >= max_bytes;
+    }
+    if (list && rc < 0) {
+        json_decref (list);
+        list = NULL;
+    }
+    if (!list) {
+        free (*last_p);
+        *last_p = NULL;
+    }
+    pst_sql_done (stmt);
+    return list;
+}
+
 void
 authn_client_destroy (authn_client_t **self_p)
 {

@@ -55,6 +55,9 @@ static const column_t s_client_columns [] = {
     { "token_endpoint_auth_method", "auth_method",          KIND_TEXT,       SHOWN | WRITTEN },
     { "grant_types",                "grant_types",          KIND_LIST,       SHOWN | WRITTEN },
     { "is_first_party",             "1",                    KIND_FLAG,       SHOWN },
+    //  Where browsers may call the Authentication API from (CORS, gw_cors)
+    { "web_origins",                "web_origins",          KIND_LIST,       SHOWN | WRITTEN },
+    { "allowed_origins",            "allowed_origins",      KIND_LIST,       SHOWN | WRITTEN },
     //  A secret is never shown, and an update never replaces one
     { "secret_hash",                "secret_hash",          KIND_TEXT,       WRITTEN | ONCE },
     { "is_system",                  "is_system",            KIND_FLAG,       WRITTEN },

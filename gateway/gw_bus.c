@@ -1,74 +1,12 @@
-#include "gw_bus.h"
+#include "gw_bus_internal.h"
 #include "pst_actor.h"
-#include "pst_bus.h"
 #include "pst_error.h"
 #include "pst_log.h"
-#include <czmq.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-//  While a fetch cannot be queued (authn's connection is still being set up,
-//  or authn is down), it is retried at this pace until its deadline.
-#define FETCH_RETRY_MS  50
-//  Least pause after a failed periodic key fetch
-#define KEYS_RETRY_FLOOR_MS 1000
-//  Pages of one revocation list at most (200 revocations each, authn_revoke)
-#define REVOCATIONS_MAX_PAGES   1000
-
-typedef enum { JOB_REQUEST, JOB_KEYS, JOB_REVOCATIONS } job_kind_t;
-
-typedef struct {
-    job_kind_t kind;
-    gw_service_t service;
-    pst_msg_t *request;
-    gw_bus_done_fn *done;
-    void *arg;
-    int64_t expires_at;         //  monotonic ms
-} job_t;
-
-struct _gw_bus_t {
-    char *endpoints [GW_SERVICE_COUNT];
-    pst_curve_t *curve;         //  the gateway's bus identity
-    int timeout_ms;
-    int keys_min_interval_ms;
-    gw_keys_t *keys;
-    gw_revocations_t *revocations;
-    zactor_t *actor;
-    int wakeup;                 //  eventfd: the queue has jobs
-    pthread_mutex_t mutex;
-    zlistx_t *queue;            //  job_t *, guarded by mutex
-    int closed;                 //  guarded by mutex
-};
-
-//  What the bus thread keeps fetching from authn for gw_auth (the key set, the
-//  revocation list): at most one request in flight; the jobs waiting for it
-//  hear when it is over, whatever came of it.
-typedef struct {
-    const char *op;
-    pst_msg_t *request;         //  in flight, or NULL
-    int queued;                 //  the request has left for authn
-    int64_t expires_at;         //  of the request in flight
-    int64_t started_at;         //  of the last fetch
-    int64_t next_at;            //  of the next fetch
-    zlistx_t *waiters;          //  job_t *
-} fetch_t;
-
-//  State of the bus thread alone
-typedef struct {
-    gw_bus_t *bus;
-    pst_client_t *clients [GW_SERVICE_COUNT];
-    zhashx_t *pending;          //  request id -> job_t *
-    fetch_t keys;
-    fetch_t revocations;
-    json_t *revocation_pages;   //  the list being read, page by page
-    int64_t revocations_after;  //  the cursor of the page asked for
-    int revocations_pages;      //  pages read of the list
-    int revocations_failing;    //  the last fetch failed (logged once)
-} bus_state_t;
 
 static void
 s_job_destroy (job_t **job_p)
@@ -80,9 +18,8 @@ s_job_destroy (job_t **job_p)
     }
 }
 
-//  Hands the outcome to the requester; the job is gone afterwards.
-static void
-s_job_finish (job_t **job_p, pst_msg_t *reply)
+void
+gw_bus_job_finish (job_t **job_p, pst_msg_t *reply)
 {
     job_t *job = *job_p;
     job->done (job->arg, reply);
@@ -94,199 +31,17 @@ s_job_fail (job_t **job_p, const char *format)
 {
     job_t *job = *job_p;
     if (job->kind != JOB_REQUEST) {
-        s_job_finish (job_p, NULL);
+        gw_bus_job_finish (job_p, NULL);
         return;
     }
     pst_msg_t *reply = pst_msg_new_reply (job->request);
     if (reply)
         pst_msg_fail (reply, PST_ERR_UNAVAILABLE, format, gw_service_name (job->service));
-    s_job_finish (job_p, reply);
+    gw_bus_job_finish (job_p, reply);
 }
 
 static const char *s_not_connected = "Service %s is not available";
 static const char *s_timed_out = "Service %s did not answer in time";
-
-//  ---------------------------------------------------------------------------
-//  Fetches from authn
-
-static void
-s_fetch_try_send (bus_state_t *state, fetch_t *fetch)
-{
-    zsock_t *sock = pst_client_sock (state->clients [GW_SERVICE_AUTHN]);
-    if (pst_bus_send (sock, NULL, fetch->request) == 0)
-        fetch->queued = 1;
-}
-
-//  Sends fetch's op with *body_p (taken; NULL for none); 0, or -1 when out of memory.
-static int
-s_fetch_send (bus_state_t *state, fetch_t *fetch, json_t **body_p)
-{
-    pst_msg_destroy (&fetch->request);
-    fetch->request = pst_msg_new_request (fetch->op, state->bus->timeout_ms);
-    if (!fetch->request) {
-        json_decref (body_p? *body_p: NULL);
-        return -1;
-    }
-    if (body_p && *body_p)
-        pst_msg_set_body (fetch->request, body_p);
-    fetch->expires_at = zclock_mono () + state->bus->timeout_ms;
-    fetch->queued = 0;
-    s_fetch_try_send (state, fetch);
-    return 0;
-}
-
-//  The fetch is over: the next in next_ms, and its waiters hear of it
-static void
-s_fetch_over (fetch_t *fetch, int64_t next_ms)
-{
-    pst_msg_destroy (&fetch->request);
-    fetch->next_at = zclock_mono () + next_ms;
-    job_t *job;
-    while ((job = (job_t *) zlistx_detach (fetch->waiters, NULL)))
-        s_job_finish (&job, NULL);
-}
-
-static int
-s_fetch_answers (const fetch_t *fetch, const pst_msg_t *reply)
-{
-    return fetch->request && streq (pst_msg_id (reply), pst_msg_id (fetch->request));
-}
-
-//  ---------------------------------------------------------------------------
-//  Keys
-
-static void
-s_keys_start (bus_state_t *state)
-{
-    if (state->keys.request)
-        return;
-    state->keys.started_at = zclock_mono ();
-    s_fetch_send (state, &state->keys, NULL);
-}
-
-static void
-s_keys_finish (bus_state_t *state, pst_msg_t *reply)
-{
-    int loaded = reply && !pst_msg_is_error (reply)
-              && gw_keys_update (state->bus->keys, pst_msg_body (reply)) == 0;
-    if (loaded)
-        pst_log (PST_LOG_INFO, "keys_loaded", NULL);
-    else
-        pst_log (PST_LOG_WARN, "keys_fetch_failed",
-                 "reason", !reply? "no answer": pst_msg_is_error (reply)? pst_msg_error (reply)
-                                                                       : "unusable key set", NULL);
-    //  Without keys every Management API call fails: try again sooner, but
-    //  never in a tight loop against a service that is down. A gateway that
-    //  never had any (it started before authn answered) tries every second
-    int64_t retry_ms = state->bus->keys_min_interval_ms > KEYS_RETRY_FLOOR_MS
-                     ? state->bus->keys_min_interval_ms: KEYS_RETRY_FLOOR_MS;
-    if (!loaded && gw_keys_size (state->bus->keys) == 0)
-        retry_ms = KEYS_RETRY_FLOOR_MS;
-    s_fetch_over (&state->keys, loaded? GW_BUS_KEYS_REFRESH_MS: retry_ms);
-}
-
-//  A token with an unknown kid asks for fresh keys at most every
-//  keys_min_interval_ms; but while the gateway holds no key set at all (authn
-//  was slower to start than the first fetch's deadline) it may ask at once,
-//  one fetch at a time, rather than refuse every token until the next retry.
-static void
-s_keys_wait (bus_state_t *state, job_t *job)
-{
-    //  An unknown kid refetches at most once per keys_min_interval_ms, unless
-    //  there are no keys at all yet: then the fetch is what the request needs
-    int recent = state->keys.started_at > 0 && gw_keys_size (state->bus->keys) > 0
-              && zclock_mono () - state->keys.started_at < state->bus->keys_min_interval_ms;
-    if (!state->keys.request && recent) {
-        s_job_finish (&job, NULL);
-        return;
-    }
-    zlistx_add_end (state->keys.waiters, job);
-    s_keys_start (state);
-    if (!state->keys.request)
-        s_fetch_over (&state->keys, KEYS_RETRY_FLOOR_MS);
-}
-
-//  ---------------------------------------------------------------------------
-//  Revocations: the whole list, a page at a time, installed once complete
-
-static void
-s_revocations_page (bus_state_t *state, int64_t after)
-{
-    state->revocations_after = after;
-    json_t *body = json_pack ("{s:I}", "after", (json_int_t) after);
-    if (!body || s_fetch_send (state, &state->revocations, &body) != 0)
-        s_fetch_over (&state->revocations, GW_BUS_REVOCATIONS_POLL_MS);
-}
-
-static void
-s_revocations_start (bus_state_t *state)
-{
-    if (state->revocations.request)
-        return;
-    state->revocations.started_at = zclock_mono ();
-    json_decref (state->revocation_pages);
-    state->revocation_pages = json_array ();
-    state->revocations_pages = 0;
-    s_revocations_page (state, 0);
-}
-
-//  A fetch that failed keeps the list the gateway has; said once per outage
-static void
-s_revocations_failed (bus_state_t *state, const char *reason)
-{
-    if (!state->revocations_failing)
-        pst_log (PST_LOG_WARN, "revocations_fetch_failed", "reason", reason,
-                 "kept", gw_revocations_loaded (state->bus->revocations)? "the last list": "none",
-                 NULL);
-    state->revocations_failing = 1;
-    s_fetch_over (&state->revocations, GW_BUS_REVOCATIONS_POLL_MS);
-}
-
-static void
-s_revocations_reply (bus_state_t *state, pst_msg_t *reply)
-{
-    json_t *body = reply && !pst_msg_is_error (reply)? pst_msg_body (reply): NULL;
-    json_t *page = json_object_get (body, "revocations");
-    json_t *next = json_object_get (body, "next");
-    int more = json_is_true (json_object_get (body, "more"));
-    if (!reply || !json_is_array (page) || !state->revocation_pages
-    ||  json_array_extend (state->revocation_pages, page) != 0) {
-        s_revocations_failed (state, !reply? "no answer": pst_msg_is_error (reply)?
-                              pst_msg_error (reply): "unreadable answer");
-        return;
-    }
-    if (more) {
-        //  Each page must move on, and a list cannot be endless
-        if (!json_is_integer (next) || json_integer_value (next) <= state->revocations_after
-        ||  ++state->revocations_pages >= REVOCATIONS_MAX_PAGES)
-            s_revocations_failed (state, "pages that do not move on");
-        else
-            s_revocations_page (state, json_integer_value (next));
-        return;
-    }
-    if (gw_revocations_update (state->bus->revocations, state->revocation_pages) != 0) {
-        s_revocations_failed (state, "malformed revocation");
-        return;
-    }
-    if (state->revocations_failing || !state->revocations.next_at)
-        pst_log (PST_LOG_INFO, "revocations_loaded", NULL);
-    state->revocations_failing = 0;
-    json_decref (state->revocation_pages);
-    state->revocation_pages = NULL;
-    s_fetch_over (&state->revocations, GW_BUS_REVOCATIONS_POLL_MS);
-}
-
-//  A request waits only for the first list: later ones come every second anyway
-static void
-s_revocations_wait (bus_state_t *state, job_t *job)
-{
-    if (gw_revocations_loaded (state->bus->revocations)) {
-        s_job_finish (&job, NULL);
-        return;
-    }
-    zlistx_add_end (state->revocations.waiters, job);
-    s_revocations_start (state);
-}
 
 //  ---------------------------------------------------------------------------
 //  Requests
@@ -294,12 +49,8 @@ s_revocations_wait (bus_state_t *state, job_t *job)
 static void
 s_dispatch (bus_state_t *state, job_t *job)
 {
-    if (job->kind == JOB_KEYS) {
-        s_keys_wait (state, job);
-        return;
-    }
-    if (job->kind == JOB_REVOCATIONS) {
-        s_revocations_wait (state, job);
+    if (job->kind != JOB_REQUEST) {
+        gw_bus_fetch_wait (state, job);
         return;
     }
     int remaining = pst_msg_remaining_ms (job->request);
@@ -343,16 +94,8 @@ s_take_queue (bus_state_t *state)
 static void
 s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
 {
-    if (service == GW_SERVICE_AUTHN && s_fetch_answers (&state->keys, reply)) {
-        s_keys_finish (state, reply);
-        pst_msg_destroy (&reply);
+    if (service == GW_SERVICE_AUTHN && gw_bus_fetch_reply (state, &reply))
         return;
-    }
-    if (service == GW_SERVICE_AUTHN && s_fetch_answers (&state->revocations, reply)) {
-        s_revocations_reply (state, reply);
-        pst_msg_destroy (&reply);
-        return;
-    }
     job_t *job = (job_t *) zhashx_lookup (state->pending, pst_msg_id (reply));
     if (!job || job->service != service) {
         pst_log (PST_LOG_DEBUG, "bus_late_reply", "service", gw_service_name (service),
@@ -361,7 +104,7 @@ s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
         return;
     }
     zhashx_delete (state->pending, pst_msg_id (reply));
-    s_job_finish (&job, reply);
+    gw_bus_job_finish (&job, reply);
 }
 
 static void
@@ -373,24 +116,6 @@ s_receive (bus_state_t *state, gw_service_t service)
         if (reply)
             s_on_reply (state, service, reply);
     }
-}
-
-//  A fetch's deadline, its retries while authn is not connected, and its next
-//  start; returns the sooner of next and the ms until fetch needs a look again.
-static int64_t
-s_fetch_tick (bus_state_t *state, fetch_t *fetch, void (*start) (bus_state_t *),
-              void (*finish) (bus_state_t *, pst_msg_t *), int64_t now, int64_t next)
-{
-    if (fetch->request && fetch->expires_at <= now)
-        finish (state, NULL);
-    else
-    if (fetch->request && !fetch->queued)
-        s_fetch_try_send (state, fetch);
-    if (!fetch->request && fetch->next_at <= now)
-        start (state);
-    int64_t until = !fetch->request? fetch->next_at - now
-                  : fetch->queued? fetch->expires_at - now: FETCH_RETRY_MS;
-    return until < next? until: next;
 }
 
 //  Fails what has passed its deadline; returns ms until the next deadline.
@@ -417,9 +142,7 @@ s_expire (bus_state_t *state)
     }
     zlistx_destroy (&expired);
 
-    next = s_fetch_tick (state, &state->keys, s_keys_start, s_keys_finish, now, next);
-    next = s_fetch_tick (state, &state->revocations, s_revocations_start, s_revocations_reply,
-                         now, next);
+    next = gw_bus_fetch_tick (state, now, next);
     return next > 0? next: 0;
 }
 
@@ -433,16 +156,15 @@ s_fail_all (bus_state_t *state)
     job_t *job;
     while ((job = (job_t *) zlistx_detach (state->bus->queue, NULL)))
         s_job_fail (&job, s_not_connected);
-    for (job = (job_t *) zhashx_first (state->pending); job;
+    zlistx_t *pending = zlistx_new ();
+    for (job = (job_t *) zhashx_first (state->pending); job && pending;
          job = (job_t *) zhashx_next (state->pending))
-        zlistx_add_end (state->keys.waiters, job);
+        zlistx_add_end (pending, job);
     zhashx_purge (state->pending);
-    while ((job = (job_t *) zlistx_detach (state->keys.waiters, NULL)))
+    while (pending && (job = (job_t *) zlistx_detach (pending, NULL)))
         s_job_fail (&job, s_not_connected);
-    while ((job = (job_t *) zlistx_detach (state->revocations.waiters, NULL)))
-        s_job_fail (&job, s_not_connected);
-    pst_msg_destroy (&state->keys.request);
-    pst_msg_destroy (&state->revocations.request);
+    zlistx_destroy (&pending);
+    gw_bus_fetch_end (state);
 }
 
 static void
@@ -451,9 +173,7 @@ s_state_destroy (bus_state_t *state)
     for (int service = 0; service < GW_SERVICE_COUNT; service++)
         pst_client_destroy (&state->clients [service]);
     zhashx_destroy (&state->pending);
-    zlistx_destroy (&state->keys.waiters);
-    zlistx_destroy (&state->revocations.waiters);
-    json_decref (state->revocation_pages);
+    gw_bus_fetch_end (state);
 }
 
 static void
@@ -468,9 +188,7 @@ s_bus_actor (zsock_t *pipe, void *args)
         ok = ok && state.clients [service];
     }
     state.pending = zhashx_new ();
-    state.keys = (fetch_t) { .op = "keys.jwks", .waiters = zlistx_new () };
-    state.revocations = (fetch_t) { .op = "revocations.list", .waiters = zlistx_new () };
-    ok = ok && state.pending && state.keys.waiters && state.revocations.waiters;
+    ok = ok && state.pending && gw_bus_fetch_init (&state) == 0;
     if (!ok) {
         pst_actor_failed (pipe, "bus clients could not start");
         s_fail_all (&state);
@@ -478,8 +196,7 @@ s_bus_actor (zsock_t *pipe, void *args)
         return;
     }
     pst_actor_ready (pipe, NULL);
-    s_keys_start (&state);
-    s_revocations_start (&state);
+    gw_bus_fetch_start (&state);
 
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
@@ -507,7 +224,8 @@ s_bus_actor (zsock_t *pipe, void *args)
 //  Public side, called from HTTP threads
 
 gw_bus_t *
-gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations)
+gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations,
+            gw_cors_t *cors)
 {
     gw_bus_t *self = (gw_bus_t *) calloc (1, sizeof *self);
     if (!self)
@@ -519,6 +237,7 @@ gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revoca
     self->keys_min_interval_ms = config->keys_min_interval_ms;
     self->keys = keys;
     self->revocations = revocations;
+    self->cors = cors;
     self->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->queue = zlistx_new ();
     pthread_mutex_init (&self->mutex, NULL);

@@ -15,12 +15,14 @@
     authn's revocations.list at start and then a second after each fetch ends,
     page by page, installed whole once the last page is in. A fetch that fails
     (authn down or silent) leaves the list the gateway has; the next one goes a
-    second later.
+    second later. And gw_cors the same way: authn's origins.list at start and
+    then a second after each fetch ends, page by page, installed whole.
 */
 #ifndef GW_BUS_H_INCLUDED
 #define GW_BUS_H_INCLUDED
 
 #include "gw_config.h"
+#include "gw_cors.h"
 #include "gw_keys.h"
 #include "gw_revocations.h"
 #include "gw_routes.h"
@@ -28,6 +30,7 @@
 
 #define GW_BUS_KEYS_REFRESH_MS      (5 * 60 * 1000)
 #define GW_BUS_REVOCATIONS_POLL_MS  1000
+#define GW_BUS_ORIGINS_POLL_MS      1000
 
 typedef struct _gw_bus_t gw_bus_t;
 
@@ -35,10 +38,11 @@ typedef struct _gw_bus_t gw_bus_t;
 //  owned by the callee; NULL for gw_bus_refresh_keys and gw_bus_wait_revocations.
 typedef void (gw_bus_done_fn) (void *arg, pst_msg_t *reply);
 
-//  Starts the bus thread, connected to the configured endpoints; it keeps keys
-//  and revocations (borrowed, must outlive it) current. NULL on failure.
+//  Starts the bus thread, connected to the configured endpoints; it keeps keys,
+//  revocations and cors (borrowed, must outlive it) current. NULL on failure.
 gw_bus_t *
-    gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations);
+    gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations,
+                gw_cors_t *cors);
 
 //  Stops the bus thread: requests in flight are answered temporarily_unavailable,
 //  later submissions are refused. Idempotent.

@@ -36,6 +36,7 @@ struct _gw_http_t {
     gw_proxy_t *proxies;        //  peers whose X-Forwarded-For is believed
     gw_deadline_t *deadlines;   //  for each request's headers and body
     gw_ratelimit_t *ratelimit;  //  the Management API's buckets, shared by the listeners
+    gw_cors_t *cors;            //  the origins browsers may call from
     size_t max_body;
     int timeout_ms;
     int port;
@@ -71,7 +72,8 @@ typedef struct {
     gw_ratelimit_take_t rate;
     int keys_refreshed;
     int revocations_awaited;
-    json_t *params;             //  Authentication API parameters
+    json_t *params;             //  Authentication API parameters (the envelope takes them)
+    char *client_id;            //  the application they name, for CORS; or NULL
     json_t *data;               //  Management API body
     json_t *query_params;       //  Management API query
     gw_auth_verdict_t verdict;  //  the caller, its scopes and azp (for the audit)
@@ -125,6 +127,9 @@ s_respond (request_t *req, gw_response_t *response)
     }
     if (response && req->charged)
         gw_response_rate_limit (response, req->rate.limit, req->rate.remaining, req->rate.reset);
+    //  The application a request names: its client_id (body or Basic), else its token's azp
+    gw_cors_decorate (req->http->cors, response, req->match.route, s_header (req, "Origin"),
+                      req->client_id? req->client_id: req->verdict.caller_client);
     if (!response)
         return req->result = MHD_NO;
     req->status = gw_response_status (response);
@@ -221,6 +226,9 @@ s_authorize_and_send (request_t *req)
             MHD_resume_connection (req->connection);
         return MHD_YES;
     }
+    const char *client_id = json_string_value (json_object_get (req->params, "client_id"));
+    if (client_id && !req->client_id)
+        req->client_id = strdup (client_id);
     //  Counted against the verified client, else its address, before any work
     const char *client = outcome == GW_VERDICT_OK? (req->verdict.caller_client
                        ? req->verdict.caller_client: req->verdict.caller): NULL;
@@ -233,39 +241,6 @@ s_authorize_and_send (request_t *req)
 
 //  ---------------------------------------------------------------------------
 //  Request phases
-
-//  Proxies append their peer to the last X-Forwarded-For line, so that line
-//  holds the hops nearest to us; an earlier line may be the client's own.
-static enum MHD_Result
-s_last_forwarded (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    (void) kind;
-    if (key && value && strcasecmp (key, "X-Forwarded-For") == 0)
-        *(const char **) cls = value;
-    return MHD_YES;
-}
-
-static void
-s_client_address (request_t *req)
-{
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info (req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *address = info? info->client_addr: NULL;
-    char peer [INET6_ADDRSTRLEN] = "";
-    if (address && address->sa_family == AF_INET)
-        inet_ntop (AF_INET, &((const struct sockaddr_in *) address)->sin_addr,
-                   peer, sizeof peer);
-    else
-    if (address && address->sa_family == AF_INET6)
-        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr,
-                   peer, sizeof peer);
-    const char *forwarded = NULL;
-    if (req->http->proxies && gw_proxy_trusts (req->http->proxies, peer))
-        MHD_get_connection_values (req->connection, MHD_HEADER_KIND, s_last_forwarded,
-                                   (void *) &forwarded);
-    gw_proxy_client (req->http->proxies, peer, forwarded, req->client_ip,
-                     sizeof req->client_ip);
-}
 
 static enum MHD_Result
 s_too_large (request_t *req)
@@ -284,7 +259,8 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
     req->connection = connection;
     req->state = REQ_READING;
     snprintf (req->method, sizeof req->method, "%s", method);
-    s_client_address (req);
+    gw_proxy_connection_client (req->http->proxies, connection, req->client_ip,
+                                sizeof req->client_ip);
     req->mgmt = gw_routes_family (url) == GW_FAMILY_MGMT;
     //  libmicrohttpd decodes the path, and a %00 would cut it short: "/clients/x%00y"
     //  must not become the client "x"
@@ -298,6 +274,10 @@ s_on_headers (request_t *req, struct MHD_Connection *connection, const char *url
     if (found == 404)
         return s_respond (req, gw_response_error (gw_routes_family (url), MHD_HTTP_NOT_FOUND,
                                                   PST_ERR_NOT_FOUND, "Not Found"));
+    if (found == 405 && strcmp (method, MHD_HTTP_METHOD_OPTIONS) == 0
+    &&  gw_routes_family (url) == GW_FAMILY_AUTH)
+        return s_respond (req, gw_cors_preflight (req->http->cors, url, s_header (req, "Origin"),
+            s_header (req, MHD_HTTP_HEADER_ACCESS_CONTROL_REQUEST_METHOD)));
     if (found == 405) {
         gw_response_t *response = gw_response_error (gw_routes_family (url),
             MHD_HTTP_METHOD_NOT_ALLOWED, PST_ERR_METHOD_NOT_ALLOWED, "Method Not Allowed");
@@ -482,6 +462,7 @@ s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
     free (req->query);
     free (req->body);
     json_decref (req->params);
+    free (req->client_id);
     json_decref (req->data);
     json_decref (req->query_params);
     gw_auth_verdict_clear (&req->verdict);
@@ -542,13 +523,14 @@ s_address (const char *text, int port, struct sockaddr_storage *address, unsigne
 
 gw_http_t *
 gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, gw_keys_t *keys,
-             gw_revocations_t *revocations, gw_ratelimit_t *ratelimit)
+             gw_revocations_t *revocations, gw_cors_t *cors, gw_ratelimit_t *ratelimit)
 {
     gw_http_t *self = (gw_http_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->bus = bus;
     self->ratelimit = ratelimit;
+    self->cors = cors;
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
     self->auth = gw_auth_context_new (keys, revocations, config->domain);

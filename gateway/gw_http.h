@@ -11,7 +11,8 @@
     (gw_deadline) however steadily they trickle. A body over the limit is read
     and dropped before its 413 (up to 1 MiB more), unless the client waits for
     100 Continue, so that the client reads the 413 rather than a reset. A path
-    that decodes to a NUL byte is 400.
+    that decodes to a NUL byte is 400. OPTIONS on a path of the Authentication
+    or MFA API is a CORS preflight, and their answers carry CORS headers (gw_cors).
 
     Shutdown order matters: gw_http_quiesce (no new connections), a grace period
     in which requests in flight get their services' answers (gw_http_requests),
@@ -24,6 +25,7 @@
 
 #include "gw_bus.h"
 #include "gw_config.h"
+#include "gw_cors.h"
 #include "gw_keys.h"
 #include "gw_ratelimit.h"
 #include "gw_revocations.h"
@@ -32,12 +34,13 @@
 typedef struct _gw_http_t gw_http_t;
 
 //  Listens on config->bind_address:port (0 = any free port); TLS when tls is
-//  not NULL. bus, keys, revocations and ratelimit (every Management API
+//  not NULL. bus, keys, revocations, cors and ratelimit (every Management API
 //  request takes from it: x-ratelimit-* on each answer, 429 when empty) are
 //  borrowed and must outlive the daemon. NULL on failure (logged).
 gw_http_t *
     gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus,
-                 gw_keys_t *keys, gw_revocations_t *revocations, gw_ratelimit_t *ratelimit);
+                 gw_keys_t *keys, gw_revocations_t *revocations, gw_cors_t *cors,
+                 gw_ratelimit_t *ratelimit);
 
 void
     gw_http_destroy (gw_http_t **self_p);

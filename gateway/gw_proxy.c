@@ -1,9 +1,12 @@
 #include "gw_proxy.h"
+#include <microhttpd.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 //  Addresses are compared as 16 bytes; IPv4 lives in ::ffff:0:0/96 so one
 //  comparison serves both families and a v4-mapped peer matches an IPv4 range.
@@ -215,4 +218,35 @@ gw_proxy_client (const gw_proxy_t *self, const char *peer, const char *forwarded
         end = start > forwarded? start - 1: forwarded;
     }
     return from_header;
+}
+
+static enum MHD_Result
+s_last_forwarded (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    if (key && value && strcasecmp (key, "X-Forwarded-For") == 0)
+        *(const char **) cls = value;
+    return MHD_YES;
+}
+
+void
+gw_proxy_connection_client (const gw_proxy_t *self, struct MHD_Connection *connection,
+                            char *client, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *address = info? info->client_addr: NULL;
+    char peer [INET6_ADDRSTRLEN] = "";
+    if (address && address->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) address)->sin_addr,
+                   peer, sizeof peer);
+    else
+    if (address && address->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr,
+                   peer, sizeof peer);
+    const char *forwarded = NULL;
+    if (self && gw_proxy_trusts (self, peer))
+        MHD_get_connection_values (connection, MHD_HEADER_KIND, s_last_forwarded,
+                                   (void *) &forwarded);
+    gw_proxy_client (self, peer, forwarded, client, size);
 }

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+struct MHD_Connection;
+
 //  Longest list accepted, and most ranges in it.
 #define GW_PROXY_LIST_MAX       4096
 #define GW_PROXY_RANGES_MAX     64
@@ -41,5 +43,13 @@ int
 int
     gw_proxy_client (const gw_proxy_t *self, const char *peer, const char *forwarded,
                      char *client, size_t size);
+
+//  gw_proxy_client for a libmicrohttpd connection: its TCP peer and, when
+//  that peer is trusted, its last X-Forwarded-For header (proxies append to
+//  the last line, so it holds the hops nearest to us; an earlier one may be
+//  the client's own).
+void
+    gw_proxy_connection_client (const gw_proxy_t *self, struct MHD_Connection *connection,
+                                char *client, size_t size);
 
 #endif

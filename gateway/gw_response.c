@@ -180,6 +180,12 @@ gw_response_from_reply (const gw_route_t *route, const pst_msg_t *reply)
     return s_new (route->status, result? result: body);
 }
 
+gw_response_t *
+gw_response_empty (int status)
+{
+    return s_new (status, NULL);
+}
+
 int
 gw_response_status (gw_response_t *self)
 {

@@ -21,7 +21,7 @@
 #include "pst_msg.h"
 #include <stddef.h>
 
-#define GW_RESPONSE_MAX_HEADERS 8
+#define GW_RESPONSE_MAX_HEADERS 12
 
 //  WWW-Authenticate values: RFC 6750 §3 for bearer tokens, RFC 7617 for Basic
 #define GW_RESPONSE_CHALLENGE_BEARER    "Bearer error=\"invalid_token\""
@@ -40,6 +40,10 @@ gw_response_t *
 //  An error the gateway decides itself (404, 405, 413, 401...).
 gw_response_t *
     gw_response_error (gw_family_t family, int status, const char *code, const char *message);
+
+//  An answer without a body (a CORS preflight's 204).
+gw_response_t *
+    gw_response_empty (int status);
 
 //  The Management API's 429 too_many_requests for a caller whose bucket is
 //  empty (gw_ratelimit), with Retry-After.

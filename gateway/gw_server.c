@@ -1,6 +1,7 @@
 #include "gw_server.h"
 #include "gw_bus.h"
 #include "gw_config.h"
+#include "gw_cors.h"
 #include "gw_http.h"
 #include "gw_keys.h"
 #include "gw_ratelimit.h"
@@ -16,6 +17,7 @@ typedef struct {
     gw_tls_t *tls;
     gw_keys_t *keys;
     gw_revocations_t *revocations;
+    gw_cors_t *cors;
     gw_ratelimit_t *ratelimit;
     gw_bus_t *bus;
     gw_http_t *https;
@@ -39,21 +41,22 @@ s_start (server_t *server, const gw_config_t *config)
     }
     server->keys = gw_keys_new ();
     server->revocations = gw_revocations_new ();
+    server->cors = gw_cors_new ();
     server->ratelimit = gw_ratelimit_new (config->mgmt_rate_limit, config->mgmt_rate_per_s,
                                           RATELIMIT_KEYS);
-    server->bus = server->keys && server->revocations && server->ratelimit
-                ? gw_bus_new (config, server->keys, server->revocations): NULL;
+    server->bus = server->keys && server->revocations && server->cors && server->ratelimit
+                ? gw_bus_new (config, server->keys, server->revocations, server->cors): NULL;
     if (!server->bus)
         return -1;
     if (config->https_port != GW_PORT_OFF
     &&  !(server->https = gw_http_new (config, config->https_port, server->tls,
                                        server->bus, server->keys, server->revocations,
-                                       server->ratelimit)))
+                                       server->cors, server->ratelimit)))
         return -1;
     if (config->http_port != GW_PORT_OFF
     &&  !(server->http = gw_http_new (config, config->http_port, NULL,
                                       server->bus, server->keys, server->revocations,
-                                      server->ratelimit)))
+                                      server->cors, server->ratelimit)))
         return -1;
     return 0;
 }
@@ -99,6 +102,7 @@ s_stop (server_t *server, int grace_ms)
     gw_bus_destroy (&server->bus);
     gw_keys_destroy (&server->keys);
     gw_revocations_destroy (&server->revocations);
+    gw_cors_destroy (&server->cors);
     gw_ratelimit_destroy (&server->ratelimit);
     gw_tls_destroy (&server->tls);
 }
@@ -107,7 +111,7 @@ void
 gw_server_actor (zsock_t *pipe, void *args)
 {
     const gw_config_t *config = (const gw_config_t *) args;
-    server_t server = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    server_t server = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     if (s_start (&server, config) != 0) {
         s_stop (&server, 0);
         pst_actor_failed (pipe, "gateway could not start");

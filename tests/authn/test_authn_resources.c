@@ -120,7 +120,7 @@ test_rows_as_shown (void **state)
     char *text = s_shown (AUTHN_CLIENTS, "c1");
     assert_string_equal (text, "{\"client_id\":\"c1\",\"name\":\"App\",\"app_type\":\"regular_web\","
         "\"token_endpoint_auth_method\":\"client_secret_post\",\"grant_types\":[\"client_credentials\"],"
-        "\"is_first_party\":true}");
+        "\"is_first_party\":true,\"web_origins\":[],\"allowed_origins\":[]}");
     free (text);
 
     s_api ("rs1", "https://api.example/");
@@ -401,6 +401,55 @@ test_user_metadata (void **state)
     json_decref (user);
 }
 
+//  The clients' origins, for the gateway's CORS: only clients that list some,
+//  in client_id order, page by page
+static void
+test_origins (void **state)
+{
+    (void) state;
+    s_client ("c0", NULL);
+    s_client ("c1", NULL);
+    s_client ("c2", NULL);
+    s_client ("c3", NULL);
+    assert_int_equal (s_update (AUTHN_CLIENTS, "c1", json_pack ("{s:[s], s:[s]}",
+        "web_origins", "https://a.test", "allowed_origins", "https://b.test")), 0);
+    assert_int_equal (s_update (AUTHN_CLIENTS, "c3", json_pack ("{s:[s]}",
+        "allowed_origins", "https://*.c.test")), 0);
+    char *last = NULL;
+    int more = 0;
+    json_t *all = authn_store_origins (s_store, NULL, 1000, 10, &last, &more);
+    char *text = json_dumps (all, JSON_COMPACT);
+    assert_string_equal (text, "[{\"client_id\":\"c1\",\"origins\":[\"https://a.test\",\"https://b.test\"]},"
+                               "{\"client_id\":\"c3\",\"origins\":[\"https://*.c.test\"]}]");
+    free (text);
+    json_decref (all);
+    assert_string_equal (last, "c3");
+    assert_false (more);
+    free (last);
+    //  a page of one, then the rest
+    json_t *page = authn_store_origins (s_store, "", 1000, 1, &last, &more);
+    assert_int_equal (json_array_size (page), 1);
+    assert_string_equal (last, "c1");
+    assert_true (more);
+    json_decref (page);
+    page = authn_store_origins (s_store, "c1", 1000, 1, &last, &more);
+    assert_int_equal (json_array_size (page), 1);
+    assert_string_equal (last, "c3");
+    json_decref (page);
+    free (last);
+    //  a page ends once its text reaches the bytes asked for
+    page = authn_store_origins (s_store, NULL, 10, 10, &last, &more);
+    assert_int_equal (json_array_size (page), 1);
+    assert_true (more);
+    json_decref (page);
+    free (last);
+    page = authn_store_origins (s_store, "c3", 1000, 10, &last, &more);
+    assert_int_equal (json_array_size (page), 0);
+    assert_null (last);
+    assert_false (more);
+    json_decref (page);
+}
+
 //  A SQLite file from before the metadata columns gets them, its users kept
 static void
 test_metadata_migration (void **state)
@@ -422,6 +471,8 @@ test_metadata_migration (void **state)
             "ALTER TABLE signing_keys DROP COLUMN cert_pem;"
             "ALTER TABLE signing_keys DROP COLUMN jwk;"
             "DROP TABLE signing_generation;"
+            "ALTER TABLE clients DROP COLUMN web_origins;"
+            "ALTER TABLE clients DROP COLUMN allowed_origins;"
             "PRAGMA user_version = 4");
     s_store = authn_store_new (s_location);
     assert_non_null (s_store);
@@ -513,6 +564,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_refuses_what_is_not_written, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_user_metadata, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_pages, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_origins, s_setup, s_teardown),
     };
     //  What only a SQLite file has: a history of migrations to come up through
     const struct CMUnitTest sqlite_tests [] = {
