@@ -115,10 +115,16 @@ authn_revoke_list (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     json_t *list = s_keep_from (self, authn_config_now_ms (self->config), &keep_from)? NULL
                  : authn_store_revocations (self->store, after? (int64_t) json_integer_value (after): 0,
                                             keep_from, AUTHN_REVOKE_PAGE, &next);
-    if (!list)
+    //  The signing keys' generation rides along: a gateway that sees it change
+    //  renews the key set it serves (a rotation through another gateway)
+    int64_t generation = list? authn_store_signing_generation (self->store): -1;
+    if (!list || generation < 0) {
+        json_decref (list);
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database error");
-    json_t *body = json_pack ("{s:o, s:I, s:b}", "revocations", list, "next", (json_int_t) next,
-                              "more", json_array_size (list) == AUTHN_REVOKE_PAGE);
+    }
+    json_t *body = json_pack ("{s:o, s:I, s:b, s:I}", "revocations", list, "next", (json_int_t) next,
+                              "more", json_array_size (list) == AUTHN_REVOKE_PAGE,
+                              "keys_generation", (json_int_t) generation);
     if (!body)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
     pst_msg_set_body (reply, &body);

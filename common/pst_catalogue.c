@@ -15,6 +15,8 @@
 #define TOKEN_BEARER    PST_OP_TOKEN_BEARER
 #define SCOPE_IF_CALLER PST_OP_SCOPE_IF_CALLER
 #define NOTE            PST_OP_NOTE
+#define MIRRORED        PST_OP_MIRRORED
+#define KEYS_CHANGED    PST_OP_KEYS_CHANGED
 
 //  service, api and auth are pasted onto their prefixes, so the caller words
 //  above never reach them

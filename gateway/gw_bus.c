@@ -334,6 +334,12 @@ gw_bus_refresh_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
 }
 
 int
+gw_bus_renew_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
+{
+    return s_wait (self, JOB_KEYS_RENEW, done, arg);
+}
+
+int
 gw_bus_wait_revocations (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
 {
     return s_wait (self, JOB_REVOCATIONS, done, arg);

@@ -35,7 +35,8 @@
 typedef struct _gw_bus_t gw_bus_t;
 
 //  Called exactly once per accepted submission, from the bus thread. reply is
-//  owned by the callee; NULL for gw_bus_refresh_keys and gw_bus_wait_revocations.
+//  owned by the callee; NULL for gw_bus_refresh_keys, gw_bus_renew_keys and
+//  gw_bus_wait_revocations.
 typedef void (gw_bus_done_fn) (void *arg, pst_msg_t *reply);
 
 //  Starts the bus thread, connected to the configured endpoints; it keeps keys,
@@ -63,6 +64,11 @@ int
 //  when the last fetch started less than keys_min_interval_ms ago. 0 or -1 (closed).
 int
     gw_bus_refresh_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg);
+
+//  The keys changed (a rotation answered): done (arg, NULL) once a key fetch
+//  that started after this call is over, whatever came of it. 0 or -1 (closed).
+int
+    gw_bus_renew_keys (gw_bus_t *self, gw_bus_done_fn *done, void *arg);
 
 //  Waits for the first revocation list: done (arg, NULL) at once when it is
 //  installed already, else once the fetch under way (started if none is) is

@@ -92,6 +92,24 @@ s_keys_finish (bus_state_t *state, pst_msg_t *reply)
     if (!loaded && gw_keys_size (state->bus->keys) == 0)
         retry_ms = KEYS_RETRY_FLOOR_MS;
     s_fetch_over (&state->keys, loaded? GW_BUS_KEYS_REFRESH_MS: retry_ms);
+    if (state->keys_again) {
+        state->keys_again = 0;
+        job_t *job;
+        while ((job = (job_t *) zlistx_detach (state->keys_renewers, NULL)))
+            zlistx_add_end (state->keys.waiters, job);
+        s_keys_start (state);
+    }
+}
+
+//  The keys changed: a fetch that starts now, or right after the one in flight
+//  (which may have left before the change)
+static void
+s_keys_renew (bus_state_t *state)
+{
+    if (state->keys.request)
+        state->keys_again = 1;
+    else
+        s_keys_start (state);
 }
 
 //  A token with an unknown kid asks for fresh keys at most every
@@ -112,6 +130,16 @@ s_keys_wait (bus_state_t *state, job_t *job)
     zlistx_add_end (state->keys.waiters, job);
     s_keys_start (state);
     if (!state->keys.request)
+        s_fetch_over (&state->keys, KEYS_RETRY_FLOOR_MS);
+}
+
+//  A request that changed the keys waits for a fetch that starts after it
+static void
+s_keys_renew_wait (bus_state_t *state, job_t *job)
+{
+    zlistx_add_end (state->keys.request? state->keys_renewers: state->keys.waiters, job);
+    s_keys_renew (state);
+    if (!state->keys.request && !state->keys_again)
         s_fetch_over (&state->keys, KEYS_RETRY_FLOOR_MS);
 }
 
@@ -176,6 +204,13 @@ s_revocations_reply (bus_state_t *state, pst_msg_t *reply)
     if (gw_revocations_update (state->bus->revocations, state->revocation_pages) != 0) {
         s_revocations_failed (state, "malformed revocation");
         return;
+    }
+    //  The list says which signing generation authn is at: a change (a key
+    //  rotated through another gateway) renews this gateway's copy within a poll
+    json_t *generation = json_object_get (body, "keys_generation");
+    if (json_is_integer (generation) && json_integer_value (generation) != state->keys_generation) {
+        state->keys_generation = json_integer_value (generation);
+        s_keys_renew (state);
     }
     if (state->revocations_failing || !state->revocations.next_at)
         pst_log (PST_LOG_INFO, "revocations_loaded", NULL);
@@ -293,9 +328,12 @@ int
 gw_bus_fetch_init (bus_state_t *state)
 {
     state->keys = (fetch_t) { .op = "keys.jwks", .waiters = zlistx_new () };
+    state->keys_renewers = zlistx_new ();
+    state->keys_generation = -1;
     state->revocations = (fetch_t) { .op = "revocations.list", .waiters = zlistx_new () };
     state->origins = (fetch_t) { .op = "origins.list", .waiters = zlistx_new () };
-    return state->keys.waiters && state->revocations.waiters && state->origins.waiters? 0: -1;
+    return state->keys.waiters && state->keys_renewers && state->revocations.waiters
+        && state->origins.waiters? 0: -1;
 }
 
 void
@@ -311,6 +349,9 @@ gw_bus_fetch_wait (bus_state_t *state, job_t *job)
 {
     if (job->kind == JOB_KEYS)
         s_keys_wait (state, job);
+    else
+    if (job->kind == JOB_KEYS_RENEW)
+        s_keys_renew_wait (state, job);
     else
         s_revocations_wait (state, job);
 }
@@ -355,6 +396,10 @@ void
 gw_bus_fetch_end (bus_state_t *state)
 {
     s_fetch_end (&state->keys);
+    job_t *job;
+    while (state->keys_renewers && (job = (job_t *) zlistx_detach (state->keys_renewers, NULL)))
+        gw_bus_job_finish (&job, NULL);
+    zlistx_destroy (&state->keys_renewers);
     s_fetch_end (&state->revocations);
     s_fetch_end (&state->origins);
     json_decref (state->revocation_pages);

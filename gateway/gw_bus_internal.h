@@ -11,7 +11,7 @@
 #include <czmq.h>
 #include <pthread.h>
 
-typedef enum { JOB_REQUEST, JOB_KEYS, JOB_REVOCATIONS } job_kind_t;
+typedef enum { JOB_REQUEST, JOB_KEYS, JOB_KEYS_RENEW, JOB_REVOCATIONS } job_kind_t;
 
 typedef struct {
     job_kind_t kind;
@@ -56,6 +56,10 @@ typedef struct {
     pst_client_t *clients [GW_SERVICE_COUNT];
     zhashx_t *pending;          //  request id -> job_t *
     fetch_t keys;
+    zlistx_t *keys_renewers;    //  job_t * waiting for a key fetch that starts after
+                                //  the one in flight (the keys changed meanwhile)
+    int keys_again;             //  such a fetch is due when the one in flight ends
+    int64_t keys_generation;    //  authn's signing generation the copy is from, -1 unknown
     fetch_t revocations;
     json_t *revocation_pages;   //  the list being read, page by page
     int64_t revocations_after;  //  the cursor of the page asked for
@@ -80,7 +84,8 @@ int
 void
     gw_bus_fetch_start (bus_state_t *state);
 
-//  A JOB_KEYS or JOB_REVOCATIONS job: it hears when its fetch is over.
+//  A JOB_KEYS, JOB_KEYS_RENEW or JOB_REVOCATIONS job: it hears when its fetch
+//  is over (for JOB_KEYS_RENEW, a fetch started after the job arrived).
 void
     gw_bus_fetch_wait (bus_state_t *state, job_t *job);
 

@@ -37,6 +37,7 @@ struct _gw_http_t {
     gw_deadline_t *deadlines;   //  for each request's headers and body
     gw_ratelimit_t *ratelimit;  //  the Management API's buckets, shared by the listeners
     gw_cors_t *cors;            //  the origins browsers may call from
+    gw_keys_t *keys;            //  the key set, whose JWKS the gateway serves itself
     size_t max_body;
     int timeout_ms;
     int port;
@@ -50,6 +51,7 @@ typedef enum {
     REQ_WAIT_KEYS,              //  suspended: key set refresh for an unknown kid
     REQ_WAIT_REVOCATIONS,       //  suspended: the first list of revoked tokens
     REQ_WAIT_REPLY,             //  suspended: the service is working
+    REQ_WAIT_KEYS_RENEWED,      //  suspended: the keys changed, their copy renews
     REQ_DONE                    //  response queued
 } req_state_t;
 
@@ -190,6 +192,11 @@ static enum MHD_Result
 s_send (request_t *req)
 {
     const gw_route_t *route = req->match.route;
+    //  A document the gateway keeps a copy of: no round trip (authn is asked
+    //  only while the gateway has none yet)
+    char *document = route->mirrored? gw_keys_document (req->http->keys): NULL;
+    if (document)
+        return s_respond (req, gw_response_json_text (route->status, &document));
     json_t *body = gw_envelope_body (&req->match, &req->params, req->data, req->query_params);
     if (!body)
         return s_fail (req, MHD_HTTP_NOT_FOUND, PST_ERR_NOT_FOUND, "Not Found");
@@ -376,6 +383,17 @@ s_on_resumed (request_t *req)
         req->state = REQ_READING;
         return s_authorize_and_send (req);
     }
+    //  The keys changed (a rotation): the copy is renewed before the answer, so
+    //  the caller's next JWKS from this gateway shows them; other gateways
+    //  see the change at their next poll (gw_bus)
+    if (req->state == REQ_WAIT_REPLY && req->reply && req->match.route->keys_changed
+    &&  !pst_msg_is_error (req->reply)) {
+        req->state = REQ_WAIT_KEYS_RENEWED;
+        MHD_suspend_connection (req->connection);
+        if (gw_bus_renew_keys (req->http->bus, s_on_wait_over, req) != 0)
+            MHD_resume_connection (req->connection);
+        return MHD_YES;
+    }
     if (!req->reply) {
         char message [80];
         snprintf (message, sizeof message, "Service %s is not available",
@@ -411,6 +429,7 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
         case REQ_WAIT_KEYS:
         case REQ_WAIT_REVOCATIONS:
         case REQ_WAIT_REPLY:
+        case REQ_WAIT_KEYS_RENEWED:
             return s_on_resumed (req);
         default:
             return MHD_YES;
@@ -533,6 +552,7 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
     self->cors = cors;
     self->max_body = config->max_body;
     self->timeout_ms = config->bus_timeout_ms;
+    self->keys = keys;
     self->auth = gw_auth_context_new (keys, revocations, config->domain);
     self->deadlines = gw_deadline_new (config->request_deadline_s);
     char *error = NULL;

@@ -13,6 +13,7 @@ struct _gw_keys_t {
     pthread_rwlock_t lock;
     pst_jwks_t *jwks;
     json_t *kids;           //  object: kid -> true
+    char *document;         //  the JWKS, compact, as served
 };
 
 gw_keys_t *
@@ -38,6 +39,7 @@ gw_keys_destroy (gw_keys_t **self_p)
         pthread_rwlock_destroy (&self->lock);
         pst_jwks_destroy (&self->jwks);
         json_decref (self->kids);
+        free (self->document);
         free (self);
         *self_p = NULL;
     }
@@ -65,7 +67,9 @@ gw_keys_update (gw_keys_t *self, const json_t *jwks)
         return -1;
     pst_jwks_t *fresh = pst_jwks_new (jwks);
     json_t *kids = fresh? s_kids_of (jwks): NULL;
-    if (!fresh || !kids) {
+    //  The same bytes as gw_response would write for authn's answer
+    char *document = kids? json_dumps (jwks, JSON_COMPACT | JSON_ENCODE_ANY): NULL;
+    if (!document) {
         pst_jwks_destroy (&fresh);
         json_decref (kids);
         return -1;
@@ -73,12 +77,24 @@ gw_keys_update (gw_keys_t *self, const json_t *jwks)
     pthread_rwlock_wrlock (&self->lock);
     pst_jwks_t *old = self->jwks;
     json_t *old_kids = self->kids;
+    char *old_document = self->document;
     self->jwks = fresh;
     self->kids = kids;
+    self->document = document;
     pthread_rwlock_unlock (&self->lock);
     pst_jwks_destroy (&old);
     json_decref (old_kids);
+    free (old_document);
     return 0;
+}
+
+char *
+gw_keys_document (gw_keys_t *self)
+{
+    pthread_rwlock_rdlock (&self->lock);
+    char *copy = self->document? strdup (self->document): NULL;
+    pthread_rwlock_unlock (&self->lock);
+    return copy;
 }
 
 size_t

@@ -1,7 +1,8 @@
 /*  gw_keys - the token verification keys, shared by the HTTP threads.
 
     The bus thread fetches authn's JWKS and installs it here; HTTP threads verify
-    bearer tokens against whatever set is current. A token naming a kid the set
+    bearer tokens against whatever set is current, and serve the document itself
+    (GET /.well-known/jwks.json costs no bus round trip). A token naming a kid the set
     does not hold is reported, so the caller can ask for a refresh (key rotation).
 */
 #ifndef GW_KEYS_H_INCLUDED
@@ -23,6 +24,11 @@ void
 //  previous set stays).
 int
     gw_keys_update (gw_keys_t *self, const json_t *jwks);
+
+//  The JWKS document of the current set, as the gateway serves it (compact
+//  JSON; caller frees), or NULL before the first set.
+char *
+    gw_keys_document (gw_keys_t *self);
 
 //  Keys in the current set.
 size_t

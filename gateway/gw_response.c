@@ -30,6 +30,20 @@ s_new (int status, const json_t *document)
     return self;
 }
 
+gw_response_t *
+gw_response_json_text (int status, char **body_p)
+{
+    gw_response_t *self = body_p && *body_p? s_new (status, NULL): NULL;
+    if (self)
+        self->body = *body_p;
+    else
+    if (body_p)
+        free (*body_p);
+    if (body_p)
+        *body_p = NULL;
+    return self;
+}
+
 void
 gw_response_destroy (gw_response_t **self_p)
 {

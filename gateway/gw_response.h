@@ -41,6 +41,11 @@ gw_response_t *
 gw_response_t *
     gw_response_error (gw_family_t family, int status, const char *code, const char *message);
 
+//  An answer whose JSON body is text already (taken; NULL on failure, when the
+//  text is freed too): the documents the gateway keeps copies of.
+gw_response_t *
+    gw_response_json_text (int status, char **body_p);
+
 //  An answer without a body (a CORS preflight's 204).
 gw_response_t *
     gw_response_empty (int status);

@@ -30,6 +30,8 @@ s_routes_build (void)
         route->status = op->status;
         route->family = op->api == PST_API_MGMT? GW_FAMILY_MGMT: GW_FAMILY_AUTH;
         route->cacheable = (op->flags & PST_OP_CACHEABLE) != 0;
+        route->mirrored = (op->flags & PST_OP_MIRRORED) != 0;
+        route->keys_changed = (op->flags & PST_OP_KEYS_CHANGED) != 0;
     }
 }
 

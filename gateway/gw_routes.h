@@ -45,6 +45,8 @@ typedef struct {
     int status;                 //  HTTP status on success
     gw_family_t family;
     int cacheable;              //  public documents; everything else is no-store
+    int mirrored;               //  answered from the gateway's copy (the key set)
+    int keys_changed;           //  a success renews that copy before the answer
 } gw_route_t;
 
 //  Longest capture kept; longer segments do not match.

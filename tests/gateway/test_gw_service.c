@@ -50,6 +50,9 @@ typedef struct {
     json_t *revocations;        //  what revocations.list answers
     int revocations_silent;     //  revocations.list goes unanswered
     int keys_silent;            //  keys.jwks goes unanswered
+    int64_t keys_generation;    //  what revocations.list says of the keys, -1 nothing
+    json_t *rotation_key;       //  the JWK a rotation publishes
+    char rotation_kid [64];
 } stub_t;
 
 typedef struct {
@@ -105,6 +108,17 @@ s_answer (stub_t *stub, const pst_msg_t *request, pst_msg_t *reply)
         pthread_mutex_lock (&stub->mutex);
         body = json_pack ("{s:O, s:i, s:b}", "revocations", stub->revocations,
                           "next", (int) json_array_size (stub->revocations), "more", 0);
+        if (body && stub->keys_generation >= 0)
+            json_object_set_new (body, "keys_generation", json_integer (stub->keys_generation));
+        pthread_mutex_unlock (&stub->mutex);
+    }
+    else
+    if (streq (op, "signing_keys.rotate")) {
+        //  A rotation publishes a key the gateway has not seen: the one tests
+        //  sign with as "rotated"
+        pthread_mutex_lock (&stub->mutex);
+        json_array_append (json_object_get (stub->jwks, "keys"), stub->rotation_key);
+        body = json_pack ("{s:s, s:s}", "kid", stub->rotation_kid, "cert", "certificate");
         pthread_mutex_unlock (&stub->mutex);
     }
     else
@@ -273,12 +287,17 @@ s_setup (void **state)
     s_fx.kid = s_fx.key_pem? pst_jwt_key_id (s_fx.key_pem): NULL;
     s_fx.rotated_pem = pst_jwt_generate_key_pem (2048);
     s_fx.rotated_kid = s_fx.rotated_pem? pst_jwt_key_id (s_fx.rotated_pem): NULL;
+    if (s_fx.rotated_kid) {
+        s_fx.stubs.stub.rotation_key = pst_jwt_public_jwk (s_fx.rotated_pem, s_fx.rotated_kid);
+        s_copy (s_fx.stubs.stub.rotation_kid, sizeof s_fx.stubs.stub.rotation_kid, s_fx.rotated_kid);
+    }
     if (!s_fx.kid || !s_fx.rotated_kid)
         return -1;
     stub_t *stub = &s_fx.stubs.stub;
     pthread_mutex_init (&stub->mutex, NULL);
     stub->jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.key_pem, s_fx.kid));
     stub->revocations = json_array ();
+    stub->keys_generation = -1;
     s_fx.stubs.actor = pst_actor_new (s_stub_actor, stub, "ss", &s_fx.stubs.authn_endpoint,
                                       &s_fx.stubs.mfa_endpoint);
     if (!s_fx.stubs.actor || !s_fx.stubs.authn_endpoint || !s_fx.stubs.mfa_endpoint)
@@ -323,6 +342,7 @@ s_teardown (void **state)
     free (s_fx.key_pem);
     free (s_fx.kid);
     free (s_fx.rotated_pem);
+    json_decref (s_fx.stubs.stub.rotation_key);
     free (s_fx.rotated_kid);
     free (s_fx.ca_path);
     char command [128];
@@ -1444,6 +1464,93 @@ test_key_rotation_refetches_keys (void **state)
     free (authorization);
 }
 
+//  The JWKS document: the gateway answers it from the key set it keeps
+
+static int
+s_jwks_has (http_t *http, const char *kid)
+{
+    size_t index;
+    json_t *key;
+    json_array_foreach (json_object_get (http->json, "keys"), index, key)
+        if (streq (json_string_value (json_object_get (key, "kid")), kid))
+            return 1;
+    return 0;
+}
+
+static void
+test_jwks_served_from_the_gateways_copy (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    int fetches = s_keys_requests (stub);
+    request_t request = { .method = "GET", .path = "/.well-known/jwks.json" };
+    for (int attempt = 0; attempt < 3; attempt++) {
+        http_t *http = s_http (&request);
+        assert_int_equal (http->status, 200);
+        s_assert_json (http);
+        assert_true (s_jwks_has (http, s_fx.kid));
+        s_http_destroy (&http);
+    }
+    //  authn was not asked: no bus round trip per request
+    assert_int_equal (s_keys_requests (stub), fetches);
+}
+
+static void
+test_rotation_renews_the_copy_before_answering (void **state)
+{
+    (void) state;
+    request_t jwks = { .method = "GET", .path = "/.well-known/jwks.json" };
+    http_t *http = s_http (&jwks);
+    assert_false (s_jwks_has (http, s_fx.rotated_kid));
+    s_http_destroy (&http);
+    char *authorization = s_mgmt_token ("create:signing_keys", MGMT_AUDIENCE);
+    request_t rotate = { .method = "POST", .path = "/api/v2/keys/signing/rotate", .body = "{}",
+                         .content_type = "application/json", .authorization = authorization };
+    http = s_http (&rotate);
+    assert_int_equal (http->status, 201);
+    assert_string_equal (s_member (http, "kid"), s_fx.rotated_kid);
+    s_http_destroy (&http);
+    //  The very next JWKS from this gateway shows the key the rotation made
+    http = s_http (&jwks);
+    assert_int_equal (http->status, 200);
+    assert_true (s_jwks_has (http, s_fx.rotated_kid));
+    s_http_destroy (&http);
+    free (authorization);
+}
+
+static void
+test_keys_generation_renews_the_copy (void **state)
+{
+    (void) state;
+    stub_t *stub = &s_fx.stubs.stub;
+    //  authn's keys change without this gateway hearing of it (a rotation
+    //  through another gateway): only the generation in the revocation list says so
+    pthread_mutex_lock (&stub->mutex);
+    json_decref (stub->jwks);
+    stub->jwks = json_pack ("{s:[o]}", "keys", pst_jwt_public_jwk (s_fx.key_pem, s_fx.kid));
+    stub->keys_generation = 41;
+    pthread_mutex_unlock (&stub->mutex);
+    request_t request = { .method = "GET", .path = "/.well-known/jwks.json" };
+    int renewed = 0;
+    //  The list is read about once a second: a bounded wait, not a sleep
+    for (int attempt = 0; attempt < 100 && !renewed; attempt++) {
+        http_t *http = s_http (&request);
+        assert_int_equal (http->status, 200);
+        renewed = !s_jwks_has (http, s_fx.rotated_kid) && s_jwks_has (http, s_fx.kid);
+        s_http_destroy (&http);
+        if (!renewed)
+            zclock_sleep (100);
+    }
+    assert_true (renewed);
+    //  The same generation again renews nothing
+    int fetches = s_keys_requests (stub);
+    zclock_sleep (2500);
+    assert_int_equal (s_keys_requests (stub), fetches);
+    pthread_mutex_lock (&stub->mutex);
+    stub->keys_generation = -1;
+    pthread_mutex_unlock (&stub->mutex);
+}
+
 //  ---------------------------------------------------------------------------
 //  Faults
 
@@ -1796,6 +1903,11 @@ main (void)
         cmocka_unit_test (test_revoked_tokens),
         cmocka_unit_test (test_revocations_before_first_list),
         cmocka_unit_test (test_key_rotation_refetches_keys),
+        cmocka_unit_test (test_jwks_served_from_the_gateways_copy),
+        //  these two in this order: the first takes the rotated key out of the
+        //  gateway's copy, the second brings it back by a rotation
+        cmocka_unit_test (test_keys_generation_renews_the_copy),
+        cmocka_unit_test (test_rotation_renews_the_copy_before_answering),
         cmocka_unit_test (test_silent_service_then_recovery),
         cmocka_unit_test (test_service_not_connected),
         cmocka_unit_test (test_management_rate_limit),
