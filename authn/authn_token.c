@@ -420,7 +420,7 @@ s_grant_client_credentials (grant_ctx_t *ctx)
     return rc;
 }
 
-//  mfa-oob and mfa-recovery-code: mfa verifies, authn issues for the audience and
+//  mfa-oob, mfa-otp and mfa-recovery-code: mfa verifies, authn issues for the audience and
 //  scope bound to the mfa_token by the original password request.
 static int
 s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
@@ -479,6 +479,13 @@ s_grant_mfa_recovery (grant_ctx_t *ctx)
 }
 
 static int
+s_grant_mfa_otp (grant_ctx_t *ctx)
+{
+    static const char *const passed [] = { "mfa_token", "otp", NULL };
+    return s_grant_mfa (ctx, "mfa.verify_otp", passed);
+}
+
+static int
 s_grant_not_built (grant_ctx_t *ctx)
 {
     return pst_msg_fail (ctx->reply, PST_ERR_UNSUPPORTED_GRANT_TYPE,
@@ -506,7 +513,7 @@ static const grant_entry_t s_grants [] = {
       "mfa-oob" },
     { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1, "mfa_token recovery_code",
       "mfa-recovery-code" },
-    { GRANT_MFA_OTP,        s_grant_not_built,          1, "", NULL },
+    { GRANT_MFA_OTP,        s_grant_mfa_otp,            1, "mfa_token otp", "mfa-otp" },
     { GRANT_REFRESH,        s_grant_not_built,          0, "", NULL },
     { NULL, NULL, 0, NULL, NULL }
 };

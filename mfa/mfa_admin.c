@@ -9,7 +9,7 @@ static const struct {
     int supported;
 } s_factors [] = {
     { "email", 1 },
-    { "otp", 0 },
+    { "otp", 1 },
     { "recovery-code", 1 },
     { "sms", 0 },
     { "push-notification", 0 },

@@ -23,6 +23,7 @@ static const struct {
 } s_kinds [] = {
     { "recovery-code",  "recovery-code",    NULL,       "recovery-code" },
     { "email",          "oob",              "email",    "email" },
+    { "otp",            "otp",              NULL,       "totp" },
 };
 
 static const char *
@@ -264,6 +265,31 @@ mfa_authenticators_methods_delete_all (void *worker, const pst_msg_t *request,
     const char *user_id = pst_msg_get_str (request, "id");
     s_target_t target = { user_id, NULL, pst_msg_caller (request), NULL, "" };
     return s_delete (self, request, reply, &target);
+}
+
+//  ---------------------------------------------------------------------------
+//  The first recovery code, at association
+
+int
+mfa_authenticators_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now,
+                                     char **code_p)
+{
+    *code_p = NULL;
+    int enabled = mfa_store_factor_enabled (store, "recovery-code");
+    if (enabled <= 0)
+        return enabled < 0? -1: 0;
+    char code [MFA_RECOVERY_LENGTH + 1], hash [65];
+    pst_random_string (code, MFA_RECOVERY_LENGTH, MFA_RECOVERY_ALPHABET);
+    pst_sha256_hex (code, strlen (code), hash);
+    char *id = mfa_worker_authenticator_id ("recovery-code");
+    int rc = !id
+          || mfa_store_authenticator_drop_inactive (store, user_id, "recovery-code")
+          || mfa_store_authenticator_insert (store, id, user_id, "recovery-code", NULL, 0, now)
+          || mfa_store_recovery_set (store, user_id, hash, now);
+    free (id);
+    *code_p = rc == 0? strdup (code): NULL;
+    sodium_memzero (code, sizeof code);
+    return rc == 0 && *code_p? 0: -1;
 }
 
 //  ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #ifndef MFA_AUTHENTICATORS_H_INCLUDED
 #define MFA_AUTHENTICATORS_H_INCLUDED
 
+#include "mfa_store.h"
 #include "pst_bus.h"
 
 //  The name an email authenticator shows in the MFA API: the first two
@@ -24,6 +25,15 @@
 //  address. out gets at most size - 1 characters.
 void
     mfa_authenticators_mask_email (const char *email, char *out, size_t size);
+
+//  Inside an association's transaction: until enrolment completes the user has
+//  seen no recovery code that works, so when the recovery-code factor is on a
+//  new code replaces any earlier one, with an inactive recovery-code
+//  authenticator that the first verified code activates (S12). *code_p gets
+//  the code (caller frees), or NULL when the factor is off. 0 or -1.
+int
+    mfa_authenticators_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now,
+                                         char **code_p);
 
 //  authenticators.list: mfa_token, or caller with read:authenticators.
 //  result [{id, authenticator_type, oob_channel?, name?, active}]

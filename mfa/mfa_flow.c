@@ -1,4 +1,6 @@
 #include "mfa_flow.h"
+#include "mfa_authenticators.h"
+#include "mfa_otp.h"
 #include "mfa_template.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"
@@ -293,26 +295,6 @@ s_associate_email (const pst_msg_t *request, const json_t *token)
     return email? email: s_token_str (token, "email");
 }
 
-//  Until enrolment completes the user has seen no recovery code that works: a
-//  new one replaces any earlier, with an inactive recovery-code authenticator
-//  that the first verified code activates (S12). Caller frees *code_p.
-static int
-s_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now, char **code_p)
-{
-    char code [MFA_RECOVERY_LENGTH + 1], hash [65];
-    pst_random_string (code, MFA_RECOVERY_LENGTH, MFA_RECOVERY_ALPHABET);
-    pst_sha256_hex (code, strlen (code), hash);
-    char *id = mfa_worker_authenticator_id ("recovery-code");
-    int rc = !id
-          || mfa_store_authenticator_drop_inactive (store, user_id, "recovery-code")
-          || mfa_store_authenticator_insert (store, id, user_id, "recovery-code", NULL, 0, now)
-          || mfa_store_recovery_set (store, user_id, hash, now);
-    free (id);
-    *code_p = rc == 0? strdup (code): NULL;
-    sodium_memzero (code, sizeof code);
-    return rc == 0 && *code_p? 0: -1;
-}
-
 //  The new inactive email authenticator, replacing an unconfirmed one, and the
 //  recovery code when that factor is on.
 static int
@@ -326,15 +308,14 @@ s_enrolment_prepare (mfa_worker_t *self, s_associate_t *state)
     snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s", id);
     free (id);
     int64_t now = mfa_worker_now_ms (self);
+    //  The last association wins: an unconfirmed otp one goes too
     if (mfa_store_authenticator_drop_inactive (store, challenge->user_id, "email")
+    ||  mfa_store_authenticator_drop_inactive (store, challenge->user_id, "otp")
     ||  mfa_store_authenticator_insert (store, challenge->authenticator_id, challenge->user_id,
                                         "email", challenge->email, 0, now))
         return -1;
-    int recovery = mfa_store_factor_enabled (store, "recovery-code");
-    if (recovery < 0)
-        return -1;
-    return recovery? s_recovery_prepare (store, challenge->user_id, now, &state->recovery_code)
-                   : 0;
+    return mfa_authenticators_recovery_prepare (store, challenge->user_id, now,
+                                                &state->recovery_code);
 }
 
 //  Validates the request and prepares the authenticator, recovery code and
@@ -384,9 +365,12 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     int oob = s_list_has (types, "oob");
     if (oob < 0 || (channels && !json_is_null (channels) && s_list_has (channels, "email") < 0))
         return pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Malformed authenticator_types");
+    if (!oob && s_list_has (types, "otp") == 1)
+        return mfa_otp_associate (self, request, reply);
     if (!oob)
         return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
-                             "Only the oob authenticator type with the email channel is supported.");
+                             "Only the otp authenticator type, and oob with the email channel,"
+                             " are supported.");
     if (channels && !json_is_null (channels) && s_list_has (channels, "email") != 1)
         return pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                              "Only the email oob channel is supported.");

@@ -3,6 +3,7 @@
 #include "mfa_authenticators.h"
 #include "mfa_flow.h"
 #include "mfa_jobs.h"
+#include "mfa_otp.h"
 #include "mfa_store.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"

@@ -53,6 +53,12 @@ static const char *const s_migrations [] = {
     "CREATE INDEX reply_cache_created ON reply_cache (created_at);",
     //  2: audit rows are pruned by age
     "CREATE INDEX audit_created ON audit (created_at);",
+    //  3: otp authenticators: the secret sealed under a key derived from the
+    //  code key (never in clear), the last time step accepted (each step works
+    //  once), and the otp guesses spent on an mfa_token
+    "ALTER TABLE authenticators ADD COLUMN secret BLOB;"
+    "ALTER TABLE authenticators ADD COLUMN last_step INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE mfa_tokens ADD COLUMN otp_attempts INTEGER NOT NULL DEFAULT 0;",
     NULL
 };
 
@@ -110,6 +116,10 @@ static const char *const s_pg_migrations [] = {
     "  created_at BIGINT NOT NULL, PRIMARY KEY (request_id, op));"
     "CREATE INDEX reply_cache_created ON reply_cache (created_at);"
     "CREATE INDEX audit_created ON audit (created_at);",
+    //  2: SQLite's 3 (otp authenticators)
+    "ALTER TABLE authenticators ADD COLUMN secret BYTEA;"
+    "ALTER TABLE authenticators ADD COLUMN last_step BIGINT NOT NULL DEFAULT -1;"
+    "ALTER TABLE mfa_tokens ADD COLUMN otp_attempts BIGINT NOT NULL DEFAULT 0;",
     NULL
 };
 

@@ -5,7 +5,8 @@
     One store per thread (a connection is not shared). Secrets never reach
     the database in clear: mfa_tokens, oob_codes and recovery codes are kept as
     SHA-256, email codes as HMAC-SHA-256 under a key that lives outside it (S8),
-    cached replies sealed. Callers hash; the store only compares and counts.
+    cached replies and otp secrets sealed. Callers hash and seal; the store only
+    compares and counts.
 
     Times are Unix milliseconds passed in by the caller, so a test clock drives
     every expiry and every bucket.
@@ -152,6 +153,35 @@ int
 //  1 when code_hash is the user's recovery code (constant-time compare), 0 if not.
 int
     mfa_store_recovery_check (mfa_store_t *self, const char *user_id, const char *code_hash);
+
+//  ---------------------------------------------------------------------------
+//  otp authenticators: the secret is stored sealed by the caller (never in
+//  clear), with the last time step it accepted
+
+typedef struct {
+    char id [64];
+    uint8_t sealed [128];
+    size_t sealed_size;
+    int64_t last_step;          //  -1 before the first code
+    int active;
+} mfa_totp_row_t;
+
+//  New inactive otp authenticator holding the sealed secret. 0 or -1.
+int
+    mfa_store_totp_insert (mfa_store_t *self, const char *id, const char *user_id,
+                           const uint8_t *sealed, size_t size, int64_t now);
+//  The user's otp authenticator (the active one, else the newest): 1 and row
+//  filled, 0 none, -1 error (or a stored secret too long to be ours).
+int
+    mfa_store_totp_get (mfa_store_t *self, const char *user_id, mfa_totp_row_t *row);
+//  Records step as the authenticator's last used one, in one statement, if it
+//  is later than the last: 1 recorded, 0 refused (used already, or older), -1 error.
+int
+    mfa_store_totp_use_step (mfa_store_t *self, const char *id, int64_t step);
+//  Spends one otp guess of the mfa_token, in one statement: 1 granted, 0 the
+//  token has had max already, -1 error.
+int
+    mfa_store_token_otp_attempt (mfa_store_t *self, const char *token_hash, int max);
 
 //  ---------------------------------------------------------------------------
 //  Challenges: state sending -> pending -> used, or superseded / void

@@ -30,10 +30,9 @@ s_str (const json_t *object, const char *key)
     return json_string_value (json_object_get (object, key));
 }
 
-//  Refuses when the user's failure bucket is empty (S5); -1 after failing reply.
-static int
-s_failures_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
-                    mfa_outcome_t *outcome, const char *limit_type)
+int
+mfa_verify_failures_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
+                             mfa_outcome_t *outcome, const char *limit_type)
 {
     mfa_bucket_rule_t rule = mfa_worker_fail_rule (self);
     int retry_after = 0;
@@ -68,19 +67,16 @@ s_recovery_allowed (mfa_worker_t *self, pst_msg_t *reply, const char *user_id,
     return 0;
 }
 
-//  A wrong code costs the user one token of the failure bucket.
-static int
-s_count_failure (mfa_worker_t *self, const char *user_id)
+int
+mfa_verify_count_failure (mfa_worker_t *self, const char *user_id)
 {
     mfa_bucket_rule_t rule = mfa_worker_fail_rule (self);
     return mfa_store_bucket_take (mfa_worker_store (self), user_id, MFA_BUCKET_FAIL, &rule,
                                   mfa_worker_now_ms (self), NULL) < 0? -1: 0;
 }
 
-//  The grant succeeded: the mfa_token dies, the failure bucket is full again
-//  (S5), and the reply says who and for what.
-static int
-s_grant (mfa_worker_t *self, pst_msg_t *reply, const json_t *token)
+int
+mfa_verify_grant (mfa_worker_t *self, pst_msg_t *reply, const json_t *token)
 {
     mfa_store_t *store = mfa_worker_store (self);
     const char *user_id = s_str (token, "user_id");
@@ -123,7 +119,7 @@ s_verify_decide (mfa_worker_t *self, pst_msg_t *reply, const json_t *token,
     sodium_memzero (given, sizeof given);
     if (!right) {
         outcome->detail = "wrong binding_code";
-        if (s_count_failure (self, user_id))
+        if (mfa_verify_count_failure (self, user_id))
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
         pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid binding_code.");
         return 0;               //  the spent attempt and failure token must stick
@@ -132,7 +128,7 @@ s_verify_decide (mfa_worker_t *self, pst_msg_t *reply, const json_t *token,
         ? mfa_store_authenticator_activate (store, user_id, challenge->authenticator_id): -1;
     if (enrolled < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-    if (s_grant (self, reply, token))
+    if (mfa_verify_grant (self, reply, token))
         return -1;
     outcome->type = enrolled? "gd_enrollment_complete": "gd_auth_succeed";
     return 0;
@@ -183,7 +179,8 @@ s_verify_oob_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
     const char *binding_code = pst_msg_get_str (request, "binding_code");
     mfa_challenge_t challenge;
     char stored [65] = "";
-    int rc = s_failures_allowed (self, reply, user_id, outcome, "gd_otp_rate_limit_exceed");
+    int rc = mfa_verify_failures_allowed (self, reply, user_id, outcome,
+                                          "gd_otp_rate_limit_exceed");
     if (rc == 0)
         rc = s_verify_attempt (self, reply, token, oob_code, &challenge, stored, outcome);
     if (rc == 0)
@@ -238,7 +235,7 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
         rc = mfa_store_bucket_take (store, user_id, MFA_BUCKET_RECOVERY, &rule,
                                     mfa_worker_now_ms (self), NULL) < 0? -1: 0;
         if (rc == 0)
-            rc = s_count_failure (self, user_id);
+            rc = mfa_verify_count_failure (self, user_id);
         if (rc == 0)
             pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Invalid recovery_code.");
         else
@@ -253,7 +250,7 @@ s_verify_recovery_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *
           || mfa_store_bucket_fill (store, user_id, MFA_BUCKET_RECOVERY, &rule,
                                     mfa_worker_now_ms (self))
            ? pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable")
-           : s_grant (self, reply, token);
+           : mfa_verify_grant (self, reply, token);
         if (rc == 0) {
             json_object_set_new (pst_msg_body (reply), "recovery_code", json_string (code));
             outcome->type = "gd_recovery_succeed";

@@ -144,6 +144,13 @@ mfa_worker_code_hmac (mfa_worker_t *self, const char *code, char out [65])
     pst_hmac_sha256_hex (self->code_key, sizeof self->code_key, code, strlen (code), out);
 }
 
+void
+mfa_worker_derive_key (mfa_worker_t *self, uint64_t subkey_id, const char context [8],
+                       uint8_t out [MFA_CODE_KEY_SIZE])
+{
+    crypto_kdf_derive_from_key (out, MFA_CODE_KEY_SIZE, subkey_id, context, self->code_key);
+}
+
 const char *
 mfa_worker_param (const pst_msg_t *request, const char *key, size_t max_size)
 {

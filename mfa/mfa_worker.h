@@ -58,6 +58,13 @@ char *
 void
     mfa_worker_code_hmac (mfa_worker_t *self, const char *code, char out [65]);
 
+//  A key of its own for one use of the code key (libsodium's KDF), so that no
+//  two uses share one: context names the use in 8 characters, subkey_id
+//  numbers it. The reply cache uses 1 ("pstreply").
+void
+    mfa_worker_derive_key (mfa_worker_t *self, uint64_t subkey_id, const char context [8],
+                           uint8_t out [MFA_CODE_KEY_SIZE]);
+
 //  A string member of the request body: NULL when absent, empty, not a string or
 //  longer than max_size bytes (so callers treat it as missing or malformed).
 const char *

@@ -1114,7 +1114,7 @@ test_discovery (void **state)
     assert_true (s_array_has (grants, "client_credentials"));
     assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-oob"));
     assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-recovery-code"));
-    assert_false (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
+    assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
     assert_false (s_array_has (grants, "refresh_token"));
     json_t *scopes = json_object_get (doc, "scopes_supported");
     assert_int_equal (json_array_size (scopes), 3);

@@ -2,7 +2,8 @@
 # Auth0's official Node.js SDKs against the real suite: the same application code
 # a team runs against Auth0, with only the domain changed (tests/e2e/sdk/flow.mjs),
 # and openid-client, a certified OpenID Connect relying party, validating
-# id_tokens and calling /userinfo across a key rotation (tests/e2e/sdk/oidc.mjs).
+# id_tokens and calling /userinfo across a key rotation (tests/e2e/sdk/oidc.mjs);
+# then an otp authenticator enrolled and verified with the SDK (tests/e2e/sdk/otp.mjs).
 # The packages come from npm (scripts/install-deps.sh runs `npm ci` in tests/e2e/sdk).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'e2e_finish' EXIT
@@ -16,7 +17,7 @@ fi
 e2e_start || { fail "stack did not start"; exit 1; }
 
 # oidc.mjs first: it signs in without a second factor, which flow.mjs then turns on
-for script in oidc flow; do
+for script in oidc flow otp; do
   OUTPUT=$E2E_WORK/sdk-$script.out
   POSTERN_BOOTSTRAP=$POSTERN_DATA_DIR/bootstrap.json MAIL_DIR=$MAIL_DIR NODE_EXTRA_CA_CERTS=$CA \
     timeout 120 node "$SDK_DIR/$script.mjs" >"$OUTPUT" 2>&1

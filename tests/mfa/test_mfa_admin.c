@@ -48,7 +48,13 @@ test_factors (void **state)
     reply = mfa_test_call (mfa, "factors.update",
         json_pack ("{s:s, s:{s:b}}", "id", "otp", "data", "enabled", 1),
         "update:guardian_factors", 3000);
-    assert_reply_error (reply, "bad_request", "Factor otp is not supported yet");
+    assert_reply_ok (reply);
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "enabled")));
+    pst_msg_destroy (&reply);
+    reply = mfa_test_call (mfa, "factors.update",
+        json_pack ("{s:s, s:{s:b}}", "id", "sms", "data", "enabled", 1),
+        "update:guardian_factors", 3000);
+    assert_reply_error (reply, "bad_request", "Factor sms is not supported yet");
     pst_msg_destroy (&reply);
     //  Turning an unsupported factor off is harmless
     reply = mfa_test_call (mfa, "factors.update",
@@ -79,7 +85,9 @@ test_factors (void **state)
     assert_int_equal (mfa_test_db_int (mfa,
         "SELECT enabled FROM factors WHERE name = 'email'"), 1);
     assert_int_equal (mfa_test_db_int (mfa,
-        "SELECT count(*) FROM audit WHERE type = 'gd_tenant_update' AND result = 'success'"), 2);
+        "SELECT enabled FROM factors WHERE name = 'otp'"), 1);
+    assert_int_equal (mfa_test_db_int (mfa,
+        "SELECT count(*) FROM audit WHERE type = 'gd_tenant_update' AND result = 'success'"), 3);
 }
 
 static void
