@@ -15,6 +15,7 @@
 #define TOKEN_BEARER    PST_OP_TOKEN_BEARER
 #define SCOPE_IF_CALLER PST_OP_SCOPE_IF_CALLER
 #define NOTE            PST_OP_NOTE
+#define EMPTY           PST_OP_EMPTY
 
 //  service, api and auth are pasted onto their prefixes, so the caller words
 //  above never reach them

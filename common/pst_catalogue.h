@@ -61,6 +61,7 @@ typedef enum {
 #define PST_OP_TOKEN_BEARER     (1u << 3)
 #define PST_OP_SCOPE_IF_CALLER  (1u << 4)
 #define PST_OP_NOTE             (1u << 5)
+#define PST_OP_EMPTY            (1u << 6)
 
 typedef struct {
     pst_service_id_t service;

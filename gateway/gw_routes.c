@@ -30,6 +30,7 @@ s_routes_build (void)
         route->status = op->status;
         route->family = op->api == PST_API_MGMT? GW_FAMILY_MGMT: GW_FAMILY_AUTH;
         route->cacheable = (op->flags & PST_OP_CACHEABLE) != 0;
+        route->empty = (op->flags & PST_OP_EMPTY) != 0;
     }
 }
 

@@ -45,6 +45,7 @@ typedef struct {
     int status;                 //  HTTP status on success
     gw_family_t family;
     int cacheable;              //  public documents; everything else is no-store
+    int empty;                  //  success has no body, whatever its status
 } gw_route_t;
 
 //  Longest capture kept; longer segments do not match.

@@ -422,6 +422,7 @@ test_metadata_migration (void **state)
             "ALTER TABLE signing_keys DROP COLUMN cert_pem;"
             "ALTER TABLE signing_keys DROP COLUMN jwk;"
             "DROP TABLE signing_generation;"
+            "DROP TABLE refresh_tokens;"
             "PRAGMA user_version = 4");
     s_store = authn_store_new (s_location);
     assert_non_null (s_store);
