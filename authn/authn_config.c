@@ -33,6 +33,13 @@ authn_config_from_env (void)
     self->login_max_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_FAILURES", 10, 1, 1000);
     self->login_max_ip_failures = (int) pst_config_int ("POSTERN_LOGIN_MAX_IP_FAILURES", 100, 1, 1000000);
     self->login_window_s = (int) pst_config_int ("POSTERN_LOGIN_WINDOW_S", 900, 1, 86400);
+    //  Auth0's defaults with rotation: 30 days absolute, 15 days idle; up to
+    //  Auth0's own ceiling (a year). An idle lifetime past the absolute one
+    //  would mean nothing: it is cut down to it.
+    self->refresh_lifetime_s = pst_config_int ("POSTERN_REFRESH_TOKEN_LIFETIME_S", 2592000, 60, 31557600);
+    self->refresh_idle_s = pst_config_int ("POSTERN_REFRESH_TOKEN_IDLE_LIFETIME_S", 1296000, 60, 31557600);
+    if (self->refresh_idle_s > self->refresh_lifetime_s)
+        self->refresh_idle_s = self->refresh_lifetime_s;
     if (!self->endpoint || !self->mfa_endpoint || !self->keys_dir || !self->key_name
     ||  !self->db_path || !self->bootstrap_path
     ||  !self->domain || !self->issuer || !self->userinfo)

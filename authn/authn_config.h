@@ -24,6 +24,10 @@ typedef struct {
     int login_max_failures;     //  POSTERN_LOGIN_MAX_FAILURES: per user and IP ...
     int login_max_ip_failures;  //  POSTERN_LOGIN_MAX_IP_FAILURES: ... and per IP ...
     int login_window_s;         //  POSTERN_LOGIN_WINDOW_S: ... within this window
+    int64_t refresh_lifetime_s; //  POSTERN_REFRESH_TOKEN_LIFETIME_S: a refresh token
+                                //  family's absolute lifetime (Auth0's token_lifetime)
+    int64_t refresh_idle_s;     //  POSTERN_REFRESH_TOKEN_IDLE_LIFETIME_S: unused this long,
+                                //  a refresh token expires (Auth0's idle_token_lifetime)
     int64_t (*now_s) (void);    //  clock hook for tests; NULL = real time
 } authn_config_t;
 

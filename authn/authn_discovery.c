@@ -24,20 +24,22 @@ authn_discovery_document (void *worker, const pst_msg_t *request, pst_msg_t *rep
     (void) request;
     const authn_config_t *config = ((authn_worker_t *) worker)->config;
     const char *issuer = config->issuer;
-    char token [512], jwks [512], challenge [512];
+    char token [512], jwks [512], challenge [512], revoke [512];
     snprintf (token, sizeof token, "%soauth/token", issuer);
+    snprintf (revoke, sizeof revoke, "%soauth/revoke", issuer);
     snprintf (jwks, sizeof jwks, "%s.well-known/jwks.json", issuer);
     snprintf (challenge, sizeof challenge, "%smfa/challenge", issuer);
     //  No authorization_endpoint: no grant served here uses one, and RFC 8414
     //  asks for it only then; a client that followed a listed one would meet a
     //  404. So response_types_supported, which names what that endpoint
-    //  answers, is empty. No revocation_endpoint either: /oauth/revoke is not
-    //  served. mfa_challenge_endpoint is Auth0's own member.
+    //  answers, is empty. revocation_endpoint revokes refresh tokens (the
+    //  SDKs find it here). mfa_challenge_endpoint is Auth0's own member.
     json_t *body = json_pack (
-        "{s:s, s:s, s:s, s:s, s:s,"
+        "{s:s, s:s, s:s, s:s, s:s, s:s,"
         " s:o, s:o, s:[], s:[s], s:[s], s:[s,s,s], s:[s,s,s,s,s,s,s,s,s,s,s]}",
         "issuer", issuer, "jwks_uri", jwks, "token_endpoint", token,
         "userinfo_endpoint", config->userinfo, "mfa_challenge_endpoint", challenge,
+        "revocation_endpoint", revoke,
         "grant_types_supported", authn_token_grant_types (),
         "scopes_supported", s_array_of (pst_catalogue_scopes (PST_SYSTEM_API_USERINFO)),
         "response_types_supported",

@@ -2,7 +2,8 @@
     of authn, with the mapping between rows and the JSON the API shows.
 
     authn.db holds clients, resource servers (APIs), client grants, users, the
-    signing keys, the sign-in throttle and the revocations. Client secrets are stored as SHA-256
+    signing keys, the sign-in throttle, the revocations and the refresh tokens
+    (as SHA-256, never the token). Client secrets are stored as SHA-256
     (they are random, 384-bit), user passwords as argon2id PHC strings; callers
     hash, the store only keeps and compares.
 
@@ -13,8 +14,9 @@
     authn_store_keys.c (the signing keys),
     authn_store_records.c (the records sign-in reads), authn_store_resources.c
     (the Management API resources, described as tables),
-    authn_store_throttle.c (sign-in attempt counts) and
-    authn_store_revocations.c (tokens stopped by deletions), over authn_store_sql.c
+    authn_store_throttle.c (sign-in attempt counts),
+    authn_store_revocations.c (tokens stopped by deletions) and
+    authn_store_refresh.c (refresh tokens, by their hash), over authn_store_sql.c
     (the engine: connection and statement helpers). Only these files speak SQL.
 */
 #ifndef AUTHN_STORE_H_INCLUDED
@@ -281,5 +283,51 @@ int64_t
 //  verifies), in seconds; -1 on error.
 int
     authn_store_system_lifetime_max (authn_store_t *self);
+
+//  ---------------------------------------------------------------------------
+//  Refresh tokens, kept as the hex SHA-256 of the token (the caller hashes).
+//  A family is every token rotated from one sign-in; they share its absolute
+//  expiry and its scope.
+
+typedef struct {
+    char *family_id;
+    char *user_id;
+    char *client_id;
+    char *audience;
+    char *scope;
+    int64_t auth_time;          //  when the password was checked, Unix s (0: unknown)
+    int64_t created_at;         //  Unix s, as every time below
+    int64_t last_used_at;
+    int64_t expires_at;         //  absolute: the family's
+    int64_t idle_expires_at;    //  unless used before
+    int64_t rotated_at;         //  0 while it is its family's live token
+    int64_t revoked_at;         //  0 unless its family was revoked
+} authn_refresh_token_t;
+
+void
+    authn_refresh_token_destroy (authn_refresh_token_t **self_p);
+//  Stores token under token_hash (rotated_at and revoked_at are not read). 0 or -1.
+int
+    authn_store_refresh_add (authn_store_t *self, const char *token_hash,
+                             const authn_refresh_token_t *token);
+//  The token stored under token_hash: 0 found (*token_p, caller destroys), 1
+//  none, -1 error.
+int
+    authn_store_refresh_find (authn_store_t *self, const char *token_hash,
+                              authn_refresh_token_t **token_p);
+//  Marks a live token rotated (exchanged) at now. 0 done, 1 it was not live
+//  (rotated or revoked already), -1 error.
+int
+    authn_store_refresh_rotate (authn_store_t *self, const char *token_hash, int64_t now);
+//  Revokes every token of a family (those revoked already keep their time). 0 or -1.
+int
+    authn_store_refresh_revoke_family (authn_store_t *self, const char *family_id, int64_t now);
+//  Deletes every token of a user (the user goes). 0 or -1.
+int
+    authn_store_refresh_forget_user (authn_store_t *self, const char *user_id);
+//  Deletes the families that can no longer be used: past their absolute
+//  expiry, or whose newest token is past its idle expiry. 0 or -1.
+int
+    authn_store_refresh_prune (authn_store_t *self, int64_t now);
 
 #endif

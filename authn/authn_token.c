@@ -1,6 +1,8 @@
 #include "authn_token.h"
+#include "authn_clientauth.h"
 #include "authn_mfa.h"
 #include "authn_oidc.h"
+#include "authn_refresh.h"
 #include "authn_store.h"
 #include "authn_throttle.h"
 #include "authn_worker.h"
@@ -44,51 +46,6 @@ static const char *
 s_param (const pst_msg_t *request, const char *name)
 {
     return pst_json_str (pst_msg_body (request), name);
-}
-
-static int
-s_secret_matches (const authn_client_t *client, const char *secret)
-{
-    if (!client->secret_hash)
-        return 0;
-    char hash [65];
-    pst_sha256_hex (secret, strlen (secret), hash);
-    return pst_ct_streq (hash, client->secret_hash);
-}
-
-//  Client authentication (contract §2). An mfa_token is bound to its client, so the
-//  MFA grants may omit the secret; a secret that is sent must still be right.
-static authn_client_t *
-s_authenticate_client (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
-                       int secret_optional)
-{
-    const char *client_id = s_param (request, "client_id");
-    if (!client_id) {
-        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Missing required parameter: client_id");
-        return NULL;
-    }
-    authn_client_t *client = authn_store_client (worker->store, client_id);
-    if (!client) {
-        pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Unknown client.");
-        return NULL;
-    }
-    const char *secret = s_param (request, "client_secret");
-    int confidential = strcmp (client->auth_method, "none") != 0;
-    if (confidential) {
-        if (!secret && !secret_optional) {
-            pst_msg_fail (reply, PST_ERR_INVALID_CLIENT,
-                          "Client authentication failed: client_secret is required.");
-            authn_client_destroy (&client);
-        }
-        else
-        if (secret && !s_secret_matches (client, secret)) {
-            pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Client authentication failed.");
-            pst_log (PST_LOG_INFO, "client_auth_failed", "client_id", client_id,
-                     "ip", pst_msg_client_ip (request), NULL);
-            authn_client_destroy (&client);
-        }
-    }
-    return client;
 }
 
 //  The access token's claims in Auth0's default profile: a user token that
@@ -231,10 +188,10 @@ s_is_management_api (grant_ctx_t *ctx, const authn_api_t *api)
 }
 
 //  A user token carries the OpenID Connect scopes asked for plus those the API
-//  defines; anything else the caller asks for is dropped, never granted.
-//  offline_access is dropped too until refresh tokens exist.
+//  defines, and offline_access when a refresh token comes with it; anything
+//  else the caller asks for is dropped, never granted.
 static char *
-s_user_scope (const authn_api_t *api, const char *requested)
+s_user_scope (const authn_api_t *api, const char *requested, int offline)
 {
     const char *const *oidc = pst_catalogue_scopes (PST_SYSTEM_API_USERINFO);
     char *normalised = pst_scope_normalise (requested);
@@ -246,7 +203,8 @@ s_user_scope (const authn_api_t *api, const char *requested)
     char *saveptr = NULL;
     for (char *word = strtok_r (normalised, " ", &saveptr); word;
          word = strtok_r (NULL, " ", &saveptr)) {
-        int keep = api && authn_api_defines_scope (api, word);
+        int keep = (api && authn_api_defines_scope (api, word))
+                || (offline && strcmp (word, "offline_access") == 0);
         for (const char *const *name = oidc; !keep && *name; name++)
             keep = strcmp (word, *name) == 0;
         if (!keep)
@@ -268,6 +226,8 @@ typedef struct {
     char *scope;
     int lifetime;
     int step_up;                //  the MFA API: an enrolled user needs MFA whatever the policy
+    int offline_allowed;        //  the API allows offline access and the client refresh tokens
+    int offline;                //  ... and offline_access was asked: a refresh token comes too
 } user_target_t;
 
 static void
@@ -294,7 +254,11 @@ s_user_target (grant_ctx_t *ctx, const char *audience, const char *scope, user_t
         return pst_msg_fail (ctx->reply, PST_ERR_ACCESS_DENIED,
             "The Management API accepts machine tokens only: use client_credentials");
     }
-    target->scope = s_user_scope (api, scope);
+    //  As Auth0: offline_access that cannot be honoured is dropped, not refused
+    target->offline_allowed = api && api->allow_offline_access
+                           && authn_client_allows (ctx->client, GRANT_REFRESH);
+    target->offline = target->offline_allowed && scope && pst_scope_has (scope, "offline_access");
+    target->scope = s_user_scope (api, scope, target->offline);
     target->step_up = s_is_system_api (ctx, api, "mfa/");
     authn_api_destroy (&api);
     if (!target->audience || !target->scope) {
@@ -302,6 +266,18 @@ s_user_target (grant_ctx_t *ctx, const char *audience, const char *scope, user_t
         return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
     }
     return 0;
+}
+
+//  A user's tokens, and a refresh token when target allows one and it was asked for
+static int
+s_issue_user_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *audience,
+                     const char *scope, int lifetime, int64_t auth_time, int offline)
+{
+    int rc = s_issue_tokens (ctx, user, audience, scope, lifetime, auth_time);
+    if (rc == 0 && offline)
+        rc = authn_refresh_issue (ctx->worker, user->user_id, ctx->client->client_id, audience,
+                                  scope, auth_time, ctx->issued_at, ctx->reply);
+    return rc;
 }
 
 static int
@@ -316,7 +292,7 @@ s_grant_password (grant_ctx_t *ctx)
                        &target))
         return -1;
     char *audience = target.audience, *scope = target.scope;
-    int lifetime = target.lifetime, step_up = target.step_up;
+    int lifetime = target.lifetime, step_up = target.step_up, offline = target.offline;
 
     const char *username = s_param (ctx->request, "username");
     const char *password = s_param (ctx->request, "password");
@@ -364,7 +340,7 @@ s_grant_password (grant_ctx_t *ctx)
         json_t *required = json_object_get (pst_msg_body (answer), "mfa_required");
         const char *mfa_token = pst_msg_get_str (answer, "mfa_token");
         if (json_is_false (required))
-            rc = s_issue_tokens (ctx, user, audience, scope, lifetime, auth_time);
+            rc = s_issue_user_tokens (ctx, user, audience, scope, lifetime, auth_time, offline);
         else
         if (json_is_true (required) && mfa_token && *mfa_token) {
             pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
@@ -440,7 +416,7 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
     const char *user_id = pst_msg_get_str (answer, "user_id");
     const char *client_id = pst_msg_get_str (answer, "client_id");
     authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->store, user_id): NULL;
-    user_target_t target = { NULL, NULL, 0, 0 };
+    user_target_t target = { NULL, NULL, 0, 0, 0, 0 };
     int rc = -1;
     //  Defence in depth: the audience and scope bound to the mfa_token are checked
     //  again here as for a password grant, whatever mfa says, and the token was
@@ -453,8 +429,8 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
     else
     if (s_user_target (ctx, pst_msg_get_str (answer, "audience"), pst_msg_get_str (answer, "scope"),
                        &target) == 0)
-        rc = s_issue_tokens (ctx, user, target.audience, target.scope, target.lifetime,
-                             pst_msg_get_int (answer, "auth_time", 0));
+        rc = s_issue_user_tokens (ctx, user, target.audience, target.scope, target.lifetime,
+                                  pst_msg_get_int (answer, "auth_time", 0), target.offline);
     s_user_target_free (&target);
     const char *recovery_code = pst_msg_get_str (answer, "recovery_code");
     if (rc == 0 && recovery_code)
@@ -476,6 +452,67 @@ s_grant_mfa_recovery (grant_ctx_t *ctx)
 {
     static const char *const passed [] = { "mfa_token", "recovery_code", NULL };
     return s_grant_mfa (ctx, "mfa.verify_recovery", passed);
+}
+
+//  The words of asked that granted holds (all of granted when nothing is
+//  asked): a refresh narrows the scope, never widens it. Caller frees.
+static char *
+s_narrowed (const char *granted, const char *asked)
+{
+    if (!asked)
+        return strdup (granted);
+    char *words = pst_scope_normalise (asked);
+    char *result = words? (char *) calloc (1, strlen (words) + 1): NULL;
+    char *saveptr = NULL;
+    for (char *word = result? strtok_r (words, " ", &saveptr): NULL; word;
+         word = strtok_r (NULL, " ", &saveptr))
+        if (pst_scope_has (granted, word)) {
+            if (*result)
+                strcat (result, " ");
+            strcat (result, word);
+        }
+    free (words);
+    return result;
+}
+
+//  The refresh token's user, audience and scope are checked again as for a
+//  password grant (the user may be gone, the API may no longer allow offline
+//  access); the new tokens are signed before the exchange commits, so a
+//  failure leaves the presented token as it was.
+static int
+s_grant_refresh (grant_ctx_t *ctx)
+{
+    const char *presented = s_param (ctx->request, "refresh_token");
+    authn_refresh_token_t *token = NULL;
+    if (authn_refresh_take (ctx->worker, ctx->client->client_id, presented, ctx->issued_at,
+                            ctx->reply, &token))
+        return -1;
+    authn_user_t *user = authn_store_user_by_id (ctx->worker->store, token->user_id);
+    char *scope = s_narrowed (token->scope, s_param (ctx->request, "scope"));
+    user_target_t target = { NULL, NULL, 0, 0, 0, 0 };
+    int rc = -1;
+    if (!scope)
+        pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Out of memory");
+    else
+    if (user && s_user_target (ctx, token->audience, scope, &target) == 0) {
+        if (target.offline_allowed)
+            rc = s_issue_tokens (ctx, user, target.audience, target.scope, target.lifetime,
+                                 token->auth_time);
+        else
+            pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Unknown or invalid refresh token.");
+    }
+    else
+    if (!user)
+        pst_msg_fail (ctx->reply, PST_ERR_INVALID_GRANT, "Unknown or invalid refresh token.");
+    if (rc == 0)
+        rc = authn_refresh_rotate (ctx->worker, presented, token, ctx->issued_at, ctx->reply);
+    else
+        authn_refresh_abandon (ctx->worker);
+    s_user_target_free (&target);
+    free (scope);
+    authn_user_destroy (&user);
+    authn_refresh_token_destroy (&token);
+    return rc;
 }
 
 static int
@@ -514,7 +551,7 @@ static const grant_entry_t s_grants [] = {
     { GRANT_MFA_RECOVERY,   s_grant_mfa_recovery,       1, "mfa_token recovery_code",
       "mfa-recovery-code" },
     { GRANT_MFA_OTP,        s_grant_mfa_otp,            1, "mfa_token otp", "mfa-otp" },
-    { GRANT_REFRESH,        s_grant_not_built,          0, "", NULL },
+    { GRANT_REFRESH,        s_grant_refresh,            0, "refresh_token", "refresh_token" },
     { NULL, NULL, 0, NULL, NULL }
 };
 
@@ -545,7 +582,7 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 
     grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type, entry->gty,
                         authn_config_now (((authn_worker_t *) worker)->config) };
-    ctx.client = s_authenticate_client (ctx.worker, request, reply, entry->secret_optional);
+    ctx.client = authn_clientauth_check (ctx.worker, request, reply, entry->secret_optional);
     if (!ctx.client)
         return -1;
     int rc = -1;
@@ -563,7 +600,7 @@ int
 authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     authn_worker_t *self = (authn_worker_t *) worker;
-    authn_client_t *client = s_authenticate_client (self, request, reply, 1);
+    authn_client_t *client = authn_clientauth_check (self, request, reply, 1);
     if (!client)
         return -1;
     //  mfa_token is present: the catalogue's row requires it

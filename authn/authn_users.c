@@ -291,6 +291,10 @@ AUTHN_HANDLER (authn_users_delete)
     pst_msg_destroy (&answer);
     if (failed)
         return -1;
+    //  Its refresh tokens go before it: a user made again with the same id
+    //  must not inherit them
+    if (authn_store_refresh_forget_user (s_store (worker), id))
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not delete the user");
     int deleted = authn_store_delete (s_store (worker), AUTHN_USERS, id);
     if (deleted < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not delete the user");

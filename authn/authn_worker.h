@@ -16,6 +16,7 @@ typedef struct {
     pst_client_t *mfa;
     authn_signer_t *keys;       //  the current signing key and the JWKS
     unsigned sign_ins;          //  password grants handled, to prune now and then
+    unsigned refreshes;         //  refresh tokens issued, to prune them now and then
 } authn_worker_t;
 
 //  Opens the store, connects to mfa as curve's identity and loads the current

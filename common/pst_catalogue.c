@@ -17,6 +17,7 @@
 #define NOTE            PST_OP_NOTE
 #define MIRRORED        PST_OP_MIRRORED
 #define KEYS_CHANGED    PST_OP_KEYS_CHANGED
+#define EMPTY           PST_OP_EMPTY
 
 //  service, api and auth are pasted onto their prefixes, so the caller words
 //  above never reach them

@@ -63,6 +63,7 @@ typedef enum {
 #define PST_OP_NOTE             (1u << 5)
 #define PST_OP_MIRRORED         (1u << 6)
 #define PST_OP_KEYS_CHANGED     (1u << 7)
+#define PST_OP_EMPTY            (1u << 8)
 
 typedef struct {
     pst_service_id_t service;

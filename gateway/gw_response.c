@@ -187,7 +187,7 @@ gw_response_from_reply (const gw_route_t *route, const pst_msg_t *reply)
 {
     if (pst_msg_is_error (reply))
         return s_render_error (route, reply);
-    if (route->status == MHD_HTTP_NO_CONTENT)
+    if (route->status == MHD_HTTP_NO_CONTENT || route->empty)
         return s_new (route->status, NULL);
     json_t *body = pst_msg_body (reply);
     json_t *result = json_object_get (body, "result");

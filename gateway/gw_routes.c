@@ -32,6 +32,7 @@ s_routes_build (void)
         route->cacheable = (op->flags & PST_OP_CACHEABLE) != 0;
         route->mirrored = (op->flags & PST_OP_MIRRORED) != 0;
         route->keys_changed = (op->flags & PST_OP_KEYS_CHANGED) != 0;
+        route->empty = (op->flags & PST_OP_EMPTY) != 0;
     }
 }
 

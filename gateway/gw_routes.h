@@ -47,6 +47,7 @@ typedef struct {
     int cacheable;              //  public documents; everything else is no-store
     int mirrored;               //  answered from the gateway's copy (the key set)
     int keys_changed;           //  a success renews that copy before the answer
+    int empty;                  //  success has no body, whatever its status
 } gw_route_t;
 
 //  Longest capture kept; longer segments do not match.

@@ -473,6 +473,7 @@ test_metadata_migration (void **state)
             "DROP TABLE signing_generation;"
             "ALTER TABLE clients DROP COLUMN web_origins;"
             "ALTER TABLE clients DROP COLUMN allowed_origins;"
+            "DROP TABLE refresh_tokens;"
             "PRAGMA user_version = 4");
     s_store = authn_store_new (s_location);
     assert_non_null (s_store);

@@ -1107,7 +1107,8 @@ test_discovery (void **state)
     assert_string_equal (pst_msg_get_str (reply, "mfa_challenge_endpoint"), url);
     //  Nothing that is not served
     assert_null (json_object_get (doc, "authorization_endpoint"));
-    assert_null (json_object_get (doc, "revocation_endpoint"));
+    snprintf (url, sizeof url, "%soauth/revoke", s_config->issuer);
+    assert_string_equal (pst_msg_get_str (reply, "revocation_endpoint"), url);
     assert_int_equal (json_array_size (json_object_get (doc, "response_types_supported")), 0);
     json_t *grants = json_object_get (doc, "grant_types_supported");
     assert_true (s_array_has (grants, "password"));
@@ -1115,7 +1116,7 @@ test_discovery (void **state)
     assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-oob"));
     assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-recovery-code"));
     assert_true (s_array_has (grants, "http://auth0.com/oauth/grant-type/mfa-otp"));
-    assert_false (s_array_has (grants, "refresh_token"));
+    assert_true (s_array_has (grants, "refresh_token"));
     json_t *scopes = json_object_get (doc, "scopes_supported");
     assert_int_equal (json_array_size (scopes), 3);
     assert_true (s_array_has (scopes, "openid") && s_array_has (scopes, "profile")

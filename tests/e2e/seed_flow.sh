@@ -159,8 +159,8 @@ check "discovery: mfa-oob grant listed" \
   grep -q "mfa-oob" <<<"$(json '.grant_types_supported | join(" ")')"
 # Every advertised endpoint exists (a client library follows them blindly)
 ENDPOINTS=$(json '[.jwks_uri, (to_entries[] | select(.key | endswith("_endpoint")) | .value)] | .[]')
-# jwks, token, userinfo, mfa_challenge: no authorization or revocation endpoint is served
-expect "discovery: endpoints advertised" 4 "$(wc -l <<<"$ENDPOINTS")"
+# jwks, token, userinfo, mfa_challenge, revocation: no authorization endpoint is served
+expect "discovery: endpoints advertised" 5 "$(wc -l <<<"$ENDPOINTS")"
 expect "discovery: userinfo_endpoint" "https://$DOMAIN/userinfo" "$(json .userinfo_endpoint)"
 for endpoint in $ENDPOINTS; do
   api GET "${endpoint#https://$DOMAIN}"
