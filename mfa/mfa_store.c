@@ -212,15 +212,27 @@ mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days)
     //  One transaction: one write lock and one commit for all of it
     if (mfa_store_begin (self))
         return -1;
-    //  Stops at the first failure: on PostgreSQL the rest could only fail too
+    //  Stops at the first failure: on PostgreSQL the rest could only fail too.
+    //  At most MFA_PRUNE_BATCH rows a table each time, oldest first, so that a
+    //  backlog (a day of a million sign-ins, a prune after a long pause) is
+    //  worked off over several prunes instead of holding the write lock for
+    //  one long delete while challenges wait
     int rc = mfa_store_sql_run (self,
-        "DELETE FROM mfa_tokens WHERE expires_at < ?", "i", now - day_ms) < 0
+        "DELETE FROM mfa_tokens WHERE token_hash IN (SELECT token_hash FROM mfa_tokens"
+        " WHERE expires_at < ? ORDER BY expires_at LIMIT ?)", "in",
+        now - day_ms, MFA_PRUNE_BATCH) < 0
           || mfa_store_sql_run (self,
-        "DELETE FROM challenges WHERE expires_at < ?", "i", now - day_ms) < 0
+        "DELETE FROM challenges WHERE id IN (SELECT id FROM challenges"
+        " WHERE expires_at < ? ORDER BY expires_at LIMIT ?)", "in",
+        now - day_ms, MFA_PRUNE_BATCH) < 0
           || mfa_store_sql_run (self,
-        "DELETE FROM mail_jobs WHERE created_at < ?", "i", now - 7 * day_ms) < 0
+        "DELETE FROM mail_jobs WHERE job_id IN (SELECT job_id FROM mail_jobs"
+        " WHERE created_at < ? ORDER BY created_at LIMIT ?)", "in",
+        now - 7 * day_ms, MFA_PRUNE_BATCH) < 0
           || mfa_store_sql_run (self,
-        "DELETE FROM reply_cache WHERE created_at < ?", "i", now - day_ms) < 0;
+        "DELETE FROM reply_cache WHERE (request_id, op) IN (SELECT request_id, op"
+        " FROM reply_cache WHERE created_at < ? ORDER BY created_at LIMIT ?)", "in",
+        now - day_ms, MFA_PRUNE_BATCH) < 0;
     if (rc == 0 && audit_retention_days > 0) {
         //  Audit times are fixed-width UTC text, which sorts as the instants do
         char cutoff [MFA_ISO8601_SIZE];
@@ -228,7 +240,7 @@ mfa_store_prune (mfa_store_t *self, int64_t now, int audit_retention_days)
         rc = mfa_store_sql_run (self,
             "DELETE FROM audit WHERE id IN"
             " (SELECT id FROM audit WHERE created_at < ? ORDER BY created_at LIMIT ?)",
-            "tn", cutoff, MFA_AUDIT_PRUNE_BATCH) < 0;
+            "tn", cutoff, MFA_PRUNE_BATCH) < 0;
     }
     if (rc == 0 && mfa_store_commit (self) == 0)
         return 0;

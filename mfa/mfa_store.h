@@ -292,10 +292,11 @@ int
 int
     mfa_store_reply_release (mfa_store_t *self, const char *request_id, const char *op);
 
-//  Audit rows one prune deletes at most, so a backlog (a database from before
-//  retention, or a shortened retention) goes in slices over the next sign-ins
-//  instead of holding the write lock through one long delete.
-#define MFA_AUDIT_PRUNE_BATCH   1000
+//  Rows of each table one prune deletes at most, so a backlog (a database from
+//  before retention, a shortened retention, a day of a million sign-ins after
+//  a pause) goes in slices over the next sign-ins instead of holding the write
+//  lock through one long delete.
+#define MFA_PRUNE_BATCH         1000
 
 //  Deletes expired tokens, old challenges, old mail jobs, old cached replies and
 //  audit rows older than audit_retention_days (0: keeps every audit row).

@@ -395,9 +395,9 @@ test_audit_retention (void **state)
     assert_int_equal (mfa_store_prune (store, now, 1), 0);
     assert_int_equal (mfa_store_audit_count (store, "kept", NULL), 1);
 
-    //  A backlog goes MFA_AUDIT_PRUNE_BATCH rows per prune, oldest first
+    //  A backlog goes MFA_PRUNE_BATCH rows per prune, oldest first
     assert_int_equal (mfa_store_begin (store), 0);
-    for (int i = 0; i < MFA_AUDIT_PRUNE_BATCH + 5; i++) {
+    for (int i = 0; i < MFA_PRUNE_BATCH + 5; i++) {
         mfa_audit_t event = { i < 5? "newest": "backlog", "u1", NULL, NULL, "success", NULL };
         assert_int_equal (mfa_store_audit (store, &event, now - (100 + i) * day_ms), 0);
     }
@@ -407,6 +407,55 @@ test_audit_retention (void **state)
     assert_int_equal (mfa_store_audit_count (store, "newest", NULL), 5);
     assert_int_equal (mfa_store_prune (store, now, 30), 0);
     assert_int_equal (mfa_store_audit_count (store, NULL, NULL), 1);
+}
+
+//  Expired mfa_tokens and challenges go a slice at a time too, oldest first:
+//  a day of a million sign-ins never makes one long delete
+static void
+test_prune_in_slices (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    const int64_t day_ms = 24 * 3600 * 1000LL;
+    const int64_t now = 400 * day_ms;
+    const int total = MFA_PRUNE_BATCH + 5;
+    json_t *fields = json_pack ("{s:s, s:s}", "user_id", "u1", "client_id", "c1");
+    assert_non_null (fields);
+    assert_int_equal (mfa_store_begin (store), 0);
+    for (int i = 0; i < total; i++) {
+        char token [32], oob [32];
+        snprintf (token, sizeof token, "token-%d", i);
+        snprintf (oob, sizeof oob, "oob-%d", i);
+        //  expired more than a day ago: every one of them is due
+        int64_t expires_at = now - 2 * day_ms - i;
+        assert_int_equal (mfa_store_token_insert (store, token, fields, expires_at, expires_at), 0);
+        assert_true (mfa_store_challenge_insert (store, oob, "u1", "email|a", token, "hmac",
+                                                 expires_at, expires_at) > 0);
+    }
+    //  and one still within its day
+    assert_int_equal (mfa_store_token_insert (store, "token-recent", fields, now - day_ms / 2,
+                                              now - day_ms), 0);
+    assert_int_equal (mfa_store_commit (store), 0);
+    json_decref (fields);
+
+    assert_int_equal (mfa_store_prune (store, now, 0), 0);
+    //  The oldest slice went (token-N with the largest N expired first)
+    json_t *token = mfa_store_token_get (store, "token-1004");
+    assert_null (token);
+    token = mfa_store_token_get (store, "token-0");
+    assert_non_null (token);
+    json_decref (token);
+    mfa_challenge_t challenge;
+    assert_int_equal (mfa_store_challenge_get (store, "oob-0", &challenge), 1);
+    assert_int_equal (mfa_store_challenge_get (store, "oob-1004", &challenge), 0);
+
+    //  The next prune takes the rest; the recent token stays
+    assert_int_equal (mfa_store_prune (store, now, 0), 0);
+    assert_null (mfa_store_token_get (store, "token-0"));
+    assert_int_equal (mfa_store_challenge_get (store, "oob-0", &challenge), 0);
+    token = mfa_store_token_get (store, "token-recent");
+    assert_non_null (token);
+    json_decref (token);
 }
 
 //  A failed statement inside a transaction: in a savepoint, rolling back to it
@@ -524,6 +573,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reply_cache, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_audit_retention, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_prune_in_slices, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failure_in_a_savepoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_two_connections_race, s_setup, s_teardown),
     };
