@@ -442,6 +442,20 @@ def main():
         notes.append("Setting up took %s s to enrol %s users through the API (each: user "
                      "creation, password grant, association, the mailed code, mfa-oob)." % (
                          enrol["value"], enrol["connections"]))
+    populated = results.find("setup", "populate")
+    if populated:
+        sizes = {}
+        for r in results.rows:
+            if r["kind"] == "setup" and r["name"].startswith("db_"):
+                sizes.setdefault(r["connections"], {})[r["detail"]] = num(r["value"])
+        files = ", ".join("`%s` %s → %s MiB" % (
+            name, fmt((sizes[name].get("populated") or 0) / 1048576.0),
+            fmt((sizes[name].get("after the load") or 0) / 1048576.0)) for name in sorted(sizes))
+        notes.append("The databases were populated first (`--populate %s`, %s s): %s more users, "
+                     "as many email authenticators, and a day of sign-ins (mfa_tokens, challenges, "
+                     "mail jobs, audit rows, sent mails); sizes populated → after the load: %s." % (
+                         populated["connections"], populated["value"], populated["connections"],
+                         files))
     for note in notes:
         w("- " + note)
     w("")

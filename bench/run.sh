@@ -3,7 +3,7 @@
 # ceilings and a peer, measured in the same run (issue 10). Loopback only.
 #
 #   bench/run.sh [--smoke] [--seconds S] [--connections "1 4 16 64"] [--users N]
-#                [--only "challenge ..."] [--pg [--instances N]]
+#                [--only "challenge ..."] [--pg [--instances N]] [--populate N]
 #
 # It measures, on this machine:
 #   ceilings   small C programs of bench/ (built by CMake): bare libmicrohttpd with the
@@ -44,6 +44,12 @@
 # 2, default 1) instances of each and as many mailers; the report goes where
 # --only's does, never over docs/performance.md.
 #
+# --populate N (or BENCH_POPULATE): before measuring, bench/populate.sh gives the
+# SQLite databases N more users with N email authenticators and a day of
+# sign-ins (tokens, challenges, mail jobs, audit rows, sent mails), as a full
+# tenant's; their sizes before and after the load are in the report, which goes
+# where --only's does. For the scale A/B: the same --only with and without it.
+#
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
 # BENCH_USERS (default 600). Installs wrk and gnuplot-nox with apt-get if missing.
@@ -62,6 +68,7 @@ MAILERS="1 2 4"
 ONLY=${BENCH_ONLY:-}
 PG=${BENCH_PG:-}
 INSTANCES=${BENCH_INSTANCES:-1}
+POPULATE=${BENCH_POPULATE:-}
 OUT_DIR=${BENCH_OUT_DIR:-$here/docs}
 COMMAND="bench/run.sh $*"
 while (($#)); do
@@ -73,7 +80,8 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --pg) PG=1 ;;
     --instances) INSTANCES=$2; shift ;;
-    *) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    --populate) POPULATE=$2; shift ;;
+    *) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
   shift
 done
@@ -89,6 +97,12 @@ for c in $CONNECTIONS; do
     { echo "bench: connections must be 1..1000" >&2; exit 2; }
 done
 [[ $INSTANCES == 1 || $INSTANCES == 2 ]] || { echo "bench: --instances is 1 or 2" >&2; exit 2; }
+if [[ -n $POPULATE ]]; then
+  [[ $POPULATE =~ ^[0-9]+$ ]] && ((POPULATE >= 1 && POPULATE <= 10000000)) ||
+    { echo "bench: --populate must be 1..10000000" >&2; exit 2; }
+  [[ -z $PG ]] || { echo "bench: --populate fills SQLite only, not with --pg" >&2; exit 2; }
+  [[ -z ${BENCH_OUT_DIR:-} ]] && OUT_DIR=$(mktemp -d /tmp/postern-bench-populated-report.XXXXXX)
+fi
 PATH_NAMES="jwks jwks_https client_credentials password authenticators mfa_oob challenge mailer"
 for name in $ONLY; do
   [[ " $PATH_NAMES " == *" $name "* ]] || { echo "bench: --only takes: $PATH_NAMES" >&2; exit 2; }
@@ -219,6 +233,23 @@ ENROL_S=$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')
 pass "$USERS users enrolled in the email factor in $ENROL_S s"
 row setup enrol "$USERS" "$ENROL_S" s - - - - "users enrolled (create, password grant, associate, mail, mfa-oob)"
 FIRST_USER=$(head -n1 "$E2E_WORK/users.txt")
+# db_sizes WHEN: a row per database of the stack, its file and its write-ahead log
+db_sizes() {
+  local db size
+  for db in "$POSTERN_DATA_DIR"/authn.db "$POSTERN_DATA_DIR"/mfa.db "$POSTERN_DATA_DIR"/mailer-outbox*.db; do
+    [[ -f $db ]] || continue
+    size=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
+    row setup "db_$1" "$(basename "$db")" "$size" bytes - - - - "$1"
+  done
+}
+if [[ -n $POPULATE ]]; then
+  need_package sqlite3 sqlite3
+  t0=$(now_ms)
+  "$bench/populate.sh" "$POSTERN_DATA_DIR" "$POPULATE" || { fail "populating $POPULATE users"; exit 1; }
+  row setup populate "$POPULATE" "$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')" s \
+    - - - - "users, authenticators and a day of sign-ins added (bench/populate.sh)"
+  db_sizes "populated"
+fi
 PASSWORD_BODY="grant_type=password&username=$(urlencode "$FIRST_USER")&password=$(urlencode "$PASSWORD")&client_id=$(urlencode "$CLIENT_ID")&client_secret=$(urlencode "$CLIENT_SECRET")"
 
 # --- wrk -----------------------------------------------------------------------------------
@@ -365,6 +396,7 @@ for s in $SERVICES; do
 done
 sleep 2
 for s in $SERVICES; do row rss "$s" - "$(rss "$s" VmRSS)" KiB - - - - "idle after the load"; done
+[[ -n $POPULATE ]] && db_sizes "after the load"
 OUTBOX_BACKLOG=$(outbox_sql "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')" 2>/dev/null)
 row setup outbox_backlog - "${OUTBOX_BACKLOG:-?}" jobs - - - - "unsent jobs in the stack's outbox 2 s after the challenges"
 
