@@ -1,7 +1,7 @@
 /*  Unit tests of pst_catalogue: the rows are well formed, the scopes they need
     are scopes the system APIs define, docs/protocol.md lists exactly the same
     operations (service, caller, scope), docs/auth0.md's API reference lists
-    exactly its HTTP routes (method, path, scope), and the central check refuses
+    exactly its HTTP routes (method, path, credentials, scope), and the central check refuses
     what a row requires in the words of the row's API.
 */
 #include <stdarg.h>
@@ -258,10 +258,26 @@ test_matches_protocol_doc (void **state)
 //  ---------------------------------------------------------------------------
 //  docs/auth0.md
 
+//  The words of auth0.md's credentials column for each auth kind
+static const char *
+s_credentials (pst_http_auth_t auth)
+{
+    switch (auth) {
+        case PST_AUTH_NONE:         return "none";
+        case PST_AUTH_CLIENT:       return "client";
+        case PST_AUTH_MGMT:         return "management";
+        case PST_AUTH_MFA:          return "mfa_token or mfa access";
+        case PST_AUTH_MFA_ACCESS:   return "mfa access";
+        case PST_AUTH_MFA_TOKEN:    return "mfa_token";
+        case PST_AUTH_USERINFO:     return "user";
+    }
+    return "?";
+}
+
 //  Every row "| `METHOD` | `/path` | credentials | scope | ..." of the section
-//  "## API reference" is a route of the catalogue with the same scope, and every
-//  route of the catalogue has exactly one row: the table Auth0 users read is the
-//  gateway's route table.
+//  "## API reference" is a route of the catalogue with the same auth kind (in
+//  the table's words) and scope, and every route of the catalogue has exactly
+//  one row: the table Auth0 users read is the gateway's route table.
 static void
 test_matches_auth0_doc (void **state)
 {
@@ -304,6 +320,10 @@ test_matches_auth0_doc (void **state)
             print_error ("auth0.md: scope of %s %s is '%s', the catalogue says '%s'\n",
                          method, path, scope, route->scope? route->scope: "");
         assert_string_equal (route->scope? route->scope: "", scope);
+        if (strcmp (s_credentials (route->auth), credentials_cell) != 0)
+            print_error ("auth0.md: credentials of %s %s are '%s', the catalogue says '%s'\n",
+                         method, path, credentials_cell, s_credentials (route->auth));
+        assert_string_equal (s_credentials (route->auth), credentials_cell);
         seen [route - pst_catalogue ()]++;
         rows++;
     }
