@@ -1,7 +1,8 @@
 /*  Unit tests of pst_catalogue: the rows are well formed, the scopes they need
     are scopes the system APIs define, docs/protocol.md lists exactly the same
-    operations (service, caller, scope), and the central check refuses what a
-    row requires in the words of the row's API.
+    operations (service, caller, scope), docs/auth0.md's API reference lists
+    exactly its HTTP routes (method, path, credentials, scope), and the central check refuses
+    what a row requires in the words of the row's API.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,6 +256,89 @@ test_matches_protocol_doc (void **state)
 }
 
 //  ---------------------------------------------------------------------------
+//  docs/auth0.md
+
+//  The words of auth0.md's credentials column for each auth kind
+static const char *
+s_credentials (pst_http_auth_t auth)
+{
+    switch (auth) {
+        case PST_AUTH_NONE:         return "none";
+        case PST_AUTH_CLIENT:       return "client";
+        case PST_AUTH_MGMT:         return "management";
+        case PST_AUTH_MFA:          return "mfa_token or mfa access";
+        case PST_AUTH_MFA_ACCESS:   return "mfa access";
+        case PST_AUTH_MFA_TOKEN:    return "mfa_token";
+        case PST_AUTH_USERINFO:     return "user";
+    }
+    return "?";
+}
+
+//  Every row "| `METHOD` | `/path` | credentials | scope | ..." of the section
+//  "## API reference" is a route of the catalogue with the same auth kind (in
+//  the table's words) and scope, and every route of the catalogue has exactly
+//  one row: the table Auth0 users read is the gateway's route table.
+static void
+test_matches_auth0_doc (void **state)
+{
+    (void) state;
+    FILE *file = test_docs_open ("docs/auth0.md");
+    assert_non_null (file);
+    size_t total = 0;
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++)
+        total++;
+    int *seen = (int *) calloc (total, sizeof *seen);
+    assert_non_null (seen);
+    char line [8192];
+    int in_reference = 0;
+    size_t rows = 0;
+    while (fgets (line, sizeof line, file)) {
+        if (strncmp (line, "## ", 3) == 0) {
+            in_reference = strncmp (line, "## API reference", 16) == 0;
+            continue;
+        }
+        if (!in_reference || strncmp (line, "| `", 3) != 0)
+            continue;
+        const char *at = line;
+        char method_cell [64], path_cell [256], credentials_cell [256], scope_cell [256];
+        char method [32], path [200], scope [128];
+        assert_int_equal (s_cell (&at, method_cell, sizeof method_cell), 0);
+        assert_int_equal (s_cell (&at, path_cell, sizeof path_cell), 0);
+        assert_int_equal (s_cell (&at, credentials_cell, sizeof credentials_cell), 0);
+        assert_int_equal (s_cell (&at, scope_cell, sizeof scope_cell), 0);
+        s_first_code (method_cell, method, sizeof method);
+        s_first_code (path_cell, path, sizeof path);
+        s_first_code (scope_cell, scope, sizeof scope);
+        const pst_op_def_t *route = NULL;
+        for (const pst_op_def_t *op = pst_catalogue (); op->name && !route; op++)
+            if (op->path && strcmp (op->method, method) == 0 && strcmp (op->path, path) == 0)
+                route = op;
+        if (!route)
+            print_error ("auth0.md lists %s %s; the catalogue has no such route\n", method, path);
+        assert_non_null (route);
+        if (strcmp (route->scope? route->scope: "", scope) != 0)
+            print_error ("auth0.md: scope of %s %s is '%s', the catalogue says '%s'\n",
+                         method, path, scope, route->scope? route->scope: "");
+        assert_string_equal (route->scope? route->scope: "", scope);
+        if (strcmp (s_credentials (route->auth), credentials_cell) != 0)
+            print_error ("auth0.md: credentials of %s %s are '%s', the catalogue says '%s'\n",
+                         method, path, credentials_cell, s_credentials (route->auth));
+        assert_string_equal (s_credentials (route->auth), credentials_cell);
+        seen [route - pst_catalogue ()]++;
+        rows++;
+    }
+    fclose (file);
+    for (const pst_op_def_t *op = pst_catalogue (); op->name; op++) {
+        if (op->path && seen [op - pst_catalogue ()] != 1)
+            print_error ("auth0.md lists %s %s %d times\n", op->method, op->path,
+                         seen [op - pst_catalogue ()]);
+        assert_int_equal (seen [op - pst_catalogue ()], op->path? 1: 0);
+    }
+    assert_true (rows > 0);
+    free (seen);
+}
+
+//  ---------------------------------------------------------------------------
 //  The central check
 
 static pst_msg_t *
@@ -427,6 +511,7 @@ main (void)
         cmocka_unit_test (test_rows_well_formed),
         cmocka_unit_test (test_scopes_defined),
         cmocka_unit_test (test_matches_protocol_doc),
+        cmocka_unit_test (test_matches_auth0_doc),
         cmocka_unit_test (test_check_management),
         cmocka_unit_test (test_check_lengths),
         cmocka_unit_test (test_check_query),
