@@ -109,12 +109,20 @@ s_metadata_merge (pst_msg_t *reply, json_t *row, const json_t *current, json_t *
     return 0;
 }
 
+//  The members each payload may hold (authn_fields_only). An update may name
+//  the connection, as Auth0 asks of a password change; it must be this one.
+static const char *const s_create_members [] = { "email", "connection", "password",
+    "email_verified", "user_id", "app_metadata", "user_metadata", NULL };
+static const char *const s_update_members [] = { "email", "connection", "password",
+    "email_verified", "app_metadata", "user_metadata", NULL };
+
 AUTHN_HANDLER (authn_users_create)
 {
     json_t *data = s_data (request);
     const char *email, *password, *connection;
     int verified = 0;
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
+    if (authn_fields_only (reply, data, s_create_members)
+    ||  authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
     ||  authn_fields_password (reply, data, &password)
     ||  authn_fields_bool (reply, data, "email_verified", &verified))
@@ -223,14 +231,18 @@ AUTHN_HANDLER (authn_users_update)
 {
     const char *id = s_id (request);
     json_t *data = s_data (request);
-    const char *email, *password;
+    const char *email, *password, *connection;
     int verified = -1;
     json_t *metadata [METADATA_COUNT];
-    if (authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
+    if (authn_fields_only (reply, data, s_update_members)
+    ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
+    ||  authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_password (reply, data, &password)
     ||  authn_fields_bool (reply, data, "email_verified", &verified)
     ||  s_metadata_changes (reply, data, metadata))
         return -1;
+    if (connection && strcmp (connection, AUTHN_CONNECTION) != 0)
+        return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The connection does not exist.");
     if (email && !pst_email_valid (email))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: invalid email");
     //  Hashed before the transaction: argon2id must not hold the write lock

@@ -95,8 +95,20 @@ expect "PATCH: a nested object replaced whole, null removes" '{"addresses":{"wor
 mgmt_json PATCH "$USER_PATH" '{"app_metadata":{}}'
 expect "PATCH with {} clears app_metadata" null "$(json '.app_metadata')"
 mgmt_json PATCH "$USER_PATH" '{"app_metadata":{"plan":"platinum"}}'
+# A member Postern does not support is refused, never ignored: a "blocked" that
+# answered 200 would leave the user able to sign in
+mgmt_json PATCH "$USER_PATH" '{"blocked":true,"app_metadata":{"plan":"bronze"}}'
+expect "PATCH with an unsupported member: status" 400 "$STATUS"
+expect "PATCH with an unsupported member: errorCode" invalid_body "$(json .errorCode)"
+expect_match "PATCH with an unsupported member: names it" "Additional properties not allowed: blocked" \
+  "$(json .message)"
+mgmt_json PATCH "$USER_PATH" '{"password":"another long password","connection":"Another-Connection"}'
+expect "PATCH naming another connection: status" 400 "$STATUS"
+mgmt_json POST /api/v2/clients '{"name":"With callbacks","callbacks":["https://app.example/cb"]}'
+expect "POST client with an unsupported member: status" 400 "$STATUS"
+expect_match "POST client with an unsupported member: names it" "not allowed: callbacks" "$(json .message)"
 mgmt GET "$USER_PATH"
-expect "GET user: app_metadata" '{"plan":"platinum"}' "$(sorted .app_metadata)"
+expect "GET user: app_metadata (the refused PATCH changed nothing)" '{"plan":"platinum"}' "$(sorted .app_metadata)"
 expect "GET user: user_metadata" '{"addresses":{"work":"100 Industrial Way"}}' "$(sorted .user_metadata)"
 mgmt_json PATCH "$USER_PATH" '{"user_metadata":{"preference.color":"pink"}}'
 expect_mgmt_error "metadata key with a dot" 400 bad_request "cannot hold '\\.' or '\\$'"
