@@ -157,7 +157,7 @@ pst_origin_normalize (const char *text, char *out, size_t size)
         return -1;
     int default_port = (s_scheme_is (&parts, "http") && parts.port == 80)
                     || (s_scheme_is (&parts, "https") && parts.port == 443);
-    char port [8] = "";
+    char port [24] = "";        //  any long fits: the compiler cannot see the parse keep it to 65535
     if (parts.port > 0 && !default_port)
         snprintf (port, sizeof port, ":%ld", parts.port);
     int length = snprintf (out, size, "%.*s://%.*s%s", (int) parts.scheme_len, parts.scheme,

@@ -55,9 +55,11 @@ s_add_client (json_t *clients, json_t *exact, json_t *patterns, const json_t *en
 {
     const char *client_id = json_string_value (json_object_get (entry, "client_id"));
     json_t *origins = json_object_get (entry, "origins");
+    if (!client_id || !*client_id || !json_is_array (origins))
+        return -1;
+    //  set_new takes the array, also when it fails
     json_t *normalized = json_array ();
-    if (!client_id || !*client_id || !json_is_array (origins) || !normalized
-    ||  json_object_set_new (clients, client_id, normalized) != 0)
+    if (!normalized || json_object_set_new (clients, client_id, normalized) != 0)
         return -1;
     size_t index;
     json_t *origin;

@@ -432,6 +432,8 @@ test_origins (void **state)
     assert_string_equal (last, "c1");
     assert_true (more);
     json_decref (page);
+    free (last);
+    last = NULL;
     page = authn_store_origins (s_store, "c1", 1000, 1, &last, &more);
     assert_int_equal (json_array_size (page), 1);
     assert_string_equal (last, "c3");

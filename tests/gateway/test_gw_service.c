@@ -177,14 +177,16 @@ s_serve_one (stub_t *stub, zsock_t *router, const char *service)
     if (zmsg_size (frames) == 2
     &&  pst_msg_decode (zframe_data (payload), zframe_size (payload), &request) == 0) {
         //  What the gateway's bus thread fetches on its own: answered always,
-        //  never recorded as a request
+        //  never recorded as a request (the CORS origins: answered as the stub
+        //  answers what it does not know, never counted)
         int revocations = streq (pst_msg_op (request), "revocations.list");
-        int keys = streq (pst_msg_op (request), "keys.jwks") || revocations;
+        int origins = streq (pst_msg_op (request), "origins.list");
+        int keys = streq (pst_msg_op (request), "keys.jwks") || revocations || origins;
         pthread_mutex_lock (&stub->mutex);
         int silent = stub->silent || (revocations && stub->revocations_silent)
                   || (keys && !revocations && stub->keys_silent);
         int delay_ms = stub->delay_ms;
-        stub->keys_requests += keys && !revocations;
+        stub->keys_requests += keys && !revocations && !origins;
         stub->revocation_requests += revocations;
         pthread_mutex_unlock (&stub->mutex);
         if (!keys)
