@@ -128,6 +128,7 @@ typedef struct {
     char job_id [33];
     int64_t challenge_id;
     int64_t expires_at;
+    int otp;                    //  an otp authenticator: nothing to send
 } s_challenge_t;
 
 static void
@@ -401,7 +402,8 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 //  ---------------------------------------------------------------------------
 //  challenge.create
 
-//  The user's active email authenticator, as the request may name it.
+//  The user's active authenticator of a type the request accepts, as it may
+//  name it: email first (oob), else otp.
 static int
 s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                            const char *user_id, s_challenge_t *challenge)
@@ -411,7 +413,7 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
     json_t *list = mfa_store_authenticators (store, user_id);
     if (!list)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-    json_t *email = NULL, *named = NULL;
+    json_t *email = NULL, *otp = NULL, *named = NULL;
     int second_factor = 0;
     size_t index;
     json_t *item;
@@ -422,6 +424,8 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
             second_factor = 1;
         if (active && streq (type, "email") && !email)
             email = item;
+        if (active && streq (type, "otp") && !otp)
+            otp = item;
         if (wanted && streq (wanted, s_token_str (item, "id")))
             named = item;
     }
@@ -433,16 +437,25 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
     if (wanted && !named)
         rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid authenticator_id.");
     else {
-        json_t *chosen = named? named: email;
         const char *types = mfa_worker_param (request, "challenge_type", 256);
         json_t *asked = types? json_string (types): NULL;
         int wants_oob = !asked || s_list_has (asked, "oob") == 1;
+        int wants_otp = asked && s_list_has (asked, "otp") == 1;
         json_decref (asked);
-        if (!wants_oob || !chosen || !streq (s_token_str (chosen, "type"), "email")
-        ||  !json_is_true (json_object_get (chosen, "active"))
-        ||  mfa_store_factor_enabled (store, "email") != 1)
+        json_t *chosen = named? named: wants_oob && email? email: wants_otp? otp: NULL;
+        const char *type = chosen? s_token_str (chosen, "type"): NULL;
+        int usable = type && json_is_true (json_object_get (chosen, "active"))
+                  && ((wants_oob && streq (type, "email")) || (wants_otp && streq (type, "otp")));
+        if (!usable || mfa_store_factor_enabled (store, type) != 1)
             rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                                "The requested challenge type is not available for this user.");
+        else
+        if (streq (type, "otp")) {
+            //  The app holds the code: nothing to send, the mfa-otp grant checks it
+            challenge->otp = 1;
+            snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s",
+                      s_token_str (chosen, "id"));
+        }
         else {
             snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s",
                       s_token_str (chosen, "id"));
@@ -464,6 +477,11 @@ s_challenge_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
         return -1;
     s_challenge_target (challenge, token, NULL);
     int rc = s_challenge_authenticator (self, request, reply, challenge->user_id, challenge);
+    if (rc == 0 && challenge->otp) {
+        json_object_set_new (pst_msg_body (reply), "challenge_type", json_string ("otp"));
+        json_decref (token);
+        return 0;
+    }
     if (rc == 0)
         rc = s_send_allowed (self, reply, challenge, outcome);
     if (rc == 0)
@@ -479,7 +497,7 @@ mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     s_challenge_t challenge = { 0 };
     int rc = mfa_worker_transact (self, request, reply, s_challenge_txn, &challenge,
                                   NULL, "gd_challenge_refused");
-    if (rc == 0) {
+    if (rc == 0 && !challenge.otp) {
         json_t *answer = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob",
                                     "oob_code", challenge.oob_code, "binding_method", "prompt");
         rc = answer? s_challenge_deliver (self, request, reply, &challenge, answer)

@@ -15,7 +15,8 @@ int
 //  mfa.associate: inactive email authenticator, first recovery code, first challenge.
 int
     mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply);
-//  challenge.create: a new code for the user's active email authenticator.
+//  challenge.create: a new code for the user's active email authenticator, or for an
+//  otp one {"challenge_type": "otp"} (the app holds the code).
 int
     mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 

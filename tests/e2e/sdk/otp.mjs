@@ -172,6 +172,18 @@ async function main() {
     JSON.stringify(listed));
   await expectError('verify otp replaying a used code: invalid_grant',
     auth.mfa.verify({ mfaToken, factorType: 'otp', otp: code }), 'invalid_grant');
+  // The challenge Auth0 answers for an otp authenticator: the app has the code
+  const mailsBefore = mailCount();
+  const challenge = await auth.mfa.challengeAuthenticator({
+    mfaToken, challengeType: 'otp', authenticatorId: enrolment.id,
+  });
+  check('challenge otp: challenge_type otp, no oob_code',
+    challenge.challengeType === 'otp' && challenge.oobCode === undefined, JSON.stringify(challenge));
+  check('challenge otp: nothing mailed', mailCount() === mailsBefore,
+    `${mailsBefore} -> ${mailCount()}`);
+  await expectError('challenge oob for an otp-only user: unsupported_challenge_type',
+    auth.mfa.challengeAuthenticator({ mfaToken, challengeType: 'oob' }),
+    'unsupported_challenge_type');
   step += 1;
   code = totp(secret, step);
   const again = await auth.mfa.verify({ mfaToken, factorType: 'otp', otp: code });
