@@ -59,6 +59,34 @@ s_mfa_required (mfa_store_t *store)
     return enabled;
 }
 
+//  Auth0's mfa_requirements: {"challenge": [{"type": ...}]} for each kind of
+//  second factor the user has active and the tenant has on; NULL when none
+//  (the user enrols) or on a database error.
+static json_t *
+s_requirements (mfa_store_t *store, const char *user_id)
+{
+    json_t *list = mfa_store_authenticators (store, user_id);
+    json_t *challenge = json_array ();
+    for (int i = 0; list && s_second_factors [i]; i++) {
+        size_t index;
+        json_t *item;
+        json_array_foreach (list, index, item)
+            if (json_is_true (json_object_get (item, "active"))
+            &&  streq (s_token_str (item, "type"), s_second_factors [i])) {
+                if (mfa_store_factor_enabled (store, s_second_factors [i]) == 1)
+                    json_array_append_new (challenge,
+                                           json_pack ("{s:s}", "type", s_second_factors [i]));
+                break;
+            }
+    }
+    json_decref (list);
+    if (json_array_size (challenge) == 0) {
+        json_decref (challenge);
+        return NULL;
+    }
+    return json_pack ("{s:o}", "challenge", challenge);
+}
+
 //  ---------------------------------------------------------------------------
 //  mfa.begin
 
@@ -110,6 +138,9 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
                       "mfa_token issued");
     json_object_set_new (pst_msg_body (reply), "mfa_required", json_true ());
     json_object_set_new (pst_msg_body (reply), "mfa_token", json_string (token));
+    json_t *requirements = s_requirements (store, user_id);
+    if (requirements)
+        json_object_set_new (pst_msg_body (reply), "mfa_requirements", requirements);
     sodium_memzero (token, sizeof token);
     return 0;
 }

@@ -381,7 +381,20 @@ test_challenge (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     mfa_harness_t *mfa = fixture->mfa;
     s_align ();
+    //  Not enrolled: no mfa_requirements; enrolled: Auth0's shape, the otp kind
+    json_t *begin = json_pack ("{s:s, s:s}", "user_id", "auth0|una", "client_id", "app1");
+    pst_msg_t *reply = mfa_test_call (mfa, "mfa.begin", json_deep_copy (begin), NULL, 3000);
+    assert_reply_ok (reply);
+    assert_null (json_object_get (pst_msg_body (reply), "mfa_requirements"));
+    pst_msg_destroy (&reply);
     char *secret = s_enrolled (mfa, "auth0|una");
+    reply = mfa_test_call (mfa, "mfa.begin", begin, NULL, 3000);
+    assert_reply_ok (reply);
+    char *requirements = json_dumps (json_object_get (pst_msg_body (reply), "mfa_requirements"),
+                                     JSON_COMPACT);
+    assert_string_equal (requirements, "{\"challenge\":[{\"type\":\"otp\"}]}");
+    free (requirements);
+    pst_msg_destroy (&reply);
     int mails = test_mailer_count (fixture->mailer);
     char *token = mfa_test_begin (mfa, "auth0|una", "una@example.com");
     pst_msg_t *request = pst_msg_new_request ("challenge.create", 3000);
@@ -389,7 +402,7 @@ test_challenge (void **state)
     json_t *body = json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
                               "challenge_type", "otp");
     pst_msg_set_body (request, &body);
-    pst_msg_t *reply = pst_client_call (mfa->authn, request);
+    reply = pst_client_call (mfa->authn, request);
     assert_reply_ok (reply);
     assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
     assert_string_equal (pst_msg_get_str (reply, "challenge_type"), "otp");

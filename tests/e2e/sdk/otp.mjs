@@ -102,6 +102,7 @@ async function main() {
   check('management: user created', /^auth0\|/.test(user.user_id ?? ''), JSON.stringify(user));
 
   const auth = new AuthClient({ domain, clientId: app.client_id, clientSecret: app.client_secret });
+  let requirements;
   const signIn = async (what) => {
     try {
       await auth.getTokenByPassword({
@@ -111,6 +112,7 @@ async function main() {
       check(`${what}: MFA required`, false, 'tokens were issued');
     } catch (error) {
       check(`${what}: MFA required`, isMfaRequiredError(error), error?.message);
+      requirements = error?.cause?.mfa_requirements;
       return error?.cause?.mfa_token;
     }
     return undefined;
@@ -162,7 +164,11 @@ async function main() {
     auth.mfa.verify({ mfaToken, factorType: 'otp', otp: totp(secret, step + 1) }), 'invalid_grant');
 
   // --- The next sign-in: a used step is refused, the next one works
+  check('first sign-in: no mfa_requirements before enrolment', requirements === undefined,
+    JSON.stringify(requirements));
   mfaToken = await signIn('second sign-in');
+  check('second sign-in: mfa_requirements as Auth0 sends them, challenge otp',
+    JSON.stringify(requirements) === '{"challenge":[{"type":"otp"}]}', JSON.stringify(requirements));
   listed = await auth.mfa.listAuthenticators({ mfaToken });
   otp = listed.find((a) => a.authenticatorType === 'otp');
   check('list authenticators: the otp authenticator, active',
