@@ -313,6 +313,7 @@ s_challenge_target (s_challenge_t *challenge, const json_t *token, const char *e
 typedef struct {
     s_challenge_t *challenge;
     char *recovery_code;            //  the new code, when one was made
+    int further;                    //  an enrolled user's access token: no code, no mail
 } s_associate_t;
 
 //  The address to enrol: the request's, else the token's. NULL when the request
@@ -346,6 +347,9 @@ s_enrolment_prepare (mfa_worker_t *self, s_associate_t *state)
     ||  mfa_store_authenticator_insert (store, challenge->authenticator_id, challenge->user_id,
                                         "email", challenge->email, 0, now))
         return -1;
+    //  A further authenticator keeps the user's recovery code
+    if (state->further)
+        return 0;
     return mfa_authenticators_recovery_prepare (store, challenge->user_id, now,
                                                 &state->recovery_code);
 }
@@ -358,26 +362,34 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
 {
     s_associate_t *state = (s_associate_t *) args;
     mfa_store_t *store = mfa_worker_store (self);
-    json_t *token = mfa_worker_token (self, request, reply, MFA_TOKEN_BEARER, outcome);
+    json_t *token = mfa_worker_enroller (self, request, reply, outcome);
     if (!token)
         return -1;
     const char *email = s_associate_email (request, token);
+    state->further = json_is_true (json_object_get (token, "further"));
     int rc = 0;
+    if (state->further)
+        rc = mfa_authenticators_further_allowed (store, reply, s_token_str (token, "user_id"),
+                                                 "email");
+    else
     if (mfa_store_has_active (store, s_token_str (token, "user_id"), NULL) != 0)
         rc = pst_msg_fail (reply, PST_ERR_ACCESS_DENIED, "User is already enrolled.");
-    else
-    if (mfa_store_factor_enabled (store, "email") != 1)
+    if (rc == 0 && mfa_store_factor_enabled (store, "email") != 1)
         rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                            "The email factor is not enabled.");
     else
-    if (!pst_email_valid (email))
+    if (rc == 0 && !pst_email_valid (email))
         rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid email address.");
     if (rc == 0) {
         s_challenge_target (state->challenge, token, email);
-        rc = s_send_allowed (self, reply, state->challenge, outcome);
+        if (!state->further)
+            rc = s_send_allowed (self, reply, state->challenge, outcome);
     }
     if (rc == 0 && s_enrolment_prepare (self, state))
         rc = pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (rc == 0 && state->further)
+        outcome->detail = "further email authenticator associated";
+    else
     if (rc == 0)
         rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), state->challenge);
     json_decref (token);
@@ -408,9 +420,18 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
                              "Only the email oob channel is supported.");
 
     s_challenge_t challenge = { 0 };
-    s_associate_t state = { &challenge, NULL };
+    s_associate_t state = { &challenge, NULL, 0 };
     int rc = mfa_worker_transact (self, request, reply, s_associate_txn, &state,
                                   "gd_start_enroll", "gd_start_enroll");
+    if (rc == 0 && state.further) {
+        //  Confirmed by its first challenge: a sign-in names it by authenticator_id
+        json_t *body = pst_msg_body (reply);
+        json_object_set_new (body, "authenticator_type", json_string ("oob"));
+        json_object_set_new (body, "binding_method", json_string ("prompt"));
+        json_object_set_new (body, "oob_channel", json_string ("email"));
+        json_object_set_new (body, "id", json_string (challenge.authenticator_id));
+    }
+    else
     if (rc == 0) {
         json_t *answer = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
             "authenticator_type", "oob", "binding_method", "prompt", "oob_channel", "email",
@@ -433,8 +454,9 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 //  ---------------------------------------------------------------------------
 //  challenge.create
 
-//  The user's active authenticator of a type the request accepts, as it may
-//  name it: email first (oob), else otp.
+//  The user's active authenticator of a type the request accepts, email first
+//  (oob), else otp; or the one the request names, active or not (a further one
+//  is confirmed by its first challenge).
 static int
 s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                            const char *user_id, s_challenge_t *challenge)
@@ -475,7 +497,8 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
         json_decref (asked);
         json_t *chosen = named? named: wants_oob && email? email: wants_otp? otp: NULL;
         const char *type = chosen? s_token_str (chosen, "type"): NULL;
-        int usable = type && json_is_true (json_object_get (chosen, "active"))
+        //  A further authenticator, not yet confirmed, is challenged by its id
+        int usable = type && (json_is_true (json_object_get (chosen, "active")) || named)
                   && ((wants_oob && streq (type, "email")) || (wants_otp && streq (type, "otp")));
         if (!usable || mfa_store_factor_enabled (store, type) != 1)
             rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
