@@ -345,6 +345,9 @@ s_grant_password (grant_ctx_t *ctx)
         if (json_is_true (required) && mfa_token && *mfa_token) {
             pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
             json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token));
+            json_t *requirements = json_object_get (pst_msg_body (answer), "mfa_requirements");
+            if (json_is_object (requirements))
+                json_object_set (pst_msg_body (ctx->reply), "mfa_requirements", requirements);
         }
         else
             pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "The MFA service gave an unreadable answer");

@@ -246,6 +246,50 @@ mfa_authenticators_methods_list (void *worker, const pst_msg_t *request, pst_msg
     return s_set_result (reply, s_collect (self, user_id, s_mgmt_view));
 }
 
+//  Auth0's Guardian enrollment: an authenticator app is "authenticator"
+static json_t *
+s_enrollment_view (const json_t *row, size_t kind)
+{
+    if (streq (s_kinds [kind].type, "recovery-code"))
+        return NULL;
+    char created [MFA_ISO8601_SIZE];
+    mfa_store_iso8601 (json_integer_value (json_object_get (row, "created_at")), created);
+    const char *method = streq (s_kinds [kind].type, "otp")? "authenticator": "email";
+    json_t *item = json_pack ("{s:s, s:s, s:s, s:s, s:s}", "id", s_str (row, "id"),
+        "status", json_is_true (json_object_get (row, "active"))? "confirmed": "pending",
+        "type", method, "auth_method", method, "enrolled_at", created);
+    if (item && s_str (row, "email"))
+        json_object_set_new (item, "identifier", json_string (s_str (row, "email")));
+    return item;
+}
+
+int
+mfa_authenticators_enrollments_list (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    const char *user_id = pst_msg_get_str (request, "id");
+    return s_set_result (reply, s_collect (self, user_id, s_enrollment_view));
+}
+
+int
+mfa_authenticators_enrollments_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    const char *id = pst_msg_get_str (request, "id");
+    //  The path names no user: the enrollment's owner, read before the
+    //  transaction; the deletion itself matches both, so a race only finds none
+    int failed = 0;
+    char *owner = mfa_store_enrollment_owner (mfa_worker_store (self), id, &failed);
+    if (failed)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (!owner)
+        return pst_msg_fail (reply, PST_ERR_NOT_FOUND, "Enrollment not found");
+    s_target_t target = { owner, id, pst_msg_caller (request), "Enrollment not found", "" };
+    int rc = s_delete (self, request, reply, &target);
+    free (owner);
+    return rc;
+}
+
 int
 mfa_authenticators_methods_delete (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
@@ -269,6 +313,25 @@ mfa_authenticators_methods_delete_all (void *worker, const pst_msg_t *request,
 
 //  ---------------------------------------------------------------------------
 //  The first recovery code, at association
+
+int
+mfa_authenticators_further_allowed (mfa_store_t *store, pst_msg_t *reply, const char *user_id,
+                                    const char *type)
+{
+    int enrolled = mfa_store_has_second_factor (store, user_id);
+    int same = enrolled == 1? mfa_store_has_active (store, user_id, type): 0;
+    if (enrolled < 0 || same < 0)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    //  The first authenticator comes with a sign-in's mfa_token: an access token
+    //  that needed no second factor proves too little to choose one
+    if (!enrolled)
+        return pst_msg_fail (reply, PST_ERR_ACCESS_DENIED,
+                             "Enrol a first authenticator with the mfa_token of a sign-in.");
+    if (same)
+        return pst_msg_fail (reply, PST_ERR_ACCESS_DENIED,
+                             "The user already has an active %s authenticator.", type);
+    return 0;
+}
 
 int
 mfa_authenticators_recovery_prepare (mfa_store_t *store, const char *user_id, int64_t now,

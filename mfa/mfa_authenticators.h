@@ -26,6 +26,13 @@
 void
     mfa_authenticators_mask_email (const char *email, char *out, size_t size);
 
+//  Inside a transaction: may an enrolled user (an access token with enroll)
+//  add an authenticator of type? 0, or -1 after failing reply: only a user with
+//  an active second factor, and one active authenticator of each kind.
+int
+    mfa_authenticators_further_allowed (mfa_store_t *store, pst_msg_t *reply,
+                                        const char *user_id, const char *type);
+
 //  Inside an association's transaction: until enrolment completes the user has
 //  seen no recovery code that works, so when the recovery-code factor is on a
 //  new code replaces any earlier one, with an inactive recovery-code
@@ -47,6 +54,15 @@ int
 //  email?, created_at}]
 int
     mfa_authenticators_methods_list (void *worker, const pst_msg_t *request, pst_msg_t *reply);
+//  enrollments.list: id = user id. Auth0's Guardian enrollments, the email and
+//  otp authenticators: [{id, status, type, auth_method, identifier?, enrolled_at}]
+int
+    mfa_authenticators_enrollments_list (void *worker, const pst_msg_t *request,
+                                         pst_msg_t *reply);
+//  enrollments.delete: id = an enrollment's id, whoever's it is.
+int
+    mfa_authenticators_enrollments_delete (void *worker, const pst_msg_t *request,
+                                           pst_msg_t *reply);
 //  authentication_methods.delete: id = user id, sub_id = method id.
 int
     mfa_authenticators_methods_delete (void *worker, const pst_msg_t *request,

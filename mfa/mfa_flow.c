@@ -59,6 +59,34 @@ s_mfa_required (mfa_store_t *store)
     return enabled;
 }
 
+//  Auth0's mfa_requirements: {"challenge": [{"type": ...}]} for each kind of
+//  second factor the user has active and the tenant has on; NULL when none
+//  (the user enrols) or on a database error.
+static json_t *
+s_requirements (mfa_store_t *store, const char *user_id)
+{
+    json_t *list = mfa_store_authenticators (store, user_id);
+    json_t *challenge = json_array ();
+    for (int i = 0; list && s_second_factors [i]; i++) {
+        size_t index;
+        json_t *item;
+        json_array_foreach (list, index, item)
+            if (json_is_true (json_object_get (item, "active"))
+            &&  streq (s_token_str (item, "type"), s_second_factors [i])) {
+                if (mfa_store_factor_enabled (store, s_second_factors [i]) == 1)
+                    json_array_append_new (challenge,
+                                           json_pack ("{s:s}", "type", s_second_factors [i]));
+                break;
+            }
+    }
+    json_decref (list);
+    if (json_array_size (challenge) == 0) {
+        json_decref (challenge);
+        return NULL;
+    }
+    return json_pack ("{s:o}", "challenge", challenge);
+}
+
 //  ---------------------------------------------------------------------------
 //  mfa.begin
 
@@ -110,6 +138,9 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
                       "mfa_token issued");
     json_object_set_new (pst_msg_body (reply), "mfa_required", json_true ());
     json_object_set_new (pst_msg_body (reply), "mfa_token", json_string (token));
+    json_t *requirements = s_requirements (store, user_id);
+    if (requirements)
+        json_object_set_new (pst_msg_body (reply), "mfa_requirements", requirements);
     sodium_memzero (token, sizeof token);
     return 0;
 }
@@ -128,6 +159,7 @@ typedef struct {
     char job_id [33];
     int64_t challenge_id;
     int64_t expires_at;
+    int otp;                    //  an otp authenticator: nothing to send
 } s_challenge_t;
 
 static void
@@ -281,6 +313,7 @@ s_challenge_target (s_challenge_t *challenge, const json_t *token, const char *e
 typedef struct {
     s_challenge_t *challenge;
     char *recovery_code;            //  the new code, when one was made
+    int further;                    //  an enrolled user's access token: no code, no mail
 } s_associate_t;
 
 //  The address to enrol: the request's, else the token's. NULL when the request
@@ -314,6 +347,9 @@ s_enrolment_prepare (mfa_worker_t *self, s_associate_t *state)
     ||  mfa_store_authenticator_insert (store, challenge->authenticator_id, challenge->user_id,
                                         "email", challenge->email, 0, now))
         return -1;
+    //  A further authenticator keeps the user's recovery code
+    if (state->further)
+        return 0;
     return mfa_authenticators_recovery_prepare (store, challenge->user_id, now,
                                                 &state->recovery_code);
 }
@@ -326,26 +362,34 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
 {
     s_associate_t *state = (s_associate_t *) args;
     mfa_store_t *store = mfa_worker_store (self);
-    json_t *token = mfa_worker_token (self, request, reply, MFA_TOKEN_BEARER, outcome);
+    json_t *token = mfa_worker_enroller (self, request, reply, outcome);
     if (!token)
         return -1;
     const char *email = s_associate_email (request, token);
+    state->further = json_is_true (json_object_get (token, "further"));
     int rc = 0;
+    if (state->further)
+        rc = mfa_authenticators_further_allowed (store, reply, s_token_str (token, "user_id"),
+                                                 "email");
+    else
     if (mfa_store_has_active (store, s_token_str (token, "user_id"), NULL) != 0)
         rc = pst_msg_fail (reply, PST_ERR_ACCESS_DENIED, "User is already enrolled.");
-    else
-    if (mfa_store_factor_enabled (store, "email") != 1)
+    if (rc == 0 && mfa_store_factor_enabled (store, "email") != 1)
         rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                            "The email factor is not enabled.");
     else
-    if (!pst_email_valid (email))
+    if (rc == 0 && !pst_email_valid (email))
         rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid email address.");
     if (rc == 0) {
         s_challenge_target (state->challenge, token, email);
-        rc = s_send_allowed (self, reply, state->challenge, outcome);
+        if (!state->further)
+            rc = s_send_allowed (self, reply, state->challenge, outcome);
     }
     if (rc == 0 && s_enrolment_prepare (self, state))
         rc = pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    if (rc == 0 && state->further)
+        outcome->detail = "further email authenticator associated";
+    else
     if (rc == 0)
         rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), state->challenge);
     json_decref (token);
@@ -376,9 +420,18 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
                              "Only the email oob channel is supported.");
 
     s_challenge_t challenge = { 0 };
-    s_associate_t state = { &challenge, NULL };
+    s_associate_t state = { &challenge, NULL, 0 };
     int rc = mfa_worker_transact (self, request, reply, s_associate_txn, &state,
                                   "gd_start_enroll", "gd_start_enroll");
+    if (rc == 0 && state.further) {
+        //  Confirmed by its first challenge: a sign-in names it by authenticator_id
+        json_t *body = pst_msg_body (reply);
+        json_object_set_new (body, "authenticator_type", json_string ("oob"));
+        json_object_set_new (body, "binding_method", json_string ("prompt"));
+        json_object_set_new (body, "oob_channel", json_string ("email"));
+        json_object_set_new (body, "id", json_string (challenge.authenticator_id));
+    }
+    else
     if (rc == 0) {
         json_t *answer = json_pack ("{s:s, s:s, s:s, s:s, s:s}",
             "authenticator_type", "oob", "binding_method", "prompt", "oob_channel", "email",
@@ -401,7 +454,9 @@ mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 //  ---------------------------------------------------------------------------
 //  challenge.create
 
-//  The user's active email authenticator, as the request may name it.
+//  The user's active authenticator of a type the request accepts, email first
+//  (oob), else otp; or the one the request names, active or not (a further one
+//  is confirmed by its first challenge).
 static int
 s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                            const char *user_id, s_challenge_t *challenge)
@@ -411,7 +466,7 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
     json_t *list = mfa_store_authenticators (store, user_id);
     if (!list)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
-    json_t *email = NULL, *named = NULL;
+    json_t *email = NULL, *otp = NULL, *named = NULL;
     int second_factor = 0;
     size_t index;
     json_t *item;
@@ -422,6 +477,8 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
             second_factor = 1;
         if (active && streq (type, "email") && !email)
             email = item;
+        if (active && streq (type, "otp") && !otp)
+            otp = item;
         if (wanted && streq (wanted, s_token_str (item, "id")))
             named = item;
     }
@@ -433,16 +490,26 @@ s_challenge_authenticator (mfa_worker_t *self, const pst_msg_t *request, pst_msg
     if (wanted && !named)
         rc = pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid authenticator_id.");
     else {
-        json_t *chosen = named? named: email;
         const char *types = mfa_worker_param (request, "challenge_type", 256);
         json_t *asked = types? json_string (types): NULL;
         int wants_oob = !asked || s_list_has (asked, "oob") == 1;
+        int wants_otp = asked && s_list_has (asked, "otp") == 1;
         json_decref (asked);
-        if (!wants_oob || !chosen || !streq (s_token_str (chosen, "type"), "email")
-        ||  !json_is_true (json_object_get (chosen, "active"))
-        ||  mfa_store_factor_enabled (store, "email") != 1)
+        json_t *chosen = named? named: wants_oob && email? email: wants_otp? otp: NULL;
+        const char *type = chosen? s_token_str (chosen, "type"): NULL;
+        //  A further authenticator, not yet confirmed, is challenged by its id
+        int usable = type && (json_is_true (json_object_get (chosen, "active")) || named)
+                  && ((wants_oob && streq (type, "email")) || (wants_otp && streq (type, "otp")));
+        if (!usable || mfa_store_factor_enabled (store, type) != 1)
             rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE,
                                "The requested challenge type is not available for this user.");
+        else
+        if (streq (type, "otp")) {
+            //  The app holds the code: nothing to send, the mfa-otp grant checks it
+            challenge->otp = 1;
+            snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s",
+                      s_token_str (chosen, "id"));
+        }
         else {
             snprintf (challenge->authenticator_id, sizeof challenge->authenticator_id, "%s",
                       s_token_str (chosen, "id"));
@@ -464,6 +531,11 @@ s_challenge_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
         return -1;
     s_challenge_target (challenge, token, NULL);
     int rc = s_challenge_authenticator (self, request, reply, challenge->user_id, challenge);
+    if (rc == 0 && challenge->otp) {
+        json_object_set_new (pst_msg_body (reply), "challenge_type", json_string ("otp"));
+        json_decref (token);
+        return 0;
+    }
     if (rc == 0)
         rc = s_send_allowed (self, reply, challenge, outcome);
     if (rc == 0)
@@ -479,7 +551,7 @@ mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     s_challenge_t challenge = { 0 };
     int rc = mfa_worker_transact (self, request, reply, s_challenge_txn, &challenge,
                                   NULL, "gd_challenge_refused");
-    if (rc == 0) {
+    if (rc == 0 && !challenge.otp) {
         json_t *answer = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob",
                                     "oob_code", challenge.oob_code, "binding_method", "prompt");
         rc = answer? s_challenge_deliver (self, request, reply, &challenge, answer)

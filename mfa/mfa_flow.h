@@ -12,10 +12,12 @@
 //  mfa.begin: is MFA required for this login? If so, a new mfa_token.
 int
     mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply);
-//  mfa.associate: inactive email authenticator, first recovery code, first challenge.
+//  mfa.associate: inactive email authenticator, first recovery code, first challenge;
+//  with an access token's caller, a further one alone (confirmed by a later challenge).
 int
     mfa_flow_associate (void *worker, const pst_msg_t *request, pst_msg_t *reply);
-//  challenge.create: a new code for the user's active email authenticator.
+//  challenge.create: a new code for the user's active email authenticator, or for an
+//  otp one {"challenge_type": "otp"} (the app holds the code).
 int
     mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply);
 

@@ -81,7 +81,7 @@ s_answer (mfa_worker_t *self, pst_msg_t *reply, const json_t *token, const char 
 //  The new inactive otp authenticator, replacing an unconfirmed one of either
 //  kind (the last association wins), and the first recovery code.
 static int
-s_enrol (mfa_worker_t *self, pst_msg_t *reply, const json_t *token)
+s_enrol (mfa_worker_t *self, pst_msg_t *reply, const json_t *token, int further)
 {
     mfa_store_t *store = mfa_worker_store (self);
     const char *user_id = s_str (token, "user_id");
@@ -97,7 +97,8 @@ s_enrol (mfa_worker_t *self, pst_msg_t *reply, const json_t *token)
         rc = mfa_store_authenticator_drop_inactive (store, user_id, "otp")
           || mfa_store_authenticator_drop_inactive (store, user_id, "email")
           || mfa_store_totp_insert (store, id, user_id, sealed, sizeof sealed, now)
-          || mfa_authenticators_recovery_prepare (store, user_id, now, &recovery_code)? -1: 0;
+          || (!further  //  a further authenticator keeps the user's recovery code
+              && mfa_authenticators_recovery_prepare (store, user_id, now, &recovery_code))? -1: 0;
     }
     if (rc == 0 && s_answer (self, reply, token, id, secret_b32, recovery_code))
         rc = -1;
@@ -119,17 +120,21 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
 {
     (void) args;
     mfa_store_t *store = mfa_worker_store (self);
-    json_t *token = mfa_worker_token (self, request, reply, MFA_TOKEN_BEARER, outcome);
+    json_t *token = mfa_worker_enroller (self, request, reply, outcome);
     if (!token)
         return -1;
+    int further = json_is_true (json_object_get (token, "further"));
     int rc = 0;
+    if (further)
+        rc = mfa_authenticators_further_allowed (store, reply, s_str (token, "user_id"), "otp");
+    else
     if (mfa_store_has_active (store, s_str (token, "user_id"), NULL) != 0)
         rc = pst_msg_fail (reply, PST_ERR_ACCESS_DENIED, "User is already enrolled.");
-    else
-    if (mfa_store_factor_enabled (store, "otp") != 1)
+    if (rc == 0 && mfa_store_factor_enabled (store, "otp") != 1)
         rc = pst_msg_fail (reply, PST_ERR_UNSUPPORTED_CHALLENGE, "The otp factor is not enabled.");
     else
-        rc = s_enrol (self, reply, token);
+    if (rc == 0)
+        rc = s_enrol (self, reply, token, further);
     if (rc == 0)
         outcome->detail = "otp authenticator associated";
     json_decref (token);

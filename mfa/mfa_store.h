@@ -137,6 +137,10 @@ int
 //  1 deleted, 0 the user has no authenticator id, -1 error.
 int
     mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const char *id);
+//  The user whose email or otp authenticator id is (a Guardian enrollment):
+//  caller frees; NULL when there is none, or on error (*failed set to 1).
+char *
+    mfa_store_enrollment_owner (mfa_store_t *self, const char *id, int *failed);
 //  Deletes all the user's authenticators and the recovery code and voids their
 //  unfinished challenges. Returns how many authenticators went, or -1.
 int

@@ -93,6 +93,23 @@ mfa_store_authenticator_delete (mfa_store_t *self, const char *user_id, const ch
     return rc;
 }
 
+char *
+mfa_store_enrollment_owner (mfa_store_t *self, const char *id, int *failed)
+{
+    *failed = 0;
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
+        "SELECT user_id FROM authenticators WHERE id = ? AND type IN ('email', 'otp')", "t", id);
+    if (!stmt) {
+        *failed = 1;
+        return NULL;
+    }
+    int rc = mfa_store_sql_step (self, stmt);
+    char *owner = rc == 1 && pst_sql_text (stmt, 0)? strdup (pst_sql_text (stmt, 0)): NULL;
+    pst_sql_done (stmt);
+    *failed = rc < 0 || (rc == 1 && !owner);
+    return owner;
+}
+
 int
 mfa_store_authenticators_delete_all (mfa_store_t *self, const char *user_id)
 {

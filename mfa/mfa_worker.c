@@ -269,6 +269,24 @@ mfa_worker_audit (mfa_worker_t *self, const pst_msg_t *request, const char *type
         pst_log (PST_LOG_ERROR, "audit_write_failed", "type", type, NULL);
 }
 
+json_t *
+mfa_worker_enroller (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                     mfa_outcome_t *outcome)
+{
+    const char *caller = pst_msg_caller (request);
+    if (!caller)
+        return mfa_worker_token (self, request, reply, MFA_TOKEN_BEARER, outcome);
+    if (!*caller || strlen (caller) > 256) {
+        pst_msg_fail (reply, PST_ERR_INVALID_TOKEN, "Missing authentication");
+        return NULL;
+    }
+    const char *client_id = pst_msg_caller_client (request);
+    snprintf (outcome->user_id, sizeof outcome->user_id, "%s", caller);
+    snprintf (outcome->client_id, sizeof outcome->client_id, "%s", client_id? client_id: "");
+    return json_pack ("{s:s, s:s, s:b}", "user_id", caller, "client_id", client_id? client_id: "",
+                      "further", 1);
+}
+
 //  ---------------------------------------------------------------------------
 //  Transactions, in the writer's batches
 
@@ -486,6 +504,10 @@ mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handl
     mfa_worker_t *self = (mfa_worker_t *) worker;
     mfa_token_use_t use = op->flags & PST_OP_TOKEN_GRANT? MFA_TOKEN_GRANT
                         : op->flags & PST_OP_TOKEN_BEARER? MFA_TOKEN_BEARER: MFA_TOKEN_NONE;
+    //  A bearer op called with an access token the gateway verified (its sub is
+    //  the caller) has no mfa_token to check: the handler takes the caller
+    if (use == MFA_TOKEN_BEARER && pst_msg_caller (request))
+        use = MFA_TOKEN_NONE;
     s_step_args_t step = { self, handler, use };
     if (op->flags & PST_OP_ONCE)
         return mfa_replay_once (self->replay, request, reply,

@@ -100,6 +100,13 @@ typedef struct {
 json_t *
     mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                       mfa_token_use_t use, mfa_outcome_t *outcome);
+//  Who associates: with an access token for the MFA API (the caller the gateway
+//  verified, holding enroll) {"user_id","client_id","further":true}, a further
+//  authenticator for an enrolled user; else the mfa_token, as mfa_worker_token
+//  for a bearer op. NULL after failing reply.
+json_t *
+    mfa_worker_enroller (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                         mfa_outcome_t *outcome);
 
 //  Body of a transaction: fills reply and outcome; returns 0 to commit, -1 to roll
 //  back. A refusal that must still count (a wrong code) fails reply and commits.

@@ -22,7 +22,8 @@ test_authentication_routes (void **state)
     assert_int_equal (gw_routes_match ("POST", "/mfa/associate", &match), 200);
     assert_string_equal (match.route->op, "mfa.associate");
     assert_int_equal (match.route->service, GW_SERVICE_MFA);
-    assert_int_equal (match.route->auth, GW_AUTH_MFA_TOKEN);
+    assert_int_equal (match.route->auth, GW_AUTH_MFA);
+    assert_string_equal (match.route->scope, "enroll");
 
     assert_int_equal (gw_routes_match ("POST", "/mfa/challenge", &match), 200);
     assert_string_equal (match.route->op, "mfa.challenge");

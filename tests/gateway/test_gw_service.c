@@ -716,21 +716,29 @@ test_mfa_associate_with_mfa_token (void **state)
     assert_string_equal (s_header (http, "WWW-Authenticate"), "Bearer error=\"invalid_token\"");
     s_http_destroy (&http);
 
-    //  Enrolling with an access token is not built: refused in plain words,
-    //  nothing sent on
+    //  An access token for the MFA API enrols a further authenticator when it
+    //  holds enroll: sent on as the caller; without enroll, refused here
     int before = s_requests (stub);
-    char *authorization = s_user_token ("enroll", "https://" DOMAIN "/mfa/");
+    char *authorization = s_user_token ("read:authenticators", "https://" DOMAIN "/mfa/");
     request_t jwt = { .method = "POST", .path = "/mfa/associate", .authorization = authorization,
         .body = "{\"authenticator_types\":[\"oob\"]}" };
     http = s_http (&jwt);
     assert_int_equal (http->status, 403);
-    assert_string_equal (s_member (http, "error"), "access_denied");
-    assert_non_null (strstr (s_member (http, "error_description"), "not supported yet"));
+    assert_string_equal (s_member (http, "error"), "insufficient_scope");
     assert_int_equal (s_requests (stub), before);
+    s_http_destroy (&http);
+    free (authorization);
+    authorization = s_user_token ("enroll", "https://" DOMAIN "/mfa/");
+    jwt.authorization = authorization;
+    http = s_http (&jwt);
+    assert_true (s_requests (stub) > before);
+    assert_string_equal (stub->op, "mfa.associate");
+    assert_null (json_object_get (stub->body, "mfa_token"));
     s_http_destroy (&http);
     free (authorization);
 
     //  Without a bearer: 401, nothing sent
+    before = s_requests (stub);
     request.authorization = NULL;
     http = s_http (&request);
     assert_int_equal (http->status, 401);

@@ -1,7 +1,7 @@
 //  Service tests of the otp authenticator: association (Auth0's shape, the
 //  secret sealed at rest), the mfa-otp check (window, a step used once,
 //  confirmation), the same caps as email codes (attempts per mfa_token, the
-//  failure bucket), the factor switch, and how it lists.
+//  failure bucket), the factor switch, how it lists, and its challenge.
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -373,6 +373,80 @@ test_factor_and_switch (void **state)
     free (token);
 }
 
+//  challenge.create for an otp authenticator: Auth0's {"challenge_type": "otp"},
+//  no mail, no code; run once per request id like any challenge.
+static void
+test_challenge (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_harness_t *mfa = fixture->mfa;
+    s_align ();
+    //  Not enrolled: no mfa_requirements; enrolled: Auth0's shape, the otp kind
+    json_t *begin = json_pack ("{s:s, s:s}", "user_id", "auth0|una", "client_id", "app1");
+    pst_msg_t *reply = mfa_test_call (mfa, "mfa.begin", json_deep_copy (begin), NULL, 3000);
+    assert_reply_ok (reply);
+    assert_null (json_object_get (pst_msg_body (reply), "mfa_requirements"));
+    pst_msg_destroy (&reply);
+    char *secret = s_enrolled (mfa, "auth0|una");
+    reply = mfa_test_call (mfa, "mfa.begin", begin, NULL, 3000);
+    assert_reply_ok (reply);
+    char *requirements = json_dumps (json_object_get (pst_msg_body (reply), "mfa_requirements"),
+                                     JSON_COMPACT);
+    assert_string_equal (requirements, "{\"challenge\":[{\"type\":\"otp\"}]}");
+    free (requirements);
+    pst_msg_destroy (&reply);
+    int mails = test_mailer_count (fixture->mailer);
+    char *token = mfa_test_begin (mfa, "auth0|una", "una@example.com");
+    pst_msg_t *request = pst_msg_new_request ("challenge.create", 3000);
+    assert_non_null (request);
+    json_t *body = json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
+                              "challenge_type", "otp");
+    pst_msg_set_body (request, &body);
+    reply = pst_client_call (mfa->authn, request);
+    assert_reply_ok (reply);
+    assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
+    assert_string_equal (pst_msg_get_str (reply, "challenge_type"), "otp");
+    pst_msg_destroy (&reply);
+    assert_int_equal (test_mailer_count (fixture->mailer), mails);
+    assert_int_equal (mfa_test_db_int (mfa, "SELECT count(*) FROM challenges"
+        " WHERE user_id = 'auth0|una'"), 0);
+
+    //  The user has no email authenticator: oob is not on offer
+    reply = mfa_test_challenge (mfa, token);
+    assert_reply_error (reply, "unsupported_challenge_type", NULL);
+    pst_msg_destroy (&reply);
+
+    //  The code from the app ends the mfa_token; the retried request id still
+    //  gets its first answer, a new one is refused
+    char code [7];
+    s_code (secret, 1, code);       //  enrolment used this step
+    reply = s_verify (mfa, token, code);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    reply = pst_client_call (mfa->authn, request);
+    assert_reply_ok (reply);
+    assert_string_equal (pst_msg_get_str (reply, "challenge_type"), "otp");
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    reply = mfa_test_call (mfa, "challenge.create",
+        json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
+                   "challenge_type", "otp"), NULL, 3000);
+    assert_true (reply && pst_msg_is_error (reply));
+    pst_msg_destroy (&reply);
+
+    //  The factor off: no otp challenge either
+    mfa_test_factor (mfa, "otp", 0);
+    free (token);
+    token = mfa_test_begin (mfa, "auth0|una", "una@example.com");
+    reply = mfa_test_call (mfa, "challenge.create",
+        json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
+                   "challenge_type", "otp"), NULL, 3000);
+    assert_reply_error (reply, "unsupported_challenge_type", NULL);
+    pst_msg_destroy (&reply);
+    free (token);
+    free (secret);
+}
+
 int
 main (void)
 {
@@ -381,6 +455,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_window, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_caps, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_factor_and_switch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_challenge, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

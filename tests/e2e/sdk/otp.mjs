@@ -102,6 +102,7 @@ async function main() {
   check('management: user created', /^auth0\|/.test(user.user_id ?? ''), JSON.stringify(user));
 
   const auth = new AuthClient({ domain, clientId: app.client_id, clientSecret: app.client_secret });
+  let requirements;
   const signIn = async (what) => {
     try {
       await auth.getTokenByPassword({
@@ -111,6 +112,7 @@ async function main() {
       check(`${what}: MFA required`, false, 'tokens were issued');
     } catch (error) {
       check(`${what}: MFA required`, isMfaRequiredError(error), error?.message);
+      requirements = error?.cause?.mfa_requirements;
       return error?.cause?.mfa_token;
     }
     return undefined;
@@ -162,7 +164,11 @@ async function main() {
     auth.mfa.verify({ mfaToken, factorType: 'otp', otp: totp(secret, step + 1) }), 'invalid_grant');
 
   // --- The next sign-in: a used step is refused, the next one works
+  check('first sign-in: no mfa_requirements before enrolment', requirements === undefined,
+    JSON.stringify(requirements));
   mfaToken = await signIn('second sign-in');
+  check('second sign-in: mfa_requirements as Auth0 sends them, challenge otp',
+    JSON.stringify(requirements) === '{"challenge":[{"type":"otp"}]}', JSON.stringify(requirements));
   listed = await auth.mfa.listAuthenticators({ mfaToken });
   otp = listed.find((a) => a.authenticatorType === 'otp');
   check('list authenticators: the otp authenticator, active',
@@ -172,6 +178,18 @@ async function main() {
     JSON.stringify(listed));
   await expectError('verify otp replaying a used code: invalid_grant',
     auth.mfa.verify({ mfaToken, factorType: 'otp', otp: code }), 'invalid_grant');
+  // The challenge Auth0 answers for an otp authenticator: the app has the code
+  const mailsBefore = mailCount();
+  const challenge = await auth.mfa.challengeAuthenticator({
+    mfaToken, challengeType: 'otp', authenticatorId: enrolment.id,
+  });
+  check('challenge otp: challenge_type otp, no oob_code',
+    challenge.challengeType === 'otp' && challenge.oobCode === undefined, JSON.stringify(challenge));
+  check('challenge otp: nothing mailed', mailCount() === mailsBefore,
+    `${mailsBefore} -> ${mailCount()}`);
+  await expectError('challenge oob for an otp-only user: unsupported_challenge_type',
+    auth.mfa.challengeAuthenticator({ mfaToken, challengeType: 'oob' }),
+    'unsupported_challenge_type');
   step += 1;
   code = totp(secret, step);
   const again = await auth.mfa.verify({ mfaToken, factorType: 'otp', otp: code });
