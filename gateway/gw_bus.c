@@ -1,12 +1,50 @@
-#include "gw_bus_internal.h"
+#include "gw_bus.h"
+#include "gw_fetch.h"
+#include "pst_bus.h"
 #include "pst_actor.h"
 #include "pst_error.h"
 #include "pst_log.h"
+#include <czmq.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+typedef enum { JOB_REQUEST, JOB_KEYS, JOB_KEYS_RENEW, JOB_REVOCATIONS } job_kind_t;
+
+typedef struct {
+    job_kind_t kind;
+    gw_service_t service;
+    pst_msg_t *request;
+    gw_bus_done_fn *done;
+    void *arg;
+    int64_t expires_at;         //  monotonic ms
+} job_t;
+
+struct _gw_bus_t {
+    char *endpoints [GW_SERVICE_COUNT];
+    pst_curve_t *curve;         //  the gateway's bus identity
+    int timeout_ms;
+    int keys_min_interval_ms;
+    gw_keys_t *keys;
+    gw_revocations_t *revocations;
+    gw_cors_t *cors;
+    zactor_t *actor;
+    int wakeup;                 //  eventfd: the queue has jobs
+    pthread_mutex_t mutex;
+    zlistx_t *queue;            //  job_t *, guarded by mutex
+    int closed;                 //  guarded by mutex
+};
+
+//  State of the bus thread alone
+typedef struct {
+    gw_bus_t *bus;
+    pst_client_t *clients [GW_SERVICE_COUNT];
+    zhashx_t *pending;          //  request id -> job_t *
+    gw_fetch_t *fetch;          //  what is kept fetched from authn
+} bus_state_t;
 
 static void
 s_job_destroy (job_t **job_p)
@@ -18,8 +56,9 @@ s_job_destroy (job_t **job_p)
     }
 }
 
-void
-gw_bus_job_finish (job_t **job_p, pst_msg_t *reply)
+//  Hands the outcome to the requester; the job is gone afterwards.
+static void
+s_job_finish (job_t **job_p, pst_msg_t *reply)
 {
     job_t *job = *job_p;
     job->done (job->arg, reply);
@@ -31,13 +70,13 @@ s_job_fail (job_t **job_p, const char *format)
 {
     job_t *job = *job_p;
     if (job->kind != JOB_REQUEST) {
-        gw_bus_job_finish (job_p, NULL);
+        s_job_finish (job_p, NULL);
         return;
     }
     pst_msg_t *reply = pst_msg_new_reply (job->request);
     if (reply)
         pst_msg_fail (reply, PST_ERR_UNAVAILABLE, format, gw_service_name (job->service));
-    gw_bus_job_finish (job_p, reply);
+    s_job_finish (job_p, reply);
 }
 
 static const char *s_not_connected = "Service %s is not available";
@@ -46,11 +85,23 @@ static const char *s_timed_out = "Service %s did not answer in time";
 //  ---------------------------------------------------------------------------
 //  Requests
 
+//  A job waiting on a fetch hears that it is over
+static void
+s_fetch_heard (void *arg)
+{
+    job_t *job = (job_t *) arg;
+    s_job_finish (&job, NULL);
+}
+
 static void
 s_dispatch (bus_state_t *state, job_t *job)
 {
     if (job->kind != JOB_REQUEST) {
-        gw_bus_fetch_wait (state, job);
+        gw_fetch_wait_t what = job->kind == JOB_KEYS? GW_FETCH_KEYS
+                             : job->kind == JOB_KEYS_RENEW? GW_FETCH_KEYS_RENEW
+                             : GW_FETCH_REVOCATIONS;
+        if (gw_fetch_wait (state->fetch, what, s_fetch_heard, job) != 0)
+            s_job_finish (&job, NULL);
         return;
     }
     int remaining = pst_msg_remaining_ms (job->request);
@@ -94,7 +145,7 @@ s_take_queue (bus_state_t *state)
 static void
 s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
 {
-    if (service == GW_SERVICE_AUTHN && gw_bus_fetch_reply (state, &reply))
+    if (service == GW_SERVICE_AUTHN && gw_fetch_reply (state->fetch, &reply))
         return;
     job_t *job = (job_t *) zhashx_lookup (state->pending, pst_msg_id (reply));
     if (!job || job->service != service) {
@@ -104,7 +155,7 @@ s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
         return;
     }
     zhashx_delete (state->pending, pst_msg_id (reply));
-    gw_bus_job_finish (&job, reply);
+    s_job_finish (&job, reply);
 }
 
 static void
@@ -123,7 +174,7 @@ static int64_t
 s_expire (bus_state_t *state)
 {
     int64_t now = zclock_mono ();
-    int64_t next = GW_BUS_KEYS_REFRESH_MS;
+    int64_t next = GW_FETCH_KEYS_REFRESH_MS;
     zlistx_t *expired = zlistx_new ();
     for (job_t *job = (job_t *) zhashx_first (state->pending); job;
          job = (job_t *) zhashx_next (state->pending)) {
@@ -142,7 +193,8 @@ s_expire (bus_state_t *state)
     }
     zlistx_destroy (&expired);
 
-    next = gw_bus_fetch_tick (state, now, next);
+    if (state->fetch)
+        next = gw_fetch_tick (state->fetch, now, next);
     return next > 0? next: 0;
 }
 
@@ -164,7 +216,7 @@ s_fail_all (bus_state_t *state)
     while (pending && (job = (job_t *) zlistx_detach (pending, NULL)))
         s_job_fail (&job, s_not_connected);
     zlistx_destroy (&pending);
-    gw_bus_fetch_end (state);
+    gw_fetch_destroy (&state->fetch);
 }
 
 static void
@@ -173,7 +225,7 @@ s_state_destroy (bus_state_t *state)
     for (int service = 0; service < GW_SERVICE_COUNT; service++)
         pst_client_destroy (&state->clients [service]);
     zhashx_destroy (&state->pending);
-    gw_bus_fetch_end (state);
+    gw_fetch_destroy (&state->fetch);
 }
 
 static void
@@ -188,7 +240,11 @@ s_bus_actor (zsock_t *pipe, void *args)
         ok = ok && state.clients [service];
     }
     state.pending = zhashx_new ();
-    ok = ok && state.pending && gw_bus_fetch_init (&state) == 0;
+    if (ok)
+        state.fetch = gw_fetch_new (pst_client_sock (state.clients [GW_SERVICE_AUTHN]),
+                                    bus->timeout_ms, bus->keys_min_interval_ms,
+                                    bus->keys, bus->revocations, bus->cors);
+    ok = ok && state.pending && state.fetch;
     if (!ok) {
         pst_actor_failed (pipe, "bus clients could not start");
         s_fail_all (&state);
@@ -196,7 +252,7 @@ s_bus_actor (zsock_t *pipe, void *args)
         return;
     }
     pst_actor_ready (pipe, NULL);
-    gw_bus_fetch_start (&state);
+    gw_fetch_start (state.fetch);
 
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },

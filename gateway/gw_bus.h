@@ -8,15 +8,10 @@
     connected (at once, thanks to ZMQ_IMMEDIATE) or silent (at the deadline). A
     reply nobody waits for any more is dropped.
 
-    The bus thread also keeps gw_keys current: authn's keys.jwks at start, every
-    5 minutes, and on request when a token names an unknown kid (at most once
-    every config->keys_min_interval_ms, 10 s by default, unless no key set was
-    ever loaded). And gw_revocations:
-    authn's revocations.list at start and then a second after each fetch ends,
-    page by page, installed whole once the last page is in. A fetch that fails
-    (authn down or silent) leaves the list the gateway has; the next one goes a
-    second later. And gw_cors the same way: authn's origins.list at start and
-    then a second after each fetch ends, page by page, installed whole.
+    The bus thread also runs gw_fetch, which keeps gw_keys, gw_revocations and
+    gw_cors current from authn (gw_fetch.h says how often); HTTP threads wait
+    on it through gw_bus_refresh_keys, gw_bus_renew_keys and
+    gw_bus_wait_revocations.
 */
 #ifndef GW_BUS_H_INCLUDED
 #define GW_BUS_H_INCLUDED
@@ -27,10 +22,6 @@
 #include "gw_revocations.h"
 #include "gw_routes.h"
 #include "pst_msg.h"
-
-#define GW_BUS_KEYS_REFRESH_MS      (5 * 60 * 1000)
-#define GW_BUS_REVOCATIONS_POLL_MS  1000
-#define GW_BUS_ORIGINS_POLL_MS      1000
 
 typedef struct _gw_bus_t gw_bus_t;
 
