@@ -204,6 +204,56 @@ def detail_word(row, key):
     return None
 
 
+# The stack's processes in the order a request meets them (e2e names; replicas
+# such as mfa-2 follow their first instance)
+CPU_ORDER = ["gateway", "authn", "mfa", "mailer", "smtp"]
+CPU_TITLE = {"smtp": "SMTP sink (Python)"}
+
+
+def cpu_section(w, results, headline, cores):
+    """Milliseconds of CPU per answer, by process, at the headline connection count:
+    where each path's time goes, measured over its wrk run from /proc."""
+    rows = []
+    names = set()
+    for name, title, _, _ in PATHS:
+        row = results.find("http", name, headline) if headline is not None else None
+        seconds = num(detail_word(row, "span_s") or detail_word(row, "seconds") or "")
+        answers = num(row["value"]) * seconds if row and seconds else 0
+        if not answers or detail_word(row, "busy") is None:
+            continue
+        spent = {}
+        for word in row["detail"].split():
+            if word.startswith("cpu_s."):
+                proc, _, value = word[len("cpu_s."):].partition("=")
+                spent[proc] = num(value) or 0.0
+        names.update(spent)
+        rows.append((title, answers, seconds, spent, num(detail_word(row, "busy"))))
+    if not rows:
+        return
+    def rank(proc):
+        base = proc.split("-")[0]
+        return (CPU_ORDER.index(base) if base in CPU_ORDER else len(CPU_ORDER), proc)
+    procs = sorted(names, key=rank)
+    w("## Where the CPU goes at %d connections" % headline)
+    w("")
+    w("Milliseconds of CPU per expected answer, by process, from each process's user + "
+      "system time (`/proc/PID/stat`) over the path's run. \"the rest\" is the machine's "
+      "busy time (`/proc/stat`) not spent in these processes: wrk, the kernel's "
+      "work for others, and whatever else the machine ran. A path whose machine was busy "
+      "near 100% is bound by CPU, and this table says whose.")
+    w("")
+    w("| path | answers/s | %s | the rest | machine busy |" % " | ".join(
+        CPU_TITLE.get(p, p) for p in procs))
+    w("|---|---|%s---|---|" % ("---|" * len(procs)))
+    for title, answers, seconds, spent, busy in rows:
+        total = (busy or 0) * (cores or 0) * seconds
+        rest = max(total - sum(spent.values()), 0.0)
+        cells = ["%.3f" % (spent.get(p, 0.0) * 1000 / answers) for p in procs]
+        w("| %s | %s | %s | %.3f | %s |" % (title, fmt(answers / seconds), " | ".join(cells),
+                                             rest * 1000 / answers, pct(busy, 1)))
+    w("")
+
+
 def main():
     parser = argparse.ArgumentParser()
     for name in ("results", "out", "charts", "command", "commit", "cpu", "nproc", "mem",
@@ -282,6 +332,9 @@ def main():
                 r["connections"], fmt(num(r["value"])), cores, fmt(num(r["p50_ms"]), 1),
                 fmt(num(r["p99_ms"]), 1), fmt(sink), pct(num(r["value"]), sink)))
         w("")
+
+    # --- Where the CPU goes ------------------------------------------------------------------
+    cpu_section(w, results, headline, num(args.nproc))
 
     # --- Ceilings ------------------------------------------------------------------------------
     w("## Ceilings")

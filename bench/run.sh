@@ -155,6 +155,24 @@ if [[ -n $PG ]]; then
 fi
 # cpu_ticks PID: user + system CPU of the process so far, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# machine_ticks: "busy total" clock ticks of the whole machine so far (/proc/stat)
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+# cpu_words MACHINE0 TICKS0_NAME: " cpu_s.NAME=S ... busy=F" since the snapshots:
+# each stack process's CPU seconds, and the share of the machine that was busy
+cpu_words() {
+  local -n before=$2
+  local proc now hz busy0 total0 busy1 total1 out=""
+  hz=$(getconf CLK_TCK)
+  for proc in "${!before[@]}"; do
+    [[ -n ${E2E_PIDS[$proc]:-} ]] || continue
+    now=$(cpu_ticks "${E2E_PIDS[$proc]}")
+    out+=$(awk -v n="$proc" -v d="$(( now - before[$proc] ))" -v hz="$hz" 'BEGIN { printf " cpu_s.%s=%.2f", n, d / hz }')
+  done
+  read -r busy0 total0 <<<"$1"
+  read -r busy1 total1 < <(machine_ticks)
+  out+=$(awk -v b="$(( busy1 - busy0 ))" -v t="$(( total1 - total0 ))" 'BEGIN { if (t > 0) printf " busy=%.2f", b / t }')
+  printf '%s' "$out"
+}
 bench_bg() { "$@" & BENCH_PIDS+=("$!"); BG_PID=$!; }
 # stop_bg PID: SIGTERM, 10 s to end, then SIGKILL
 stop_bg() {
@@ -260,10 +278,17 @@ measure() {
   local threads=$(( c < 2 ? 1 : 2 )) line script=$bench/wrk.lua
   [[ " $* " == *" BENCH_ONCE=1 "* ]] && script=$bench/wrk-once.lua
   : >"$WRK_OUT"
+  # CPU of each process of the stack (and the machine's busy time) over the run:
+  # per answer it says where a path's time goes, without a profiler
+  local -A ticks0=()
+  local proc machine0
+  for proc in "${!E2E_PIDS[@]}"; do ticks0[$proc]=$(cpu_ticks "${E2E_PIDS[$proc]}"); done
+  machine0=$(machine_ticks)
   env BENCH_OUT="$WRK_OUT" BENCH_THREADS=$threads BENCH_LUA_DIR="$bench" "$@" \
     wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout 10s -s "$script" "$url" \
     >"$E2E_WORK/wrk.stdout" 2>&1
   line=$(tail -n1 "$WRK_OUT")
+  line+=$(cpu_words "$machine0" ticks0)
   if [[ -z $(kv "$line" requests) ]]; then
     fail "$name at $c connections: wrk gave no result: $(tail -n3 "$E2E_WORK/wrk.stdout")"
     return 1
