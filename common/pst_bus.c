@@ -252,17 +252,19 @@ s_find_op (const s_op_t *ops, const char *name)
 //  Validates centrally, then dispatches: handlers only see live, known,
 //  permitted requests, from a peer the op's row lets call it, with the params
 //  the row requires. zmsg is [routing id][sender's role][payload] (s_to_worker).
-static void
+//  1 when a reply went out to the proxy (which then counts the worker ready),
+//  0 when the request was dropped
+static int
 s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zmsg)
 {
     const pst_service_config_t *config = &service->config;
     if (zmsg_size (zmsg) < 3) {
         pst_log (PST_LOG_WARN, "bus_malformed", "service", config->name, "reason", "no route", NULL);
-        return;
+        return 0;
     }
     pst_msg_t *request = s_decode_last (zmsg, config->name);
     if (!request)
-        return;
+        return 0;
     zframe_t *payload = zmsg_last (zmsg);
     zmsg_remove (zmsg, payload);
     zframe_destroy (&payload);
@@ -275,7 +277,7 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_log (PST_LOG_INFO, "bus_request_expired", "service", config->name,
                  "op", pst_msg_op (request), "request_id", pst_msg_id (request), NULL);
         pst_msg_destroy (&request);
-        return;
+        return 0;
     }
     const s_op_t *op = s_find_op (service->ops, pst_msg_op (request));
     //  A peer asking for what its role may not is not answered: it is either
@@ -284,7 +286,7 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_log (PST_LOG_WARN, "bus_caller_refused", "service", config->name,
                  "op", op->def->name, "caller", pst_curve_role_name (role), NULL);
         pst_msg_destroy (&request);
-        return;
+        return 0;
     }
     //  Who the request is for and with which scopes is believed from the gateway,
     //  which verified the access token, and from authn, which passes the
@@ -308,11 +310,13 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         if (pst_msg_is_error (reply) && pst_sql_unavailable_seen ())
             pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The database is unavailable");
     }
-    if (s_send_payload (sock, zmsg, reply) != 0)
+    int sent = s_send_payload (sock, zmsg, reply) == 0;
+    if (!sent)
         pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,
                  "op", pst_msg_op (request), NULL);
     pst_msg_destroy (&reply);
     pst_msg_destroy (&request);
+    return sent;
 }
 
 static void
@@ -333,17 +337,20 @@ s_worker_actor (zsock_t *pipe, void *args)
     zsock_set_linger (sock, 0);
     pst_actor_ready (pipe, NULL);
 
-    //  One empty frame says "ready for one request": at start and after each
-    //  request, answered or dropped (see s_proxy_actor)
+    //  A worker is ready for one request at start and after each request: a
+    //  reply says so, and a request dropped unanswered is followed by one empty
+    //  frame (see s_proxy_actor). One message per request, not two, saves the
+    //  proxy a wake-up per request.
     zpoller_t *poller = zpoller_new (pipe, sock, NULL);
-    while (zmq_send (zsock_resolve (sock), "", 0, 0) == 0) {
+    int replied = 0;
+    while (replied || zmq_send (zsock_resolve (sock), "", 0, 0) == 0) {
         zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
         if (which == pipe || !which)
             break;     //  $TERM or interrupted
         zmsg_t *zmsg = zmsg_recv (sock);
         if (!zmsg)
             break;
-        s_handle (wargs->service, worker, sock, zmsg);
+        replied = s_handle (wargs->service, worker, sock, zmsg);
         zmsg_destroy (&zmsg);
     }
     zpoller_destroy (&poller);
@@ -387,21 +394,23 @@ s_to_worker (pst_service_t *self, zsock_t *frontend, zsock_t *back, zlist_t *rea
     zmsg_destroy (&zmsg);
 }
 
-//  From a worker: a readiness signal (one empty frame), or a reply for the
+//  From a worker, which is ready again: a readiness signal alone (one empty
+//  frame: the request it had was dropped, or it has just started), or a reply for the
 //  frontend behind the worker's identity
 static void
 s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
 {
     zmsg_t *zmsg = zmsg_recv (back);
     zframe_t *worker = zmsg? zmsg_pop (zmsg): NULL;
-    if (worker && zmsg_size (zmsg) == 1 && zframe_size (zmsg_first (zmsg)) == 0) {
-        zlist_append (ready, worker);
-        worker = NULL;
-    }
-    else
-    if (worker && zmsg_size (zmsg) > 0 && zmsg_send (&zmsg, frontend) != 0)
+    if (!worker) {
         zmsg_destroy (&zmsg);
-    zframe_destroy (&worker);
+        return;
+    }
+    int signal_only = zmsg_size (zmsg) == 1 && zframe_size (zmsg_first (zmsg)) == 0;
+    if (!signal_only && zmsg_size (zmsg) > 0 && zmsg_send (&zmsg, frontend) != 0)
+        zmsg_destroy (&zmsg);
+    if (zlist_append (ready, worker) != 0)
+        zframe_destroy (&worker);
     zmsg_destroy (&zmsg);
 }
 
@@ -496,10 +505,15 @@ s_proxy_actor (zsock_t *pipe, void *args)
             s_drain (back, frontend, ready, nworkers);
             break;     //  $TERM
         }
+        //  Take every message waiting on each side before polling again: under
+        //  load a poll per message is most of what this thread costs
         if (items [1].revents & ZMQ_POLLIN)
-            s_from_worker (back, frontend, ready);
-        if ((items [2].revents & ZMQ_POLLIN) && zlist_size (ready) > 0)
-            s_to_worker (self, frontend, back, ready);
+            do
+                s_from_worker (back, frontend, ready);
+            while (zsock_events (back) & ZMQ_POLLIN);
+        if (items [2].revents & ZMQ_POLLIN)
+            while (zlist_size (ready) > 0 && (zsock_events (frontend) & ZMQ_POLLIN))
+                s_to_worker (self, frontend, back, ready);
     }
     for (int i = 0; i < nworkers; i++)
         zactor_destroy (&workers [i]);
