@@ -1,14 +1,14 @@
 // The otp (authenticator app) flow driven by Auth0's official Node.js SDKs,
 // unchanged, pointed at Postern by its domain: `auth0` turns the factor on and
 // sets the scenario up, `@auth0/auth0-auth-js` enrols an otp authenticator and
-// verifies with codes computed here from the secret it returned, as an
-// authenticator app computes them (RFC 6238 with node's crypto). Called by
+// verifies with codes computed from the secret it returned, as an
+// authenticator app computes them (RFC 6238, ./totp-code.mjs). Called by
 // ../sdk_flow.sh after flow.mjs, with the same environment. Prints one
 // "ok"/"FAIL" line per check; the exit status is the failure count.
-import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { ManagementClient } from 'auth0';
 import { AuthClient, isMfaRequiredError } from '@auth0/auth0-auth-js';
+import { base32Decode, currentStep, totp } from './totp-code.mjs';
 
 const domain = process.env.POSTERN_DOMAIN;
 const bootstrap = JSON.parse(readFileSync(process.env.POSTERN_BOOTSTRAP, 'utf8'));
@@ -36,36 +36,6 @@ async function expectError(what, promise, wanted) {
 
 function mailCount() {
   return readdirSync(mailDir).filter((name) => name.endsWith('.eml')).length;
-}
-
-// An authenticator app's side: base32 (RFC 4648) secret, HOTP of the step
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const bytes = [];
-  for (const char of text.replace(/=+$/, '')) {
-    const index = alphabet.indexOf(char.toUpperCase());
-    if (index < 0) throw new Error(`not base32: ${text}`);
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-const currentStep = () => Math.floor(Date.now() / 1000 / 30);
-
-function totp(secret, step) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(step));
-  const digest = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = digest[19] & 0x0f;
-  const binary = digest.readUInt32BE(offset) & 0x7fffffff;
-  return String(binary % 1000000).padStart(6, '0');
 }
 
 function claimsOf(token) {
