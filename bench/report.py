@@ -221,13 +221,14 @@ def cpu_section(w, results, headline, cores):
         answers = num(row["value"]) * seconds if row and seconds else 0
         if not answers or detail_word(row, "busy") is None:
             continue
-        spent = {}
+        spent, switched = {}, {}
         for word in row["detail"].split():
-            if word.startswith("cpu_s."):
-                proc, _, value = word[len("cpu_s."):].partition("=")
-                spent[proc] = num(value) or 0.0
+            for prefix, into in (("cpu_s.", spent), ("cs.", switched)):
+                if word.startswith(prefix):
+                    proc, _, value = word[len(prefix):].partition("=")
+                    into[proc] = num(value) or 0.0
         names.update(spent)
-        rows.append((title, answers, seconds, spent, num(detail_word(row, "busy"))))
+        rows.append((title, answers, seconds, spent, num(detail_word(row, "busy")), switched))
     if not rows:
         return
     def rank(proc):
@@ -245,12 +246,24 @@ def cpu_section(w, results, headline, cores):
     w("| path | answers/s | %s | the rest | machine busy |" % " | ".join(
         CPU_TITLE.get(p, p) for p in procs))
     w("|---|---|%s---|---|" % ("---|" * len(procs)))
-    for title, answers, seconds, spent, busy in rows:
+    for title, answers, seconds, spent, busy, _ in rows:
         total = (busy or 0) * (cores or 0) * seconds
         rest = max(total - sum(spent.values()), 0.0)
         cells = ["%.3f" % (spent.get(p, 0.0) * 1000 / answers) for p in procs]
         w("| %s | %s | %s | %.3f | %s |" % (title, fmt(answers / seconds), " | ".join(cells),
                                              rest * 1000 / answers, pct(busy, 1)))
+    w("")
+    if not any(switched for *_, switched in rows):
+        return
+    w("Context switches per answer, by process (all its threads, from "
+      "`/proc/PID/task/*/status`): each hop of a request from one thread to another "
+      "costs at least one, and on a virtual machine each costs more than on bare metal.")
+    w("")
+    w("| path | %s |" % " | ".join(CPU_TITLE.get(p, p) for p in procs))
+    w("|---|%s" % ("---|" * len(procs)))
+    for title, answers, _, _, _, switched in rows:
+        w("| %s | %s |" % (title, " | ".join("%.1f" % (switched.get(p, 0.0) / answers)
+                                             for p in procs)))
     w("")
 
 

@@ -155,18 +155,26 @@ if [[ -n $PG ]]; then
 fi
 # cpu_ticks PID: user + system CPU of the process so far, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# switches PID: context switches of all the process's threads so far (a thread
+# that ended meanwhile takes its count with it: a floor, not an exact figure)
+switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '$1 ~ /^(non)?voluntary_ctxt_switches:$/ { n += $2 } END { print n + 0 }'
+}
 # machine_ticks: "busy total" clock ticks of the whole machine so far (/proc/stat)
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
-# cpu_words MACHINE0 TICKS0_NAME: " cpu_s.NAME=S ... busy=F" since the snapshots:
-# each stack process's CPU seconds, and the share of the machine that was busy
+# cpu_words MACHINE0 TICKS0_NAME SWITCHES0_NAME: " cpu_s.NAME=S ... cs.NAME=N ...
+# busy=F" since the snapshots: each stack process's CPU seconds and context
+# switches, and the share of the machine that was busy
 cpu_words() {
-  local -n before=$2
+  local -n before=$2 switched=$3
   local proc now hz busy0 total0 busy1 total1 out=""
   hz=$(getconf CLK_TCK)
   for proc in "${!before[@]}"; do
     [[ -n ${E2E_PIDS[$proc]:-} ]] || continue
     now=$(cpu_ticks "${E2E_PIDS[$proc]}")
     out+=$(awk -v n="$proc" -v d="$(( now - before[$proc] ))" -v hz="$hz" 'BEGIN { printf " cpu_s.%s=%.2f", n, d / hz }')
+    out+=" cs.$proc=$(( $(switches "${E2E_PIDS[$proc]}") - switched[$proc] ))"
   done
   read -r busy0 total0 <<<"$1"
   read -r busy1 total1 < <(machine_ticks)
@@ -280,15 +288,18 @@ measure() {
   : >"$WRK_OUT"
   # CPU of each process of the stack (and the machine's busy time) over the run:
   # per answer it says where a path's time goes, without a profiler
-  local -A ticks0=()
+  local -A ticks0=() switches0=()
   local proc machine0
-  for proc in "${!E2E_PIDS[@]}"; do ticks0[$proc]=$(cpu_ticks "${E2E_PIDS[$proc]}"); done
+  for proc in "${!E2E_PIDS[@]}"; do
+    ticks0[$proc]=$(cpu_ticks "${E2E_PIDS[$proc]}")
+    switches0[$proc]=$(switches "${E2E_PIDS[$proc]}")
+  done
   machine0=$(machine_ticks)
   env BENCH_OUT="$WRK_OUT" BENCH_THREADS=$threads BENCH_LUA_DIR="$bench" "$@" \
     wrk -t "$threads" -c "$c" -d "${DURATION}s" --timeout 10s -s "$script" "$url" \
     >"$E2E_WORK/wrk.stdout" 2>&1
   line=$(tail -n1 "$WRK_OUT")
-  line+=$(cpu_words "$machine0" ticks0)
+  line+=$(cpu_words "$machine0" ticks0 switches0)
   if [[ -z $(kv "$line" requests) ]]; then
     fail "$name at $c connections: wrk gave no result: $(tail -n3 "$E2E_WORK/wrk.stdout")"
     return 1
