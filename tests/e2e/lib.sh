@@ -14,13 +14,30 @@ declare -A E2E_PIDS=()
 declare -A E2E_COMMANDS=()
 declare -a AUTHN_BINDS=() MFA_BINDS=() JOBS_BINDS=()
 
+# The ports come from below the kernel's ephemeral range: a port the kernel
+# handed out (bind to port 0) is also what it gives the next outgoing
+# connection, of this suite or of another on the machine, which could take it
+# between this check and the service's bind. Here only another suite picking the
+# same random port in that moment could, and a port already bound is skipped.
 e2e_free_ports() {
   "$DEBIAN_PYTHON" - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
+import random, socket, sys
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+low = max(min(low, 65536), 12000)
+socks, tries = [], 0
+while len(socks) < int(sys.argv[1]):
+    tries += 1
+    if tries > 2000:
+        sys.exit("e2e_free_ports: no free port below %d" % low)
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", random.randrange(10000, low)))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
