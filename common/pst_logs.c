@@ -321,7 +321,12 @@ pst_logs_query_read (pst_msg_t *reply, const json_t *query, const char *user_id,
         return s_fail (reply, "include_fields must be true or false");
     if ((text = user_id? NULL: pst_json_str (query, "fields")) && s_read_fields (reply, text, logs))
         return -1;
-    if ((text = user_id? NULL: pst_json_str (query, "q")) && s_read_q (reply, text, logs))
+    //  search: what Auth0's newer SDKs send for q, read the same way
+    if (!user_id && pst_json_str (query, "q") && pst_json_str (query, "search"))
+        return s_fail (reply, "q and search are one criterion; give one of them");
+    if (!user_id && !(text = pst_json_str (query, "q")))
+        text = pst_json_str (query, "search");
+    if (!user_id && text && s_read_q (reply, text, logs))
         return -1;
     if (user_id)
         snprintf (logs->user_id, sizeof logs->user_id, "%s", user_id);

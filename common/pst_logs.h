@@ -20,6 +20,7 @@
       include_totals, fields and include_fields. Only the first 1000 events of
       a search can be reached (page * per_page + per_page at most 1000), as
       with Auth0.
+    search (what Auth0's newer SDKs send) is read as q; not both.
     q: terms joined by blanks or AND, each field:value (value bare or in
     double quotes) for the fields type, user_id and client_id, or
     date:[a TO b] (a, b: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z, or *;

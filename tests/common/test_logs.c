@@ -80,6 +80,15 @@ test_q (void **state)
     pst_logs_query_clear (&logs);
     pst_msg_destroy (&reply);
 
+    //  search, as Auth0's newer SDKs send it, is q; both at once are refused
+    assert_int_equal (s_read (&reply, &logs, NULL, "search", "type:s", NULL), 0);
+    assert_string_equal (logs.type, "s");
+    pst_logs_query_clear (&logs);
+    pst_msg_destroy (&reply);
+    assert_int_equal (s_read (&reply, &logs, NULL, "search", "type:s", "q", "type:f", NULL), -1);
+    pst_logs_query_clear (&logs);
+    pst_msg_destroy (&reply);
+
     assert_int_equal (s_read (&reply, &logs, NULL, "q",
         "date:[2026-01-01T10:00:00.250Z TO 2026-01-02T00:00:00Z]", NULL), 0);
     assert_int_equal (logs.date_from, 1767261600250LL);
@@ -106,6 +115,7 @@ test_q_refused (void **state)
     s_refused ("q", "date:[2026-01-02 TO 2026-01-01]", "ends before it starts");
     s_refused ("q", "date:{2026-01-01 TO *}", "date is a range");
     s_refused ("page", "-1", "page must be");
+    s_refused ("search", "email:x", "type, user_id, client_id and date");
     s_refused ("per_page", "101", "per_page must be");
     s_refused ("page", "20", "first 1000 events");
     s_refused ("sort", "type:1", "sort is date:1");
