@@ -4,7 +4,8 @@
 # challenges (a wrong code, a right one), then GET /api/v2/logs and
 # /api/v2/users/{id}/logs with curl: Auth0's event codes in the order they
 # happened, authn's rows and mfa's merged, page/per_page and from/take paging
-# without duplicates or gaps, q, scopes, and no secret in any event.
+# without duplicates or gaps, q, scopes, and no secret in any event; then the
+# same events read with Auth0's `auth0` ManagementClient (tests/e2e/sdk/logs.mjs).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'e2e_finish' EXIT
 
@@ -218,3 +219,22 @@ expect "read:logs_users: the user's events" "200 11" "$STATUS $(json length)"
 api GET /api/v2/logs -H "authorization: Bearer $READER_TOKEN"
 expect "read:logs_users: not the tenant's" 403 "$STATUS"
 expect "read:logs_users: insufficient_scope" insufficient_scope "$(json .errorCode)"
+
+# --- Auth0's ManagementClient reads the same -----------------------------------------------
+SDK_DIR=$POSTERN_SOURCE_DIR/tests/e2e/sdk
+if [[ ! -d $SDK_DIR/node_modules/auth0 ]]; then
+  fail "the SDKs are not installed: run scripts/install-deps.sh (npm ci in $SDK_DIR)"
+  exit 1
+fi
+OUTPUT=$E2E_WORK/sdk-logs.out
+POSTERN_BOOTSTRAP=$BOOT POSTERN_LOG_USER=$USER_ID POSTERN_LOG_TYPES=$WANT NODE_EXTRA_CA_CERTS=$CA \
+  timeout 120 node "$SDK_DIR/logs.mjs" >"$OUTPUT" 2>&1
+STATUS=$?
+while IFS= read -r line; do
+  case $line in
+    "ok   "*) pass "sdk logs: ${line#ok   }" ;;
+    "FAIL "*) fail "sdk logs: ${line#FAIL }" ;;
+    *) e2e_log "     $line" ;;
+  esac
+done <"$OUTPUT"
+check "sdk logs: ran to its end (exit status $STATUS)" test "$STATUS" = 0
