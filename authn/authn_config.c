@@ -38,6 +38,9 @@ authn_config_from_env (void)
     //  would mean nothing: it is cut down to it.
     self->refresh_lifetime_s = pst_config_int ("POSTERN_REFRESH_TOKEN_LIFETIME_S", 2592000, 60, 31557600);
     self->refresh_idle_s = pst_config_int ("POSTERN_REFRESH_TOKEN_IDLE_LIFETIME_S", 1296000, 60, 31557600);
+    //  The same setting, and bounds, as mfa's audit rows
+    self->audit_retention_days = (int) pst_config_int ("POSTERN_AUDIT_RETENTION_DAYS",
+                                                       30, 0, 3650);
     if (self->refresh_idle_s > self->refresh_lifetime_s)
         self->refresh_idle_s = self->refresh_lifetime_s;
     if (!self->endpoint || !self->mfa_endpoint || !self->keys_dir || !self->key_name

@@ -28,6 +28,8 @@ typedef struct {
                                 //  family's absolute lifetime (Auth0's token_lifetime)
     int64_t refresh_idle_s;     //  POSTERN_REFRESH_TOKEN_IDLE_LIFETIME_S: unused this long,
                                 //  a refresh token expires (Auth0's idle_token_lifetime)
+    int audit_retention_days;   //  POSTERN_AUDIT_RETENTION_DAYS: audit rows older are
+                                //  deleted (0: kept), as mfa's
     int64_t (*now_s) (void);    //  clock hook for tests; NULL = real time
 } authn_config_t;
 

@@ -24,13 +24,14 @@ static const pst_handler_t s_handlers [] = {
 typedef struct {
     const authn_config_t *config;
     pst_curve_t *curve;
+    authn_audit_t *audit;
 } s_shared_t;
 
 static void *
 s_worker_init (void *args)
 {
     s_shared_t *shared = (s_shared_t *) args;
-    return authn_worker_new (shared->config, shared->curve);
+    return authn_worker_new (shared->config, shared->curve, shared->audit);
 }
 
 static void
@@ -52,9 +53,12 @@ authn_server_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "database could not be prepared");
         return;
     }
-    s_shared_t shared = { config, pst_curve_new (config->keys_dir, config->key_name, true) };
-    if (!shared.curve) {
-        pst_actor_failed (pipe, "no usable bus key");
+    s_shared_t shared = { config, pst_curve_new (config->keys_dir, config->key_name, true),
+                          authn_audit_new (config) };
+    if (!shared.curve || !shared.audit) {
+        pst_actor_failed (pipe, shared.curve? "audit log unavailable": "no usable bus key");
+        pst_curve_destroy (&shared.curve);
+        authn_audit_destroy (&shared.audit);
         return;
     }
     pst_service_config_t service = {
@@ -64,5 +68,6 @@ authn_server_actor (zsock_t *pipe, void *args)
         .worker_destroy = s_worker_destroy, .args = &shared
     };
     pst_service_run_actor (pipe, &service);
+    authn_audit_destroy (&shared.audit);
     pst_curve_destroy (&shared.curve);
 }

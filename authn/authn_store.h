@@ -22,6 +22,7 @@
 #ifndef AUTHN_STORE_H_INCLUDED
 #define AUTHN_STORE_H_INCLUDED
 
+#include "pst_logs.h"
 #include <jansson.h>
 #include <stdint.h>
 
@@ -329,5 +330,34 @@ int
 //  expiry, or whose newest token is past its idle expiry. 0 or -1.
 int
     authn_store_refresh_prune (authn_store_t *self, int64_t now);
+
+//  ---------------------------------------------------------------------------
+//  The audit log of sign-ins and token exchanges (authn_audit writes it,
+//  authn_logs reads it). Never a secret in a row.
+
+typedef struct {
+    const char *type;           //  Auth0's event code: s, fp, seccft ...
+    const char *user_id;        //  the rest may be NULL
+    const char *user_name;
+    const char *client_id;
+    const char *ip;
+    const char *result;         //  "success" or "failure"
+    const char *detail;
+    int64_t created_at;         //  Unix ms
+} authn_audit_row_t;
+
+//  Adds a row (inside the caller's transaction, if any). 0 or -1.
+int
+    authn_store_audit_insert (authn_store_t *self, const authn_audit_row_t *row);
+//  The rows filter asks for (pst_logs.h), as pst_logs_row makes them (tagged
+//  PST_LOGS_TAG_AUTHN), and the count of all that match when filter->totals.
+//  0, or -1 on error.
+int
+    authn_store_audit_page (authn_store_t *self, const pst_logs_filter_t *filter,
+                            json_t **rows_p, int64_t *total_p);
+//  Deletes at most limit rows older than cutoff (Unix ms), oldest first: the
+//  rows deleted, or -1.
+int
+    authn_store_audit_prune (authn_store_t *self, int64_t cutoff, int limit);
 
 #endif

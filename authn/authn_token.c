@@ -1,4 +1,5 @@
 #include "authn_token.h"
+#include "authn_audit.h"
 #include "authn_clientauth.h"
 #include "authn_mfa.h"
 #include "authn_oidc.h"
@@ -38,6 +39,7 @@ typedef struct {
     //  that a deletion committed after the grant was read always covers them
     //  (authn_revoke)
     int64_t issued_at;
+    authn_audit_note_t audit;   //  what the audit row says beside the reply
 } grant_ctx_t;
 
 typedef int (grant_fn) (grant_ctx_t *ctx);
@@ -311,7 +313,10 @@ s_grant_password (grant_ctx_t *ctx)
         ok = pst_password_verify (user->password_hash, password) == 0;
     else
         pst_password_burn (password);
+    snprintf (ctx->audit.user_id, sizeof ctx->audit.user_id, "%s", user? user->user_id: "");
+    snprintf (ctx->audit.user_name, sizeof ctx->audit.user_name, "%.254s", user? user->email: username);
     if (!ok) {
+        ctx->audit.type = user? "fp": "fu";
         pst_log (PST_LOG_INFO, "login_failed", "client_id", ctx->client->client_id,
                  "user_id", user? user->user_id: NULL, "ip", pst_msg_client_ip (ctx->request), NULL);
         authn_user_destroy (&user);
@@ -419,6 +424,7 @@ s_grant_mfa (grant_ctx_t *ctx, const char *op, const char *const *passed)
     const char *user_id = pst_msg_get_str (answer, "user_id");
     const char *client_id = pst_msg_get_str (answer, "client_id");
     authn_user_t *user = user_id? authn_store_user_by_id (ctx->worker->store, user_id): NULL;
+    snprintf (ctx->audit.user_id, sizeof ctx->audit.user_id, "%s", user_id? user_id: "");
     user_target_t target = { NULL, NULL, 0, 0, 0, 0 };
     int rc = -1;
     //  Defence in depth: the audience and scope bound to the mfa_token are checked
@@ -491,6 +497,7 @@ s_grant_refresh (grant_ctx_t *ctx)
                             ctx->reply, &token))
         return -1;
     authn_user_t *user = authn_store_user_by_id (ctx->worker->store, token->user_id);
+    snprintf (ctx->audit.user_id, sizeof ctx->audit.user_id, "%s", token->user_id);
     char *scope = s_narrowed (token->scope, s_param (ctx->request, "scope"));
     user_target_t target = { NULL, NULL, 0, 0, 0, 0 };
     int rc = -1;
@@ -584,17 +591,21 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
                              "Unsupported grant type: %.200s", grant_type);
 
     grant_ctx_t ctx = { (authn_worker_t *) worker, request, reply, NULL, grant_type, entry->gty,
-                        authn_config_now (((authn_worker_t *) worker)->config) };
+                        authn_config_now (((authn_worker_t *) worker)->config), { NULL, "", "", "" } };
     ctx.client = authn_clientauth_check (ctx.worker, request, reply, entry->secret_optional);
-    if (!ctx.client)
-        return -1;
     int rc = -1;
-    if (!authn_client_allows (ctx.client, grant_type))
+    if (ctx.client && !authn_client_allows (ctx.client, grant_type))
         pst_msg_fail (reply, PST_ERR_UNAUTHORIZED_CLIENT,
                       "Grant type '%s' not allowed for the client.", grant_type);
     else
-    if (pst_catalogue_check_params (grant_type, PST_API_AUTH, entry->params, request, reply) == 0)
+    if (ctx.client
+    &&  pst_catalogue_check_params (grant_type, PST_API_AUTH, entry->params, request, reply) == 0)
         rc = entry->handler (&ctx);
+    //  Every outcome once the grant is known, a failed client authentication too
+    if (ctx.client)
+        snprintf (ctx.audit.client_id, sizeof ctx.audit.client_id, "%s", ctx.client->client_id);
+    authn_audit_grant (ctx.worker->audit, request, reply, grant_type, &ctx.audit,
+                       authn_config_now_ms (ctx.worker->config));
     authn_client_destroy (&ctx.client);
     return rc;
 }

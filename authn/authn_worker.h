@@ -5,6 +5,7 @@
 #ifndef AUTHN_WORKER_H_INCLUDED
 #define AUTHN_WORKER_H_INCLUDED
 
+#include "authn_audit.h"
 #include "authn_config.h"
 #include "authn_signer.h"
 #include "authn_store.h"
@@ -15,15 +16,16 @@ typedef struct {
     authn_store_t *store;
     pst_client_t *mfa;
     authn_signer_t *keys;       //  the current signing key and the JWKS
+    authn_audit_t *audit;       //  the process's audit log (shared, not owned)
     unsigned sign_ins;          //  password grants handled, to prune now and then
     unsigned refreshes;         //  refresh tokens issued, to prune them now and then
 } authn_worker_t;
 
 //  Opens the store, connects to mfa as curve's identity and loads the current
-//  signing key (the bootstrap made it); config and curve must outlive the
-//  worker. NULL on failure.
+//  signing key (the bootstrap made it); config, curve and audit must outlive
+//  the worker. NULL on failure.
 authn_worker_t *
-    authn_worker_new (const authn_config_t *config, pst_curve_t *curve);
+    authn_worker_new (const authn_config_t *config, pst_curve_t *curve, authn_audit_t *audit);
 void
     authn_worker_destroy (authn_worker_t **self_p);
 

@@ -14,6 +14,7 @@
 #ifndef MFA_STORE_H_INCLUDED
 #define MFA_STORE_H_INCLUDED
 
+#include "pst_logs.h"
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -270,6 +271,12 @@ void
 //  Number of audit rows of type (NULL: all) for user (NULL: all); -1 on error.
 int
     mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id);
+//  The audit rows filter asks for (pst_logs.h), as pst_logs_row makes them
+//  (tagged PST_LOGS_TAG_MFA), into *rows_p, and the count of all that match
+//  when filter->totals. 0, or -1 on error.
+int
+    mfa_store_audit_page (mfa_store_t *self, const pst_logs_filter_t *filter, json_t **rows_p,
+                          int64_t *total_p);
 
 //  ---------------------------------------------------------------------------
 //  Reply cache for retried requests (S26): the reply is stored sealed.

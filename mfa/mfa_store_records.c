@@ -44,6 +44,68 @@ mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id)
         " AND (CAST(?2 AS TEXT) IS NULL OR user_id = ?2)", "tt", type, user_id);
 }
 
+//  The filter's WHERE, shared by the page (in either order) and the count.
+//  Audit times are fixed-width UTC text, which sorts as the instants do
+#define AUDIT_WHERE \
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR type = ?1) AND (CAST(?2 AS TEXT) IS NULL OR user_id = ?2)" \
+    " AND (CAST(?3 AS TEXT) IS NULL OR client_id = ?3) AND created_at >= ?4 AND created_at <= ?5"
+#define AUDIT_PAGE(order) \
+    "SELECT id, created_at, type, user_id, client_id, ip, result, detail FROM audit" \
+    AUDIT_WHERE " AND (created_at > ?6 OR (created_at = ?6 AND id > ?7))" \
+    " ORDER BY created_at " order ", id " order " LIMIT ?8 OFFSET ?9"
+
+//  An audit time back to Unix ms; 0 when unreadable
+static int64_t
+s_audit_ms (const char *text)
+{
+    struct tm tm = { 0 };
+    int ms = 0;
+    if (!text || sscanf (text, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+                         &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t) timegm (&tm) * 1000 + ms;
+}
+
+int
+mfa_store_audit_page (mfa_store_t *self, const pst_logs_filter_t *filter, json_t **rows_p,
+                      int64_t *total_p)
+{
+    char from [MFA_ISO8601_SIZE], to [MFA_ISO8601_SIZE], after [MFA_ISO8601_SIZE];
+    mfa_store_iso8601 (filter->date_from, from);
+    mfa_store_iso8601 (filter->date_to, to);
+    mfa_store_iso8601 (filter->after_date, after);
+    *total_p = 0;
+    if (filter->totals
+    &&  (*total_p = mfa_store_sql_scalar (self, 0, "SELECT count(*) FROM audit" AUDIT_WHERE,
+                        "ttttt", filter->type, filter->user_id, filter->client_id, from, to)) < 0)
+        return -1;
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
+        filter->order > 0? AUDIT_PAGE ("ASC"): AUDIT_PAGE ("DESC"), "ttttttiii",
+        filter->type, filter->user_id, filter->client_id, from, to, after,
+        filter->after_id, filter->limit, filter->offset);
+    json_t *rows = stmt? json_array (): NULL;
+    int rc = rows? mfa_store_sql_step (self, stmt): -1;
+    for (; rc == 1; rc = mfa_store_sql_step (self, stmt)) {
+        pst_logs_row_t row = {
+            .id = pst_sql_int64 (stmt, 0), .date = s_audit_ms (pst_sql_text (stmt, 1)),
+            .type = pst_sql_text (stmt, 2), .user_id = pst_sql_text (stmt, 3),
+            .client_id = pst_sql_text (stmt, 4), .ip = pst_sql_text (stmt, 5),
+            .result = pst_sql_text (stmt, 6), .detail = pst_sql_text (stmt, 7)
+        };
+        if (json_array_append_new (rows, pst_logs_row (PST_LOGS_TAG_MFA, &row, filter->keys_only)))
+            rc = -1;
+    }
+    pst_sql_done (stmt);
+    if (rc != 0) {
+        json_decref (rows);
+        return -1;
+    }
+    *rows_p = rows;
+    return 0;
+}
+
 //  ---------------------------------------------------------------------------
 //  Reply cache
 

@@ -476,6 +476,7 @@ test_metadata_migration (void **state)
             "ALTER TABLE clients DROP COLUMN web_origins;"
             "ALTER TABLE clients DROP COLUMN allowed_origins;"
             "DROP TABLE refresh_tokens;"
+            "DROP TABLE audit;"
             "PRAGMA user_version = 4");
     s_store = authn_store_new (s_location);
     assert_non_null (s_store);
