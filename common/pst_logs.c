@@ -147,6 +147,10 @@ s_range (pst_msg_t *reply, const char **at_p, pst_logs_query_t *logs)
         else
         if ((ends [end] = s_date (at, length)) < 0)
             return s_fail (reply, text);
+        //  Past the last date a log_id holds (year 2286) no event can be: the
+        //  same as an open end for the services, which refuse larger dates
+        if (ends [end] > DATE_MAX)
+            ends [end] = DATE_MAX;
         at += length;
         while (*at == ' ')
             at++;

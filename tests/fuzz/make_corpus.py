@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of fuzz_msg (msgpack envelopes) and fuzz_json.
+"""Writes the seed corpora of fuzz_msg (msgpack envelopes), fuzz_json and fuzz_logs.
 
 Run from anywhere: /usr/bin/python3 tests/fuzz/make_corpus.py
 The msgpack encoder here is deliberately independent of common/pst_msg.c, and
@@ -166,6 +166,27 @@ JSON = {
     "single_quotes": b"{'a':1}",
 }
 
+# fuzz_logs: a query's members as the gateway hands them on, bare q texts, log_ids
+LOGS = {
+    "search": b'{"q":"type:\\"s\\" AND user_id:\\"auth0|1\\"","page":"1","per_page":"10","sort":"date:1","include_totals":"true"}',
+    "dates": b'{"q":"date:[2026-01-01 TO 2026-12-31T23:59:59.999Z] client_id:abc"}',
+    "open_dates": b'{"q":"date:[* TO *]"}',
+    "reversed_dates": b'{"q":"date:[2026-12-31 TO 2026-01-01]"}',
+    "checkpoint": b'{"from":"1767225600000100000000000000000042","take":"100"}',
+    "bad_take": b'{"from":"1767225600000100000000000000000042","take":"0"}',
+    "window": b'{"page":"10","per_page":"100"}',
+    "fields": b'{"fields":"type,date,log_id","include_fields":"false"}',
+    "search_member": b'{"search":"type:fp"}',
+    "both": b'{"q":"type:s","search":"type:f"}',
+    "q_or": b'type:s OR type:f',
+    "q_unclosed": b'user_id:"auth0|1',
+    "q_range_open": b'date:[2026-01-01 TO',
+    "q_unknown_field": b'ip:"127.0.0.1"',
+    "q_empty": b'',
+    "log_id": b'1767225600000200000000000000000007',
+    "log_id_short": b'17672256000002000',
+}
+
 
 def write(kind, seeds):
     folder = os.path.join(HERE, "corpus", kind)
@@ -178,3 +199,4 @@ def write(kind, seeds):
 if __name__ == "__main__":
     write("msg", MSG)
     write("json", JSON)
+    write("logs", LOGS)
