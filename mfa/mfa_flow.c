@@ -225,8 +225,11 @@ s_challenge_job (mfa_worker_t *self, const s_challenge_t *challenge)
         .friendly_name = config->friendly_name,
         .expires_in_minutes = (config->code_ttl_s + 59) / 60
     };
+    //  The stored template (checked when it was saved, so it renders) or the default
+    mfa_message_t *message = mfa_worker_message (self);
     mfa_email_t email;
-    if (mfa_template_render_email (&vars, &email))
+    if (!message || mfa_template_render_email (&vars, mfa_message_subject (message),
+                                               mfa_message_html (message), &email))
         return NULL;
     char message_id [64], random [33];
     pst_random_hex (random, sizeof random, 16);
@@ -236,6 +239,14 @@ s_challenge_job (mfa_worker_t *self, const s_challenge_t *challenge)
         "text", email.text, "html", email.html, "message_id", message_id,
         "expires_at", (json_int_t) (challenge->expires_at / 1000));
     mfa_email_clear (&email);
+    //  No from: the mailer's POSTERN_SMTP_FROM. The provider's generation tells
+    //  the mailer when its SMTP settings changed (mailer/README.md)
+    const char *from = mfa_message_from (message);
+    if (job && from)
+        json_object_set_new (job, "from", json_string (from));
+    if (job && mfa_message_provider_generation (message) > 0)
+        json_object_set_new (job, "provider_generation",
+                             json_integer ((json_int_t) mfa_message_provider_generation (message)));
     return job;
 }
 

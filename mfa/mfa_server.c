@@ -5,6 +5,7 @@
 #include "mfa_jobs.h"
 #include "mfa_otp.h"
 #include "mfa_store.h"
+#include "mfa_templates.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"
 #include "mfa_writer.h"

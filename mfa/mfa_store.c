@@ -59,6 +59,16 @@ static const char *const s_migrations [] = {
     "ALTER TABLE authenticators ADD COLUMN secret BLOB;"
     "ALTER TABLE authenticators ADD COLUMN last_step INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE mfa_tokens ADD COLUMN otp_attempts INTEGER NOT NULL DEFAULT 0;",
+    //  4: mail as data: the Management API's email templates (the document as
+    //  JSON text) and the email provider (its password sealed, apart); each
+    //  save counts up its generation, which every challenge reads to know
+    //  whether what it keeps in memory is still current
+    "CREATE TABLE email_templates ("
+    "  name TEXT PRIMARY KEY, document TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE email_provider ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL, password BLOB,"
+    "  generation INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
     NULL
 };
 
@@ -120,6 +130,13 @@ static const char *const s_pg_migrations [] = {
     "ALTER TABLE authenticators ADD COLUMN secret BYTEA;"
     "ALTER TABLE authenticators ADD COLUMN last_step BIGINT NOT NULL DEFAULT -1;"
     "ALTER TABLE mfa_tokens ADD COLUMN otp_attempts BIGINT NOT NULL DEFAULT 0;",
+    //  3: SQLite's 4 (email templates and provider)
+    "CREATE TABLE email_templates ("
+    "  name TEXT COLLATE \"C\" PRIMARY KEY, document TEXT NOT NULL,"
+    "  generation BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE TABLE email_provider ("
+    "  id BIGINT PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL, password BYTEA,"
+    "  generation BIGINT NOT NULL, updated_at BIGINT NOT NULL);",
     NULL
 };
 

@@ -323,4 +323,39 @@ int
 int
     mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now);
 
+//  ---------------------------------------------------------------------------
+//  Mail as data: the Management API's email templates and email provider, each
+//  kept as a JSON document with a generation that counts its saves (0: none
+//  stored), so that a reader knows with one cheap read whether its copy is
+//  still current, whichever instance saved
+
+//  The generations of the stored template `name` and of the provider, in one
+//  read (0 for one not stored). 0 or -1.
+int
+    mfa_store_mail_generations (mfa_store_t *self, const char *name,
+                                int64_t *template_generation, int64_t *provider_generation);
+//  The stored template's document (caller decrefs), *generation_p its
+//  generation; NULL when none is stored, or on error (then *failed_p is 1).
+json_t *
+    mfa_store_template_get (mfa_store_t *self, const char *name, int64_t *generation_p,
+                            int *failed_p);
+//  Stores document as template `name`, replacing the one there, and counts its
+//  generation up, in one statement. 0 or -1.
+int
+    mfa_store_template_put (mfa_store_t *self, const char *name, const json_t *document,
+                            int64_t now);
+//  The provider's document (caller decrefs) and generation, and its sealed
+//  password when sealed_p is given (*sealed_p NULL when none; caller frees).
+//  NULL when none is stored, or on error (*failed_p 1).
+json_t *
+    mfa_store_provider_get (mfa_store_t *self, int64_t *generation_p, uint8_t **sealed_p,
+                            size_t *sealed_size_p, int *failed_p);
+//  Stores the provider's document and its sealed password (NULL, 0: none),
+//  counting the generation up. insert 1: only when none is stored (1 stored,
+//  0 one was there); 0: only over the stored one (1 stored, 0 none there).
+//  -1 on error.
+int
+    mfa_store_provider_put (mfa_store_t *self, int insert, const json_t *document,
+                            const uint8_t *sealed, size_t sealed_size, int64_t now);
+
 #endif

@@ -1,4 +1,5 @@
 #include "mfa_worker.h"
+#include "mfa_message.h"
 #include "mfa_replay.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
@@ -26,6 +27,7 @@ struct _mfa_worker_t {
     mfa_worker_t *view;         //  what the writer runs this worker's transactions on
     mfa_replay_run_t *run;      //  the request's run, while an op that runs once runs
     unsigned begins;            //  sign-ins handled, to prune now and then
+    mfa_message_t *message;     //  the stored template and provider, as last read
 };
 
 mfa_worker_t *
@@ -41,13 +43,14 @@ mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char 
     self->store = mfa_store_new (config->db_path);
     self->replay = self->store? mfa_replay_new (self->store, writer, self->code_key): NULL;
     self->jobs = pst_client_new (jobs_inproc, NULL, NULL);
+    self->message = mfa_message_new ();
     //  The view holds no connection, client or replay of its own
     self->view = (mfa_worker_t *) calloc (1, sizeof *self->view);
     if (self->view) {
         self->view->config = config;
         memcpy (self->view->code_key, code_key, MFA_CODE_KEY_SIZE);
     }
-    if (!self->store || !self->replay || !self->jobs || !self->view || !writer)
+    if (!self->store || !self->replay || !self->jobs || !self->view || !self->message || !writer)
         mfa_worker_destroy (&self);
     return self;
 }
@@ -60,6 +63,7 @@ mfa_worker_destroy (mfa_worker_t **self_p)
         mfa_replay_destroy (&self->replay);
         mfa_store_destroy (&self->store);
         pst_client_destroy (&self->jobs);
+        mfa_message_destroy (&self->message);
         if (self->view) {
             sodium_memzero (self->view, sizeof *self->view);
             free (self->view);
@@ -80,6 +84,14 @@ mfa_store_t *
 mfa_worker_store (mfa_worker_t *self)
 {
     return self->store;
+}
+
+mfa_message_t *
+mfa_worker_message (mfa_worker_t *self)
+{
+    if (self->message)
+        mfa_message_refresh (self->message, self->store);
+    return self->message;
 }
 
 int64_t

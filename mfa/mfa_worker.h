@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mfa_config.h"
+#include "mfa_message.h"
 #include "mfa_store.h"
 #include "mfa_writer.h"
 #include "pst_bus.h"
@@ -32,6 +33,11 @@ const mfa_config_t *
     mfa_worker_config (mfa_worker_t *self);
 mfa_store_t *
     mfa_worker_store (mfa_worker_t *self);
+//  What the next email is made of (the stored template and provider), brought
+//  up to date with the store first (mfa_message_refresh: one cheap read when
+//  nothing changed). NULL on a transaction's view, which sends no mail.
+mfa_message_t *
+    mfa_worker_message (mfa_worker_t *self);
 //  The configured clock (test hook or real time), Unix ms.
 int64_t
     mfa_worker_now_ms (mfa_worker_t *self);
