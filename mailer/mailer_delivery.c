@@ -38,6 +38,8 @@ typedef struct {
     mailer_outbox_t *outbox;
     mailer_smtp_t *smtp;
     pst_client_t *mfa;
+    int64_t provider_generation;    //  the stored email provider smtp uses (0: the
+                                    //  configuration's server)
 } worker_t;
 
 //  The outcome, to the owner. A job id the struct cannot hold never came from
@@ -142,9 +144,8 @@ s_check (worker_t *self, const mailer_job_t *job)
 //  code, dropping it might lose a live one. Look again a little later; the
 //  expiry still ends the job if mfa stays away.
 static void
-s_postpone (worker_t *self, const mailer_job_t *job)
+s_postpone (worker_t *self, const mailer_job_t *job, const char *detail)
 {
-    const char *detail = "mfa did not confirm the code is live";
     if (mailer_outbox_postpone (self->outbox, job->job_id, zclock_time () + CHECK_RETRY_MS,
                                 detail) != 0)
         return;
@@ -152,6 +153,55 @@ s_postpone (worker_t *self, const mailer_job_t *job)
     snprintf (delay_text, sizeof delay_text, "%d", CHECK_RETRY_MS);
     pst_log (PST_LOG_WARN, "mail_check_unanswered", "job_id", job->job_id,
              "retry_in_ms", delay_text, NULL);
+}
+
+//  Points smtp at the email provider stored on mfa when the job was made from
+//  a newer one than smtp uses: mail.provider answers it with its password
+//  (the CURVE link encrypts it; it is never logged). A provider disabled, or
+//  none, sends with the configuration's server. 0, or -1 when mfa did not answer.
+static int
+s_provider (worker_t *self, const mailer_job_t *job)
+{
+    if (job->provider_generation <= self->provider_generation)
+        return 0;
+    pst_msg_t *request = pst_msg_new_request ("mail.provider", CHECK_TIMEOUT_MS);
+    pst_msg_t *reply = request? pst_client_call (self->mfa, request): NULL;
+    const json_t *body = reply && !pst_msg_is_error (reply)? pst_msg_body (reply): NULL;
+    const json_t *generation = json_object_get (body, "generation");
+    int rc = json_is_integer (generation)? 0: -1;
+    if (rc == 0) {
+        const json_t *credentials = json_object_get (body, "credentials");
+        const char *host = json_string_value (json_object_get (credentials, "smtp_host"));
+        json_int_t port = json_integer_value (json_object_get (credentials, "smtp_port"));
+        int enabled = json_is_true (json_object_get (body, "enabled"));
+        if (!enabled || !host || port < 1 || port > 65535)
+            host = NULL;
+        rc = mailer_smtp_use (self->smtp, host, (int) port,
+            host? json_string_value (json_object_get (credentials, "smtp_user")): NULL,
+            host? json_string_value (json_object_get (credentials, "smtp_pass")): NULL);
+        if (rc == 0)
+            self->provider_generation = json_integer_value (generation);
+        char generation_text [24], port_text [8];
+        snprintf (generation_text, sizeof generation_text, "%lld",
+                  (long long) json_integer_value (generation));
+        snprintf (port_text, sizeof port_text, "%d", host? (int) port: 0);
+        pst_log (rc? PST_LOG_WARN: PST_LOG_INFO, "mail_provider_applied",
+                 "generation", generation_text, "smtp_host", host? host: "(configuration)",
+                 "smtp_port", host? port_text: NULL, "result", rc? "refused": "ok", NULL);
+    }
+    else
+    if (reply)
+        pst_log (PST_LOG_WARN, "mail_provider_refused", "error", pst_msg_error (reply), NULL);
+    if (reply) {
+        //  The password is wiped before the reply goes back to the heap
+        json_t *pass = json_object_get (json_object_get (pst_msg_body (reply), "credentials"),
+                                        "smtp_pass");
+        if (json_string_value (pass))
+            explicit_bzero ((char *) json_string_value (pass), json_string_length (pass));
+    }
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    return rc;
 }
 
 //  One attempt at one claimed job.
@@ -170,9 +220,13 @@ s_deliver (worker_t *self, const mailer_job_t *job)
             return;
         }
         if (check == CHECK_UNANSWERED) {
-            s_postpone (self, job);
+            s_postpone (self, job, "mfa did not confirm the code is live");
             return;
         }
+    }
+    if (s_provider (self, job) != 0) {
+        s_postpone (self, job, "mfa did not answer with the email provider");
+        return;
     }
     mailer_message_t message = {
         job->from, job->to, job->subject, job->text, job->html, job->message_id, job->created_at
@@ -269,7 +323,7 @@ s_worker_loop (worker_t *self)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
-    worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL };
+    worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL, 0 };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
     if (self.outbox && mailer_outbox_for_delivery (self.outbox) != 0)
         mailer_outbox_destroy (&self.outbox);

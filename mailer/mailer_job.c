@@ -99,6 +99,10 @@ mailer_job_from_body (const json_t *body, const char *default_from,
     const json_t *expires = json_object_get (body, "expires_at");
     if (!reason && (!json_is_integer (expires) || json_integer_value (expires) < 0))
         reason = "expires_at";
+    const json_t *generation = json_object_get (body, "provider_generation");
+    if (!reason && generation && !json_is_null (generation)
+    &&  !(json_is_integer (generation) && json_integer_value (generation) >= 0))
+        reason = "provider_generation";
     const char *from = reason? NULL: values [F_FROM]? values [F_FROM]: default_from;
 
     char *name = NULL;
@@ -127,6 +131,8 @@ mailer_job_from_body (const json_t *body, const char *default_from,
         message_id = NULL;
         self->expires_at = json_integer_value (expires);
         self->created_at = now;
+        self->provider_generation = json_is_integer (generation)
+                                  ? (int64_t) json_integer_value (generation): 0;
         if (!self->job_id || !self->to || !self->from || !self->subject
         ||  !self->text || !self->html) {
             mailer_job_destroy (&self);

@@ -22,6 +22,8 @@ typedef struct {
     int64_t expires_at;     //  Unix seconds; never sent at or after it (S22)
     int64_t created_at;     //  Unix seconds; the Date header, fixed for retries
     int attempts;           //  delivery attempts, counting the one in progress
+    int64_t provider_generation;    //  mfa's stored email provider when the job
+                                    //  was made (0: none): the SMTP server to use
 } mailer_job_t;
 
 mailer_job_t *
@@ -32,7 +34,8 @@ void
     mailer_job_destroy (mailer_job_t **self_p);
 
 //  Builds a job from a mail.send body: job_id, to, from? (default_from when
-//  absent), subject, text, html, message_id, expires_at. NULL when a field is
+//  absent), subject, text, html, message_id, expires_at, provider_generation?
+//  (an integer >= 0, absent: 0). NULL when a field is
 //  missing, of the wrong type, too long or unsafe; *reason_p then names it (static,
 //  safe to log and to send back).
 mailer_job_t *

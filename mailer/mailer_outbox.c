@@ -45,6 +45,8 @@ static const char *s_migrations [] = {
     ");"
     "CREATE INDEX outbox_due ON outbox (state, next_attempt_at);"
     "CREATE INDEX outbox_updated ON outbox (updated_at) WHERE state IN ('sent','failed','expired');",
+    //  2: which stored email provider (mfa's generation, 0: none) sends the job
+    "ALTER TABLE outbox ADD COLUMN provider_generation INTEGER NOT NULL DEFAULT 0;",
     NULL
 };
 
@@ -158,8 +160,8 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
         return -1;
     sqlite3_stmt *stmt = s_prepare (self,
         "INSERT INTO outbox (job_id, mail_from, rcpt_to, subject, text_body, html_body,"
-        " message_id, expires_at, created_at, next_attempt_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+        " message_id, expires_at, created_at, next_attempt_at, updated_at, provider_generation)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)"
         " ON CONFLICT (job_id) DO NOTHING");
     int64_t now = s_now_ms ();
     for (int i = 0; stmt && i < count; i++) {
@@ -171,6 +173,7 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
         sqlite3_bind_int64 (stmt, 8, job->expires_at);
         sqlite3_bind_int64 (stmt, 9, job->created_at);
         sqlite3_bind_int64 (stmt, 10, now);
+        sqlite3_bind_int64 (stmt, 11, job->provider_generation);
         //  A failed statement undoes only itself; the others of the batch stand
         if (sqlite3_step (stmt) == SQLITE_DONE)
             results [i] = sqlite3_changes (self->db) > 0? 0: 1;
@@ -223,6 +226,7 @@ s_job_from_row (sqlite3_stmt *stmt)
     job->expires_at = sqlite3_column_int64 (stmt, 7);
     job->created_at = sqlite3_column_int64 (stmt, 8);
     job->attempts = sqlite3_column_int (stmt, 9);
+    job->provider_generation = sqlite3_column_int64 (stmt, 10);
     if (!job->job_id || !job->from || !job->to || !job->subject
     ||  !job->text || !job->html || !job->message_id)
         mailer_job_destroy (&job);
@@ -238,7 +242,7 @@ mailer_outbox_claim (mailer_outbox_t *self, int64_t now_ms)
         " WHERE job_id = (SELECT job_id FROM outbox WHERE state = 'pending'"
         "                 AND next_attempt_at <= ?1 ORDER BY next_attempt_at, rowid LIMIT 1)"
         " RETURNING job_id, mail_from, rcpt_to, subject, text_body, html_body,"
-        "           message_id, expires_at, created_at, attempts");
+        "           message_id, expires_at, created_at, attempts, provider_generation");
     if (!stmt)
         return NULL;
     sqlite3_bind_int64 (stmt, 1, now_ms);

@@ -10,7 +10,51 @@ struct _mailer_smtp_t {
     atomic_int *stop;
     CURL *curl;
     char url [300];
+    char *user;                 //  the server's SMTP AUTH, NULL: none
+    char *password;
 };
+
+//  Points the instance at host:port (smtp://, an IPv6 literal in brackets).
+//  0, or -1 when the URL cannot hold it.
+static int
+s_set_url (mailer_smtp_t *self, const char *host, int port)
+{
+    int bracket = strchr (host, ':') && host [0] != '[';
+    int len = snprintf (self->url, sizeof self->url, "smtp://%s%s%s:%d",
+                        bracket? "[": "", host, bracket? "]": "", port);
+    return len < 0 || (size_t) len >= sizeof self->url? -1: 0;
+}
+
+static void
+s_forget_auth (mailer_smtp_t *self)
+{
+    if (self->password)
+        explicit_bzero (self->password, strlen (self->password));
+    free (self->password);
+    free (self->user);
+    self->user = self->password = NULL;
+}
+
+int
+mailer_smtp_use (mailer_smtp_t *self, const char *host, int port, const char *user,
+                 const char *password)
+{
+    const mailer_config_t *config = self->config;
+    if (!host) {
+        host = config->smtp_host? config->smtp_host: "127.0.0.1";
+        port = config->smtp_port;
+        user = config->smtp_user;
+        password = config->smtp_password;
+    }
+    s_forget_auth (self);
+    if (user && *user) {
+        self->user = strdup (user);
+        self->password = strdup (password? password: "");
+        if (!self->user || !self->password)
+            s_forget_auth (self);
+    }
+    return s_set_url (self, host, port);
+}
 
 //  Upload cursor for CURLOPT_READFUNCTION
 typedef struct {
@@ -28,13 +72,9 @@ mailer_smtp_new (const mailer_config_t *config, atomic_int *stop)
     self->config = config;
     self->stop = stop;
     self->curl = curl_easy_init ();
-    //  STARTTLS upgrades a plain smtp:// connection; smtps:// is not offered.
-    //  An IPv6 literal needs brackets in a URL.
-    const char *host = config->smtp_host? config->smtp_host: "127.0.0.1";
-    int bracket = strchr (host, ':') && host [0] != '[';
-    int len = snprintf (self->url, sizeof self->url, "smtp://%s%s%s:%d",
-                        bracket? "[": "", host, bracket? "]": "", config->smtp_port);
-    if (!self->curl || len < 0 || (size_t) len >= sizeof self->url)
+    //  STARTTLS upgrades a plain smtp:// connection; smtps:// is not offered
+    if (!self->curl || mailer_smtp_use (self, NULL, 0, NULL, NULL) != 0
+    ||  (config->smtp_user && *config->smtp_user && !self->user))
         mailer_smtp_destroy (&self);
     return self;
 }
@@ -44,6 +84,7 @@ mailer_smtp_destroy (mailer_smtp_t **self_p)
 {
     if (self_p && *self_p) {
         curl_easy_cleanup ((*self_p)->curl);
+        s_forget_auth (*self_p);
         free (*self_p);
         *self_p = NULL;
     }
@@ -106,10 +147,14 @@ s_set_options (mailer_smtp_t *self, upload_t *upload, const char *sender,
     curl_easy_setopt (curl, CURLOPT_XFERINFODATA, self->stop);
     //  mailer_config_check already refuses AUTH in clear text at startup; this
     //  keeps a config built some other way from handing the password out anyway
-    if (config->smtp_user && *config->smtp_user
-    &&  (config->smtp_starttls || config->smtp_allow_plaintext_auth)) {
-        curl_easy_setopt (curl, CURLOPT_USERNAME, config->smtp_user);
-        curl_easy_setopt (curl, CURLOPT_PASSWORD, config->smtp_password? config->smtp_password: "");
+    //  The same rule holds for a provider's credentials (mailer_smtp_use)
+    if (self->user && (config->smtp_starttls || config->smtp_allow_plaintext_auth)) {
+        curl_easy_setopt (curl, CURLOPT_USERNAME, self->user);
+        curl_easy_setopt (curl, CURLOPT_PASSWORD, self->password);
+    }
+    else {
+        curl_easy_setopt (curl, CURLOPT_USERNAME, NULL);
+        curl_easy_setopt (curl, CURLOPT_PASSWORD, NULL);
     }
     if (config->smtp_starttls) {
         //  ALL, not TRY: a relay (or a man in the middle) that does not offer

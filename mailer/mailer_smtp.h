@@ -27,6 +27,15 @@ mailer_smtp_t *
 void
     mailer_smtp_destroy (mailer_smtp_t **self_p);
 
+//  The server to send to from now on: host:port with SMTP AUTH as user (NULL
+//  or empty: none) and password, copied (the email provider stored through the
+//  Management API); host NULL: the configuration's again. STARTTLS, its CA
+//  and the rule against AUTH in clear text stay the configuration's. 0, or -1
+//  when host:port does not make a URL.
+int
+    mailer_smtp_use (mailer_smtp_t *self, const char *host, int port, const char *user,
+                     const char *password);
+
 //  Sends size bytes of data (an RFC 5322 message with CRLF endings) from sender to
 //  recipient, both bare addr-specs. *code_p gets the last SMTP reply code (0 when
 //  none), and detail a short text safe to log (no server text, no content).

@@ -1,4 +1,5 @@
 #include "mfa_jobs.h"
+#include "mfa_jobs_ops.h"
 #include "mfa_store.h"
 #include "mfa_writer.h"
 #include "pst_actor.h"
@@ -43,7 +44,8 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *jobs;              //  ROUTER, mailers
     zsock_t *inproc;            //  ROUTER, workers
-    mfa_store_t *store;         //  for mail.check's reads
+    mfa_store_t *store;         //  for mail.check's and mail.provider's reads
+    uint8_t code_key [32];      //  opens the provider's password (mail.provider)
     mfa_writer_t *writer;       //  for mail.result's writes (borrowed)
     zlistx_t *mailers;          //  s_mailer_t, least recently used first
     zlistx_t *queue;            //  s_job_t waiting for a mailer with credit
@@ -199,76 +201,11 @@ typedef struct {
     pst_msg_t *reply;           //  a request's answer, sent after the handler
 } s_call_t;
 
-//  A mailer's result, recorded in the writer's next batch
-typedef struct {
-    char job_id [65];
-    char state [16];
-    char *detail;               //  the mailer's, or NULL
-    bool failed;                //  a failed notification: an `fn` event too
-    int64_t now;
-} s_result_t;
-
-static int
-s_result_unit (mfa_store_t *store, void *args)
-{
-    s_result_t *record = (s_result_t *) args;
-    char *user_id = NULL;
-    int rc = mfa_store_job_update (store, record->job_id, record->state, record->detail,
-                                   record->now, &user_id);
-    pst_log (streq (record->state, "sent") || streq (record->state, "cancelled")
-             ? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
-             "job_id", record->job_id, "result", record->state, "user_id", user_id,
-             "known", rc == 1? "yes": "no", NULL);
-    if (rc == 1 && record->failed) {
-        mfa_audit_t event = {
-            .type = "fn", .user_id = user_id, .result = "failure",
-            .detail = record->detail && *record->detail? record->detail: record->state
-        };
-        mfa_store_audit (store, &event, record->now);
-    }
-    free (user_id);
-    return 0;
-}
-
-static void
-s_result_free (void *args)
-{
-    s_result_t *record = (s_result_t *) args;
-    free (record->detail);
-    free (record);
-}
-
-//  mail.result: the mailer's final word on a job. Nobody waits for its record,
-//  so it goes to the writer without waiting: many results share a commit, and
-//  the dispatcher goes on relaying jobs meanwhile.
+//  mail.result: the mailer's final word on a job (mfa_jobs_ops)
 static void
 s_record_result (s_dispatcher_t *self, s_call_t *call)
 {
-    const pst_msg_t *msg = call->msg;
-    const char *job_id = pst_msg_get_str (msg, "job_id");
-    const char *result = pst_msg_get_str (msg, "result");
-    const char *detail = pst_msg_get_str (msg, "detail");
-    //  The mailer dropped the job because we said its code was dead (mail.check):
-    //  nothing failed, so the job is 'cancelled' and no `fn` event is written
-    int cancelled = json_is_true (json_object_get (pst_msg_body (msg), "cancelled"));
-    const char *known [] = { "sent", "failed", "expired", NULL };
-    int valid = 0;
-    for (int i = 0; result && known [i]; i++)
-        valid |= streq (result, known [i]);
-    if (!job_id || !valid || strlen (job_id) > 64 || (cancelled && !streq (result, "expired"))) {
-        pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
-        return;
-    }
-    s_result_t *record = (s_result_t *) calloc (1, sizeof *record);
-    if (!record)
-        return;
-    snprintf (record->job_id, sizeof record->job_id, "%s", job_id);
-    snprintf (record->state, sizeof record->state, "%s", cancelled? "cancelled": result);
-    record->detail = detail? strdup (detail): NULL;
-    record->failed = !streq (result, "sent") && !cancelled;
-    record->now = mfa_config_now_ms (self->config);
-    if (mfa_writer_post (self->writer, s_result_unit, record, s_result_free) != 0)
-        pst_log (PST_LOG_ERROR, "mail_result_lost", "job_id", job_id, NULL);
+    mfa_jobs_ops_record_result (call->msg, self->config, self->writer);
 }
 
 //  mail.ready: how many jobs the mailer can take now. Its credit counts from
@@ -310,26 +247,18 @@ s_relay_answer (s_dispatcher_t *self, s_call_t *call)
     }
 }
 
-//  mail.check: may the mailer still send this job? Only while its code can
-//  complete the challenge (S22); a job we do not know is dead. Answered here from
-//  our own store: it is one indexed read, and the mailer waits for it.
+//  mail.check: may the mailer still send this job (mfa_jobs_ops)
 static void
 s_answer_check (s_dispatcher_t *self, s_call_t *call)
 {
-    const char *job_id = pst_msg_get_str (call->msg, "job_id");
-    //  Our job ids are 32 hex characters: a longer one was never ours, and is
-    //  neither looked up nor logged
-    int ours = strnlen (job_id, 65) <= 64;
-    int live = !ours? 0
-             : self->store? mfa_store_job_live (self->store, job_id,
-                                                mfa_config_now_ms (self->config))
-             : -1;
-    if (live < 0)
-        pst_msg_fail (call->reply, PST_ERR_INTERNAL, "Database unavailable");
-    else
-        json_object_set_new (pst_msg_body (call->reply), "live", json_boolean (live));
-    pst_log (PST_LOG_DEBUG, "mail_check", "job_id", ours? job_id: NULL,
-             "live", live == 1? "yes": live == 0? "no": "error", NULL);
+    mfa_jobs_ops_check (call->msg, call->reply, self->store, self->config);
+}
+
+//  mail.provider: the stored email provider, password opened (mfa_jobs_ops)
+static void
+s_answer_provider (s_dispatcher_t *self, s_call_t *call)
+{
+    mfa_jobs_ops_provider (call->reply, self->store, self->code_key);
 }
 
 typedef void (s_job_op_fn) (s_dispatcher_t *self, s_call_t *call);
@@ -532,6 +461,7 @@ typedef struct {
     const mfa_config_t *config;
     pst_curve_t *curve;
     mfa_writer_t *writer;
+    const uint8_t *code_key;
 } s_args_t;
 
 //  Binds both routers; 0, or -1 with a log line.
@@ -543,6 +473,7 @@ s_dispatcher_init (s_dispatcher_t *self, const s_args_t *args, char **endpoint_p
     self->config = config;
     self->curve = args->curve;
     self->writer = args->writer;
+    memcpy (self->code_key, args->code_key, sizeof self->code_key);
     self->mailers = zlistx_new ();
     zlistx_set_destructor (self->mailers, s_mailer_free);
     self->queue = zlistx_new ();
@@ -612,11 +543,12 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
 }
 
 mfa_jobs_t *
-mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer)
+mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer,
+              const uint8_t code_key [32])
 {
     mfa_jobs_t *self = (mfa_jobs_t *) zmalloc (sizeof *self);
     //  Read by the dispatcher while it starts, which pst_actor_new waits for
-    s_args_t args = { config, curve, writer };
+    s_args_t args = { config, curve, writer, code_key };
     self->actor = pst_actor_new (s_dispatcher_actor, &args, "ss",
                                  &self->endpoint, &self->inproc);
     if (!self->actor || !self->endpoint || !*self->endpoint || !self->inproc || !*self->inproc)

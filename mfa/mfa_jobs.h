@@ -6,12 +6,9 @@
     (sent once the job is in its outbox) is relayed to the waiting worker by request
     id. With no mailer the job waits until its deadline and is then dropped, so the
     worker's call times out and the challenge is voided (S20). A mailer silent for
-    MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. mail.result reports are recorded
-    (through mfa_writer, without waiting: many share a commit); a failed or
-    expired delivery becomes an `fn` audit event, one the mailer cancelled
-    because its code was dead does not. mail.check (a mailer asking before a
-    retry whether a job's code is still live, S22) is answered here from the
-    store.
+    MFA_JOBS_MAILER_TIMEOUT_MS is forgotten. What the socket's other operations
+    do with mfa's data (mail.result recorded, mail.check and mail.provider
+    answered from the store) is mfa_jobs_ops'.
 */
 #ifndef MFA_JOBS_H_INCLUDED
 #define MFA_JOBS_H_INCLUDED
@@ -27,9 +24,11 @@ typedef struct _mfa_jobs_t mfa_jobs_t;
 //  Binds config->jobs_endpoint as a CURVE server with curve's key, admitting
 //  only mailers' keys, and starts the dispatcher; NULL when the endpoint is
 //  another instance's, the bind or the database fails. Results are recorded
-//  through writer. config, curve and writer must outlive the dispatcher.
+//  through writer; code_key (copied) opens the email provider's password for
+//  mailers. config, curve and writer must outlive the dispatcher.
 mfa_jobs_t *
-    mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer);
+    mfa_jobs_new (const mfa_config_t *config, pst_curve_t *curve, mfa_writer_t *writer,
+                  const uint8_t code_key [32]);
 void
     mfa_jobs_destroy (mfa_jobs_t **self_p);
 

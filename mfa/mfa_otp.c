@@ -1,4 +1,5 @@
 #include "mfa_otp.h"
+#include "mfa_seal.h"
 #include "mfa_authenticators.h"
 #include "mfa_totp.h"
 #include "mfa_verify.h"
@@ -6,12 +7,11 @@
 #include <sodium.h>
 #include <string.h>
 
-//  The otp secrets' key: the code key's subkey 2 (the reply cache has 1)
+//  The otp secrets' key: the code key's subkey 2 (the reply cache has 1,
+//  the SMTP password 3)
 #define MFA_OTP_SUBKEY          2
 #define MFA_OTP_CONTEXT         "pst-totp"
-#define MFA_OTP_NONCE_SIZE      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define MFA_OTP_SEALED_SIZE     (MFA_OTP_NONCE_SIZE + MFA_TOTP_SECRET_SIZE \
-                                 + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define MFA_OTP_SEALED_SIZE     (MFA_TOTP_SECRET_SIZE + MFA_SEAL_OVERHEAD)
 
 static const char *
 s_str (const json_t *object, const char *key)
@@ -19,18 +19,15 @@ s_str (const json_t *object, const char *key)
     return json_string_value (json_object_get (object, key));
 }
 
-//  Seals secret for authenticator id: nonce, then XChaCha20-Poly1305 with the
-//  id as associated data, so that a sealed secret copied to another row (by
-//  someone who can write the database but has no key) does not open there.
+//  Seals secret for authenticator id, the id as associated data: a sealed
+//  secret copied to another row does not open there (mfa_seal).
 static void
 s_seal (mfa_worker_t *self, const char *id, const uint8_t secret [MFA_TOTP_SECRET_SIZE],
         uint8_t sealed [MFA_OTP_SEALED_SIZE])
 {
     uint8_t key [MFA_CODE_KEY_SIZE];
     mfa_worker_derive_key (self, MFA_OTP_SUBKEY, MFA_OTP_CONTEXT, key);
-    randombytes_buf (sealed, MFA_OTP_NONCE_SIZE);
-    crypto_aead_xchacha20poly1305_ietf_encrypt (sealed + MFA_OTP_NONCE_SIZE, NULL,
-        secret, MFA_TOTP_SECRET_SIZE, (const uint8_t *) id, strlen (id), NULL, sealed, key);
+    mfa_seal (key, id, secret, MFA_TOTP_SECRET_SIZE, sealed);
     sodium_memzero (key, sizeof key);
 }
 
@@ -43,12 +40,9 @@ s_open (mfa_worker_t *self, const mfa_totp_row_t *row, uint8_t secret [MFA_TOTP_
         return -1;
     uint8_t key [MFA_CODE_KEY_SIZE];
     mfa_worker_derive_key (self, MFA_OTP_SUBKEY, MFA_OTP_CONTEXT, key);
-    unsigned long long size = 0;
-    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt (secret, &size, NULL,
-        row->sealed + MFA_OTP_NONCE_SIZE, row->sealed_size - MFA_OTP_NONCE_SIZE,
-        (const uint8_t *) row->id, strlen (row->id), row->sealed, key);
+    long size = mfa_seal_open (key, row->id, row->sealed, row->sealed_size, secret);
     sodium_memzero (key, sizeof key);
-    return rc == 0 && size == MFA_TOTP_SECRET_SIZE? 0: -1;
+    return size == MFA_TOTP_SECRET_SIZE? 0: -1;
 }
 
 //  ---------------------------------------------------------------------------

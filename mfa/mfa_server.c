@@ -5,6 +5,7 @@
 #include "mfa_jobs.h"
 #include "mfa_otp.h"
 #include "mfa_store.h"
+#include "mfa_provider.h"
 #include "mfa_templates.h"
 #include "mfa_verify.h"
 #include "mfa_worker.h"
@@ -78,7 +79,7 @@ mfa_server_actor (zsock_t *pipe, void *args)
     if (curve && s_prepare (config, &shared) == 0)
         shared.writer = mfa_writer_new (config->db_path);
     if (shared.writer)
-        jobs = mfa_jobs_new (config, curve, shared.writer);
+        jobs = mfa_jobs_new (config, curve, shared.writer, shared.code_key);
     if (jobs) {
         shared.jobs_inproc = mfa_jobs_inproc (jobs);
         pst_service_config_t service_config = {

@@ -53,8 +53,27 @@ test_valid_body (void **state)
     assert_string_equal (job->message_id, "<job-0001@acme.test>");
     assert_int_equal (job->expires_at, 1900000000);
     assert_int_equal (job->created_at, 1800000000);
+    assert_int_equal (job->provider_generation, 0);
     mailer_job_destroy (&job);
     assert_null (job);
+    json_decref (body);
+}
+
+//  The stored email provider's generation: absent 0, else a non-negative integer
+static void
+test_provider_generation (void **state)
+{
+    (void) state;
+    json_t *body = s_valid_body ();
+    json_object_set_new (body, "provider_generation", json_integer (7));
+    mailer_job_t *job = mailer_job_from_body (body, DEFAULT_FROM, 1800000000, NULL);
+    assert_non_null (job);
+    assert_int_equal (job->provider_generation, 7);
+    mailer_job_destroy (&job);
+    json_object_set_new (body, "provider_generation", json_integer (-1));
+    s_expect_refused (body, "provider_generation");
+    json_object_set_new (body, "provider_generation", json_string ("7"));
+    s_expect_refused (body, "provider_generation");
     json_decref (body);
 }
 
@@ -206,6 +225,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_valid_body),
+        cmocka_unit_test (test_provider_generation),
         cmocka_unit_test (test_default_from),
         cmocka_unit_test (test_injection_refused),
         cmocka_unit_test (test_addresses_refused),

@@ -91,6 +91,7 @@ test_insert_idempotent (void **state)
 {
     fixture_t *self = *state;
     mailer_job_t *job = s_job ("job-1", 300);
+    job->provider_generation = 3;
     assert_int_equal (mailer_outbox_insert (self->outbox, job, s_now_ms () + 5000), 0);
     assert_int_equal (mailer_outbox_backlog (self->outbox), 1);
     //  mfa retried: acknowledged, not stored twice, even with other content
@@ -102,6 +103,8 @@ test_insert_idempotent (void **state)
     mailer_job_t *claimed = mailer_outbox_claim (self->outbox, s_now_ms ());
     assert_non_null (claimed);
     assert_string_equal (claimed->text, "Your code is " CODE);
+    //  the email provider the job is sent through is kept with it
+    assert_int_equal (claimed->provider_generation, 3);
     mailer_job_destroy (&claimed);
 }
 
