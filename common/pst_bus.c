@@ -7,6 +7,9 @@
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,19 +75,26 @@ s_decode_last (zmsg_t *zmsg, const char *where)
     return msg;
 }
 
-pst_msg_t *
-pst_bus_recv_dealer (zsock_t *sock)
+//  The envelope of a message a DEALER received; NULL (logged) when malformed.
+//  Destroys the message.
+static pst_msg_t *
+s_decode_dealer (zmsg_t **zmsg_p)
 {
-    zmsg_t *zmsg = zmsg_recv (sock);
-    if (!zmsg)
-        return NULL;
+    zmsg_t *zmsg = *zmsg_p;
     pst_msg_t *msg = NULL;
     if (zmsg_size (zmsg) == 1)
         msg = s_decode_last (zmsg, "dealer");
     else
         pst_log (PST_LOG_WARN, "bus_malformed", "where", "dealer", "reason", "frame count", NULL);
-    zmsg_destroy (&zmsg);
+    zmsg_destroy (zmsg_p);
     return msg;
+}
+
+pst_msg_t *
+pst_bus_recv_dealer (zsock_t *sock)
+{
+    zmsg_t *zmsg = zmsg_recv (sock);
+    return zmsg? s_decode_dealer (&zmsg): NULL;
 }
 
 //  ---------------------------------------------------------------------------
@@ -198,22 +208,24 @@ pst_client_call (pst_client_t *self, const pst_msg_t *request)
         if (remaining <= 0 || zmq_poll (&item, 1, remaining) <= 0)
             return NULL;
     }
-    while (true) {
+    //  A receive that waits, not a poll and then a receive: libzmq's zmq_poll
+    //  looks at every socket twice and each look costs system calls, which on
+    //  a virtual machine are most of what a bus hop costs (docs/performance.md)
+    pst_msg_t *reply = NULL;
+    while (!reply) {
         int remaining = pst_msg_remaining_ms (request);
         if (remaining <= 0)
-            return NULL;
-        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, remaining);
-        if (rc < 0)
-            return NULL;       //  interrupted
-        if (rc == 0)
-            continue;
-        pst_msg_t *reply = pst_bus_recv_dealer (self->sock);
-        if (reply && streq (pst_msg_id (reply), pst_msg_id (request)))
-            return reply;
-        //  a late reply to a request we already gave up on
-        pst_msg_destroy (&reply);
+            break;
+        zsock_set_rcvtimeo (self->sock, remaining);
+        zmsg_t *zmsg = zmsg_recv (self->sock);
+        if (!zmsg && errno != EAGAIN)
+            break;              //  interrupted
+        reply = zmsg? s_decode_dealer (&zmsg): NULL;
+        if (reply && !streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);   //  a late reply to a request given up on
     }
+    zsock_set_rcvtimeo (self->sock, -1);
+    return reply;
 }
 
 //  ---------------------------------------------------------------------------
@@ -233,7 +245,11 @@ struct _pst_service_t {
     bool authenticating;        //  holds the process's pst_auth
     zactor_t *proxy;
     char *endpoint;
+    atomic_bool stopping;       //  the proxy has drained: workers end
 };
+
+//  How long an idle worker waits in a receive before it looks at stopping
+#define PST_WORKER_IDLE_MS      1000
 
 typedef struct {
     const pst_service_t *service;
@@ -341,20 +357,29 @@ s_worker_actor (zsock_t *pipe, void *args)
     //  reply says so, and a request dropped unanswered is followed by one empty
     //  frame (see s_proxy_actor). One message per request, not two, saves the
     //  proxy a wake-up per request.
-    zpoller_t *poller = zpoller_new (pipe, sock, NULL);
-    int replied = 0;
-    while (replied || zmq_send (zsock_resolve (sock), "", 0, 0) == 0) {
-        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
-        if (which == pipe || !which)
-            break;     //  $TERM or interrupted
-        zmsg_t *zmsg = zmsg_recv (sock);
-        if (!zmsg)
+    //  It waits in a receive on its socket alone, not in a poll with its pipe:
+    //  libzmq's zmq_poll costs about ten system calls a wake-up where a
+    //  receive costs four (docs/performance.md). So the proxy tells it to stop
+    //  through the socket: a message of one frame once `stopping` is set; the
+    //  receive's timeout covers a worker the proxy did not see ready.
+    zsock_set_rcvtimeo (sock, PST_WORKER_IDLE_MS);
+    bool ready_owed = true;
+    while (!atomic_load (&wargs->service->stopping)) {
+        if (ready_owed && zmq_send (zsock_resolve (sock), "", 0, 0) != 0)
             break;
-        replied = s_handle (wargs->service, worker, sock, zmsg);
+        ready_owed = false;
+        zmsg_t *zmsg = zmsg_recv (sock);
+        if (!zmsg && (errno == EAGAIN || errno == EINTR))
+            continue;           //  idle, or a signal: look at stopping again
+        if (!zmsg || atomic_load (&wargs->service->stopping)) {
+            zmsg_destroy (&zmsg);
+            break;
+        }
+        ready_owed = !s_handle (wargs->service, worker, sock, zmsg);
         zmsg_destroy (&zmsg);
     }
-    zpoller_destroy (&poller);
     zsock_destroy (&sock);
+    pst_actor_wait_term (pipe);
     if (config->worker_init && config->worker_destroy)
         config->worker_destroy (worker);
 }
@@ -363,11 +388,14 @@ s_worker_actor (zsock_t *pipe, void *args)
 //  the sender's role: its key's, as CURVE authenticated it (the metadata does
 //  not cross to the worker). A sender that is no caller of this service is
 //  dropped here, before it costs a worker.
-static void
+//  False when none was waiting.
+static bool
 s_to_worker (pst_service_t *self, zsock_t *frontend, zsock_t *back, zlist_t *ready)
 {
     zmsg_t *zmsg = zmsg_recv (frontend);
-    if (zmsg && zmsg_size (zmsg) == 2) {
+    if (!zmsg)
+        return false;
+    if (zmsg_size (zmsg) == 2) {
         //  Without CURVE (the bus's own unit tests) every peer may do anything
         uint8_t role = self->config.curve? (uint8_t) pst_bus_sender_role (zmsg_last (zmsg)): 0xff;
         if (!(role & self->callers)) {
@@ -392,19 +420,22 @@ s_to_worker (pst_service_t *self, zsock_t *frontend, zsock_t *back, zlist_t *rea
     }
     zframe_destroy (&worker);
     zmsg_destroy (&zmsg);
+    return true;
 }
 
 //  From a worker, which is ready again: a readiness signal alone (one empty
 //  frame: the request it had was dropped, or it has just started), or a reply for the
-//  frontend behind the worker's identity
-static void
+//  frontend behind the worker's identity. False when none was waiting.
+static bool
 s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
 {
     zmsg_t *zmsg = zmsg_recv (back);
-    zframe_t *worker = zmsg? zmsg_pop (zmsg): NULL;
+    if (!zmsg)
+        return false;
+    zframe_t *worker = zmsg_pop (zmsg);
     if (!worker) {
         zmsg_destroy (&zmsg);
-        return;
+        return true;
     }
     int signal_only = zmsg_size (zmsg) == 1 && zframe_size (zmsg_first (zmsg)) == 0;
     if (!signal_only && zmsg_size (zmsg) > 0 && zmsg_send (&zmsg, frontend) != 0)
@@ -412,6 +443,7 @@ s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
     if (zlist_append (ready, worker) != 0)
         zframe_destroy (&worker);
     zmsg_destroy (&zmsg);
+    return true;
 }
 
 //  On $TERM: no new requests; those being handled finish and their replies go
@@ -435,6 +467,19 @@ s_drain (zsock_t *back, zsock_t *frontend, zlist_t *ready, int nworkers)
     }
     //  The replies just sent must not die with the socket
     zsock_set_linger (frontend, PST_SERVICE_DRAIN_MS);
+}
+
+//  After the drain: every worker ends, those waiting for a request at once (a
+//  message of one frame wakes each), one still busy when it next looks
+static void
+s_stop_workers (pst_service_t *self, zsock_t *back, zlist_t *ready)
+{
+    atomic_store (&self->stopping, true);
+    for (zframe_t *worker = (zframe_t *) zlist_first (ready); worker;
+         worker = (zframe_t *) zlist_next (ready))
+        if (zmq_send (zsock_resolve (back), zframe_data (worker), zframe_size (worker),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
+            zmq_send (zsock_resolve (back), "", 0, ZMQ_DONTWAIT);
 }
 
 static void
@@ -488,32 +533,40 @@ s_proxy_actor (zsock_t *pipe, void *args)
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
 
-    void *handles [3] = { zsock_resolve (pipe), zsock_resolve (back), zsock_resolve (frontend) };
-    while (true) {
-        //  The frontend is only read while some worker is ready
-        zmq_pollitem_t items [3] = {
-            { handles [0], 0, ZMQ_POLLIN, 0 },
-            { handles [1], 0, ZMQ_POLLIN, 0 },
-            { handles [2], 0, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0) {
-            //  A signal (SIGTERM lands on any thread): the $TERM follows
-            if (errno == EINTR)
-                continue;
+    //  Not zmq_poll: it looks at each socket before and after it waits, and
+    //  each look costs system calls. Here each socket is read until it is
+    //  empty (a receive that finds nothing has taken the socket's pending
+    //  commands, so its ZMQ_FD wakes poll when something new comes), and only
+    //  then does the thread wait. Reads repeat until a whole round moved
+    //  nothing: a send on one socket may take the other's commands.
+    //  The frontend is only read while some worker is ready.
+    //  ZeroMQ only wakes a reader that has found its pipe empty: the pipe is
+    //  looked at once here (each wake-up of its descriptor looks again), or
+    //  the $TERM to come would never wake the poll.
+    zsock_set_rcvtimeo (back, 0);
+    zsock_set_rcvtimeo (frontend, 0);
+    bool term = (zsock_events (pipe) & ZMQ_POLLIN) != 0;
+    while (!term) {
+        bool moved;
+        do {
+            moved = false;
+            while (s_from_worker (back, frontend, ready))
+                moved = true;
+            while (zlist_size (ready) > 0 && s_to_worker (self, frontend, back, ready))
+                moved = true;
+        } while (moved);
+        struct pollfd items [3] = {
+            { zsock_fd (pipe), POLLIN, 0 },
+            { zsock_fd (back), POLLIN, 0 },
+            { zsock_fd (frontend), POLLIN, 0 } };
+        if (poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0 && errno != EINTR)
             break;
-        }
-        if (items [0].revents & ZMQ_POLLIN) {
-            s_drain (back, frontend, ready, nworkers);
-            break;     //  $TERM
-        }
-        //  Take every message waiting on each side before polling again: under
-        //  load a poll per message is most of what this thread costs
-        if (items [1].revents & ZMQ_POLLIN)
-            do
-                s_from_worker (back, frontend, ready);
-            while (zsock_events (back) & ZMQ_POLLIN);
-        if (items [2].revents & ZMQ_POLLIN)
-            while (zlist_size (ready) > 0 && (zsock_events (frontend) & ZMQ_POLLIN))
-                s_to_worker (self, frontend, back, ready);
+        //  A signal (SIGTERM lands on any thread): the $TERM follows
+        term = (items [0].revents & POLLIN) && (zsock_events (pipe) & ZMQ_POLLIN);
+    }
+    if (term) {
+        s_drain (back, frontend, ready, nworkers);
+        s_stop_workers (self, back, ready);
     }
     for (int i = 0; i < nworkers; i++)
         zactor_destroy (&workers [i]);
