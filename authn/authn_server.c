@@ -8,6 +8,7 @@
 #include "authn_token.h"
 #include "authn_worker.h"
 #include "pst_actor.h"
+#include "pst_service.h"
 #include "pst_log.h"
 
 //  authn's rows of the operation catalogue: their handlers, declared, then as

@@ -8,6 +8,7 @@
 #include "mfa_provider.h"
 #include "mfa_templates.h"
 #include "mfa_verify.h"
+#include "pst_service.h"
 #include "mfa_worker.h"
 #include "mfa_writer.h"
 #include "pst_actor.h"

@@ -14,6 +14,7 @@
 #include "mfa_store.h"
 #include "mfa_writer.h"
 #include "pst_bus.h"
+#include "pst_service.h"
 
 #define MFA_CODE_KEY_SIZE   32
 

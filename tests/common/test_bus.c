@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <czmq.h>
 #include "pst_bus.h"
+#include "pst_service.h"
 #include "pst_error.h"
 #include "pst_sql.h"
 #include "pst_error.h"
