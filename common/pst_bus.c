@@ -86,6 +86,17 @@ pst_bus_recv_dealer (zsock_t *sock)
     return zmsg? s_decode_dealer (&zmsg): NULL;
 }
 
+int
+pst_bus_recv_dealer_nowait (zsock_t *sock, pst_msg_t **msg_p)
+{
+    int timeout = zsock_rcvtimeo (sock);
+    zsock_set_rcvtimeo (sock, 0);
+    zmsg_t *zmsg = zmsg_recv (sock);
+    zsock_set_rcvtimeo (sock, timeout);
+    *msg_p = zmsg? s_decode_dealer (&zmsg): NULL;
+    return zmsg || *msg_p? 1: 0;
+}
+
 //  ---------------------------------------------------------------------------
 //  Client
 

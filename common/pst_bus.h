@@ -70,6 +70,13 @@ unsigned
 pst_msg_t *
     pst_bus_recv_dealer (zsock_t *sock);
 
+//  The same without waiting: 1 when a message was read (*msg_p is NULL when it
+//  was malformed), 0 when none was waiting. A thread that reads a socket until
+//  this says 0 may then wait on the socket's ZMQ_FD: ZeroMQ wakes it when
+//  something new comes.
+int
+    pst_bus_recv_dealer_nowait (zsock_t *sock, pst_msg_t **msg_p);
+
 //  Sends msg on sock behind the frames of route (a ROUTER's identities; NULL:
 //  none). Never blocks. 0 or -1.
 int

@@ -6,6 +6,7 @@
 #include "pst_log.h"
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,15 +159,19 @@ s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
     s_job_finish (&job, reply);
 }
 
-static void
+//  Reads the service's socket until it is empty; true when it read anything
+static bool
 s_receive (bus_state_t *state, gw_service_t service)
 {
     zsock_t *sock = pst_client_sock (state->clients [service]);
-    while (zsock_events (sock) & ZMQ_POLLIN) {
-        pst_msg_t *reply = pst_bus_recv_dealer (sock);
+    pst_msg_t *reply = NULL;
+    bool moved = false;
+    while (pst_bus_recv_dealer_nowait (sock, &reply)) {
+        moved = true;
         if (reply)
             s_on_reply (state, service, reply);
     }
+    return moved;
 }
 
 //  Fails what has passed its deadline; returns ms until the next deadline.
@@ -254,22 +259,32 @@ s_bus_actor (zsock_t *pipe, void *args)
     pst_actor_ready (pipe, NULL);
     gw_fetch_start (state.fetch);
 
-    zmq_pollitem_t items [] = {
-        { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (pst_client_sock (state.clients [GW_SERVICE_AUTHN])), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (pst_client_sock (state.clients [GW_SERVICE_MFA])), 0, ZMQ_POLLIN, 0 },
-        { NULL, bus->wakeup, ZMQ_POLLIN, 0 }
-    };
-    while (true) {
+    //  Not zmq_poll, which looks at every socket before and after it sleeps
+    //  (system calls each): both sockets are read until empty, again while a
+    //  round read anything (a send on one socket may take the other's
+    //  commands), then the thread waits on their descriptors (ZeroMQ wakes a
+    //  reader that found its socket empty; the pipe is looked at once here
+    //  for that reason).
+    struct pollfd items [4] = {
+        { zsock_fd (pipe), POLLIN, 0 },
+        { zsock_fd (pst_client_sock (state.clients [GW_SERVICE_AUTHN])), POLLIN, 0 },
+        { zsock_fd (pst_client_sock (state.clients [GW_SERVICE_MFA])), POLLIN, 0 },
+        { bus->wakeup, POLLIN, 0 } };
+    bool term = (zsock_events (pipe) & ZMQ_POLLIN) != 0;
+    while (!term) {
         int64_t timeout = s_expire (&state);
-        if (zmq_poll (items, 4, (long) timeout) < 0 && errno != EINTR)
+        bool moved;
+        do {
+            moved = s_receive (&state, GW_SERVICE_AUTHN);
+            moved = s_receive (&state, GW_SERVICE_MFA) || moved;
+        } while (moved);
+        if (poll (items, 4, (int) timeout) < 0 && errno != EINTR)
             break;
-        if ((items [0].revents & ZMQ_POLLIN) && pst_actor_term_received (pipe))
-            break;
-        //  ZMQ sockets are edge-triggered: drain whatever is there each turn
-        s_receive (&state, GW_SERVICE_AUTHN);
-        s_receive (&state, GW_SERVICE_MFA);
-        if (items [3].revents & ZMQ_POLLIN)
+        //  Only $TERM comes on the pipe; a look that finds it empty re-arms it
+        if (items [0].revents & POLLIN)
+            while (!term && (zsock_events (pipe) & ZMQ_POLLIN))
+                term = pst_actor_term_received (pipe);
+        if (!term && (items [3].revents & POLLIN))
             s_take_queue (&state);
     }
     s_fail_all (&state);
