@@ -18,7 +18,7 @@
     access token was revoked"). The route's scope is checked here, once, for
     every kind that carries a token; a route that names several scopes wants
     any one of them (Auth0's "expected any of").
-    Nothing here speaks HTTP: the request lifecycle (gw_http) renders the verdict.
+    Nothing here speaks HTTP: the request lifecycle (gw_request) renders the verdict.
 */
 #ifndef GW_AUTH_H_INCLUDED
 #define GW_AUTH_H_INCLUDED

@@ -1,18 +1,14 @@
 /*  gw_http - one libmicrohttpd daemon (HTTPS or plain HTTP) serving the routes.
 
-    The request lifecycle. Per request: route (404 / 405), accumulate the body up
-    to the limit (413 beyond), parse it, have gw_auth authenticate the caller,
-    build the envelope, suspend the connection while the bus thread waits for the
-    service, then render (gw_response). All per-request state is freed in the
-    completion callback.
+    The daemon and its connections: binding, TLS, the connection limits, each
+    connection's gw_deadline record, and the count of requests in flight. Each
+    request is a gw_request, made when its request line arrives, handed every
+    call of the access handler, logged and destroyed when libmicrohttpd
+    completes it; gw_request says what happens to it in between.
 
     The front door: at most max_connections_per_ip connections per TCP peer, and
     each request's headers and body must arrive within request_deadline_s
-    (gw_deadline) however steadily they trickle. A body over the limit is read
-    and dropped before its 413 (up to 1 MiB more), unless the client waits for
-    100 Continue, so that the client reads the 413 rather than a reset. A path
-    that decodes to a NUL byte is 400. OPTIONS on a path of the Authentication
-    or MFA API is a CORS preflight, and their answers carry CORS headers (gw_cors).
+    (gw_deadline) however steadily they trickle.
 
     Shutdown order matters: gw_http_quiesce (no new connections), a grace period
     in which requests in flight get their services' answers (gw_http_requests),
