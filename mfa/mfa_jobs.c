@@ -10,6 +10,8 @@
 #include "pst_json.h"
 #include "pst_log.h"
 #include <czmq.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -98,15 +100,13 @@ s_now_ms (void)
     return zclock_time ();
 }
 
-//  Reads [routing id][envelope] from a ROUTER; NULL when the shape or the
-//  envelope is wrong (logged and dropped: S18), or when role is not 0 and the
-//  sender's key is not of that role (a peer that is no mailer gets nothing).
+//  The envelope of [routing id][envelope] read from a ROUTER (msg, taken);
+//  NULL when the shape or the envelope is wrong (logged and dropped: S18), or
+//  when role is not 0 and the sender's key is not of that role (a peer that is
+//  no mailer gets nothing).
 static pst_msg_t *
-s_recv_routed (zsock_t *router, unsigned role, zframe_t **identity_p, zframe_t **payload_p)
+s_decode_routed (zmsg_t *msg, unsigned role, zframe_t **identity_p, zframe_t **payload_p)
 {
-    zmsg_t *msg = zmsg_recv (router);
-    if (!msg)
-        return NULL;
     pst_msg_t *decoded = NULL;
     if (role && zmsg_size (msg) == 2 && !(pst_bus_sender_role (zmsg_last (msg)) & role)) {
         pst_log (PST_LOG_WARN, "bus_sender_refused", "service", "mfa-jobs", "caller",
@@ -312,13 +312,17 @@ s_answer (s_dispatcher_t *self, const s_job_op_t *op, zframe_t *identity, s_call
     pst_msg_destroy (&call->reply);
 }
 
-static void
+//  False when no message was waiting
+static bool
 s_from_mailer (s_dispatcher_t *self)
 {
+    zmsg_t *received = zmsg_recv (self->jobs);
+    if (!received)
+        return false;
     zframe_t *identity = NULL, *payload = NULL;
-    pst_msg_t *msg = s_recv_routed (self->jobs, PST_CALLER_MAILER, &identity, &payload);
+    pst_msg_t *msg = s_decode_routed (received, PST_CALLER_MAILER, &identity, &payload);
     if (!msg)
-        return;
+        return true;
     s_job_op_t op;
     int known = s_job_op_find (pst_msg_op (msg), &op) == 0;
     s_call_t call = { .msg = msg, .payload = payload };
@@ -346,15 +350,20 @@ s_from_mailer (s_dispatcher_t *self)
     pst_msg_destroy (&msg);
     zframe_destroy (&identity);
     s_frame_wipe_destroy (&payload);
+    return true;
 }
 
-static void
+//  False when no message was waiting
+static bool
 s_from_worker (s_dispatcher_t *self)
 {
+    zmsg_t *received = zmsg_recv (self->inproc);
+    if (!received)
+        return false;
     zframe_t *identity = NULL, *payload = NULL;
-    pst_msg_t *msg = s_recv_routed (self->inproc, 0, &identity, &payload);
+    pst_msg_t *msg = s_decode_routed (received, 0, &identity, &payload);
     if (!msg)
-        return;
+        return true;
     if (!streq (pst_msg_op (msg), "mail.send")) {
         pst_log (PST_LOG_WARN, "mail_op_unknown", "op", pst_msg_op (msg), NULL);
         zframe_destroy (&identity);
@@ -371,6 +380,7 @@ s_from_worker (s_dispatcher_t *self)
         zlistx_add_end (self->queue, job);
     }
     pst_msg_destroy (&msg);
+    return true;
 }
 
 //  First mailer with credit, least recently used first.
@@ -519,26 +529,38 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "mail jobs sockets could not start");
     free (endpoint);
     free (inproc);
-    zpoller_t *poller = rc == 0? zpoller_new (pipe, self.jobs, self.inproc, NULL): NULL;
-    while (poller) {
-        void *which = zpoller_wait (poller, 100);
-        if (which == pipe) {
-            if (pst_actor_term_received (pipe))
-                break;
-        }
-        else
-        if (which == self.jobs)
-            s_from_mailer (&self);
-        else
-        if (which == self.inproc)
-            s_from_worker (&self);
-        else
-        if (zpoller_terminated (poller))
-            break;
-        s_expire (&self);
-        s_dispatch (&self);
+    //  Not zpoller: zmq_poll looks at every socket before and after it sleeps,
+    //  system calls each, for one message a wake-up. Both sockets are read
+    //  until empty, again while a round moved anything (a send may take the
+    //  other socket's commands), then the thread waits on their descriptors:
+    //  ZeroMQ wakes a reader that found its socket empty (the pipe is looked
+    //  at once here for that reason).
+    bool term = rc != 0 || (zsock_events (pipe) & ZMQ_POLLIN);
+    if (rc == 0) {
+        zsock_set_rcvtimeo (self.jobs, 0);
+        zsock_set_rcvtimeo (self.inproc, 0);
     }
-    zpoller_destroy (&poller);
+    while (!term) {
+        bool moved;
+        do {
+            moved = false;
+            while (s_from_mailer (&self))
+                moved = true;
+            while (s_from_worker (&self))
+                moved = true;
+            s_expire (&self);
+            s_dispatch (&self);
+        } while (moved);
+        struct pollfd items [3] = {
+            { zsock_fd (pipe), POLLIN, 0 },
+            { zsock_fd (self.jobs), POLLIN, 0 },
+            { zsock_fd (self.inproc), POLLIN, 0 } };
+        if (poll (items, 3, 100) < 0 && errno != EINTR)
+            break;
+        if (items [0].revents & POLLIN)
+            while (!term && (zsock_events (pipe) & ZMQ_POLLIN))
+                term = pst_actor_term_received (pipe);
+    }
     s_dispatcher_destroy (&self);
 }
 
