@@ -93,8 +93,10 @@ pst_bus_recv_dealer_nowait (zsock_t *sock, pst_msg_t **msg_p)
     zsock_set_rcvtimeo (sock, 0);
     zmsg_t *zmsg = zmsg_recv (sock);
     zsock_set_rcvtimeo (sock, timeout);
+    //  A malformed message was read too: the socket may hold more behind it
+    int read = zmsg != NULL;
     *msg_p = zmsg? s_decode_dealer (&zmsg): NULL;
-    return zmsg || *msg_p? 1: 0;
+    return read;
 }
 
 //  ---------------------------------------------------------------------------

@@ -413,6 +413,39 @@ test_garbage_dropped (void **state)
     pst_service_destroy (&service);
 }
 
+//  Reading without waiting: a malformed message counts as one read (the socket
+//  may hold more behind it, and a reader that stopped there would sleep on
+//  them), a good one is decoded, an empty socket says 0, and the socket's own
+//  receive timeout is left as it was.
+static void
+test_recv_dealer_nowait (void **state)
+{
+    (void) state;
+    zsock_t *server = zsock_new_dealer ("@inproc://test-recv-nowait");
+    zsock_t *client = zsock_new_dealer (">inproc://test-recv-nowait");
+    assert_non_null (server);
+    assert_non_null (client);
+    zsock_set_rcvtimeo (server, 1234);
+    pst_msg_t *request = pst_msg_new_request ("test.echo", 2000);
+    assert_int_equal (zstr_send (client, "not an envelope"), 0);
+    assert_int_equal (pst_bus_send (client, NULL, request), 0);
+
+    pst_msg_t *got = (pst_msg_t *) 1;
+    assert_int_equal (pst_bus_recv_dealer_nowait (server, &got), 1);
+    assert_null (got);
+    assert_int_equal (pst_bus_recv_dealer_nowait (server, &got), 1);
+    assert_non_null (got);
+    assert_string_equal (pst_msg_id (got), pst_msg_id (request));
+    pst_msg_destroy (&got);
+    assert_int_equal (pst_bus_recv_dealer_nowait (server, &got), 0);
+    assert_null (got);
+    assert_int_equal (zsock_rcvtimeo (server), 1234);
+
+    pst_msg_destroy (&request);
+    zsock_destroy (&client);
+    zsock_destroy (&server);
+}
+
 //  Two workers serve two slow requests at once.
 static void
 test_workers_run_in_parallel (void **state)
@@ -597,6 +630,7 @@ main (void)
         cmocka_unit_test (test_deadlines),
         cmocka_unit_test (test_expired_request_dropped),
         cmocka_unit_test (test_garbage_dropped),
+        cmocka_unit_test (test_recv_dealer_nowait),
         cmocka_unit_test (test_workers_run_in_parallel),
         cmocka_unit_test (test_idle_worker_takes_request),
         cmocka_unit_test (test_stop_drains),
