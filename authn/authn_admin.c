@@ -7,6 +7,7 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include "pst_payload.h"
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ s_data (const pst_msg_t *request)
     return json_is_object (data)? data: NULL;
 }
 
-//  The members each payload may hold (authn_fields_only)
+//  The members each payload may hold (pst_payload_only)
 static const char *const s_client_members [] = { "name", "app_type", "token_endpoint_auth_method",
     "grant_types", "web_origins", "allowed_origins", NULL };
 static const char *const s_grant_members [] = { "client_id", "audience", "scope", NULL };
@@ -187,7 +188,7 @@ AUTHN_HANDLER (authn_admin_clients_create)
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
     json_t *grant_types, *origins;
-    if (authn_fields_only (reply, data, s_client_members)
+    if (pst_payload_only (reply, data, s_client_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
@@ -234,7 +235,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
     json_t *data = s_data (request);
     const char *name, *app_type, *auth_method;
     json_t *grant_types, *origins;
-    if (authn_fields_only (reply, data, s_client_members)
+    if (pst_payload_only (reply, data, s_client_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_string (reply, data, "app_type", 32, s_app_types, &app_type)
     ||  authn_fields_string (reply, data, "token_endpoint_auth_method", 32, s_auth_methods, &auth_method)
@@ -333,7 +334,7 @@ AUTHN_HANDLER (authn_admin_grants_create)
     json_t *data = s_data (request);
     const char *client_id, *audience;
     json_t *scope;
-    if (authn_fields_only (reply, data, s_grant_members)
+    if (pst_payload_only (reply, data, s_grant_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "client_id", 64, NULL, &client_id)
     ||  authn_fields_string (reply, data, "audience", IDENTIFIER_MAX_LEN, NULL, &audience)
     ||  authn_fields_string_array (reply, data, "scope", NULL, &scope))
@@ -402,7 +403,7 @@ AUTHN_HANDLER (authn_admin_apis_create)
     const char *identifier, *name;
     json_t *scopes;
     int lifetime = 86400, offline = 0;
-    if (authn_fields_only (reply, data, s_api_create_members)
+    if (pst_payload_only (reply, data, s_api_create_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "identifier", IDENTIFIER_MAX_LEN, NULL, &identifier)
     ||  authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_scopes (reply, data, &scopes)
@@ -444,7 +445,7 @@ AUTHN_HANDLER (authn_admin_apis_update)
     const char *name;
     json_t *scopes;
     int lifetime = -1, offline = -1;
-    if (authn_fields_only (reply, data, s_api_update_members)
+    if (pst_payload_only (reply, data, s_api_update_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "name", NAME_MAX_LEN, NULL, &name)
     ||  authn_fields_scopes (reply, data, &scopes)
     ||  authn_fields_lifetime (reply, data, &lifetime)

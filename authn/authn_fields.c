@@ -27,24 +27,6 @@ s_has_control_chars (const char *text)
 }
 
 int
-authn_fields_only (pst_msg_t *reply, const json_t *data, const char *const *known)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach ((json_t *) data, key, value) {
-        (void) value;
-        if (!s_in (key, known)) {
-            //  The member's name goes back only when it is printable and short
-            int shown = strlen (key) <= 64 && !s_has_control_chars (key);
-            return pst_msg_fail (reply, PST_ERR_INVALID_BODY,
-                "Payload validation error: 'Additional properties not allowed: %s'"
-                " (a member Postern does not support; docs/auth0.md)", shown? key: "(a member)");
-        }
-    }
-    return 0;
-}
-
-int
 authn_fields_string (pst_msg_t *reply, const json_t *data, const char *key, size_t max_len,
                      const char *const *allowed, const char **value_p)
 {

@@ -11,12 +11,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-//  Refuses a payload with a member not in known (NULL-terminated): Auth0's
-//  "Additional properties not allowed", also for members Auth0 has and Postern
-//  does not (a `blocked` ignored would leave the user able to sign in).
-int
-    authn_fields_only (pst_msg_t *reply, const json_t *data, const char *const *known);
-
 //  A string of 1..max_len characters without control characters, one of
 //  allowed when given (NULL-terminated). *value_p is NULL when absent.
 int

@@ -10,6 +10,7 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include "pst_payload.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,7 @@ s_metadata_merge (pst_msg_t *reply, json_t *row, const json_t *current, json_t *
     return 0;
 }
 
-//  The members each payload may hold (authn_fields_only). An update may name
+//  The members each payload may hold (pst_payload_only). An update may name
 //  the connection, as Auth0 asks of a password change; it must be this one.
 static const char *const s_create_members [] = { "email", "connection", "password",
     "email_verified", "user_id", "app_metadata", "user_metadata", NULL };
@@ -121,7 +122,7 @@ AUTHN_HANDLER (authn_users_create)
     json_t *data = s_data (request);
     const char *email, *password, *connection;
     int verified = 0;
-    if (authn_fields_only (reply, data, s_create_members)
+    if (pst_payload_only (reply, data, s_create_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
     ||  authn_fields_password (reply, data, &password)
@@ -234,7 +235,7 @@ AUTHN_HANDLER (authn_users_update)
     const char *email, *password, *connection;
     int verified = -1;
     json_t *metadata [METADATA_COUNT];
-    if (authn_fields_only (reply, data, s_update_members)
+    if (pst_payload_only (reply, data, s_update_members, PST_PAYLOAD_NAME_PRINTABLE)
     ||  authn_fields_string (reply, data, "connection", 128, NULL, &connection)
     ||  authn_fields_string (reply, data, "email", EMAIL_MAX_LEN, NULL, &email)
     ||  authn_fields_password (reply, data, &password)

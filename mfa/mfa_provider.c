@@ -3,6 +3,7 @@
 #include "mfa_template.h"
 #include "mfa_worker.h"
 #include "pst_error.h"
+#include "pst_payload.h"
 #include <string.h>
 
 //  The password's key: the code key's subkey 3 (replies 1, otp secrets 2)
@@ -28,28 +29,6 @@ s_invalid (pst_msg_t *reply, const char *member, const char *why)
                          member, why);
 }
 
-//  0 when every member of object is one of known; else fails reply as the
-//  Management API does for a member it does not have
-static int
-s_only_known (pst_msg_t *reply, const json_t *object, const char *const known [])
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach ((json_t *) object, key, value) {
-        (void) value;
-        int found = 0;
-        for (int i = 0; known [i]; i++)
-            found |= strcmp (key, known [i]) == 0;
-        if (!found)
-            return pst_msg_fail (reply, PST_ERR_INVALID_BODY,
-                "Payload validation error: 'Additional properties not allowed: %s'"
-                " (a member Postern does not support; docs/auth0.md)",
-                strlen (key) <= 64 && strspn (key, "abcdefghijklmnopqrstuvwxyz"
-                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == strlen (key)? key: "(a member)");
-    }
-    return 0;
-}
-
 //  A string with no NUL inside, of 1 to max bytes
 static int
 s_text_ok (const json_t *value, size_t max)
@@ -66,12 +45,13 @@ s_check_body (pst_msg_t *reply, const json_t *data)
 {
     if (!json_is_object (data))
         return s_invalid (reply, "body", "must be an object");
-    if (s_only_known (reply, data, s_members))
+    if (pst_payload_only (reply, data, s_members, PST_PAYLOAD_NAME_WORD))
         return -1;
     const json_t *credentials = json_object_get (data, "credentials");
     if (credentials && !json_is_object (credentials))
         return s_invalid (reply, "credentials", "must be an object");
-    if (credentials && s_only_known (reply, credentials, s_credentials))
+    if (credentials && pst_payload_only (reply, credentials, s_credentials,
+                                        PST_PAYLOAD_NAME_WORD))
         return -1;
     const json_t *pass = json_object_get (credentials, "smtp_pass");
     if (pass && !(s_text_ok (pass, PASS_MAX)))

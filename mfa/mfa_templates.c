@@ -3,6 +3,7 @@
 #include "mfa_template.h"
 #include "mfa_worker.h"
 #include "pst_error.h"
+#include "pst_payload.h"
 #include <string.h>
 
 #define RESULT_URL_MAX      2048
@@ -21,26 +22,6 @@ s_invalid (pst_msg_t *reply, const char *member, const char *why)
 {
     return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "Payload validation error: %s %s",
                          member, why);
-}
-
-static int
-s_only_known (pst_msg_t *reply, const json_t *data)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach ((json_t *) data, key, value) {
-        (void) value;
-        int known = 0;
-        for (int i = 0; s_members [i]; i++)
-            known |= strcmp (key, s_members [i]) == 0;
-        if (!known)
-            return pst_msg_fail (reply, PST_ERR_INVALID_BODY,
-                "Payload validation error: 'Additional properties not allowed: %s'"
-                " (a member Postern does not support; docs/auth0.md)",
-                strlen (key) <= 64 && strspn (key, "abcdefghijklmnopqrstuvwxyz"
-                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == strlen (key)? key: "(a member)");
-    }
-    return 0;
 }
 
 //  A template part: a string that renders whatever the values (the check says
@@ -166,7 +147,8 @@ mfa_templates_update (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const json_t *data = json_object_get (pst_msg_body (request), "data");
-    if (s_name (request, reply, PST_ERR_NOT_FOUND) || s_only_known (reply, data))
+    if (s_name (request, reply, PST_ERR_NOT_FOUND)
+    ||  pst_payload_only (reply, data, s_members, PST_PAYLOAD_NAME_WORD))
         return -1;
     json_t *document = s_stored (self, reply);
     if (!document)
@@ -180,7 +162,8 @@ mfa_templates_set (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 {
     mfa_worker_t *self = (mfa_worker_t *) worker;
     const json_t *data = json_object_get (pst_msg_body (request), "data");
-    if (s_name (request, reply, PST_ERR_BAD_REQUEST) || s_only_known (reply, data))
+    if (s_name (request, reply, PST_ERR_BAD_REQUEST)
+    ||  pst_payload_only (reply, data, s_members, PST_PAYLOAD_NAME_WORD))
         return -1;
     json_t *document = json_pack ("{s:s, s:s, s:s, s:b}",
         "body", mfa_template_default_html, "subject", mfa_template_default_subject,
