@@ -1,6 +1,8 @@
 #include "pst_actor.h"
 #include <openssl/crypto.h>
 #include "pst_log.h"
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 
 //  Set by the body's report, so that the shim can report for a body that
@@ -98,6 +100,41 @@ pst_actor_wait_term (zsock_t *pipe)
 {
     while (!pst_actor_term_received (pipe))
         ;
+}
+
+bool
+pst_actor_term_pending (zsock_t *pipe)
+{
+    bool term = false;
+    while (!term && (zsock_events (pipe) & ZMQ_POLLIN))
+        term = pst_actor_term_received (pipe);
+    return term;
+}
+
+int
+pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd, int timeout_ms)
+{
+    if (count > PST_ACTOR_WAIT_MAX)
+        return -1;
+    struct pollfd items [PST_ACTOR_WAIT_MAX + 2];
+    items [0] = (struct pollfd) { zsock_fd (pipe), POLLIN, 0 };
+    for (size_t i = 0; i < count; i++)
+        items [i + 1] = (struct pollfd) { zsock_fd (socks [i]), POLLIN, 0 };
+    size_t used = count + 1;
+    if (fd >= 0)
+        items [used++] = (struct pollfd) { fd, POLLIN, 0 };
+    if (poll (items, (nfds_t) used, timeout_ms) < 0)
+        return errno == EINTR? 0: -1;
+    int woke = 0;
+    //  A pipe descriptor that fired may hold nothing: looking re-arms it
+    if ((items [0].revents & POLLIN) && pst_actor_term_pending (pipe))
+        woke |= PST_ACTOR_WOKE_TERM;
+    if (fd >= 0 && (items [used - 1].revents & (POLLIN | POLLHUP | POLLERR)))
+        woke |= PST_ACTOR_WOKE_FD;
+    for (size_t i = 1; i <= count; i++)
+        if (items [i].revents & POLLIN)
+            woke |= PST_ACTOR_WOKE_SOCKET;
+    return woke;
 }
 
 void

@@ -66,6 +66,36 @@ bool
 void
     pst_actor_wait_term (zsock_t *pipe);
 
+//  The wait of an actor that reads its sockets itself rather than through
+//  zpoller. zmq_poll looks at every socket before and after it sleeps, and each
+//  look costs system calls; this waits in poll() on the sockets' ZMQ_FDs. The
+//  rule that makes that correct: ZeroMQ signals a socket's descriptor only
+//  once a receive has found the socket empty. So before each wait the body
+//  reads every socket of socks until a receive finds nothing, and repeats the
+//  round while it moved anything (a send on one socket may take the commands
+//  of another). Before its first wait the body calls pst_actor_term_pending:
+//  the pipe, too, is only signalled once it has been found empty.
+//
+//  Waits on pipe, socks [0 .. count) and fd (when >= 0) for at most timeout_ms
+//  (-1: no limit; a signal also ends the wait). Reads every command waiting on
+//  the pipe. Returns PST_ACTOR_WOKE_TERM when "$TERM" came, PST_ACTOR_WOKE_FD
+//  when fd is readable (the body reads it), PST_ACTOR_WOKE_SOCKET when a
+//  socket's descriptor fired (it may hold nothing: read until empty again),
+//  or'd together; 0 when the time ran out or a signal came; -1 when poll failed
+//  or count is above PST_ACTOR_WAIT_MAX.
+#define PST_ACTOR_WOKE_TERM     1
+#define PST_ACTOR_WOKE_FD       2
+#define PST_ACTOR_WOKE_SOCKET   4
+#define PST_ACTOR_WAIT_MAX      96
+int
+    pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd,
+                    int timeout_ms);
+
+//  Reads every command waiting on the pipe: true when one was "$TERM" (or a
+//  read was interrupted). Never waits.
+bool
+    pst_actor_term_pending (zsock_t *pipe);
+
 //  Frees the calling thread's library state (OpenSSL's: curl, TLS, hashing and
 //  its DRBG leave some in every thread that used them). pst_actor_new calls it
 //  for every actor; other threads that used those libraries call it before

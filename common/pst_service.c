@@ -8,7 +8,6 @@
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -319,19 +318,13 @@ s_proxy_actor (zsock_t *pipe, void *args)
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
 
-    //  Not zmq_poll: it looks at each socket before and after it waits, and
-    //  each look costs system calls. Here each socket is read until it is
-    //  empty (a receive that finds nothing has taken the socket's pending
-    //  commands, so its ZMQ_FD wakes poll when something new comes), and only
-    //  then does the thread wait. Reads repeat until a whole round moved
-    //  nothing: a send on one socket may take the other's commands.
-    //  The frontend is only read while some worker is ready.
-    //  ZeroMQ only wakes a reader that has found its pipe empty: the pipe is
-    //  looked at once here (each wake-up of its descriptor looks again), or
-    //  the $TERM to come would never wake the poll.
+    //  Each socket is read until it is empty, again while a round moved
+    //  anything, then the thread waits (pst_actor_wait says why). The
+    //  frontend is only read, and waited on, while some worker is ready.
     zsock_set_rcvtimeo (back, 0);
     zsock_set_rcvtimeo (frontend, 0);
-    bool term = (zsock_events (pipe) & ZMQ_POLLIN) != 0;
+    zsock_t *sockets [2] = { back, frontend };
+    bool term = pst_actor_term_pending (pipe);
     while (!term) {
         bool moved;
         do {
@@ -341,14 +334,10 @@ s_proxy_actor (zsock_t *pipe, void *args)
             while (zlist_size (ready) > 0 && s_to_worker (self, frontend, back, ready))
                 moved = true;
         } while (moved);
-        struct pollfd items [3] = {
-            { zsock_fd (pipe), POLLIN, 0 },
-            { zsock_fd (back), POLLIN, 0 },
-            { zsock_fd (frontend), POLLIN, 0 } };
-        if (poll (items, zlist_size (ready) > 0? 3: 2, -1) < 0 && errno != EINTR)
+        int woke = pst_actor_wait (pipe, sockets, zlist_size (ready) > 0? 2: 1, -1, -1);
+        if (woke < 0)
             break;
-        //  A signal (SIGTERM lands on any thread): the $TERM follows
-        term = (items [0].revents & POLLIN) && (zsock_events (pipe) & ZMQ_POLLIN);
+        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
     }
     if (term) {
         s_drain (back, frontend, ready, nworkers);

@@ -6,7 +6,6 @@
 #include "pst_log.h"
 #include <czmq.h>
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,18 +258,12 @@ s_bus_actor (zsock_t *pipe, void *args)
     pst_actor_ready (pipe, NULL);
     gw_fetch_start (state.fetch);
 
-    //  Not zmq_poll, which looks at every socket before and after it sleeps
-    //  (system calls each): both sockets are read until empty, again while a
-    //  round read anything (a send on one socket may take the other's
-    //  commands), then the thread waits on their descriptors (ZeroMQ wakes a
-    //  reader that found its socket empty; the pipe is looked at once here
-    //  for that reason).
-    struct pollfd items [4] = {
-        { zsock_fd (pipe), POLLIN, 0 },
-        { zsock_fd (pst_client_sock (state.clients [GW_SERVICE_AUTHN])), POLLIN, 0 },
-        { zsock_fd (pst_client_sock (state.clients [GW_SERVICE_MFA])), POLLIN, 0 },
-        { bus->wakeup, POLLIN, 0 } };
-    bool term = (zsock_events (pipe) & ZMQ_POLLIN) != 0;
+    //  Both sockets are read until empty, again while a round read anything,
+    //  then the thread waits on them and on the queue's wakeup (pst_actor_wait)
+    zsock_t *sockets [2] = {
+        pst_client_sock (state.clients [GW_SERVICE_AUTHN]),
+        pst_client_sock (state.clients [GW_SERVICE_MFA]) };
+    bool term = pst_actor_term_pending (pipe);
     while (!term) {
         int64_t timeout = s_expire (&state);
         bool moved;
@@ -278,13 +271,11 @@ s_bus_actor (zsock_t *pipe, void *args)
             moved = s_receive (&state, GW_SERVICE_AUTHN);
             moved = s_receive (&state, GW_SERVICE_MFA) || moved;
         } while (moved);
-        if (poll (items, 4, (int) timeout) < 0 && errno != EINTR)
+        int woke = pst_actor_wait (pipe, sockets, 2, bus->wakeup, (int) timeout);
+        if (woke < 0)
             break;
-        //  Only $TERM comes on the pipe; a look that finds it empty re-arms it
-        if (items [0].revents & POLLIN)
-            while (!term && (zsock_events (pipe) & ZMQ_POLLIN))
-                term = pst_actor_term_received (pipe);
-        if (!term && (items [3].revents & POLLIN))
+        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
+        if (!term && (woke & PST_ACTOR_WOKE_FD))
             s_take_queue (&state);
     }
     s_fail_all (&state);

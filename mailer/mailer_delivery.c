@@ -29,6 +29,7 @@ struct _mailer_delivery_t {
     shared_t shared;                //  the workers point here: the struct stays put
     zactor_t **workers;
     int nworkers;
+    int next_worker;                //  the pipe mailer_delivery_next reads first
 };
 
 //  One worker's own state
@@ -382,8 +383,12 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
         mailer_delivery_t *self = *self_p;
         //  A delivery in progress sees the flag and gives up (MAILER_SMTP_ABORTED)
         atomic_store (&self->shared.stop, 1);
-        for (int i = 0; self->workers && i < self->nworkers; i++)
+        for (int i = 0; self->workers && i < self->nworkers; i++) {
+            //  zactor_destroy waits on the pipe for the worker's end
+            if (self->workers [i])
+                zsock_set_rcvtimeo (zactor_sock (self->workers [i]), -1);
             zactor_destroy (&self->workers [i]);
+        }
         free (self->workers);
         free (self);
         *self_p = NULL;
@@ -398,31 +403,48 @@ mailer_delivery_wake (mailer_delivery_t *self)
         zmq_send (zsock_resolve (self->workers [i]), "WAKE", 4, ZMQ_DONTWAIT);
 }
 
-int
-mailer_delivery_poll (mailer_delivery_t *self, zpoller_t *poller)
+size_t
+mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max)
 {
-    for (int i = 0; i < self->nworkers; i++)
-        if (zpoller_add (poller, self->workers [i]) != 0)
-            return -1;
-    return 0;
+    size_t count = 0;
+    for (int i = 0; i < self->nworkers && count < max; i++)
+        sockets [count++] = zactor_sock (self->workers [i]);
+    return count;
+}
+
+//  0 and *result filled when msg is one well-formed result, -1 otherwise
+static int
+s_result_from (zmsg_t *msg, mailer_delivery_result_t *result)
+{
+    zframe_t *frame = msg && zmsg_size (msg) == 1? zmsg_first (msg): NULL;
+    if (!frame || zframe_size (frame) != sizeof *result)
+        return -1;
+    memcpy (result, zframe_data (frame), sizeof *result);
+    bool terminal = result->state == MAILER_STATE_SENT
+                 || result->state == MAILER_STATE_FAILED
+                 || result->state == MAILER_STATE_EXPIRED;
+    return memchr (result->job_id, 0, sizeof result->job_id) && *result->job_id
+        && memchr (result->detail, 0, sizeof result->detail)
+        && terminal && (!result->cancelled || result->state == MAILER_STATE_EXPIRED)? 0: -1;
 }
 
 int
-mailer_delivery_recv (void *worker, mailer_delivery_result_t *result)
+mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
 {
-    zmsg_t *msg = zmsg_recv (worker);
-    zframe_t *frame = msg && zmsg_size (msg) == 1? zmsg_first (msg): NULL;
-    int rc = -1;
-    if (frame && zframe_size (frame) == sizeof *result) {
-        memcpy (result, zframe_data (frame), sizeof *result);
-        bool terminal = result->state == MAILER_STATE_SENT
-                     || result->state == MAILER_STATE_FAILED
-                     || result->state == MAILER_STATE_EXPIRED;
-        if (memchr (result->job_id, 0, sizeof result->job_id) && *result->job_id
-        &&  memchr (result->detail, 0, sizeof result->detail)
-        &&  terminal && (!result->cancelled || result->state == MAILER_STATE_EXPIRED))
-            rc = 0;
+    for (int tried = 0; tried < self->nworkers; tried++) {
+        zsock_t *pipe = zactor_sock (self->workers [self->next_worker]);
+        self->next_worker = (self->next_worker + 1) % self->nworkers;
+        //  The pipes are only read here; zactor_destroy waits on them with
+        //  the timeout put back (mailer_delivery_destroy)
+        zsock_set_rcvtimeo (pipe, 0);
+        zmsg_t *msg = zmsg_recv (pipe);
+        if (!msg)
+            continue;
+        int rc = s_result_from (msg, result) == 0? 1: -1;
+        zmsg_destroy (&msg);
+        if (rc < 0)
+            pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
+        return rc;
     }
-    zmsg_destroy (&msg);
-    return rc;
+    return 0;
 }

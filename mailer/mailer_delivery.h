@@ -11,8 +11,8 @@
 
     Each terminal outcome goes to the owner (mailer_server, which tells mfa) as
     a mailer_delivery_result_t: one frame holding exactly that struct, by value,
-    on the worker's pipe. The owner polls the workers (mailer_delivery_poll)
-    and reads a result with mailer_delivery_recv, which accepts nothing else.
+    on the worker's pipe. The owner waits on the workers' pipes (mailer_delivery_sockets)
+    and reads results with mailer_delivery_next, which accepts nothing else.
 */
 #ifndef MAILER_DELIVERY_H_INCLUDED
 #define MAILER_DELIVERY_H_INCLUDED
@@ -53,14 +53,16 @@ void
 void
     mailer_delivery_wake (mailer_delivery_t *self);
 
-//  Adds the workers' pipes to poller, where their results arrive. 0 or -1.
-int
-    mailer_delivery_poll (mailer_delivery_t *self, zpoller_t *poller);
+//  The workers' pipes, where their results arrive, for the owner's wait
+//  (pst_actor_wait): writes at most max of them to sockets, returns how many.
+size_t
+    mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max);
 
-//  Reads one message from a worker's pipe that the poller returned. 0 and
-//  *result filled when it is a well-formed result; -1 for anything else (the
-//  message is dropped).
+//  Reads one message from the workers' pipes without waiting, the workers
+//  taken in turn: 1 with *result filled when it is a well-formed result; -1
+//  when it was anything else (dropped); 0 when no worker had one waiting. An
+//  owner that reads until this says 0 may then wait on the pipes.
 int
-    mailer_delivery_recv (void *worker, mailer_delivery_result_t *result);
+    mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result);
 
 #endif

@@ -50,8 +50,9 @@ typedef struct {
     int backlog;                    //  unfinished jobs in the outbox
     char epoch [17];                //  this run of the mailer, for mfa's count of sent jobs
     int64_t next_count;             //  when backlog is counted again, Unix ms
-    accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the socket, not yet stored
+    accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the sockets, not yet stored
     int batched;
+    bool ready_due;                 //  the credit changed: a mail.ready ends the round
 } server_t;
 
 //  Counts the unfinished jobs. Between counts (every HEARTBEAT_MS) the bus
@@ -228,7 +229,7 @@ s_accept (server_t *self)
     self->batched = 0;
     if (stored > 0) {
         mailer_delivery_wake (self->delivery);
-        s_send_ready (self);
+        self->ready_due = true;
     }
 }
 
@@ -248,11 +249,8 @@ static const op_t s_ops [] = {
 };
 
 static void
-s_handle_one (server_t *self, link_t *link)
+s_handle_one (server_t *self, link_t *link, pst_msg_t *msg)
 {
-    pst_msg_t *msg = pst_bus_recv_dealer (link->sock);
-    if (!msg)
-        return;     //  malformed: pst_bus logged it
     if (streq (pst_msg_op (msg), "mail.send"))
         link->received++;
     const op_t *op = s_ops;
@@ -273,31 +271,41 @@ s_handle_one (server_t *self, link_t *link)
     if (reply)
         op->handler (self, link, msg);
     pst_msg_destroy (&reply);
-    pst_msg_destroy (&msg);
 }
 
-//  Everything waiting on the socket, up to one batch, then the batch's jobs
-//  stored together: under load many challenges share one commit.
-static void
-s_handle_jobs (server_t *self, link_t *link)
+//  Reads every socket until it is empty: the links' jobs join the batch, stored
+//  together (under load many challenges share one commit) whenever it is full
+//  and at the end; the workers' results go to mfa. True when anything was read.
+static bool
+s_read_round (server_t *self)
 {
-    do
-        s_handle_one (self, link);
-    while (self->batched < ACCEPT_BATCH_MAX && (zsock_events (link->sock) & ZMQ_POLLIN));
-    s_accept (self);
-}
-
-//  A worker finished a job: tell mfa the outcome and that there is room again.
-static void
-s_handle_worker (server_t *self, void *worker)
-{
-    mailer_delivery_result_t result;
-    if (mailer_delivery_recv (worker, &result) == 0) {
-        if (self->backlog > 0)
-            self->backlog--;
-        s_send_result (self, &result);
-        s_send_ready (self);
+    bool moved = false;
+    for (int i = 0; i < self->nlinks; i++) {
+        link_t *link = &self->links [i];
+        pst_msg_t *msg = NULL;
+        while (pst_bus_recv_dealer_nowait (link->sock, &msg)) {
+            moved = true;
+            if (msg)        //  NULL: malformed, pst_bus logged it
+                s_handle_one (self, link, msg);
+            pst_msg_destroy (&msg);
+            if (self->batched == ACCEPT_BATCH_MAX)
+                s_accept (self);
+        }
     }
+    s_accept (self);
+    mailer_delivery_result_t result;
+    int rc;
+    while ((rc = mailer_delivery_next (self->delivery, &result)) != 0) {
+        moved = true;
+        if (rc == 1) {
+            //  A job ended: mfa hears the outcome, and that there is room again
+            if (self->backlog > 0)
+                self->backlog--;
+            s_send_result (self, &result);
+            self->ready_due = true;
+        }
+    }
+    return moved;
 }
 
 //  A From every job falls back on must itself be valid, or nothing could be sent;
@@ -391,46 +399,40 @@ s_start (server_t *self)
     return self->delivery? 0: -1;
 }
 
+//  Each socket is read until it is empty, again while a round read anything,
+//  then the thread waits on them all (pst_actor_wait). One mail.ready ends a
+//  round that changed the credit, however many jobs and results it saw.
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {
-    zpoller_t *poller = zpoller_new (pipe, NULL);
-    for (int i = 0; poller && i < self->nlinks; i++)
-        if (zpoller_add (poller, self->links [i].sock) != 0)
-            zpoller_destroy (&poller);
-    if (poller && mailer_delivery_poll (self->delivery, poller) != 0) {
-        pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
-        zpoller_destroy (&poller);
-    }
+    zsock_t *sockets [MFA_LINKS_MAX + PST_ACTOR_WAIT_MAX];
+    size_t count = 0;
+    for (int i = 0; i < self->nlinks; i++)
+        sockets [count++] = self->links [i].sock;
+    count += mailer_delivery_sockets (self->delivery, sockets + count,
+                                      PST_ACTOR_WAIT_MAX - count);
     s_count_backlog (self);
     s_send_ready (self);
-    while (poller) {
-        int64_t wait = self->next_ready - zclock_time ();
-        void *which = zpoller_wait (poller, wait > 0? (int) wait: 0);
-        if (which == pipe) {
-            if (pst_actor_term_received (pipe))
-                break;
-        }
-        else
-        if (which) {
-            link_t *link = NULL;
-            for (int i = 0; i < self->nlinks && !link; i++)
-                if (which == self->links [i].sock)
-                    link = &self->links [i];
-            if (link)
-                s_handle_jobs (self, link);
-            else
-                s_handle_worker (self, which);
-        }
-        else
-        if (zpoller_terminated (poller))
-            break;
+    bool term = pst_actor_term_pending (pipe);
+    while (!term) {
+        while (s_read_round (self))
+            ;
         if (zclock_time () >= self->next_count)
             s_count_backlog (self);
-        if (zclock_time () >= self->next_ready)
+        if (self->ready_due || zclock_time () >= self->next_ready) {
             s_send_ready (self);
+            self->ready_due = false;
+            //  A send may take a link's commands: read again before waiting
+            continue;
+        }
+        int64_t wait = self->next_ready - zclock_time ();
+        int woke = pst_actor_wait (pipe, sockets, count, -1, wait > 0? (int) wait: 0);
+        if (woke < 0) {
+            pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
+            break;
+        }
+        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
     }
-    zpoller_destroy (&poller);
 }
 
 void

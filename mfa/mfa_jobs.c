@@ -11,7 +11,6 @@
 #include "pst_log.h"
 #include <czmq.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -529,13 +528,11 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "mail jobs sockets could not start");
     free (endpoint);
     free (inproc);
-    //  Not zpoller: zmq_poll looks at every socket before and after it sleeps,
-    //  system calls each, for one message a wake-up. Both sockets are read
-    //  until empty, again while a round moved anything (a send may take the
-    //  other socket's commands), then the thread waits on their descriptors:
-    //  ZeroMQ wakes a reader that found its socket empty (the pipe is looked
-    //  at once here for that reason).
-    bool term = rc != 0 || (zsock_events (pipe) & ZMQ_POLLIN);
+    //  Both sockets are read until empty, again while a round moved anything,
+    //  then the thread waits on them (pst_actor_wait); at least every 100 ms,
+    //  for the jobs that expire
+    bool term = rc != 0 || pst_actor_term_pending (pipe);
+    zsock_t *sockets [2] = { self.jobs, self.inproc };
     if (rc == 0) {
         zsock_set_rcvtimeo (self.jobs, 0);
         zsock_set_rcvtimeo (self.inproc, 0);
@@ -551,15 +548,10 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
             s_expire (&self);
             s_dispatch (&self);
         } while (moved);
-        struct pollfd items [3] = {
-            { zsock_fd (pipe), POLLIN, 0 },
-            { zsock_fd (self.jobs), POLLIN, 0 },
-            { zsock_fd (self.inproc), POLLIN, 0 } };
-        if (poll (items, 3, 100) < 0 && errno != EINTR)
+        int woke = pst_actor_wait (pipe, sockets, 2, -1, 100);
+        if (woke < 0)
             break;
-        if (items [0].revents & POLLIN)
-            while (!term && (zsock_events (pipe) & ZMQ_POLLIN))
-                term = pst_actor_term_received (pipe);
+        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
     }
     s_dispatcher_destroy (&self);
 }

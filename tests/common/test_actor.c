@@ -1,10 +1,12 @@
-//  pst_actor: the start-up report, its failure modes, $TERM, per-thread clean-up.
+//  pst_actor: the start-up report, its failure modes, $TERM, per-thread clean-up,
+//  and the wait on sockets' descriptors.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <czmq.h>
 #include <stdatomic.h>
+#include <unistd.h>
 #include "pst_actor.h"
 #include "pst_crypto.h"
 
@@ -232,6 +234,58 @@ test_thread_end (void **state)
     pst_actor_thread_end ();
 }
 
+//  pst_actor_wait: what woke it, each alone; a command other than $TERM is
+//  read and dropped; a socket read until empty is waited on again.
+static void
+test_actor_wait (void **state)
+{
+    (void) state;
+    zsock_t *owner = NULL;
+    zsock_t *inbox = zsys_create_pipe (&owner);   //  as an actor's pipe
+    zsock_t *pull = zsock_new_pull ("inproc://test-actor-wait");
+    zsock_t *push = zsock_new_push ("inproc://test-actor-wait");
+    int fds [2];
+    assert_non_null (inbox);
+    assert_non_null (pull);
+    assert_non_null (push);
+    assert_int_equal (pipe (fds), 0);
+    zsock_set_rcvtimeo (pull, 0);
+    zsock_t *sockets [1] = { pull };
+
+    //  The first look at each: empty, so their descriptors are armed
+    assert_false (pst_actor_term_pending (inbox));
+    assert_null (zstr_recv (pull));
+    assert_int_equal (pst_actor_wait (inbox, sockets, 1, fds [0], 0), 0);
+
+    zstr_send (push, "job");
+    int woke = pst_actor_wait (inbox, sockets, 1, fds [0], 10000);
+    assert_int_equal (woke, PST_ACTOR_WOKE_SOCKET);
+    char *job = zstr_recv (pull);
+    assert_string_equal (job, "job");
+    zstr_free (&job);
+    assert_null (zstr_recv (pull));
+
+    assert_int_equal (write (fds [1], "x", 1), 1);
+    assert_int_equal (pst_actor_wait (inbox, sockets, 1, fds [0], 10000), PST_ACTOR_WOKE_FD);
+    char byte;
+    assert_int_equal (read (fds [0], &byte, 1), 1);
+
+    //  Another command wakes it and is dropped; $TERM is said
+    zstr_send (owner, "WAKE");
+    assert_int_equal (pst_actor_wait (inbox, sockets, 1, -1, 10000), 0);
+    assert_false (zsock_events (inbox) & ZMQ_POLLIN);
+    zstr_send (owner, "$TERM");
+    assert_int_equal (pst_actor_wait (inbox, sockets, 1, -1, 10000), PST_ACTOR_WOKE_TERM);
+
+    assert_int_equal (pst_actor_wait (inbox, sockets, PST_ACTOR_WAIT_MAX + 1, -1, 0), -1);
+    close (fds [0]);
+    close (fds [1]);
+    zsock_destroy (&push);
+    zsock_destroy (&pull);
+    zsock_destroy (&inbox);
+    zsock_destroy (&owner);
+}
+
 int
 main (void)
 {
@@ -248,6 +302,7 @@ main (void)
         cmocka_unit_test (test_wait_term_drops_other_commands),
         cmocka_unit_test (test_term_received),
         cmocka_unit_test (test_thread_end),
+        cmocka_unit_test (test_actor_wait),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
