@@ -98,17 +98,26 @@ pst_log (pst_log_level_t level, const char *event, ...)
     }
     va_end (args);
 
-    char *text = json_dumps (line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    //  The line and its newline in one write: one system call, and a line
+    //  that no other process writing to the same pipe can split (up to PIPE_BUF)
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII;
+    char small [2048];
+    char *large = NULL;
+    char *text = small;
+    size_t size = json_dumpb (line, small, sizeof small - 1, flags);
+    if (size > sizeof small - 1) {
+        large = (char *) malloc (size + 1);
+        text = large;
+        if (!large || json_dumpb (line, large, size, flags) != size)
+            size = 0;
+    }
     json_decref (line);
-    if (!text)
-        return;
-    pthread_mutex_lock (&s_mutex);
-    size_t size = strlen (text);
-    text [size] = '\0';
-    ssize_t rc = write (s_fd, text, size);
-    if (rc >= 0)
-        rc = write (s_fd, "\n", 1);
-    (void) rc;
-    pthread_mutex_unlock (&s_mutex);
-    free (text);
+    if (size > 0) {
+        text [size] = '\n';
+        pthread_mutex_lock (&s_mutex);
+        ssize_t rc = write (s_fd, text, size + 1);
+        (void) rc;
+        pthread_mutex_unlock (&s_mutex);
+    }
+    free (large);
 }

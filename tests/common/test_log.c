@@ -1,6 +1,6 @@
 /*  Unit tests of pst_log: secrets never reach the output whatever key spelling
-    the caller uses, ordinary fields do, every line is one JSON object, and the
-    level filter works.
+    the caller uses, ordinary fields do, every line is one JSON object written
+    whole, and the level filter works.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +169,32 @@ test_level_filter (void **state)
     unsetenv ("POSTERN_LOG_LEVEL");
 }
 
+//  A line is whole, with one newline at its end, whether it fits the 2 KiB it
+//  is first formatted in or is formatted again on the heap
+static void
+test_lines_whole (void **state)
+{
+    fixture_t *self = *state;
+    static char value [6000];
+    size_t sizes [] = { 10, 2030, 2100, 5000 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes [0]; i++) {
+        memset (value, 'v', sizes [i]);
+        value [sizes [i]] = '\0';
+        pst_log (PST_LOG_ERROR, "long_line", "value", value, NULL);
+        char line [8192];
+        ssize_t got = read (self->fds [0], line, sizeof line);
+        assert_true (got > (ssize_t) sizes [i]);
+        assert_int_equal (line [got - 1], '\n');
+        line [got - 1] = '\0';
+        assert_null (memchr (line, '\n', (size_t) got - 1));
+        json_t *parsed = json_loads (line, 0, NULL);
+        assert_non_null (parsed);
+        assert_string_equal (json_string_value (json_object_get (parsed, "value")), value);
+        json_decref (parsed);
+        assert_int_equal (read (self->fds [0], line, sizeof line), -1);
+    }
+}
+
 int
 main (void)
 {
@@ -177,6 +203,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ordinary_keys_kept, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_values, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_level_filter, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_lines_whole, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
