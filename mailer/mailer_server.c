@@ -15,6 +15,7 @@
 #define HEARTBEAT_MS        1000    //  mail.ready interval (docs/protocol.md)
 #define READY_TTL_MS        3000    //  mfa forgets a silent mailer after 3 s
 #define RESULT_TTL_MS       10000
+#define TERM_LOOK_MS        100     //  longest a busy loop goes without looking for $TERM
 //  Jobs one commit takes at most, and the most credit one mail.ready grants: mfa
 //  may send that many before it hears from us again
 #define ACCEPT_BATCH_MAX    256
@@ -400,8 +401,8 @@ s_start (server_t *self)
 }
 
 //  Each socket is read until it is empty, again while a round read anything,
-//  then the thread waits on them all (pst_actor_wait). One mail.ready ends a
-//  round that changed the credit, however many jobs and results it saw.
+//  then the thread waits on them all (pst_actor_wait). One mail.ready follows
+//  a round that changed the credit, however many jobs and results it saw.
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {
@@ -414,15 +415,25 @@ s_serve (server_t *self, zsock_t *pipe)
     s_count_backlog (self);
     s_send_ready (self);
     bool term = pst_actor_term_pending (pipe);
+    int64_t next_term_look = zclock_time () + TERM_LOOK_MS;
     while (!term) {
-        while (s_read_round (self))
-            ;
+        //  Readiness is said between rounds, not once the sockets run dry: under
+        //  a steady load they may not, and mfa would wait for credit meanwhile
+        bool moved = s_read_round (self);
         if (zclock_time () >= self->next_count)
             s_count_backlog (self);
         if (self->ready_due || zclock_time () >= self->next_ready) {
             s_send_ready (self);
             self->ready_due = false;
-            //  A send may take a link's commands: read again before waiting
+            moved = true;       //  a send may take a link's commands: read again
+        }
+        if (moved) {
+            //  The wait below looks at the pipe; under a steady load it may
+            //  not come for a while, so the pipe is looked at now and then
+            if (zclock_time () >= next_term_look) {
+                term = pst_actor_term_pending (pipe);
+                next_term_look = zclock_time () + TERM_LOOK_MS;
+            }
             continue;
         }
         int64_t wait = self->next_ready - zclock_time ();
