@@ -372,6 +372,9 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
             mailer_delivery_destroy (&self);
             return NULL;
         }
+        //  The owner only reads results with mailer_delivery_next, which must
+        //  not wait; zactor_destroy waits on the pipe with the timeout put back
+        zsock_set_rcvtimeo (zactor_sock (self->workers [i]), 0);
     }
     return self;
 }
@@ -434,10 +437,7 @@ mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
     for (int tried = 0; tried < self->nworkers; tried++) {
         zsock_t *pipe = zactor_sock (self->workers [self->next_worker]);
         self->next_worker = (self->next_worker + 1) % self->nworkers;
-        //  The pipes are only read here; zactor_destroy waits on them with
-        //  the timeout put back (mailer_delivery_destroy)
-        zsock_set_rcvtimeo (pipe, 0);
-        zmsg_t *msg = zmsg_recv (pipe);
+        zmsg_t *msg = zmsg_recv (pipe);     //  never waits: mailer_delivery_new
         if (!msg)
             continue;
         int rc = s_result_from (msg, result) == 0? 1: -1;

@@ -406,7 +406,8 @@ s_start (server_t *self)
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {
-    zsock_t *sockets [MFA_LINKS_MAX + PST_ACTOR_WAIT_MAX];
+    //  At most 16 links and 64 workers (POSTERN_MAILER_CONCURRENCY)
+    zsock_t *sockets [PST_ACTOR_WAIT_MAX];
     size_t count = 0;
     for (int i = 0; i < self->nlinks; i++)
         sockets [count++] = self->links [i].sock;
