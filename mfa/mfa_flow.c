@@ -1,5 +1,6 @@
 #include "mfa_flow.h"
 #include "mfa_authenticators.h"
+#include "mfa_job_id.h"
 #include "mfa_otp.h"
 #include "mfa_template.h"
 #include "mfa_verify.h"
@@ -156,8 +157,10 @@ typedef struct {
     char authenticator_id [64];
     char code [7];
     char oob_code [64];
-    char job_id [33];
-    int64_t challenge_id;
+    char oob_hash [65];
+    char code_hmac [65];
+    char token_hash [65];       //  the mfa_token's the challenge belongs to
+    char job_id [MFA_JOB_ID_SIZE];
     int64_t expires_at;
     int otp;                    //  an otp authenticator: nothing to send
 } s_challenge_t;
@@ -188,27 +191,24 @@ s_send_allowed (mfa_worker_t *self, pst_msg_t *reply, s_challenge_t *challenge,
     return 0;
 }
 
-//  Inside the caller's transaction: a new challenge in state "sending" and its
-//  job row. The code itself only exists in memory until the mailer has it.
+//  The challenge's code, oob_code and job, in memory only: its rows are
+//  written once, after a mailer holds the job (s_deliver_txn), so that a
+//  challenge costs the writer one unit after its mail instead of two. -1
+//  after failing reply.
 static int
-s_challenge_prepare (mfa_worker_t *self, pst_msg_t *reply, const char *token_hash,
-                     s_challenge_t *challenge)
+s_challenge_make (mfa_worker_t *self, pst_msg_t *reply, const char *token_hash,
+                  s_challenge_t *challenge)
 {
-    mfa_store_t *store = mfa_worker_store (self);
     int64_t now = mfa_worker_now_ms (self);
     pst_random_code6 (challenge->code);
-    pst_random_token (challenge->oob_code, sizeof challenge->oob_code, MFA_RANDOM_BYTES);
-    pst_random_hex (challenge->job_id, sizeof challenge->job_id, 16);
+    if (!token_hash || strlen (token_hash) >= sizeof challenge->token_hash
+    ||  pst_random_token (challenge->oob_code, sizeof challenge->oob_code, MFA_RANDOM_BYTES)
+    ||  mfa_job_id_new (now, challenge->job_id))
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "The challenge could not be made");
+    snprintf (challenge->token_hash, sizeof challenge->token_hash, "%s", token_hash);
     challenge->expires_at = now + mfa_worker_config (self)->code_ttl_s * 1000LL;
-    char oob_hash [65], code_hmac [65];
-    pst_sha256_hex (challenge->oob_code, strlen (challenge->oob_code), oob_hash);
-    mfa_worker_code_hmac (self, challenge->code, code_hmac);
-    challenge->challenge_id = mfa_store_challenge_insert (store, oob_hash, challenge->user_id,
-        challenge->authenticator_id, token_hash, code_hmac, challenge->expires_at, now);
-    if (challenge->challenge_id < 0
-    ||  mfa_store_job_insert (store, challenge->job_id, challenge->challenge_id,
-                              challenge->user_id, "queued", now))
-        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    pst_sha256_hex (challenge->oob_code, strlen (challenge->oob_code), challenge->oob_hash);
+    mfa_worker_code_hmac (self, challenge->code, challenge->code_hmac);
     return 0;
 }
 
@@ -257,9 +257,12 @@ typedef struct {
     json_t *answer;             //  the reply's body when it succeeds (borrowed)
 } s_deliver_t;
 
-//  Commits the prepared challenge as pending (superseding the authenticator's
-//  earlier ones, S7) once a mailer holds its job, or voids it when none took it
-//  (S20): a void that commits although the reply fails.
+//  The challenge's rows, written once its mail is settled: pending, with its
+//  job, superseding the authenticator's earlier ones (S7), once a mailer holds
+//  the job; void when none took it (S20) or the authenticator was deleted
+//  meanwhile, a record that commits although the reply fails. The mailer's
+//  result may be there already (mfa_store_job_put): a failed delivery's `fn`
+//  event is written now that its user is known.
 static int
 s_deliver_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                void *args, mfa_outcome_t *outcome)
@@ -271,20 +274,45 @@ s_deliver_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     int64_t now = mfa_worker_now_ms (self);
     snprintf (outcome->user_id, sizeof outcome->user_id, "%s", challenge->user_id);
     snprintf (outcome->client_id, sizeof outcome->client_id, "%s", challenge->client_id);
-    if (deliver->sent) {
-        outcome->detail = "no mailer accepted the message";
-        int rc = mfa_store_challenge_move (store, challenge->challenge_id, "sending", "void") < 0
-              || mfa_store_job_update (store, challenge->job_id, "refused", "no mailer accepted",
-                                       now, NULL) < 0? -1: 0;
-        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The email could not be sent. Try again later.");
-        return rc;
-    }
-    if (mfa_store_challenge_supersede (store, challenge->authenticator_id,
-                                       challenge->challenge_id) < 0
-    ||  mfa_store_challenge_move (store, challenge->challenge_id, "sending", "pending") != 1
-    ||  mfa_store_job_update (store, challenge->job_id, "accepted", NULL, now, NULL) < 0) {
+    //  The authenticator may have been deleted while the mail went out: its
+    //  challenges are void then (mfa_store_authenticator_delete), this one too
+    int exists = mfa_store_authenticator_exists (store, challenge->authenticator_id);
+    if (exists < 0) {
         outcome->detail = "database unavailable";
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
+    int held = deliver->sent == 0 && exists;
+    int64_t id = mfa_store_challenge_insert (store, challenge->oob_hash, challenge->user_id,
+        challenge->authenticator_id, challenge->token_hash, challenge->code_hmac,
+        held? "pending": "void", challenge->expires_at, now);
+    char state [MFA_JOB_STATE_SIZE];
+    char *detail = NULL;
+    int rc = id < 0
+          || (held && mfa_store_challenge_supersede (store, challenge->authenticator_id, id) < 0)
+          || mfa_store_job_put (store, challenge->job_id, id, challenge->user_id,
+                                held? "accepted": "refused", now, state, &detail)? -1: 0;
+    if (rc == 0 && (streq (state, "failed") || streq (state, "expired"))) {
+        mfa_audit_t event = {
+            .type = "fn", .user_id = challenge->user_id, .result = "failure",
+            .detail = detail && *detail? detail: state
+        };
+        rc = mfa_store_audit (store, &event, now);
+    }
+    free (detail);
+    if (rc) {
+        outcome->detail = "database unavailable";
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
+    //  Both failures commit: the void challenge is the record of what was not sent
+    if (!exists) {
+        outcome->detail = "authenticator deleted while its code was mailed";
+        pst_msg_fail (reply, PST_ERR_INVALID_REQUEST, "Invalid authenticator_id.");
+        return 0;
+    }
+    if (!held) {
+        outcome->detail = "no mailer accepted the message";
+        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The email could not be sent. Try again later.");
+        return 0;
     }
     outcome->detail = "code sent";
     json_t *answer = json_incref (deliver->answer);
@@ -292,7 +320,7 @@ s_deliver_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     return 0;
 }
 
-//  Mails the prepared challenge, then commits what became of it; on success
+//  Mails the challenge, then commits what became of it; on success
 //  answer (borrowed) is the reply's body. The handler's last transaction.
 static int
 s_challenge_deliver (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
@@ -402,7 +430,7 @@ s_associate_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
         outcome->detail = "further email authenticator associated";
     else
     if (rc == 0)
-        rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), state->challenge);
+        rc = s_challenge_make (self, reply, s_token_str (token, "hash"), state->challenge);
     json_decref (token);
     return rc;
 }
@@ -550,7 +578,7 @@ s_challenge_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
     if (rc == 0)
         rc = s_send_allowed (self, reply, challenge, outcome);
     if (rc == 0)
-        rc = s_challenge_prepare (self, reply, s_token_str (token, "hash"), challenge);
+        rc = s_challenge_make (self, reply, s_token_str (token, "hash"), challenge);
     json_decref (token);
     return rc;
 }

@@ -1,4 +1,5 @@
 #include "mfa_jobs_ops.h"
+#include "mfa_job_id.h"
 #include "mfa_provider.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -22,10 +23,17 @@ s_result_unit (mfa_store_t *store, void *args)
     char *user_id = NULL;
     int rc = mfa_store_job_update (store, record->job_id, record->state, record->detail,
                                    record->now, &user_id);
+    //  Ahead of its challenge, whose worker commits once the mailer's
+    //  acknowledgement reaches it: the row waits for it (mfa_store_job_put),
+    //  which then writes the `fn` event
+    bool ahead = rc == 0 && mfa_job_id_settling (record->job_id, record->now);
+    if (ahead && mfa_store_job_result_first (store, record->job_id, record->state,
+                                             record->detail, record->now) != 0)
+        ahead = false;
     pst_log (streq (record->state, "sent") || streq (record->state, "cancelled")
              ? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
              "job_id", record->job_id, "result", record->state, "user_id", user_id,
-             "known", rc == 1? "yes": "no", NULL);
+             "known", rc == 1? "yes": ahead? "not yet": "no", NULL);
     if (rc == 1 && record->failed) {
         mfa_audit_t event = {
             .type = "fn", .user_id = user_id, .result = "failure",
@@ -79,8 +87,10 @@ mfa_jobs_ops_record_result (const pst_msg_t *msg, const mfa_config_t *config,
 }
 
 //  mail.check: may the mailer still send this job? Only while its code can
-//  complete the challenge (S22); a job we do not know is dead. Answered here from
-//  our own store: it is one indexed read, and the mailer waits for it.
+//  complete the challenge (S22). A job we do not know is dead, unless it was
+//  made a moment ago: its challenge may not be committed yet (mfa_job_id), so
+//  the mailer is told to ask again later. Answered here from our own store:
+//  it is one indexed read, and the mailer waits for it.
 void
 mfa_jobs_ops_check (const pst_msg_t *msg, pst_msg_t *reply, mfa_store_t *store,
                     const mfa_config_t *config)
@@ -89,16 +99,21 @@ mfa_jobs_ops_check (const pst_msg_t *msg, pst_msg_t *reply, mfa_store_t *store,
     //  Our job ids are 32 hex characters: a longer one was never ours, and is
     //  neither looked up nor logged
     int ours = strnlen (job_id, 65) <= 64;
+    int64_t now = mfa_config_now_ms (config);
+    int known = 0;
     int live = !ours? 0
-             : store? mfa_store_job_live (store, job_id,
-                                                mfa_config_now_ms (config))
+             : store? mfa_store_job_live (store, job_id, now, &known)
              : -1;
+    bool settling = live == 0 && !known && mfa_job_id_settling (job_id, now);
     if (live < 0)
         pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     else
+    if (settling)
+        pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The job is not recorded yet. Ask again later.");
+    else
         json_object_set_new (pst_msg_body (reply), "live", json_boolean (live));
     pst_log (PST_LOG_DEBUG, "mail_check", "job_id", ours? job_id: NULL,
-             "live", live == 1? "yes": live == 0? "no": "error", NULL);
+             "live", live == 1? "yes": settling? "not yet": live == 0? "no": "error", NULL);
 }
 
 void

@@ -129,6 +129,9 @@ int
     mfa_store_authenticator_insert (mfa_store_t *self, const char *id, const char *user_id,
                                     const char *type, const char *email, int active,
                                     int64_t now);
+//  1 when an authenticator of that id exists (active or not), 0 when not, -1 on error.
+int
+    mfa_store_authenticator_exists (mfa_store_t *self, const char *id);
 //  Deletes the user's inactive authenticators of type and voids their challenges.
 int
     mfa_store_authenticator_drop_inactive (mfa_store_t *self, const char *user_id,
@@ -201,11 +204,13 @@ typedef struct {
     int attempts;
 } mfa_challenge_t;
 
-//  New challenge in state "sending"; returns its id, or -1.
+//  New challenge in state (pending once a mailer holds its code, void when
+//  none took it); returns its id, or -1.
 int64_t
     mfa_store_challenge_insert (mfa_store_t *self, const char *oob_hash, const char *user_id,
                                 const char *authenticator_id, const char *token_hash,
-                                const char *code_hmac, int64_t expires_at, int64_t now);
+                                const char *code_hmac, const char *state, int64_t expires_at,
+                                int64_t now);
 //  1 found (challenge filled), 0 unknown, -1 error.
 int
     mfa_store_challenge_get (mfa_store_t *self, const char *oob_hash, mfa_challenge_t *challenge);
@@ -248,9 +253,22 @@ int
 //  ---------------------------------------------------------------------------
 //  Mail jobs (state only: the message, which holds the code, never lands here)
 
+#define MFA_JOB_STATE_SIZE  16
+
+//  The job of challenge_id, for user_id, in state; when the mailer's result
+//  was recorded first (mfa_store_job_result_first) its row keeps that result
+//  and gains the challenge and user. held gets the state the row holds after;
+//  *detail_p (if given) its detail, caller frees. 0, or -1 on error.
 int
-    mfa_store_job_insert (mfa_store_t *self, const char *job_id, int64_t challenge_id,
-                          const char *user_id, const char *state, int64_t now);
+    mfa_store_job_put (mfa_store_t *self, const char *job_id, int64_t challenge_id,
+                       const char *user_id, const char *state, int64_t now,
+                       char held [MFA_JOB_STATE_SIZE], char **detail_p);
+//  A mailer's result for a job whose challenge is not recorded yet
+//  (mfa_job_id_settling): a row with no challenge and no user, which
+//  mfa_store_job_put completes. A row already there is left as it is. 0 or -1.
+int
+    mfa_store_job_result_first (mfa_store_t *self, const char *job_id, const char *state,
+                                const char *detail, int64_t now);
 //  Sets the job's state and detail; *user_id_p (if given) gets the job's user,
 //  caller frees. 1 updated, 0 unknown job, -1 error.
 int
@@ -318,10 +336,12 @@ int
 //  Mail checks (mail.check, S22)
 
 //  1 when the job's code can still complete its challenge: the challenge is
-//  sending or pending and expires_at is after now. 0 when it cannot (used,
-//  superseded, void, expired, or no such job), -1 on error.
+//  pending and expires_at is after now. 0 when it cannot (used, superseded,
+//  void, expired, or no such job), -1 on error. *known_p: 1 when the job has
+//  a row, 0 when not (the caller tells a job not recorded yet from one never
+//  ours: mfa_job_id_settling).
 int
-    mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now);
+    mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now, int *known_p);
 
 //  ---------------------------------------------------------------------------
 //  Mail as data: the Management API's email templates and email provider, each

@@ -55,6 +55,18 @@ mfa_store_authenticator_insert (mfa_store_t *self, const char *id, const char *u
 }
 
 int
+mfa_store_authenticator_exists (mfa_store_t *self, const char *id)
+{
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
+        "SELECT 1 FROM authenticators WHERE id = ?", "t", id);
+    if (!stmt)
+        return -1;
+    int rc = mfa_store_sql_step (self, stmt);
+    pst_sql_done (stmt);
+    return rc;
+}
+
+int
 mfa_store_authenticator_drop_inactive (mfa_store_t *self, const char *user_id, const char *type)
 {
     if (mfa_store_sql_run (self,

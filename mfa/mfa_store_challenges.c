@@ -2,6 +2,7 @@
 //  ask for, and the mail jobs that carry their codes (state only).
 #include "mfa_store.h"
 #include "mfa_store_sql.h"
+#include <stdlib.h>
 
 //  ---------------------------------------------------------------------------
 //  mfa_tokens
@@ -59,13 +60,15 @@ mfa_store_token_use (mfa_store_t *self, const char *token_hash)
 int64_t
 mfa_store_challenge_insert (mfa_store_t *self, const char *oob_hash, const char *user_id,
                             const char *authenticator_id, const char *token_hash,
-                            const char *code_hmac, int64_t expires_at, int64_t now)
+                            const char *code_hmac, const char *state, int64_t expires_at,
+                            int64_t now)
 {
     pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "INSERT INTO challenges (oob_hash, user_id, authenticator_id, token_hash, code_hmac,"
-        " expires_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)"
+        " expires_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " RETURNING id",
-        "tttttii", oob_hash, user_id, authenticator_id, token_hash, code_hmac, expires_at, now);
+        "tttttiti", oob_hash, user_id, authenticator_id, token_hash, code_hmac, expires_at,
+        state, now);
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
@@ -142,13 +145,47 @@ mfa_store_challenge_attempt (mfa_store_t *self, int64_t id, int max, int64_t now
 //  Mail jobs
 
 int
-mfa_store_job_insert (mfa_store_t *self, const char *job_id, int64_t challenge_id,
-                      const char *user_id, const char *state, int64_t now)
+mfa_store_job_put (mfa_store_t *self, const char *job_id, int64_t challenge_id,
+                   const char *user_id, const char *state, int64_t now,
+                   char held [MFA_JOB_STATE_SIZE], char **detail_p)
+{
+    *held = '\0';
+    if (detail_p)
+        *detail_p = NULL;
+    //  The mailer's result may have come first (mfa_job_id): its row keeps the
+    //  result and gains the challenge and user it was waiting for
+    pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
+        "INSERT INTO mail_jobs (job_id, challenge_id, user_id, state, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET"
+        " challenge_id = excluded.challenge_id, user_id = excluded.user_id"
+        " RETURNING state, detail", "tittii", job_id, challenge_id, user_id, state, now, now);
+    if (!stmt)
+        return -1;
+    int rc = mfa_store_sql_step (self, stmt);
+    if (rc == 1) {
+        mfa_store_sql_copy (stmt, 0, held, MFA_JOB_STATE_SIZE);
+        if (detail_p)
+            *detail_p = pst_sql_strdup (stmt, 1);
+    }
+    //  RETURNING statements apply their change when stepped to completion
+    if (rc == 1 && mfa_store_sql_step (self, stmt) != 0)
+        rc = -1;
+    pst_sql_done (stmt);
+    if (rc != 1 && detail_p) {
+        free (*detail_p);
+        *detail_p = NULL;
+    }
+    return rc == 1? 0: -1;
+}
+
+int
+mfa_store_job_result_first (mfa_store_t *self, const char *job_id, const char *state,
+                            const char *detail, int64_t now)
 {
     return mfa_store_sql_run (self,
-        "INSERT INTO mail_jobs (job_id, challenge_id, user_id, state, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)", "tittii", job_id, challenge_id, user_id, state,
-        now, now) == 1? 0: -1;
+        "INSERT INTO mail_jobs (job_id, state, detail, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO NOTHING", "tttii",
+        job_id, state, detail, now, now) < 0? -1: 0;
 }
 
 int
@@ -175,17 +212,23 @@ mfa_store_job_update (mfa_store_t *self, const char *job_id, const char *state,
 //  Mail checks
 
 int
-mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now)
+mfa_store_job_live (mfa_store_t *self, const char *job_id, int64_t now, int *known_p)
 {
-    //  A challenge still 'sending' counts: its worker may not have committed it
-    //  as pending yet when a mailer's first retry asks
+    //  'sending' is the state a challenge had, before its mail, in databases
+    //  written before challenges were stored once their mail was held
     pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
-        "SELECT 1 FROM mail_jobs JOIN challenges ON challenges.id = mail_jobs.challenge_id"
-        " WHERE mail_jobs.job_id = ? AND challenges.state IN ('sending', 'pending')"
-        " AND challenges.expires_at > ?", "ti", job_id, now);
+        "SELECT CASE WHEN challenges.state IN ('sending', 'pending')"
+        " AND challenges.expires_at > ? THEN 1 ELSE 0 END FROM mail_jobs LEFT JOIN challenges ON challenges.id = mail_jobs.challenge_id"
+        " WHERE mail_jobs.job_id = ?", "it", now, job_id);
+    *known_p = 0;
     if (!stmt)
         return -1;
     int rc = mfa_store_sql_step (self, stmt);
+    int live = 0;
+    if (rc == 1) {
+        *known_p = 1;
+        live = pst_sql_int64 (stmt, 0) != 0;
+    }
     pst_sql_done (stmt);
-    return rc;
+    return rc < 0? -1: live;
 }

@@ -1,8 +1,10 @@
 //  Service tests of what mfa.db's commits cost (each one an fsync, S28): a
-//  challenge commits twice (its claim on the request id inside the first
-//  transaction, its audit row and kept reply inside the second), a verification
-//  once, parallel challenges share their commits (mfa_writer's group commit), and
-//  a request id sent twice at once still runs once (S26).
+//  challenge commits twice (its claim on the request id and the send bucket
+//  before the mail; its rows, audit row and kept reply after it), a verification
+//  once, parallel challenges share their commits (mfa_writer's group commit), a
+//  request id sent twice at once still runs once (S26), a mailer's result or
+//  check that comes before its challenge's commit is not lost, and an
+//  authenticator deleted while its code was mailed leaves the challenge void.
 //
 //  Commits are counted as SQLite writes them: the commit frames of mfa.db's WAL.
 //  Batches are made deterministic without timing: the test holds the write lock
@@ -177,7 +179,7 @@ test_a_challenge_commits_twice (void **state)
     s_wal_reset (fixture);
     pst_msg_t *reply = mfa_test_challenge (fixture->mfa, token);
     assert_reply_ok (reply);
-    //  Before the mail (claim, challenge, job) and after it (pending, audit, reply)
+    //  Before the mail (claim, send bucket) and after it (challenge, job, audit, reply)
     assert_int_equal (s_wal_commits (fixture), 2);
     char *oob_code = strdup (pst_msg_get_str (reply, "oob_code"));
     pst_msg_destroy (&reply);
@@ -297,11 +299,138 @@ test_a_request_id_sent_twice_at_once_runs_once (void **state)
     free (token);
 }
 
+//  mail.check {job_id} from sock: the reply
+static pst_msg_t *
+s_mail_check (zsock_t *sock, const char *job_id)
+{
+    pst_msg_t *request = pst_msg_new_request ("mail.check", WAIT_LIMIT_MS);
+    json_object_set_new (pst_msg_body (request), "job_id", json_string (job_id));
+    assert_int_equal (pst_bus_send (sock, NULL, request), 0);
+    pst_msg_destroy (&request);
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    pst_msg_t *reply = zpoller_wait (poller, WAIT_LIMIT_MS)? pst_bus_recv_dealer (sock): NULL;
+    zpoller_destroy (&poller);
+    assert_non_null (reply);
+    return reply;
+}
+
+//  A challenge's rows are written once its mailer holds the job, so the
+//  mailer's word on the job can come first: a check is told to ask again
+//  later, and a result waits in a row of its own for the challenge, which
+//  then writes the failed delivery's `fn` event with its user.
+static void
+test_a_mailers_word_before_its_challenge (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|ria", "ria@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|ria", "ria@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    zsock_t *mailer = test_keys_dealer ("mailer", "mfa", fixture->mfa->jobs);
+    assert_non_null (mailer);
+
+    test_mailer_hold (fixture->mailer, 1);
+    pst_msg_t *request = s_challenge_request (token);
+    s_send (client, request);
+    pst_msg_destroy (&request);
+    s_wait_jobs (fixture, jobs + 1);
+    char *job = test_mailer_last (fixture->mailer);
+    json_t *body = json_loads (job, 0, NULL);
+    char *job_id = strdup (json_string_value (json_object_get (body, "job_id")));
+    json_decref (body);
+    zstr_free (&job);
+    char sql [300];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM mail_jobs WHERE job_id = '%s'", job_id);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, sql), 0);
+
+    //  Not recorded yet: ask again later; an id that was never ours: dead
+    pst_msg_t *reply = s_mail_check (mailer, job_id);
+    assert_reply_error (reply, "temporarily_unavailable", NULL);
+    pst_msg_destroy (&reply);
+    reply = s_mail_check (mailer, "0123456789abcdef0123456789abcdef");
+    assert_reply_ok (reply);
+    assert_true (json_is_false (json_object_get (pst_msg_body (reply), "live")));
+    pst_msg_destroy (&reply);
+
+    //  The result first: kept, with no user yet, and no `fn` event
+    assert_int_equal (test_mailer_report (fixture->mailer, job_id, "failed"), 0);
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM mail_jobs WHERE job_id = '%s'"
+              " AND state = 'failed' AND user_id IS NULL AND challenge_id IS NULL", job_id);
+    assert_int_equal (mfa_test_db_wait (fixture->mfa, sql, 1, WAIT_LIMIT_MS), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'fn' AND user_id = 'auth0|ria'"), 0);
+
+    //  Then the acknowledgement: the challenge is answered and recorded, its
+    //  job keeps the result and gains the challenge and the user
+    test_mailer_hold (fixture->mailer, 0);
+    reply = s_receive (client);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM mail_jobs JOIN challenges"
+              " ON challenges.id = mail_jobs.challenge_id WHERE job_id = '%s'"
+              " AND mail_jobs.state = 'failed' AND mail_jobs.user_id = 'auth0|ria'"
+              " AND challenges.state = 'pending'", job_id);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, sql), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE type = 'fn' AND user_id = 'auth0|ria'"
+        " AND result = 'failure' AND detail = '550 mailbox unavailable'"), 1);
+    //  and a check now finds the code live
+    reply = s_mail_check (mailer, job_id);
+    assert_reply_ok (reply);
+    assert_true (json_is_true (json_object_get (pst_msg_body (reply), "live")));
+    pst_msg_destroy (&reply);
+
+    free (job_id);
+    zsock_destroy (&mailer);
+    pst_client_destroy (&client);
+    free (token);
+}
+
+//  An authenticator deleted while its code is mailed: the challenge is
+//  recorded void, as deleting it would have made it, and its code completes
+//  nothing
+static void
+test_an_authenticator_deleted_while_its_code_is_mailed (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|sol", "sol@example.com", NULL);
+    char *token = mfa_test_begin (fixture->mfa, "auth0|sol", "sol@example.com");
+    int jobs = test_mailer_count (fixture->mailer);
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+
+    test_mailer_hold (fixture->mailer, 1);
+    pst_msg_t *request = s_challenge_request (token);
+    s_send (client, request);
+    pst_msg_destroy (&request);
+    s_wait_jobs (fixture, jobs + 1);
+    pst_sql_t *db = mfa_test_db (fixture->mfa);
+    assert_int_equal (pst_sql_run (db, "DELETE FROM authenticators"
+                                   " WHERE user_id = 'auth0|sol' AND type = 'email'", ""), 1);
+    pst_sql_close (&db);
+    test_mailer_hold (fixture->mailer, 0);
+    pst_msg_t *reply = s_receive (client);
+    assert_reply_error (reply, "invalid_request", "Invalid authenticator_id.");
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE user_id = 'auth0|sol' AND state = 'pending'"), 0);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM challenges WHERE user_id = 'auth0|sol' AND state = 'void'"), 1);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM audit WHERE user_id = 'auth0|sol'"
+        " AND type = 'gd_send_email_failure'"), 1);
+    pst_client_destroy (&client);
+    free (token);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_a_request_id_sent_twice_at_once_runs_once,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_mailers_word_before_its_challenge,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_an_authenticator_deleted_while_its_code_is_mailed,
                                          s_setup, s_teardown),
     };
     //  Commits counted in SQLite's WAL: the SQLite run's alone

@@ -119,9 +119,8 @@ s_challenge (mfa_store_t *store, const char *oob_hash, const char *authenticator
 {
     int64_t id = mfa_store_challenge_insert (store, oob_hash, "u1", authenticator, "tokenhash",
                                              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                                             expires, 1000);
+                                             "pending", expires, 1000);
     assert_true (id > 0);
-    assert_int_equal (mfa_store_challenge_move (store, id, "sending", "pending"), 1);
     return id;
 }
 
@@ -257,9 +256,8 @@ test_authenticator_delete (void **state)
     const char *code_hash = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789cdef";
     assert_int_equal (mfa_store_recovery_set (store, "u1", code_hash, 1), 0);
     s_challenge (store, "h1", "email|dev_A", 10000);
-    int64_t other = mfa_store_challenge_insert (store, "h2", "u2", "email|dev_B", "tokenhash",
-                                                code_hash, 10000, 1000);
-    assert_int_equal (mfa_store_challenge_move (store, other, "sending", "pending"), 1);
+    assert_true (mfa_store_challenge_insert (store, "h2", "u2", "email|dev_B", "tokenhash",
+                                             code_hash, "pending", 10000, 1000) > 0);
 
     //  Only the owner's id deletes anything
     assert_int_equal (mfa_store_authenticator_delete (store, "u1", "email|dev_B"), 0);
@@ -430,7 +428,7 @@ test_prune_in_slices (void **state)
         int64_t expires_at = now - 2 * day_ms - i;
         assert_int_equal (mfa_store_token_insert (store, token, fields, expires_at, expires_at), 0);
         assert_true (mfa_store_challenge_insert (store, oob, "u1", "email|a", token, "hmac",
-                                                 expires_at, expires_at) > 0);
+                                                 "used", expires_at, expires_at) > 0);
     }
     //  and one still within its day
     assert_int_equal (mfa_store_token_insert (store, "token-recent", fields, now - day_ms / 2,
