@@ -8,6 +8,8 @@
     event's date in Unix ms (13 digits), the service's tag (one digit) and the
     row's id (19 digits), all decimal and fixed-width: log_ids sort as the
     events do, across both tables, and a checkpoint names a place in both.
+    Two services' events of the same millisecond sort authn's first, although
+    when one request makes both, mfa's happened first.
 
     The query (Auth0's two ways of reading):
     - by checkpoint: from (a log_id) and take (1 to 100, default 50): the
