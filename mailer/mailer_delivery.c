@@ -5,6 +5,7 @@
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -23,11 +24,23 @@ typedef struct {
     atomic_llong writes;            //  jobs ended or put back, by all workers
     atomic_llong checkpointed;      //  writes when the last checkpoint began
     atomic_llong checkpoint_at;     //  when it began, zclock_mono ms
+    pthread_mutex_t lock;           //  guards handed
+    zlistx_t *handed;               //  mailer_job_t stored as claimed, first come first
+                                    //  served: the workers take these before the outbox
 } shared_t;
+
+//  A worker as its owner sees it. idle is set by the worker before it looks at
+//  handed a last time and waits, so a job handed meanwhile is either found by
+//  that look or finds the flag (mailer_delivery_wake)
+typedef struct {
+    shared_t *shared;
+    zactor_t *actor;
+    atomic_int idle;
+} slot_t;
 
 struct _mailer_delivery_t {
     shared_t shared;                //  the workers point here: the struct stays put
-    zactor_t **workers;
+    slot_t *slots;                  //  nworkers of them, allocated once: they stay put too
     int nworkers;
     int next_worker;                //  the pipe mailer_delivery_next reads first
 };
@@ -35,6 +48,7 @@ struct _mailer_delivery_t {
 //  One worker's own state
 typedef struct {
     shared_t *shared;
+    slot_t *slot;
     zsock_t *pipe;
     mailer_outbox_t *outbox;
     mailer_smtp_t *smtp;
@@ -297,12 +311,41 @@ s_checkpoint_when_due (worker_t *self)
     mailer_outbox_checkpoint (self->outbox);
 }
 
+//  The first job handed over in memory, or NULL
+static mailer_job_t *
+s_take_handed (shared_t *shared)
+{
+    pthread_mutex_lock (&shared->lock);
+    mailer_job_t *job = (mailer_job_t *) zlistx_detach (shared->handed, NULL);
+    pthread_mutex_unlock (&shared->lock);
+    return job;
+}
+
+static size_t
+s_handed_count (shared_t *shared)
+{
+    pthread_mutex_lock (&shared->lock);
+    size_t count = zlistx_size (shared->handed);
+    pthread_mutex_unlock (&shared->lock);
+    return count;
+}
+
+//  Fresh jobs come handed over in memory (mailer_delivery_hand), already
+//  stored as claimed; the outbox is looked at for due rows (retries, rows
+//  recovered at start) only when one may be due, so a wake-up for a fresh
+//  job costs no write transaction of its own.
 static void
 s_worker_loop (worker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->pipe, NULL);
+    int64_t next_look = 0;          //  when due rows are looked for next, Unix ms
     while (poller && !atomic_load (&self->shared->stop)) {
-        mailer_job_t *job = mailer_outbox_claim (self->outbox, zclock_time ());
+        mailer_job_t *job = s_take_handed (self->shared);
+        if (!job && zclock_time () >= next_look) {
+            job = mailer_outbox_claim (self->outbox, zclock_time ());
+            if (!job)
+                next_look = zclock_time () + s_idle_wait_ms (self);
+        }
         if (job) {
             s_deliver (self, job);
             mailer_job_destroy (&job);
@@ -310,9 +353,18 @@ s_worker_loop (worker_t *self)
             continue;
         }
         s_checkpoint_when_due (self);
-        if (zpoller_wait (poller, s_idle_wait_ms (self)) == self->pipe) {
+        atomic_store (&self->slot->idle, 1);
+        if (s_handed_count (self->shared) > 0) {
+            atomic_store (&self->slot->idle, 0);
+            continue;
+        }
+        int64_t wait = next_look - zclock_time ();
+        void *which = zpoller_wait (poller, wait < 0? 0: wait > WORKER_IDLE_MS? WORKER_IDLE_MS
+                                                         : (int) wait);
+        atomic_store (&self->slot->idle, 0);
+        if (which == self->pipe) {
             if (pst_actor_term_received (self->pipe))
-                break;      //  else a nudge to look for work now
+                break;      //  else a nudge: a job was handed over
         }
         else
         if (zpoller_terminated (poller))
@@ -324,7 +376,8 @@ s_worker_loop (worker_t *self)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
-    worker_t self = { (shared_t *) args, pipe, NULL, NULL, NULL, 0 };
+    slot_t *slot = (slot_t *) args;
+    worker_t self = { slot->shared, slot, pipe, NULL, NULL, NULL, 0 };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);
     if (self.outbox && mailer_outbox_for_delivery (self.outbox) != 0)
         mailer_outbox_destroy (&self.outbox);
@@ -360,21 +413,26 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
     atomic_init (&self->shared.writes, 0);
     atomic_init (&self->shared.checkpointed, 0);
     atomic_init (&self->shared.checkpoint_at, 0);
+    pthread_mutex_init (&self->shared.lock, NULL);
+    self->shared.handed = zlistx_new ();
     self->nworkers = config->concurrency > 0? config->concurrency: 1;
-    self->workers = (zactor_t **) calloc ((size_t) self->nworkers, sizeof (zactor_t *));
-    if (!self->workers) {
+    self->slots = (slot_t *) calloc ((size_t) self->nworkers, sizeof (slot_t));
+    if (!self->slots || !self->shared.handed) {
         mailer_delivery_destroy (&self);
         return NULL;
     }
     for (int i = 0; i < self->nworkers; i++) {
-        self->workers [i] = pst_actor_new (s_worker_actor, &self->shared, NULL);
-        if (!self->workers [i]) {
+        slot_t *slot = &self->slots [i];
+        slot->shared = &self->shared;
+        atomic_init (&slot->idle, 0);
+        slot->actor = pst_actor_new (s_worker_actor, slot, NULL);
+        if (!slot->actor) {
             mailer_delivery_destroy (&self);
             return NULL;
         }
         //  The owner only reads results with mailer_delivery_next, which must
         //  not wait; zactor_destroy waits on the pipe with the timeout put back
-        zsock_set_rcvtimeo (zactor_sock (self->workers [i]), 0);
+        zsock_set_rcvtimeo (zactor_sock (slot->actor), 0);
     }
     return self;
 }
@@ -386,24 +444,52 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
         mailer_delivery_t *self = *self_p;
         //  A delivery in progress sees the flag and gives up (MAILER_SMTP_ABORTED)
         atomic_store (&self->shared.stop, 1);
-        for (int i = 0; self->workers && i < self->nworkers; i++) {
+        for (int i = 0; self->slots && i < self->nworkers; i++) {
             //  zactor_destroy waits on the pipe for the worker's end
-            if (self->workers [i])
-                zsock_set_rcvtimeo (zactor_sock (self->workers [i]), -1);
-            zactor_destroy (&self->workers [i]);
+            if (self->slots [i].actor)
+                zsock_set_rcvtimeo (zactor_sock (self->slots [i].actor), -1);
+            zactor_destroy (&self->slots [i].actor);
         }
-        free (self->workers);
+        free (self->slots);
+        //  Jobs nobody took stay claimed in the outbox: the next start recovers them
+        mailer_job_t *job;
+        while (self->shared.handed
+        &&     (job = (mailer_job_t *) zlistx_detach (self->shared.handed, NULL)))
+            mailer_job_destroy (&job);
+        zlistx_destroy (&self->shared.handed);
+        pthread_mutex_destroy (&self->shared.lock);
         free (self);
         *self_p = NULL;
     }
 }
 
 void
+mailer_delivery_hand (mailer_delivery_t *self, mailer_job_t **job_p)
+{
+    mailer_job_t *job = *job_p;
+    *job_p = NULL;
+    job->attempts = 1;
+    pthread_mutex_lock (&self->shared.lock);
+    void *handle = zlistx_add_end (self->shared.handed, job);
+    pthread_mutex_unlock (&self->shared.lock);
+    if (!handle)
+        mailer_job_destroy (&job);      //  its row waits for the next start's recovery
+}
+
+void
 mailer_delivery_wake (mailer_delivery_t *self)
 {
-    //  A full pipe means the worker has a nudge waiting already
-    for (int i = 0; i < self->nworkers; i++)
-        zmq_send (zsock_resolve (self->workers [i]), "WAKE", 4, ZMQ_DONTWAIT);
+    //  One idle worker per job waiting; a busy one finds the rest when it is done.
+    //  The flag is taken back here, so a worker is not nudged twice for one wait
+    size_t waiting = s_handed_count (&self->shared);
+    for (int i = 0; i < self->nworkers && waiting > 0; i++) {
+        int idle = 1;
+        if (atomic_compare_exchange_strong (&self->slots [i].idle, &idle, 0)) {
+            //  A full pipe means the worker has a nudge waiting already
+            zmq_send (zsock_resolve (self->slots [i].actor), "WAKE", 4, ZMQ_DONTWAIT);
+            waiting--;
+        }
+    }
 }
 
 size_t
@@ -411,7 +497,7 @@ mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max)
 {
     size_t count = 0;
     for (int i = 0; i < self->nworkers && count < max; i++)
-        sockets [count++] = zactor_sock (self->workers [i]);
+        sockets [count++] = zactor_sock (self->slots [i].actor);
     return count;
 }
 
@@ -435,7 +521,7 @@ int
 mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
 {
     for (int tried = 0; tried < self->nworkers; tried++) {
-        zsock_t *pipe = zactor_sock (self->workers [self->next_worker]);
+        zsock_t *pipe = zactor_sock (self->slots [self->next_worker].actor);
         self->next_worker = (self->next_worker + 1) % self->nworkers;
         zmsg_t *msg = zmsg_recv (pipe);     //  never waits: mailer_delivery_new
         if (!msg)

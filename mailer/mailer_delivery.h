@@ -1,13 +1,21 @@
 /*  mailer_delivery - the delivery workers: outbox rows out over SMTP.
 
     config->concurrency worker threads, each with its own outbox connection,
-    curl handle and mfa client, claim due rows and deliver them: 2xx sent, 5xx
+    curl handle and mfa client, deliver jobs: 2xx sent, 5xx
     failed, 4xx or a network error retried with backoff, never at or after the
     code's expiry (mailer/README.md). Before an attempt on a job that has waited
     (a retry, or a row accepted more than 2 s ago) a worker asks mfa
     (mail.check, on a request socket of its own) whether the job's code is
     still live: dead ends the job 'expired' unsent (S22), no answer puts it back
     to wait.
+
+    A fresh job comes to the workers in memory: the owner stores it already
+    claimed (mailer_outbox_insert_batch's sending) and hands it over
+    (mailer_delivery_hand), and the first worker free takes it, with no claim
+    of its own (a write transaction that rewrote the row with its bodies, and
+    under load one for each worker woken). Rows due later (a retry, a row
+    recovered at start) are claimed from the outbox, looked at when one may be
+    due (at least every second).
 
     Each terminal outcome goes to the owner (mailer_server, which tells mfa) as
     a mailer_delivery_result_t: one frame holding exactly that struct, by value,
@@ -48,8 +56,12 @@ mailer_delivery_t *
 void
     mailer_delivery_destroy (mailer_delivery_t **self_p);
 
-//  Nudges every worker to look for due rows now (a job was just stored); a
-//  busy worker finds the nudge when it is done.
+//  Takes *job_p (stored as claimed, its first attempt to come) for the first
+//  worker free. Call mailer_delivery_wake after a batch of them.
+void
+    mailer_delivery_hand (mailer_delivery_t *self, mailer_job_t **job_p);
+//  Nudges one idle worker for each job handed over and not taken yet; busy
+//  workers take the rest when they are done.
 void
     mailer_delivery_wake (mailer_delivery_t *self);
 

@@ -122,7 +122,7 @@ int
 mailer_outbox_insert (mailer_outbox_t *self, const mailer_job_t *job, int64_t deadline_ms)
 {
     int result = -1;
-    mailer_outbox_insert_batch (self, &job, &deadline_ms, 1, &result);
+    mailer_outbox_insert_batch (self, &job, &deadline_ms, 1, 0, &result);
     return result;
 }
 
@@ -152,7 +152,7 @@ s_drop_late (mailer_outbox_t *self, const mailer_job_t *const *jobs,
 
 int
 mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jobs,
-                            const int64_t *deadlines_ms, int count, int *results)
+                            const int64_t *deadlines_ms, int count, int sending, int *results)
 {
     for (int i = 0; i < count; i++)
         results [i] = -1;
@@ -160,8 +160,9 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
         return -1;
     sqlite3_stmt *stmt = s_prepare (self,
         "INSERT INTO outbox (job_id, mail_from, rcpt_to, subject, text_body, html_body,"
-        " message_id, expires_at, created_at, next_attempt_at, updated_at, provider_generation)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)"
+        " message_id, expires_at, created_at, next_attempt_at, updated_at, provider_generation,"
+        " state, attempts)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)"
         " ON CONFLICT (job_id) DO NOTHING");
     int64_t now = s_now_ms ();
     for (int i = 0; stmt && i < count; i++) {
@@ -174,6 +175,8 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
         sqlite3_bind_int64 (stmt, 9, job->created_at);
         sqlite3_bind_int64 (stmt, 10, now);
         sqlite3_bind_int64 (stmt, 11, job->provider_generation);
+        sqlite3_bind_text (stmt, 12, sending? "sending": "pending", -1, SQLITE_STATIC);
+        sqlite3_bind_int (stmt, 13, sending? 1: 0);
         //  A failed statement undoes only itself; the others of the batch stand
         if (sqlite3_step (stmt) == SQLITE_DONE)
             results [i] = sqlite3_changes (self->db) > 0? 0: 1;

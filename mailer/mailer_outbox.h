@@ -5,7 +5,8 @@
     middle of a delivery, is tried again with the same Message-ID (S23).
 
     Row states: pending -> sending -> sent | failed | expired, or back to pending
-    with a later next_attempt_at after a temporary failure. A terminal row keeps
+    with a later next_attempt_at after a temporary failure. A fresh job handed to
+    a worker in memory starts as sending. A terminal row keeps
     its envelope and outcome but loses its subject and bodies, which carry the code
     (S8). Each thread opens its own outbox: SQLite connections are not shared.
     Times are explicit arguments (Unix ms unless named _s) so tests control them.
@@ -59,10 +60,15 @@ int
 //  0 stored, 1 a duplicate, -2 its deadlines_ms [i] (0: none) had passed when
 //  the batch was ready to commit, so it was not stored, -1 an error (a job that
 //  failed alone does not undo the others). When the commit fails every job that
-//  was not late is -1. Returns 0, or -1 when nothing was stored.
+//  was not late is -1. sending: the rows go in as claimed ('sending', their
+//  first attempt counted), for a caller that hands the jobs to the delivery
+//  workers itself (mailer_delivery_hand) instead of letting them claim the
+//  rows; a crash leaves them to mailer_outbox_recover, as a claimed row.
+//  Returns 0, or -1 when nothing was stored.
 int
     mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jobs,
-                                const int64_t *deadlines_ms, int count, int *results);
+                                const int64_t *deadlines_ms, int count, int sending,
+                                int *results);
 
 //  Returns rows left in 'sending' by a process that died to 'pending', and makes
 //  every pending row due now. Call once at start, before any worker runs. Number

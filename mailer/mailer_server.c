@@ -207,8 +207,9 @@ s_accept (server_t *self)
         jobs [stored] = entry->job;
         deadlines [stored++] = (int64_t) pst_msg_deadline (entry->request);
     }
+    //  Stored as claimed: each stored job goes to the delivery workers in memory
     if (stored > 0)
-        mailer_outbox_insert_batch (self->outbox, jobs, deadlines, stored, results);
+        mailer_outbox_insert_batch (self->outbox, jobs, deadlines, stored, 1, results);
     for (int i = 0, next = 0; i < self->batched; i++) {
         accept_t *entry = &self->batch [i];
         int rc = i < room? results [next++]: -3;
@@ -225,6 +226,8 @@ s_accept (server_t *self)
             s_reply (entry->link, &entry->request);
         }
         pst_msg_destroy (&entry->request);
+        if (rc == 0)
+            mailer_delivery_hand (self->delivery, &entry->job);
         mailer_job_destroy (&entry->job);
     }
     self->batched = 0;

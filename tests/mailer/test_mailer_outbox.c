@@ -171,7 +171,7 @@ test_insert_batch (void **state)
         deadlines [i] = streq (ids [i], "late")? s_now_ms () - 1: i == 3? 0: s_now_ms () + 5000;
     }
     assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
-                                                  deadlines, 5, results), 0);
+                                                  deadlines, 5, 0, results), 0);
     const int expected [] = { 0, 1, -2, 0, 1 };
     for (int i = 0; i < 5; i++) {
         assert_int_equal (results [i], expected [i]);
@@ -181,6 +181,42 @@ test_insert_batch (void **state)
     assert_int_equal (mailer_outbox_backlog (self->outbox), 3);
     assert_int_equal (mailer_outbox_state (self->outbox, "late", NULL), MAILER_STATE_UNKNOWN);
     assert_int_equal (mailer_outbox_state (self->outbox, "new-2", NULL), MAILER_STATE_PENDING);
+}
+
+//  Jobs stored for a worker that is handed them in memory go in as claimed:
+//  no worker claims them again, they end as a claimed row does, and a crash
+//  before that leaves them to recovery
+static void
+test_insert_batch_sending (void **state)
+{
+    fixture_t *self = *state;
+    const char *ids [] = { "handed-1", "handed-2" };
+    mailer_job_t *jobs [2];
+    int64_t deadlines [2] = { 0, 0 };
+    int results [2];
+    for (int i = 0; i < 2; i++)
+        jobs [i] = s_job (ids [i], 300);
+    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
+                                                  deadlines, 2, 1, results), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal (results [i], 0);
+        int attempts = 0;
+        assert_int_equal (mailer_outbox_state (self->outbox, ids [i], &attempts),
+                          MAILER_STATE_SENDING);
+        assert_int_equal (attempts, 1);
+        mailer_job_destroy (&jobs [i]);
+    }
+    assert_int_equal (mailer_outbox_backlog (self->outbox), 2);
+    assert_null (mailer_outbox_claim (self->outbox, s_now_ms ()));
+    assert_int_equal (mailer_outbox_finish (self->outbox, "handed-1", MAILER_STATE_SENT, 250, "ok"), 0);
+    assert_int_equal (mailer_outbox_state (self->outbox, "handed-1", NULL), MAILER_STATE_SENT);
+    //  the other was in a worker's hands when the process died
+    assert_int_equal (mailer_outbox_recover (self->outbox), 1);
+    mailer_job_t *job = mailer_outbox_claim (self->outbox, s_now_ms ());
+    assert_non_null (job);
+    assert_string_equal (job->job_id, "handed-2");
+    assert_int_equal (job->attempts, 2);
+    mailer_job_destroy (&job);
 }
 
 static void
@@ -471,6 +507,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_insert_idempotent, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_insert_past_deadline, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_insert_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_insert_batch_sending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_claim_and_finish, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_finished_rows_forget_the_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_waits_until_due, s_setup, s_teardown),
