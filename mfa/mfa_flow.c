@@ -291,13 +291,8 @@ s_deliver_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
           || (held && mfa_store_challenge_supersede (store, challenge->authenticator_id, id) < 0)
           || mfa_store_job_put (store, challenge->job_id, id, challenge->user_id,
                                 held? "accepted": "refused", now, state, &detail)? -1: 0;
-    if (rc == 0 && (streq (state, "failed") || streq (state, "expired"))) {
-        mfa_audit_t event = {
-            .type = "fn", .user_id = challenge->user_id, .result = "failure",
-            .detail = detail && *detail? detail: state
-        };
-        rc = mfa_store_audit (store, &event, now);
-    }
+    if (rc == 0)
+        rc = mfa_store_audit_mail_end (store, challenge->user_id, state, detail, now);
     free (detail);
     if (rc) {
         outcome->detail = "database unavailable";

@@ -12,7 +12,6 @@ typedef struct {
     char job_id [65];
     char state [16];
     char *detail;               //  the mailer's, or NULL
-    bool failed;                //  a failed notification: an `fn` event too
     int64_t now;
 } s_result_t;
 
@@ -34,13 +33,8 @@ s_result_unit (mfa_store_t *store, void *args)
              ? PST_LOG_INFO: PST_LOG_WARN, "mail_result",
              "job_id", record->job_id, "result", record->state, "user_id", user_id,
              "known", rc == 1? "yes": ahead? "not yet": "no", NULL);
-    if (rc == 1 && record->failed) {
-        mfa_audit_t event = {
-            .type = "fn", .user_id = user_id, .result = "failure",
-            .detail = record->detail && *record->detail? record->detail: record->state
-        };
-        mfa_store_audit (store, &event, record->now);
-    }
+    if (rc == 1)
+        mfa_store_audit_mail_end (store, user_id, record->state, record->detail, record->now);
     free (user_id);
     return 0;
 }
@@ -80,7 +74,6 @@ mfa_jobs_ops_record_result (const pst_msg_t *msg, const mfa_config_t *config,
     snprintf (record->job_id, sizeof record->job_id, "%s", job_id);
     snprintf (record->state, sizeof record->state, "%s", cancelled? "cancelled": result);
     record->detail = detail? strdup (detail): NULL;
-    record->failed = !streq (result, "sent") && !cancelled;
     record->now = mfa_config_now_ms (config);
     if (mfa_writer_post (writer, s_result_unit, record, s_result_free) != 0)
         pst_log (PST_LOG_ERROR, "mail_result_lost", "job_id", job_id, NULL);

@@ -280,6 +280,12 @@ int
 
 int
     mfa_store_audit (mfa_store_t *self, const mfa_audit_t *event, int64_t now);
+//  The `fn` event (a failed notification) of user_id's mail job that ended in
+//  state, with the mailer's detail: only for failed and expired (sent and
+//  cancelled are no failure). 0, or -1 on error.
+int
+    mfa_store_audit_mail_end (mfa_store_t *self, const char *user_id, const char *state,
+                              const char *detail, int64_t now);
 
 //  Unix ms as UTC ISO 8601 with milliseconds ("2024-01-15T10:30:00.000Z"), the
 //  form of audit times and of the Management API's created_at.

@@ -37,6 +37,19 @@ mfa_store_audit (mfa_store_t *self, const mfa_audit_t *event, int64_t now)
 }
 
 int
+mfa_store_audit_mail_end (mfa_store_t *self, const char *user_id, const char *state,
+                          const char *detail, int64_t now)
+{
+    if (strcmp (state, "failed") != 0 && strcmp (state, "expired") != 0)
+        return 0;
+    mfa_audit_t event = {
+        .type = "fn", .user_id = user_id, .result = "failure",
+        .detail = detail && *detail? detail: state
+    };
+    return mfa_store_audit (self, &event, now);
+}
+
+int
 mfa_store_audit_count (mfa_store_t *self, const char *type, const char *user_id)
 {
     return (int) mfa_store_sql_scalar (self, 0,
