@@ -439,6 +439,9 @@ def main():
     w("")
     notes = []
     sink = results.value("ceiling", "smtp_sink")
+    sink_writes = ("writing and fsyncing two files per message"
+                   if results.value("setup", "sink_fsync") == 1 else
+                   "writing two files per message without fsync (the bench's default)")
     mailer_rows = [r for r in results.rows if r["kind"] == "mailer"]
     if mailer_rows:
         best = max(num(r["value"]) or 0 for r in mailer_rows)
@@ -447,18 +450,18 @@ def main():
         busy = max(sink_cores) if sink_cores else None
         if (busy is not None and busy >= 0.85) or (sink and best >= 0.7 * sink):
             notes.append("**The SMTP sink is the bottleneck of the mailer figures.** It is aiosmtpd "
-                         "under CPython, one thread, writing and fsyncing two files per message; "
+                         "under CPython, one thread, %s; "
                          "during the mailer runs it used up to %s of a core, and Python's smtplib "
                          "alone gets %s msg/s out of it (the best mailer figure: %s jobs/s). More "
                          "mailer processes cannot go faster than the sink, so these figures are a "
-                         "floor for the mailer, not its ceiling." % (
+                         "floor for the mailer, not its ceiling." % (sink_writes,
                              "%.0f%%" % (100 * busy) if busy is not None else "?", fmt(sink), fmt(best)))
         else:
             notes.append("The SMTP sink does not bound the mailer figures: it took %s msg/s from "
                          "Python's smtplib alone, more than the best mailer figure (%s jobs/s), and "
-                         "during the mailer runs it used at most %s of a core (its fsyncs block its "
-                         "one event loop without showing as CPU, which is why the smtplib run is "
-                         "the check that counts). The mailers were not CPU-bound either (at most %s "
+                         "during the mailer runs it used at most %s of a core (fsyncs, when it makes "
+                         "them, block its one event loop without showing as CPU, which is why the "
+                         "smtplib run is the check that counts). The mailers were not CPU-bound either (at most %s "
                          "cores together), so the limit is in the per-job path — outbox commits, "
                          "credit round trips, SMTP exchanges per delivery worker — and, on a busy "
                          "machine, in CPU time taken by other work; this run did not profile which." % (
@@ -501,6 +504,11 @@ def main():
     notes.append("wrk runs on the same %s cores as the servers, so every figure includes its "
                  "CPU; bare libmicrohttpd and the peer are measured the same way, which keeps "
                  "the ratios fair." % args.nproc)
+    if results.value("setup", "sink_fsync") == 0:
+        notes.append("The SMTP sink stands in for a mail relay on another machine, so it writes "
+                     "each message whole but without fsync: its fsyncs would otherwise queue on "
+                     "the one disk with the stack's own commits. `BENCH_SINK_FSYNC=1` measures "
+                     "with them; its CPU is still in every figure.")
     notes.append("The client_credentials and mfa-oob ceiling adds the CPU of one RSA signature to "
                   "that of one bare HTTP request: 1 / (1/signs + 1/requests).")
     enrol = results.find("setup", "enrol")

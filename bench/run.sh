@@ -52,7 +52,9 @@
 #
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
-# BENCH_USERS (default 600). Installs wrk and gnuplot-nox with apt-get if missing.
+# BENCH_USERS (default 600), BENCH_SINK_FSYNC=1 (the SMTP sink fsyncs every message,
+# as the tests' sink does; by default the bench's does not). Installs wrk and
+# gnuplot-nox with apt-get if missing.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$here/bench
@@ -138,6 +140,12 @@ done
 
 # The e2e harness: free loopback ports, the four binaries, the SMTP sink, helpers
 export POSTERN_LOG_LEVEL=warn
+# The SMTP sink stands in for a relay on another machine: it stores each message
+# without fsync, so its two fsyncs a message do not queue behind (and ahead of)
+# the stack's on this machine's one disk. BENCH_SINK_FSYNC=1 restores them.
+SINK_ARGS=(--no-fsync)
+[[ ${BENCH_SINK_FSYNC:-} == 1 ]] && SINK_ARGS=()
+export E2E_SINK_ARGS="${SINK_ARGS[*]}"
 source "$here/tests/fault/fault_lib.sh"
 declare -a BENCH_PIDS=()
 bench_finish() {
@@ -257,6 +265,7 @@ driver enrol --mgmt-token "$MGMT_TOKEN" --password "$PASSWORD" --prefix bench --
   --maildir "$MAIL_DIR" --out "$E2E_WORK/users.txt" || { fail "enrolling $USERS users"; exit 1; }
 ENROL_S=$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')
 pass "$USERS users enrolled in the email factor in $ENROL_S s"
+row setup sink_fsync - "$([[ ${#SINK_ARGS[@]} -eq 0 ]] && echo 1 || echo 0)" - - - - - "1: the SMTP sink fsyncs each message (BENCH_SINK_FSYNC=1)"
 row setup enrol "$USERS" "$ENROL_S" s - - - - "users enrolled (create, password grant, associate, mail, mfa-oob)"
 FIRST_USER=$(head -n1 "$E2E_WORK/users.txt")
 # db_sizes WHEN: a row per database of the stack, its file and its write-ahead log
@@ -441,7 +450,7 @@ read -r FEED_PORT SINK_PORT < <(e2e_free_ports 2)
 SINK_DIR=$E2E_WORK/sink2
 mkdir -p "$SINK_DIR"
 bench_bg "$DEBIAN_PYTHON" "$here/tests/support/smtp_sink.py" --host 127.0.0.1 --port "$SINK_PORT" \
-  --maildir "$SINK_DIR" --port-file "$E2E_WORK/sink2.port"
+  --maildir "$SINK_DIR" --port-file "$E2E_WORK/sink2.port" "${SINK_ARGS[@]}"
 SINK_PID=$BG_PID
 wait_until 10 test -s "$E2E_WORK/sink2.port" || { fail "second SMTP sink did not start"; exit 1; }
 wants mailer || MAILERS=""

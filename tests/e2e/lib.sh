@@ -105,6 +105,7 @@ e2e_pg_database() {
   export POSTERN_MFA_DB=$E2E_PG_URL
 }
 
+# E2E_SINK_ARGS: more words for the SMTP sink (the bench's --no-fsync).
 # e2e_start: the suite on free loopback ports. In the PostgreSQL run authn and
 # mfa run as E2E_REPLICAS instances each (2 by default) over the shared
 # database, named authn, authn2, mfa, mfa2 for e2e_kill and e2e_restart, with
@@ -152,7 +153,7 @@ e2e_start() {
     || { e2e_log "postern-keys failed"; return 1; }
 
   e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
-    --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR"
+    --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR" ${E2E_SINK_ARGS:-}
   local suffix
   for ((i = 0; i < E2E_REPLICAS; i++)); do
     suffix=$( ((i == 0)) || echo $((i + 1)) )

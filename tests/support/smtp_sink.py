@@ -5,7 +5,7 @@ Run it with Debian's /usr/bin/python3 (the one that has aiosmtpd).
 
     smtp_sink.py --host 127.0.0.1 --port 0 --maildir DIR --port-file F [--mode MODE]
                  [--fail-count K] [--fail-seconds S] [--reply-delay S]
-                 [--tls-cert CERT --tls-key KEY] [--verbose]
+                 [--tls-cert CERT --tls-key KEY] [--no-fsync] [--verbose]
 
 Every accepted message is written atomically as DIR/<n>.eml (the DATA exactly as
 received, CRLF line endings, dot-unstuffed) next to DIR/<n>.json holding the
@@ -28,6 +28,9 @@ Modes, for fault tests:
 With --tls-cert and --tls-key the server offers STARTTLS and requires it: MAIL
 before STARTTLS is refused (530), so a delivered message proves TLS was used.
 
+--no-fsync writes messages whole but without fsync: for the benchmark, where the
+sink stands in for a relay on another machine and its fsyncs are not what is measured.
+
 Rejected messages are not written. SIGTERM and SIGINT stop the server cleanly.
 """
 
@@ -47,13 +50,16 @@ from aiosmtpd.smtp import SMTP
 MODES = ("ok", "reject-550", "tempfail-451", "hang")
 
 
-def write_atomically(path, data):
-    """Readers must never see a half-written file: write aside, fsync, rename."""
+def write_atomically(path, data, durable=True):
+    """Readers must never see a half-written file: write aside, fsync, rename.
+    Without durable the file is renamed into place unsynced: readers still see it
+    whole, but a crash of the host may lose it."""
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
     with open(tmp, "wb") as out:
         out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
+        if durable:
+            out.flush()
+            os.fsync(out.fileno())
     os.rename(tmp, path)
 
 
@@ -64,8 +70,9 @@ def highest_number(maildir):
 
 
 class SinkHandler:
-    def __init__(self, maildir, mode, fail_count, fail_seconds, reply_delay):
+    def __init__(self, maildir, mode, fail_count, fail_seconds, reply_delay, durable):
         self.maildir = maildir
+        self.durable = durable
         self.reply_delay = reply_delay
         self.mode = mode
         self.fail_count = fail_count
@@ -87,8 +94,8 @@ class SinkHandler:
         self.number += 1
         base = os.path.join(self.maildir, str(self.number))
         sidecar = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
-        write_atomically(base + ".json", json.dumps(sidecar).encode("utf-8"))
-        write_atomically(base + ".eml", envelope.original_content)
+        write_atomically(base + ".json", json.dumps(sidecar).encode("utf-8"), self.durable)
+        write_atomically(base + ".eml", envelope.original_content, self.durable)
         if self.reply_delay > 0:
             await asyncio.sleep(self.reply_delay)
         return "250 2.0.0 Message accepted for delivery"
@@ -114,7 +121,7 @@ async def serve(args):
         server = await asyncio.start_server(hang_connection, args.host, args.port)
     else:
         handler = SinkHandler(args.maildir, args.mode, args.fail_count, args.fail_seconds,
-                              args.reply_delay)
+                              args.reply_delay, not args.no_fsync)
         tls = None
         if args.tls_cert:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -148,6 +155,8 @@ def main():
                         help="tempfail-451: refuse everything for this long after start")
     parser.add_argument("--reply-delay", type=float, default=0.0,
                         help="seconds between storing a message and answering 250")
+    parser.add_argument("--no-fsync", action="store_true",
+                        help="store messages without fsync (benchmarks: the sink is not what is measured)")
     parser.add_argument("--verbose", action="store_true",
                         help="log aiosmtpd's session errors (failed TLS handshakes...)")
     parser.add_argument("--tls-cert", default=None, help="PEM certificate: offer and require STARTTLS")
