@@ -228,7 +228,13 @@ def cpu_section(w, results, headline, cores):
                     proc, _, value = word[len(prefix):].partition("=")
                     into[proc] = num(value) or 0.0
         names.update(spent)
-        rows.append((title, answers, seconds, spent, num(detail_word(row, "busy")), switched))
+        busy = num(detail_word(row, "busy"))
+        window = num(detail_word(row, "seconds") or "")
+        if detail_word(row, "span_s") and busy is not None and window:
+            # single-use bodies: the busy share was taken over wrk's whole run, and
+            # the answers all came in the span; the machine idled the rest of it
+            busy = min(1.0, busy * window / seconds)
+        rows.append((title, answers, seconds, spent, busy, switched))
     if not rows:
         return
     def rank(proc):
@@ -241,7 +247,9 @@ def cpu_section(w, results, headline, cores):
       "system time (`/proc/PID/stat`) over the path's run. \"the rest\" is the machine's "
       "busy time (`/proc/stat`) not spent in these processes: wrk, the kernel's "
       "work for others, and whatever else the machine ran. A path whose machine was busy "
-      "near 100% is bound by CPU, and this table says whose.")
+      "near 100% is bound by CPU, and this table says whose. A path of single-use "
+      "answers (mfa-oob) is measured over the span its answers took: the machine's busy "
+      "time over the whole wrk run is put on that span, where it was spent.")
     w("")
     w("| path | answers/s | %s | the rest | machine busy |" % " | ".join(
         CPU_TITLE.get(p, p) for p in procs))
