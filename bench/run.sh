@@ -52,7 +52,7 @@
 #
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
-# BENCH_USERS (default 600), BENCH_SINK_FSYNC=1 (the SMTP sink fsyncs every message,
+# BENCH_USERS (default 2000), BENCH_SINK_FSYNC=1 (the SMTP sink fsyncs every message,
 # as the tests' sink does; by default the bench's does not). Installs wrk and
 # gnuplot-nox with apt-get if missing.
 set -uo pipefail
@@ -64,7 +64,7 @@ export POSTERN_BINARY_DIR=${POSTERN_BINARY_DIR:-$here/build}
 SMOKE=${BENCH_SMOKE:-}
 DURATION=${BENCH_SECONDS:-5}
 CONNECTIONS=${BENCH_CONNECTIONS:-"1 4 16 64"}
-USERS=${BENCH_USERS:-600}
+USERS=${BENCH_USERS:-2000}
 MAIL_JOBS=${BENCH_MAIL_JOBS:-2000}
 MAILERS="1 2 4"
 ONLY=${BENCH_ONLY:-}
