@@ -447,8 +447,9 @@ def main():
     w("")
     notes = []
     sink = results.value("ceiling", "smtp_sink")
-    sink_writes = ("writing and fsyncing two files per message"
-                   if results.value("setup", "sink_fsync") == 1 else
+    # results from before the sink_fsync row came from a sink that fsynced
+    sink_fsynced = results.value("setup", "sink_fsync") != 0
+    sink_writes = ("writing and fsyncing two files per message" if sink_fsynced else
                    "writing two files per message without fsync (the bench's default)")
     mailer_rows = [r for r in results.rows if r["kind"] == "mailer"]
     if mailer_rows:
@@ -512,7 +513,7 @@ def main():
     notes.append("wrk runs on the same %s cores as the servers, so every figure includes its "
                  "CPU; bare libmicrohttpd and the peer are measured the same way, which keeps "
                  "the ratios fair." % args.nproc)
-    if results.value("setup", "sink_fsync") == 0:
+    if not sink_fsynced:
         notes.append("The SMTP sink stands in for a mail relay on another machine, so it writes "
                      "each message whole but without fsync: its fsyncs would otherwise queue on "
                      "the one disk with the stack's own commits. `BENCH_SINK_FSYNC=1` measures "

@@ -143,8 +143,8 @@ export POSTERN_LOG_LEVEL=warn
 # The SMTP sink stands in for a relay on another machine: it stores each message
 # without fsync, so its two fsyncs a message do not queue behind (and ahead of)
 # the stack's on this machine's one disk. BENCH_SINK_FSYNC=1 restores them.
-SINK_ARGS=(--no-fsync)
-[[ ${BENCH_SINK_FSYNC:-} == 1 ]] && SINK_ARGS=()
+SINK_FSYNC=0 SINK_ARGS=(--no-fsync)
+[[ ${BENCH_SINK_FSYNC:-} == 1 ]] && SINK_FSYNC=1 SINK_ARGS=()
 export E2E_SINK_ARGS="${SINK_ARGS[*]}"
 source "$here/tests/fault/fault_lib.sh"
 declare -a BENCH_PIDS=()
@@ -265,7 +265,7 @@ driver enrol --mgmt-token "$MGMT_TOKEN" --password "$PASSWORD" --prefix bench --
   --maildir "$MAIL_DIR" --out "$E2E_WORK/users.txt" || { fail "enrolling $USERS users"; exit 1; }
 ENROL_S=$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')
 pass "$USERS users enrolled in the email factor in $ENROL_S s"
-row setup sink_fsync - "$([[ ${#SINK_ARGS[@]} -eq 0 ]] && echo 1 || echo 0)" - - - - - "1: the SMTP sink fsyncs each message (BENCH_SINK_FSYNC=1)"
+row setup sink_fsync - "$SINK_FSYNC" - - - - - "1: the SMTP sink fsyncs each message (BENCH_SINK_FSYNC=1)"
 row setup enrol "$USERS" "$ENROL_S" s - - - - "users enrolled (create, password grant, associate, mail, mfa-oob)"
 FIRST_USER=$(head -n1 "$E2E_WORK/users.txt")
 # db_sizes WHEN: a row per database of the stack, its file and its write-ahead log
