@@ -11,6 +11,8 @@ of tests/soak/soak.py). Talks plain HTTP to the gateway's POSTERN_HTTP_PORT on
                           --users FILE --out FILE
     driver.py prepare-oob --base URL --client-id ID --client-secret S --tokens FILE
                           --maildir DIR --out FILE
+    driver.py paced       --base URL --client-id ID --client-secret S --tokens FILE
+                          --maildir DIR --rate R --seconds S [--threads T]
     driver.py smtp-blast  --port P --messages N [--threads T]
 
 enrol        creates N users and enrols each in the email factor (password grant,
@@ -18,6 +20,12 @@ enrol        creates N users and enrols each in the email factor (password grant
 login        one password grant per user: "address<TAB>mfa_token" lines.
 prepare-oob  one /mfa/challenge per mfa_token and the code from its email: one
              urlencoded mfa-oob grant body per line, for wrk to replay once each.
+paced        /mfa/challenge at a fixed rate (an open loop: request i is due at i/R s,
+             whatever the answers before it), each to a different user; then waits
+             for each answered challenge's email at the sink. Prints "paced rate=R
+             ... p99_ms=... mail_p99_ms=..." where a request's latency counts from
+             its due time and an email's from the 200 (negative when the mail was
+             stored before the 200 reached the driver).
 smtp-blast   the sink's own ceiling: T SMTP connections, each sending messages
              back to back, N in all; prints "smtp_blast messages=N seconds=S per_s=R".
 
@@ -41,6 +49,7 @@ from soak import MailWatcher  # noqa: E402  (the soak's mailbox reader)
 
 MAIL_TIMEOUT_S = 60.0
 THREADS = 4
+MGMT_RETRIES = 30
 MFA_OOB = "http://auth0.com/oauth/grant-type/mfa-oob"
 
 
@@ -139,9 +148,15 @@ def cmd_enrol(args):
 
     def enrol(i):
         address = "%s-%d@example.com" % (args.prefix, i)
-        status, value = http.json("/api/v2/users", {
-            "email": address, "password": args.password, "email_verified": True,
-            "connection": "Username-Password-Authentication"}, args.mgmt_token)
+        # the Management API's rate limit (a bucket of 100, 50/s back) can run dry when
+        # enrolment outpaces it: wait and retry, as a client honouring Retry-After does
+        for _ in range(MGMT_RETRIES):
+            status, value = http.json("/api/v2/users", {
+                "email": address, "password": args.password, "email_verified": True,
+                "connection": "Username-Password-Authentication"}, args.mgmt_token)
+            if status != 429:
+                break
+            time.sleep(1.0)
         expect("create user %s" % address, status, value, 201)
         token = password_grant(http, args, address)
         seen = mail.count(address)
@@ -194,6 +209,98 @@ def cmd_prepare_oob(args):
         out.write("".join(b + "\n" for b in bodies))
 
 
+def percentile(values, share):
+    """The nearest-rank percentile of a list (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered) + 0.5)) - 1))]
+
+
+def sink_receipts(maildir, after):
+    """{recipient: received_at} of the sink's messages numbered above `after`
+    (the sidecar <n>.json is renamed into place whole, so a listed one is complete)."""
+    seen = {}
+    for name in os.listdir(maildir):
+        if not name.endswith(".json") or not name[:-5].isdigit() or int(name[:-5]) <= after:
+            continue
+        try:
+            with open(os.path.join(maildir, name)) as f:
+                sidecar = json.load(f)
+        except (OSError, ValueError):
+            continue
+        for rcpt in sidecar.get("rcpt_tos", []):
+            if "received_at" in sidecar:
+                seen.setdefault(rcpt, sidecar["received_at"])
+    return seen
+
+
+def cmd_paced(args):
+    http = Http(args.base)
+    with open(args.tokens) as f:
+        pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    count = min(len(pairs), int(args.rate * args.seconds))
+    if count < 1:
+        raise SystemExit("driver.py paced: no request to send (rate %.1f, %.1f s, %d users)"
+                         % (args.rate, args.seconds, len(pairs)))
+    pairs = pairs[:count]
+    numbers = [int(n[:-5]) for n in os.listdir(args.maildir) if n.endswith(".json") and n[:-5].isdigit()]
+    first_number = max(numbers, default=0)
+    lock = threading.Lock()
+    state = {"next": 0}
+    results = [None] * count   # (status, due-to-answer s, due-to-send s, wall clock of the answer)
+
+    def worker():
+        while True:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            if i >= count:
+                return
+            due = start + i / args.rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            sent = time.monotonic()
+            address, token = pairs[i]
+            try:
+                status, _ = http.json("/mfa/challenge", {
+                    "mfa_token": token, "challenge_type": "oob", "client_id": args.client_id,
+                    "client_secret": args.client_secret})
+            except (OSError, http.client.HTTPException):
+                status = 0
+            results[i] = (status, time.monotonic() - due, sent - due, time.time())
+
+    start = time.monotonic() + 0.2
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(args.seconds + 120)
+    if any(r is None for r in results):
+        raise SystemExit("driver.py paced: requests still unanswered 120 s after the schedule")
+    elapsed = max(i / args.rate + r[1] for i, r in enumerate(results))
+    answered = {pairs[i][0]: r[3] for i, r in enumerate(results) if r[0] == 200}
+    deadline = time.monotonic() + args.mail_wait
+    while True:
+        received = sink_receipts(args.maildir, first_number)
+        if all(a in received for a in answered) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    mail = [received[a] - t for a, t in answered.items() if a in received]
+    latency = [r[1] for r in results]
+    lag = [r[2] for r in results]
+    ms = lambda v: "-" if v is None else "%.1f" % (v * 1000)
+    print("paced rate=%.1f requests=%d ok=%d other=%d seconds=%.3f per_s=%.1f p50_ms=%s p90_ms=%s "
+          "p99_ms=%s lag_p99_ms=%s mail=%d missing=%d mail_p50_ms=%s mail_p99_ms=%s mail_max_ms=%s "
+          "threads=%d" % (
+              args.rate, count, len(answered), count - len(answered), elapsed, count / elapsed,
+              ms(percentile(latency, 0.5)), ms(percentile(latency, 0.9)), ms(percentile(latency, 0.99)),
+              ms(percentile(lag, 0.99)), len(mail), len(answered) - len(mail),
+              ms(percentile(mail, 0.5)), ms(percentile(mail, 0.99)), ms(max(mail, default=None)),
+              args.threads))
+
+
 def cmd_smtp_blast(args):
     per_thread = [args.messages // args.threads + (1 if i < args.messages % args.threads else 0)
                   for i in range(args.threads)]
@@ -236,13 +343,20 @@ def main():
     p.add_argument("--tokens", required=True)
     p.add_argument("--maildir", required=True)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("paced", parents=[common])
+    p.add_argument("--tokens", required=True)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--rate", type=float, required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--threads", type=int, default=32)
+    p.add_argument("--mail-wait", type=float, default=30.0)
     p = sub.add_parser("smtp-blast")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--messages", type=int, required=True)
     p.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     {"enrol": cmd_enrol, "login": cmd_login, "prepare-oob": cmd_prepare_oob,
-     "smtp-blast": cmd_smtp_blast}[args.command](args)
+     "paced": cmd_paced, "smtp-blast": cmd_smtp_blast}[args.command](args)
 
 
 if __name__ == "__main__":

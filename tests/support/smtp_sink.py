@@ -9,7 +9,8 @@ Run it with Debian's /usr/bin/python3 (the one that has aiosmtpd).
 
 Every accepted message is written atomically as DIR/<n>.eml (the DATA exactly as
 received, CRLF line endings, dot-unstuffed) next to DIR/<n>.json holding the
-envelope, {"mail_from": ..., "rcpt_tos": [...]}. The .json lands before the .eml,
+envelope, {"mail_from": ..., "rcpt_tos": [...], "received_at": <Unix time, s>}
+(the bench times mail latency from it). The .json lands before the .eml,
 so a test that sees <n>.eml can read its sidecar at once. Numbers continue after
 the highest one already in DIR, so a restarted sink never overwrites a message.
 
@@ -93,7 +94,8 @@ class SinkHandler:
             return "451 4.3.0 Temporary failure, try again later"
         self.number += 1
         base = os.path.join(self.maildir, str(self.number))
-        sidecar = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos)}
+        sidecar = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
+                   "received_at": time.time()}
         write_atomically(base + ".json", json.dumps(sidecar).encode("utf-8"), self.durable)
         write_atomically(base + ".eml", envelope.original_content, self.durable)
         if self.reply_delay > 0:
