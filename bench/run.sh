@@ -268,8 +268,9 @@ CC_BODY="grant_type=client_credentials&client_id=$(urlencode "$M2M_ID")&client_s
 api GET /.well-known/jwks.json
 printf '%s' "$BODY" >"$E2E_WORK/jwks.json"
 
-driver() { "$DEBIAN_PYTHON" "$bench/driver.py" "$@" --base "$HTTP" --client-id "$CLIENT_ID" \
-  --client-secret "$CLIENT_SECRET"; }
+# "--name=value": a random secret may begin with "-", which argparse would take for an option
+driver() { "$DEBIAN_PYTHON" "$bench/driver.py" "$@" --base "$HTTP" --client-id="$CLIENT_ID" \
+  --client-secret="$CLIENT_SECRET"; }
 t0=$(now_ms)
 driver enrol --mgmt-token "$MGMT_TOKEN" --password "$PASSWORD" --prefix bench --users "$USERS" \
   --maildir "$MAIL_DIR" --out "$E2E_WORK/users.txt" || { fail "enrolling $USERS users"; exit 1; }
