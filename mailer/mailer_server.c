@@ -14,6 +14,10 @@
 
 #define HEARTBEAT_MS        1000    //  mail.ready interval (docs/protocol.md)
 #define READY_TTL_MS        3000    //  mfa forgets a silent mailer after 3 s
+//  Between heartbeats, a busy round says its credit again at most this often
+//  when nothing an mfa instance could act on changed (so one that restarted,
+//  and knows no mailer until it hears one, is not kept waiting for a heartbeat)
+#define READY_GAP_MS        50
 #define RESULT_TTL_MS       10000
 #define TERM_LOOK_MS        100     //  longest a busy loop goes without looking for $TERM
 //  Jobs one commit takes at most, and the most credit one mail.ready grants: mfa
@@ -27,6 +31,8 @@
 typedef struct {
     zsock_t *sock;
     int64_t received;
+    int64_t told_received;          //  received and credit in our last mail.ready
+    int told_credit;
 } link_t;
 
 //  A valid job waiting for the batch's commit, with the request to answer and
@@ -48,12 +54,13 @@ typedef struct {
     int next_result;                //  the link the next mail.result goes to
     mailer_delivery_t *delivery;
     int64_t next_ready;             //  when the next mail.ready is due, Unix ms
+    int64_t ready_at;               //  when the last one went, Unix ms
     int backlog;                    //  unfinished jobs in the outbox
     char epoch [17];                //  this run of the mailer, for mfa's count of sent jobs
     int64_t next_count;             //  when backlog is counted again, Unix ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the sockets, not yet stored
     int batched;
-    bool ready_due;                 //  the credit changed: a mail.ready ends the round
+    bool ready_due;                 //  jobs stored or ended since the last mail.ready
 } server_t;
 
 //  Counts the unfinished jobs. Between counts (every HEARTBEAT_MS) the bus
@@ -115,8 +122,34 @@ s_send_ready (server_t *self)
             pst_bus_send (self->links [i].sock, NULL, ready);
         }
         pst_msg_destroy (&ready);
+        self->links [i].told_received = self->links [i].received;
+        self->links [i].told_credit = credit;
     }
-    self->next_ready = zclock_time () + HEARTBEAT_MS;
+    self->ready_at = zclock_time ();
+    self->next_ready = self->ready_at + HEARTBEAT_MS;
+}
+
+//  After a round that stored or ended jobs: is a mail.ready worth its message?
+//  Yes when it changes what an instance may send (another credit than the last
+//  one told, or half of that one used up: the instance still has the other half
+//  while this one crosses), or READY_GAP_MS after the last one. Under a steady
+//  load the credit is a full batch round after round, so this is one message
+//  per half batch of jobs instead of one per round (there were more rounds than
+//  jobs), each of which woke mfa's dispatcher.
+static bool
+s_ready_worth_sending (server_t *self)
+{
+    if (zclock_time () - self->ready_at >= READY_GAP_MS)
+        return true;
+    int credit = s_credit (self);
+    for (int i = 0; i < self->nlinks; i++) {
+        const link_t *link = &self->links [i];
+        if (credit != link->told_credit
+        ||  (link->told_credit > 0
+             && (link->received - link->told_received) * 2 >= link->told_credit))
+            return true;
+    }
+    return false;
 }
 
 //  Fire and forget: mfa records the outcome (an `fn` audit event on failure).
@@ -426,7 +459,8 @@ s_serve (server_t *self, zsock_t *pipe)
         bool moved = s_read_round (self);
         if (zclock_time () >= self->next_count)
             s_count_backlog (self);
-        if (self->ready_due || zclock_time () >= self->next_ready) {
+        if ((self->ready_due && s_ready_worth_sending (self))
+        ||  zclock_time () >= self->next_ready) {
             s_send_ready (self);
             self->ready_due = false;
             moved = true;       //  a send may take a link's commands: read again
@@ -440,7 +474,11 @@ s_serve (server_t *self, zsock_t *pipe)
             }
             continue;
         }
-        int64_t wait = self->next_ready - zclock_time ();
+        //  News held back by READY_GAP_MS goes out when the gap has passed
+        int64_t wake_at = self->next_ready;
+        if (self->ready_due && self->ready_at + READY_GAP_MS < wake_at)
+            wake_at = self->ready_at + READY_GAP_MS;
+        int64_t wait = wake_at - zclock_time ();
         int woke = pst_actor_wait (pipe, sockets, count, -1, wait > 0? (int) wait: 0);
         if (woke < 0) {
             pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
