@@ -37,6 +37,7 @@ import argparse
 import concurrent.futures
 import http.client
 import json
+import math
 import os
 import smtplib
 import sys
@@ -210,11 +211,11 @@ def cmd_prepare_oob(args):
 
 
 def percentile(values, share):
-    """The nearest-rank percentile of a list (None when empty)."""
+    """The nearest-rank percentile of a list: the ceil(share * n)-th smallest (None when empty)."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered), max(1, math.ceil(share * len(ordered)))) - 1]
 
 
 def sink_receipts(maildir, after):
@@ -236,7 +237,7 @@ def sink_receipts(maildir, after):
 
 
 def cmd_paced(args):
-    http = Http(args.base)
+    client = Http(args.base)   # not "http": the except clause below names the module
     with open(args.tokens) as f:
         pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
     count = min(len(pairs), int(args.rate * args.seconds))
@@ -264,7 +265,7 @@ def cmd_paced(args):
             sent = time.monotonic()
             address, token = pairs[i]
             try:
-                status, _ = http.json("/mfa/challenge", {
+                status, _ = client.json("/mfa/challenge", {
                     "mfa_token": token, "challenge_type": "oob", "client_id": args.client_id,
                     "client_secret": args.client_secret})
             except (OSError, http.client.HTTPException):
