@@ -23,9 +23,10 @@ prepare-oob  one /mfa/challenge per mfa_token and the code from its email: one
 paced        /mfa/challenge at a fixed rate (an open loop: request i is due at i/R s,
              whatever the answers before it), each to a different user; then waits
              for each answered challenge's email at the sink. Prints "paced rate=R
-             ... p99_ms=... mail_p99_ms=..." where a request's latency counts from
-             its due time and an email's from the 200 (negative when the mail was
-             stored before the 200 reached the driver).
+             ... per_s=... p99_ms=... mail_p99_ms=..." where per_s counts the 200s,
+             a request's latency counts from its due time, and an email's from its
+             200 (negative when the mail was stored before the 200 reached the
+             driver).
 smtp-blast   the sink's own ceiling: T SMTP connections, each sending messages
              back to back, N in all; prints "smtp_blast messages=N seconds=S per_s=R".
 
@@ -219,14 +220,15 @@ def percentile(values, share):
 
 
 def sink_receipts(maildir, after):
-    """{recipient: received_at} of the sink's messages numbered above `after`
-    (the sidecar <n>.json is renamed into place whole, so a listed one is complete)."""
+    """{recipient: received_at} of each recipient's first message numbered above
+    `after` (the sidecar <n>.json is renamed into place whole, so a listed one is
+    complete)."""
+    numbers = sorted(int(n[:-5]) for n in os.listdir(maildir)
+                     if n.endswith(".json") and n[:-5].isdigit() and int(n[:-5]) > after)
     seen = {}
-    for name in os.listdir(maildir):
-        if not name.endswith(".json") or not name[:-5].isdigit() or int(name[:-5]) <= after:
-            continue
+    for number in numbers:
         try:
-            with open(os.path.join(maildir, name)) as f:
+            with open(os.path.join(maildir, "%d.json" % number)) as f:
                 sidecar = json.load(f)
         except (OSError, ValueError):
             continue
@@ -276,8 +278,9 @@ def cmd_paced(args):
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
     for t in threads:
         t.start()
+    give_up = start + args.seconds + 120
     for t in threads:
-        t.join(args.seconds + 120)
+        t.join(max(0.0, give_up - time.monotonic()))
     if any(r is None for r in results):
         raise SystemExit("driver.py paced: requests still unanswered 120 s after the schedule")
     elapsed = max(i / args.rate + r[1] for i, r in enumerate(results))
@@ -295,7 +298,7 @@ def cmd_paced(args):
     print("paced rate=%.1f requests=%d ok=%d other=%d seconds=%.3f per_s=%.1f p50_ms=%s p90_ms=%s "
           "p99_ms=%s lag_p99_ms=%s mail=%d missing=%d mail_p50_ms=%s mail_p99_ms=%s mail_max_ms=%s "
           "threads=%d" % (
-              args.rate, count, len(answered), count - len(answered), elapsed, count / elapsed,
+              args.rate, count, len(answered), count - len(answered), elapsed, len(answered) / elapsed,
               ms(percentile(latency, 0.5)), ms(percentile(latency, 0.9)), ms(percentile(latency, 0.99)),
               ms(percentile(lag, 0.99)), len(mail), len(answered) - len(mail),
               ms(percentile(mail, 0.5)), ms(percentile(mail, 0.99)), ms(max(mail, default=None)),

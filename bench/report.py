@@ -308,7 +308,8 @@ def paced_section(w, results):
         target = "-"
         if rate == PACED_TARGET_RATE:
             met = (p99 is not None and p99 <= PACED_TARGET_P99_MS and mail_p99 is not None
-                   and mail_p99 <= PACED_TARGET_MAIL_P99_MS and not num(r["other"]))
+                   and mail_p99 <= PACED_TARGET_MAIL_P99_MS and not num(r["other"])
+                   and not num(detail_word(r, "missing") or "1"))
             target = "met" if met else "not met"
         w("| %s/s for %s requests | %s/s | %s / %s / %s | %s ms | %s / %s / %s | %s | %s |" % (
             fmt(rate), detail_word(r, "requests") or "?", fmt(num(r["value"])), r["p50_ms"],

@@ -454,7 +454,9 @@ for r in $PACED_RATES; do
   e2e_log "$line"
   row paced challenge "$r" "$(kv "$line" per_s)" req/s "$(kv "$line" p50_ms)" "$(kv "$line" p90_ms)" \
     "$(kv "$line" p99_ms)" "$(kv "$line" other)" "$line"
-  if (( $(kv "$line" ok) == 0 || $(kv "$line" missing) > 0 )) || { [[ -n $SMOKE ]] && (( $(kv "$line" other) > 0 )); }; then
+  paced_ok=$(kv "$line" ok) paced_missing=$(kv "$line" missing) paced_other=$(kv "$line" other)
+  if ! [[ $paced_ok =~ ^[0-9]+$ && $paced_missing =~ ^[0-9]+$ && $paced_other =~ ^[0-9]+$ ]] ||
+     (( paced_ok == 0 || paced_missing > 0 )) || { [[ -n $SMOKE ]] && (( paced_other > 0 )); }; then
     fail "challenges paced at $r/s: a request failed or an email did not arrive ($line)"
   else
     pass "challenges paced at $r/s: p99 $(kv "$line" p99_ms) ms, email p99 $(kv "$line" mail_p99_ms) ms after the 200"

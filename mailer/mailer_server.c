@@ -129,24 +129,29 @@ s_send_ready (server_t *self)
     self->next_ready = self->ready_at + HEARTBEAT_MS;
 }
 
-//  After a round that stored or ended jobs: is a mail.ready worth its message?
-//  Yes when it changes what an instance may send (another credit than the last
-//  one told, or half of that one used up: the instance still has the other half
-//  while this one crosses), or READY_GAP_MS after the last one. Under a steady
-//  load the credit is a full batch round after round, so this is one message
-//  per half batch of jobs instead of one per round (there were more rounds than
-//  jobs), each of which woke mfa's dispatcher.
+bool
+mailer_ready_is_news (int credit, int told_credit, int64_t received, int64_t told_received,
+                      int64_t since_last_ms, int gap_ms)
+{
+    return since_last_ms >= gap_ms
+        || credit != told_credit
+        || (told_credit > 0 && (received - told_received) * 2 >= told_credit);
+}
+
+//  After a round that stored or ended jobs: is a mail.ready worth its message
+//  to any instance? Under a steady load the credit is a full batch round after
+//  round, so this is one message per READY_GAP_MS (or per half batch of jobs,
+//  when that comes first) instead of one per round: there were more rounds
+//  than jobs, and each mail.ready woke mfa's dispatcher.
 static bool
 s_ready_worth_sending (server_t *self)
 {
-    if (zclock_time () - self->ready_at >= READY_GAP_MS)
-        return true;
     int credit = s_credit (self);
+    int64_t since_last_ms = zclock_time () - self->ready_at;
     for (int i = 0; i < self->nlinks; i++) {
         const link_t *link = &self->links [i];
-        if (credit != link->told_credit
-        ||  (link->told_credit > 0
-             && (link->received - link->told_received) * 2 >= link->told_credit))
+        if (mailer_ready_is_news (credit, link->told_credit, link->received,
+                                  link->told_received, since_last_ms, READY_GAP_MS))
             return true;
     }
     return false;
@@ -437,8 +442,10 @@ s_start (server_t *self)
 }
 
 //  Each socket is read until it is empty, again while a round read anything,
-//  then the thread waits on them all (pst_actor_wait). One mail.ready follows
-//  a round that changed the credit, however many jobs and results it saw.
+//  then the thread waits on them all (pst_actor_wait). A round that stored or
+//  ended jobs is followed by one mail.ready, however many it saw, when that is
+//  news (s_ready_worth_sending); news held back goes out READY_GAP_MS after the
+//  last mail.ready, by the wait's timeout.
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {

@@ -1,8 +1,8 @@
 /*  mailer_server - the mailer service as a pst_actor: the job socket and the outbox.
 
     Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
-    mail.ready {credit} at start, every second, after each batch of stored jobs
-    and after each finished job. Credit is the room left below
+    mail.ready {credit} at start, every second, and after stored or finished
+    jobs when that is news to mfa (mailer_ready_is_news). Credit is the room left below
     config->max_backlog unfinished jobs (at most one batch): with the relay down
     the outbox fills up to that, then credit is 0 and a mail.send that arrives
     anyway is refused (temporarily_unavailable) until deliveries or expiries
@@ -27,5 +27,15 @@
 //  args is a mailer_config_t *, borrowed: it must outlive the actor.
 void
     mailer_server_actor (zsock_t *pipe, void *args);
+
+//  After jobs were stored or ended: whether a mail.ready tells an mfa instance
+//  something it could act on. told_credit and told_received are what the last
+//  one said; credit is what one would say now, received the instance's jobs
+//  read since. True when the credit differs, or half of the credit told has
+//  been used (the instance still has the other half while the next one
+//  crosses), or gap_ms (READY_GAP_MS) have passed since the last one.
+bool
+    mailer_ready_is_news (int credit, int told_credit, int64_t received,
+                          int64_t told_received, int64_t since_last_ms, int gap_ms);
 
 #endif

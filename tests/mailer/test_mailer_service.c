@@ -1096,6 +1096,32 @@ test_serves_every_mfa_instance (void **state)
     free (list);
 }
 
+//  When a mail.ready is worth sending after stored or ended jobs: the rule on
+//  its own, since the service tests cannot tell a held-back one from the
+//  heartbeat without timing.
+static void
+test_ready_is_news (void **state)
+{
+    (void) state;
+    //  Nothing an instance could act on, within the gap: held back
+    assert_false (mailer_ready_is_news (256, 256, 10, 0, 0, 50));
+    assert_false (mailer_ready_is_news (256, 256, 127, 0, 49, 50));
+    //  The gap has passed
+    assert_true (mailer_ready_is_news (256, 256, 10, 0, 50, 50));
+    //  Half the credit told is used: at once
+    assert_true (mailer_ready_is_news (256, 256, 128, 0, 0, 50));
+    assert_true (mailer_ready_is_news (256, 256, 1128, 1000, 0, 50));
+    assert_false (mailer_ready_is_news (256, 256, 1127, 1000, 0, 50));
+    //  Another credit (the outbox filling or draining): at once
+    assert_true (mailer_ready_is_news (255, 256, 0, 0, 0, 50));
+    assert_true (mailer_ready_is_news (1, 0, 0, 0, 0, 50));
+    assert_true (mailer_ready_is_news (0, 1, 0, 0, 0, 50));
+    //  A credit of 1: one job used it up (half or more)
+    assert_true (mailer_ready_is_news (1, 1, 1, 0, 0, 50));
+    //  Still full, nothing read: no news until the gap (not one message a round)
+    assert_false (mailer_ready_is_news (0, 0, 5, 5, 0, 50));
+}
+
 //  Starts a mailer with config and stops it again; 1 when it started.
 static int
 s_starts (const mailer_config_t *config)
@@ -1170,6 +1196,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_starttls_untrusted_certificate, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_starttls_not_offered, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_backlog_bounds_credit, s_setup, s_teardown),
+        cmocka_unit_test (test_ready_is_news),
         cmocka_unit_test_setup_teardown (test_credit_is_outbox_room, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_serves_every_mfa_instance, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_bad_config, s_setup, s_teardown),
