@@ -2,8 +2,8 @@
 
     Connects a DEALER to mfa's mail-jobs endpoint and announces its capacity with
     mail.ready {credit} at start, every second, and after stored or finished
-    jobs when that is news to mfa (mailer_ready_is_news). Credit is the room left below
-    config->max_backlog unfinished jobs (at most one batch): with the relay down
+    jobs when that is news to mfa (mailer_ready_is_news). Credit is the room
+    left below config->max_backlog unfinished jobs (at most one batch): with the relay down
     the outbox fills up to that, then credit is 0 and a mail.send that arrives
     anyway is refused (temporarily_unavailable) until deliveries or expiries
     drain it. The mail.send requests waiting on the socket are validated,
@@ -30,8 +30,8 @@ void
 
 //  After jobs were stored or ended: whether a mail.ready tells an mfa instance
 //  something it could act on. told_credit and told_received are what the last
-//  one said; credit is what one would say now, received the instance's jobs
-//  read since. True when the credit differs, or half of the credit told has
+//  one said; credit and received are what one would say now (received counts
+//  the instance's jobs read since the mailer started). True when the credit differs, or half of the credit told has
 //  been used (the instance still has the other half while the next one
 //  crosses), or gap_ms (READY_GAP_MS) have passed since the last one.
 bool
