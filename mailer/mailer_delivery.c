@@ -338,13 +338,16 @@ static void
 s_worker_loop (worker_t *self)
 {
     zpoller_t *poller = zpoller_new (self->pipe, NULL);
-    int64_t next_look = 0;          //  when due rows are looked for next, Unix ms
+    //  When due rows are looked for next, on the monotonic clock: the rows'
+    //  times are Unix ms (they outlive the process), but a wall clock stepped
+    //  back must not hold this look back by as much
+    int64_t next_look = 0;
     while (poller && !atomic_load (&self->shared->stop)) {
         mailer_job_t *job = s_take_handed (self->shared);
-        if (!job && zclock_time () >= next_look) {
+        if (!job && zclock_mono () >= next_look) {
             job = mailer_outbox_claim (self->outbox, zclock_time ());
             if (!job)
-                next_look = zclock_time () + s_idle_wait_ms (self);
+                next_look = zclock_mono () + s_idle_wait_ms (self);
         }
         if (job) {
             s_deliver (self, job);
@@ -358,7 +361,7 @@ s_worker_loop (worker_t *self)
             atomic_store (&self->slot->idle, 0);
             continue;
         }
-        int64_t wait = next_look - zclock_time ();
+        int64_t wait = next_look - zclock_mono ();
         void *which = zpoller_wait (poller, wait < 0? 0: wait > WORKER_IDLE_MS? WORKER_IDLE_MS
                                                          : (int) wait);
         atomic_store (&self->slot->idle, 0);

@@ -53,11 +53,11 @@ typedef struct {
     int nlinks;
     int next_result;                //  the link the next mail.result goes to
     mailer_delivery_t *delivery;
-    int64_t next_ready;             //  when the next mail.ready is due, Unix ms
-    int64_t ready_at;               //  when the last one went, Unix ms
+    int64_t next_ready;             //  when the next mail.ready is due, monotonic ms
+    int64_t ready_at;               //  when the last one went, monotonic ms
     int backlog;                    //  unfinished jobs in the outbox
     char epoch [17];                //  this run of the mailer, for mfa's count of sent jobs
-    int64_t next_count;             //  when backlog is counted again, Unix ms
+    int64_t next_count;             //  when backlog is counted again, monotonic ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the sockets, not yet stored
     int batched;
     bool ready_due;                 //  jobs stored or ended since the last mail.ready
@@ -73,7 +73,7 @@ s_count_backlog (server_t *self)
 {
     int backlog = mailer_outbox_backlog (self->outbox);
     self->backlog = backlog < 0? self->config->max_backlog: backlog;
-    self->next_count = zclock_time () + HEARTBEAT_MS;
+    self->next_count = zclock_mono () + HEARTBEAT_MS;
 }
 
 //  1 when the outbox holds config->max_backlog unfinished jobs or more: then
@@ -125,7 +125,7 @@ s_send_ready (server_t *self)
         self->links [i].told_received = self->links [i].received;
         self->links [i].told_credit = credit;
     }
-    self->ready_at = zclock_time ();
+    self->ready_at = zclock_mono ();
     self->next_ready = self->ready_at + HEARTBEAT_MS;
 }
 
@@ -147,7 +147,7 @@ static bool
 s_ready_worth_sending (server_t *self)
 {
     int credit = s_credit (self);
-    int64_t since_last_ms = zclock_time () - self->ready_at;
+    int64_t since_last_ms = zclock_mono () - self->ready_at;
     for (int i = 0; i < self->nlinks; i++) {
         const link_t *link = &self->links [i];
         if (mailer_ready_is_news (credit, link->told_credit, link->received,
@@ -459,15 +459,15 @@ s_serve (server_t *self, zsock_t *pipe)
     s_count_backlog (self);
     s_send_ready (self);
     bool term = pst_actor_term_pending (pipe);
-    int64_t next_term_look = zclock_time () + TERM_LOOK_MS;
+    int64_t next_term_look = zclock_mono () + TERM_LOOK_MS;
     while (!term) {
         //  Readiness is said between rounds, not once the sockets run dry: under
         //  a steady load they may not, and mfa would wait for credit meanwhile
         bool moved = s_read_round (self);
-        if (zclock_time () >= self->next_count)
+        if (zclock_mono () >= self->next_count)
             s_count_backlog (self);
         if ((self->ready_due && s_ready_worth_sending (self))
-        ||  zclock_time () >= self->next_ready) {
+        ||  zclock_mono () >= self->next_ready) {
             s_send_ready (self);
             self->ready_due = false;
             moved = true;       //  a send may take a link's commands: read again
@@ -475,9 +475,9 @@ s_serve (server_t *self, zsock_t *pipe)
         if (moved) {
             //  The wait below looks at the pipe; under a steady load it may
             //  not come for a while, so the pipe is looked at now and then
-            if (zclock_time () >= next_term_look) {
+            if (zclock_mono () >= next_term_look) {
                 term = pst_actor_term_pending (pipe);
-                next_term_look = zclock_time () + TERM_LOOK_MS;
+                next_term_look = zclock_mono () + TERM_LOOK_MS;
             }
             continue;
         }
@@ -485,7 +485,7 @@ s_serve (server_t *self, zsock_t *pipe)
         int64_t wake_at = self->next_ready;
         if (self->ready_due && self->ready_at + READY_GAP_MS < wake_at)
             wake_at = self->ready_at + READY_GAP_MS;
-        int64_t wait = wake_at - zclock_time ();
+        int64_t wait = wake_at - zclock_mono ();
         int woke = pst_actor_wait (pipe, sockets, count, -1, wait > 0? (int) wait: 0);
         if (woke < 0) {
             pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);

@@ -11,6 +11,7 @@ packages=(
   libpq-dev postgresql            # authn and mfa on PostgreSQL; the tests start their own cluster
   python3-aiosmtpd curl jq openssl sqlite3 ca-certificates procps iproute2 util-linux
   wrk gnuplot-nox                 # bench/run.sh (its smoke runs in ./postern test)
+  libfaketime                     # tests/fault/mailer_clock_step.sh steps the mailer's clock
 )
 
 # Node.js runs Auth0's official SDKs in the e2e tests; a machine that already has
