@@ -130,23 +130,23 @@ s_wait_ms (gw_ratelimit_t *self, int64_t tokens, int64_t wanted)
 }
 
 void
-gw_ratelimit_take (gw_ratelimit_t *self, const char *key, int64_t now_ms,
+gw_ratelimit_take (gw_ratelimit_t *self, const char *key, int64_t mono_ms, int64_t unix_ms,
                    gw_ratelimit_take_t *take)
 {
     pthread_mutex_lock (&self->lock);
-    bucket_t *bucket = s_bucket (self, key? key: "", now_ms);
-    s_refill (self, bucket, now_ms);
+    bucket_t *bucket = s_bucket (self, key? key: "", mono_ms);
+    s_refill (self, bucket, mono_ms);
     take->refused = bucket->tokens < MILLI;
     if (!take->refused)
         bucket->tokens -= MILLI;
     int64_t tokens = bucket->tokens;
     //  Times from the bucket's own clock, never behind the caller's
-    int64_t at_ms = bucket->at_ms > now_ms? bucket->at_ms: now_ms;
+    int64_t ahead_ms = bucket->at_ms > mono_ms? bucket->at_ms - mono_ms: 0;
     pthread_mutex_unlock (&self->lock);
 
     take->limit = self->limit;
     take->remaining = (int) (tokens / MILLI);
-    take->reset = (at_ms + s_wait_ms (self, tokens, self->capacity) + 999) / 1000;
+    take->reset = (unix_ms + ahead_ms + s_wait_ms (self, tokens, self->capacity) + 999) / 1000;
     int64_t retry_ms = s_wait_ms (self, tokens, MILLI);
     take->retry_after = take->refused? (int) ((retry_ms + 999) / 1000): 0;
     if (take->refused && take->retry_after < 1)

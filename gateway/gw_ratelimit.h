@@ -45,10 +45,12 @@ gw_ratelimit_t *
 void
     gw_ratelimit_destroy (gw_ratelimit_t **self_p);
 
-//  Takes a token from key's bucket at now_ms (Unix ms; a clock that steps
-//  back adds nothing) and reports it in *take. Thread-safe.
+//  Takes a token from key's bucket and reports it in *take. Buckets fill on
+//  mono_ms, a monotonic clock (one that goes back adds nothing), so that a
+//  wall clock stepped back does not stop them filling for as long; unix_ms,
+//  the wall clock, only dates x-ratelimit-reset. Thread-safe.
 void
-    gw_ratelimit_take (gw_ratelimit_t *self, const char *key, int64_t now_ms,
+    gw_ratelimit_take (gw_ratelimit_t *self, const char *key, int64_t mono_ms, int64_t unix_ms,
                        gw_ratelimit_take_t *take);
 
 //  Buckets held (for tests).

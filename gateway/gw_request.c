@@ -76,7 +76,8 @@ s_rate_take (gw_request_t *req, const char *kind, const char *key)
 {
     char bucket [300];
     snprintf (bucket, sizeof bucket, "%s:%s", kind, key);
-    gw_ratelimit_take (req->shared->ratelimit, bucket, zclock_time (), &req->rate);
+    gw_ratelimit_take (req->shared->ratelimit, bucket, zclock_mono (), zclock_time (),
+                       &req->rate);
     req->charged = 1;
     return req->rate.refused;
 }

@@ -10,11 +10,12 @@
 
 #define T0      1700000000000LL         //  a Unix time in ms, on a whole second
 
+//  A take with both clocks at now_ms, as when neither has been stepped
 static gw_ratelimit_take_t
 s_take (gw_ratelimit_t *limiter, const char *key, int64_t now_ms)
 {
     gw_ratelimit_take_t take;
-    gw_ratelimit_take (limiter, key, now_ms, &take);
+    gw_ratelimit_take (limiter, key, now_ms, now_ms, &take);
     return take;
 }
 
@@ -100,6 +101,33 @@ test_refill (void **state)
     gw_ratelimit_destroy (&limiter);
 }
 
+//  The wall clock stepped back an hour (an NTP step, `date -s`) changes only
+//  the dates reported: the buckets fill on the monotonic clock, so an empty
+//  one is not held empty for the hour
+static void
+test_wall_clock_step (void **state)
+{
+    (void) state;
+    const int64_t mono = 5000;              //  ms since boot, say
+    const int64_t hour = 3600 * 1000;
+    gw_ratelimit_t *limiter = gw_ratelimit_new (2, 1, 10);
+    gw_ratelimit_take_t take;
+    gw_ratelimit_take (limiter, "k", mono, T0, &take);
+    gw_ratelimit_take (limiter, "k", mono, T0, &take);
+    assert_false (take.refused);
+    assert_int_equal (take.reset, T0 / 1000 + 2);
+    gw_ratelimit_take (limiter, "k", mono + 10, T0 - hour, &take);
+    assert_true (take.refused);
+    assert_int_equal (take.retry_after, 1);
+    //  Dated by the stepped wall clock: full two seconds after the bucket emptied
+    assert_int_equal (take.reset, (T0 - hour) / 1000 + 2);
+    //  A second later on the monotonic clock there is a token again
+    gw_ratelimit_take (limiter, "k", mono + 1000, T0 - hour + 990, &take);
+    assert_false (take.refused);
+    assert_int_equal (take.remaining, 0);
+    gw_ratelimit_destroy (&limiter);
+}
+
 //  The table holds at most max_keys buckets: full ones are dropped for a
 //  newcomer, and when none is full newcomers share the overflow bucket
 static void
@@ -140,7 +168,7 @@ s_worker (void *arg)
     worker_t *worker = (worker_t *) arg;
     for (int index = 0; index < 1000; index++) {
         gw_ratelimit_take_t take;
-        gw_ratelimit_take (worker->limiter, "shared", T0, &take);
+        gw_ratelimit_take (worker->limiter, "shared", T0, T0, &take);
         worker->served += !take.refused;
     }
     return NULL;
@@ -175,6 +203,7 @@ main (void)
         cmocka_unit_test (test_bad_settings),
         cmocka_unit_test (test_burst_then_refusal),
         cmocka_unit_test (test_refill),
+        cmocka_unit_test (test_wall_clock_step),
         cmocka_unit_test (test_bounded_table),
         cmocka_unit_test (test_threads_share),
     };
