@@ -46,11 +46,22 @@ s_row_free (authn_audit_row_t *row)
 }
 
 static int64_t
-s_now_ms (void)
+s_clock_ms (clockid_t clock)
 {
     struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
+    clock_gettime (clock, &now);
     return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  now + 1 s on the monotonic clock, which the condition variables wait on:
+//  a wall clock stepped back must not stretch a wait by as much
+static struct timespec
+s_in_one_second (void)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    return until;
 }
 
 //  A batch in one transaction; rows that cannot be written are given up
@@ -87,9 +98,7 @@ s_writer (void *args)
     pthread_mutex_lock (&self->lock);
     while (1) {
         if (self->queued == 0 && !self->stop) {
-            struct timespec until;
-            clock_gettime (CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
+            struct timespec until = s_in_one_second ();
             pthread_cond_timedwait (&self->wake, &self->lock, &until);
         }
         authn_audit_row_t *rows = self->queue;
@@ -109,10 +118,11 @@ s_writer (void *args)
         for (size_t index = 0; index < count; index++)
             s_row_free (&rows [index]);
         free (rows);
-        int64_t now = s_now_ms ();
-        if (now - last_prune >= PRUNE_EVERY_MS) {
-            s_prune (self, now);
-            last_prune = now;
+        int64_t mono = s_clock_ms (CLOCK_MONOTONIC);
+        if (last_prune == 0 || mono - last_prune >= PRUNE_EVERY_MS) {
+            //  Rows are dated by the wall clock; the interval runs on the monotonic one
+            s_prune (self, s_clock_ms (CLOCK_REALTIME));
+            last_prune = mono;
         }
         pthread_mutex_lock (&self->lock);
         self->done = upto;
@@ -140,8 +150,12 @@ authn_audit_new (const authn_config_t *config)
     self->retention_days = config->audit_retention_days;
     self->store = authn_store_new (config->db_path);
     pthread_mutex_init (&self->lock, NULL);
-    pthread_cond_init (&self->wake, NULL);
-    pthread_cond_init (&self->written, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init (&monotonic);
+    pthread_condattr_setclock (&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->wake, &monotonic);
+    pthread_cond_init (&self->written, &monotonic);
+    pthread_condattr_destroy (&monotonic);
     if (!self->store || pthread_create (&self->thread, NULL, s_writer, self) != 0) {
         authn_store_destroy (&self->store);
         pthread_mutex_destroy (&self->lock);
@@ -210,9 +224,7 @@ authn_audit_flush (authn_audit_t *self)
 {
     if (!self)
         return 0;
-    struct timespec until;
-    clock_gettime (CLOCK_REALTIME, &until);
-    until.tv_sec += 1;
+    struct timespec until = s_in_one_second ();
     int rc = 0;
     pthread_mutex_lock (&self->lock);
     uint64_t wanted = self->recorded;
