@@ -191,31 +191,18 @@ pst_client_sock (pst_client_t *self)
     return self->sock;
 }
 
-//  The request's time left, never past give_up_at on the monotonic clock
-static int
-s_remaining_ms (const pst_msg_t *request, int64_t give_up_at)
-{
-    int remaining = pst_msg_remaining_ms (request);
-    int64_t left = give_up_at - zclock_mono ();
-    return left < remaining? (int) (left > 0? left: 0): remaining;
-}
-
 pst_msg_t *
 pst_client_call (pst_client_t *self, const pst_msg_t *request)
 {
     if (pst_msg_remaining_ms (request) <= 0)
         return NULL;
-    //  The deadline is Unix ms (it crosses processes); the wait is also bounded
-    //  by the time left at entry, counted on the monotonic clock, so that a
-    //  wall clock stepped back does not stretch it by as much
-    int64_t give_up_at = zclock_mono () + pst_msg_remaining_ms (request);
     //  ZMQ_IMMEDIATE: nothing is queued for a peer that is not connected, so a
     //  request never reaches a service after its caller gave up; wait a little
     //  for a connection instead (see the header).
     void *handle = zsock_resolve (self->sock);
     int64_t connect_until = zclock_mono () + PST_CLIENT_CONNECT_WAIT_MS;
     while (pst_bus_send_routed (self->sock, NULL, request) != 0) {
-        int remaining = s_remaining_ms (request, give_up_at);
+        int remaining = pst_msg_remaining_ms (request);
         int64_t connect_left = connect_until - zclock_mono ();
         if (connect_left < remaining)
             remaining = (int) (connect_left > 0? connect_left: 0);
@@ -228,7 +215,7 @@ pst_client_call (pst_client_t *self, const pst_msg_t *request)
     //  a virtual machine are most of what a bus hop costs (docs/performance.md)
     pst_msg_t *reply = NULL;
     while (!reply) {
-        int remaining = s_remaining_ms (request, give_up_at);
+        int remaining = pst_msg_remaining_ms (request);
         if (remaining <= 0)
             break;
         zsock_set_rcvtimeo (self->sock, remaining);

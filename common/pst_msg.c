@@ -27,6 +27,14 @@ s_now_ms (void)
     return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
 }
 
+static int64_t
+s_mono_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 int
 pst_msg_valid_op (const char *op, size_t len)
 {
@@ -79,7 +87,9 @@ pst_msg_new_request (const char *op, int timeout_ms)
     randombytes_buf (raw, sizeof raw);
     sodium_bin2hex (self->id, sizeof self->id, raw, sizeof raw);
     strcpy (self->op, op);
-    self->deadline = s_now_ms () + (uint64_t) (timeout_ms > 0? timeout_ms: 0);
+    uint64_t timeout = (uint64_t) (timeout_ms > 0? timeout_ms: 0);
+    self->deadline = s_now_ms () + timeout;
+    self->mono_deadline = s_mono_ms () + (int64_t) timeout;
     return self;
 }
 
@@ -98,6 +108,7 @@ pst_msg_new_reply (const pst_msg_t *request)
     memcpy (self->id, request->id, sizeof self->id);
     memcpy (self->op, request->op, sizeof self->op);
     self->deadline = request->deadline;
+    self->mono_deadline = request->mono_deadline;
     self->is_reply = 1;
     return self;
 }
@@ -119,6 +130,7 @@ pst_msg_new_forward (const pst_msg_t *request)
     memcpy (self->id, request->id, sizeof self->id);
     memcpy (self->op, request->op, sizeof self->op);
     self->deadline = request->deadline;
+    self->mono_deadline = request->mono_deadline;
     s_set_string (&self->caller, request->caller);
     s_set_string (&self->scopes, request->scopes);
     s_set_string (&self->caller_client, request->caller_client);
@@ -176,8 +188,21 @@ pst_msg_set_deadline (pst_msg_t *self, uint64_t deadline_ms)
 {
     assert (self);
     self->deadline = deadline_ms;
+    pst_msg_anchor_deadline (self);
 }
 
+void
+pst_msg_anchor_deadline (pst_msg_t *self)
+{
+    uint64_t now = s_now_ms ();
+    uint64_t left = self->deadline > now? self->deadline - now: 0;
+    int64_t mono = s_mono_ms ();
+    self->mono_deadline = left >= (uint64_t) (INT64_MAX - mono)? INT64_MAX: mono + (int64_t) left;
+}
+
+//  The deadline crosses processes and hosts, so it is Unix ms; but a wall
+//  clock stepped back would stretch the wait by as much. The time left is
+//  therefore also bounded by the monotonic moment fixed when it was set.
 int
 pst_msg_remaining_ms (const pst_msg_t *self)
 {
@@ -186,6 +211,11 @@ pst_msg_remaining_ms (const pst_msg_t *self)
     if (self->deadline <= now)
         return 0;
     uint64_t left = self->deadline - now;
+    int64_t mono_left = self->mono_deadline - s_mono_ms ();
+    if (mono_left <= 0)
+        return 0;
+    if ((uint64_t) mono_left < left)
+        left = (uint64_t) mono_left;
     return left > INT_MAX? INT_MAX: (int) left;
 }
 

@@ -63,7 +63,9 @@ uint64_t
     pst_msg_deadline (const pst_msg_t *self);
 void
     pst_msg_set_deadline (pst_msg_t *self, uint64_t deadline_ms);
-//  Milliseconds left before the deadline, 0 when it has passed.
+//  Milliseconds left before the deadline, 0 when it has passed. Also counted
+//  on the monotonic clock from when the deadline was set, made or decoded, so
+//  that a wall clock stepped back does not lengthen it.
 int
     pst_msg_remaining_ms (const pst_msg_t *self);
 

@@ -99,7 +99,10 @@ s_field_op (pst_msg_t *self, const msgpack_object *value)
 static int
 s_field_dl (pst_msg_t *self, const msgpack_object *value)
 {
-    return s_uint (value, &self->deadline);
+    if (s_uint (value, &self->deadline))
+        return -1;
+    pst_msg_anchor_deadline (self);
+    return 0;
 }
 
 static int

@@ -20,6 +20,8 @@ struct _pst_msg_t {
     char id [PST_MSG_ID_LEN + 1];
     char op [PST_MSG_OP_MAX + 1];
     uint64_t deadline;          //  Unix ms
+    int64_t mono_deadline;      //  the same moment on this process's monotonic
+                                //  clock (ms), fixed when the deadline is set
     char *caller;               //  NULL when absent
     char *scopes;
     char *caller_client;        //  client the caller's token was issued to (azp)
@@ -39,5 +41,10 @@ int
 //  1 when the len bytes at text are valid UTF-8 (as jansson judges it), 0 if not.
 int
     pst_msg_valid_utf8 (const char *text, size_t len);
+
+//  Fixes the monotonic moment at which self's deadline passes, from the time
+//  it has left now. Called wherever the deadline is set or decoded.
+void
+    pst_msg_anchor_deadline (pst_msg_t *self);
 
 #endif

@@ -31,9 +31,10 @@ void
 //  After jobs were stored or ended: whether a mail.ready tells an mfa instance
 //  something it could act on. told_credit and told_received are what the last
 //  one said; credit and received are what one would say now (received counts
-//  the instance's jobs read since the mailer started). True when the credit differs, or half of the credit told has
-//  been used (the instance still has the other half while the next one
-//  crosses), or gap_ms (READY_GAP_MS) have passed since the last one.
+//  the instance's jobs read since the mailer started). True when the credit
+//  differs, or half of the credit told has been used (the instance still has
+//  the other half while the next one crosses), or gap_ms (READY_GAP_MS) have
+//  passed since the last one.
 bool
     mailer_ready_is_news (int credit, int told_credit, int64_t received,
                           int64_t told_received, int64_t since_last_ms, int gap_ms);

@@ -33,7 +33,7 @@ typedef struct {
     zframe_t *worker;           //  routing id of the waiting worker
     zframe_t *payload;          //  the encoded mail.send request, as the worker sent it
     char id [PST_MSG_ID_LEN + 1];
-    uint64_t deadline;          //  Unix ms, from the request
+    int64_t expires_at;         //  monotonic ms, when the request's deadline passes
     char job_id [65];
 } s_job_t;
 
@@ -91,12 +91,6 @@ s_mailer_free (void **item)
         free (mailer);
         *item = NULL;
     }
-}
-
-static int64_t
-s_now_ms (void)
-{
-    return zclock_time ();
 }
 
 //  The envelope of [routing id][envelope] read from a ROUTER (msg, taken);
@@ -372,7 +366,7 @@ s_from_worker (s_dispatcher_t *self)
         s_job_t *job = (s_job_t *) zmalloc (sizeof *job);
         job->worker = identity;
         job->payload = payload;
-        job->deadline = pst_msg_deadline (msg);
+        job->expires_at = zclock_mono () + pst_msg_remaining_ms (msg);
         snprintf (job->id, sizeof job->id, "%s", pst_msg_id (msg));
         const char *job_id = pst_msg_get_str (msg, "job_id");
         snprintf (job->job_id, sizeof job->job_id, "%s", job_id? job_id: "");
@@ -420,11 +414,11 @@ s_dispatch (s_dispatcher_t *self)
 static void
 s_expire (s_dispatcher_t *self)
 {
-    int64_t now = s_now_ms ();
+    int64_t now = zclock_mono ();
     //  zlistx_delete moves the cursor back, so deleting while iterating is safe
     for (s_job_t *job = (s_job_t *) zlistx_first (self->queue); job;
          job = (s_job_t *) zlistx_next (self->queue))
-        if ((int64_t) job->deadline <= now) {
+        if (job->expires_at <= now) {
             pst_log (PST_LOG_WARN, "mail_job_dropped", "job_id", job->job_id,
                      "reason", "no mailer before the deadline", NULL);
             zlistx_delete (self->queue, zlistx_cursor (self->queue));
@@ -433,7 +427,7 @@ s_expire (s_dispatcher_t *self)
     zlistx_t *late = zlistx_new ();
     for (s_job_t *job = (s_job_t *) zhashx_first (self->inflight); job;
          job = (s_job_t *) zhashx_next (self->inflight))
-        if ((int64_t) job->deadline <= now)
+        if (job->expires_at <= now)
             zlistx_add_end (late, job->id);
     for (char *id = (char *) zlistx_first (late); id; id = (char *) zlistx_next (late)) {
         pst_log (PST_LOG_WARN, "mail_job_unanswered", "request_id", id, NULL);
@@ -441,10 +435,9 @@ s_expire (s_dispatcher_t *self)
     }
     zlistx_destroy (&late);
 
-    int64_t mono = zclock_mono ();
     for (s_mailer_t *mailer = (s_mailer_t *) zlistx_first (self->mailers); mailer;
          mailer = (s_mailer_t *) zlistx_next (self->mailers))
-        if (mono - mailer->last_seen > MFA_JOBS_MAILER_TIMEOUT_MS) {
+        if (now - mailer->last_seen > MFA_JOBS_MAILER_TIMEOUT_MS) {
             pst_log (PST_LOG_WARN, "mailer_lost", "mailer", mailer->key, "reason", "silent", NULL);
             zlistx_delete (self->mailers, zlistx_cursor (self->mailers));
         }

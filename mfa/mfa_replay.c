@@ -229,9 +229,6 @@ mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
     const char *id = pst_msg_id (request);
     const char *name = pst_msg_op (request);
     bool checked = gate == NULL;
-    //  Waits for another run end by the request's deadline (Unix ms) or by the
-    //  time it had left now, on the monotonic clock, whichever comes first
-    int64_t give_up_at = zclock_mono () + pst_msg_remaining_ms (request);
     while (true) {
         uint8_t *sealed = NULL;
         size_t size = 0;
@@ -262,8 +259,7 @@ mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
         }
         //  Another run has the id: it wrote nothing of ours, and reply is as it
         //  came. Wait, look again
-        if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS
-        ||  give_up_at - zclock_mono () <= MFA_REPLY_POLL_MS)
+        if (pst_msg_remaining_ms (request) <= MFA_REPLY_POLL_MS)
             return pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "Request is in progress");
         zclock_sleep (MFA_REPLY_POLL_MS);
     }
