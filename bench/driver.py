@@ -36,15 +36,18 @@ failure prints what failed and exits 1.
 
 import argparse
 import concurrent.futures
+import email
 import http.client
 import json
 import math
 import os
+import re
 import smtplib
 import sys
 import threading
 import time
 import urllib.parse
+from email import policy
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "soak"))
 from soak import MailWatcher  # noqa: E402  (the soak's mailbox reader)
@@ -137,16 +140,78 @@ def run_all(items, work, threads=THREADS):
     return results
 
 
-def watch(maildir):
+def read_dump(path):
+    """(recipients, code) of one message dumped by postfix's smtp-sink (bench/smtp_sink.sh),
+    or None while it is still being received: smtp-sink creates the file at MAIL FROM
+    and writes it whole when the message ends, with an empty line after it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.endswith(b"\n\n"):
+        return None
+    msg = email.message_from_bytes(data, policy=policy.default)
+    rcpts = re.findall(r"<([^<>]*)>", " ".join(msg.get_all("X-Rcpt-Args", [])))
+    body = msg.get_body(preferencelist=("plain",))
+    codes = re.findall(r"\b\d{6}\b", body.get_content() if body else "")
+    return rcpts, codes[0] if codes else ""
+
+
+class DumpWatcher(threading.Thread):
+    """MailWatcher's duties for smtp-sink's dumps: the codes per recipient, in the
+    order the sink finished the messages (their mtimes)."""
+
+    def __init__(self, maildir, stop):
+        super().__init__(daemon=True)
+        self.maildir = maildir
+        self.stop = stop
+        self.cond = threading.Condition()
+        self.by_rcpt = {}
+        self.done = set(os.listdir(maildir))
+
+    def count(self, address):
+        with self.cond:
+            return len(self.by_rcpt.get(address, ()))
+
+    def wait_new(self, address, seen, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.by_rcpt.get(address, ())) <= seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return self.by_rcpt[address][seen]
+
+    def run(self):
+        while not self.stop.is_set():
+            found = []
+            for name in set(os.listdir(self.maildir)) - self.done:
+                path = os.path.join(self.maildir, name)
+                try:
+                    mail = read_dump(path)
+                    if mail:
+                        found.append((os.stat(path).st_mtime_ns, name, mail))
+                except (OSError, ValueError) as exc:
+                    print("driver.py: unreadable message %s: %s" % (path, exc), file=sys.stderr)
+                    self.done.add(name)
+            with self.cond:
+                for _, name, (rcpts, code) in sorted(found):
+                    self.done.add(name)
+                    for rcpt in rcpts:
+                        self.by_rcpt.setdefault(rcpt, []).append(code)
+                self.cond.notify_all()
+            time.sleep(0.02)
+
+
+def watch(args):
     stop = threading.Event()
-    mail = MailWatcher(maildir, stop)
+    mail = (DumpWatcher if args.sink == "postfix" else MailWatcher)(args.maildir, stop)
     mail.start()
     return mail, stop
 
 
 def cmd_enrol(args):
     http = Http(args.base)
-    mail, stop = watch(args.maildir)
+    mail, stop = watch(args)
 
     def enrol(i):
         address = "%s-%d@example.com" % (args.prefix, i)
@@ -189,7 +254,7 @@ def cmd_login(args):
 
 def cmd_prepare_oob(args):
     http = Http(args.base)
-    mail, stop = watch(args.maildir)
+    mail, stop = watch(args)
     with open(args.tokens) as f:
         pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
 
@@ -219,10 +284,43 @@ def percentile(values, share):
     return ordered[min(len(ordered), max(1, math.ceil(share * len(ordered)))) - 1]
 
 
-def sink_receipts(maildir, after):
+def sink_marker(args):
+    """What sink_receipts counts from: the highest message number (Python sink), or
+    the names already there (smtp-sink)."""
+    names = os.listdir(args.maildir)
+    if args.sink == "postfix":
+        return set(names)
+    return max((int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()), default=0)
+
+
+def dump_receipts(maildir, before):
+    """{recipient: received_at} of each recipient's first message not in `before`,
+    from smtp-sink's dumps; a dump's mtime is when its last byte was written, to the
+    kernel's file-time granularity (a few ms)."""
+    seen = {}
+    for name in set(os.listdir(maildir)) - before:
+        path = os.path.join(maildir, name)
+        try:
+            mail = read_dump(path)
+            stamp = os.stat(path).st_mtime_ns / 1e9
+        except (OSError, ValueError):
+            continue
+        for rcpt in mail[0] if mail else ():
+            seen[rcpt] = min(seen.get(rcpt, stamp), stamp)
+    return seen
+
+
+def sink_receipts(args, marker):
+    """{recipient: received_at} of each recipient's first message since sink_marker."""
+    if args.sink == "postfix":
+        return dump_receipts(args.maildir, marker)
+    return numbered_receipts(args.maildir, marker)
+
+
+def numbered_receipts(maildir, after):
     """{recipient: received_at} of each recipient's first message numbered above
-    `after` (the sidecar <n>.json is renamed into place whole, so a listed one is
-    complete)."""
+    `after`, from the Python sink's sidecars (each <n>.json is renamed into place
+    whole, so a listed one is complete)."""
     numbers = sorted(int(n[:-5]) for n in os.listdir(maildir)
                      if n.endswith(".json") and n[:-5].isdigit() and int(n[:-5]) > after)
     seen = {}
@@ -247,8 +345,7 @@ def cmd_paced(args):
         raise SystemExit("driver.py paced: no request to send (rate %.1f, %.1f s, %d users)"
                          % (args.rate, args.seconds, len(pairs)))
     pairs = pairs[:count]
-    numbers = [int(n[:-5]) for n in os.listdir(args.maildir) if n.endswith(".json") and n[:-5].isdigit()]
-    first_number = max(numbers, default=0)
+    marker = sink_marker(args)
     lock = threading.Lock()
     state = {"next": 0}
     results = [None] * count   # (status, due-to-answer s, due-to-send s, wall clock of the answer)
@@ -287,7 +384,7 @@ def cmd_paced(args):
     answered = {pairs[i][0]: r[3] for i, r in enumerate(results) if r[0] == 200}
     deadline = time.monotonic() + args.mail_wait
     while True:
-        received = sink_receipts(args.maildir, first_number)
+        received = sink_receipts(args, marker)
         if all(a in received for a in answered) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -332,6 +429,8 @@ def main():
     common.add_argument("--base", required=True)
     common.add_argument("--client-id", required=True)
     common.add_argument("--client-secret", required=True)
+    common.add_argument("--sink", choices=("python", "postfix"), default="python",
+                        help="the SMTP sink whose --maildir is read (bench/smtp_sink.sh: postfix)")
     p = sub.add_parser("enrol", parents=[common])
     p.add_argument("--mgmt-token", required=True)
     p.add_argument("--password", required=True)

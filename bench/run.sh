@@ -56,9 +56,12 @@
 # Environment: POSTERN_BINARY_DIR (default ./build; built here unless
 # BENCH_NO_BUILD=1), BENCH_OUT_DIR (default docs/, where performance.md goes),
 # BENCH_USERS (default 2000), BENCH_PACED_RATES (default "500 1000": challenges/s
-# of the paced points, 2 s each; 1,000 is half the 2,000/s target), BENCH_SINK_FSYNC=1
-# (the SMTP sink fsyncs every message, as the tests' sink does; by default the
-# bench's does not). Installs wrk and gnuplot-nox with apt-get if missing.
+# of the paced points, 2 s each; 1,000 is half the 2,000/s target), BENCH_SINK
+# (postfix, the default: postfix's smtp-sink through bench/smtp_sink.sh, fetched
+# with apt-get download the first time; python: tests/support/smtp_sink.py),
+# BENCH_SINK_FSYNC=1 (the Python sink, fsyncing every message as it does in the
+# tests; by default the bench's sink does not). Installs wrk and gnuplot-nox with
+# apt-get if missing.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$here/bench
@@ -150,12 +153,20 @@ done
 
 # The e2e harness: free loopback ports, the four binaries, the SMTP sink, helpers
 export POSTERN_LOG_LEVEL=warn
-# The SMTP sink stands in for a relay on another machine: it stores each message
-# without fsync, so its two fsyncs a message do not queue behind (and ahead of)
-# the stack's on this machine's one disk. BENCH_SINK_FSYNC=1 restores them.
-SINK_FSYNC=0 SINK_ARGS=(--no-fsync)
-[[ ${BENCH_SINK_FSYNC:-} == 1 ]] && SINK_FSYNC=1 SINK_ARGS=()
+# The SMTP sink stands in for a relay on another machine, so it should take little
+# of this one: postfix's smtp-sink (bench/smtp_sink.sh), which stores each message
+# without fsync, so that its writes do not queue behind (and ahead of) the stack's
+# fsyncs on this machine's one disk. BENCH_SINK=python runs the tests' sink instead
+# (tests/support/smtp_sink.py, aiosmtpd: about as much CPU a message as the mailer),
+# also without fsync; BENCH_SINK_FSYNC=1 runs it with its two fsyncs a message.
+SINK=${BENCH_SINK:-postfix} SINK_FSYNC=0 SINK_ARGS=(--no-fsync)
+[[ ${BENCH_SINK_FSYNC:-} == 1 ]] && SINK=python SINK_FSYNC=1 SINK_ARGS=()
+[[ $SINK == python || $SINK == postfix ]] || { echo "bench: BENCH_SINK is python or postfix" >&2; exit 2; }
 export E2E_SINK_ARGS="${SINK_ARGS[*]}"
+if [[ $SINK == postfix ]]; then
+  bash "$bench/smtp_sink.sh" fetch || exit 1
+  export E2E_SINK_COMMAND="bash $bench/smtp_sink.sh run"
+fi
 source "$here/tests/fault/fault_lib.sh"
 declare -a BENCH_PIDS=()
 bench_finish() {
@@ -270,13 +281,14 @@ printf '%s' "$BODY" >"$E2E_WORK/jwks.json"
 
 # "--name=value": a random secret may begin with "-", which argparse would take for an option
 driver() { "$DEBIAN_PYTHON" "$bench/driver.py" "$@" --base "$HTTP" --client-id="$CLIENT_ID" \
-  --client-secret="$CLIENT_SECRET"; }
+  --client-secret="$CLIENT_SECRET" --sink "$SINK"; }
 t0=$(now_ms)
 driver enrol --mgmt-token "$MGMT_TOKEN" --password "$PASSWORD" --prefix bench --users "$USERS" \
   --maildir "$MAIL_DIR" --out "$E2E_WORK/users.txt" || { fail "enrolling $USERS users"; exit 1; }
 ENROL_S=$(awk -v ms=$(( $(now_ms) - t0 )) 'BEGIN { printf "%.1f", ms / 1000 }')
 pass "$USERS users enrolled in the email factor in $ENROL_S s"
 row setup sink_fsync - "$SINK_FSYNC" - - - - - "1: the SMTP sink fsyncs each message (BENCH_SINK_FSYNC=1)"
+row setup sink_postfix - "$([[ $SINK == postfix ]] && echo 1 || echo 0)" - - - - - "1: postfix's smtp-sink; 0: tests/support/smtp_sink.py (BENCH_SINK)"
 row setup enrol "$USERS" "$ENROL_S" s - - - - "users enrolled (create, password grant, associate, mail, mfa-oob)"
 FIRST_USER=$(head -n1 "$E2E_WORK/users.txt")
 # db_sizes WHEN: a row per database of the stack, its file and its write-ahead log
@@ -478,10 +490,16 @@ row setup outbox_backlog - "${OUTBOX_BACKLOG:-?}" jobs - - - - "unsent jobs in t
 read -r FEED_PORT SINK_PORT < <(e2e_free_ports 2)
 SINK_DIR=$E2E_WORK/sink2
 mkdir -p "$SINK_DIR"
-bench_bg "$DEBIAN_PYTHON" "$here/tests/support/smtp_sink.py" --host 127.0.0.1 --port "$SINK_PORT" \
-  --maildir "$SINK_DIR" --port-file "$E2E_WORK/sink2.port" "${SINK_ARGS[@]}"
-SINK_PID=$BG_PID
-wait_until 10 test -s "$E2E_WORK/sink2.port" || { fail "second SMTP sink did not start"; exit 1; }
+if [[ $SINK == postfix ]]; then
+  bench_bg bash "$bench/smtp_sink.sh" run "$SINK_PORT" "$SINK_DIR"
+  SINK_PID=$BG_PID
+  e2e_wait_port "$SINK_PORT" 100 || { fail "second SMTP sink did not start"; exit 1; }
+else
+  bench_bg "$DEBIAN_PYTHON" "$here/tests/support/smtp_sink.py" --host 127.0.0.1 --port "$SINK_PORT" \
+    --maildir "$SINK_DIR" --port-file "$E2E_WORK/sink2.port" "${SINK_ARGS[@]}"
+  SINK_PID=$BG_PID
+  wait_until 10 test -s "$E2E_WORK/sink2.port" || { fail "second SMTP sink did not start"; exit 1; }
+fi
 wants mailer || MAILERS=""
 for m in $MAILERS; do
   : >"$E2E_WORK/feed.out"

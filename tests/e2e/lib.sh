@@ -105,7 +105,9 @@ e2e_pg_database() {
   export POSTERN_MFA_DB=$E2E_PG_URL
 }
 
-# E2E_SINK_ARGS: more words for the SMTP sink (the bench's --no-fsync).
+# E2E_SINK_ARGS: more words for the SMTP sink (the bench's --no-fsync);
+# E2E_SINK_COMMAND: another sink, run with the port and the mail folder added
+# (the bench's bench/smtp_sink.sh run).
 # e2e_start: the suite on free loopback ports. In the PostgreSQL run authn and
 # mfa run as E2E_REPLICAS instances each (2 by default) over the shared
 # database, named authn, authn2, mfa, mfa2 for e2e_kill and e2e_restart, with
@@ -152,8 +154,13 @@ e2e_start() {
   "$POSTERN_BINARY_DIR/tools/postern-keys" "${key_names[@]}" >"$E2E_WORK/keys.log" 2>&1 \
     || { e2e_log "postern-keys failed"; return 1; }
 
-  e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
-    --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR" ${E2E_SINK_ARGS:-}
+  if [[ -n ${E2E_SINK_COMMAND:-} ]]; then
+    # shellcheck disable=SC2086
+    e2e_run smtp $E2E_SINK_COMMAND "$SMTP_PORT" "$MAIL_DIR"
+  else
+    e2e_run smtp "$DEBIAN_PYTHON" "$POSTERN_SOURCE_DIR/tests/support/smtp_sink.py" \
+      --host 127.0.0.1 --port "$SMTP_PORT" --maildir "$MAIL_DIR" ${E2E_SINK_ARGS:-}
+  fi
   local suffix
   for ((i = 0; i < E2E_REPLICAS; i++)); do
     suffix=$( ((i == 0)) || echo $((i + 1)) )
