@@ -18,8 +18,7 @@ authn_mfa_call_as (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *
     if (scope)
         pst_msg_set_caller (call, pst_msg_caller (request)? pst_msg_caller (request): "authn", scope);
     //  never wait longer than our own caller will
-    if (pst_msg_deadline (request) < pst_msg_deadline (call))
-        pst_msg_set_deadline (call, pst_msg_deadline (request));
+    pst_msg_cap_deadline (call, request);
     pst_msg_set_client_ip (call, pst_msg_client_ip (request));
     pst_msg_set_body (call, body_p);
     pst_msg_t *answer = pst_client_call (worker->mfa, call);
@@ -37,9 +36,7 @@ authn_mfa_forward (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *
     pst_msg_t *call = pst_msg_new_forward (request);
     if (!call)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Out of memory");
-    uint64_t ours = zclock_time () + (uint64_t) worker->config->mfa_timeout_ms;
-    if (ours < pst_msg_deadline (call))
-        pst_msg_set_deadline (call, ours);
+    pst_msg_cap_timeout (call, worker->config->mfa_timeout_ms);
     pst_msg_t *answer = pst_client_call (worker->mfa, call);
     pst_msg_destroy (&call);
     if (!answer) {

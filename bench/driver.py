@@ -27,8 +27,12 @@ paced        /mfa/challenge at a fixed rate (an open loop: request i is due at i
              a request's latency counts from its due time, and an email's from its
              200 (negative when the mail was stored before the 200 reached the
              driver).
-smtp-blast   the sink's own ceiling: T SMTP connections, each sending messages
-             back to back, N in all; prints "smtp_blast messages=N seconds=S per_s=R".
+smtp-blast   T SMTP connections of Python's smtplib, each sending messages back to
+             back, N in all: the Python sink's own ceiling (for smtp-sink, the client's
+             limit); prints "smtp_blast messages=N seconds=S per_s=R".
+
+enrol, prepare-oob and paced take --sink python (the tests' sink: numbered .eml and
+.json files, the default) or --sink postfix (smtp-sink's dumps, bench/smtp_sink.sh).
 
 Every loop is bounded by the count it is given; every wait has a deadline. A
 failure prints what failed and exits 1.
@@ -143,12 +147,18 @@ def run_all(items, work, threads=THREADS):
 def read_dump(path):
     """(recipients, code) of one message dumped by postfix's smtp-sink (bench/smtp_sink.sh),
     or None while it is still being received: smtp-sink creates the file at MAIL FROM
-    and writes it whole when the message ends, with an empty line after it."""
+    and writes the message when it ends, with an empty line after it."""
     with open(path, "rb") as f:
         data = f.read()
     if not data.endswith(b"\n\n"):
         return None
     msg = email.message_from_bytes(data, policy=policy.default)
+    # smtp-sink writes through a 4 KiB buffer: a longer message can be seen part
+    # written, and a part may end in an empty line; a multipart one is whole only
+    # with its closing boundary
+    boundary = msg.get_boundary()
+    if msg.is_multipart() and boundary and ("--%s--" % boundary).encode() not in data:
+        return None
     rcpts = re.findall(r"<([^<>]*)>", " ".join(msg.get_all("X-Rcpt-Args", [])))
     body = msg.get_body(preferencelist=("plain",))
     codes = re.findall(r"\b\d{6}\b", body.get_content() if body else "")

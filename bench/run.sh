@@ -10,7 +10,8 @@
 #              gateway's flags answering the JWKS bytes, over HTTP and over TLS;
 #              RSA-2048 RS256 signatures/s and argon2id (19 MiB, t=2) hashes/s on
 #              every core; fsync'd SQLite commits/s (WAL, synchronous=FULL) in the
-#              data directory; the SMTP sink's own messages/s (driver.py smtp-blast)
+#              data directory; messages/s into the SMTP sink from Python's smtplib
+#              (driver.py smtp-blast: the client's limit more than smtp-sink's)
 #   peer       node oidc-provider (bench/peer, pinned, `npm ci`), 2 cluster workers,
 #              RS256 JWT access tokens by client_credentials
 #   Postern    the real four processes started as the e2e tests do

@@ -31,12 +31,23 @@ fetch() {
     rc=1
   fi
   rm -rf "$work"
-  return "$rc"
+  ((rc == 0)) || return "$rc"
+  # The package's own libraries are beside it; the system's must be installed
+  # (scripts/install-deps.sh lists them)
+  local missing
+  missing=$(LD_LIBRARY_PATH=$dest/usr/lib/postfix ldd "$sink" "$dest"/usr/lib/postfix/*.so | { grep 'not found' || true; } | sort -u)
+  if [[ -n $missing ]]; then
+    echo "smtp_sink.sh: smtp-sink lacks libraries: $missing" >&2
+    rm -rf "$dest"
+    return 1
+  fi
 }
 
 run() {
   local port=$1 dir=$2
   [[ $port =~ ^[0-9]+$ ]] || { echo "smtp_sink.sh: bad port $port" >&2; exit 2; }
+  # the dump template goes through strftime
+  [[ $dir != *%* ]] || { echo "smtp_sink.sh: the folder's name may not hold %" >&2; exit 2; }
   fetch
   mkdir -p "$dir"
   # smtp-sink will not run as root: it drops to nobody once it listens. nobody
@@ -44,6 +55,7 @@ run() {
   # so as root it first changes its root to DIR and writes the dumps there
   local as=() template=$dir/%Y%m%d%H%M%S.
   if (($(id -u) == 0)); then
+    id nobody >/dev/null 2>&1 || { echo "smtp_sink.sh: as root it needs the user nobody" >&2; exit 1; }
     chown nobody "$dir"
     as=(-R "$dir" -u nobody)
     template=/%Y%m%d%H%M%S.

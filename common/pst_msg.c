@@ -200,6 +200,30 @@ pst_msg_anchor_deadline (pst_msg_t *self)
     self->mono_deadline = left >= (uint64_t) (INT64_MAX - mono)? INT64_MAX: mono + (int64_t) left;
 }
 
+void
+pst_msg_cap_deadline (pst_msg_t *self, const pst_msg_t *limit)
+{
+    assert (self);
+    assert (limit);
+    if (limit->deadline < self->deadline)
+        self->deadline = limit->deadline;
+    if (limit->mono_deadline < self->mono_deadline)
+        self->mono_deadline = limit->mono_deadline;
+}
+
+void
+pst_msg_cap_timeout (pst_msg_t *self, int timeout_ms)
+{
+    assert (self);
+    uint64_t timeout = (uint64_t) (timeout_ms > 0? timeout_ms: 0);
+    uint64_t deadline = s_now_ms () + timeout;
+    int64_t mono_deadline = s_mono_ms () + (int64_t) timeout;
+    if (deadline < self->deadline)
+        self->deadline = deadline;
+    if (mono_deadline < self->mono_deadline)
+        self->mono_deadline = mono_deadline;
+}
+
 //  The deadline crosses processes and hosts, so it is Unix ms; but a wall
 //  clock stepped back would stretch the wait by as much. The time left is
 //  therefore also bounded by the monotonic moment fixed when it was set.

@@ -63,6 +63,13 @@ uint64_t
     pst_msg_deadline (const pst_msg_t *self);
 void
     pst_msg_set_deadline (pst_msg_t *self, uint64_t deadline_ms);
+//  Lowers self's deadline to limit's when limit's comes first, on both clocks:
+//  a call made for a request never outlives it.
+void
+    pst_msg_cap_deadline (pst_msg_t *self, const pst_msg_t *limit);
+//  Lowers self's deadline to timeout_ms from now when that comes first.
+void
+    pst_msg_cap_timeout (pst_msg_t *self, int timeout_ms);
 //  Milliseconds left before the deadline, 0 when it has passed. Also counted
 //  on the monotonic clock from when the deadline was set, made or decoded, so
 //  that a wall clock stepped back does not lengthen it.

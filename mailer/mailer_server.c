@@ -243,7 +243,10 @@ s_accept (server_t *self)
             continue;
         }
         jobs [stored] = entry->job;
-        deadlines [stored++] = (int64_t) pst_msg_deadline (entry->request);
+        //  The time the caller has left, counted on both clocks since the request
+        //  came: mfa gives up on the monotonic one too, and a job it has given up
+        //  on must not be stored even if the wall clock was stepped back meanwhile
+        deadlines [stored++] = zclock_time () + pst_msg_remaining_ms (entry->request);
     }
     //  Stored as claimed: each stored job goes to the delivery workers in memory
     if (stored > 0)

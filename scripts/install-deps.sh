@@ -11,7 +11,8 @@ packages=(
   libpq-dev postgresql            # authn and mfa on PostgreSQL; the tests start their own cluster
   python3-aiosmtpd curl jq openssl sqlite3 ca-certificates procps iproute2 util-linux
   wrk gnuplot-nox                 # bench/run.sh (its smoke runs in ./postern test)
-  libfaketime                     # tests/fault/mailer_clock_step.sh steps the mailer's clock
+  libdb5.3 libicu72 libnsl2 libsasl2-2  # postfix's smtp-sink, the bench's SMTP sink (bench/smtp_sink.sh)
+  libfaketime                     # wall clock steps: test_msg_clock_step, fault mailer_clock_step
 )
 
 # Node.js runs Auth0's official SDKs in the e2e tests; a machine that already has

@@ -1224,6 +1224,35 @@ test_deadline (void **state)
     pst_msg_destroy (&msg);
 }
 
+static void
+test_deadline_caps (void **state)
+{
+    (void) state;
+    pst_msg_t *request = pst_msg_new_request ("a.b", 1000);
+    pst_msg_t *call = pst_msg_new_request ("c.d", 60000);
+    pst_msg_cap_deadline (call, request);
+    assert_int_equal (pst_msg_deadline (call), pst_msg_deadline (request));
+    assert_true (pst_msg_remaining_ms (call) <= 1000);
+    //  a later limit changes nothing
+    pst_msg_t *later = pst_msg_new_request ("e.f", 60000);
+    pst_msg_cap_deadline (request, later);
+    assert_true (pst_msg_remaining_ms (request) > 0 && pst_msg_remaining_ms (request) <= 1000);
+
+    uint64_t before = s_now_ms ();
+    pst_msg_cap_timeout (later, 2000);
+    assert_true (pst_msg_deadline (later) >= before + 2000);
+    assert_true (pst_msg_deadline (later) <= s_now_ms () + 2000);
+    assert_true (pst_msg_remaining_ms (later) <= 2000);
+    uint64_t sooner = pst_msg_deadline (call);
+    pst_msg_cap_timeout (call, 60000);
+    assert_int_equal (pst_msg_deadline (call), sooner);
+    pst_msg_cap_timeout (call, -5);
+    assert_int_equal (pst_msg_remaining_ms (call), 0);
+    pst_msg_destroy (&request);
+    pst_msg_destroy (&call);
+    pst_msg_destroy (&later);
+}
+
 
 int
 main (void)
@@ -1277,6 +1306,7 @@ main (void)
         cmocka_unit_test (test_body_readers),
         cmocka_unit_test (test_has_scope),
         cmocka_unit_test (test_deadline),
+        cmocka_unit_test (test_deadline_caps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -88,7 +88,13 @@ test_step_back_does_not_lengthen (void **state)
     //  By the wall clock alone, each has an hour and five seconds left
     pst_msg_t *reply = pst_msg_new_reply (request);
     pst_msg_t *forward = pst_msg_new_forward (decoded);
-    pst_msg_t *all [] = { request, anchored, decoded, reply, forward };
+    //  A call made now for the request, with a longer timeout of its own: it
+    //  must not outlive the request (authn's calls to mfa)
+    pst_msg_t *call = pst_msg_new_request ("c.d", 2 * TIMEOUT_MS);
+    pst_msg_cap_deadline (call, decoded);
+    pst_msg_t *capped = pst_msg_new_forward (decoded);
+    pst_msg_cap_timeout (capped, 2 * TIMEOUT_MS);
+    pst_msg_t *all [] = { request, anchored, decoded, reply, forward, call, capped };
     for (size_t i = 0; i < sizeof all / sizeof all [0]; i++) {
         int left = pst_msg_remaining_ms (all [i]);
         assert_true (left > 0 && left <= TIMEOUT_MS);
@@ -121,7 +127,7 @@ main (int argc, char *argv [])
 {
     (void) argc;
     //  First run: the same program again, under libfaketime
-    if (!getenv ("FAKETIME_TIMESTAMP_FILE")) {
+    if (!getenv ("POSTERN_CLOCK_STEP_CHILD")) {
         const char *library = getenv ("POSTERN_FAKETIME_LIB");
         for (int i = 0; !library && s_faketime_paths [i]; i++)
             if (access (s_faketime_paths [i], R_OK) == 0)
@@ -132,11 +138,17 @@ main (int argc, char *argv [])
         }
         char offset_file [] = "/tmp/postern-faketime-XXXXXX";
         int fd = mkstemp (offset_file);
-        if (fd < 0 || write (fd, "+0\n", 3) != 3) {
+        if (fd < 0) {
             perror ("offset file");
             return 1;
         }
+        ssize_t written = write (fd, "+0\n", 3);
         close (fd);
+        if (written != 3) {
+            perror ("offset file");
+            unlink (offset_file);
+            return 1;
+        }
         //  A sanitized build's runtime must come first among the libraries;
         //  libfaketime only wraps the clock calls, so the order check is off
         const char *asan = getenv ("ASAN_OPTIONS");
@@ -146,6 +158,7 @@ main (int argc, char *argv [])
         setenv ("ASAN_OPTIONS", asan_options, 1);
         setenv ("LD_PRELOAD", library, 1);
         setenv ("FAKETIME_TIMESTAMP_FILE", offset_file, 1);
+        setenv ("POSTERN_CLOCK_STEP_CHILD", "1", 1);
         setenv ("FAKETIME_NO_CACHE", "1", 1);
         setenv ("DONT_FAKE_MONOTONIC", "1", 1);
         setenv ("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
