@@ -1,13 +1,15 @@
 /*  argon2_rate - the ceiling of password sign-ins: argon2id hashes per second at
     Postern's configured cost (common/pst_crypto.c: m = 19 MiB, t = 2, p = 1), one
     thread per core, with libsodium's crypto_pwhash as authn verifies a password
-    (crypto_pwhash_str_verify recomputes exactly this hash).
+    (crypto_pwhash_str_verify recomputes exactly this hash), and its memory on huge
+    pages as in authn (common/pst_hugepages.h; POSTERN_ARGON2_HUGEPAGES=0: not).
 
     argon2_rate [--seconds S] [--threads N]   (defaults: 5 s, one thread per core)
 
     Each thread finishes the hash it started, so a run lasts a little longer than S.
     Prints one line: "argon2_rate threads=N hashes=K seconds=S per_s=R".
 */
+#include "pst_crypto.h"
 #include <sodium.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -69,7 +71,7 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (seconds <= 0 || seconds > 600 || threads < 1 || threads > 256 || sodium_init () < 0) {
+    if (seconds <= 0 || seconds > 600 || threads < 1 || threads > 256 || pst_crypto_init () != 0) {
         fprintf (stderr, "argon2_rate: seconds in (0, 600], threads in [1, 256]\n");
         return 2;
     }

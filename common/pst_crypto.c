@@ -4,6 +4,7 @@
     limits, base64 variant) in one place. Key files are pst_keyfile's.
 */
 #include "pst_crypto.h"
+#include "pst_hugepages.h"
 #include "pst_log.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -26,6 +27,8 @@
 int
 pst_crypto_init (void)
 {
+    //  argon2id's memory on huge pages where it can be (pst_hugepages.h)
+    pst_hugepages_init ();
     //  sodium_init answers 1 when already initialised, which is fine
     return sodium_init () < 0? -1: 0;
 }
