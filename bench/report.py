@@ -423,7 +423,7 @@ def main():
     w("|---|---|---|")
     what = {
         "rsa_sign": "`bench/rsa_sign.c`: RSA-2048 RS256 signatures (OpenSSL EVP), one thread per core",
-        "argon2id": "`bench/argon2_rate.c`: argon2id m = 19 MiB, t = 2, p = 1 (libsodium), one thread per core",
+        "argon2id": "`bench/argon2_rate.c`: argon2id m = 19 MiB, t = 2, p = 1 (libsodium, its memory on huge pages as in authn), one thread per core",
         "sqlite_commit": "`bench/sqlite_commit.c`: single-row INSERT commits, WAL, synchronous=FULL, in the data directory",
         "smtp_sink": "`bench/driver.py smtp-blast`: the SMTP sink alone (%s), 16 Python smtplib connections (4 mailers × 4 deliveries in flight)%s" % (
             sink_title(results), "; with smtp-sink, smtplib's CPU is the limit rather than the sink's" if sink_is_postfix(results) else ""),

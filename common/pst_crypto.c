@@ -22,6 +22,8 @@
 //  OWASP Password Storage minimum for argon2id (requirement S13).
 #define PASSWORD_OPSLIMIT   2
 #define PASSWORD_MEMLIMIT   (19u * 1024u * 1024u)
+_Static_assert (PASSWORD_MEMLIMIT >= PST_HUGEPAGES_MIN_BYTES,
+                "argon2id's memory must stay large enough for pst_hugepages");
 #define B64_VARIANT         sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 int
