@@ -165,31 +165,13 @@ def read_dump(path):
     return rcpts, codes[0] if codes else ""
 
 
-class DumpWatcher(threading.Thread):
-    """MailWatcher's duties for smtp-sink's dumps: the codes per recipient, in the
-    order the sink finished the messages (their mtimes)."""
+class DumpWatcher(MailWatcher):
+    """MailWatcher for smtp-sink's dumps: the codes per recipient, in the order the
+    sink finished the messages (their mtimes)."""
 
     def __init__(self, maildir, stop):
-        super().__init__(daemon=True)
-        self.maildir = maildir
-        self.stop = stop
-        self.cond = threading.Condition()
-        self.by_rcpt = {}
+        super().__init__(maildir, stop)
         self.done = set(os.listdir(maildir))
-
-    def count(self, address):
-        with self.cond:
-            return len(self.by_rcpt.get(address, ()))
-
-    def wait_new(self, address, seen, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.by_rcpt.get(address, ())) <= seen:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self.cond.wait(left)
-            return self.by_rcpt[address][seen]
 
     def run(self):
         while not self.stop.is_set():
@@ -203,12 +185,9 @@ class DumpWatcher(threading.Thread):
                 except (OSError, ValueError) as exc:
                     print("driver.py: unreadable message %s: %s" % (path, exc), file=sys.stderr)
                     self.done.add(name)
-            with self.cond:
-                for _, name, (rcpts, code) in sorted(found):
-                    self.done.add(name)
-                    for rcpt in rcpts:
-                        self.by_rcpt.setdefault(rcpt, []).append(code)
-                self.cond.notify_all()
+            found.sort()
+            self.done.update(name for _, name, _ in found)
+            self.record([mail for _, _, mail in found])
             time.sleep(0.02)
 
 

@@ -139,11 +139,16 @@ class MailWatcher(threading.Thread):
             except Exception as exc:  # the flow waiting for it records the error
                 print("soak: unreadable message %s: %s" % (base, exc), file=sys.stderr)
                 rcpts, code = [], ""
-            with self.cond:
+            self.record([(rcpts, code)])
+            self.next += 1
+
+    def record(self, mails):
+        """Files each (recipients, code) in arrival order and wakes the waiters."""
+        with self.cond:
+            for rcpts, code in mails:
                 for rcpt in rcpts:
                     self.by_rcpt.setdefault(rcpt, []).append(code)
-                self.cond.notify_all()
-            self.next += 1
+            self.cond.notify_all()
 
 
 class FsyncProbe(threading.Thread):
