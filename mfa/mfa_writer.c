@@ -8,6 +8,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 //  A unit queued for a batch. One that a caller waits for lives on the caller's
 //  stack and is posted its semaphore when its batch has ended; a posted one is
@@ -26,9 +27,12 @@ struct _mfa_writer_t {
     zactor_t *actor;
     char *db_path;
     pthread_mutex_t lock;
-    pthread_cond_t wake;        //  the writer waits here for units
+    pthread_cond_t wake;        //  the writer waits here for units (monotonic clock)
     s_unit_t *head;             //  the queue, oldest first
     s_unit_t *tail;
+    int waited;                 //  units in the queue that a caller waits for
+    struct timespec posted_due; //  when the oldest posted unit must be committed
+    int linger_ms;              //  how long posted units may wait for company
     bool stopping;
     atomic_long commits;
 };
@@ -81,6 +85,22 @@ s_run_batch (mfa_writer_t *self, mfa_store_t *store, s_unit_t **batch, int count
         s_finish (batch [i], rc, unavailable);
 }
 
+//  True when the writer has a batch to run now: a unit that a caller waits
+//  for, or posted units that have waited their MFA_WRITER_POST_LINGER_MS, or
+//  the queue to drain before stopping. Holds self->lock.
+static bool
+s_batch_due (mfa_writer_t *self)
+{
+    if (!self->head)
+        return self->stopping;
+    if (self->waited > 0 || self->stopping)
+        return true;
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return now.tv_sec > self->posted_due.tv_sec
+        || (now.tv_sec == self->posted_due.tv_sec && now.tv_nsec >= self->posted_due.tv_nsec);
+}
+
 static void
 s_writer_actor (zsock_t *pipe, void *args)
 {
@@ -94,11 +114,17 @@ s_writer_actor (zsock_t *pipe, void *args)
     s_unit_t *batch [MFA_WRITER_BATCH_MAX];
     while (true) {
         pthread_mutex_lock (&self->lock);
-        while (!self->head && !self->stopping)
-            pthread_cond_wait (&self->wake, &self->lock);
+        while (!s_batch_due (self)) {
+            if (self->head)
+                pthread_cond_timedwait (&self->wake, &self->lock, &self->posted_due);
+            else
+                pthread_cond_wait (&self->wake, &self->lock);
+        }
         int count = 0;
         while (self->head && count < MFA_WRITER_BATCH_MAX) {
             batch [count++] = self->head;
+            if (self->head->finished)
+                self->waited--;
             self->head = self->head->next;
         }
         if (!self->head)
@@ -118,8 +144,15 @@ mfa_writer_new (const char *db_path)
     if (!self)
         return NULL;
     self->db_path = db_path? strdup (db_path): NULL;
+    self->linger_ms = MFA_WRITER_POST_LINGER_MS;
     pthread_mutex_init (&self->lock, NULL);
-    pthread_cond_init (&self->wake, NULL);
+    //  Posted units' lingering is timed on the monotonic clock: a wall clock
+    //  stepped back must not hold them for as long as the step
+    pthread_condattr_t attributes;
+    pthread_condattr_init (&attributes);
+    pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->wake, &attributes);
+    pthread_condattr_destroy (&attributes);
     atomic_init (&self->commits, 0);
     if (self->db_path)
         self->actor = pst_actor_new (s_writer_actor, self, NULL);
@@ -147,7 +180,11 @@ mfa_writer_destroy (mfa_writer_t **self_p)
     }
 }
 
-//  Appends unit to the queue; -1 when the writer is stopping.
+//  Appends unit to the queue; -1 when the writer is stopping. A unit that a
+//  caller waits for wakes the writer; a posted one does not, unless it is the
+//  first of an empty queue (its linger starts) or fills a batch: it rides along
+//  with the next waited unit's commit, or is committed on its own once it has
+//  lingered.
 static int
 s_queue (mfa_writer_t *self, s_unit_t *unit)
 {
@@ -155,13 +192,27 @@ s_queue (mfa_writer_t *self, s_unit_t *unit)
     int rc = self->stopping? -1: 0;
     if (rc == 0) {
         unit->next = NULL;
+        bool was_empty = self->head == NULL;
         if (self->tail)
             self->tail->next = unit;
         else
             self->head = unit;
         self->tail = unit;
-        atomic_fetch_add (&s_pending_all, 1);
-        pthread_cond_signal (&self->wake);
+        long pending = atomic_fetch_add (&s_pending_all, 1) + 1;
+        if (unit->finished)
+            self->waited++;
+        else
+        if (was_empty) {
+            clock_gettime (CLOCK_MONOTONIC, &self->posted_due);
+            self->posted_due.tv_sec += self->linger_ms / 1000;
+            self->posted_due.tv_nsec += (self->linger_ms % 1000) * 1000000L;
+            if (self->posted_due.tv_nsec >= 1000000000L) {
+                self->posted_due.tv_sec++;
+                self->posted_due.tv_nsec -= 1000000000L;
+            }
+        }
+        if (unit->finished || was_empty || pending >= MFA_WRITER_BATCH_MAX)
+            pthread_cond_signal (&self->wake);
     }
     pthread_mutex_unlock (&self->lock);
     return rc;
@@ -203,6 +254,14 @@ mfa_writer_post (mfa_writer_t *self, mfa_writer_fn *fn, void *args, void (*done)
         return -1;
     }
     return 0;
+}
+
+void
+mfa_writer_set_linger (mfa_writer_t *self, int linger_ms)
+{
+    pthread_mutex_lock (&self->lock);
+    self->linger_ms = linger_ms < 0? 0: linger_ms;
+    pthread_mutex_unlock (&self->lock);
 }
 
 long

@@ -19,7 +19,11 @@
 
     mfa_writer_run waits for its unit's batch; mfa_writer_post does not wait,
     for writes whose caller has nothing to answer (the dispatcher's record of a
-    mailer's result).
+    mailer's result). A posted unit does not start a commit of its own at once:
+    it waits up to MFA_WRITER_POST_LINGER_MS (on the monotonic clock) for a unit
+    that a caller waits for, and rides in that one's commit. Each commit is an
+    fsync and, on a virtual machine, dozens of costly system calls; before, the
+    mailer's results took a commit of their own about as often as not.
 */
 #ifndef MFA_WRITER_H_INCLUDED
 #define MFA_WRITER_H_INCLUDED
@@ -28,6 +32,8 @@
 
 //  Units one batch takes at most, so that a long queue still commits now and then
 #define MFA_WRITER_BATCH_MAX    256
+//  How long a posted unit waits for company before it is committed on its own
+#define MFA_WRITER_POST_LINGER_MS   20
 
 typedef struct _mfa_writer_t mfa_writer_t;
 
@@ -59,6 +65,11 @@ int
 int
     mfa_writer_post (mfa_writer_t *self, mfa_writer_fn *fn, void *args,
                      void (*done) (void *args));
+
+//  Sets how long posted units may wait for a waited unit's commit (tests: a
+//  long linger makes "rides along" observable without timing)
+void
+    mfa_writer_set_linger (mfa_writer_t *self, int linger_ms);
 
 //  Commits since the writer started: a test's view of how many fsyncs the
 //  batches cost.

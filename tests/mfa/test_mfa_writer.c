@@ -1,8 +1,10 @@
 //  Unit tests of mfa_writer: units queued while a batch runs share the next
 //  commit, a unit that fails undoes only itself, a lost transaction fails its
-//  whole batch and nothing after it runs outside one, posted units run in order.
-//  Batches are made deterministic without timing: the first unit holds the
-//  writer until the others are queued (mfa_writer_pending_all).
+//  whole batch and nothing after it runs outside one, posted units run in order,
+//  wait for a waited unit's commit and are committed on their own after their
+//  linger or when the writer stops. Batches are made deterministic without
+//  timing: the first unit holds the writer until the others are queued
+//  (mfa_writer_pending_all), and a linger of a minute stands for "not yet".
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -275,6 +277,73 @@ test_posted_units_run_in_order (void **state)
     assert_int_equal (atomic_load (&done_calls), 5);
 }
 
+static unit_t *
+s_posted (const char *type, atomic_int *done_calls)
+{
+    unit_t *unit = (unit_t *) calloc (1, sizeof *unit);
+    assert_non_null (unit);
+    unit->kind = UNIT_INSERT;
+    unit->done_calls = done_calls;
+    snprintf (unit->type, sizeof unit->type, "%s", type);
+    return unit;
+}
+
+//  A posted unit starts no commit of its own: it waits for the next waited
+//  unit and shares its commit
+static void
+test_posted_unit_rides_with_a_waited_one (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_writer_set_linger (fixture->writer, 60000);
+    atomic_int done_calls = 0;
+    long commits = mfa_writer_commits (fixture->writer);
+    assert_int_equal (mfa_writer_post (fixture->writer, s_unit, s_posted ("posted", &done_calls),
+                                       s_done), 0);
+    assert_int_equal (mfa_writer_post (fixture->writer, s_unit, s_posted ("posted", &done_calls),
+                                       s_done), 0);
+    zclock_sleep (200);
+    assert_int_equal (atomic_load (&done_calls), 0);
+    assert_int_equal (s_count (fixture, "posted"), 0);
+    assert_int_equal (mfa_writer_commits (fixture->writer), commits);
+
+    unit_t waited = { .kind = UNIT_INSERT, .type = "waited" };
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit, &waited), 0);
+    assert_false (waited.broken);
+    assert_int_equal (mfa_writer_commits (fixture->writer), commits + 1);
+    assert_int_equal (atomic_load (&done_calls), 2);
+    assert_int_equal (s_count (fixture, "posted"), 2);
+}
+
+//  With no waited unit coming, a posted one is committed after its linger
+static void
+test_posted_unit_alone_is_committed_after_its_linger (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_writer_set_linger (fixture->writer, 50);
+    atomic_int done_calls = 0;
+    assert_int_equal (mfa_writer_post (fixture->writer, s_unit, s_posted ("alone", &done_calls),
+                                       s_done), 0);
+    int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+    while (atomic_load (&done_calls) == 0 && zclock_mono () < until)
+        zclock_sleep (5);
+    assert_int_equal (atomic_load (&done_calls), 1);
+    assert_int_equal (s_count (fixture, "alone"), 1);
+}
+
+//  A writer that stops commits its lingering units first
+static void
+test_stopping_commits_lingering_units (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_writer_set_linger (fixture->writer, 60000);
+    atomic_int done_calls = 0;
+    assert_int_equal (mfa_writer_post (fixture->writer, s_unit, s_posted ("lingering", &done_calls),
+                                       s_done), 0);
+    mfa_writer_destroy (&fixture->writer);
+    assert_int_equal (atomic_load (&done_calls), 1);
+    assert_int_equal (s_count (fixture, "lingering"), 1);
+}
+
 //  PostgreSQL: the writer's connection is lost in the middle of a batch (the
 //  unit has the server end it). The batch fails, its caller learns that the
 //  database could not be reached (its request answers 503, not 500), and the
@@ -314,6 +383,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_lost_transaction_fails_its_batch,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_posted_units_run_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_posted_unit_rides_with_a_waited_one,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_posted_unit_alone_is_committed_after_its_linger,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stopping_commits_lingering_units,
+                                         s_setup, s_teardown),
     };
     //  SQLite has no connection to lose
     const struct CMUnitTest postgres_tests [] = {
