@@ -30,7 +30,8 @@ struct _mfa_writer_t {
     pthread_cond_t wake;        //  the writer waits here for units (monotonic clock)
     s_unit_t *head;             //  the queue, oldest first
     s_unit_t *tail;
-    int waited;                 //  units in the queue that a caller waits for
+    int queued;                 //  units in the queue
+    int waited;                 //  of which a caller waits for
     struct timespec posted_due; //  when the oldest posted unit must be committed
     int linger_ms;              //  how long posted units may wait for company
     bool stopping;
@@ -86,14 +87,14 @@ s_run_batch (mfa_writer_t *self, mfa_store_t *store, s_unit_t **batch, int count
 }
 
 //  True when the writer has a batch to run now: a unit that a caller waits
-//  for, or posted units that have waited their MFA_WRITER_POST_LINGER_MS, or
-//  the queue to drain before stopping. Holds self->lock.
+//  for, a full batch, posted units that have waited their linger, or the queue
+//  to drain before stopping. Holds self->lock.
 static bool
 s_batch_due (mfa_writer_t *self)
 {
     if (!self->head)
         return self->stopping;
-    if (self->waited > 0 || self->stopping)
+    if (self->waited > 0 || self->queued >= MFA_WRITER_BATCH_MAX || self->stopping)
         return true;
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
@@ -123,6 +124,7 @@ s_writer_actor (zsock_t *pipe, void *args)
         int count = 0;
         while (self->head && count < MFA_WRITER_BATCH_MAX) {
             batch [count++] = self->head;
+            self->queued--;
             if (self->head->finished)
                 self->waited--;
             self->head = self->head->next;
@@ -198,7 +200,8 @@ s_queue (mfa_writer_t *self, s_unit_t *unit)
         else
             self->head = unit;
         self->tail = unit;
-        long pending = atomic_fetch_add (&s_pending_all, 1) + 1;
+        atomic_fetch_add (&s_pending_all, 1);
+        self->queued++;
         if (unit->finished)
             self->waited++;
         else
@@ -211,7 +214,7 @@ s_queue (mfa_writer_t *self, s_unit_t *unit)
                 self->posted_due.tv_nsec -= 1000000000L;
             }
         }
-        if (unit->finished || was_empty || pending >= MFA_WRITER_BATCH_MAX)
+        if (unit->finished || was_empty || self->queued >= MFA_WRITER_BATCH_MAX)
             pthread_cond_signal (&self->wake);
     }
     pthread_mutex_unlock (&self->lock);

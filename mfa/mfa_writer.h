@@ -59,15 +59,17 @@ void
 int
     mfa_writer_run (mfa_writer_t *self, mfa_writer_fn *fn, void *args);
 
-//  Queues fn (store, args) for the next batch without waiting; done (args) runs
-//  after the batch, committed or not, in the writer's thread (to free args).
+//  Queues fn (store, args) without waiting: it runs in the next waited unit's
+//  batch, or alone once it has lingered MFA_WRITER_POST_LINGER_MS, or when the
+//  writer stops; done (args) runs after that batch, committed or not, in the
+//  writer's thread (to free args).
 //  0, or -1 when it could not be queued (then done has run already).
 int
     mfa_writer_post (mfa_writer_t *self, mfa_writer_fn *fn, void *args,
                      void (*done) (void *args));
 
-//  Sets how long posted units may wait for a waited unit's commit (tests: a
-//  long linger makes "rides along" observable without timing)
+//  Sets how long posted units queued from now on may wait for a waited unit's
+//  commit (tests: a long linger makes "rides along" observable without timing)
 void
     mfa_writer_set_linger (mfa_writer_t *self, int linger_ms);
 

@@ -319,14 +319,19 @@ static void
 test_posted_unit_alone_is_committed_after_its_linger (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    mfa_writer_set_linger (fixture->writer, 50);
+    mfa_writer_set_linger (fixture->writer, 300);
     atomic_int done_calls = 0;
+    long commits = mfa_writer_commits (fixture->writer);
+    int64_t posted_at = zclock_mono ();
     assert_int_equal (mfa_writer_post (fixture->writer, s_unit, s_posted ("alone", &done_calls),
                                        s_done), 0);
-    int64_t until = zclock_mono () + WAIT_LIMIT_MS;
+    int64_t until = posted_at + WAIT_LIMIT_MS;
     while (atomic_load (&done_calls) == 0 && zclock_mono () < until)
         zclock_sleep (5);
+    //  Not before its linger (a lower bound, which a slow machine cannot break)
+    assert_true (zclock_mono () - posted_at >= 300);
     assert_int_equal (atomic_load (&done_calls), 1);
+    assert_int_equal (mfa_writer_commits (fixture->writer), commits + 1);
     assert_int_equal (s_count (fixture, "alone"), 1);
 }
 
