@@ -181,6 +181,31 @@ mtime_ms() { find "$1" -maxdepth 0 -printf '%T@\n' | awk '{ printf "%.0f\n", $1 
 
 # --- Tenant and users ----------------------------------------------------------------------
 
+# faketime_env OFFSET_FILE: fills the array FAKETIME_ENV with the `env ...` prefix
+# that runs a service under libfaketime, its wall clock offset by what OFFSET_FILE
+# holds ("+0", "-3600", ...; written here as "+0"). The clock-step scripts share it
+# so that every process they step gets the same settings:
+# - the offset is read again once a second (FAKETIME_CACHE_DURATION): re-reading
+#   it on every call from several threads is known to hang under ASan;
+# - the monotonic clock is left alone, as the kernel leaves it when the wall clock
+#   is set;
+# - FAKETIME_FORCE_MONOTONIC_FIX=0: without it Debian's libfaketime 0.9.10 compares
+#   a monotonic condition variable's deadline with the wall clock, every timed wait
+#   on one returns at once, and the process spins (the gateway and authn used
+#   about 10 s of CPU each in services_clock_step.sh, measured);
+# - a sanitized binary's runtime must come first among the libraries; libfaketime
+#   only wraps the clock calls, so ASan's order check is off for these processes.
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+declare -a FAKETIME_ENV=()
+faketime_env() {
+  [[ -r $FAKETIME_LIB ]] || { fail "libfaketime is not installed (scripts/install-deps.sh installs it)"; return 1; }
+  echo "+0" >"$1"
+  FAKETIME_ENV=(env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$1"
+    FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_FAKE_MONOTONIC=1
+    FAKETIME_FORCE_MONOTONIC_FIX=0
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+}
+
 # fault_tenant: a management token, the email factor on, and one application allowed
 # the password and both MFA grants. Sets MGMT_TOKEN, CLIENT_ID, CLIENT_SECRET.
 fault_tenant() {

@@ -5,29 +5,19 @@
 # must keep going on the monotonic clock: a heartbeat timed on the wall clock
 # would next be due an hour later, and every challenge would get 503 meanwhile.
 #
-# The step is real for the mailer alone: it runs under libfaketime, which reads
-# its offset from a file again once a second (FAKETIME_CACHE_DURATION; re-reading
-# it on every call from several threads is known to hang under ASan), with the
-# monotonic clock left alone, as the kernel leaves it when the wall clock is set.
+# The step is real for the mailer alone: it runs under libfaketime (fault_lib.sh's
+# faketime_env says how and why it is set up that way).
 source "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
 trap 'fault_finish' EXIT
-
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-[[ -r $FAKETIME_LIB ]] || { fail "libfaketime is not installed (scripts/install-deps.sh installs it)"; exit 1; }
 
 fault_start || { fail "stack did not start"; exit 1; }
 fault_tenant || exit 1
 
-# The mailer again, under libfaketime with no offset yet. A sanitized mailer's
-# runtime must come first among the libraries; libfaketime only wraps the clock
-# calls, so the order check is turned off for this process alone.
+# The mailer again, under libfaketime with no offset yet.
 OFFSET_FILE=$E2E_WORK/mailer-faketime
-echo "+0" >"$OFFSET_FILE"
+faketime_env "$OFFSET_FILE" || exit 1
 fault_stop mailer
-e2e_run mailer env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$OFFSET_FILE" \
-  FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-  "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+e2e_run mailer "${FAKETIME_ENV[@]}" "$POSTERN_BINARY_DIR/mailer/postern-mailer"
 
 fault_enrol "clock-step@example.com" || exit 1
 login "clock-step@example.com" || { fail "no mfa_required"; exit 1; }

@@ -14,38 +14,26 @@
 # request's time budget drop each other's requests as expired
 # (docs/protocol.md); that is a deployment's NTP to keep, not this test's case.
 #
-# The step is real: the services run under libfaketime, which reads its offset
-# from one file again every second or so (FAKETIME_CACHE_DURATION; as in
-# mailer_clock_step.sh), with the monotonic clock left alone, as the kernel
-# leaves it when the wall clock is set. FAKETIME_FORCE_MONOTONIC_FIX=0: without
-# it Debian's libfaketime 0.9.10 compares a monotonic condition variable's
-# deadline with the wall clock, every timed wait on one returns at once, and
-# the gateway and authn spin (about 10 s of CPU each in this test, measured).
+# The step is real: the services run under libfaketime with one offset file
+# (fault_lib.sh's faketime_env says how and why it is set up that way).
 source "$(dirname "${BASH_SOURCE[0]}")/fault_lib.sh"
 trap 'fault_finish' EXIT
-
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-[[ -r $FAKETIME_LIB ]] || { fail "libfaketime is not installed (scripts/install-deps.sh installs it)"; exit 1; }
 
 fault_start || { fail "stack did not start"; exit 1; }
 fault_tenant || exit 1
 
 OFFSET_FILE=$E2E_WORK/services-faketime
-echo "+0" >"$OFFSET_FILE"
-faketime_env=(env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$OFFSET_FILE"
-  FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_FAKE_MONOTONIC=1
-  FAKETIME_FORCE_MONOTONIC_FIX=0
-  ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+faketime_env "$OFFSET_FILE" || exit 1
 
 # The four services again, on the same endpoints and data, under libfaketime
 JOINED_BEFORE=$(log_count mfa mailer_joined)
 for name in gateway mailer authn mfa; do fault_stop "$name"; done
-e2e_run mfa "${faketime_env[@]}" POSTERN_MFA_BIND="${MFA_BINDS[0]}" \
+e2e_run mfa "${FAKETIME_ENV[@]}" POSTERN_MFA_BIND="${MFA_BINDS[0]}" \
   POSTERN_MFA_JOBS_BIND="${JOBS_BINDS[0]}" "$POSTERN_BINARY_DIR/mfa/postern-mfa"
-e2e_run authn "${faketime_env[@]}" POSTERN_AUTHN_BIND="${AUTHN_BINDS[0]}" \
+e2e_run authn "${FAKETIME_ENV[@]}" POSTERN_AUTHN_BIND="${AUTHN_BINDS[0]}" \
   "$POSTERN_BINARY_DIR/authn/postern-authn"
-e2e_run mailer "${faketime_env[@]}" "$POSTERN_BINARY_DIR/mailer/postern-mailer"
-e2e_run gateway "${faketime_env[@]}" "$POSTERN_BINARY_DIR/gateway/postern-gateway"
+e2e_run mailer "${FAKETIME_ENV[@]}" "$POSTERN_BINARY_DIR/mailer/postern-mailer"
+e2e_run gateway "${FAKETIME_ENV[@]}" "$POSTERN_BINARY_DIR/gateway/postern-gateway"
 e2e_wait_port "$HTTPS_PORT" || { fail "the gateway did not come back"; exit 1; }
 # the gateway serves the JWKS once it has fetched authn's keys, which it needs
 # to check the Management API token
