@@ -24,9 +24,10 @@ typedef struct {
     atomic_llong writes;            //  jobs ended or put back, by all workers
     atomic_llong checkpointed;      //  writes when the last checkpoint began
     atomic_llong checkpoint_at;     //  when it began, zclock_mono ms
-    pthread_mutex_t lock;           //  guards handed
+    pthread_mutex_t lock;           //  guards handed and ended
     zlistx_t *handed;               //  mailer_job_t stored as claimed, first come first
                                     //  served: the workers take these before the outbox
+    zlistx_t *ended;                //  mailer_delivery_result_t for the owner to write
 } shared_t;
 
 //  A worker as its owner sees it. idle is set by the worker before it looks at
@@ -42,7 +43,6 @@ struct _mailer_delivery_t {
     shared_t shared;                //  the workers point here: the struct stays put
     slot_t *slots;                  //  nworkers of them, allocated once: they stay put too
     int nworkers;
-    int next_worker;                //  the pipe mailer_delivery_next reads first
 };
 
 //  One worker's own state
@@ -57,46 +57,43 @@ typedef struct {
                                     //  configuration's server)
 } worker_t;
 
-//  The outcome, to the owner. A job id the struct cannot hold never came from
-//  mail.send (MAILER_JOB_ID_MAX): it is logged and not reported.
-static void
-s_report (worker_t *self, const mailer_job_t *job, mailer_state_t state, const char *detail,
-          int cancelled)
-{
-    mailer_delivery_result_t result;
-    memset (&result, 0, sizeof result);
-    if (strlen (job->job_id) > MAILER_JOB_ID_MAX) {
-        pst_log (PST_LOG_WARN, "mail_result_dropped", "reason", "job_id too long", NULL);
-        return;
-    }
-    memcpy (result.job_id, job->job_id, strlen (job->job_id));
-    result.state = state;
-    result.cancelled = cancelled != 0;
-    snprintf (result.detail, sizeof result.detail, "%s", detail? detail: "");
-    zframe_t *frame = zframe_new (&result, sizeof result);
-    if (frame && zframe_send (&frame, self->pipe, 0) != 0)
-        zframe_destroy (&frame);
-}
-
-//  Ends the job in state; cancelled: mfa said its code is dead (S22), so the
-//  expiry is not a delivery problem.
+//  Ends the job in state: the outcome goes to the owner, which writes it with
+//  the others that ended meanwhile, in one transaction, and tells mfa
+//  (mailer_server). cancelled: mfa said its code is dead (S22), so the expiry is
+//  not a delivery problem. A job id the struct cannot hold never came from
+//  mail.send (MAILER_JOB_ID_MAX): it is logged and not reported, and its row
+//  stays 'sending', retried after a restart.
 static void
 s_finish_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
              long code, const char *detail, int cancelled)
 {
-    if (mailer_outbox_finish (self->outbox, job->job_id, state, code, detail) != 0)
-        return;     //  logged; the row stays 'sending' and is retried after a restart
-    char code_text [16];
-    snprintf (code_text, sizeof code_text, "%ld", code);
-    char attempts [16];
-    snprintf (attempts, sizeof attempts, "%d", job->attempts);
-    const char *event = cancelled? "mail_cancelled"
-                      : state == MAILER_STATE_SENT? "mail_sent"
-                      : state == MAILER_STATE_FAILED? "mail_failed": "mail_expired";
-    pst_log (state == MAILER_STATE_SENT || cancelled? PST_LOG_INFO: PST_LOG_WARN, event,
-             "job_id", job->job_id, "smtp_code", code_text, "attempts", attempts,
-             "detail", detail, NULL);
-    s_report (self, job, state, detail, cancelled);
+    size_t id_len = strlen (job->job_id);
+    mailer_delivery_result_t *result = id_len <= MAILER_JOB_ID_MAX
+                                     ? (mailer_delivery_result_t *) calloc (1, sizeof *result)
+                                     : NULL;
+    if (!result) {
+        pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", job->job_id,
+                 "reason", id_len > MAILER_JOB_ID_MAX? "job_id too long": "out of memory", NULL);
+        return;
+    }
+    memcpy (result->job_id, job->job_id, id_len);
+    result->state = state;
+    result->cancelled = cancelled != 0;
+    result->smtp_code = code;
+    result->attempts = job->attempts;
+    snprintf (result->detail, sizeof result->detail, "%s", detail? detail: "");
+    shared_t *shared = self->shared;
+    pthread_mutex_lock (&shared->lock);
+    void *handle = zlistx_add_end (shared->ended, result);
+    pthread_mutex_unlock (&shared->lock);
+    if (!handle) {
+        pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", job->job_id,
+                 "reason", "out of memory", NULL);
+        free (result);
+        return;
+    }
+    //  The owner waits on the pipes: a full pipe already holds a nudge
+    zmq_send (zsock_resolve (self->pipe), "E", 1, ZMQ_DONTWAIT);
 }
 
 static void
@@ -418,9 +415,10 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
     atomic_init (&self->shared.checkpoint_at, 0);
     pthread_mutex_init (&self->shared.lock, NULL);
     self->shared.handed = zlistx_new ();
+    self->shared.ended = zlistx_new ();
     self->nworkers = config->concurrency > 0? config->concurrency: 1;
     self->slots = (slot_t *) calloc ((size_t) self->nworkers, sizeof (slot_t));
-    if (!self->slots || !self->shared.handed) {
+    if (!self->slots || !self->shared.handed || !self->shared.ended) {
         mailer_delivery_destroy (&self);
         return NULL;
     }
@@ -433,11 +431,17 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
             mailer_delivery_destroy (&self);
             return NULL;
         }
-        //  The owner only reads results with mailer_delivery_next, which must
-        //  not wait; zactor_destroy waits on the pipe with the timeout put back
-        zsock_set_rcvtimeo (zactor_sock (slot->actor), 0);
     }
     return self;
+}
+
+void
+mailer_delivery_stop (mailer_delivery_t *self)
+{
+    //  A delivery in progress sees the flag and gives up (MAILER_SMTP_ABORTED)
+    atomic_store (&self->shared.stop, 1);
+    for (int i = 0; self->slots && i < self->nworkers; i++)
+        zactor_destroy (&self->slots [i].actor);
 }
 
 void
@@ -445,14 +449,7 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
 {
     if (self_p && *self_p) {
         mailer_delivery_t *self = *self_p;
-        //  A delivery in progress sees the flag and gives up (MAILER_SMTP_ABORTED)
-        atomic_store (&self->shared.stop, 1);
-        for (int i = 0; self->slots && i < self->nworkers; i++) {
-            //  zactor_destroy waits on the pipe for the worker's end
-            if (self->slots [i].actor)
-                zsock_set_rcvtimeo (zactor_sock (self->slots [i].actor), -1);
-            zactor_destroy (&self->slots [i].actor);
-        }
+        mailer_delivery_stop (self);
         free (self->slots);
         //  Jobs nobody took stay claimed in the outbox: the next start recovers them
         mailer_job_t *job;
@@ -460,6 +457,16 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
         &&     (job = (mailer_job_t *) zlistx_detach (self->shared.handed, NULL)))
             mailer_job_destroy (&job);
         zlistx_destroy (&self->shared.handed);
+        //  So do jobs whose end the owner did not read (it reads them all after
+        //  mailer_delivery_stop): they are sent again after the restart
+        mailer_delivery_result_t *result;
+        while (self->shared.ended
+        &&     (result = (mailer_delivery_result_t *) zlistx_detach (self->shared.ended, NULL))) {
+            pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", result->job_id,
+                     "reason", "not written before the stop", NULL);
+            free (result);
+        }
+        zlistx_destroy (&self->shared.ended);
         pthread_mutex_destroy (&self->shared.lock);
         free (self);
         *self_p = NULL;
@@ -500,40 +507,47 @@ mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max)
 {
     size_t count = 0;
     for (int i = 0; i < self->nworkers && count < max; i++)
-        sockets [count++] = zactor_sock (self->slots [i].actor);
+        if (self->slots [i].actor)
+            sockets [count++] = zactor_sock (self->slots [i].actor);
     return count;
 }
 
-//  0 and *result filled when msg is one well-formed result, -1 otherwise
-static int
-s_result_from (zmsg_t *msg, mailer_delivery_result_t *result)
+//  The first end in the list, detached; NULL when there is none
+static mailer_delivery_result_t *
+s_take_ended (shared_t *shared)
 {
-    zframe_t *frame = msg && zmsg_size (msg) == 1? zmsg_first (msg): NULL;
-    if (!frame || zframe_size (frame) != sizeof *result)
-        return -1;
-    memcpy (result, zframe_data (frame), sizeof *result);
-    bool terminal = result->state == MAILER_STATE_SENT
-                 || result->state == MAILER_STATE_FAILED
-                 || result->state == MAILER_STATE_EXPIRED;
-    return memchr (result->job_id, 0, sizeof result->job_id) && *result->job_id
-        && memchr (result->detail, 0, sizeof result->detail)
-        && terminal && (!result->cancelled || result->state == MAILER_STATE_EXPIRED)? 0: -1;
+    pthread_mutex_lock (&shared->lock);
+    mailer_delivery_result_t *result = (mailer_delivery_result_t *) zlistx_detach (shared->ended,
+                                                                                   NULL);
+    pthread_mutex_unlock (&shared->lock);
+    return result;
 }
 
 int
 mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
 {
-    for (int tried = 0; tried < self->nworkers; tried++) {
-        zsock_t *pipe = zactor_sock (self->slots [self->next_worker].actor);
-        self->next_worker = (self->next_worker + 1) % self->nworkers;
-        zmsg_t *msg = zmsg_recv (pipe);     //  never waits: mailer_delivery_new
-        if (!msg)
-            continue;
-        int rc = s_result_from (msg, result) == 0? 1: -1;
-        zmsg_destroy (&msg);
-        if (rc < 0)
-            pst_log (PST_LOG_WARN, "mail_result_malformed", NULL);
-        return rc;
+    mailer_delivery_result_t *ended = s_take_ended (&self->shared);
+    if (!ended) {
+        //  The nudges are read only once the list is empty, so the owner's next
+        //  wait does not wake for ends already read; an end added after this
+        //  look leaves its nudge, and the wait wakes for it
+        char nudge [8];
+        for (int i = 0; i < self->nworkers; i++)
+            if (self->slots [i].actor)
+                while (zmq_recv (zsock_resolve (zactor_sock (self->slots [i].actor)),
+                                 nudge, sizeof nudge, ZMQ_DONTWAIT) >= 0)
+                    ;
+        ended = s_take_ended (&self->shared);
     }
-    return 0;
+    if (!ended)
+        return 0;
+    *result = *ended;
+    free (ended);
+    return 1;
+}
+
+void
+mailer_delivery_written (mailer_delivery_t *self, int count)
+{
+    atomic_fetch_add (&self->shared.writes, count);
 }

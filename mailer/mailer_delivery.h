@@ -17,10 +17,16 @@
     recovered at start) are claimed from the outbox, looked at when one may be
     due (at least every second).
 
-    Each terminal outcome goes to the owner (mailer_server, which tells mfa) as
-    a mailer_delivery_result_t: one frame holding exactly that struct, by value,
-    on the worker's pipe. The owner waits on the workers' pipes (mailer_delivery_sockets)
-    and reads results with mailer_delivery_next, which accepts nothing else.
+    A worker writes no terminal outcome itself: each goes to the owner
+    (mailer_server) as a mailer_delivery_result_t on a list they share, with a
+    nudge on the worker's pipe. The owner waits on the pipes
+    (mailer_delivery_sockets), reads the ends with mailer_delivery_next, writes
+    all it read in one transaction (mailer_outbox_finish_batch), tells mfa, and
+    says how many it wrote (mailer_delivery_written). Under load the workers
+    then never wait for the outbox's write lock on the way from one mail to the
+    next: with each worker writing its own outcome they did, about four times a
+    mail, behind the owner's synced commits and each other's. Retries and
+    postponements, rarer, are still written by the worker.
 */
 #ifndef MAILER_DELIVERY_H_INCLUDED
 #define MAILER_DELIVERY_H_INCLUDED
@@ -41,6 +47,8 @@ typedef struct {
     mailer_state_t state;       //  MAILER_STATE_SENT, _FAILED or _EXPIRED
     bool cancelled;             //  expired because mfa said the code is dead (S22):
                                 //  not a delivery problem; only with _EXPIRED
+    long smtp_code;             //  the last reply's code, 0: none
+    int attempts;               //  the attempts made, this one included
     char detail [MAILER_DELIVERY_DETAIL_MAX + 1];   //  safe to log, for mfa's audit
 } mailer_delivery_result_t;
 
@@ -51,8 +59,14 @@ typedef struct _mailer_delivery_t mailer_delivery_t;
 //  and must outlive the workers.
 mailer_delivery_t *
     mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve);
-//  Stops the workers; a delivery in progress is abandoned (its row stays
-//  'sending' and is retried at the next start).
+//  Stops the workers and waits for them: a delivery in progress is abandoned
+//  (its row stays 'sending' and is retried at the next start). The ends they
+//  reported stay readable with mailer_delivery_next, so an owner that writes
+//  them before mailer_delivery_destroy loses none.
+void
+    mailer_delivery_stop (mailer_delivery_t *self);
+//  Stops the workers if they still run; ends not read are dropped (logged),
+//  and their rows are sent again after the restart.
 void
     mailer_delivery_destroy (mailer_delivery_t **self_p);
 
@@ -70,11 +84,14 @@ void
 size_t
     mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max);
 
-//  Reads one message from the workers' pipes without waiting, the workers
-//  taken in turn: 1 with *result filled when it is a well-formed result; -1
-//  when it was anything else (dropped); 0 when no worker had one waiting. An
-//  owner that reads until this says 0 may then wait on the pipes.
+//  The next end a worker reported, without waiting, in the order they came:
+//  1 with *result filled, 0 when there is none. An owner that reads until this
+//  says 0 may then wait on the pipes.
 int
     mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result);
+//  The owner wrote count ends to the outbox: an idle worker checkpoints it
+//  after them, so the wiped bodies replace the codes in the database file too.
+void
+    mailer_delivery_written (mailer_delivery_t *self, int count);
 
 #endif

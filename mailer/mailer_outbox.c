@@ -1,6 +1,7 @@
 #include "mailer_outbox.h"
 #include "pst_db.h"
 #include "pst_log.h"
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 struct _mailer_outbox_t {
     sqlite3 *db;
+    bool for_delivery;          //  synchronous=NORMAL on this connection, else FULL
     pst_db_cache_t *cache;      //  its prepared statements, kept (pst_db_cache)
 };
 
@@ -76,6 +78,7 @@ s_now_ms (void)
 int
 mailer_outbox_for_delivery (mailer_outbox_t *self)
 {
+    self->for_delivery = true;
     return pst_db_exec (self->db, "PRAGMA synchronous = NORMAL");
 }
 
@@ -150,13 +153,31 @@ s_drop_late (mailer_outbox_t *self, const mailer_job_t *const *jobs,
     pst_db_cache_done (self->cache, stmt);
 }
 
+//  Whether every commit on this connection is synced (FULL or EXTRA), as an
+//  acceptance's must be (S20): checked before each, so that a connection left
+//  NORMAL (mailer_outbox_finish_batch could not switch back, or a delivery
+//  worker's) stores no job
+static bool
+s_synced (mailer_outbox_t *self)
+{
+    //  Prepared afresh: SQLite reads the setting into the statement when it
+    //  prepares it, so a kept one would go on answering what it read then
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_prepare_v2 (self->db, "PRAGMA synchronous", -1, &stmt, NULL);
+    bool synced = stmt && sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0) >= 2;
+    sqlite3_finalize (stmt);
+    if (!synced)
+        pst_log (PST_LOG_ERROR, "outbox_not_synced", NULL);
+    return synced;
+}
+
 int
 mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jobs,
                             const int64_t *deadlines_ms, int count, int sending, int *results)
 {
     for (int i = 0; i < count; i++)
         results [i] = -1;
-    if (count <= 0 || pst_db_begin (self->db) != 0)
+    if (count <= 0 || !s_synced (self) || pst_db_begin (self->db) != 0)
         return -1;
     sqlite3_stmt *stmt = s_prepare (self,
         "INSERT INTO outbox (job_id, mail_from, rcpt_to, subject, text_body, html_body,"
@@ -282,6 +303,36 @@ mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
         sqlite3_bind_int64 (stmt, 5, s_now_ms ());
     }
     return s_run (self, stmt) == 1? 0: -1;
+}
+
+int
+mailer_outbox_finish_batch (mailer_outbox_t *self, const mailer_outbox_end_t *ends,
+                            int count, int *results)
+{
+    for (int i = 0; i < count; i++)
+        results [i] = -1;
+    if (count <= 0)
+        return 0;
+    //  The setting applies to the commit, so it is switched around the transaction
+    if (!self->for_delivery && pst_db_exec (self->db, "PRAGMA synchronous = NORMAL") != 0)
+        return -1;
+    int rc = pst_db_begin (self->db);
+    for (int i = 0; rc == 0 && i < count; i++)
+        results [i] = mailer_outbox_finish (self, ends [i].job_id, ends [i].state,
+                                            ends [i].smtp_code, ends [i].detail);
+    //  SQLite may have ended the transaction after an I/O error: nothing stands then
+    if (rc != 0 || sqlite3_get_autocommit (self->db) || pst_db_commit (self->db) != 0) {
+        if (rc == 0)
+            pst_db_rollback (self->db);
+        for (int i = 0; i < count; i++)
+            results [i] = -1;
+        rc = -1;
+    }
+    //  Back to syncing every commit, as the acceptance of a job must (S20;
+    //  mailer_outbox_insert_batch checks it)
+    if (!self->for_delivery && pst_db_exec (self->db, "PRAGMA synchronous = FULL") != 0)
+        rc = -1;
+    return rc;
 }
 
 int

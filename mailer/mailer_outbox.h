@@ -56,6 +56,8 @@ int
                           int64_t deadline_ms);
 
 //  Stores count jobs in one transaction, so they share one commit (one fsync).
+//  Only on a connection whose commits are synced (not one for delivery): else
+//  nothing is stored, -1, logged.
 //  results [i] says what became of jobs [i], as mailer_outbox_insert would:
 //  0 stored, 1 a duplicate, -2 its deadlines_ms [i] (0: none) had passed when
 //  the batch was ready to commit, so it was not stored, -1 an error (a job that
@@ -87,6 +89,27 @@ mailer_job_t *
 int
     mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
                           mailer_state_t state, long smtp_code, const char *detail);
+
+//  One claimed job's end, for mailer_outbox_finish_batch (strings borrowed)
+typedef struct {
+    const char *job_id;
+    mailer_state_t state;           //  sent, failed or expired
+    long smtp_code;
+    const char *detail;
+} mailer_outbox_end_t;
+
+//  Ends count claimed jobs as mailer_outbox_finish would, in one transaction
+//  whose commit is not synced on its own (synchronous=NORMAL for it, as a
+//  delivery worker's): the bus thread ends the jobs its workers report, and its
+//  next acceptance of a job, synced (S20), takes these frames to disk with it,
+//  as the WAL is synced in order. A kill loses none of them; a power cut may
+//  lose the last few, and those jobs go out again after the restart (S23).
+//  results [i] says what became of ends [i]: 0 ended, -1 not (no such claimed
+//  row, or an error). Returns 0, or -1 when the transaction failed (then every
+//  result is -1).
+int
+    mailer_outbox_finish_batch (mailer_outbox_t *self, const mailer_outbox_end_t *ends,
+                                int count, int *results);
 
 //  Puts a claimed job back to pending, due at next_attempt_ms. 0 or -1.
 int

@@ -60,6 +60,7 @@ typedef struct {
     int64_t next_count;             //  when backlog is counted again, monotonic ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the sockets, not yet stored
     int batched;
+    mailer_delivery_result_t ended [ACCEPT_BATCH_MAX];  //  ends read, being written
     bool ready_due;                 //  jobs stored or ended since the last mail.ready
 } server_t;
 
@@ -278,6 +279,61 @@ s_accept (server_t *self)
     }
 }
 
+//  Logs one job's end, as the worker saw it
+static void
+s_log_end (const mailer_delivery_result_t *result)
+{
+    char code_text [24], attempts [16];
+    snprintf (code_text, sizeof code_text, "%ld", result->smtp_code);
+    snprintf (attempts, sizeof attempts, "%d", result->attempts);
+    const char *event = result->cancelled? "mail_cancelled"
+                      : result->state == MAILER_STATE_SENT? "mail_sent"
+                      : result->state == MAILER_STATE_FAILED? "mail_failed": "mail_expired";
+    pst_log (result->state == MAILER_STATE_SENT || result->cancelled? PST_LOG_INFO: PST_LOG_WARN,
+             event, "job_id", result->job_id, "smtp_code", code_text, "attempts", attempts,
+             "detail", result->detail, NULL);
+}
+
+//  Writes the ends the workers reported, up to a batch per transaction, then
+//  tells mfa of each and counts the room it frees. An end that cannot be
+//  written is not told: its row stays 'sending' and goes out again after a
+//  restart, as a job caught mid-delivery. Returns how many ends were read.
+static int
+s_end_jobs (server_t *self)
+{
+    int read = 0;
+    while (true) {
+        mailer_delivery_result_t *results = self->ended;
+        int count = 0;
+        while (count < ACCEPT_BATCH_MAX && mailer_delivery_next (self->delivery, &results [count]))
+            count++;
+        if (count == 0)
+            return read;
+        read += count;
+        mailer_outbox_end_t ends [ACCEPT_BATCH_MAX];
+        int written [ACCEPT_BATCH_MAX];
+        for (int i = 0; i < count; i++)
+            ends [i] = (mailer_outbox_end_t) { results [i].job_id, results [i].state,
+                                               results [i].smtp_code, results [i].detail };
+        mailer_outbox_finish_batch (self->outbox, ends, count, written);
+        int ended = 0;
+        for (int i = 0; i < count; i++) {
+            if (written [i] != 0)
+                continue;
+            ended++;
+            s_log_end (&results [i]);
+            //  A job ended: mfa hears the outcome, and that there is room again
+            if (self->backlog > 0)
+                self->backlog--;
+            s_send_result (self, &results [i]);
+        }
+        if (ended > 0) {
+            mailer_delivery_written (self->delivery, ended);
+            self->ready_due = true;
+        }
+    }
+}
+
 //  Operations mfa may send us: the mailer's rows of the operation catalogue
 //  (pst_ops.def), each with its handler. mail.send requires nothing there:
 //  mailer_job_from_body checks every field of a job and names the first bad one
@@ -338,18 +394,8 @@ s_read_round (server_t *self)
         }
     }
     s_accept (self);
-    mailer_delivery_result_t result;
-    int rc;
-    while ((rc = mailer_delivery_next (self->delivery, &result)) != 0) {
+    if (s_end_jobs (self) > 0)
         moved = true;
-        if (rc == 1) {
-            //  A job ended: mfa hears the outcome, and that there is room again
-            if (self->backlog > 0)
-                self->backlog--;
-            s_send_result (self, &result);
-            self->ready_due = true;
-        }
-    }
     return moved;
 }
 
@@ -509,6 +555,10 @@ mailer_server_actor (zsock_t *pipe, void *args)
         pst_log (PST_LOG_INFO, "service_started", "service", "mailer",
                  "endpoint", self.config->jobs_endpoint, NULL);
         s_serve (&self, pipe);
+        //  The ends of the deliveries that finished before the workers stopped
+        //  are written and told, so a stop sends nothing twice
+        mailer_delivery_stop (self.delivery);
+        s_end_jobs (&self);
     }
     else {
         pst_log (PST_LOG_ERROR, "service_start_failed", "service", "mailer", NULL);

@@ -248,6 +248,76 @@ test_claim_and_finish (void **state)
     mailer_job_destroy (&job);
 }
 
+//  The bus thread ends the jobs its workers report, many per transaction: each
+//  row as mailer_outbox_finish would, one that is not claimed left alone and
+//  not undoing the others; and the connection syncs its commits again after,
+//  or it could accept no job (S20)
+static void
+test_finish_batch (void **state)
+{
+    fixture_t *self = *state;
+    const char *ids [] = { "end-1", "end-2", "end-3" };
+    mailer_job_t *jobs [3];
+    int64_t deadlines [3] = { 0, 0, 0 };
+    int results [3];
+    for (int i = 0; i < 3; i++)
+        jobs [i] = s_job (ids [i], 300);
+    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
+                                                  deadlines, 3, 1, results), 0);
+    for (int i = 0; i < 3; i++)
+        mailer_job_destroy (&jobs [i]);
+    mailer_outbox_end_t ends [] = {
+        { "end-1", MAILER_STATE_SENT, 250, "smtp 250: accepted" },
+        { "nobody", MAILER_STATE_SENT, 250, "smtp 250: accepted" },
+        { "end-3", MAILER_STATE_FAILED, 550, "smtp 550: refused" },
+        { "end-3", MAILER_STATE_SENT, 250, "a second end of one job" },
+    };
+    int written [4] = { 9, 9, 9, 9 };
+    assert_int_equal (mailer_outbox_finish_batch (self->outbox, ends, 4, written), 0);
+    assert_int_equal (written [0], 0);
+    assert_int_equal (written [1], -1);
+    assert_int_equal (written [2], 0);
+    assert_int_equal (written [3], -1);
+    assert_int_equal (mailer_outbox_state (self->outbox, "end-1", NULL), MAILER_STATE_SENT);
+    assert_int_equal (mailer_outbox_state (self->outbox, "end-2", NULL), MAILER_STATE_SENDING);
+    assert_int_equal (mailer_outbox_state (self->outbox, "end-3", NULL), MAILER_STATE_FAILED);
+    assert_int_equal (mailer_outbox_state (self->outbox, "nobody", NULL), MAILER_STATE_UNKNOWN);
+    assert_int_equal (mailer_outbox_backlog (self->outbox), 1);
+    assert_int_equal (mailer_outbox_finish_batch (self->outbox, ends, 0, written), 0);
+    //  synced again: an acceptance still stores its job
+    mailer_job_t *job = s_job ("after-the-ends", 300);
+    assert_int_equal (mailer_outbox_insert (self->outbox, job, 0), 0);
+    mailer_job_destroy (&job);
+    assert_int_equal (mailer_outbox_state (self->outbox, "after-the-ends", NULL),
+                      MAILER_STATE_PENDING);
+}
+
+//  A delivery worker's connection does not sync each commit, so it must never
+//  be the one that tells mfa a job is stored
+static void
+test_unsynced_connection_stores_no_job (void **state)
+{
+    fixture_t *self = *state;
+    mailer_outbox_t *worker = mailer_outbox_new (self->path);
+    assert_non_null (worker);
+    assert_int_equal (mailer_outbox_for_delivery (worker), 0);
+    mailer_job_t *job = s_job ("job-1", 300);
+    assert_int_equal (mailer_outbox_insert (worker, job, 0), -1);
+    assert_int_equal (mailer_outbox_state (self->outbox, "job-1", NULL), MAILER_STATE_UNKNOWN);
+    //  its ends are written as the bus thread's are
+    assert_int_equal (mailer_outbox_insert (self->outbox, job, 0), 0);
+    mailer_job_t *claimed = mailer_outbox_claim (worker, s_now_ms ());
+    assert_non_null (claimed);
+    mailer_outbox_end_t end = { "job-1", MAILER_STATE_EXPIRED, 0, "expired before delivery" };
+    int written = 9;
+    assert_int_equal (mailer_outbox_finish_batch (worker, &end, 1, &written), 0);
+    assert_int_equal (written, 0);
+    assert_int_equal (mailer_outbox_state (self->outbox, "job-1", NULL), MAILER_STATE_EXPIRED);
+    mailer_job_destroy (&claimed);
+    mailer_job_destroy (&job);
+    mailer_outbox_destroy (&worker);
+}
+
 static int
 s_file_contains (const char *path, const char *needle)
 {
@@ -509,6 +579,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_insert_batch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_insert_batch_sending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_claim_and_finish, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_finish_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_unsynced_connection_stores_no_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_finished_rows_forget_the_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_waits_until_due, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_never_waits_past_expiry, s_setup, s_teardown),
