@@ -21,7 +21,7 @@ typedef struct {
     const mailer_config_t *config;
     pst_curve_t *curve;
     atomic_int stop;                //  set before workers are told to end
-    atomic_llong writes;            //  jobs ended or put back, by all workers
+    atomic_llong writes;            //  outcomes the owner wrote, rows the workers put back
     atomic_llong checkpointed;      //  writes when the last checkpoint began
     atomic_llong checkpoint_at;     //  when it began, zclock_mono ms
     pthread_mutex_t lock;           //  guards handed and ended
@@ -64,7 +64,7 @@ typedef struct {
 //  mail.send (MAILER_JOB_ID_MAX): it is logged and not reported, and its row
 //  stays 'sending', retried after a restart.
 static void
-s_finish_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+s_end_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
              long code, const char *detail, int cancelled)
 {
     size_t id_len = strlen (job->job_id);
@@ -97,10 +97,10 @@ s_finish_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
 }
 
 static void
-s_finish (worker_t *self, const mailer_job_t *job, mailer_state_t state,
+s_end (worker_t *self, const mailer_job_t *job, mailer_state_t state,
           long code, const char *detail)
 {
-    s_finish_as (self, job, state, code, detail, 0);
+    s_end_as (self, job, state, code, detail, 0);
 }
 
 static void
@@ -109,6 +109,7 @@ s_retry (worker_t *self, const mailer_job_t *job, long code, const char *detail)
     int64_t delay = mailer_backoff_ms (job->attempts, pst_random_uniform (1001));
     if (mailer_outbox_retry (self->outbox, job->job_id, zclock_time () + delay, code, detail) != 0)
         return;
+    atomic_fetch_add (&self->shared->writes, 1);
     char code_text [16], delay_text [24], attempts [16];
     snprintf (code_text, sizeof code_text, "%ld", code);
     snprintf (delay_text, sizeof delay_text, "%lld", (long long) delay);
@@ -161,6 +162,7 @@ s_postpone (worker_t *self, const mailer_job_t *job, const char *detail)
     if (mailer_outbox_postpone (self->outbox, job->job_id, zclock_time () + CHECK_RETRY_MS,
                                 detail) != 0)
         return;
+    atomic_fetch_add (&self->shared->writes, 1);
     char delay_text [24];
     snprintf (delay_text, sizeof delay_text, "%d", CHECK_RETRY_MS);
     pst_log (PST_LOG_WARN, "mail_check_unanswered", "job_id", job->job_id,
@@ -222,13 +224,13 @@ s_deliver (worker_t *self, const mailer_job_t *job)
 {
     //  S22: the code in this mail is dead; sending it would only confuse
     if (zclock_time () >= job->expires_at * 1000) {
-        s_finish (self, job, MAILER_STATE_EXPIRED, 0, "expired before delivery");
+        s_end (self, job, MAILER_STATE_EXPIRED, 0, "expired before delivery");
         return;
     }
     if (s_needs_check (job)) {
         check_t check = s_check (self, job);
         if (check == CHECK_DEAD) {
-            s_finish_as (self, job, MAILER_STATE_EXPIRED, 0, "code superseded or used", 1);
+            s_end_as (self, job, MAILER_STATE_EXPIRED, 0, "code superseded or used", 1);
             return;
         }
         if (check == CHECK_UNANSWERED) {
@@ -248,7 +250,7 @@ s_deliver (worker_t *self, const mailer_job_t *job)
     char *name = NULL;
     char *sender = NULL;
     if (!data || mailer_mailbox_parse (job->from, &name, &sender) != 0) {
-        s_finish (self, job, MAILER_STATE_FAILED, 0, "message could not be built");
+        s_end (self, job, MAILER_STATE_FAILED, 0, "message could not be built");
         free (data);
         return;
     }
@@ -262,15 +264,18 @@ s_deliver (worker_t *self, const mailer_job_t *job)
     free (sender);
 
     if (result == MAILER_SMTP_SENT)
-        s_finish (self, job, MAILER_STATE_SENT, code, detail);
+        s_end (self, job, MAILER_STATE_SENT, code, detail);
     else
     if (result == MAILER_SMTP_FAILED)
-        s_finish (self, job, MAILER_STATE_FAILED, code, detail);
+        s_end (self, job, MAILER_STATE_FAILED, code, detail);
     else
     if (result == MAILER_SMTP_RETRY)
         s_retry (self, job, code, detail);
-    else
-        mailer_outbox_release (self->outbox, job->job_id);
+    else {
+        //  Stopped mid-attempt: the job waits for the next start, uncounted
+        if (mailer_outbox_release (self->outbox, job->job_id) == 0)
+            atomic_fetch_add (&self->shared->writes, 1);
+    }
 }
 
 //  How long to sleep before the next claim: until the next row is due, bounded.
@@ -349,7 +354,6 @@ s_worker_loop (worker_t *self)
         if (job) {
             s_deliver (self, job);
             mailer_job_destroy (&job);
-            atomic_fetch_add (&self->shared->writes, 1);
             continue;
         }
         s_checkpoint_when_due (self);
@@ -530,7 +534,9 @@ mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
     if (!ended) {
         //  The nudges are read only once the list is empty, so the owner's next
         //  wait does not wake for ends already read; an end added after this
-        //  look leaves its nudge, and the wait wakes for it
+        //  look leaves its nudge, and the wait wakes for it. A pipe signals
+        //  the wait only when it becomes readable, so the owner must read
+        //  until this says 0 before it waits (mailer_server's round does)
         char nudge [8];
         for (int i = 0; i < self->nworkers; i++)
             if (self->slots [i].actor)

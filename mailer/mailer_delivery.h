@@ -25,8 +25,9 @@
     says how many it wrote (mailer_delivery_written). Under load the workers
     then never wait for the outbox's write lock on the way from one mail to the
     next: with each worker writing its own outcome they did, about four times a
-    mail, behind the owner's synced commits and each other's. Retries and
-    postponements, rarer, are still written by the worker.
+    mail, behind the owner's synced commits and each other's. The rarer writes
+    stay the workers': claims of due rows, retries, postponements, releases,
+    and the prune and checkpoint when idle.
 */
 #ifndef MAILER_DELIVERY_H_INCLUDED
 #define MAILER_DELIVERY_H_INCLUDED
@@ -79,8 +80,8 @@ void
 void
     mailer_delivery_wake (mailer_delivery_t *self);
 
-//  The workers' pipes, where their results arrive, for the owner's wait
-//  (pst_actor_wait): writes at most max of them to sockets, returns how many.
+//  The workers' pipes, where a nudge says an end was reported, for the owner's
+//  wait (pst_actor_wait): writes at most max of them to sockets, returns how many.
 size_t
     mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max);
 

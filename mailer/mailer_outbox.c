@@ -153,22 +153,45 @@ s_drop_late (mailer_outbox_t *self, const mailer_job_t *const *jobs,
     pst_db_cache_done (self->cache, stmt);
 }
 
+//  The connection's PRAGMA synchronous (2: FULL), -1 on error. Prepared afresh:
+//  SQLite reads the setting into the statement when it prepares it, so a kept
+//  one would go on answering what it read then.
+static int
+s_sync_level (mailer_outbox_t *self)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_prepare_v2 (self->db, "PRAGMA synchronous", -1, &stmt, NULL);
+    int level = stmt && sqlite3_step (stmt) == SQLITE_ROW? sqlite3_column_int (stmt, 0): -1;
+    sqlite3_finalize (stmt);
+    return level;
+}
+
 //  Whether every commit on this connection is synced (FULL or EXTRA), as an
-//  acceptance's must be (S20): checked before each, so that a connection left
-//  NORMAL (mailer_outbox_finish_batch could not switch back, or a delivery
-//  worker's) stores no job
+//  acceptance's must be (S20): checked before each. The bus thread's
+//  connection is put back to FULL when mailer_outbox_finish_batch could not;
+//  a delivery worker's stores no job.
 static bool
 s_synced (mailer_outbox_t *self)
 {
-    //  Prepared afresh: SQLite reads the setting into the statement when it
-    //  prepares it, so a kept one would go on answering what it read then
-    sqlite3_stmt *stmt = NULL;
-    sqlite3_prepare_v2 (self->db, "PRAGMA synchronous", -1, &stmt, NULL);
-    bool synced = stmt && sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0) >= 2;
-    sqlite3_finalize (stmt);
-    if (!synced)
+    int level = s_sync_level (self);
+    if (level < 2 && !self->for_delivery
+    &&  pst_db_exec (self->db, "PRAGMA synchronous = FULL") == 0)
+        level = s_sync_level (self);
+    if (level < 2)
         pst_log (PST_LOG_ERROR, "outbox_not_synced", NULL);
-    return synced;
+    return level >= 2;
+}
+
+//  Ends the transaction: commits it when keep and SQLite still holds it (it
+//  may have rolled back itself after an I/O error), else rolls it back. 0
+//  when it was committed.
+static int
+s_end_transaction (mailer_outbox_t *self, bool keep)
+{
+    if (keep && !sqlite3_get_autocommit (self->db) && pst_db_commit (self->db) == 0)
+        return 0;
+    pst_db_rollback (self->db);
+    return -1;
 }
 
 int
@@ -208,9 +231,7 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
     }
     pst_db_cache_done (self->cache, stmt);
     s_drop_late (self, jobs, deadlines_ms, count, results);
-    //  SQLite may have ended the transaction after an I/O error: nothing stands then
-    if (!stmt || sqlite3_get_autocommit (self->db) || pst_db_commit (self->db) != 0) {
-        pst_db_rollback (self->db);
+    if (s_end_transaction (self, stmt != NULL) != 0) {
         for (int i = 0; i < count; i++)
             if (results [i] != -2)
                 results [i] = -1;
@@ -317,21 +338,18 @@ mailer_outbox_finish_batch (mailer_outbox_t *self, const mailer_outbox_end_t *en
     if (!self->for_delivery && pst_db_exec (self->db, "PRAGMA synchronous = NORMAL") != 0)
         return -1;
     int rc = pst_db_begin (self->db);
-    for (int i = 0; rc == 0 && i < count; i++)
-        results [i] = mailer_outbox_finish (self, ends [i].job_id, ends [i].state,
-                                            ends [i].smtp_code, ends [i].detail);
-    //  SQLite may have ended the transaction after an I/O error: nothing stands then
-    if (rc != 0 || sqlite3_get_autocommit (self->db) || pst_db_commit (self->db) != 0) {
-        if (rc == 0)
-            pst_db_rollback (self->db);
+    if (rc == 0) {
         for (int i = 0; i < count; i++)
-            results [i] = -1;
-        rc = -1;
+            results [i] = mailer_outbox_finish (self, ends [i].job_id, ends [i].state,
+                                                ends [i].smtp_code, ends [i].detail);
+        rc = s_end_transaction (self, true);
     }
-    //  Back to syncing every commit, as the acceptance of a job must (S20;
-    //  mailer_outbox_insert_batch checks it)
-    if (!self->for_delivery && pst_db_exec (self->db, "PRAGMA synchronous = FULL") != 0)
-        rc = -1;
+    for (int i = 0; rc != 0 && i < count; i++)
+        results [i] = -1;
+    //  Back to syncing every commit, as the acceptance of a job must (S20); if
+    //  this fails, mailer_outbox_insert_batch tries again before it stores a job
+    if (!self->for_delivery)
+        pst_db_exec (self->db, "PRAGMA synchronous = FULL");
     return rc;
 }
 

@@ -35,9 +35,10 @@ typedef struct _mailer_outbox_t mailer_outbox_t;
 //  Opens (creating and migrating) the outbox at path. NULL on failure (logged).
 mailer_outbox_t *
     mailer_outbox_new (const char *path);
-//  For a delivery worker's connection: its commits (claims, outcomes, retries)
+//  For a delivery worker's connection: its commits (claims, retries, releases)
 //  are not synced to disk one by one (synchronous=NORMAL), while the bus
-//  thread's acceptance of a job is (FULL, S20). A killed process loses none of
+//  thread's acceptance of a job is (FULL, S20), and its outcomes are not
+//  (mailer_outbox_finish_batch). A killed process loses none of
 //  them (they are in the WAL, which the OS holds); a power cut may lose the last
 //  few, and then a job goes out again after the restart, as after a kill
 //  between DATA and the final 250 (same code and Message-ID, S23). 0 or -1.
@@ -56,8 +57,8 @@ int
                           int64_t deadline_ms);
 
 //  Stores count jobs in one transaction, so they share one commit (one fsync).
-//  Only on a connection whose commits are synced (not one for delivery): else
-//  nothing is stored, -1, logged.
+//  Only on a connection whose commits are synced (FULL; one for delivery is
+//  not): else nothing is stored, -1, logged (outbox_not_synced).
 //  results [i] says what became of jobs [i], as mailer_outbox_insert would:
 //  0 stored, 1 a duplicate, -2 its deadlines_ms [i] (0: none) had passed when
 //  the batch was ready to commit, so it was not stored, -1 an error (a job that
@@ -105,8 +106,8 @@ typedef struct {
 //  as the WAL is synced in order. A kill loses none of them; a power cut may
 //  lose the last few, and those jobs go out again after the restart (S23).
 //  results [i] says what became of ends [i]: 0 ended, -1 not (no such claimed
-//  row, or an error). Returns 0, or -1 when the transaction failed (then every
-//  result is -1).
+//  row, or an error). Returns 0 when the transaction was committed, -1 when it
+//  failed (then every result is -1, and the caller may try them again).
 int
     mailer_outbox_finish_batch (mailer_outbox_t *self, const mailer_outbox_end_t *ends,
                                 int count, int *results);

@@ -19,6 +19,7 @@
 //  and knows no mailer until it hears one, is not kept waiting for a heartbeat)
 #define READY_GAP_MS        50
 #define RESULT_TTL_MS       10000
+#define WRITE_AGAIN_MS      1000    //  after a failed write of ends, the wait before the next
 #define TERM_LOOK_MS        100     //  longest a busy loop goes without looking for $TERM
 //  Jobs one commit takes at most, and the most credit one mail.ready grants: mfa
 //  may send that many before it hears from us again
@@ -60,7 +61,9 @@ typedef struct {
     int64_t next_count;             //  when backlog is counted again, monotonic ms
     accept_t batch [ACCEPT_BATCH_MAX];  //  jobs read from the sockets, not yet stored
     int batched;
-    mailer_delivery_result_t ended [ACCEPT_BATCH_MAX];  //  ends read, being written
+    mailer_delivery_result_t *unwritten;    //  ends read from the workers, not yet
+    size_t nunwritten, unwritten_room;      //  written: the array, its use and size
+    int64_t write_again_at;         //  after a failed write, when to try, monotonic ms
     bool ready_due;                 //  jobs stored or ended since the last mail.ready
 } server_t;
 
@@ -294,44 +297,91 @@ s_log_end (const mailer_delivery_result_t *result)
              "detail", result->detail, NULL);
 }
 
-//  Writes the ends the workers reported, up to a batch per transaction, then
-//  tells mfa of each and counts the room it frees. An end that cannot be
-//  written is not told: its row stays 'sending' and goes out again after a
-//  restart, as a job caught mid-delivery. Returns how many ends were read.
+//  Takes every end the workers reported into self->unwritten (which also
+//  reads their nudges, so the wait does not wake for them again). An end
+//  that finds no room is logged and dropped: its row stays 'sending' and goes
+//  out again after a restart. Returns how many were read.
 static int
-s_end_jobs (server_t *self)
+s_read_ends (server_t *self)
 {
     int read = 0;
-    while (true) {
-        mailer_delivery_result_t *results = self->ended;
-        int count = 0;
-        while (count < ACCEPT_BATCH_MAX && mailer_delivery_next (self->delivery, &results [count]))
-            count++;
-        if (count == 0)
-            return read;
-        read += count;
-        mailer_outbox_end_t ends [ACCEPT_BATCH_MAX];
-        int written [ACCEPT_BATCH_MAX];
-        for (int i = 0; i < count; i++)
-            ends [i] = (mailer_outbox_end_t) { results [i].job_id, results [i].state,
-                                               results [i].smtp_code, results [i].detail };
-        mailer_outbox_finish_batch (self->outbox, ends, count, written);
-        int ended = 0;
-        for (int i = 0; i < count; i++) {
-            if (written [i] != 0)
+    mailer_delivery_result_t result;
+    while (mailer_delivery_next (self->delivery, &result)) {
+        read++;
+        if (self->nunwritten == self->unwritten_room) {
+            size_t room = self->unwritten_room? self->unwritten_room * 2: ACCEPT_BATCH_MAX;
+            void *grown = realloc (self->unwritten, room * sizeof result);
+            if (!grown) {
+                pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", result.job_id,
+                         "reason", "out of memory", NULL);
                 continue;
-            ended++;
-            s_log_end (&results [i]);
-            //  A job ended: mfa hears the outcome, and that there is room again
-            if (self->backlog > 0)
-                self->backlog--;
-            s_send_result (self, &results [i]);
+            }
+            self->unwritten = (mailer_delivery_result_t *) grown;
+            self->unwritten_room = room;
         }
-        if (ended > 0) {
-            mailer_delivery_written (self->delivery, ended);
-            self->ready_due = true;
-        }
+        self->unwritten [self->nunwritten++] = result;
     }
+    return read;
+}
+
+//  Writes count ends, one transaction, then tells mfa of each written and
+//  counts the room it frees. An end whose row is not 'sending' any more is
+//  not told. -1 when the transaction failed: nothing was written.
+static int
+s_write_ends (server_t *self, const mailer_delivery_result_t *results, int count)
+{
+    mailer_outbox_end_t ends [ACCEPT_BATCH_MAX];
+    int written [ACCEPT_BATCH_MAX];
+    for (int i = 0; i < count; i++)
+        ends [i] = (mailer_outbox_end_t) { results [i].job_id, results [i].state,
+                                           results [i].smtp_code, results [i].detail };
+    if (mailer_outbox_finish_batch (self->outbox, ends, count, written) != 0)
+        return -1;
+    int told = 0;
+    for (int i = 0; i < count; i++) {
+        if (written [i] != 0)
+            continue;
+        told++;
+        s_log_end (&results [i]);
+        //  A job ended: mfa hears the outcome, and that there is room again
+        if (self->backlog > 0)
+            self->backlog--;
+        s_send_result (self, &results [i]);
+    }
+    if (told > 0) {
+        mailer_delivery_written (self->delivery, told);
+        self->ready_due = true;
+    }
+    return 0;
+}
+
+//  The ends the workers reported: written a batch per transaction, then told
+//  to mfa. When a write fails (the outbox busy past its timeout, a disk
+//  error) the ends wait and are tried again WRITE_AGAIN_MS later, or at once
+//  when now (the stop). Returns how many ends were read.
+static int
+s_end_jobs (server_t *self, bool now)
+{
+    int read = s_read_ends (self);
+    if (self->nunwritten == 0 || (!now && zclock_mono () < self->write_again_at))
+        return read;
+    size_t done = 0;
+    while (done < self->nunwritten) {
+        size_t left = self->nunwritten - done;
+        int count = left < ACCEPT_BATCH_MAX? (int) left: ACCEPT_BATCH_MAX;
+        if (s_write_ends (self, self->unwritten + done, count) != 0) {
+            char waiting [24];
+            snprintf (waiting, sizeof waiting, "%zu", left);
+            pst_log (PST_LOG_ERROR, "mail_results_unwritten", "count", waiting, NULL);
+            self->write_again_at = zclock_mono () + WRITE_AGAIN_MS;
+            break;
+        }
+        done += (size_t) count;
+    }
+    memmove (self->unwritten, self->unwritten + done,
+             (self->nunwritten - done) * sizeof *self->unwritten);
+    self->nunwritten -= done;
+    return read;
 }
 
 //  Operations mfa may send us: the mailer's rows of the operation catalogue
@@ -394,7 +444,7 @@ s_read_round (server_t *self)
         }
     }
     s_accept (self);
-    if (s_end_jobs (self) > 0)
+    if (s_end_jobs (self, false) > 0)
         moved = true;
     return moved;
 }
@@ -534,6 +584,8 @@ s_serve (server_t *self, zsock_t *pipe)
         int64_t wake_at = self->next_ready;
         if (self->ready_due && self->ready_at + READY_GAP_MS < wake_at)
             wake_at = self->ready_at + READY_GAP_MS;
+        if (self->nunwritten > 0 && self->write_again_at < wake_at)
+            wake_at = self->write_again_at;
         int64_t wait = wake_at - zclock_mono ();
         int woke = pst_actor_wait (pipe, sockets, count, -1, wait > 0? (int) wait: 0);
         if (woke < 0) {
@@ -556,9 +608,11 @@ mailer_server_actor (zsock_t *pipe, void *args)
                  "endpoint", self.config->jobs_endpoint, NULL);
         s_serve (&self, pipe);
         //  The ends of the deliveries that finished before the workers stopped
-        //  are written and told, so a stop sends nothing twice
+        //  are written, so a stop sends nothing twice. mfa may not hear of
+        //  them: the links are closed at once (linger 0), and its job rows
+        //  stay 'accepted', as for a result lost on the way
         mailer_delivery_stop (self.delivery);
-        s_end_jobs (&self);
+        s_end_jobs (&self, true);
     }
     else {
         pst_log (PST_LOG_ERROR, "service_start_failed", "service", "mailer", NULL);
@@ -569,6 +623,7 @@ mailer_server_actor (zsock_t *pipe, void *args)
         zsock_destroy (&self.links [i].sock);
     pst_curve_destroy (&self.curve);
     mailer_outbox_destroy (&self.outbox);
+    free (self.unwritten);
     if (curl_ok)
         curl_global_cleanup ();
 }

@@ -273,7 +273,9 @@ test_finish_batch (void **state)
         { "end-3", MAILER_STATE_SENT, 250, "a second end of one job" },
     };
     int written [4] = { 9, 9, 9, 9 };
+    int commits = s_wal_commits (self);
     assert_int_equal (mailer_outbox_finish_batch (self->outbox, ends, 4, written), 0);
+    assert_int_equal (s_wal_commits (self), commits + 1);
     assert_int_equal (written [0], 0);
     assert_int_equal (written [1], -1);
     assert_int_equal (written [2], 0);
@@ -313,6 +315,11 @@ test_unsynced_connection_stores_no_job (void **state)
     assert_int_equal (mailer_outbox_finish_batch (worker, &end, 1, &written), 0);
     assert_int_equal (written, 0);
     assert_int_equal (mailer_outbox_state (self->outbox, "job-1", NULL), MAILER_STATE_EXPIRED);
+    //  and it stays a connection that stores no job
+    mailer_job_t *other = s_job ("job-2", 300);
+    assert_int_equal (mailer_outbox_insert (worker, other, 0), -1);
+    assert_int_equal (mailer_outbox_state (self->outbox, "job-2", NULL), MAILER_STATE_UNKNOWN);
+    mailer_job_destroy (&other);
     mailer_job_destroy (&claimed);
     mailer_job_destroy (&job);
     mailer_outbox_destroy (&worker);

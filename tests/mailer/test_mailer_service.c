@@ -36,7 +36,8 @@
 typedef enum {
     CHECK_LIVE,                 //  {"live": true}: the default, as for a pending challenge
     CHECK_DEAD,                 //  {"live": false}: superseded, used or void
-    CHECK_SILENT                //  no answer, as when mfa is down
+    CHECK_SILENT,               //  no answer, as when mfa is down
+    CHECK_HOLD                  //  no answer yet: the test answers it (s_answer_held)
 } check_mode_t;
 
 typedef struct {
@@ -50,6 +51,8 @@ typedef struct {
     check_mode_t check_mode;
     int checks;                 //  mail.check requests received
     char checked_job [MAILER_JOB_ID_MAX + 1];   //  job_id of the last one
+    zframe_t *held_route;       //  CHECK_HOLD: the answer to the check kept, and
+    pst_msg_t *held_reply;      //  where the check came from
     mailer_test_sink_t sink;
     char cert [200];            //  STARTTLS certificate and key, when made
     char key [200];
@@ -211,12 +214,31 @@ s_answer_check (fixture_t *self, zframe_t *route, const pst_msg_t *check)
     snprintf (self->checked_job, sizeof self->checked_job, "%s", job_id);
     if (self->check_mode == CHECK_SILENT)
         return;
+    if (self->check_mode == CHECK_HOLD) {
+        zframe_destroy (&self->held_route);
+        pst_msg_destroy (&self->held_reply);
+        self->held_route = zframe_dup (route);
+        self->held_reply = pst_msg_new_reply (check);
+        assert_non_null (self->held_reply);
+        return;
+    }
     pst_msg_t *reply = pst_msg_new_reply (check);
     assert_non_null (reply);
     json_object_set_new (pst_msg_body (reply), "live",
                          json_boolean (self->check_mode == CHECK_LIVE));
     assert_int_equal (pst_bus_send (self->router, route, reply), 0);
     pst_msg_destroy (&reply);
+}
+
+//  Answers the check CHECK_HOLD kept: live or not.
+static void
+s_answer_held (fixture_t *self, bool live)
+{
+    assert_non_null (self->held_reply);
+    json_object_set_new (pst_msg_body (self->held_reply), "live", json_boolean (live));
+    assert_int_equal (pst_bus_send (self->router, self->held_route, self->held_reply), 0);
+    pst_msg_destroy (&self->held_reply);
+    zframe_destroy (&self->held_route);
 }
 
 //  Next message from the router within timeout_ms, or NULL. mail.check requests
@@ -528,6 +550,8 @@ s_teardown (void **state)
     s_mailer_stop (self);
     s_sink_stop (self);
     zframe_destroy (&self->peer);
+    zframe_destroy (&self->held_route);
+    pst_msg_destroy (&self->held_reply);
     zlistx_destroy (&self->inbox);
     test_keys_close (&self->router);
     zstr_free (&self->endpoint);
@@ -713,6 +737,37 @@ test_old_rows_checked_at_start (void **state)
     assert_non_null (strstr (eml, "<job-new@postern.test>"));
     free (eml);
     assert_false (s_mail_exists (self, 2));
+}
+
+//  A stop while a delivery ends: the worker's outcome reaches the bus thread
+//  after it stopped reading its sockets, and is still written, so the job is
+//  not sent again at the next start. The worker is held in its mail.check
+//  (the row was accepted a minute ago) until the stop has begun.
+static void
+test_stop_writes_the_last_ends (void **state)
+{
+    fixture_t *self = *state;
+    self->check_mode = CHECK_HOLD;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_outbox_put (self, "job-held", "565656", s_now_s () - 60);
+    s_mailer_start (self, self->sink.port);
+    for (int waited = 0; waited < WAIT_MS && !self->held_reply; waited += POLL_MS)
+        s_pump (self, POLL_MS);
+    assert_non_null (self->held_reply);
+    assert_string_equal (self->checked_job, "job-held");
+    //  The bus thread leaves its loop at once and waits for the worker, which
+    //  waits for the answer (it has 1 s). Answered after 100 ms, the end comes
+    //  when only the stop can write it; answered sooner, a round writes it:
+    //  either way the row must end 'expired'
+    zstr_send (self->mailer, "$TERM");
+    zclock_sleep (100);
+    s_answer_held (self, false);
+    s_mailer_stop (self);
+    row_t row;
+    assert_true (s_outbox_row (self, "job-held", &row));
+    assert_string_equal (row.state, "expired");
+    assert_string_equal (row.detail, "code superseded or used");
+    assert_false (s_mail_exists (self, 1));
 }
 
 static void
@@ -1189,6 +1244,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_unanswered_check_postpones, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_old_rows_checked_at_start, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_expired_job_never_sent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stop_writes_the_last_ends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_injection_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_outbox_survives_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_silent_relay, s_setup, s_teardown),
