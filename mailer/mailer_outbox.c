@@ -305,13 +305,15 @@ mailer_outbox_claim (mailer_outbox_t *self, int64_t now_ms)
     return job;
 }
 
-int
-mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
-                      mailer_state_t state, long smtp_code, const char *detail)
+//  1 when the claimed row was ended, 0 when there is none (or state is not
+//  terminal), -1 when the statement failed
+static int
+s_finish_row (mailer_outbox_t *self, const char *job_id,
+              mailer_state_t state, long smtp_code, const char *detail)
 {
     if (state != MAILER_STATE_SENT && state != MAILER_STATE_FAILED
     &&  state != MAILER_STATE_EXPIRED)
-        return -1;
+        return 0;
     sqlite3_stmt *stmt = s_prepare (self,
         "UPDATE outbox SET state = ?2, last_smtp_code = ?3, last_detail = ?4,"
         " subject = NULL, text_body = NULL, html_body = NULL, updated_at = ?5"
@@ -323,7 +325,15 @@ mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
         sqlite3_bind_text (stmt, 4, detail, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 5, s_now_ms ());
     }
-    return s_run (self, stmt) == 1? 0: -1;
+    int changed = s_run (self, stmt);
+    return changed < 0? -1: changed > 0;
+}
+
+int
+mailer_outbox_finish (mailer_outbox_t *self, const char *job_id,
+                      mailer_state_t state, long smtp_code, const char *detail)
+{
+    return s_finish_row (self, job_id, state, smtp_code, detail) == 1? 0: -1;
 }
 
 int
@@ -339,10 +349,17 @@ mailer_outbox_finish_batch (mailer_outbox_t *self, const mailer_outbox_end_t *en
         return -1;
     int rc = pst_db_begin (self->db);
     if (rc == 0) {
-        for (int i = 0; i < count; i++)
-            results [i] = mailer_outbox_finish (self, ends [i].job_id, ends [i].state,
-                                                ends [i].smtp_code, ends [i].detail);
-        rc = s_end_transaction (self, true);
+        //  A statement that fails ends the batch, undone whole for the caller
+        //  to try again: SQLite may have rolled back the transaction already,
+        //  and the rows after would each commit on their own, unreported
+        bool failed = false;
+        for (int i = 0; i < count && !failed; i++) {
+            int ended = s_finish_row (self, ends [i].job_id, ends [i].state,
+                                      ends [i].smtp_code, ends [i].detail);
+            failed = ended < 0;
+            results [i] = ended == 1? 0: -1;
+        }
+        rc = s_end_transaction (self, !failed);
     }
     for (int i = 0; rc != 0 && i < count; i++)
         results [i] = -1;

@@ -613,6 +613,9 @@ mailer_server_actor (zsock_t *pipe, void *args)
         //  stay 'accepted', as for a result lost on the way
         mailer_delivery_stop (self.delivery);
         s_end_jobs (&self, true);
+        for (size_t i = 0; i < self.nunwritten; i++)
+            pst_log (PST_LOG_WARN, "mail_result_dropped", "job_id", self.unwritten [i].job_id,
+                     "reason", "not written before the stop", NULL);
     }
     else {
         pst_log (PST_LOG_ERROR, "service_start_failed", "service", "mailer", NULL);

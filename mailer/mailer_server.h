@@ -8,12 +8,14 @@
     anyway is refused (temporarily_unavailable) until deliveries or expiries
     drain it. The mail.send requests waiting on the socket are validated,
     committed to the outbox together and only then acknowledged (S20). The
-    delivery workers (mailer_delivery) send due rows over SMTP, and each terminal
-    outcome they report goes back to mfa as mail.result.
+    delivery workers (mailer_delivery) send due rows over SMTP; the terminal
+    outcomes they report are written to the outbox here, many per transaction
+    (a failed write is tried again a second later), and each written one goes
+    back to mfa as mail.result.
 
     A pst_actor body: it reports the jobs endpoint (picture "s") when it runs, or
     fails. It stops on "$TERM"; a delivery in progress is abandoned and retried
-    at the next start.
+    at the next start, and the outcomes of those that finished are written.
 
         char *endpoint = NULL;
         zactor_t *mailer = pst_actor_new (mailer_server_actor, config, "s", &endpoint);

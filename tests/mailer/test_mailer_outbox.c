@@ -294,6 +294,51 @@ test_finish_batch (void **state)
                       MAILER_STATE_PENDING);
 }
 
+//  A statement that fails undoes the whole batch, so the caller can try every
+//  end again: none is ended unreported. The failure here is a trigger that
+//  refuses one row's update
+static void
+test_finish_batch_failure_undoes_all (void **state)
+{
+    fixture_t *self = *state;
+    const char *ids [] = { "end-1", "poison", "end-3" };
+    mailer_job_t *jobs [3];
+    int64_t deadlines [3] = { 0, 0, 0 };
+    int results [3];
+    for (int i = 0; i < 3; i++)
+        jobs [i] = s_job (ids [i], 300);
+    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
+                                                  deadlines, 3, 1, results), 0);
+    for (int i = 0; i < 3; i++)
+        mailer_job_destroy (&jobs [i]);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open (self->path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db,
+        "CREATE TRIGGER refuse_poison BEFORE UPDATE ON outbox WHEN NEW.job_id = 'poison'"
+        " BEGIN SELECT RAISE (ABORT, 'refused by the test'); END", NULL, NULL, NULL), SQLITE_OK);
+    mailer_outbox_end_t ends [3];
+    for (int i = 0; i < 3; i++)
+        ends [i] = (mailer_outbox_end_t) { ids [i], MAILER_STATE_SENT, 250, "smtp 250: accepted" };
+    int written [3] = { 9, 9, 9 };
+    assert_int_equal (mailer_outbox_finish_batch (self->outbox, ends, 3, written), -1);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal (written [i], -1);
+        assert_int_equal (mailer_outbox_state (self->outbox, ids [i], NULL), MAILER_STATE_SENDING);
+    }
+    //  tried again once the cause is gone: every end is written
+    assert_int_equal (sqlite3_exec (db, "DROP TRIGGER refuse_poison", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+    assert_int_equal (mailer_outbox_finish_batch (self->outbox, ends, 3, written), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal (written [i], 0);
+        assert_int_equal (mailer_outbox_state (self->outbox, ids [i], NULL), MAILER_STATE_SENT);
+    }
+    //  and acceptances are synced again after the failed batch too
+    mailer_job_t *job = s_job ("after", 300);
+    assert_int_equal (mailer_outbox_insert (self->outbox, job, 0), 0);
+    mailer_job_destroy (&job);
+}
+
 //  A delivery worker's connection does not sync each commit, so it must never
 //  be the one that tells mfa a job is stored
 static void
@@ -587,6 +632,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_insert_batch_sending, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_claim_and_finish, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_finish_batch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_finish_batch_failure_undoes_all, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_unsynced_connection_stores_no_job, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_finished_rows_forget_the_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retry_waits_until_due, s_setup, s_teardown),
