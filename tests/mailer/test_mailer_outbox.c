@@ -248,6 +248,24 @@ test_claim_and_finish (void **state)
     mailer_job_destroy (&job);
 }
 
+//  Stores count jobs as the bus thread does, already claimed for a worker
+static void
+s_insert_claimed (fixture_t *self, const char *const *ids, int count)
+{
+    mailer_job_t *jobs [8];
+    int64_t deadlines [8] = { 0 };
+    int results [8];
+    assert_true (count <= 8);
+    for (int i = 0; i < count; i++)
+        jobs [i] = s_job (ids [i], 300);
+    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
+                                                  deadlines, count, 1, results), 0);
+    for (int i = 0; i < count; i++) {
+        assert_int_equal (results [i], 0);
+        mailer_job_destroy (&jobs [i]);
+    }
+}
+
 //  The bus thread ends the jobs its workers report, many per transaction: each
 //  row as mailer_outbox_finish would, one that is not claimed left alone and
 //  not undoing the others; and the connection syncs its commits again after,
@@ -257,15 +275,7 @@ test_finish_batch (void **state)
 {
     fixture_t *self = *state;
     const char *ids [] = { "end-1", "end-2", "end-3" };
-    mailer_job_t *jobs [3];
-    int64_t deadlines [3] = { 0, 0, 0 };
-    int results [3];
-    for (int i = 0; i < 3; i++)
-        jobs [i] = s_job (ids [i], 300);
-    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
-                                                  deadlines, 3, 1, results), 0);
-    for (int i = 0; i < 3; i++)
-        mailer_job_destroy (&jobs [i]);
+    s_insert_claimed (self, ids, 3);
     mailer_outbox_end_t ends [] = {
         { "end-1", MAILER_STATE_SENT, 250, "smtp 250: accepted" },
         { "nobody", MAILER_STATE_SENT, 250, "smtp 250: accepted" },
@@ -302,15 +312,7 @@ test_finish_batch_failure_undoes_all (void **state)
 {
     fixture_t *self = *state;
     const char *ids [] = { "end-1", "poison", "end-3" };
-    mailer_job_t *jobs [3];
-    int64_t deadlines [3] = { 0, 0, 0 };
-    int results [3];
-    for (int i = 0; i < 3; i++)
-        jobs [i] = s_job (ids [i], 300);
-    assert_int_equal (mailer_outbox_insert_batch (self->outbox, (const mailer_job_t *const *) jobs,
-                                                  deadlines, 3, 1, results), 0);
-    for (int i = 0; i < 3; i++)
-        mailer_job_destroy (&jobs [i]);
+    s_insert_claimed (self, ids, 3);
     sqlite3 *db = NULL;
     assert_int_equal (sqlite3_open (self->path, &db), SQLITE_OK);
     assert_int_equal (sqlite3_exec (db,
