@@ -2,6 +2,7 @@
 //  prune that keeps every table to its retention.
 #include "mfa_store.h"
 #include "mfa_store_sql.h"
+#include <stdio.h>
 #include <stdlib.h>
 
 //  Entry i brings user_version to i + 1. Never edit a released entry: add one.
@@ -142,6 +143,20 @@ static const char *const s_pg_migrations [] = {
 
 const pst_sql_schema_t mfa_store_schema = { "mfa", s_migrations, s_pg_migrations };
 
+//  WAL frames after which a commit checkpoints them into mfa.db (SQLite's
+//  default is 1,000). A checkpoint copies each page once however many frames
+//  hold it, and the writer's commits keep dirtying the same leaves (the tails
+//  of the time-ordered indexes, the users' buckets): at 1,000 it copied about a
+//  third of the frames, every 40 challenges or so. The WAL then grows to about
+//  16 MiB before it starts over, a size SQLite keeps.
+#define MFA_STORE_WAL_CHECKPOINT_FRAMES     4000
+
+//  Every unit of the writer's batches runs in a savepoint, whose journal SQLite
+//  spills to a temporary file past 64 KiB: under load a system call or more a
+//  challenge. Kept in memory, it is bounded by the pages one batch changes.
+#define MFA_STORE_SQLITE_SETTINGS \
+    "PRAGMA wal_autocheckpoint=%d; PRAGMA temp_store=MEMORY;"
+
 mfa_store_t *
 mfa_store_new (const char *location)
 {
@@ -149,9 +164,26 @@ mfa_store_new (const char *location)
     if (!self)
         return NULL;
     self->sql = pst_sql_open (location, &mfa_store_schema);
+    char settings [80];
+    snprintf (settings, sizeof settings, MFA_STORE_SQLITE_SETTINGS,
+              MFA_STORE_WAL_CHECKPOINT_FRAMES);
+    if (self->sql && pst_sql_engine (self->sql) == PST_SQL_SQLITE
+    &&  pst_sql_exec (self->sql, settings) != 0)
+        pst_sql_close (&self->sql);
     if (!self->sql)
         mfa_store_destroy (&self);
     return self;
+}
+
+int
+mfa_store_cache_pages (mfa_store_t *self, int kib)
+{
+    if (pst_sql_engine (self->sql) != PST_SQL_SQLITE)
+        return 0;
+    char pragma [48];
+    //  A negative size is in KiB, a positive one in pages
+    snprintf (pragma, sizeof pragma, "PRAGMA cache_size=-%d", kib > 0? kib: 1);
+    return pst_sql_exec (self->sql, pragma);
 }
 
 void

@@ -107,6 +107,8 @@ s_writer_actor (zsock_t *pipe, void *args)
 {
     mfa_writer_t *self = (mfa_writer_t *) args;
     mfa_store_t *store = mfa_store_new (self->db_path);
+    if (store && mfa_store_cache_pages (store, MFA_WRITER_CACHE_KIB) != 0)
+        mfa_store_destroy (&store);
     if (!store) {
         pst_actor_failed (pipe, "the writer could not open the database");
         return;

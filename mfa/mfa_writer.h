@@ -34,6 +34,11 @@
 #define MFA_WRITER_BATCH_MAX    256
 //  How long a posted unit waits for company before it is committed on its own
 #define MFA_WRITER_POST_LINGER_MS   20
+//  The page cache of the writer's connection. The random keys (oob_hash,
+//  request ids, users' buckets and audit rows) spread each batch over leaves
+//  all through their indexes; with SQLite's 2 MB the writer read about 4 pages
+//  a challenge back from the file under load, each a system call
+#define MFA_WRITER_CACHE_KIB        8192
 
 typedef struct _mfa_writer_t mfa_writer_t;
 

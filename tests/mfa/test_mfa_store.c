@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include "mfa_store.h"
+#include "mfa_store_sql.h"
 #include "pst_crypto.h"
 #include "test_db.h"
 
@@ -350,6 +351,21 @@ test_reply_cache (void **state)
     assert_int_equal (mfa_store_reply_lookup (store, "r1", "other", &sealed, &size), -2);
 }
 
+//  Every connection checkpoints the WAL at the store's size, not SQLite's
+//  1,000 frames, and keeps its savepoints' journals in memory; the writer's
+//  cache is the size it asks for
+static void
+test_sqlite_connection_sizes (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = fixture->store;
+    assert_int_equal (pst_sql_scalar (store->sql, -1, "PRAGMA wal_autocheckpoint", NULL), 4000);
+    assert_int_equal (pst_sql_scalar (store->sql, -1, "PRAGMA temp_store", NULL), 2);
+    assert_int_equal (pst_sql_scalar (store->sql, 0, "PRAGMA cache_size", NULL), -2000);
+    assert_int_equal (mfa_store_cache_pages (store, 8192), 0);
+    assert_int_equal (pst_sql_scalar (store->sql, 0, "PRAGMA cache_size", NULL), -8192);
+}
+
 static void
 test_audit (void **state)
 {
@@ -575,5 +591,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_failure_in_a_savepoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_two_connections_race, s_setup, s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    //  SQLite's layout and settings: the SQLite run's alone
+    const struct CMUnitTest sqlite_tests [] = {
+        cmocka_unit_test_setup_teardown (test_sqlite_connection_sizes, s_setup, s_teardown),
+    };
+    int failed = cmocka_run_group_tests (tests, NULL, NULL);
+    if (!test_db_is_postgres ())
+        failed += cmocka_run_group_tests_name ("sqlite", sqlite_tests, NULL, NULL);
+    return failed;
 }
