@@ -2,7 +2,8 @@
 //  commit, a unit that fails undoes only itself, a lost transaction fails its
 //  whole batch and nothing after it runs outside one, posted units run in order,
 //  wait for a waited unit's commit and are committed on their own after their
-//  linger or when the writer stops. Batches are made deterministic without
+//  linger or when the writer stops; on SQLite the writer's connection keeps the
+//  larger page cache. Batches are made deterministic without
 //  timing: the first unit holds the writer until the others are queued
 //  (mfa_writer_pending_all), and a linger of a minute stands for "not yet".
 
@@ -378,6 +379,25 @@ test_lost_connection_is_unavailable (void **state)
     assert_int_equal (mfa_store_audit_count (fixture->reader, "after", NULL), 1);
 }
 
+//  Reads the page cache's size of the connection the unit runs on
+static int
+s_unit_reads_cache_size (mfa_store_t *store, void *args)
+{
+    *(int64_t *) args = pst_sql_scalar (store->sql, 0, "PRAGMA cache_size", NULL);
+    return 0;
+}
+
+//  The writer's connection, and it alone, keeps MFA_WRITER_CACHE_KIB of pages
+static void
+test_writer_connection_keeps_its_cache (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    int64_t size = 0;
+    assert_int_equal (mfa_writer_run (fixture->writer, s_unit_reads_cache_size, &size), 0);
+    assert_int_equal (size, -MFA_WRITER_CACHE_KIB);
+    assert_int_equal (pst_sql_scalar (fixture->reader->sql, 0, "PRAGMA cache_size", NULL), -2000);
+}
+
 int
 main (void)
 {
@@ -395,6 +415,11 @@ main (void)
         cmocka_unit_test_setup_teardown (test_stopping_commits_lingering_units,
                                          s_setup, s_teardown),
     };
+    //  SQLite's page cache: the SQLite run's alone
+    const struct CMUnitTest sqlite_tests [] = {
+        cmocka_unit_test_setup_teardown (test_writer_connection_keeps_its_cache,
+                                         s_setup, s_teardown),
+    };
     //  SQLite has no connection to lose
     const struct CMUnitTest postgres_tests [] = {
         cmocka_unit_test_setup_teardown (test_lost_connection_is_unavailable, s_setup, s_teardown),
@@ -402,5 +427,7 @@ main (void)
     int failed = cmocka_run_group_tests (tests, NULL, NULL);
     if (test_db_is_postgres ())
         failed += cmocka_run_group_tests (postgres_tests, NULL, NULL);
+    else
+        failed += cmocka_run_group_tests_name ("sqlite", sqlite_tests, NULL, NULL);
     return failed;
 }
