@@ -69,10 +69,14 @@ authn_config_destroy (authn_config_t **self_p)
     }
 }
 
+//  The second of authn_config_now_ms, not time (): glibc's time () reads a
+//  coarse clock that can still show the last second for a tick after
+//  clock_gettime has passed it, and a token whose iat fell back into the
+//  second of a revocation it was issued after would be taken as revoked.
 int64_t
 authn_config_now (const authn_config_t *self)
 {
-    return self->now_s? self->now_s (): (int64_t) time (NULL);
+    return authn_config_now_ms (self) / 1000;
 }
 
 int64_t

@@ -39,7 +39,8 @@ authn_config_t *
 void
     authn_config_destroy (authn_config_t **self_p);
 
-//  Current Unix time in seconds, through the hook when set.
+//  Current Unix time in seconds, through the hook when set; never a second
+//  behind authn_config_now_ms read before it.
 int64_t
     authn_config_now (const authn_config_t *self);
 

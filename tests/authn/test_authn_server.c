@@ -1434,9 +1434,9 @@ s_listed_revocation (const char *client_id, const char *audience)
 static int64_t
 s_now_ms (void)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return ((int64_t) now.tv_sec + s_clock_offset) * 1000;
+    //  authn's clock is s_clock: another clock's second can differ from it
+    //  for a moment around each second's start
+    return s_clock () * 1000;
 }
 
 //  The iat of an access token, in seconds
