@@ -26,7 +26,10 @@ authn_config_from_env (void)
     self->issuer = pst_config_issuer ();
     if (self->issuer && asprintf (&self->userinfo, "%suserinfo", self->issuer) < 0)
         self->userinfo = NULL;
-    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 4, 1, 64);
+    //  A worker waits out each call to mfa (a challenge waits for a mailer's
+    //  commit), so the workers, not the cores, bound how many MFA requests are in
+    //  flight; argon2id stays at one hash per core (pst_crypto's slots)
+    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 16, 1, 64);
     self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
     self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);
     self->mgmt_token_lifetime_s = (int) pst_config_int ("POSTERN_MGMT_TOKEN_LIFETIME_S", 3600, 60, 86400);

@@ -28,7 +28,9 @@ mfa_config_from_env (void)
     self->db_path = s_path ("POSTERN_MFA_DB", "mfa.db");
     self->code_key_file = s_path ("POSTERN_MFA_CODE_KEY_FILE", "mfa-code.key");
     self->friendly_name = strdup (pst_config_str ("POSTERN_FRIENDLY_NAME", "Postern"));
-    self->workers = (int) pst_config_int ("POSTERN_MFA_WORKERS", 4, 1, 64);
+    //  A challenge's worker waits for a mailer to hold its job, so the workers
+    //  bound the challenges in flight, and with them the writer's batches
+    self->workers = (int) pst_config_int ("POSTERN_MFA_WORKERS", 16, 1, 64);
     self->code_ttl_s = (int) pst_config_int ("POSTERN_CODE_TTL_S", 300, 30, 3600);
     self->token_ttl_s = (int) pst_config_int ("POSTERN_MFA_TOKEN_TTL_S", 600, 60, 86400);
     self->code_max_attempts = (int) pst_config_int ("POSTERN_CODE_MAX_ATTEMPTS", 5, 1, 100);
