@@ -28,8 +28,11 @@ authn_config_from_env (void)
         self->userinfo = NULL;
     //  A worker waits out each call to mfa (a challenge waits for a mailer's
     //  commit), so the workers, not the cores, bound how many MFA requests are in
-    //  flight; argon2id stays at one hash per core (pst_crypto's slots)
-    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 16, 1, 64);
+    //  flight; argon2id stays at one hash per core (pst_crypto's slots). Not more:
+    //  a sign-in counts against the throttle until its hash ends (authn_throttle),
+    //  so the workers must stay below POSTERN_LOGIN_MAX_FAILURES (10) for a user
+    //  signing in many times at once with the right password not to be refused
+    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 8, 1, 64);
     self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
     self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);
     self->mgmt_token_lifetime_s = (int) pst_config_int ("POSTERN_MGMT_TOKEN_LIFETIME_S", 3600, 60, 86400);
