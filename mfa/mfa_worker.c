@@ -41,6 +41,8 @@ mfa_worker_new (const mfa_config_t *config, const uint8_t *code_key, const char 
     memcpy (self->code_key, code_key, MFA_CODE_KEY_SIZE);
     self->writer = writer;
     self->store = mfa_store_new (config->db_path);
+    if (self->store && mfa_store_cache_pages (self->store, MFA_WORKER_CACHE_KIB) != 0)
+        mfa_store_destroy (&self->store);
     self->replay = self->store? mfa_replay_new (self->store, writer, self->code_key): NULL;
     self->jobs = pst_client_new (jobs_inproc, NULL, NULL);
     self->message = mfa_message_new ();

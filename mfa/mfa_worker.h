@@ -16,6 +16,12 @@
 #include "pst_bus.h"
 #include "pst_service.h"
 
+//  A worker's connection only reads (the mfa_token, the reply cache), and SQLite
+//  drops its cache whenever the writer has committed, which under load is every
+//  few milliseconds: a small one holds the pages one request reads again, and 16
+//  workers (POSTERN_MFA_WORKERS) at SQLite's 2 MB each kept mfa's RSS at 58 MiB
+#define MFA_WORKER_CACHE_KIB        512
+
 #define MFA_CODE_KEY_SIZE   32
 
 typedef struct _mfa_worker_t mfa_worker_t;
