@@ -28,10 +28,9 @@ authn_config_from_env (void)
         self->userinfo = NULL;
     //  A worker waits out each call to mfa (a challenge waits for a mailer's
     //  commit), so the workers, not the cores, bound how many MFA requests are in
-    //  flight; argon2id stays at one hash per core (pst_crypto's slots). Not more:
-    //  a sign-in counts against the throttle until its hash ends (authn_throttle),
-    //  so the workers must stay below POSTERN_LOGIN_MAX_FAILURES (10) for a user
-    //  signing in many times at once with the right password not to be refused
+    //  flight; argon2id stays at one hash per core (pst_crypto's slots), and the
+    //  sign-ins of one user take turns (authn_attempts), so the count does not
+    //  meet the throttle's limits
     self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 8, 1, 64);
     self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
     self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);

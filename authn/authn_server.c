@@ -26,13 +26,14 @@ typedef struct {
     const authn_config_t *config;
     pst_curve_t *curve;
     authn_audit_t *audit;
+    authn_attempts_t *attempts;
 } s_shared_t;
 
 static void *
 s_worker_init (void *args)
 {
     s_shared_t *shared = (s_shared_t *) args;
-    return authn_worker_new (shared->config, shared->curve, shared->audit);
+    return authn_worker_new (shared->config, shared->curve, shared->audit, shared->attempts);
 }
 
 static void
@@ -55,11 +56,13 @@ authn_server_actor (zsock_t *pipe, void *args)
         return;
     }
     s_shared_t shared = { config, pst_curve_new (config->keys_dir, config->key_name, true),
-                          authn_audit_new (config) };
-    if (!shared.curve || !shared.audit) {
-        pst_actor_failed (pipe, shared.curve? "audit log unavailable": "no usable bus key");
+                          authn_audit_new (config), authn_attempts_new ((size_t) config->workers) };
+    if (!shared.curve || !shared.audit || !shared.attempts) {
+        pst_actor_failed (pipe, !shared.curve? "no usable bus key":
+                                !shared.audit? "audit log unavailable": "out of memory");
         pst_curve_destroy (&shared.curve);
         authn_audit_destroy (&shared.audit);
+        authn_attempts_destroy (&shared.attempts);
         return;
     }
     pst_service_config_t service = {
@@ -69,6 +72,7 @@ authn_server_actor (zsock_t *pipe, void *args)
         .worker_destroy = s_worker_destroy, .args = &shared
     };
     pst_service_run_actor (pipe, &service);
+    authn_attempts_destroy (&shared.attempts);
     authn_audit_destroy (&shared.audit);
     pst_curve_destroy (&shared.curve);
 }

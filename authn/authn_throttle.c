@@ -1,4 +1,5 @@
 #include "authn_throttle.h"
+#include "authn_attempts.h"
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_log.h"
@@ -100,10 +101,17 @@ authn_throttle_reserve (authn_worker_t *worker, authn_throttle_keys_t *keys,
                         const pst_msg_t *request, pst_msg_t *reply, const char *client_id)
 {
     const authn_config_t *config = worker->config;
+    //  Attempts under one user key take turns in this process (authn_attempts),
+    //  for no longer than the caller waits
+    if (authn_attempts_hold (worker->attempts, keys->user, pst_msg_remaining_ms (request)))
+        return pst_msg_fail (reply, PST_ERR_UNAVAILABLE,
+                             "Too many sign-ins of this user at once; try again");
     int64_t now = authn_config_now (config);
     s_prune_now_and_then (worker, now);
-    if (authn_store_begin (worker->store))
+    if (authn_store_begin (worker->store)) {
+        authn_attempts_release (worker->attempts, keys->user);
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    }
     int ip = authn_store_login_reserve (worker->store, keys->ip, config->login_max_ip_failures,
                                         config->login_window_s, now, &keys->ip_window);
     int64_t user_window = 0;
@@ -114,6 +122,7 @@ authn_throttle_reserve (authn_worker_t *worker, authn_throttle_keys_t *keys,
     if (ip == 0 && user == 0 && authn_store_commit (worker->store) == 0)
         return 0;
     authn_store_rollback (worker->store);
+    authn_attempts_release (worker->attempts, keys->user);
     if (ip == 1)
         return s_refuse (request, reply, client_id, "ip", config->login_max_ip_failures,
                          keys->ip_window + config->login_window_s, now);
@@ -134,8 +143,17 @@ authn_throttle_succeeded (authn_worker_t *worker, const authn_throttle_keys_t *k
     if (authn_store_begin (store) == 0
     &&  authn_store_login_succeeded (store, keys->user) == 0
     &&  authn_store_login_release (store, keys->ip, keys->ip_window) == 0
-    &&  authn_store_commit (store) == 0)
+    &&  authn_store_commit (store) == 0) {
+        authn_attempts_release (worker->attempts, keys->user);
         return;
+    }
     authn_store_rollback (store);
+    authn_attempts_release (worker->attempts, keys->user);
     pst_log (PST_LOG_ERROR, "login_throttle_unavailable", NULL);
+}
+
+void
+authn_throttle_failed (authn_worker_t *worker, const authn_throttle_keys_t *keys)
+{
+    authn_attempts_release (worker->attempts, keys->user);
 }

@@ -4,7 +4,9 @@
     client address, and the address alone, against one password sprayed over
     many accounts. Both are hashed, so unknown usernames are never kept in
     clear. An attempt is counted before its password is checked, and refused
-    with 429 too_many_attempts while either key is at its limit.
+    with 429 too_many_attempts while either key is at its limit. Attempts
+    under one user key take turns within a process (authn_attempts), so a
+    burst of correct sign-ins is not refused for the attempts in flight.
 */
 #ifndef AUTHN_THROTTLE_H_INCLUDED
 #define AUTHN_THROTTLE_H_INCLUDED
@@ -25,17 +27,25 @@ typedef struct {
 void
     authn_throttle_keys (authn_throttle_keys_t *keys, const char *username, const char *ip);
 
-//  Counts the attempt under both keys, or refuses it when either is at its
-//  limit. 0 counted (a wrong password then needs nothing more: the count
-//  stands as the failure), or -1 after failing reply (429 with retry_after and
-//  rate_limit, or 500). client_id is for the log.
+//  Begins an attempt: once no other attempt of this process holds the user
+//  key (authn_attempts), counts it under both keys, or refuses it when either
+//  is at its limit. 0 counted, and the attempt must then end with
+//  authn_throttle_succeeded or authn_throttle_failed; or -1 after failing
+//  reply (429 with retry_after and rate_limit; 503 when the request's deadline
+//  passed while it waited its turn; 500). client_id is for the log.
 int
     authn_throttle_reserve (authn_worker_t *worker, authn_throttle_keys_t *keys,
                             const pst_msg_t *request, pst_msg_t *reply, const char *client_id);
 
-//  The right password: forgets the user key and gives the address its attempt back.
+//  The right password: forgets the user key, gives the address its attempt
+//  back, and ends the attempt.
 void
     authn_throttle_succeeded (authn_worker_t *worker, const authn_throttle_keys_t *keys);
+
+//  The wrong password (or an unknown user): ends the attempt; the count stands
+//  as the failure.
+void
+    authn_throttle_failed (authn_worker_t *worker, const authn_throttle_keys_t *keys);
 
 //  The client address the keys count under, written to address: an IPv4
 //  address as itself, also when written IPv4-mapped (::ffff:a.b.c.d), and an

@@ -316,6 +316,7 @@ s_grant_password (grant_ctx_t *ctx)
     snprintf (ctx->audit.user_id, sizeof ctx->audit.user_id, "%s", user? user->user_id: "");
     snprintf (ctx->audit.user_name, sizeof ctx->audit.user_name, "%.254s", user? user->email: username);
     if (!ok) {
+        authn_throttle_failed (ctx->worker, &keys);
         ctx->audit.type = user? "fp": "fu";
         pst_log (PST_LOG_INFO, "login_failed", "client_id", ctx->client->client_id,
                  "user_id", user? user->user_id: NULL, "ip", pst_msg_client_ip (ctx->request), NULL);

@@ -2,13 +2,15 @@
 #include <stdlib.h>
 
 authn_worker_t *
-authn_worker_new (const authn_config_t *config, pst_curve_t *curve, authn_audit_t *audit)
+authn_worker_new (const authn_config_t *config, pst_curve_t *curve, authn_audit_t *audit,
+                  authn_attempts_t *attempts)
 {
     authn_worker_t *self = (authn_worker_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->config = config;
     self->audit = audit;
+    self->attempts = attempts;
     self->store = authn_store_new (config->db_path);
     self->mfa = pst_client_new (config->mfa_endpoint, curve, "mfa");
     self->keys = authn_signer_new ();

@@ -188,7 +188,9 @@ s_setup (void **state)
     s_config->endpoint = strdup ("tcp://127.0.0.1:*");
     free (s_config->mfa_endpoint);
     s_config->mfa_endpoint = mfa_endpoint;
-    s_config->workers = 2;
+    //  More workers than POSTERN_LOGIN_MAX_FAILURES: parallel sign-ins of one
+    //  user must not count against each other (test_login_burst_of_right_passwords)
+    s_config->workers = 4;
     s_config->now_s = s_clock;
     //  A planted temporary file (here a symlink to a file others can read) must
     //  not receive the bootstrap secret
@@ -931,7 +933,7 @@ test_login_throttle (void **state)
 }
 
 //  Parallel wrong passwords cannot overshoot the limit: each attempt is counted
-//  before its password is checked, so of 8 sent at once to the 2 workers exactly
+//  before its password is checked, so of 8 sent at once to the 4 workers exactly
 //  3 are tried and 5 refused.
 static void
 test_login_throttle_parallel (void **state)
@@ -968,6 +970,69 @@ test_login_throttle_parallel (void **state)
         pst_msg_destroy (&requests [index]);
     assert_int_equal (tried, 3);
     assert_int_equal (refused, 5);
+    s_client_ip = NULL;
+}
+
+//  A burst of right passwords for one user from one address, larger than the
+//  limit and sent at once to more workers than the limit: none is refused.
+//  Each attempt is counted until its password is checked, so without turns
+//  (authn_attempts) the fourth in flight met a limit of 3 used up by three
+//  right passwords, and got 429. mfa answers each mfa.begin as it comes.
+static void
+test_login_burst_of_right_passwords (void **state)
+{
+    (void) state;
+    s_client_ip = "192.0.2.77";
+    const int sent = 6;
+    pst_msg_t *requests [6];
+    for (int index = 0; index < sent; index++) {
+        requests [index] = s_request ("token.grant",
+                                      s_password_body ("correct horse battery", "openid"), NULL);
+        assert_int_equal (pst_bus_send (s_caller, NULL, requests [index]), 0);
+    }
+    zpoller_t *poller = zpoller_new (s_caller, s_mfa, NULL);
+    assert_non_null (poller);
+    int answered = 0, granted = 0, asked = 0;
+    while (answered < sent) {
+        zsock_t *ready = (zsock_t *) zpoller_wait (poller, 10000);
+        assert_non_null (ready);
+        if (ready == s_mfa) {
+            zmsg_t *zmsg = zmsg_recv (s_mfa);
+            assert_non_null (zmsg);
+            zframe_t *route = zmsg_pop (zmsg);
+            zframe_t *payload = zmsg_pop (zmsg);
+            pst_msg_t *seen = NULL;
+            assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
+            assert_string_equal (pst_msg_op (seen), "mfa.begin");
+            pst_msg_t *reply = pst_msg_new_reply (seen);
+            s_mfa_not_required (seen, reply);
+            assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
+            asked++;
+            pst_msg_destroy (&reply);
+            pst_msg_destroy (&seen);
+            zframe_destroy (&route);
+            zframe_destroy (&payload);
+            zmsg_destroy (&zmsg);
+            continue;
+        }
+        pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        for (int index = 0; index < sent; index++)
+            if (streq (pst_msg_id (reply), pst_msg_id (requests [index]))) {
+                answered++;
+                if (pst_msg_is_error (reply))
+                    print_message ("refused: %s\n", pst_msg_error (reply));
+                else
+                if (pst_msg_get_str (reply, "access_token"))
+                    granted++;
+            }
+        pst_msg_destroy (&reply);
+    }
+    zpoller_destroy (&poller);
+    for (int index = 0; index < sent; index++)
+        pst_msg_destroy (&requests [index]);
+    assert_int_equal (asked, sent);
+    assert_int_equal (granted, sent);
     s_client_ip = NULL;
 }
 
@@ -2119,6 +2184,7 @@ main (void)
         cmocka_unit_test (test_client_made_confidential),
         cmocka_unit_test (test_login_throttle),
         cmocka_unit_test (test_login_throttle_parallel),
+        cmocka_unit_test (test_login_burst_of_right_passwords),
         cmocka_unit_test (test_login_throttle_ipv6),
         cmocka_unit_test (test_user_delete_clears_mfa),
         cmocka_unit_test (test_userinfo),
