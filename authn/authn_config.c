@@ -31,7 +31,7 @@ authn_config_from_env (void)
     //  flight; argon2id stays at one hash per core (pst_crypto's slots), and the
     //  sign-ins of one user take turns (authn_attempts), so the count does not
     //  meet the throttle's limits
-    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 8, 1, 64);
+    self->workers = (int) pst_config_int ("POSTERN_AUTHN_WORKERS", 16, 1, 64);
     self->mfa_timeout_ms = (int) pst_config_int ("POSTERN_BUS_TIMEOUT_MS", 2000, 50, 60000);
     self->id_token_lifetime_s = (int) pst_config_int ("POSTERN_ID_TOKEN_LIFETIME_S", 36000, 60, 864000);
     self->mgmt_token_lifetime_s = (int) pst_config_int ("POSTERN_MGMT_TOKEN_LIFETIME_S", 3600, 60, 86400);

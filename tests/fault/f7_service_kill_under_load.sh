@@ -36,6 +36,10 @@ export POSTERN_BUS_TIMEOUT_MS=$DEADLINE_MS
 # per-client rate limit (100, refilled at 50/s) allows on a fast machine; a 429
 # is not what this test looks for (e2e users_api checks the limit)
 export POSTERN_MGMT_RATE_LIMIT=1000000 POSTERN_MGMT_RATE_PER_S=1000000
+# As many authn workers as password loops (see "Load"): with mfa dead, those
+# loops hold every worker, and client_credentials must still get through. The
+# default (16) would leave workers free and the check below could not fail.
+export POSTERN_AUTHN_WORKERS=4
 # The bound on every answer is deadline + margin. The margin covers what happens
 # outside the gateway's deadline (curl's start, TCP and TLS handshakes, reading the
 # request, writing the answer) on a 2-core machine that runs 8 curl loops and the
@@ -140,7 +144,7 @@ ok_since() { (( $(all_requests | requests "kind == \"$1\" && outcome == \"ok\" &
 
 # --- Load --------------------------------------------------------------------------------
 declare -a WORKER_PIDS=()
-# 2 + 4 + 2 loops. As many password loops as authn has workers (4): with mfa dead,
+# 2 + 4 + 2 loops. As many password loops as authn has workers (POSTERN_AUTHN_WORKERS): with mfa dead,
 # each password grant occupies a worker while it finds mfa unreachable, and
 # client_credentials must still get through (see "mfa dead" below).
 LOAD_KINDS=(client_credentials client_credentials
