@@ -8,23 +8,34 @@
 //  A throttle key is "user:" + 64 hex digits
 #define ATTEMPT_KEY_MAX     80
 
+//  One attempt: waiting for its turn, or holding its key. A worker has at
+//  most one, so the table never needs more entries than workers.
+typedef struct {
+    char key [ATTEMPT_KEY_MAX];     //  "" where the entry is free
+    uint64_t ticket;                //  the order attempts came in: turns are first come, first served
+    int holding;
+} s_attempt_t;
+
 struct _authn_attempts_t {
     pthread_mutex_t lock;
-    pthread_cond_t ended;       //  an attempt was released: waiters look again
+    pthread_cond_t ended;       //  an attempt ended or gave up: waiters look again
     size_t capacity;
-    char (*keys) [ATTEMPT_KEY_MAX];     //  "" where the slot is free
+    size_t per_key;
+    uint64_t tickets;           //  the last ticket given
+    s_attempt_t *entries;
 };
 
 authn_attempts_t *
-authn_attempts_new (size_t capacity)
+authn_attempts_new (size_t capacity, size_t per_key)
 {
     authn_attempts_t *self = (authn_attempts_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->capacity = capacity? capacity: 1;
-    self->keys = calloc (self->capacity, sizeof *self->keys);
+    self->per_key = per_key? per_key: 1;
+    self->entries = (s_attempt_t *) calloc (self->capacity, sizeof *self->entries);
     pthread_condattr_t attributes;
-    int ready = self->keys && pthread_condattr_init (&attributes) == 0;
+    int ready = self->entries && pthread_condattr_init (&attributes) == 0;
     //  The wait is bounded by a request's deadline, which a step of the wall
     //  clock must not stretch or cut
     if (ready) {
@@ -37,7 +48,7 @@ authn_attempts_new (size_t capacity)
         ready = 0;
     }
     if (!ready) {
-        free (self->keys);
+        free (self->entries);
         free (self);
         return NULL;
     }
@@ -51,20 +62,25 @@ authn_attempts_destroy (authn_attempts_t **self_p)
         authn_attempts_t *self = *self_p;
         pthread_cond_destroy (&self->ended);
         pthread_mutex_destroy (&self->lock);
-        free (self->keys);
+        free (self->entries);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  The slot holding key, or NULL
-static char *
-s_slot_of (authn_attempts_t *self, const char *key)
+//  An attempt's turn has come when its key's attempts holding it, and those
+//  waiting for it since before this one, leave room for it
+static int
+s_turn_came (authn_attempts_t *self, const s_attempt_t *attempt)
 {
-    for (size_t index = 0; index < self->capacity; index++)
-        if (self->keys [index][0] && strcmp (self->keys [index], key) == 0)
-            return self->keys [index];
-    return NULL;
+    size_t ahead = 0;
+    for (size_t index = 0; index < self->capacity; index++) {
+        const s_attempt_t *other = &self->entries [index];
+        if (other != attempt && other->key [0] && strcmp (other->key, attempt->key) == 0
+        &&  (other->holding || other->ticket < attempt->ticket))
+            ahead++;
+    }
+    return ahead < self->per_key;
 }
 
 int
@@ -83,35 +99,59 @@ authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
         }
     }
     pthread_mutex_lock (&self->lock);
-    int rc = 0;
-    while (s_slot_of (self, key) && rc == 0)
-        if (pthread_cond_timedwait (&self->ended, &self->lock, &until) == ETIMEDOUT)
-            rc = -1;
-    //  It may have been released just as the wait ran out
-    if (rc == -1 && !s_slot_of (self, key))
-        rc = 0;
-    if (rc == 0) {
-        rc = -1;
-        for (size_t index = 0; index < self->capacity && rc == -1; index++)
-            if (self->keys [index][0] == '\0') {
-                strcpy (self->keys [index], key);
-                rc = 0;
-            }
+    s_attempt_t *attempt = NULL;
+    for (size_t index = 0; index < self->capacity && !attempt; index++)
+        if (self->entries [index].key [0] == '\0')
+            attempt = &self->entries [index];
+    if (!attempt) {
+        pthread_mutex_unlock (&self->lock);
+        return -1;
     }
+    strcpy (attempt->key, key);
+    attempt->ticket = ++self->tickets;
+    attempt->holding = 0;
+    int timed_out = 0;
+    while (!s_turn_came (self, attempt) && !timed_out)
+        timed_out = pthread_cond_timedwait (&self->ended, &self->lock, &until) == ETIMEDOUT;
+    //  Its turn may have come just as the wait ran out
+    int rc = s_turn_came (self, attempt)? 0: -1;
+    if (rc == 0)
+        attempt->holding = 1;
+    else
+        attempt->key [0] = '\0';
     pthread_mutex_unlock (&self->lock);
+    //  One that gives up was ahead of others, who may now go
+    if (rc != 0)
+        pthread_cond_broadcast (&self->ended);
     return rc;
 }
 
 void
 authn_attempts_release (authn_attempts_t *self, const char *key)
 {
-    if (!key)
+    if (!key || !*key)
         return;
     pthread_mutex_lock (&self->lock);
-    char *slot = s_slot_of (self, key);
-    if (slot)
-        slot [0] = '\0';
+    int found = 0;
+    for (size_t index = 0; index < self->capacity && !found; index++) {
+        s_attempt_t *attempt = &self->entries [index];
+        if (attempt->holding && strcmp (attempt->key, key) == 0) {
+            attempt->key [0] = '\0';
+            attempt->holding = 0;
+            found = 1;
+        }
+    }
     pthread_mutex_unlock (&self->lock);
-    if (slot)
+    if (found)
         pthread_cond_broadcast (&self->ended);
+}
+
+size_t
+authn_attempts_per_key (long cores, int max_failures)
+{
+    size_t per_key = cores > 0? (size_t) cores: 1;
+    size_t half = max_failures > 1? (size_t) (max_failures / 2): 1;
+    if (per_key > half)
+        per_key = half;
+    return per_key? per_key: 1;
 }

@@ -1,13 +1,12 @@
-/*  authn_attempts - the sign-in attempts this process has in flight, one per
-    throttle key at a time.
+/*  authn_attempts - the sign-in attempts this process has in flight, at most
+    a few per throttle key at a time.
 
     The throttle counts an attempt from before its password is checked
     (authn_throttle), so parallel attempts of one user from one address could
     use up the limit while all of them held the right password: with more
     workers than POSTERN_LOGIN_MAX_FAILURES, a burst of correct sign-ins got
-    429. Attempts under the same key here take turns instead, so how many are
-    counted at once no longer depends on the worker count. It also keeps a
-    guesser from spending more than one argon2id hash at a time on one user.
+    429. Here the attempts under one key beyond per_key wait for one of them to
+    end, so how many are counted at once no longer depends on the worker count.
 */
 #ifndef AUTHN_ATTEMPTS_H_INCLUDED
 #define AUTHN_ATTEMPTS_H_INCLUDED
@@ -17,21 +16,29 @@
 
 typedef struct _authn_attempts_t authn_attempts_t;
 
-//  Room for capacity attempts at once: one per worker, since a worker holds at
-//  most one. NULL on failure.
+//  Room for capacity attempts at once (one per worker, since a worker holds at
+//  most one), of which at most per_key (at least 1) under one key. NULL on
+//  failure.
 authn_attempts_t *
-    authn_attempts_new (size_t capacity);
+    authn_attempts_new (size_t capacity, size_t per_key);
 void
     authn_attempts_destroy (authn_attempts_t **self_p);
 
-//  Waits until no other attempt holds key, for at most wait_ms, then holds it.
-//  0, or -1 when the wait ran out, key is too long, or (a caller's bug) the
-//  table is full.
+//  Waits until fewer than per_key attempts hold key, for at most wait_ms, then
+//  holds it. 0, or -1 when the wait ran out, key is empty or too long, or (a
+//  caller's bug) the table is full.
 int
     authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms);
 
-//  Ends the attempt that holds key, and wakes those waiting for it.
+//  Ends one attempt that holds key, and wakes those waiting for it.
 void
     authn_attempts_release (authn_attempts_t *self, const char *key);
+
+//  How many attempts of one user key may be in flight in one authn process:
+//  one per core (argon2id runs no more at once), but never more than half of
+//  max_failures, so that a burst of right passwords cannot use up the limit
+//  before any failure was counted. At least 1.
+size_t
+    authn_attempts_per_key (long cores, int max_failures);
 
 #endif

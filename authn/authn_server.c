@@ -10,6 +10,7 @@
 #include "pst_actor.h"
 #include "pst_service.h"
 #include "pst_log.h"
+#include <unistd.h>
 
 //  authn's rows of the operation catalogue: their handlers, declared, then as
 //  the dispatch table
@@ -55,8 +56,11 @@ authn_server_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "database could not be prepared");
         return;
     }
+    size_t per_key = authn_attempts_per_key (sysconf (_SC_NPROCESSORS_ONLN),
+                                             config->login_max_failures);
     s_shared_t shared = { config, pst_curve_new (config->keys_dir, config->key_name, true),
-                          authn_audit_new (config), authn_attempts_new ((size_t) config->workers) };
+                          authn_audit_new (config),
+                          authn_attempts_new ((size_t) config->workers, per_key) };
     if (!shared.curve || !shared.audit || !shared.attempts) {
         pst_actor_failed (pipe, !shared.curve? "no usable bus key":
                                 !shared.audit? "audit log unavailable": "out of memory");

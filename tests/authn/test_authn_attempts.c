@@ -1,5 +1,5 @@
-//  authn_attempts: attempts under one key take turns, for no longer than the
-//  caller's wait; other keys never wait.
+//  authn_attempts: attempts under one key beyond its share wait, for no longer
+//  than the caller's wait; other keys never wait.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,7 +24,7 @@ static void
 test_one_key_at_a_time (void **state)
 {
     (void) state;
-    authn_attempts_t *attempts = authn_attempts_new (4);
+    authn_attempts_t *attempts = authn_attempts_new (4, 1);
     assert_non_null (attempts);
     assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
     assert_int_equal (authn_attempts_hold (attempts, "user:b", 0), 0);
@@ -46,7 +46,7 @@ static void
 test_bad_keys_and_full_table (void **state)
 {
     (void) state;
-    authn_attempts_t *attempts = authn_attempts_new (2);
+    authn_attempts_t *attempts = authn_attempts_new (2, 1);
     assert_non_null (attempts);
     char long_key [200];
     memset (long_key, 'x', sizeof long_key - 1);
@@ -60,6 +60,111 @@ test_bad_keys_and_full_table (void **state)
     authn_attempts_release (attempts, "user:b");
     assert_int_equal (authn_attempts_hold (attempts, "user:c", 0), 0);
     authn_attempts_destroy (&attempts);
+}
+
+//  With per_key 2, two attempts of one key run at once and the third waits;
+//  a release lets it in, and only one slot is freed by one release.
+static void
+test_per_key_share (void **state)
+{
+    (void) state;
+    authn_attempts_t *attempts = authn_attempts_new (4, 2);
+    assert_non_null (attempts);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 30), -1);
+    assert_int_equal (authn_attempts_hold (attempts, "user:b", 0), 0);
+    authn_attempts_release (attempts, "user:a");
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), -1);
+    authn_attempts_destroy (&attempts);
+}
+
+typedef struct {
+    authn_attempts_t *attempts;
+    atomic_int *order;          //  shared: how many got the key so far
+    int got;                    //  this one's place
+    long hold_ms;               //  how long it keeps the key
+} s_waiter_t;
+
+static void *
+s_wait_in_line (void *args)
+{
+    s_waiter_t *waiter = (s_waiter_t *) args;
+    if (authn_attempts_hold (waiter->attempts, "user:a", 10000) == 0) {
+        waiter->got = atomic_fetch_add (waiter->order, 1) + 1;
+        struct timespec pause = { 0, waiter->hold_ms * 1000000L };
+        nanosleep (&pause, NULL);
+        authn_attempts_release (waiter->attempts, "user:a");
+    }
+    return NULL;
+}
+
+//  Turns are first come, first served: of two waiting, the one that came
+//  first gets the key first. (The pause lets the first reach its wait before
+//  the second starts; were it too short, the order would be the threads' and
+//  the test could fail, never pass wrongly.)
+static void
+test_turns_in_order (void **state)
+{
+    (void) state;
+    authn_attempts_t *attempts = authn_attempts_new (4, 1);
+    assert_non_null (attempts);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    atomic_int order = 0;
+    s_waiter_t first = { attempts, &order, 0, 0 }, second = { attempts, &order, 0, 0 };
+    pthread_t threads [2];
+    struct timespec pause = { 0, 200 * 1000000L };
+    assert_int_equal (pthread_create (&threads [0], NULL, s_wait_in_line, &first), 0);
+    nanosleep (&pause, NULL);
+    assert_int_equal (pthread_create (&threads [1], NULL, s_wait_in_line, &second), 0);
+    nanosleep (&pause, NULL);
+    assert_int_equal (atomic_load (&order), 0);
+    authn_attempts_release (attempts, "user:a");
+    pthread_join (threads [0], NULL);
+    pthread_join (threads [1], NULL);
+    assert_int_equal (first.got, 1);
+    assert_int_equal (second.got, 2);
+    authn_attempts_destroy (&attempts);
+}
+
+//  A newcomer does not jump the line: just after a release, while the one
+//  waiting has not yet woken, a new attempt under the key waits behind it
+//  (here with no wait at all: refused). Without first come, first served, a
+//  thread that releases and holds again in a loop could keep a waiter out.
+static void
+test_no_jumping_the_line (void **state)
+{
+    (void) state;
+    authn_attempts_t *attempts = authn_attempts_new (4, 1);
+    assert_non_null (attempts);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    atomic_int order = 0;
+    //  It keeps the key long enough for the newcomer to find it held, if it
+    //  was not still waiting
+    s_waiter_t waiter = { attempts, &order, 0, 300 };
+    pthread_t thread;
+    struct timespec pause = { 0, 200 * 1000000L };
+    assert_int_equal (pthread_create (&thread, NULL, s_wait_in_line, &waiter), 0);
+    nanosleep (&pause, NULL);
+    authn_attempts_release (attempts, "user:a");
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), -1);
+    pthread_join (thread, NULL);
+    assert_int_equal (waiter.got, 1);
+    authn_attempts_destroy (&attempts);
+}
+
+//  One per core, at most half the failure limit, at least one
+static void
+test_per_key_from_cores_and_limit (void **state)
+{
+    (void) state;
+    assert_int_equal (authn_attempts_per_key (2, 10), 2);
+    assert_int_equal (authn_attempts_per_key (64, 10), 5);
+    assert_int_equal (authn_attempts_per_key (64, 3), 1);
+    assert_int_equal (authn_attempts_per_key (8, 1), 1);
+    assert_int_equal (authn_attempts_per_key (-1, 10), 1);
+    assert_int_equal (authn_attempts_per_key (0, 0), 1);
 }
 
 typedef struct {
@@ -83,7 +188,7 @@ static void
 test_waiter_gets_the_key_on_release (void **state)
 {
     (void) state;
-    s_holder_t holder = { authn_attempts_new (2), 0 };
+    s_holder_t holder = { authn_attempts_new (2, 1), 0 };
     assert_non_null (holder.attempts);
     assert_int_equal (authn_attempts_hold (holder.attempts, "user:a", 0), 0);
     pthread_t thread;
@@ -103,6 +208,10 @@ main (void)
         cmocka_unit_test (test_one_key_at_a_time),
         cmocka_unit_test (test_bad_keys_and_full_table),
         cmocka_unit_test (test_waiter_gets_the_key_on_release),
+        cmocka_unit_test (test_per_key_share),
+        cmocka_unit_test (test_turns_in_order),
+        cmocka_unit_test (test_no_jumping_the_line),
+        cmocka_unit_test (test_per_key_from_cores_and_limit),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
