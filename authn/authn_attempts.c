@@ -87,7 +87,7 @@ int
 authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
 {
     if (!key || !*key || strlen (key) >= ATTEMPT_KEY_MAX)
-        return -1;
+        return -2;
     struct timespec until;
     clock_gettime (CLOCK_MONOTONIC, &until);
     if (wait_ms > 0) {
@@ -105,7 +105,7 @@ authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
             attempt = &self->entries [index];
     if (!attempt) {
         pthread_mutex_unlock (&self->lock);
-        return -1;
+        return -2;
     }
     strcpy (attempt->key, key);
     attempt->ticket = ++self->tickets;
@@ -124,6 +124,20 @@ authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
     if (rc != 0)
         pthread_cond_broadcast (&self->ended);
     return rc;
+}
+
+size_t
+authn_attempts_waiting (authn_attempts_t *self, const char *key)
+{
+    size_t count = 0;
+    pthread_mutex_lock (&self->lock);
+    for (size_t index = 0; key && index < self->capacity; index++) {
+        const s_attempt_t *attempt = &self->entries [index];
+        if (attempt->key [0] && !attempt->holding && strcmp (attempt->key, key) == 0)
+            count++;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return count;
 }
 
 void

@@ -24,11 +24,17 @@ authn_attempts_t *
 void
     authn_attempts_destroy (authn_attempts_t **self_p);
 
-//  Waits until fewer than per_key attempts hold key, for at most wait_ms, then
-//  holds it. 0, or -1 when the wait ran out, key is empty or too long, or (a
-//  caller's bug) the table is full.
+//  Waits its turn, for at most wait_ms, then holds key: turns are first come,
+//  first served, and an attempt's turn comes when fewer than per_key attempts
+//  hold key or wait for it since before this one. 0; -1 when the wait ran out;
+//  -2 when key is empty or too long or (a caller's bug) the table is full.
 int
     authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms);
+
+//  How many attempts wait for their turn under key (for tests: a waiter has
+//  reached its wait)
+size_t
+    authn_attempts_waiting (authn_attempts_t *self, const char *key);
 
 //  Ends one attempt that holds key, and wakes those waiting for it.
 void

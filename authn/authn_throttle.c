@@ -102,10 +102,18 @@ authn_throttle_reserve (authn_worker_t *worker, authn_throttle_keys_t *keys,
 {
     const authn_config_t *config = worker->config;
     //  Attempts under one user key take turns in this process (authn_attempts),
-    //  for no longer than the caller waits
-    if (authn_attempts_hold (worker->attempts, keys->user, pst_msg_remaining_ms (request)))
+    //  waiting for at most half the time the caller still gives: the rest is
+    //  for the hash and mfa, and a turn that comes later would only hash for
+    //  an answer no one waits for
+    int turn = authn_attempts_hold (worker->attempts, keys->user,
+                                    pst_msg_remaining_ms (request) / 2);
+    if (turn == -1)
         return pst_msg_fail (reply, PST_ERR_UNAVAILABLE,
                              "Too many sign-ins of this user at once; try again");
+    if (turn != 0) {
+        pst_log (PST_LOG_ERROR, "login_turns_unavailable", NULL);
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Sign-in could not be counted");
+    }
     int64_t now = authn_config_now (config);
     s_prune_now_and_then (worker, now);
     if (authn_store_begin (worker->store)) {

@@ -5,8 +5,9 @@
     many accounts. Both are hashed, so unknown usernames are never kept in
     clear. An attempt is counted before its password is checked, and refused
     with 429 too_many_attempts while either key is at its limit. Attempts
-    under one user key take turns within a process (authn_attempts), so a
-    burst of correct sign-ins is not refused for the attempts in flight.
+    under one user key take turns within a process, a few at once
+    (authn_attempts), so a burst of correct sign-ins is not refused for the
+    attempts in flight.
 */
 #ifndef AUTHN_THROTTLE_H_INCLUDED
 #define AUTHN_THROTTLE_H_INCLUDED
@@ -27,12 +28,13 @@ typedef struct {
 void
     authn_throttle_keys (authn_throttle_keys_t *keys, const char *username, const char *ip);
 
-//  Begins an attempt: once no other attempt of this process holds the user
-//  key (authn_attempts), counts it under both keys, or refuses it when either
-//  is at its limit. 0 counted, and the attempt must then end with
-//  authn_throttle_succeeded or authn_throttle_failed; or -1 after failing
-//  reply (429 with retry_after and rate_limit; 503 when the request's deadline
-//  passed while it waited its turn; 500). client_id is for the log.
+//  Begins an attempt: once its turn under the user key has come in this
+//  process (authn_attempts: a few at once, in arrival order), counts it under
+//  both keys, or refuses it when either is at its limit. 0 counted, and the
+//  attempt must then end with authn_throttle_succeeded or
+//  authn_throttle_failed; or -1 after failing reply (429 with retry_after and
+//  rate_limit; 503 when half the request's remaining time passed before its
+//  turn came; 500). client_id is for the log.
 int
     authn_throttle_reserve (authn_worker_t *worker, authn_throttle_keys_t *keys,
                             const pst_msg_t *request, pst_msg_t *reply, const char *client_id);

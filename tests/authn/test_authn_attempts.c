@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -51,12 +52,12 @@ test_bad_keys_and_full_table (void **state)
     char long_key [200];
     memset (long_key, 'x', sizeof long_key - 1);
     long_key [sizeof long_key - 1] = '\0';
-    assert_int_equal (authn_attempts_hold (attempts, long_key, 0), -1);
-    assert_int_equal (authn_attempts_hold (attempts, "", 0), -1);
-    assert_int_equal (authn_attempts_hold (attempts, NULL, 0), -1);
+    assert_int_equal (authn_attempts_hold (attempts, long_key, 0), -2);
+    assert_int_equal (authn_attempts_hold (attempts, "", 0), -2);
+    assert_int_equal (authn_attempts_hold (attempts, NULL, 0), -2);
     assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
     assert_int_equal (authn_attempts_hold (attempts, "user:b", 0), 0);
-    assert_int_equal (authn_attempts_hold (attempts, "user:c", 0), -1);
+    assert_int_equal (authn_attempts_hold (attempts, "user:c", 0), -2);
     authn_attempts_release (attempts, "user:b");
     assert_int_equal (authn_attempts_hold (attempts, "user:c", 0), 0);
     authn_attempts_destroy (&attempts);
@@ -84,26 +85,39 @@ typedef struct {
     authn_attempts_t *attempts;
     atomic_int *order;          //  shared: how many got the key so far
     int got;                    //  this one's place
-    long hold_ms;               //  how long it keeps the key
+    atomic_int may_release;     //  keeps the key until this is set
 } s_waiter_t;
 
+//  Waits for user:a, notes its place, keeps the key until told (bounded)
 static void *
 s_wait_in_line (void *args)
 {
     s_waiter_t *waiter = (s_waiter_t *) args;
     if (authn_attempts_hold (waiter->attempts, "user:a", 10000) == 0) {
         waiter->got = atomic_fetch_add (waiter->order, 1) + 1;
-        struct timespec pause = { 0, waiter->hold_ms * 1000000L };
-        nanosleep (&pause, NULL);
+        int64_t until = s_mono_ms () + 10000;
+        struct timespec pause = { 0, 1000000L };
+        while (!atomic_load (&waiter->may_release) && s_mono_ms () < until)
+            nanosleep (&pause, NULL);
         authn_attempts_release (waiter->attempts, "user:a");
     }
     return NULL;
 }
 
+//  Until count attempts wait for user:a (a thread has reached its wait), for
+//  at most 10 s. True when they do.
+static bool
+s_until_waiting (authn_attempts_t *attempts, size_t count)
+{
+    int64_t until = s_mono_ms () + 10000;
+    struct timespec pause = { 0, 1000000L };
+    while (authn_attempts_waiting (attempts, "user:a") != count && s_mono_ms () < until)
+        nanosleep (&pause, NULL);
+    return authn_attempts_waiting (attempts, "user:a") == count;
+}
+
 //  Turns are first come, first served: of two waiting, the one that came
-//  first gets the key first. (The pause lets the first reach its wait before
-//  the second starts; were it too short, the order would be the threads' and
-//  the test could fail, never pass wrongly.)
+//  first gets the key first
 static void
 test_turns_in_order (void **state)
 {
@@ -112,26 +126,28 @@ test_turns_in_order (void **state)
     assert_non_null (attempts);
     assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
     atomic_int order = 0;
-    s_waiter_t first = { attempts, &order, 0, 0 }, second = { attempts, &order, 0, 0 };
+    s_waiter_t first = { attempts, &order, 0, 1 }, second = { attempts, &order, 0, 1 };
     pthread_t threads [2];
-    struct timespec pause = { 0, 200 * 1000000L };
     assert_int_equal (pthread_create (&threads [0], NULL, s_wait_in_line, &first), 0);
-    nanosleep (&pause, NULL);
+    bool one_waits = s_until_waiting (attempts, 1);
     assert_int_equal (pthread_create (&threads [1], NULL, s_wait_in_line, &second), 0);
-    nanosleep (&pause, NULL);
-    assert_int_equal (atomic_load (&order), 0);
+    bool two_wait = s_until_waiting (attempts, 2);
+    int none_yet = atomic_load (&order) == 0;
     authn_attempts_release (attempts, "user:a");
     pthread_join (threads [0], NULL);
     pthread_join (threads [1], NULL);
+    assert_true (one_waits);
+    assert_true (two_wait);
+    assert_true (none_yet);
     assert_int_equal (first.got, 1);
     assert_int_equal (second.got, 2);
     authn_attempts_destroy (&attempts);
 }
 
 //  A newcomer does not jump the line: just after a release, while the one
-//  waiting has not yet woken, a new attempt under the key waits behind it
-//  (here with no wait at all: refused). Without first come, first served, a
-//  thread that releases and holds again in a loop could keep a waiter out.
+//  waiting has perhaps not yet woken, a new attempt under the key waits behind
+//  it (here with no wait at all: refused). Without first come, first served,
+//  a thread that releases and holds again in a loop could keep a waiter out.
 static void
 test_no_jumping_the_line (void **state)
 {
@@ -140,16 +156,16 @@ test_no_jumping_the_line (void **state)
     assert_non_null (attempts);
     assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
     atomic_int order = 0;
-    //  It keeps the key long enough for the newcomer to find it held, if it
-    //  was not still waiting
-    s_waiter_t waiter = { attempts, &order, 0, 300 };
+    s_waiter_t waiter = { attempts, &order, 0, 0 };
     pthread_t thread;
-    struct timespec pause = { 0, 200 * 1000000L };
     assert_int_equal (pthread_create (&thread, NULL, s_wait_in_line, &waiter), 0);
-    nanosleep (&pause, NULL);
+    bool waits = s_until_waiting (attempts, 1);
     authn_attempts_release (attempts, "user:a");
-    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), -1);
+    int newcomer = authn_attempts_hold (attempts, "user:a", 0);
+    atomic_store (&waiter.may_release, 1);
     pthread_join (thread, NULL);
+    assert_true (waits);
+    assert_int_equal (newcomer, -1);
     assert_int_equal (waiter.got, 1);
     authn_attempts_destroy (&attempts);
 }
