@@ -1,4 +1,5 @@
 #include "authn_attempts.h"
+#include "pst_clock.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -88,16 +89,7 @@ authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
 {
     if (!key || !*key || strlen (key) >= ATTEMPT_KEY_MAX)
         return -2;
-    struct timespec until;
-    clock_gettime (CLOCK_MONOTONIC, &until);
-    if (wait_ms > 0) {
-        until.tv_sec += (time_t) (wait_ms / 1000);
-        until.tv_nsec += (long) (wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
+    struct timespec until = pst_clock_mono_after (wait_ms);
     pthread_mutex_lock (&self->lock);
     s_attempt_t *attempt = NULL;
     for (size_t index = 0; index < self->capacity && !attempt; index++)

@@ -1,5 +1,6 @@
 //  authn_audit: the audit log's queue and its writer thread.
 #include "authn_audit.h"
+#include "pst_clock.h"
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
@@ -45,25 +46,6 @@ s_row_free (authn_audit_row_t *row)
     free ((char *) row->detail);
 }
 
-static int64_t
-s_clock_ms (clockid_t clock)
-{
-    struct timespec now;
-    clock_gettime (clock, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-//  now + 1 s on the monotonic clock, which the condition variables wait on:
-//  a wall clock stepped back must not stretch a wait by as much
-static struct timespec
-s_in_one_second (void)
-{
-    struct timespec until;
-    clock_gettime (CLOCK_MONOTONIC, &until);
-    until.tv_sec += 1;
-    return until;
-}
-
 //  A batch in one transaction; rows that cannot be written are given up
 //  (logged): an audit row never holds a sign-in back
 static void
@@ -98,7 +80,7 @@ s_writer (void *args)
     pthread_mutex_lock (&self->lock);
     while (1) {
         if (self->queued == 0 && !self->stop) {
-            struct timespec until = s_in_one_second ();
+            struct timespec until = pst_clock_mono_after (1000);
             pthread_cond_timedwait (&self->wake, &self->lock, &until);
         }
         authn_audit_row_t *rows = self->queue;
@@ -118,10 +100,10 @@ s_writer (void *args)
         for (size_t index = 0; index < count; index++)
             s_row_free (&rows [index]);
         free (rows);
-        int64_t mono = s_clock_ms (CLOCK_MONOTONIC);
+        int64_t mono = pst_clock_mono_ms ();
         if (last_prune == 0 || mono - last_prune >= PRUNE_EVERY_MS) {
             //  Rows are dated by the wall clock; the interval runs on the monotonic one
-            s_prune (self, s_clock_ms (CLOCK_REALTIME));
+            s_prune (self, pst_clock_wall_ms ());
             last_prune = mono;
         }
         pthread_mutex_lock (&self->lock);
@@ -224,7 +206,7 @@ authn_audit_flush (authn_audit_t *self)
 {
     if (!self)
         return 0;
-    struct timespec until = s_in_one_second ();
+    struct timespec until = pst_clock_mono_after (1000);
     int rc = 0;
     pthread_mutex_lock (&self->lock);
     uint64_t wanted = self->recorded;

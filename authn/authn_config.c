@@ -1,4 +1,5 @@
 #include "authn_config.h"
+#include "pst_clock.h"
 #include "pst_config.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +90,5 @@ authn_config_now_ms (const authn_config_t *self)
 {
     if (self->now_s)
         return self->now_s () * 1000;
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return pst_clock_wall_ms ();
 }

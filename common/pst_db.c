@@ -5,6 +5,7 @@
     never with SQL text or bound values.
 */
 #include "pst_db.h"
+#include "pst_clock.h"
 #include "pst_log.h"
 #include <assert.h>
 #include <errno.h>
@@ -91,14 +92,6 @@ s_user_version (sqlite3 *db)
     return atoi (value);
 }
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
-
 //  Waiting for another connection's write. SQLite's own handler (sqlite3_busy_
 //  timeout) sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so a worker that
 //  loses the race a few times waits tens of milliseconds for a write lock held
@@ -109,7 +102,7 @@ s_busy_handler (void *args, int tries)
 {
     (void) args;
     static _Thread_local int64_t started_us;
-    int64_t now = s_now_us ();
+    int64_t now = pst_clock_mono_us ();
     if (tries == 0)
         started_us = now;
     if (now - started_us >= (int64_t) PST_DB_BUSY_TIMEOUT_MS * 1000)

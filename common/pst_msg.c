@@ -5,6 +5,7 @@
     pst_msg_codec.c, and both share the struct through pst_msg_internal.h.
 */
 #include "pst_msg_internal.h"
+#include "pst_clock.h"
 #include "pst_scope.h"
 #include <assert.h>
 #include <limits.h>
@@ -19,20 +20,11 @@
 //  --------------------------------------------------------------------------
 //  Small helpers
 
+//  The wall clock as the deadline on the wire is written
 static uint64_t
 s_now_ms (void)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
-}
-
-static int64_t
-s_mono_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return (uint64_t) pst_clock_wall_ms ();
 }
 
 int
@@ -89,7 +81,7 @@ pst_msg_new_request (const char *op, int timeout_ms)
     strcpy (self->op, op);
     uint64_t timeout = (uint64_t) (timeout_ms > 0? timeout_ms: 0);
     self->deadline = s_now_ms () + timeout;
-    self->mono_deadline = s_mono_ms () + (int64_t) timeout;
+    self->mono_deadline = pst_clock_mono_ms () + (int64_t) timeout;
     return self;
 }
 
@@ -196,7 +188,7 @@ pst_msg_anchor_deadline (pst_msg_t *self)
 {
     uint64_t now = s_now_ms ();
     uint64_t left = self->deadline > now? self->deadline - now: 0;
-    int64_t mono = s_mono_ms ();
+    int64_t mono = pst_clock_mono_ms ();
     self->mono_deadline = left >= (uint64_t) (INT64_MAX - mono)? INT64_MAX: mono + (int64_t) left;
 }
 
@@ -217,7 +209,7 @@ pst_msg_cap_timeout (pst_msg_t *self, int timeout_ms)
     assert (self);
     uint64_t timeout = (uint64_t) (timeout_ms > 0? timeout_ms: 0);
     uint64_t deadline = s_now_ms () + timeout;
-    int64_t mono_deadline = s_mono_ms () + (int64_t) timeout;
+    int64_t mono_deadline = pst_clock_mono_ms () + (int64_t) timeout;
     if (deadline < self->deadline)
         self->deadline = deadline;
     if (mono_deadline < self->mono_deadline)
@@ -235,7 +227,7 @@ pst_msg_remaining_ms (const pst_msg_t *self)
     if (self->deadline <= now)
         return 0;
     uint64_t left = self->deadline - now;
-    int64_t mono_left = self->mono_deadline - s_mono_ms ();
+    int64_t mono_left = self->mono_deadline - pst_clock_mono_ms ();
     if (mono_left <= 0)
         return 0;
     if ((uint64_t) mono_left < left)

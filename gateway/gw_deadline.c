@@ -1,4 +1,5 @@
 #include "gw_deadline.h"
+#include "pst_clock.h"
 #include "pst_log.h"
 #include <czmq.h>
 #include <errno.h>
@@ -58,13 +59,7 @@ s_watch (void *arg)
             pst_log (PST_LOG_WARN, "http_deadline_cut", "connections", count, NULL);
             pthread_mutex_lock (&self->mutex);
         }
-        struct timespec at;
-        clock_gettime (CLOCK_MONOTONIC, &at);
-        at.tv_nsec += TICK_MS * 1000000L;
-        if (at.tv_nsec >= 1000000000L) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000L;
-        }
+        struct timespec at = pst_clock_mono_after (TICK_MS);
         while (!self->stopping
            &&  pthread_cond_timedwait (&self->wake, &self->mutex, &at) != ETIMEDOUT)
             ;

@@ -1,4 +1,5 @@
 #include "mailer_outbox.h"
+#include "pst_clock.h"
 #include "pst_db.h"
 #include "pst_log.h"
 #include <stdbool.h>
@@ -67,14 +68,6 @@ mailer_state_name (mailer_state_t state)
     return state <= MAILER_STATE_UNKNOWN? s_state_names [state]: "unknown";
 }
 
-static int64_t
-s_now_ms (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 int
 mailer_outbox_for_delivery (mailer_outbox_t *self)
 {
@@ -135,7 +128,7 @@ static void
 s_drop_late (mailer_outbox_t *self, const mailer_job_t *const *jobs,
              const int64_t *deadlines_ms, int count, int *results)
 {
-    int64_t now = s_now_ms ();
+    int64_t now = pst_clock_wall_ms ();
     sqlite3_stmt *stmt = NULL;
     for (int i = 0; i < count; i++) {
         if (results [i] != 0 || !deadlines_ms [i] || now < deadlines_ms [i])
@@ -208,7 +201,7 @@ mailer_outbox_insert_batch (mailer_outbox_t *self, const mailer_job_t *const *jo
         " state, attempts)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13)"
         " ON CONFLICT (job_id) DO NOTHING");
-    int64_t now = s_now_ms ();
+    int64_t now = pst_clock_wall_ms ();
     for (int i = 0; stmt && i < count; i++) {
         const mailer_job_t *job = jobs [i];
         const char *texts [] = { job->job_id, job->from, job->to, job->subject,
@@ -250,7 +243,7 @@ mailer_outbox_recover (mailer_outbox_t *self)
         " updated_at = ?1"
         " WHERE state = 'sending' OR (state = 'pending' AND next_attempt_at > ?1)");
     if (stmt)
-        sqlite3_bind_int64 (stmt, 1, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 1, pst_clock_wall_ms ());
     return s_run (self, stmt);
 }
 
@@ -323,7 +316,7 @@ s_finish_row (mailer_outbox_t *self, const char *job_id,
         sqlite3_bind_text (stmt, 2, mailer_state_name (state), -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 3, smtp_code);
         sqlite3_bind_text (stmt, 4, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 5, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 5, pst_clock_wall_ms ());
     }
     int changed = s_run (self, stmt);
     return changed < 0? -1: changed > 0;
@@ -383,7 +376,7 @@ mailer_outbox_retry (mailer_outbox_t *self, const char *job_id,
         sqlite3_bind_int64 (stmt, 2, next_attempt_ms);
         sqlite3_bind_int64 (stmt, 3, smtp_code);
         sqlite3_bind_text (stmt, 4, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 5, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 5, pst_clock_wall_ms ());
     }
     return s_run (self, stmt) == 1? 0: -1;
 }
@@ -396,7 +389,7 @@ mailer_outbox_release (mailer_outbox_t *self, const char *job_id)
         " updated_at = ?2 WHERE job_id = ?1 AND state = 'sending'");
     if (stmt) {
         sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 2, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 2, pst_clock_wall_ms ());
     }
     return s_run (self, stmt) == 1? 0: -1;
 }
@@ -414,7 +407,7 @@ mailer_outbox_postpone (mailer_outbox_t *self, const char *job_id, int64_t next_
         sqlite3_bind_text (stmt, 1, job_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 2, next_attempt_ms);
         sqlite3_bind_text (stmt, 3, detail, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 4, s_now_ms ());
+        sqlite3_bind_int64 (stmt, 4, pst_clock_wall_ms ());
     }
     return s_run (self, stmt) == 1? 0: -1;
 }
@@ -476,7 +469,7 @@ mailer_outbox_checkpoint (mailer_outbox_t *self)
         "DELETE FROM outbox INDEXED BY outbox_updated"
         " WHERE state IN ('sent', 'failed', 'expired') AND updated_at < ?1");
     if (stmt)
-        sqlite3_bind_int64 (stmt, 1, s_now_ms () - RETENTION_MS);
+        sqlite3_bind_int64 (stmt, 1, pst_clock_wall_ms () - RETENTION_MS);
     s_run (self, stmt);
     //  TRUNCATE keeps new writers out while it waits for readers: with jobs
     //  still coming that would hold up the bus thread's commits, which mfa's

@@ -1,4 +1,5 @@
 #include "mfa_config.h"
+#include "pst_clock.h"
 #include "pst_config.h"
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,5 @@ mfa_config_now_ms (const mfa_config_t *self)
 {
     if (self && self->now_ms)
         return self->now_ms ();
-    struct timespec now;
-    clock_gettime (CLOCK_REALTIME, &now);
-    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    return pst_clock_wall_ms ();
 }

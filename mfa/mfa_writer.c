@@ -1,4 +1,5 @@
 #include "mfa_writer.h"
+#include "pst_clock.h"
 #include "pst_sql.h"
 #include "pst_actor.h"
 #include "pst_log.h"
@@ -96,10 +97,7 @@ s_batch_due (mfa_writer_t *self)
         return self->stopping;
     if (self->waited > 0 || self->queued >= MFA_WRITER_BATCH_MAX || self->stopping)
         return true;
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return now.tv_sec > self->posted_due.tv_sec
-        || (now.tv_sec == self->posted_due.tv_sec && now.tv_nsec >= self->posted_due.tv_nsec);
+    return pst_clock_mono_reached (&self->posted_due);
 }
 
 static void
@@ -208,13 +206,7 @@ s_queue (mfa_writer_t *self, s_unit_t *unit)
             self->waited++;
         else
         if (was_empty) {
-            clock_gettime (CLOCK_MONOTONIC, &self->posted_due);
-            self->posted_due.tv_sec += self->linger_ms / 1000;
-            self->posted_due.tv_nsec += (self->linger_ms % 1000) * 1000000L;
-            if (self->posted_due.tv_nsec >= 1000000000L) {
-                self->posted_due.tv_sec++;
-                self->posted_due.tv_nsec -= 1000000000L;
-            }
+            self->posted_due = pst_clock_mono_after (self->linger_ms);
         }
         if (unit->finished || was_empty || self->queued >= MFA_WRITER_BATCH_MAX)
             pthread_cond_signal (&self->wake);
