@@ -54,10 +54,37 @@ s_request (const char *op, json_t *body, const char *scopes)
     return request;
 }
 
-//  Sends op to authn; when mfa_answer is given, serves exactly one mfa request with
-//  it (when mfa_answer is s_silent the request is read and left unanswered).
+//  An mfa that reads a request and leaves it unanswered
 static void s_silent (const pst_msg_t *request, pst_msg_t *reply) { (void) request; (void) reply; }
 
+//  Plays mfa for one request authn sent it: receives it (within s_mfa's
+//  receive timeout), answers it with answer (unless s_silent), and hands the
+//  request to *seen_p when given, else destroys it
+static void
+s_serve_mfa_once (mfa_fn *answer, pst_msg_t **seen_p)
+{
+    zmsg_t *zmsg = zmsg_recv (s_mfa);
+    assert_non_null (zmsg);
+    zframe_t *route = zmsg_pop (zmsg);
+    zframe_t *payload = zmsg_pop (zmsg);
+    pst_msg_t *seen = NULL;
+    assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
+    pst_msg_t *reply = pst_msg_new_reply (seen);
+    answer (seen, reply);
+    if (answer != s_silent)
+        assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
+    pst_msg_destroy (&reply);
+    if (seen_p)
+        *seen_p = seen;
+    else
+        pst_msg_destroy (&seen);
+    zframe_destroy (&route);
+    zframe_destroy (&payload);
+    zmsg_destroy (&zmsg);
+}
+
+//  Sends op to authn; when mfa_answer is given, serves exactly one mfa request with
+//  it (when mfa_answer is s_silent the request is read and left unanswered).
 static pst_msg_t *
 s_call (const char *op, json_t *body, const char *scopes, mfa_fn *mfa_answer, pst_msg_t **mfa_seen)
 {
@@ -65,24 +92,7 @@ s_call (const char *op, json_t *body, const char *scopes, mfa_fn *mfa_answer, ps
     assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
     if (mfa_answer) {
         zsock_set_rcvtimeo (s_mfa, 3000);
-        zmsg_t *zmsg = zmsg_recv (s_mfa);
-        assert_non_null (zmsg);
-        zframe_t *route = zmsg_pop (zmsg);
-        zframe_t *payload = zmsg_pop (zmsg);
-        pst_msg_t *seen = NULL;
-        assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
-        pst_msg_t *reply = pst_msg_new_reply (seen);
-        mfa_answer (seen, reply);
-        if (mfa_answer != s_silent)
-            assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
-        pst_msg_destroy (&reply);
-        if (mfa_seen)
-            *mfa_seen = seen;
-        else
-            pst_msg_destroy (&seen);
-        zframe_destroy (&route);
-        zframe_destroy (&payload);
-        zmsg_destroy (&zmsg);
+        s_serve_mfa_once (mfa_answer, mfa_seen);
     }
     zsock_set_rcvtimeo (s_caller, 5000);
     pst_msg_t *reply = NULL;
@@ -1022,22 +1032,11 @@ test_login_burst_of_right_passwords (void **state)
         zsock_t *ready = (zsock_t *) zpoller_wait (poller, 10000);
         assert_non_null (ready);
         if (ready == s_mfa) {
-            zmsg_t *zmsg = zmsg_recv (s_mfa);
-            assert_non_null (zmsg);
-            zframe_t *route = zmsg_pop (zmsg);
-            zframe_t *payload = zmsg_pop (zmsg);
             pst_msg_t *seen = NULL;
-            assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
+            s_serve_mfa_once (s_mfa_not_required, &seen);
             assert_string_equal (pst_msg_op (seen), "mfa.begin");
-            pst_msg_t *reply = pst_msg_new_reply (seen);
-            s_mfa_not_required (seen, reply);
-            assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
-            asked++;
-            pst_msg_destroy (&reply);
             pst_msg_destroy (&seen);
-            zframe_destroy (&route);
-            zframe_destroy (&payload);
-            zmsg_destroy (&zmsg);
+            asked++;
             continue;
         }
         pst_msg_t *reply = pst_bus_recv_dealer (s_caller);
