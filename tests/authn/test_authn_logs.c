@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <sys/time.h>
 #include "test_keys.h"
+#include "test_peer.h"
 #include "test_db.h"
 #include "authn_config.h"
 #include "authn_server.h"
@@ -57,26 +58,9 @@ s_send (const char *op, json_t *body, const char *scopes, pst_msg_t **request_p)
 static int
 s_serve_mfa (mfa_fn *answer, pst_msg_t **seen_p, int timeout_ms)
 {
-    zsock_set_rcvtimeo (s_mfa, timeout_ms);
-    zmsg_t *zmsg = zmsg_recv (s_mfa);
-    if (!zmsg)
-        return -1;
-    zframe_t *route = zmsg_pop (zmsg);
-    zframe_t *payload = zmsg_pop (zmsg);
-    pst_msg_t *seen = NULL;
-    assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
-    pst_msg_t *reply = pst_msg_new_reply (seen);
-    answer (seen, reply);
-    assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
-    pst_msg_destroy (&reply);
-    if (seen_p)
-        *seen_p = seen;
-    else
-        pst_msg_destroy (&seen);
-    zframe_destroy (&route);
-    zframe_destroy (&payload);
-    zmsg_destroy (&zmsg);
-    return 0;
+    int rc = test_peer_serve (s_mfa, answer, timeout_ms, seen_p);
+    assert_true (rc != -2);
+    return rc;
 }
 
 static pst_msg_t *

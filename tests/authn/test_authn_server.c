@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 #include "test_keys.h"
+#include "test_peer.h"
 #include "authn_bootstrap.h"
 #include "authn_config.h"
 #include "authn_store.h"
@@ -57,30 +58,12 @@ s_request (const char *op, json_t *body, const char *scopes)
 //  An mfa that reads a request and leaves it unanswered
 static void s_silent (const pst_msg_t *request, pst_msg_t *reply) { (void) request; (void) reply; }
 
-//  Plays mfa for one request authn sent it: receives it (within s_mfa's
-//  receive timeout), answers it with answer (unless s_silent), and hands the
-//  request to *seen_p when given, else destroys it
+//  Plays mfa for one request authn sent it (test_peer_serve); s_silent leaves
+//  it unanswered
 static void
 s_serve_mfa_once (mfa_fn *answer, pst_msg_t **seen_p)
 {
-    zmsg_t *zmsg = zmsg_recv (s_mfa);
-    assert_non_null (zmsg);
-    zframe_t *route = zmsg_pop (zmsg);
-    zframe_t *payload = zmsg_pop (zmsg);
-    pst_msg_t *seen = NULL;
-    assert_int_equal (pst_msg_decode (zframe_data (payload), zframe_size (payload), &seen), 0);
-    pst_msg_t *reply = pst_msg_new_reply (seen);
-    answer (seen, reply);
-    if (answer != s_silent)
-        assert_int_equal (pst_bus_send (s_mfa, route, reply), 0);
-    pst_msg_destroy (&reply);
-    if (seen_p)
-        *seen_p = seen;
-    else
-        pst_msg_destroy (&seen);
-    zframe_destroy (&route);
-    zframe_destroy (&payload);
-    zmsg_destroy (&zmsg);
+    assert_int_equal (test_peer_serve (s_mfa, answer == s_silent? NULL: answer, 3000, seen_p), 0);
 }
 
 //  Sends op to authn; when mfa_answer is given, serves exactly one mfa request with
@@ -91,7 +74,6 @@ s_call (const char *op, json_t *body, const char *scopes, mfa_fn *mfa_answer, ps
     pst_msg_t *request = s_request (op, body, scopes);
     assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
     if (mfa_answer) {
-        zsock_set_rcvtimeo (s_mfa, 3000);
         s_serve_mfa_once (mfa_answer, mfa_seen);
     }
     zsock_set_rcvtimeo (s_caller, 5000);
