@@ -1,5 +1,6 @@
 //  authn_audit: the audit log's queue and its writer thread.
 #include "authn_audit.h"
+#include "pst_actor.h"
 #include "pst_clock.h"
 #include "pst_error.h"
 #include "pst_json.h"
@@ -75,6 +76,7 @@ s_prune (authn_audit_t *self, int64_t now)
 static void *
 s_writer (void *args)
 {
+    pst_actor_name ("authn-audit");
     authn_audit_t *self = (authn_audit_t *) args;
     int64_t last_prune = 0;
     pthread_mutex_lock (&self->lock);

@@ -47,6 +47,7 @@ s_worker_destroy (void *worker)
 void
 authn_server_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("authn-main");
     const authn_config_t *config = (const authn_config_t *) args;
     if (authn_bootstrap_run (config, pst_catalogue_scopes (PST_SYSTEM_API_MGMT),
                              pst_catalogue_scopes (PST_SYSTEM_API_MFA)) != 0) {

@@ -285,6 +285,44 @@ def cpu_section(w, results, headline, cores):
     w("")
 
 
+def thread_section(w, results, headline, path="challenge"):
+    """Milliseconds of CPU per answer of one path by thread name within each process
+    (each of Postern's threads names itself: pst_actor_name), where a path that crosses
+    several threads a process spends its time."""
+    row = results.find("http", path, headline) if headline is not None else None
+    seconds = num(detail_word(row, "span_s") or detail_word(row, "seconds") or "") if row else None
+    answers = num(row["value"]) * seconds if row and seconds else 0
+    if not answers:
+        return
+    spent = {}
+    for word in row["detail"].split():
+        if word.startswith("tcpu."):
+            key, _, value = word[len("tcpu."):].partition("=")
+            proc, _, thread = key.partition(".")
+            spent.setdefault(proc, {})[thread] = num(value) or 0.0
+    if not spent:
+        return
+    title = next(t for n, t, _, _ in PATHS if n == path)
+    w("### The CPU of each process by thread: %s" % title)
+    w("")
+    w("Milliseconds of CPU per answer at %d connections, by thread name "
+      "(`/proc/PID/task/*/comm` and `stat`; threads of one name summed, such as a "
+      "service's workers), and each name's share of its process. ZeroMQ names its "
+      "own I/O threads `ZMQbg`." % headline)
+    w("")
+    w("| process | thread | ms per answer | share of the process |")
+    w("|---|---|---|---|")
+    def rank(proc):
+        base = proc.split("-")[0]
+        return (CPU_ORDER.index(base) if base in CPU_ORDER else len(CPU_ORDER), proc)
+    for proc in sorted(spent, key=rank):
+        total = sum(spent[proc].values())
+        for thread, cpu in sorted(spent[proc].items(), key=lambda item: -item[1]):
+            w("| %s | %s | %.3f | %s |" % (CPU_TITLE.get(proc, proc), thread,
+                                          cpu * 1000 / answers, pct(cpu, total)))
+    w("")
+
+
 PACED_TARGET_RATE = 1000      # half the 2,000/s target: where issue 10 sets p99 and mail
 PACED_TARGET_P99_MS = 50
 PACED_TARGET_MAIL_P99_MS = 1000
@@ -415,6 +453,7 @@ def main():
 
     # --- Where the CPU goes ------------------------------------------------------------------
     cpu_section(w, results, headline, num(args.nproc))
+    thread_section(w, results, headline)
 
     # --- Ceilings ------------------------------------------------------------------------------
     w("## Ceilings")

@@ -191,6 +191,26 @@ switches() {
   cat /proc/"$1"/task/*/status 2>/dev/null |
     awk '$1 ~ /^(non)?voluntary_ctxt_switches:$/ { n += $2 } END { print n + 0 }'
 }
+# thread_ticks PID: "NAME TICKS" a line per thread name of the process (threads
+# of one name summed: a service's workers are one line; each names itself,
+# pst_actor_name), user + system clock ticks so far
+thread_ticks() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    # a thread that ends meanwhile is left out
+    printf '%s %s\n' "$(tr -c 'A-Za-z0-9_\n-' '_' 2>/dev/null <"$task/comm")" \
+      "$(sed 's/.*) //' 2>/dev/null "$task/stat" | awk '{ print $12 + $13 }')"
+  done | awk 'NF == 2 { t[$1] += $2 } END { for (n in t) print n, t[n] }'
+}
+# thread_words PROC BEFORE: " tcpu.PROC.NAME=S ..." CPU seconds of each thread
+# name of PROC since BEFORE (thread_ticks' lines)
+thread_words() {
+  local hz; hz=$(getconf CLK_TCK)
+  awk -v proc="$1" -v hz="$hz" '
+    FNR == NR { before[$1] = $2; next }
+    { d = $2 - before[$1]; if (d > 0) printf " tcpu.%s.%s=%.2f", proc, $1, d / hz }' \
+    <(printf '%s\n' "$2") <(thread_ticks "${E2E_PIDS[$1]}")
+}
 # machine_ticks: "busy total" clock ticks of the whole machine so far (/proc/stat)
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
 # cpu_words MACHINE0 TICKS0_NAME SWITCHES0_NAME: " cpu_s.NAME=S ... cs.NAME=N ...
@@ -321,11 +341,12 @@ measure() {
   : >"$WRK_OUT"
   # CPU of each process of the stack (and the machine's busy time) over the run:
   # per answer it says where a path's time goes, without a profiler
-  local -A ticks0=() switches0=()
+  local -A ticks0=() switches0=() threads0=()
   local proc machine0
   for proc in "${!E2E_PIDS[@]}"; do
     ticks0[$proc]=$(cpu_ticks "${E2E_PIDS[$proc]}")
     switches0[$proc]=$(switches "${E2E_PIDS[$proc]}")
+    threads0[$proc]=$(thread_ticks "${E2E_PIDS[$proc]}")
   done
   machine0=$(machine_ticks)
   env BENCH_OUT="$WRK_OUT" BENCH_THREADS=$threads BENCH_LUA_DIR="$bench" "$@" \
@@ -333,6 +354,7 @@ measure() {
     >"$E2E_WORK/wrk.stdout" 2>&1
   line=$(tail -n1 "$WRK_OUT")
   line+=$(cpu_words "$machine0" ticks0 switches0)
+  for proc in "${!threads0[@]}"; do line+=$(thread_words "$proc" "${threads0[$proc]}"); done
   if [[ -z $(kv "$line" requests) ]]; then
     fail "$name at $c connections: wrk gave no result: $(tail -n3 "$E2E_WORK/wrk.stdout")"
     return 1

@@ -3,6 +3,8 @@
 #include "pst_log.h"
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdarg.h>
 
 //  Set by the body's report, so that the shim can report for a body that
@@ -27,6 +29,14 @@ s_shim (zsock_t *pipe, void *args)
     if (!s_reported)
         pst_actor_failed (pipe, "ended without a report");
     pst_actor_thread_end ();
+}
+
+void
+pst_actor_name (const char *name)
+{
+    char kept [16];
+    snprintf (kept, sizeof kept, "%s", name? name: "");
+    pthread_setname_np (pthread_self (), kept);
 }
 
 zactor_t *

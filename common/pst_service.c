@@ -120,11 +120,21 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
     return sent;
 }
 
+//  "mfa-work", "authn-proxy": which service, which role
+static void
+s_name_thread (const pst_service_config_t *config, const char *role)
+{
+    char name [32];
+    snprintf (name, sizeof name, "%s-%s", config->name? config->name: "service", role);
+    pst_actor_name (name);
+}
+
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
     worker_args_t *wargs = (worker_args_t *) args;
     const pst_service_config_t *config = &wargs->service->config;
+    s_name_thread (config, "work");
     void *worker = config->worker_init? config->worker_init (config->args): config->args;
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     if ((config->worker_init && !worker) || !sock
@@ -272,6 +282,7 @@ s_proxy_actor (zsock_t *pipe, void *args)
 {
     pst_service_t *self = (pst_service_t *) args;
     const pst_service_config_t *config = &self->config;
+    s_name_thread (config, "proxy");
     int nworkers = config->workers > 0? config->workers: 1;
     zactor_t **workers = (zactor_t **) calloc ((size_t) nworkers, sizeof *workers);
     //  inproc names are released asynchronously, so never reuse one

@@ -235,6 +235,7 @@ s_state_destroy (bus_state_t *state)
 static void
 s_bus_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("gw-bus");
     gw_bus_t *bus = (gw_bus_t *) args;
     bus_state_t state = { .bus = bus };
     int ok = 1;

@@ -1,4 +1,5 @@
 #include "gw_deadline.h"
+#include "pst_actor.h"
 #include "pst_clock.h"
 #include "pst_log.h"
 #include <czmq.h>
@@ -48,6 +49,7 @@ s_cut_late (gw_deadline_t *self)
 static void *
 s_watch (void *arg)
 {
+    pst_actor_name ("gw-deadline");
     gw_deadline_t *self = (gw_deadline_t *) arg;
     pthread_mutex_lock (&self->mutex);
     while (!self->stopping) {

@@ -110,6 +110,7 @@ s_stop (server_t *server, int grace_ms)
 void
 gw_server_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("gw-main");
     const gw_config_t *config = (const gw_config_t *) args;
     server_t server = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     if (s_start (&server, config) != 0) {

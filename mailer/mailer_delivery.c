@@ -380,6 +380,7 @@ s_worker_loop (worker_t *self)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("mailer-send");
     slot_t *slot = (slot_t *) args;
     worker_t self = { slot->shared, slot, pipe, NULL, NULL, NULL, 0 };
     self.outbox = mailer_outbox_new (self.shared->config->outbox_path);

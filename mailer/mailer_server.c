@@ -599,6 +599,7 @@ s_serve (server_t *self, zsock_t *pipe)
 void
 mailer_server_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("mailer-bus");
     server_t self = { .config = (const mailer_config_t *) args };
     pst_random_hex (self.epoch, sizeof self.epoch, 8);
     int curl_ok = curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK;

@@ -512,6 +512,7 @@ s_dispatcher_init (s_dispatcher_t *self, const s_args_t *args, char **endpoint_p
 static void
 s_dispatcher_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("mfa-jobs");
     s_dispatcher_t self = { 0 };
     char *endpoint = NULL, *inproc = NULL;
     int rc = s_dispatcher_init (&self, (const s_args_t *) args, &endpoint, &inproc);

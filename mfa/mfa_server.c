@@ -72,6 +72,7 @@ s_prepare (const mfa_config_t *config, s_shared_t *shared)
 void
 mfa_server_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("mfa-main");
     const mfa_config_t *config = (const mfa_config_t *) args;
     s_shared_t shared = { .config = config };
     mfa_jobs_t *jobs = NULL;

@@ -103,6 +103,7 @@ s_batch_due (mfa_writer_t *self)
 static void
 s_writer_actor (zsock_t *pipe, void *args)
 {
+    pst_actor_name ("mfa-writer");
     mfa_writer_t *self = (mfa_writer_t *) args;
     mfa_store_t *store = mfa_store_new (self->db_path);
     if (store && mfa_store_cache_pages (store, MFA_WRITER_CACHE_KIB) != 0)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <czmq.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
 #include "pst_actor.h"
@@ -66,6 +67,15 @@ s_body (zsock_t *pipe, void *args)
             atomic_fetch_add (&body->commands, 1);
             zstr_send (pipe, "not term");
         }
+    }
+    else
+    if (streq (body->mode, "named")) {
+        //  Reports the name the kernel keeps for this thread
+        pst_actor_name ("postern-named-thread");
+        char name [16] = "";
+        pthread_getname_np (pthread_self (), name, sizeof name);
+        pst_actor_ready (pipe, "s", name);
+        pst_actor_wait_term (pipe);
     }
     else
     if (streq (body->mode, "openssl")) {
@@ -234,6 +244,27 @@ test_thread_end (void **state)
     pst_actor_thread_end ();
 }
 
+//  pst_actor_name names the body's own thread, its first 15 bytes
+static void
+test_thread_name (void **state)
+{
+    (void) state;
+    body_t body = { .mode = "named" };
+    char *name = NULL;
+    zactor_t *actor = pst_actor_new (s_body, &body, "s", &name);
+    assert_non_null (actor);
+    assert_string_equal (name, "postern-named-t");
+    zstr_free (&name);
+    zactor_destroy (&actor);
+    //  The creator's thread keeps its own name
+    char mine [16] = "";
+    pthread_getname_np (pthread_self (), mine, sizeof mine);
+    assert_string_not_equal (mine, "postern-named-t");
+    pst_actor_name (NULL);
+    pthread_getname_np (pthread_self (), mine, sizeof mine);
+    assert_string_equal (mine, "");
+}
+
 //  pst_actor_wait: what woke it, each alone; a command other than $TERM is
 //  read and dropped; a socket read until empty is waited on again.
 static void
@@ -302,6 +333,7 @@ main (void)
         cmocka_unit_test (test_wait_term_drops_other_commands),
         cmocka_unit_test (test_term_received),
         cmocka_unit_test (test_thread_end),
+        cmocka_unit_test (test_thread_name),
         cmocka_unit_test (test_actor_wait),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
