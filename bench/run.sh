@@ -203,13 +203,15 @@ thread_ticks() {
   done | awk 'NF == 2 { t[$1] += $2 } END { for (n in t) print n, t[n] }'
 }
 # thread_words PROC BEFORE: " tcpu.PROC.NAME=S ..." CPU seconds of each thread
-# name of PROC since BEFORE (thread_ticks' lines)
+# name of PROC since BEFORE (thread_ticks' lines). A name not in BEFORE counts
+# from its threads' start; a name whose threads ended meanwhile may count short
+# or not at all
 thread_words() {
   local hz; hz=$(getconf CLK_TCK)
   awk -v proc="$1" -v hz="$hz" '
     FNR == NR { before[$1] = $2; next }
     { d = $2 - before[$1]; if (d > 0) printf " tcpu.%s.%s=%.2f", proc, $1, d / hz }' \
-    <(printf '%s\n' "$2") <(thread_ticks "${E2E_PIDS[$1]}")
+    <(printf '%s\n' "$2") <([[ -n ${E2E_PIDS[$1]:-} ]] && thread_ticks "${E2E_PIDS[$1]}")
 }
 # machine_ticks: "busy total" clock ticks of the whole machine so far (/proc/stat)
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }

@@ -47,8 +47,10 @@ zactor_t *
     pst_actor_new (pst_actor_fn *body, void *args, const char *picture, ...);
 
 //  Names the calling thread, as top -H, ps -L, perf and gdb show it: Linux
-//  keeps the first 15 bytes. A body calls it first ("mfa-writer"), so that a
-//  service's CPU can be told apart by thread. Never fails the caller.
+//  keeps the first 15 bytes (NULL: an empty name). A body calls it first
+//  ("mfa-writer"), so that a service's CPU can be told apart by thread. A
+//  thread made afterwards by a library (CZMQ, libcurl) inherits the name of
+//  the thread that made it. Never fails the caller.
 void
     pst_actor_name (const char *name);
 

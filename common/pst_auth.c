@@ -1,4 +1,5 @@
 #include "pst_auth.h"
+#include "pst_actor.h"
 #include "pst_curve.h"
 #include "pst_log.h"
 #include <czmq.h>
@@ -87,8 +88,14 @@ pst_auth_acquire (const char *dir)
     }
     else {
         zcertstore_t *store = s_store_of (dir);
-        //  zauth takes the store: from here it is the handler's
+        //  zauth takes the store: from here it is the handler's. Its thread
+        //  is CZMQ's and would carry our name; the creator takes the handler's
+        //  name for the moment the thread is made, which it inherits
+        char creator [16] = "";
+        pthread_getname_np (pthread_self (), creator, sizeof creator);
+        pst_actor_name ("bus-zauth");
         s_handler = store? zactor_new (zauth, store): NULL;
+        pst_actor_name (creator);
         s_dir = s_handler? strdup (dir): NULL;
         if (s_handler && s_dir) {
             s_users = 1;

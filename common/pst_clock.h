@@ -1,4 +1,5 @@
-/*  pst_clock - the two clocks every service reads, in one place.
+/*  pst_clock - the two clocks every service reads, in one place (pst_log
+    formats its own stamp from the wall clock's seconds and fraction).
 
     Wall time (CLOCK_REALTIME) stamps what leaves the process or outlives it:
     expiry times, rows, log lines, a message's deadline. Monotonic time

@@ -15,7 +15,8 @@ typedef void (test_peer_fn) (const pst_msg_t *request, pst_msg_t *reply);
 //  a NULL answer reads the request and leaves it unanswered (a service that
 //  hangs). The request goes to *seen_p when given (caller owns), else is
 //  destroyed. 0 when served; -1 when nothing came in time; -2 when what came
-//  was not a request or the answer could not be sent.
+//  was not a message of the bus (no route, or does not decode) or the answer
+//  could not be sent.
 int
     test_peer_serve (zsock_t *router, test_peer_fn *answer, int timeout_ms, pst_msg_t **seen_p);
 
