@@ -1,5 +1,6 @@
 #include "authn_admin.h"
 #include "authn_fields.h"
+#include "authn_mfa.h"
 #include "authn_revoke.h"
 #include "authn_store.h"
 #include "authn_worker.h"
@@ -113,6 +114,26 @@ s_deleted (pst_msg_t *reply, int deleted, const char *what)
 
 //  ---------------------------------------------------------------------------
 //  Clients
+
+//  A client's live mfa_tokens carry its credentials as they were at mfa.begin
+//  (mfa checks /mfa/challenge alone): when those change, or the client goes,
+//  mfa voids them and its users sign in again. The change is committed by then;
+//  if mfa cannot be told it is logged, and those tokens still run out within
+//  mfa's token lifetime, with no grant taking them that authn would not.
+static void
+s_void_mfa_tokens (authn_worker_t *worker, const pst_msg_t *request, const char *client_id)
+{
+    json_t *body = json_pack ("{s:s}", "client_id", client_id);
+    pst_msg_t *scratch = pst_msg_new_reply (request);
+    pst_msg_t *answer = body && scratch?
+        authn_mfa_call (worker, request, scratch, "tokens.void_client", &body): NULL;
+    if (!answer || pst_msg_is_error (answer))
+        pst_log (PST_LOG_WARN, "mfa_tokens_not_voided", "client_id", client_id,
+                 "detail", answer? pst_msg_error_text (answer): "mfa did not answer", NULL);
+    json_decref (body);
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&scratch);
+}
 
 //  The origins a client payload sets (web_origins, allowed_origins), as an
 //  object of those members (caller frees), NULL when it sets neither. 0, or -1
@@ -245,6 +266,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
     authn_client_t *current = authn_store_client (s_store (worker), id);
     int system = current && current->is_system;
     int lacks_secret = current && !current->secret_hash;
+    int method_changes = current && auth_method && strcmp (auth_method, current->auth_method) != 0;
     authn_client_destroy (&current);
     if (system) {
         json_decref (origins);
@@ -273,6 +295,8 @@ AUTHN_HANDLER (authn_admin_clients_update)
     if (rc == 0 && *secret)
         json_object_set_new (pst_msg_body (reply), "client_secret", json_string (secret));
     sodium_memzero (secret, sizeof secret);
+    if (rc == 0 && method_changes)
+        s_void_mfa_tokens ((authn_worker_t *) worker, request, id);
     return rc;
 }
 
@@ -281,9 +305,11 @@ AUTHN_HANDLER (authn_admin_clients_delete)
     const char *id = s_id (request);
     if (s_is_system_client (s_store (worker), id))
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be deleted");
-    //  Its tokens stop at the gateway, for every audience
-    return s_deleted (reply, authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id),
-                      "client");
+    //  Its tokens stop at the gateway, for every audience, and its sign-ins at mfa
+    int deleted = authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id);
+    if (deleted > 0)
+        s_void_mfa_tokens ((authn_worker_t *) worker, request, id);
+    return s_deleted (reply, deleted, "client");
 }
 
 //  ---------------------------------------------------------------------------

@@ -332,10 +332,12 @@ s_grant_password (grant_ctx_t *ctx)
                             authn_config_now (ctx->worker->config));
     free (rehash);
 
-    json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+    //  The client's credentials go with the token: /mfa/challenge is mfa's alone
+    json_t *begin = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s*}",
         "user_id", user->user_id, "email", user->email, "client_id", ctx->client->client_id,
         "client_name", ctx->client->name, "audience", audience, "scope", scope,
-        "step_up", step_up);
+        "step_up", step_up, "client_auth_method", ctx->client->auth_method,
+        "client_secret_hash", ctx->client->secret_hash);
     pst_msg_t *answer = authn_mfa_call (ctx->worker, ctx->request, ctx->reply, "mfa.begin", &begin);
     int rc = -1;
     if (answer && pst_msg_is_error (answer))
@@ -608,34 +610,5 @@ authn_token_grant (void *worker, const pst_msg_t *request, pst_msg_t *reply)
     authn_audit_grant (ctx.worker->audit, request, reply, grant_type, &ctx.audit,
                        authn_config_now_ms (ctx.worker->config));
     authn_client_destroy (&ctx.client);
-    return rc;
-}
-
-int
-authn_token_mfa_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
-{
-    authn_worker_t *self = (authn_worker_t *) worker;
-    authn_client_t *client = authn_clientauth_check (self, request, reply, 1);
-    if (!client)
-        return -1;
-    //  mfa_token is present: the catalogue's row requires it
-    json_t *body = json_object ();
-    json_object_set_new (body, "client_id", json_string (client->client_id));
-    static const char *const passed [] = { "mfa_token", "challenge_type", "authenticator_id", NULL };
-    for (const char *const *name = passed; *name; name++)
-        if (s_param (request, *name))
-            json_object_set_new (body, *name, json_string (s_param (request, *name)));
-    pst_msg_t *answer = authn_mfa_call (self, request, reply, "challenge.create", &body);
-    int rc = -1;
-    if (answer && pst_msg_is_error (answer))
-        authn_mfa_relay_error (reply, answer);
-    else
-    if (answer) {
-        json_t *result = json_deep_copy (pst_msg_body (answer));
-        pst_msg_set_body (reply, &result);
-        rc = 0;
-    }
-    pst_msg_destroy (&answer);
-    authn_client_destroy (&client);
     return rc;
 }

@@ -117,7 +117,9 @@ mfa_flow_begin (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         const char *key;
         size_t max_size;
     } optional [] = {
-        { "email", 254 }, { "client_name", 256 }, { "audience", 1024 }, { "scope", 4096 }
+        { "email", 254 }, { "client_name", 256 }, { "audience", 1024 }, { "scope", 4096 },
+        //  The client's credentials, for /mfa/challenge (mfa_worker_token)
+        { "client_auth_method", 64 }, { "client_secret_hash", 64 }
     };
     for (size_t i = 0; i < sizeof optional / sizeof optional [0]; i++) {
         const char *value = mfa_worker_param (request, optional [i].key, optional [i].max_size);
@@ -593,5 +595,37 @@ mfa_flow_challenge (void *worker, const pst_msg_t *request, pst_msg_t *reply)
         json_decref (answer);
     }
     s_challenge_wipe (&challenge);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------
+//  tokens.void_client
+
+static int
+s_void_client_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
+                   void *args, mfa_outcome_t *outcome)
+{
+    (void) args;
+    (void) outcome;
+    const char *client_id = pst_msg_get_str (request, "client_id");
+    int voided = mfa_store_tokens_void_client (mfa_worker_store (self), client_id);
+    if (voided < 0)
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
+    json_object_set_new (pst_msg_body (reply), "voided", json_integer (voided));
+    return 0;
+}
+
+int
+mfa_flow_void_client (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    mfa_worker_t *self = (mfa_worker_t *) worker;
+    int rc = mfa_worker_transact (self, request, reply, s_void_client_txn, NULL, NULL, NULL);
+    if (rc == 0) {
+        char count [24];
+        snprintf (count, sizeof count, "%" JSON_INTEGER_FORMAT,
+                  json_integer_value (json_object_get (pst_msg_body (reply), "voided")));
+        pst_log (PST_LOG_INFO, "mfa_tokens_voided",
+                 "client_id", pst_msg_get_str (request, "client_id"), "count", count, NULL);
+    }
     return rc;
 }

@@ -70,6 +70,12 @@ static const char *const s_migrations [] = {
     "CREATE TABLE email_provider ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL, password BLOB,"
     "  generation INTEGER NOT NULL, updated_at INTEGER NOT NULL);",
+    //  5: the client's credentials as authn knew them at mfa.begin, so that
+    //  /mfa/challenge goes from the gateway to mfa alone: its token_endpoint_auth_method,
+    //  and the SHA-256 of its secret (NULL for a client without one). A token
+    //  from before this entry has neither, and refuses any secret sent with it
+    "ALTER TABLE mfa_tokens ADD COLUMN client_auth_method TEXT;"
+    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;",
     NULL
 };
 
@@ -138,6 +144,9 @@ static const char *const s_pg_migrations [] = {
     "CREATE TABLE email_provider ("
     "  id BIGINT PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL, password BYTEA,"
     "  generation BIGINT NOT NULL, updated_at BIGINT NOT NULL);",
+    //  4: SQLite's 5 (the client's credentials on the mfa_token)
+    "ALTER TABLE mfa_tokens ADD COLUMN client_auth_method TEXT;"
+    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;",
     NULL
 };
 

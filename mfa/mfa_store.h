@@ -117,6 +117,10 @@ json_t *
 //  Marks the token used: 1 when this call did it, 0 when it was already used.
 int
     mfa_store_token_use (mfa_store_t *self, const char *token_hash);
+//  Marks every live token of the client used: its credentials changed, or it is
+//  gone. The number of tokens, or -1.
+int
+    mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id);
 
 //  ---------------------------------------------------------------------------
 //  Authenticators and recovery codes

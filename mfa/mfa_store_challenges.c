@@ -19,10 +19,13 @@ mfa_store_token_insert (mfa_store_t *self, const char *token_hash, const json_t 
 {
     int changes = mfa_store_sql_run (self,
         "INSERT INTO mfa_tokens (token_hash, user_id, email, client_id, client_name,"
-        " audience, scope, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "tttttttii", token_hash, s_field (fields, "user_id"), s_field (fields, "email"),
+        " audience, scope, client_auth_method, client_secret_hash, expires_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "tttttttttii", token_hash, s_field (fields, "user_id"), s_field (fields, "email"),
         s_field (fields, "client_id"), s_field (fields, "client_name"),
-        s_field (fields, "audience"), s_field (fields, "scope"), expires_at, now);
+        s_field (fields, "audience"), s_field (fields, "scope"),
+        s_field (fields, "client_auth_method"), s_field (fields, "client_secret_hash"),
+        expires_at, now);
     return changes == 1? 0: -1;
 }
 
@@ -31,18 +34,21 @@ mfa_store_token_get (mfa_store_t *self, const char *token_hash)
 {
     pst_sql_stmt_t *stmt = mfa_store_sql_query (self,
         "SELECT user_id, email, client_id, client_name, audience, scope, expires_at, used,"
-        " created_at FROM mfa_tokens WHERE token_hash = ?", "t", token_hash);
+        " created_at, client_auth_method, client_secret_hash FROM mfa_tokens"
+        " WHERE token_hash = ?", "t", token_hash);
     if (!stmt)
         return NULL;
     json_t *token = NULL;
     if (mfa_store_sql_step (self, stmt) == 1)
-        token = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:I}",
+        token = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:I, s:o, s:o}",
             "user_id", mfa_store_sql_json (stmt, 0), "email", mfa_store_sql_json (stmt, 1),
             "client_id", mfa_store_sql_json (stmt, 2), "client_name", mfa_store_sql_json (stmt, 3),
             "audience", mfa_store_sql_json (stmt, 4), "scope", mfa_store_sql_json (stmt, 5),
             "expires_at", (json_int_t) pst_sql_int64 (stmt, 6),
             "used", (int) pst_sql_int64 (stmt, 7),
-            "created_at", (json_int_t) pst_sql_int64 (stmt, 8));
+            "created_at", (json_int_t) pst_sql_int64 (stmt, 8),
+            "client_auth_method", mfa_store_sql_json (stmt, 9),
+            "client_secret_hash", mfa_store_sql_json (stmt, 10));
     pst_sql_done (stmt);
     return token;
 }
@@ -52,6 +58,13 @@ mfa_store_token_use (mfa_store_t *self, const char *token_hash)
 {
     return mfa_store_sql_run (self,
         "UPDATE mfa_tokens SET used = 1 WHERE token_hash = ? AND used = 0", "t", token_hash);
+}
+
+int
+mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id)
+{
+    return mfa_store_sql_run (self,
+        "UPDATE mfa_tokens SET used = 1 WHERE client_id = ? AND used = 0", "t", client_id);
 }
 
 //  ---------------------------------------------------------------------------

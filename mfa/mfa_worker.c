@@ -201,6 +201,27 @@ static const s_token_errors_t s_token_errors [] = {
     }
 };
 
+//  1 when the request's client_secret, if it sent one, is the client's as the
+//  token recorded it at mfa.begin: a confidential client may omit it on the
+//  grants and /mfa/challenge, but one that is sent must be right (contract §2).
+//  A public client's is ignored, as authn does. A token minted before mfa kept
+//  the client's credentials cannot tell, and refuses any.
+static int
+s_client_secret_ok (const json_t *token, const char *secret)
+{
+    if (!secret)
+        return 1;
+    const char *method = json_string_value (json_object_get (token, "client_auth_method"));
+    const char *expected = json_string_value (json_object_get (token, "client_secret_hash"));
+    if (method && streq (method, "none"))
+        return 1;
+    if (!method || !expected)
+        return 0;
+    char hash [65];
+    pst_sha256_hex (secret, strlen (secret), hash);
+    return pst_ct_streq (hash, expected);
+}
+
 json_t *
 mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply,
                   mfa_token_use_t use, mfa_outcome_t *outcome)
@@ -252,6 +273,13 @@ mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
         //  An mfa_token is bound to the client that obtained it (contract §2)
         error = PST_ERR_INVALID_GRANT;
         text = "mfa_token was not issued to this client";
+    }
+    else
+    if (client_id && !s_client_secret_ok (row, pst_json_str (pst_msg_body (request), "client_secret"))) {
+        error = PST_ERR_INVALID_CLIENT;
+        text = "Client authentication failed.";
+        pst_log (PST_LOG_INFO, "client_auth_failed", "client_id", client_id,
+                 "ip", pst_msg_client_ip (request), NULL);
     }
     if (error) {
         json_decref (row);

@@ -107,7 +107,8 @@ typedef struct {
     char client_id [257];       //  the token's client, once known
 } mfa_outcome_t;
 
-//  Finds the request's unexpired, unused mfa_token. Returns its row plus "hash"
+//  Finds the request's unexpired, unused mfa_token; for a grant, one issued to the
+//  request's client_id, whose client_secret (if sent) is right. Returns its row plus "hash"
 //  (caller decrefs), or NULL after failing reply with the right error. When the
 //  token is known, even expired or used, outcome (if given) gets its user and client.
 json_t *

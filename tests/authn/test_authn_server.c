@@ -377,6 +377,15 @@ s_mfa_required (const pst_msg_t *request, pst_msg_t *reply)
     pst_msg_set_body (reply, &body);
 }
 
+//  mfa voiding the tokens of a client whose credentials changed or which is gone
+static void
+s_mfa_voided (const pst_msg_t *request, pst_msg_t *reply)
+{
+    assert_string_equal (pst_msg_op (request), "tokens.void_client");
+    json_t *body = json_pack ("{s:i}", "voided", 0);
+    pst_msg_set_body (reply, &body);
+}
+
 static void
 s_mfa_unreadable (const pst_msg_t *request, pst_msg_t *reply)
 {
@@ -402,6 +411,11 @@ test_password_grant (void **state)
     assert_string_equal (pst_msg_get_str (seen, "audience"), "https://someapi.com/api");
     assert_string_equal (pst_msg_get_str (seen, "scope"), "openid read:sample");
     assert_true (json_is_false (json_object_get (pst_msg_body (seen), "step_up")));
+    //  and the client's credentials, which mfa checks on /mfa/challenge alone
+    char secret_hash [65];
+    pst_sha256_hex (s_client_secret, strlen (s_client_secret), secret_hash);
+    assert_string_equal (pst_msg_get_str (seen, "client_auth_method"), "client_secret_post");
+    assert_string_equal (pst_msg_get_str (seen, "client_secret_hash"), secret_hash);
     pst_msg_destroy (&seen);
     assert_string_equal (pst_msg_get_str (reply, "scope"), "openid read:sample");
     assert_int_equal (pst_msg_get_int (reply, "expires_in", 0), 3600);
@@ -671,16 +685,6 @@ test_mfa_grants (void **state)
     pst_msg_destroy (&reply);
 }
 
-static void
-s_mfa_challenge (const pst_msg_t *request, pst_msg_t *reply)
-{
-    assert_string_equal (pst_msg_op (request), "challenge.create");
-    assert_string_equal (pst_msg_get_str (request, "challenge_type"), "oob");
-    json_t *body = json_pack ("{s:s, s:s, s:s}", "challenge_type", "oob", "oob_code", "oob-2",
-                              "binding_method", "prompt");
-    pst_msg_set_body (reply, &body);
-}
-
 //  What a compromised or confused mfa hands back is checked again: the audience
 //  must be an API (or userinfo), never the Management API; the scope is cut down
 //  to what the API defines; the token must have been the client's own
@@ -757,23 +761,6 @@ test_mfa_grants_rechecked (void **state)
     free (userinfo);
 }
 
-static void
-test_mfa_challenge_client_auth (void **state)
-{
-    (void) state;
-    pst_msg_t *reply = s_call ("mfa.challenge", json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", "t",
-        "challenge_type", "oob", "client_id", s_client_id, "client_secret", s_client_secret),
-        NULL, s_mfa_challenge, NULL);
-    assert_false (pst_msg_is_error (reply));
-    assert_string_equal (pst_msg_get_str (reply, "oob_code"), "oob-2");
-    pst_msg_destroy (&reply);
-
-    reply = s_call ("mfa.challenge", json_pack ("{s:s, s:s, s:s, s:s}", "mfa_token", "t",
-        "challenge_type", "oob", "client_id", s_client_id, "client_secret", "wrong"), NULL, NULL, NULL);
-    s_assert_error (reply, PST_ERR_INVALID_CLIENT, NULL);
-    pst_msg_destroy (&reply);
-}
-
 //  A public client made confidential gets a secret, shown once, that works
 static void
 test_client_made_confidential (void **state)
@@ -786,9 +773,13 @@ test_client_made_confidential (void **state)
     char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
     pst_msg_destroy (&reply);
 
+    //  Its users' sign-ins under the old credentials stop at mfa
+    pst_msg_t *seen = NULL;
     reply = s_call ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id, "data",
-        "token_endpoint_auth_method", "client_secret_post"), "update:clients", NULL, NULL);
+        "token_endpoint_auth_method", "client_secret_post"), "update:clients", s_mfa_voided, &seen);
     assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (seen, "client_id"), client_id);
+    pst_msg_destroy (&seen);
     assert_string_equal (pst_msg_get_str (reply, "token_endpoint_auth_method"), "client_secret_post");
     assert_non_null (pst_msg_get_str (reply, "client_secret"));
     char *secret = strdup (pst_msg_get_str (reply, "client_secret"));
@@ -808,7 +799,7 @@ test_client_made_confidential (void **state)
 
     //  Further updates never show or replace it
     reply = s_call ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id, "data",
-        "token_endpoint_auth_method", "client_secret_basic"), "update:clients", NULL, NULL);
+        "token_endpoint_auth_method", "client_secret_basic"), "update:clients", s_mfa_voided, NULL);
     assert_false (pst_msg_is_error (reply));
     assert_null (pst_msg_get_str (reply, "client_secret"));
     pst_msg_destroy (&reply);
@@ -1573,7 +1564,11 @@ test_revocations (void **state)
 
     //  The client goes: every audience
     before_ms = s_now_ms ();
-    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", client_id), "delete:clients", NULL, NULL);
+    pst_msg_t *voided = NULL;
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", client_id), "delete:clients",
+                    s_mfa_voided, &voided);
+    assert_string_equal (pst_msg_get_str (voided, "client_id"), client_id);
+    pst_msg_destroy (&voided);
     assert_false (pst_msg_is_error (reply));
     pst_msg_destroy (&reply);
     int64_t client_revoked_at = s_listed_revocation (client_id, NULL);
@@ -1616,7 +1611,8 @@ test_revocations (void **state)
     assert_int_equal (s_listed_revocation (client_id, s_audience_mgmt), 0);
     char *other_id, *other_secret;
     s_m2m_client ("Pruner", &other_id, &other_secret);
-    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", other_id), "delete:clients", NULL, NULL);
+    reply = s_call ("clients.delete", json_pack ("{s:s}", "id", other_id), "delete:clients",
+                    s_mfa_voided, NULL);
     assert_false (pst_msg_is_error (reply));
     pst_msg_destroy (&reply);
     assert_true (s_listed_revocation (other_id, NULL) > 0);
@@ -2186,7 +2182,6 @@ main (void)
         cmocka_unit_test (test_grant_rules),
         cmocka_unit_test (test_mfa_grants),
         cmocka_unit_test (test_mfa_grants_rechecked),
-        cmocka_unit_test (test_mfa_challenge_client_auth),
         cmocka_unit_test (test_client_made_confidential),
         cmocka_unit_test (test_login_throttle),
         cmocka_unit_test (test_login_throttle_parallel),

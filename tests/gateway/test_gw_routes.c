@@ -26,8 +26,8 @@ test_authentication_routes (void **state)
     assert_string_equal (match.route->scope, "enroll");
 
     assert_int_equal (gw_routes_match ("POST", "/mfa/challenge", &match), 200);
-    assert_string_equal (match.route->op, "mfa.challenge");
-    assert_int_equal (match.route->service, GW_SERVICE_AUTHN);
+    assert_string_equal (match.route->op, "challenge.create");
+    assert_int_equal (match.route->service, GW_SERVICE_MFA);
 
     //  Listing takes an mfa_token or an /mfa/ access token; deleting only the latter
     assert_int_equal (gw_routes_match ("GET", "/mfa/authenticators", &match), 200);

@@ -657,7 +657,7 @@ test_basic_client_credentials (void **state)
     http_t *http = s_http (&request);
     assert_int_equal (http->status, 200);
     stub_t *stub = &s_fx.stubs.stub;
-    assert_string_equal (stub->op, "mfa.challenge");
+    assert_string_equal (stub->op, "challenge.create");
     assert_string_equal (s_body_str ("client_id"), "my client");
     assert_string_equal (s_body_str ("client_secret"), "s3cr+t");
     assert_string_equal (s_body_str ("mfa_token"), "mt");

@@ -212,7 +212,7 @@ test_parallel_challenges_share_commits (void **state)
     for (int i = 0; i < PARALLEL; i++)
         tokens [i] = mfa_test_begin (fixture->mfa, "auth0|max", "max@example.com");
     int jobs = test_mailer_count (fixture->mailer);
-    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("gateway"), "mfa");
     sqlite3 *db = s_open (fixture);
     s_wal_reset (fixture);
 
@@ -269,7 +269,7 @@ test_a_request_id_sent_twice_at_once_runs_once (void **state)
     mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|una", "una@example.com", NULL);
     char *token = mfa_test_begin (fixture->mfa, "auth0|una", "una@example.com");
     int jobs = test_mailer_count (fixture->mailer);
-    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("gateway"), "mfa");
     pst_sql_t *db = s_lock_open (fixture);
 
     //  Both runs look the id up before either has claimed it (our lock keeps the
@@ -325,7 +325,7 @@ test_a_mailers_word_before_its_challenge (void **state)
     mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|ria", "ria@example.com", NULL);
     char *token = mfa_test_begin (fixture->mfa, "auth0|ria", "ria@example.com");
     int jobs = test_mailer_count (fixture->mailer);
-    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("gateway"), "mfa");
     zsock_t *mailer = test_keys_dealer ("mailer", "mfa", fixture->mfa->jobs);
     assert_non_null (mailer);
 
@@ -396,7 +396,7 @@ test_an_authenticator_deleted_while_its_code_is_mailed (void **state)
     mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|sol", "sol@example.com", NULL);
     char *token = mfa_test_begin (fixture->mfa, "auth0|sol", "sol@example.com");
     int jobs = test_mailer_count (fixture->mailer);
-    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("authn"), "mfa");
+    pst_client_t *client = pst_client_new (fixture->mfa->api, test_keys_curve ("gateway"), "mfa");
 
     test_mailer_hold (fixture->mailer, 1);
     pst_msg_t *request = s_challenge_request (token);

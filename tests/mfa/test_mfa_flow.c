@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include "mfa_test_support.h"
+#include "pst_crypto.h"
 
 typedef mfa_fixture_t fixture_t;
 
@@ -280,6 +281,111 @@ test_associate_refusals (void **state)
     free (token);
 }
 
+//  An mfa_token from a login, with the client's credentials as authn passes them
+static char *
+s_begin_with_client (fixture_t *fixture, const char *user_id, const char *method,
+                     const char *secret)
+{
+    char hash [65];
+    if (secret)
+        pst_sha256_hex (secret, strlen (secret), hash);
+    pst_msg_t *reply = mfa_test_call (fixture->mfa, "mfa.begin",
+        json_pack ("{s:s, s:s, s:s, s:s, s:s*}", "user_id", user_id, "email", "dan@example.com",
+                   "client_id", "app1", "client_auth_method", method,
+                   "client_secret_hash", secret? hash: NULL), NULL, 3000);
+    assert_reply_ok (reply);
+    char *token = strdup (pst_msg_get_str (reply, "mfa_token"));
+    pst_msg_destroy (&reply);
+    return token;
+}
+
+static pst_msg_t *
+s_challenge_with_secret (fixture_t *fixture, const char *token, const char *secret)
+{
+    return mfa_test_call (fixture->mfa, "challenge.create",
+        json_pack ("{s:s, s:s, s:s, s:s*}", "mfa_token", token, "client_id", "app1",
+                   "challenge_type", "oob", "client_secret", secret), NULL, 3000);
+}
+
+//  /mfa/challenge comes from the gateway alone: the client's secret is checked
+//  against the one the token recorded at mfa.begin (contract §2: optional, but
+//  right when sent), a public client's is ignored, and a token from before mfa
+//  kept credentials refuses any. When authn says the client changed, its tokens die.
+static void
+test_challenge_client_secret (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_test_enrol (fixture->mfa, fixture->mailer, "auth0|dan", "dan@example.com", NULL);
+    char *token = s_begin_with_client (fixture, "auth0|dan", "client_secret_post", "s3cret");
+    int jobs = test_mailer_count (fixture->mailer);
+    pst_msg_t *reply = s_challenge_with_secret (fixture, token, "wrong");
+    assert_reply_error (reply, "invalid_client", "Client authentication failed.");
+    pst_msg_destroy (&reply);
+    assert_int_equal (test_mailer_count (fixture->mailer), jobs);
+    reply = s_challenge_with_secret (fixture, token, "s3cret");
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    reply = s_challenge_with_secret (fixture, token, NULL);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    assert_int_equal (test_mailer_count (fixture->mailer), jobs + 2);
+    //  Another client's id is refused before its secret is looked at
+    reply = mfa_test_call (fixture->mfa, "challenge.create",
+        json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "other-app",
+                   "client_secret", "s3cret"), NULL, 3000);
+    assert_reply_error (reply, "invalid_grant", "mfa_token was not issued to this client");
+    pst_msg_destroy (&reply);
+
+    //  A public client's secret means nothing, as at authn
+    char *public_token = s_begin_with_client (fixture, "auth0|dan", "none", NULL);
+    reply = s_challenge_with_secret (fixture, public_token, "anything");
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+    //  A confidential client without a secret, and a token without credentials
+    //  (minted before they were kept), accept none sent
+    char *secretless = s_begin_with_client (fixture, "auth0|dan", "client_secret_post", NULL);
+    reply = s_challenge_with_secret (fixture, secretless, "s3cret");
+    assert_reply_error (reply, "invalid_client", NULL);
+    pst_msg_destroy (&reply);
+    char *legacy = mfa_test_begin (fixture->mfa, "auth0|dan", "dan@example.com");
+    reply = s_challenge_with_secret (fixture, legacy, "s3cret");
+    assert_reply_error (reply, "invalid_client", NULL);
+    pst_msg_destroy (&reply);
+    reply = s_challenge_with_secret (fixture, legacy, NULL);
+    assert_reply_ok (reply);
+    pst_msg_destroy (&reply);
+
+    //  Only authn may void a client's tokens (the gateway's request goes unanswered);
+    //  then none of them works
+    pst_msg_t *request = pst_msg_new_request ("tokens.void_client", 500);
+    json_object_set_new (pst_msg_body (request), "client_id", json_string ("app1"));
+    reply = pst_client_call (fixture->mfa->client, request);
+    assert_null (reply);
+    pst_msg_destroy (&request);
+    int live = mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM mfa_tokens WHERE client_id = 'app1' AND used = 0");
+    assert_true (live >= 4);
+    reply = mfa_test_call (fixture->mfa, "tokens.void_client",
+        json_pack ("{s:s}", "client_id", "app1"), NULL, 3000);
+    assert_reply_ok (reply);
+    assert_int_equal (pst_msg_get_int (reply, "voided", -1), live);
+    pst_msg_destroy (&reply);
+    const char *voided [] = { token, public_token, secretless, legacy };
+    for (size_t i = 0; i < sizeof voided / sizeof voided [0]; i++) {
+        reply = s_challenge_with_secret (fixture, voided [i], NULL);
+        assert_reply_error (reply, "invalid_grant", "mfa_token has already been used");
+        pst_msg_destroy (&reply);
+    }
+    reply = mfa_test_call (fixture->mfa, "tokens.void_client",
+        json_pack ("{s:s}", "client_id", "app1"), NULL, 3000);
+    assert_int_equal (pst_msg_get_int (reply, "voided", -1), 0);
+    pst_msg_destroy (&reply);
+    free (token);
+    free (public_token);
+    free (secretless);
+    free (legacy);
+}
+
 static void
 test_challenge_refusals (void **state)
 {
@@ -517,6 +623,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_step_up_for_the_mfa_api, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_associate_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_challenge_refusals, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_challenge_client_secret, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_wrong_code_and_reused_oob_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_superseded_oob_code, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_code_lifetime, s_setup, s_teardown),

@@ -231,9 +231,9 @@ test_credit_counts_jobs_on_their_way (void **state)
     test_mailer_destroy (&helper);
 
     zsock_t *mailer = test_keys_dealer ("mailer", "mfa", mfa->jobs);
-    zsock_t *authn = test_keys_dealer ("authn", "mfa", mfa->api);
+    zsock_t *gateway = test_keys_dealer ("gateway", "mfa", mfa->api);
     assert_non_null (mailer);
-    assert_non_null (authn);
+    assert_non_null (gateway);
     s_ready (mailer, 2, 0, "run-one");
     for (int index = 0; index < 4; index++) {
         char *token = mfa_test_begin (mfa, "auth0|una", "una@example.com");
@@ -243,7 +243,7 @@ test_credit_counts_jobs_on_their_way (void **state)
         json_object_set_new (pst_msg_body (request), "challenge_type", json_string ("oob"));
         pst_msg_set_caller (request, "test-caller", NULL);
         pst_msg_set_client_ip (request, "127.0.0.1");
-        assert_int_equal (pst_bus_send (authn, NULL, request), 0);
+        assert_int_equal (pst_bus_send (gateway, NULL, request), 0);
         pst_msg_destroy (&request);
         free (token);
     }
@@ -272,12 +272,12 @@ test_credit_counts_jobs_on_their_way (void **state)
         pst_msg_destroy (&job);
     }
     for (int index = 0; index < 4; index++) {
-        pst_msg_t *reply = s_recv_within (authn, 3000);
+        pst_msg_t *reply = s_recv_within (gateway, 3000);
         assert_reply_ok (reply);
         pst_msg_destroy (&reply);
     }
     zlistx_destroy (&jobs);
-    zsock_destroy (&authn);
+    zsock_destroy (&gateway);
     zsock_destroy (&mailer);
     mfa_harness_destroy (&mfa);
 }

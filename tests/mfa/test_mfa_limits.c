@@ -428,8 +428,8 @@ test_retried_request_id (void **state)
     pst_msg_t *request = pst_msg_new_request ("challenge.create", 3000);
     json_t *body = json_pack ("{s:s, s:s}", "mfa_token", token, "client_id", "app1");
     pst_msg_set_body (request, &body);
-    pst_msg_t *first = pst_client_call (fixture->mfa->authn, request);
-    pst_msg_t *again = pst_client_call (fixture->mfa->authn, request);
+    pst_msg_t *first = pst_client_call (fixture->mfa->client, request);
+    pst_msg_t *again = pst_client_call (fixture->mfa->client, request);
     assert_reply_ok (first);
     assert_reply_ok (again);
     //  Same oob_code, one email (S26)

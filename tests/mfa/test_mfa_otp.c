@@ -402,7 +402,7 @@ test_challenge (void **state)
     json_t *body = json_pack ("{s:s, s:s, s:s}", "mfa_token", token, "client_id", "app1",
                               "challenge_type", "otp");
     pst_msg_set_body (request, &body);
-    reply = pst_client_call (mfa->authn, request);
+    reply = pst_client_call (mfa->client, request);
     assert_reply_ok (reply);
     assert_int_equal (json_object_size (pst_msg_body (reply)), 1);
     assert_string_equal (pst_msg_get_str (reply, "challenge_type"), "otp");
@@ -423,7 +423,7 @@ test_challenge (void **state)
     reply = s_verify (mfa, token, code);
     assert_reply_ok (reply);
     pst_msg_destroy (&reply);
-    reply = pst_client_call (mfa->authn, request);
+    reply = pst_client_call (mfa->client, request);
     assert_reply_ok (reply);
     assert_string_equal (pst_msg_get_str (reply, "challenge_type"), "otp");
     pst_msg_destroy (&reply);
