@@ -4,7 +4,9 @@
 # remove:authenticators, 10 minutes) after MFA, associates an otp authenticator
 # with it, confirms it with a code computed here (RFC 6238 in python3's standard
 # library), sees mfa_requirements and the Guardian enrollments, challenges each
-# authenticator by id, deletes one and signs in with the other.
+# authenticator by id, deletes one and signs in with the other; then /mfa/challenge
+# (mfa alone) refuses a wrong client secret, and every challenge once the
+# application is deleted.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 trap 'e2e_finish' EXIT
 
@@ -204,3 +206,20 @@ expect "challenge oob without an email authenticator: unsupported_challenge_type
 mfa_otp "$MFA_TOKEN" "$(totp "$SECRET" 1)"
 expect "sign in with the otp authenticator: status" 200 "$STATUS"
 expect_match "sign in with otp: an access token" '^ey' "$(json .access_token)"
+
+# --- /mfa/challenge is mfa's alone: the application's secret, its deletion ------------
+password_grant
+MFA_TOKEN=$(json .mfa_token)
+KEPT_SECRET=$CLIENT_SECRET
+CLIENT_SECRET=not-the-secret
+challenge "$MFA_TOKEN" otp
+expect "challenge with a wrong client_secret: 401" 401 "$STATUS"
+expect "challenge with a wrong client_secret: invalid_client" invalid_client "$(json .error)"
+CLIENT_SECRET=$KEPT_SECRET
+challenge "$MFA_TOKEN" otp
+expect "challenge with the right client_secret: status" 200 "$STATUS"
+mgmt DELETE "/api/v2/clients/$CLIENT_ID"
+expect "delete the application: status" 204 "$STATUS"
+challenge "$MFA_TOKEN" otp
+expect "challenge once the application is deleted: 403" 403 "$STATUS"
+expect "challenge once the application is deleted: invalid_grant" invalid_grant "$(json .error)"
