@@ -115,25 +115,6 @@ s_deleted (pst_msg_t *reply, int deleted, const char *what)
 //  ---------------------------------------------------------------------------
 //  Clients
 
-//  A client's live mfa_tokens carry its credentials as they were at mfa.begin
-//  (mfa checks /mfa/challenge alone): when those change, or the client goes,
-//  mfa voids them and its users sign in again. The change is committed by then;
-//  if mfa cannot be told it is logged, and those tokens still run out within
-//  mfa's token lifetime, with no grant taking them that authn would not.
-static void
-s_void_mfa_tokens (authn_worker_t *worker, const pst_msg_t *request, const char *client_id)
-{
-    json_t *body = json_pack ("{s:s}", "client_id", client_id);
-    pst_msg_t *scratch = pst_msg_new_reply (request);
-    pst_msg_t *answer = body && scratch?
-        authn_mfa_call (worker, request, scratch, "tokens.void_client", &body): NULL;
-    if (!answer || pst_msg_is_error (answer))
-        pst_log (PST_LOG_WARN, "mfa_tokens_not_voided", "client_id", client_id,
-                 "detail", answer? pst_msg_error_text (answer): "mfa did not answer", NULL);
-    json_decref (body);
-    pst_msg_destroy (&answer);
-    pst_msg_destroy (&scratch);
-}
 
 //  The origins a client payload sets (web_origins, allowed_origins), as an
 //  object of those members (caller frees), NULL when it sets neither. 0, or -1
@@ -266,7 +247,12 @@ AUTHN_HANDLER (authn_admin_clients_update)
     authn_client_t *current = authn_store_client (s_store (worker), id);
     int system = current && current->is_system;
     int lacks_secret = current && !current->secret_hash;
-    int method_changes = current && auth_method && strcmp (auth_method, current->auth_method) != 0;
+    //  What mfa_tokens keep of a client (mfa checks /mfa/challenge alone): whether
+    //  it is public, and its secret. A change of either voids them once committed;
+    //  if mfa cannot be told (logged), they run out with their lifetime, and no
+    //  grant takes them that authn would refuse
+    int publicness_changes = current && auth_method
+        && (strcmp (auth_method, "none") == 0) != (strcmp (current->auth_method, "none") == 0);
     authn_client_destroy (&current);
     if (system) {
         json_decref (origins);
@@ -288,6 +274,8 @@ AUTHN_HANDLER (authn_admin_clients_update)
     s_change (changes, "secret_hash", *hash? hash: NULL);
     int rc = authn_store_update (s_store (worker), AUTHN_CLIENTS, id, changes) == 0? 0: -1;
     json_decref (changes);
+    if (rc == 0 && (publicness_changes || *hash))
+        authn_mfa_void_client ((authn_worker_t *) worker, request, id);
     if (rc == 0)
         rc = authn_admin_clients_get (worker, request, reply);
     else
@@ -295,8 +283,6 @@ AUTHN_HANDLER (authn_admin_clients_update)
     if (rc == 0 && *secret)
         json_object_set_new (pst_msg_body (reply), "client_secret", json_string (secret));
     sodium_memzero (secret, sizeof secret);
-    if (rc == 0 && method_changes)
-        s_void_mfa_tokens ((authn_worker_t *) worker, request, id);
     return rc;
 }
 
@@ -308,7 +294,7 @@ AUTHN_HANDLER (authn_admin_clients_delete)
     //  Its tokens stop at the gateway, for every audience, and its sign-ins at mfa
     int deleted = authn_revoke_delete ((authn_worker_t *) worker, AUTHN_CLIENTS, id);
     if (deleted > 0)
-        s_void_mfa_tokens ((authn_worker_t *) worker, request, id);
+        authn_mfa_void_client ((authn_worker_t *) worker, request, id);
     return s_deleted (reply, deleted, "client");
 }
 

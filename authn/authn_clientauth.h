@@ -1,5 +1,5 @@
-/*  authn_clientauth - client authentication in front of the Authentication
-    API's client routes (POST /oauth/token, /mfa/challenge, /oauth/revoke),
+/*  authn_clientauth - client authentication in front of authn's
+    Authentication API routes (POST /oauth/token, /oauth/revoke),
     as contract §2 decides it: client_id, and client_secret unless the client
     is public (the gateway has already moved HTTP Basic credentials into the
     body).
@@ -18,5 +18,11 @@
 authn_client_t *
     authn_clientauth_check (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
                             int secret_optional);
+
+//  1 when the client is still stored with the auth method and secret it had
+//  when read (a password grant's, before its hash), 0 when it changed or is
+//  gone, -1 when the store could not say.
+int
+    authn_clientauth_unchanged (authn_worker_t *worker, const authn_client_t *client);
 
 #endif

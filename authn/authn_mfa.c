@@ -59,6 +59,23 @@ authn_mfa_forward (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *
 }
 
 int
+authn_mfa_void_client (authn_worker_t *worker, const pst_msg_t *request, const char *client_id)
+{
+    json_t *body = json_pack ("{s:s}", "client_id", client_id);
+    pst_msg_t *scratch = pst_msg_new_reply (request);
+    pst_msg_t *answer = body && scratch?
+        authn_mfa_call (worker, request, scratch, "tokens.void_client", &body): NULL;
+    int rc = answer && !pst_msg_is_error (answer)? 0: -1;
+    if (rc)
+        pst_log (PST_LOG_WARN, "mfa_tokens_not_voided", "client_id", client_id,
+                 "detail", answer? pst_msg_error_text (answer): "mfa did not answer", NULL);
+    json_decref (body);
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&scratch);
+    return rc;
+}
+
+int
 authn_mfa_relay_error (pst_msg_t *reply, const pst_msg_t *from)
 {
     json_t *body = json_deep_copy (pst_msg_body (from));

@@ -24,6 +24,13 @@ pst_msg_t *
 int
     authn_mfa_forward (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply);
 
+//  Tells mfa to void the client's live mfa_tokens (tokens.void_client): they carry
+//  its credentials as they were at mfa.begin, and those changed or the client is
+//  gone. 0, or -1 when mfa could not be told (logged mfa_tokens_not_voided).
+int
+    authn_mfa_void_client (authn_worker_t *worker, const pst_msg_t *request,
+                           const char *client_id);
+
 //  Copies an error reply from another service into reply (code, text, extra body).
 int
     authn_mfa_relay_error (pst_msg_t *reply, const pst_msg_t *from);

@@ -282,6 +282,24 @@ s_issue_user_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *aud
     return rc;
 }
 
+//  The mfa_token mfa just made keeps the client's credentials as this grant read
+//  them, before its hash. An administrator who changed them since (or deleted
+//  the client) had mfa void the client's tokens, perhaps before this one
+//  existed: so look again, and void it too if they changed. Whichever of the two
+//  comes second sees the other. 0, or -1 after failing reply.
+static int
+s_client_still (grant_ctx_t *ctx)
+{
+    int unchanged = authn_clientauth_unchanged (ctx->worker, ctx->client);
+    if (unchanged == 1)
+        return 0;
+    authn_mfa_void_client (ctx->worker, ctx->request, ctx->client->client_id);
+    if (unchanged == 0)
+        return pst_msg_fail (ctx->reply, PST_ERR_INVALID_CLIENT,
+                             "The application's credentials changed or it was deleted. Sign in again.");
+    return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
+}
+
 static int
 s_grant_password (grant_ctx_t *ctx)
 {
@@ -351,11 +369,13 @@ s_grant_password (grant_ctx_t *ctx)
             rc = s_issue_user_tokens (ctx, user, audience, scope, lifetime, auth_time, offline);
         else
         if (json_is_true (required) && mfa_token && *mfa_token) {
-            pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
-            json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token));
-            json_t *requirements = json_object_get (pst_msg_body (answer), "mfa_requirements");
-            if (json_is_object (requirements))
-                json_object_set (pst_msg_body (ctx->reply), "mfa_requirements", requirements);
+            if (s_client_still (ctx) == 0) {
+                pst_msg_fail (ctx->reply, PST_ERR_MFA_REQUIRED, "Multifactor authentication required");
+                json_object_set_new (pst_msg_body (ctx->reply), "mfa_token", json_string (mfa_token));
+                json_t *requirements = json_object_get (pst_msg_body (answer), "mfa_requirements");
+                if (json_is_object (requirements))
+                    json_object_set (pst_msg_body (ctx->reply), "mfa_requirements", requirements);
+            }
         }
         else
             pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "The MFA service gave an unreadable answer");

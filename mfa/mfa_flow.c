@@ -608,7 +608,8 @@ s_void_client_txn (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *repl
     (void) args;
     (void) outcome;
     const char *client_id = pst_msg_get_str (request, "client_id");
-    int voided = mfa_store_tokens_void_client (mfa_worker_store (self), client_id);
+    int voided = mfa_store_tokens_void_client (mfa_worker_store (self), client_id,
+                                               mfa_worker_now_ms (self));
     if (voided < 0)
         return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
     json_object_set_new (pst_msg_body (reply), "voided", json_integer (voided));

@@ -73,9 +73,12 @@ static const char *const s_migrations [] = {
     //  5: the client's credentials as authn knew them at mfa.begin, so that
     //  /mfa/challenge goes from the gateway to mfa alone: its token_endpoint_auth_method,
     //  and the SHA-256 of its secret (NULL for a client without one). A token
-    //  from before this entry has neither, and refuses any secret sent with it
+    //  from before this entry has neither, and refuses any secret sent with it.
+    //  A token voided because its client changed or went has used = 2; the
+    //  index finds a client's live tokens for that
     "ALTER TABLE mfa_tokens ADD COLUMN client_auth_method TEXT;"
-    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;",
+    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;"
+    "CREATE INDEX mfa_tokens_client ON mfa_tokens (client_id) WHERE used = 0;",
     NULL
 };
 
@@ -146,7 +149,8 @@ static const char *const s_pg_migrations [] = {
     "  generation BIGINT NOT NULL, updated_at BIGINT NOT NULL);",
     //  4: SQLite's 5 (the client's credentials on the mfa_token)
     "ALTER TABLE mfa_tokens ADD COLUMN client_auth_method TEXT;"
-    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;",
+    "ALTER TABLE mfa_tokens ADD COLUMN client_secret_hash TEXT;"
+    "CREATE INDEX mfa_tokens_client ON mfa_tokens (client_id) WHERE used = 0;",
     NULL
 };
 

@@ -106,21 +106,26 @@ int
 //  ---------------------------------------------------------------------------
 //  mfa_tokens, by SHA-256 hex of the token
 
-//  fields: user_id, client_id (required), email, client_name, audience, scope.
+//  fields: user_id, client_id (required), email, client_name, audience, scope,
+//  client_auth_method, client_secret_hash.
 int
     mfa_store_token_insert (mfa_store_t *self, const char *token_hash,
                             const json_t *fields, int64_t expires_at, int64_t now);
-//  {"user_id","email","client_id","client_name","audience","scope" (strings or
-//  null), "expires_at" int, "used" bool, "created_at" int}, or NULL when unknown.
+//  {"user_id","email","client_id","client_name","audience","scope",
+//  "client_auth_method","client_secret_hash" (strings or null), "expires_at" int,
+//  "used" bool, "voided"? true, "created_at" int}, or NULL when unknown.
 json_t *
     mfa_store_token_get (mfa_store_t *self, const char *token_hash);
 //  Marks the token used: 1 when this call did it, 0 when it was already used.
 int
     mfa_store_token_use (mfa_store_t *self, const char *token_hash);
-//  Marks every live token of the client used: its credentials changed, or it is
-//  gone. The number of tokens, or -1.
+//  Voids every live (unused, unexpired) token of the client: its credentials
+//  changed, or it is gone. Such a token reads "used" and "voided". The number
+//  of tokens, or -1.
+#define MFA_TOKEN_VOIDED        2
+#define MFA_TOKEN_VOIDED_SQL    "2"
 int
-    mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id);
+    mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id, int64_t now);
 
 //  ---------------------------------------------------------------------------
 //  Authenticators and recovery codes

@@ -45,10 +45,12 @@ mfa_store_token_get (mfa_store_t *self, const char *token_hash)
             "client_id", mfa_store_sql_json (stmt, 2), "client_name", mfa_store_sql_json (stmt, 3),
             "audience", mfa_store_sql_json (stmt, 4), "scope", mfa_store_sql_json (stmt, 5),
             "expires_at", (json_int_t) pst_sql_int64 (stmt, 6),
-            "used", (int) pst_sql_int64 (stmt, 7),
+            "used", (int) pst_sql_int64 (stmt, 7) != 0,
             "created_at", (json_int_t) pst_sql_int64 (stmt, 8),
             "client_auth_method", mfa_store_sql_json (stmt, 9),
             "client_secret_hash", mfa_store_sql_json (stmt, 10));
+    if (token && pst_sql_int64 (stmt, 7) == MFA_TOKEN_VOIDED)
+        json_object_set_new (token, "voided", json_true ());
     pst_sql_done (stmt);
     return token;
 }
@@ -61,10 +63,11 @@ mfa_store_token_use (mfa_store_t *self, const char *token_hash)
 }
 
 int
-mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id)
+mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id, int64_t now)
 {
     return mfa_store_sql_run (self,
-        "UPDATE mfa_tokens SET used = 1 WHERE client_id = ? AND used = 0", "t", client_id);
+        "UPDATE mfa_tokens SET used = " MFA_TOKEN_VOIDED_SQL
+        " WHERE client_id = ? AND used = 0 AND expires_at > ?", "ti", client_id, now);
 }
 
 //  ---------------------------------------------------------------------------

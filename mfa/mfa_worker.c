@@ -264,6 +264,13 @@ mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
         text = errors->expired_text;
     }
     else
+    if (use == MFA_TOKEN_GRANT && json_is_true (json_object_get (row, "voided"))) {
+        //  authn voided it: its client changed credentials or is gone (contract §2:
+        //  a bad client is 401)
+        error = PST_ERR_INVALID_CLIENT;
+        text = "The application's credentials changed or it was deleted. Sign in again.";
+    }
+    else
     if (json_is_true (json_object_get (row, "used"))) {
         error = errors->used_code;
         text = errors->used_text;

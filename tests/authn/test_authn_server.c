@@ -761,6 +761,63 @@ test_mfa_grants_rechecked (void **state)
     free (userinfo);
 }
 
+//  An administrator changes the client while its password grant hashes: the
+//  mfa_token mfa has just made keeps the old credentials, so authn looks at the
+//  client again and has mfa void it
+static const char *s_racing_client;
+
+static void
+s_mfa_required_after_change (const pst_msg_t *request, pst_msg_t *reply)
+{
+    authn_store_t *store = authn_store_new (s_config->db_path);
+    assert_non_null (store);
+    json_t *change = json_pack ("{s:s}", "token_endpoint_auth_method", "none");
+    assert_int_equal (authn_store_update (store, AUTHN_CLIENTS, s_racing_client, change), 0);
+    json_decref (change);
+    authn_store_destroy (&store);
+    s_mfa_required (request, reply);
+}
+
+static void
+test_client_changed_during_sign_in (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data",
+        "name", "Racing", "token_endpoint_auth_method", "client_secret_post", "grant_types",
+        "password"), MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
+    char *secret = strdup (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+    s_racing_client = client_id;
+
+    json_t *grant = s_password_body ("correct horse battery", "openid");
+    json_object_set_new (grant, "client_id", json_string (client_id));
+    json_object_set_new (grant, "client_secret", json_string (secret));
+    pst_msg_t *request = s_request ("token.grant", grant, NULL);
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    s_serve_mfa_once (s_mfa_required_after_change, NULL);
+    pst_msg_t *voided = NULL;
+    s_serve_mfa_once (s_mfa_voided, &voided);
+    assert_string_equal (pst_msg_get_str (voided, "client_id"), client_id);
+    pst_msg_destroy (&voided);
+    zsock_set_rcvtimeo (s_caller, 5000);
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    s_assert_error (reply, PST_ERR_INVALID_CLIENT,
+                    "The application's credentials changed or it was deleted. Sign in again.");
+    assert_null (pst_msg_get_str (reply, "mfa_token"));
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    s_racing_client = NULL;
+    free (client_id);
+    free (secret);
+}
+
 //  A public client made confidential gets a secret, shown once, that works
 static void
 test_client_made_confidential (void **state)
@@ -799,7 +856,9 @@ test_client_made_confidential (void **state)
 
     //  Further updates never show or replace it
     reply = s_call ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id, "data",
-        "token_endpoint_auth_method", "client_secret_basic"), "update:clients", s_mfa_voided, NULL);
+        "token_endpoint_auth_method", "client_secret_basic"), "update:clients", NULL, NULL);
+    //  The same secret, sent another way: mfa's tokens still hold, mfa is not called
+    assert_int_equal (test_peer_serve (s_mfa, NULL, 300, NULL), -1);
     assert_false (pst_msg_is_error (reply));
     assert_null (pst_msg_get_str (reply, "client_secret"));
     pst_msg_destroy (&reply);
@@ -2183,6 +2242,7 @@ main (void)
         cmocka_unit_test (test_mfa_grants),
         cmocka_unit_test (test_mfa_grants_rechecked),
         cmocka_unit_test (test_client_made_confidential),
+        cmocka_unit_test (test_client_changed_during_sign_in),
         cmocka_unit_test (test_login_throttle),
         cmocka_unit_test (test_login_throttle_parallel),
         cmocka_unit_test (test_login_burst_of_right_passwords),

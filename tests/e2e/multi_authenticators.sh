@@ -221,5 +221,5 @@ expect "challenge with the right client_secret: status" 200 "$STATUS"
 mgmt DELETE "/api/v2/clients/$CLIENT_ID"
 expect "delete the application: status" 204 "$STATUS"
 challenge "$MFA_TOKEN" otp
-expect "challenge once the application is deleted: 403" 403 "$STATUS"
-expect "challenge once the application is deleted: invalid_grant" invalid_grant "$(json .error)"
+expect "challenge once the application is deleted: 401" 401 "$STATUS"
+expect "challenge once the application is deleted: invalid_client" invalid_client "$(json .error)"

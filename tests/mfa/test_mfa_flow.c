@@ -355,6 +355,13 @@ test_challenge_client_secret (void **state)
     assert_reply_ok (reply);
     pst_msg_destroy (&reply);
 
+    //  An expired token is left as it is (nothing to void)
+    char *expired = s_begin_with_client (fixture, "auth0|dan", "client_secret_post", "s3cret");
+    char hash [65], sql [200];
+    pst_sha256_hex (expired, strlen (expired), hash);
+    snprintf (sql, sizeof sql,
+              "UPDATE mfa_tokens SET expires_at = 1 WHERE token_hash = '%s' RETURNING 1", hash);
+    assert_int_equal (mfa_test_db_int (fixture->mfa, sql), 1);
     //  Only authn may void a client's tokens (the gateway's request goes unanswered);
     //  then none of them works
     pst_msg_t *request = pst_msg_new_request ("tokens.void_client", 500);
@@ -363,7 +370,7 @@ test_challenge_client_secret (void **state)
     assert_null (reply);
     pst_msg_destroy (&request);
     int live = mfa_test_db_int (fixture->mfa,
-        "SELECT count(*) FROM mfa_tokens WHERE client_id = 'app1' AND used = 0");
+        "SELECT count(*) FROM mfa_tokens WHERE client_id = 'app1' AND used = 0 AND expires_at > 1");
     assert_true (live >= 4);
     reply = mfa_test_call (fixture->mfa, "tokens.void_client",
         json_pack ("{s:s}", "client_id", "app1"), NULL, 3000);
@@ -373,17 +380,24 @@ test_challenge_client_secret (void **state)
     const char *voided [] = { token, public_token, secretless, legacy };
     for (size_t i = 0; i < sizeof voided / sizeof voided [0]; i++) {
         reply = s_challenge_with_secret (fixture, voided [i], NULL);
-        assert_reply_error (reply, "invalid_grant", "mfa_token has already been used");
+        assert_reply_error (reply, "invalid_client",
+                            "The application's credentials changed or it was deleted. Sign in again.");
         pst_msg_destroy (&reply);
     }
     reply = mfa_test_call (fixture->mfa, "tokens.void_client",
         json_pack ("{s:s}", "client_id", "app1"), NULL, 3000);
     assert_int_equal (pst_msg_get_int (reply, "voided", -1), 0);
     pst_msg_destroy (&reply);
+    reply = s_challenge_with_secret (fixture, expired, NULL);
+    assert_reply_error (reply, "expired_token", NULL);
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM mfa_tokens WHERE expires_at = 1 AND used = 0"), 1);
     free (token);
     free (public_token);
     free (secretless);
     free (legacy);
+    free (expired);
 }
 
 static void
