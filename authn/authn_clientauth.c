@@ -3,7 +3,6 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
-#include "pst_sql.h"
 #include <string.h>
 
 static int
@@ -55,13 +54,17 @@ s_same (const char *a, const char *b)
     return a == b || (a && b && strcmp (a, b) == 0);
 }
 
+static int
+s_public (const authn_client_t *client)
+{
+    return strcmp (client->auth_method, "none") == 0;
+}
+
 int
 authn_clientauth_unchanged (authn_worker_t *worker, const authn_client_t *client)
 {
     authn_client_t *now = authn_store_client (worker->store, client->client_id);
-    if (!now)
-        return pst_sql_unavailable_seen ()? -1: 0;
-    int same = s_same (now->auth_method, client->auth_method)
+    int same = now && s_public (now) == s_public (client)
             && s_same (now->secret_hash, client->secret_hash);
     authn_client_destroy (&now);
     return same;

@@ -19,9 +19,10 @@ authn_client_t *
     authn_clientauth_check (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
                             int secret_optional);
 
-//  1 when the client is still stored with the auth method and secret it had
-//  when read (a password grant's, before its hash), 0 when it changed or is
-//  gone, -1 when the store could not say.
+//  1 when the client is still stored as public or confidential as it was when
+//  read (a password grant's, before its hash), with the same secret; 0 when
+//  that changed, the client is gone, or it could not be read (a database
+//  that cannot be reached makes the request's answer 503 anyway).
 int
     authn_clientauth_unchanged (authn_worker_t *worker, const authn_client_t *client);
 

@@ -285,19 +285,16 @@ s_issue_user_tokens (grant_ctx_t *ctx, const authn_user_t *user, const char *aud
 //  The mfa_token mfa just made keeps the client's credentials as this grant read
 //  them, before its hash. An administrator who changed them since (or deleted
 //  the client) had mfa void the client's tokens, perhaps before this one
-//  existed: so look again, and void it too if they changed. Whichever of the two
-//  comes second sees the other. 0, or -1 after failing reply.
+//  existed: so look again, and if they changed, keep the token to ourselves (no
+//  one else has it, so nothing needs voiding). Whichever of the two comes second
+//  sees the other. 0, or -1 after failing reply.
 static int
 s_client_still (grant_ctx_t *ctx)
 {
-    int unchanged = authn_clientauth_unchanged (ctx->worker, ctx->client);
-    if (unchanged == 1)
+    if (authn_clientauth_unchanged (ctx->worker, ctx->client))
         return 0;
-    authn_mfa_void_client (ctx->worker, ctx->request, ctx->client->client_id);
-    if (unchanged == 0)
-        return pst_msg_fail (ctx->reply, PST_ERR_INVALID_CLIENT,
-                             "The application's credentials changed or it was deleted. Sign in again.");
-    return pst_msg_fail (ctx->reply, PST_ERR_INTERNAL, "Database unavailable");
+    return pst_msg_fail (ctx->reply, PST_ERR_INVALID_CLIENT,
+                         "The application's credentials changed or it was deleted. Sign in again.");
 }
 
 static int

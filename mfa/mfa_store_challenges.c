@@ -59,14 +59,15 @@ int
 mfa_store_token_use (mfa_store_t *self, const char *token_hash)
 {
     return mfa_store_sql_run (self,
-        "UPDATE mfa_tokens SET used = 1 WHERE token_hash = ? AND used = 0", "t", token_hash);
+        "UPDATE mfa_tokens SET used = 1, client_secret_hash = NULL"
+        " WHERE token_hash = ? AND used = 0", "t", token_hash);
 }
 
 int
 mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id, int64_t now)
 {
     return mfa_store_sql_run (self,
-        "UPDATE mfa_tokens SET used = " MFA_TOKEN_VOIDED_SQL
+        "UPDATE mfa_tokens SET used = " MFA_TOKEN_VOIDED_SQL ", client_secret_hash = NULL"
         " WHERE client_id = ? AND used = 0 AND expires_at > ?", "ti", client_id, now);
 }
 

@@ -259,19 +259,13 @@ mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
                   json_string_value (json_object_get (row, "client_id")));
     }
     const char *error = NULL, *text = NULL;
+    int voided = json_is_true (json_object_get (row, "voided"));
     if (json_integer_value (json_object_get (row, "expires_at")) <= mfa_worker_now_ms (self)) {
         error = errors->expired_code;
         text = errors->expired_text;
     }
     else
-    if (use == MFA_TOKEN_GRANT && json_is_true (json_object_get (row, "voided"))) {
-        //  authn voided it: its client changed credentials or is gone (contract §2:
-        //  a bad client is 401)
-        error = PST_ERR_INVALID_CLIENT;
-        text = "The application's credentials changed or it was deleted. Sign in again.";
-    }
-    else
-    if (json_is_true (json_object_get (row, "used"))) {
+    if (json_is_true (json_object_get (row, "used")) && !(voided && use == MFA_TOKEN_GRANT)) {
         error = errors->used_code;
         text = errors->used_text;
     }
@@ -280,6 +274,13 @@ mfa_worker_token (mfa_worker_t *self, const pst_msg_t *request, pst_msg_t *reply
         //  An mfa_token is bound to the client that obtained it (contract §2)
         error = PST_ERR_INVALID_GRANT;
         text = "mfa_token was not issued to this client";
+    }
+    else
+    if (voided) {
+        //  authn voided it: its client changed credentials or is gone (contract §2:
+        //  a bad client is 401)
+        error = PST_ERR_INVALID_CLIENT;
+        text = "The application's credentials changed or it was deleted. Sign in again.";
     }
     else
     if (client_id && !s_client_secret_ok (row, pst_json_str (pst_msg_body (request), "client_secret"))) {

@@ -388,6 +388,17 @@ test_challenge_client_secret (void **state)
         json_pack ("{s:s}", "client_id", "app1"), NULL, 3000);
     assert_int_equal (pst_msg_get_int (reply, "voided", -1), 0);
     pst_msg_destroy (&reply);
+    //  Another client still hears "not yours"; a verification is refused as the
+    //  challenge is; the secret hashes are gone from the voided rows
+    reply = mfa_test_call (fixture->mfa, "challenge.create",
+        json_pack ("{s:s, s:s}", "mfa_token", token, "client_id", "other-app"), NULL, 3000);
+    assert_reply_error (reply, "invalid_grant", "mfa_token was not issued to this client");
+    pst_msg_destroy (&reply);
+    reply = mfa_test_verify (fixture->mfa, token, "oob-code", "123456");
+    assert_reply_error (reply, "invalid_client", NULL);
+    pst_msg_destroy (&reply);
+    assert_int_equal (mfa_test_db_int (fixture->mfa,
+        "SELECT count(*) FROM mfa_tokens WHERE used <> 0 AND client_secret_hash IS NOT NULL"), 0);
     reply = s_challenge_with_secret (fixture, expired, NULL);
     assert_reply_error (reply, "expired_token", NULL);
     pst_msg_destroy (&reply);
