@@ -5,16 +5,6 @@
 #include "pst_log.h"
 #include <string.h>
 
-static int
-s_secret_matches (const authn_client_t *client, const char *secret)
-{
-    if (!client->secret_hash)
-        return 0;
-    char hash [65];
-    pst_sha256_hex (secret, strlen (secret), hash);
-    return pst_ct_streq (hash, client->secret_hash);
-}
-
 authn_client_t *
 authn_clientauth_check (authn_worker_t *worker, const pst_msg_t *request, pst_msg_t *reply,
                         int secret_optional)
@@ -38,7 +28,7 @@ authn_clientauth_check (authn_worker_t *worker, const pst_msg_t *request, pst_ms
             authn_client_destroy (&client);
         }
         else
-        if (secret && !s_secret_matches (client, secret)) {
+        if (secret && !pst_sha256_matches_hex (secret, client->secret_hash)) {
             pst_msg_fail (reply, PST_ERR_INVALID_CLIENT, "Client authentication failed.");
             pst_log (PST_LOG_INFO, "client_auth_failed", "client_id", client_id,
                      "ip", pst_msg_client_ip (request), NULL);

@@ -264,6 +264,16 @@ pst_sha256_hex (const void *data, size_t size, char out [65])
     sodium_bin2hex (out, 65, digest, 32);
 }
 
+int
+pst_sha256_matches_hex (const char *secret, const char *expected_hex)
+{
+    if (!secret || !expected_hex)
+        return 0;
+    char hash [65];
+    pst_sha256_hex (secret, strlen (secret), hash);
+    return pst_ct_streq (hash, expected_hex);
+}
+
 void
 pst_hmac_sha256_hex (const uint8_t *key, size_t key_size,
                      const void *data, size_t size, char out [65])

@@ -64,6 +64,10 @@ void
 void
     pst_hmac_sha256_hex (const uint8_t *key, size_t key_size,
                          const void *data, size_t size, char out [65]);
+//  1 when the hex SHA-256 of the NUL-terminated secret equals expected_hex,
+//  compared in constant time; 0 otherwise, or when either is NULL.
+int
+    pst_sha256_matches_hex (const char *secret, const char *expected_hex);
 
 //  base64url without padding.
 size_t

@@ -215,11 +215,7 @@ s_client_secret_ok (const json_t *token, const char *secret)
     const char *expected = json_string_value (json_object_get (token, "client_secret_hash"));
     if (method && streq (method, "none"))
         return 1;
-    if (!method || !expected)
-        return 0;
-    char hash [65];
-    pst_sha256_hex (secret, strlen (secret), hash);
-    return pst_ct_streq (hash, expected);
+    return method && pst_sha256_matches_hex (secret, expected);
 }
 
 json_t *

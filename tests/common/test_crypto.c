@@ -260,6 +260,23 @@ test_sha256_vectors (void **state)
 }
 
 static void
+test_sha256_matches_hex (void **state)
+{
+    (void) state;
+    const char *abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_true (pst_sha256_matches_hex ("abc", abc));
+    assert_false (pst_sha256_matches_hex ("abd", abc));
+    assert_false (pst_sha256_matches_hex ("ab", abc));
+    //  A stored digest in upper case, cut short, or missing never matches
+    assert_false (pst_sha256_matches_hex ("abc",
+        "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+    assert_false (pst_sha256_matches_hex ("abc", "ba7816bf"));
+    assert_false (pst_sha256_matches_hex ("abc", ""));
+    assert_false (pst_sha256_matches_hex ("abc", NULL));
+    assert_false (pst_sha256_matches_hex (NULL, abc));
+}
+
+static void
 test_hmac_sha256_vectors (void **state)
 {
     (void) state;
@@ -348,6 +365,7 @@ main (void)
         cmocka_unit_test (test_password_burn_threads),
         cmocka_unit_test (test_constant_time_compare),
         cmocka_unit_test (test_sha256_vectors),
+        cmocka_unit_test (test_sha256_matches_hex),
         cmocka_unit_test (test_hmac_sha256_vectors),
         cmocka_unit_test (test_b64url_round_trip),
         cmocka_unit_test (test_b64url_rejects),
