@@ -122,8 +122,6 @@ int
 //  Voids every live (unused, unexpired) token of the client: its credentials
 //  changed, or it is gone. Such a token reads "used" and "voided". The number
 //  of tokens, or -1.
-#define MFA_TOKEN_VOIDED        2
-#define MFA_TOKEN_VOIDED_SQL    "2"
 int
     mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id, int64_t now);
 

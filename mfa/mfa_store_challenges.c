@@ -7,6 +7,9 @@
 //  ---------------------------------------------------------------------------
 //  mfa_tokens
 
+//  mfa_tokens.used: 0 live, 1 used, this when voided (its client changed or went)
+#define MFA_TOKEN_VOIDED 2
+
 static const char *
 s_field (const json_t *fields, const char *key)
 {
@@ -67,8 +70,9 @@ int
 mfa_store_tokens_void_client (mfa_store_t *self, const char *client_id, int64_t now)
 {
     return mfa_store_sql_run (self,
-        "UPDATE mfa_tokens SET used = " MFA_TOKEN_VOIDED_SQL ", client_secret_hash = NULL"
-        " WHERE client_id = ? AND used = 0 AND expires_at > ?", "ti", client_id, now);
+        "UPDATE mfa_tokens SET used = ?, client_secret_hash = NULL"
+        " WHERE client_id = ? AND used = 0 AND expires_at > ?",
+        "nti", MFA_TOKEN_VOIDED, client_id, now);
 }
 
 //  ---------------------------------------------------------------------------
