@@ -115,7 +115,6 @@ s_deleted (pst_msg_t *reply, int deleted, const char *what)
 //  ---------------------------------------------------------------------------
 //  Clients
 
-
 //  The origins a client payload sets (web_origins, allowed_origins), as an
 //  object of those members (caller frees), NULL when it sets neither. 0, or -1
 //  after failing reply.
@@ -146,7 +145,7 @@ s_insert_client (authn_store_t *store, const char *name, const char *app_type,
     pst_random_token (secret, sizeof secret, 48);
     char hash [65];
     pst_sha256_hex (secret, strlen (secret), hash);
-    int public = strcmp (auth_method, "none") == 0;
+    int public = authn_auth_method_is_public (auth_method);
     json_t *row = json_pack ("{s:s, s:s, s:s, s:s?, s:s, s:O, s:b}",
         "client_id", client_id, "name", name, "app_type", app_type,
         "secret_hash", public? NULL: hash, "token_endpoint_auth_method", auth_method,
@@ -252,7 +251,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
     //  if mfa cannot be told (logged), they run out with their lifetime, and no
     //  grant takes them that authn would refuse
     int publicness_changes = current && auth_method
-        && (strcmp (auth_method, "none") == 0) != (strcmp (current->auth_method, "none") == 0);
+        && authn_auth_method_is_public (auth_method) != authn_client_is_public (current);
     authn_client_destroy (&current);
     if (system) {
         json_decref (origins);
@@ -261,7 +260,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
     //  A public client made confidential needs a secret it never had: issue one
     //  and show it once, as at creation
     char secret [80] = "", hash [65] = "";
-    if (auth_method && strcmp (auth_method, "none") != 0 && lacks_secret) {
+    if (auth_method && !authn_auth_method_is_public (auth_method) && lacks_secret) {
         pst_random_token (secret, sizeof secret, 48);
         pst_sha256_hex (secret, strlen (secret), hash);
     }

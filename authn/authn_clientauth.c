@@ -20,8 +20,7 @@ authn_clientauth_check (authn_worker_t *worker, const pst_msg_t *request, pst_ms
         return NULL;
     }
     const char *secret = pst_json_str (pst_msg_body (request), "client_secret");
-    int confidential = strcmp (client->auth_method, "none") != 0;
-    if (confidential) {
+    if (!authn_client_is_public (client)) {
         if (!secret && !secret_optional) {
             pst_msg_fail (reply, PST_ERR_INVALID_CLIENT,
                           "Client authentication failed: client_secret is required.");
@@ -44,17 +43,11 @@ s_same (const char *a, const char *b)
     return a == b || (a && b && strcmp (a, b) == 0);
 }
 
-static int
-s_public (const authn_client_t *client)
-{
-    return strcmp (client->auth_method, "none") == 0;
-}
-
 int
 authn_clientauth_unchanged (authn_worker_t *worker, const authn_client_t *client)
 {
     authn_client_t *now = authn_store_client (worker->store, client->client_id);
-    int same = now && s_public (now) == s_public (client)
+    int same = now && authn_client_is_public (now) == authn_client_is_public (client)
             && s_same (now->secret_hash, client->secret_hash);
     authn_client_destroy (&now);
     return same;

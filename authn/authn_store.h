@@ -144,6 +144,13 @@ json_t *
 //  True when grant_type is in the client's grant_types.
 int
     authn_client_allows (const authn_client_t *self, const char *grant_type);
+//  True when a token_endpoint_auth_method names a public client: one without
+//  a secret ("none").
+int
+    authn_auth_method_is_public (const char *auth_method);
+//  True when the client is public.
+int
+    authn_client_is_public (const authn_client_t *self);
 
 authn_api_t *
     authn_store_api (authn_store_t *self, const char *identifier);

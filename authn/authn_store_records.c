@@ -123,6 +123,18 @@ authn_client_allows (const authn_client_t *self, const char *grant_type)
     return 0;
 }
 
+int
+authn_auth_method_is_public (const char *auth_method)
+{
+    return auth_method && strcmp (auth_method, "none") == 0;
+}
+
+int
+authn_client_is_public (const authn_client_t *self)
+{
+    return authn_auth_method_is_public (self->auth_method);
+}
+
 char *
 authn_store_system_client (authn_store_t *self)
 {

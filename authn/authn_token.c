@@ -387,7 +387,7 @@ s_grant_password (grant_ctx_t *ctx)
 static int
 s_grant_client_credentials (grant_ctx_t *ctx)
 {
-    if (strcmp (ctx->client->auth_method, "none") == 0)
+    if (authn_client_is_public (ctx->client))
         return pst_msg_fail (ctx->reply, PST_ERR_UNAUTHORIZED_CLIENT,
                              "Public clients cannot use the client_credentials grant.");
     const char *audience = s_param (ctx->request, "audience");
