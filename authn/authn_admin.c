@@ -243,7 +243,15 @@ AUTHN_HANDLER (authn_admin_clients_update)
     ||  authn_fields_string_array (reply, data, "grant_types", s_grant_types, &grant_types)
     ||  s_origins (reply, data, &origins))
         return -1;
-    authn_client_t *current = authn_store_client (s_store (worker), id);
+    //  The read and the update share one write transaction, so that two
+    //  PATCHes of one client take turns and each decides from the state it
+    //  changes (whether publicness changes, whether a secret is missing)
+    authn_store_t *store = s_store (worker);
+    if (authn_store_begin (store) != 0) {
+        json_decref (origins);
+        return pst_msg_fail (reply, PST_ERR_INTERNAL, "Could not update the client");
+    }
+    authn_client_t *current = authn_store_client (store, id);
     int system = current && current->is_system;
     int lacks_secret = current && !current->secret_hash;
     //  What mfa_tokens keep of a client (mfa checks /mfa/challenge alone): whether
@@ -254,6 +262,7 @@ AUTHN_HANDLER (authn_admin_clients_update)
         && authn_auth_method_is_public (auth_method) != authn_client_is_public (current);
     authn_client_destroy (&current);
     if (system) {
+        authn_store_rollback (store);
         json_decref (origins);
         return pst_msg_fail (reply, PST_ERR_BAD_REQUEST, "The management application cannot be modified");
     }
@@ -271,7 +280,10 @@ AUTHN_HANDLER (authn_admin_clients_update)
     if (grant_types)
         json_object_set (changes, "grant_types", grant_types);
     s_change (changes, "secret_hash", *hash? hash: NULL);
-    int rc = authn_store_update (s_store (worker), AUTHN_CLIENTS, id, changes) == 0? 0: -1;
+    int rc = authn_store_update (store, AUTHN_CLIENTS, id, changes) == 0
+          && authn_store_commit (store) == 0? 0: -1;
+    if (rc != 0)
+        authn_store_rollback (store);
     json_decref (changes);
     if (rc == 0 && (publicness_changes || *hash))
         authn_mfa_void_client ((authn_worker_t *) worker, request, id);

@@ -66,6 +66,21 @@ s_serve_mfa_once (mfa_fn *answer, pst_msg_t **seen_p)
     assert_int_equal (test_peer_serve (s_mfa, answer == s_silent? NULL: answer, 3000, seen_p), 0);
 }
 
+//  authn's reply to request, skipping late replies to earlier ones
+static pst_msg_t *
+s_await (const pst_msg_t *request)
+{
+    zsock_set_rcvtimeo (s_caller, 5000);
+    pst_msg_t *reply = NULL;
+    while (!reply) {
+        reply = pst_bus_recv_dealer (s_caller);
+        assert_non_null (reply);
+        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
+            pst_msg_destroy (&reply);
+    }
+    return reply;
+}
+
 //  Sends op to authn; when mfa_answer is given, serves exactly one mfa request with
 //  it (when mfa_answer is s_silent the request is read and left unanswered).
 static pst_msg_t *
@@ -76,14 +91,7 @@ s_call (const char *op, json_t *body, const char *scopes, mfa_fn *mfa_answer, ps
     if (mfa_answer) {
         s_serve_mfa_once (mfa_answer, mfa_seen);
     }
-    zsock_set_rcvtimeo (s_caller, 5000);
-    pst_msg_t *reply = NULL;
-    while (!reply) {
-        reply = pst_bus_recv_dealer (s_caller);
-        assert_non_null (reply);
-        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
-            pst_msg_destroy (&reply);
-    }
+    pst_msg_t *reply = s_await (request);
     pst_msg_destroy (&request);
     return reply;
 }
@@ -797,13 +805,7 @@ test_client_changed_during_sign_in (void **state)
     pst_msg_t *request = s_request ("token.grant", grant, NULL);
     assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
     s_serve_mfa_once (s_mfa_required_after_change, NULL);
-    zsock_set_rcvtimeo (s_caller, 5000);
-    while (!reply) {
-        reply = pst_bus_recv_dealer (s_caller);
-        assert_non_null (reply);
-        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
-            pst_msg_destroy (&reply);
-    }
+    reply = s_await (request);
     s_assert_error (reply, PST_ERR_INVALID_CLIENT,
                     "The application's credentials changed or it was deleted. Sign in again.");
     assert_null (pst_msg_get_str (reply, "mfa_token"));
@@ -860,6 +862,60 @@ test_client_made_confidential (void **state)
     assert_null (pst_msg_get_str (reply, "client_secret"));
     pst_msg_destroy (&reply);
     free (secret);
+    free (client_id);
+}
+
+//  Two updates of one client take turns: the second decides from what the first
+//  made, not from what it read before. Here the first is the test's own write,
+//  held open while authn's update arrives; it makes the public client
+//  confidential with a known secret. authn's update (client_secret_post) must
+//  then see a confidential client with a secret: no new secret shown (it would
+//  not be the client's), no void sent for a change it did not make.
+static void
+test_client_updates_take_turns (void **state)
+{
+    (void) state;
+    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data",
+        "name", "Turns", "token_endpoint_auth_method", "none", "grant_types", "password"),
+        MGMT_SCOPES, NULL, NULL);
+    assert_false (pst_msg_is_error (reply));
+    char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
+    pst_msg_destroy (&reply);
+
+    authn_store_t *store = authn_store_new (s_config->db_path);
+    assert_non_null (store);
+    assert_int_equal (authn_store_begin (store), 0);
+    pst_msg_t *request = s_request ("clients.update", json_pack ("{s:s, s:{s:s}}", "id", client_id,
+        "data", "token_endpoint_auth_method", "client_secret_post"), "update:clients");
+    assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
+    //  Time for authn to reach the client (it waits for the write lock
+    //  whenever it comes: this only gives a read before the lock its chance)
+    zclock_sleep (300);
+    char hash [65];
+    pst_sha256_hex ("the-first-writer's-secret", strlen ("the-first-writer's-secret"), hash);
+    json_t *change = json_pack ("{s:s, s:s}", "token_endpoint_auth_method", "client_secret_basic",
+                                "secret_hash", hash);
+    assert_int_equal (authn_store_update (store, AUTHN_CLIENTS, client_id, change), 0);
+    json_decref (change);
+    assert_int_equal (authn_store_commit (store), 0);
+    authn_store_destroy (&store);
+
+    reply = s_await (request);
+    assert_false (pst_msg_is_error (reply));
+    assert_string_equal (pst_msg_get_str (reply, "token_endpoint_auth_method"), "client_secret_post");
+    assert_null (pst_msg_get_str (reply, "client_secret"));
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    assert_int_equal (test_peer_serve (s_mfa, NULL, 300, NULL), -1);
+
+    //  The first writer's secret authenticates the client: what is refused is
+    //  the grant type, which comes after the client's authentication
+    json_t *grant = json_pack ("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials",
+        "client_id", client_id, "client_secret", "the-first-writer's-secret",
+        "audience", s_audience_mgmt);
+    reply = s_call ("token.grant", grant, NULL, NULL, NULL);
+    s_assert_error (reply, PST_ERR_UNAUTHORIZED_CLIENT, NULL);
+    pst_msg_destroy (&reply);
     free (client_id);
 }
 
@@ -1146,14 +1202,7 @@ s_call_as (const char *op, const char *caller, const char *scopes)
     pst_msg_t *request = pst_msg_new_request (op, 3000);
     pst_msg_set_caller (request, caller, scopes);
     assert_int_equal (pst_bus_send (s_caller, NULL, request), 0);
-    zsock_set_rcvtimeo (s_caller, 5000);
-    pst_msg_t *reply = NULL;
-    while (!reply) {
-        reply = pst_bus_recv_dealer (s_caller);
-        assert_non_null (reply);
-        if (!streq (pst_msg_id (reply), pst_msg_id (request)))
-            pst_msg_destroy (&reply);
-    }
+    pst_msg_t *reply = s_await (request);
     pst_msg_destroy (&request);
     return reply;
 }
@@ -2239,6 +2288,7 @@ main (void)
         cmocka_unit_test (test_mfa_grants),
         cmocka_unit_test (test_mfa_grants_rechecked),
         cmocka_unit_test (test_client_made_confidential),
+        cmocka_unit_test (test_client_updates_take_turns),
         cmocka_unit_test (test_client_changed_during_sign_in),
         cmocka_unit_test (test_login_throttle),
         cmocka_unit_test (test_login_throttle_parallel),
