@@ -184,6 +184,7 @@ authn_bootstrap_run (const authn_config_t *config, const char *const *management
     authn_store_t *store = authn_store_new (config->db_path);
     if (!store)
         return -1;
+    authn_store_set_clock (store, config->now_s);
     int rc = authn_keys_prepare (store, config);
     if (rc == 0 && authn_store_begin (store) == 0) {
         rc = s_bootstrap (config, store, management_scopes, mfa_scopes);

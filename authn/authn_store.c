@@ -1,5 +1,6 @@
 #include "authn_store.h"
 #include "authn_store_sql.h"
+#include "pst_clock.h"
 #include <stdlib.h>
 
 //  SQLite: entry i brings user_version to i + 1. Never edit a released entry:
@@ -247,6 +248,19 @@ authn_store_new (const char *location)
     if (!self->sql)
         authn_store_destroy (&self);
     return self;
+}
+
+void
+authn_store_set_clock (authn_store_t *self, int64_t (*now_s) (void))
+{
+    self->now_s = now_s;
+}
+
+int64_t
+authn_store_sql_now (authn_store_t *self)
+{
+    //  Not time (): see authn_config_now
+    return self->now_s? self->now_s (): pst_clock_wall_ms () / 1000;
 }
 
 void

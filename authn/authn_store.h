@@ -37,6 +37,11 @@ authn_store_t *
     authn_store_new (const char *location);
 void
     authn_store_destroy (authn_store_t **self_p);
+//  The clock the generic inserts and updates stamp created_at and updated_at
+//  with, in seconds, as authn_config's now_s (a test's clock); NULL, the
+//  default: the wall clock.
+void
+    authn_store_set_clock (authn_store_t *self, int64_t (*now_s) (void));
 
 //  BEGIN IMMEDIATE / COMMIT / ROLLBACK; 0 or -1 (on PostgreSQL the begin also
 //  queues on authn's lock, so writers of every process take turns). A rollback

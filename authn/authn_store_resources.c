@@ -385,7 +385,7 @@ s_written (const resource_t *resource, const json_t *row, const column_t **colum
 //  Adds values, then now for each of stamps; 0, or -1 (logged)
 static int
 s_bind_all (params_t *params, int count, const column_t **columns, const json_t **values,
-            int stamps)
+            int stamps, int64_t now)
 {
     for (int index = 0; index < count; index++)
         if (s_bind (params, columns [index], values [index]) != 0) {
@@ -393,7 +393,6 @@ s_bind_all (params_t *params, int count, const column_t **columns, const json_t 
                      "reason", "type", NULL);
             return -1;
         }
-    int64_t now = (int64_t) time (NULL);
     for (int index = 0; index < stamps; index++)
         s_param_int (params, now);
     return 0;
@@ -543,7 +542,8 @@ authn_store_insert (authn_store_t *self, authn_resource_t which, const json_t *r
     s_sql (&sql, "INSERT INTO %s (%s) VALUES (%s)", resource->table, names.text, marks.text);
     sql.overflow |= names.overflow | marks.overflow;
     params_t params = { .count = 0 };
-    int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
+    int rc = s_bind_all (&params, count, columns, values, stamp_count,
+                       authn_store_sql_now (self)) == 0
            ? authn_store_sql_finish (self, s_query (self, &sql, &params)): -1;
     s_params_free (&params);
     return rc;
@@ -578,7 +578,8 @@ authn_store_update (authn_store_t *self, authn_resource_t which, const char *id,
     s_sql (&sql, " WHERE %s", resource->key);
     params_t params = { .count = 0 };
     s_param (&params, id, NULL);
-    int rc = s_bind_all (&params, count, columns, values, stamp_count) == 0
+    int rc = s_bind_all (&params, count, columns, values, stamp_count,
+                       authn_store_sql_now (self)) == 0
            ? authn_store_sql_finish (self, s_query (self, &sql, &params)): -1;
     s_params_free (&params);
     return rc;

@@ -14,7 +14,13 @@ typedef struct _authn_store_t authn_store_t;
 struct _authn_store_t {
     //  SQLite or PostgreSQL; it keeps every statement prepared
     pst_sql_t *sql;
+    //  The clock of created_at and updated_at, in seconds; NULL: the wall clock
+    int64_t (*now_s) (void);
 };
+
+//  Now by the store's clock, in seconds: what created_at and updated_at hold
+int64_t
+    authn_store_sql_now (authn_store_t *self);
 
 //  Runs stmt, a statement that returns no rows, to its end and gives it back:
 //  0 done, 1 refused by a constraint, -1 any other failure (NULL stmt too)

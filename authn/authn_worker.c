@@ -12,6 +12,8 @@ authn_worker_new (const authn_config_t *config, pst_curve_t *curve, authn_audit_
     self->audit = audit;
     self->attempts = attempts;
     self->store = authn_store_new (config->db_path);
+    if (self->store)
+        authn_store_set_clock (self->store, config->now_s);
     self->mfa = pst_client_new (config->mfa_endpoint, curve, "mfa");
     self->keys = authn_signer_new ();
     if (!self->store || !self->mfa || !self->keys

@@ -555,6 +555,34 @@ test_pages (void **state)
     assert_null (authn_store_page (s_store, AUTHN_USERS, NULL, 0, -1, NULL));
 }
 
+//  created_at and updated_at follow the store's clock, the one authn's tests set
+static int64_t
+s_day_two (void)
+{
+    return 86400 + 3600;
+}
+
+static void
+test_stamps_follow_the_clock (void **state)
+{
+    (void) state;
+    authn_store_set_clock (s_store, s_day_two);
+    s_user ("auth0|u1", "one@example.com");
+    json_t *user = authn_store_get (s_store, AUTHN_USERS, "auth0|u1");
+    assert_string_equal (json_string_value (json_object_get (user, "created_at")),
+                         "1970-01-02T01:00:00.000Z");
+    assert_string_equal (json_string_value (json_object_get (user, "updated_at")),
+                         "1970-01-02T01:00:00.000Z");
+    json_decref (user);
+    s_exec ("UPDATE users SET updated_at = 0");
+    assert_int_equal (s_update (AUTHN_USERS, "auth0|u1", json_pack ("{s:b}", "email_verified", 1)), 0);
+    user = authn_store_get (s_store, AUTHN_USERS, "auth0|u1");
+    assert_string_equal (json_string_value (json_object_get (user, "updated_at")),
+                         "1970-01-02T01:00:00.000Z");
+    json_decref (user);
+    authn_store_set_clock (s_store, NULL);
+}
+
 int
 main (void)
 {
@@ -563,6 +591,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_rows_as_shown, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_lists, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_updates, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_stamps_follow_the_clock, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_conflicts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_deletes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_refuses_what_is_not_written, s_setup, s_teardown),
