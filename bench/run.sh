@@ -194,13 +194,17 @@ switches() {
 # thread_ticks PID: "NAME TICKS" a line per thread name of the process (threads
 # of one name summed: a service's workers are one line; each names itself,
 # pst_actor_name), user + system clock ticks so far
+# One grep and one awk for all the threads (not a few processes a thread: with
+# the stack's sixty-odd threads that took seconds a point); a thread that ends
+# meanwhile is left out
 thread_ticks() {
-  local task
-  for task in /proc/"$1"/task/*; do
-    # a thread that ends meanwhile is left out
-    printf '%s %s\n' "$(tr -c 'A-Za-z0-9_\n-' '_' 2>/dev/null <"$task/comm")" \
-      "$(sed 's/.*) //' 2>/dev/null "$task/stat" | awk '{ print $12 + $13 }')"
-  done | awk 'NF == 2 { t[$1] += $2 } END { for (n in t) print n, t[n] }'
+  grep -H '' /proc/"$1"/task/*/comm /proc/"$1"/task/*/stat 2>/dev/null | awk '
+    { at = index($0, ":"); path = substr($0, 1, at - 1); data = substr($0, at + 1)
+      task = path; sub(/\/[a-z]+$/, "", task) }
+    path ~ /\/comm$/ { gsub(/[^A-Za-z0-9_-]/, "_", data); name[task] = data; next }
+    { sub(/.*\) /, "", data); split(data, field, " "); ticks[task] = field[12] + field[13] }
+    END { for (task in ticks) if (task in name) sum[name[task]] += ticks[task]
+          for (n in sum) print n, sum[n] }'
 }
 # thread_words PROC BEFORE: " tcpu.PROC.NAME=S ..." CPU seconds of each thread
 # name of PROC since BEFORE (thread_ticks' lines). A name not in BEFORE counts
