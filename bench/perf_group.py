@@ -10,9 +10,11 @@ even when the leaf is inside a library without symbols.
 Prints the share of all samples per thread name; then, for THREAD (every
 thread when omitted), the share of samples under each function of a postern-*
 binary (inclusive: a sample counts once for every function on its stack), and
-the share by innermost postern function and the library its leaf is in.
-Standard library only; reads the text once, line by line.
+the share by innermost postern function and the library its leaf is in. Every
+share is of all the profile's samples, THREAD's or not, so that the figures of
+several threads add up. Standard library only; reads the text once, line by line.
 """
+import argparse
 import collections
 import sys
 
@@ -30,8 +32,11 @@ def samples(path):
                 thread, frames = None, None
                 continue
             if line[0] not in " \t":
-                # header: "comm" alone, as -F comm,ip,sym,dso prints it
-                thread, frames = line.split()[0] if line.split() else "?", []
+                # header: the thread's name alone, as -F comm,ip,sym,dso prints
+                # it; a sample not ended by a blank line ends here
+                if frames is not None:
+                    yield thread, frames
+                thread, frames = line.strip() or "?", []
                 continue
             if frames is None or len(frames) >= MAX_FRAMES:
                 continue
@@ -39,6 +44,9 @@ def samples(path):
             if len(parts) < 2:
                 continue
             rest = parts[1].strip()
+            # a binary replaced while it ran
+            if rest.endswith(" (deleted))"):
+                rest = rest[:-len(" (deleted))")] + ")"
             symbol = rest.split(" (")[0].split("+")[0]
             dso = rest[rest.rfind("(") + 1:-1] if rest.endswith(")") else ""
             frames.append((symbol, dso))
@@ -47,22 +55,19 @@ def samples(path):
 
 
 def main(argv):
-    args = [a for a in argv[1:] if not a.startswith("--")]
-    top = 40
-    if "--top" in argv:
-        index = argv.index("--top")
-        if index + 1 < len(argv) and argv[index + 1].isdigit():
-            top = int(argv[index + 1])
-            args = [a for a in args if a != argv[index + 1]]
-    if not args:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    wanted = args[1] if len(args) > 1 else None
+    parser = argparse.ArgumentParser(
+        description="Groups perf script output by Postern's own functions.")
+    parser.add_argument("profile", help="perf script -F comm,ip,sym,dso output")
+    parser.add_argument("thread", nargs="?", help="only this thread name's samples")
+    parser.add_argument("--top", type=int, default=40, help="lines per table (default 40)")
+    args = parser.parse_args(argv[1:])
+    wanted = args.thread
+    top = max(args.top, 1)
     threads = collections.Counter()
     inclusive = collections.Counter()
     innermost = collections.Counter()
     total = 0
-    for thread, frames in samples(args[0]):
+    for thread, frames in samples(args.profile):
         total += 1
         threads[thread] += 1
         if wanted and thread != wanted:
@@ -75,7 +80,7 @@ def main(argv):
     if total == 0:
         print("no samples", file=sys.stderr)
         return 1
-    print("samples %d" % total)
+    print("samples %d (every share below is of all of them)" % total)
     print("by thread")
     for name, count in threads.most_common():
         print("  %5.1f%% %s" % (100.0 * count / total, name))

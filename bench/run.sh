@@ -198,7 +198,7 @@ switches() {
 # the stack's sixty-odd threads that took seconds a point); a thread that ends
 # meanwhile is left out
 thread_ticks() {
-  grep -H '' /proc/"$1"/task/*/comm /proc/"$1"/task/*/stat 2>/dev/null | awk '
+  grep -aH '' /proc/"$1"/task/*/comm /proc/"$1"/task/*/stat 2>/dev/null | awk '
     { at = index($0, ":"); path = substr($0, 1, at - 1); data = substr($0, at + 1)
       task = path; sub(/\/[a-z]+$/, "", task) }
     path ~ /\/comm$/ { gsub(/[^A-Za-z0-9_-]/, "_", data); name[task] = data; next }
