@@ -167,6 +167,7 @@ typedef struct {
     const char *azp;            //  NULL: "app-1"
     long long expires_in;       //  0: 600
     int other_key;              //  signed by the key the set does not hold
+    long long issued_at;        //  iat, Unix seconds; 0: now
 } token_t;
 
 //  "Bearer <jwt>"; caller frees
@@ -177,7 +178,7 @@ s_bearer (token_t token)
     json_t *claims = json_pack ("{s:s, s:o, s:s, s:s, s:I, s:I}", "iss", ISSUER,
         "aud", token.audience_array? token.audience_array: json_string (token.audience),
         "sub", token.sub? token.sub: "caller@clients",
-        "azp", token.azp? token.azp: "app-1", "iat", now,
+        "azp", token.azp? token.azp: "app-1", "iat", token.issued_at? token.issued_at: now,
         "exp", now + (token.expires_in? token.expires_in: 600));
     assert_non_null (claims);
     if (token.grant)
@@ -579,8 +580,12 @@ test_revoked (void **state)
     gw_auth_context_t *auth = gw_auth_context_new (s_fx.keys, revocations, DOMAIN);
     assert_non_null (auth);
     gw_auth_verdict_t verdict = { 0 };
+    //  Every token is issued in one second and the revocations are set from it,
+    //  not from the clock when each is made: a slow run must not carry a token
+    //  into the next second, past a revocation it should fall under
+    long long issued_at = (long long) time (NULL);
     token_t machine = { .audience = MGMT_AUDIENCE, .grant = "client-credentials",
-                        .scope = "read:clients" };
+                        .scope = "read:clients", .issued_at = issued_at };
     char *authorization = s_bearer (machine);
     int both = GW_AUTH_WAIT_KEYS | GW_AUTH_WAIT_REVOCATIONS;
     assert_int_equal (gw_auth_check (auth, &s_mgmt_route, authorization, NULL, both, "192.0.2.1",
@@ -601,7 +606,7 @@ test_revoked (void **state)
 
     //  app-1's Management API grant went when its tokens had been issued;
     //  app-2 went whole a minute before its token was
-    long long now_ms = (long long) time (NULL) * 1000;
+    long long now_ms = issued_at * 1000;
     json_t *list = json_pack ("[{s:s, s:s, s:I}, {s:s, s:n, s:I}]",
         "client_id", "app-1", "audience", MGMT_AUDIENCE, "revoked_at", now_ms + 500,
         "client_id", "app-2", "audience", "revoked_at", now_ms - 60000);
@@ -625,7 +630,8 @@ test_revoked (void **state)
     token_t other = machine;
     other.azp = "app-3";
     other.sub = "app-3@clients";
-    token_t user = { .audience = MFA_AUDIENCE, .scope = "read:authenticators", .sub = "auth0|u1" };
+    token_t user = { .audience = MFA_AUDIENCE, .scope = "read:authenticators", .sub = "auth0|u1",
+                     .issued_at = issued_at };
     token_t later = other;
     later.azp = "app-2";
     later.sub = "app-2@clients";
