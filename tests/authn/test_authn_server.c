@@ -818,16 +818,25 @@ test_client_changed_during_sign_in (void **state)
 }
 
 //  A public client made confidential gets a secret, shown once, that works
-static void
-test_client_made_confidential (void **state)
+//  A new public client (no secret) for the password grant; its id, to free
+static char *
+s_public_client (const char *name)
 {
-    (void) state;
     pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data",
-        "name", "Turned", "token_endpoint_auth_method", "none", "grant_types", "password"),
+        "name", name, "token_endpoint_auth_method", "none", "grant_types", "password"),
         MGMT_SCOPES, NULL, NULL);
     assert_false (pst_msg_is_error (reply));
     char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
     pst_msg_destroy (&reply);
+    return client_id;
+}
+
+static void
+test_client_made_confidential (void **state)
+{
+    (void) state;
+    char *client_id = s_public_client ("Turned");
+    pst_msg_t *reply;
 
     //  Its users' sign-ins under the old credentials stop at mfa
     pst_msg_t *seen = NULL;
@@ -875,12 +884,7 @@ static void
 test_client_updates_take_turns (void **state)
 {
     (void) state;
-    pst_msg_t *reply = s_call ("clients.create", json_pack ("{s:{s:s, s:s, s:[s]}}", "data",
-        "name", "Turns", "token_endpoint_auth_method", "none", "grant_types", "password"),
-        MGMT_SCOPES, NULL, NULL);
-    assert_false (pst_msg_is_error (reply));
-    char *client_id = strdup (pst_msg_get_str (reply, "client_id"));
-    pst_msg_destroy (&reply);
+    char *client_id = s_public_client ("Turns");
 
     //  No assert while the write is open: one that failed there would leave
     //  authn's writes, and the tests after, waiting on the lock
@@ -909,7 +913,7 @@ test_client_updates_take_turns (void **state)
     assert_int_equal (updated, 0);
     assert_int_equal (committed, 0);
 
-    reply = s_await (request);
+    pst_msg_t *reply = s_await (request);
     assert_false (pst_msg_is_error (reply));
     assert_string_equal (pst_msg_get_str (reply, "token_endpoint_auth_method"), "client_secret_post");
     assert_null (pst_msg_get_str (reply, "client_secret"));
