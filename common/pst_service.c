@@ -8,13 +8,17 @@
 #include "pst_error.h"
 #include "pst_log.h"
 #include <errno.h>
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 //  ---------------------------------------------------------------------------
-//  Service: ROUTER frontend, inproc DEALER backend, workers with DEALERs
+//  Service: one ROUTER frontend, shared by its workers in turn
 
 //  One op the service serves: its catalogue row and its handler
 typedef struct {
@@ -22,24 +26,39 @@ typedef struct {
     pst_handler_fn *handler;
 } s_op_t;
 
+//  The workers take requests from the frontend themselves, one at a time, so a
+//  request crosses no thread between the bus's I/O thread and its handler. Idle
+//  workers sleep on the frontend's descriptor, each in an epoll of its own with
+//  EPOLLEXCLUSIVE, so the kernel wakes one of them, not all, when it signals.
+//  Requests thus go only to idle workers, and a cheap one (a JWKS, an M2M
+//  token) never waits behind an argon2id hash or a call to a service that is
+//  down while another worker idles. Until a worker is free they wait in the
+//  frontend's queue.
+//  A ZeroMQ socket is not thread-safe: every use of the frontend holds `lock`
+//  (which also gives the full barrier libzmq asks of a socket that changes
+//  threads); the sleepers wait without it. The descriptor signals once for
+//  what arrived since the socket was last used, and any use may consume that
+//  signal, so a worker that takes a request looks whether another waits and, if
+//  so, wakes one more idle worker through `wake_fd` (s_pass_on).
 struct _pst_service_t {
     pst_service_config_t config;
     s_op_t *ops;                //  the service's rows of the catalogue, ended by def NULL
     unsigned callers;           //  who may send any of them (PST_CALLER_* bits)
     pst_endpoint_t *claim;      //  the endpoint, while this instance holds it
     bool authenticating;        //  holds the process's pst_auth
-    zactor_t *proxy;
+    zactor_t *front;            //  binds the frontend, starts the workers, drains on $TERM
     char *endpoint;
-    atomic_bool stopping;       //  the proxy has drained: workers end
+
+    int workers;                //  how many worker threads run
+    int frontend_fd;            //  ZMQ_FD of the frontend: idle workers wait on it
+    int wake_fd;                //  eventfd, counting: each unit wakes one idle worker
+    pthread_mutex_t lock;       //  guards what follows
+    pthread_cond_t quiet;       //  the drain waits here for busy to reach 0
+    zsock_t *frontend;
+    int waking;                 //  workers woken by s_pass_on, not yet at the lock
+    bool closed;                //  no more requests are taken: workers end
+    int busy;                   //  workers handling a request
 };
-
-//  How long an idle worker waits in a receive before it looks at stopping
-#define PST_WORKER_IDLE_MS      1000
-
-typedef struct {
-    const pst_service_t *service;
-    const char *backend;
-} worker_args_t;
 
 static const s_op_t *
 s_find_op (const s_op_t *ops, const char *name)
@@ -52,20 +71,16 @@ s_find_op (const s_op_t *ops, const char *name)
 
 //  Validates centrally, then dispatches: handlers only see live, known,
 //  permitted requests, from a peer the op's row lets call it, with the params
-//  the row requires. zmsg is [routing id][sender's role][payload] (s_to_worker).
-//  1 when a reply went out to the proxy (which then counts the worker ready),
-//  0 when the request was dropped
-static int
-s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zmsg)
+//  the row requires. zmsg is [routing id][sender's role][payload] (s_take);
+//  the routing id is left in it for the reply. The reply, or NULL when the
+//  request is dropped unanswered.
+static pst_msg_t *
+s_handle (const pst_service_t *service, void *worker, zmsg_t *zmsg)
 {
     const pst_service_config_t *config = &service->config;
-    if (zmsg_size (zmsg) < 3) {
-        pst_log (PST_LOG_WARN, "bus_malformed", "service", config->name, "reason", "no route", NULL);
-        return 0;
-    }
     pst_msg_t *request = pst_bus_decode_last (zmsg, config->name);
     if (!request)
-        return 0;
+        return NULL;
     zframe_t *payload = zmsg_last (zmsg);
     zmsg_remove (zmsg, payload);
     zframe_destroy (&payload);
@@ -78,7 +93,7 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_log (PST_LOG_INFO, "bus_request_expired", "service", config->name,
                  "op", pst_msg_op (request), "request_id", pst_msg_id (request), NULL);
         pst_msg_destroy (&request);
-        return 0;
+        return NULL;
     }
     const s_op_t *op = s_find_op (service->ops, pst_msg_op (request));
     //  A peer asking for what its role may not is not answered: it is either
@@ -87,7 +102,7 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         pst_log (PST_LOG_WARN, "bus_caller_refused", "service", config->name,
                  "op", op->def->name, "caller", pst_curve_role_name (role), NULL);
         pst_msg_destroy (&request);
-        return 0;
+        return NULL;
     }
     //  Who the request is for and with which scopes is believed from the gateway,
     //  which verified the access token, and from authn, which passes the
@@ -111,16 +126,11 @@ s_handle (const pst_service_t *service, void *worker, zsock_t *sock, zmsg_t *zms
         if (pst_msg_is_error (reply) && pst_sql_unavailable_seen ())
             pst_msg_fail (reply, PST_ERR_UNAVAILABLE, "The database is unavailable");
     }
-    int sent = pst_bus_send_routed (sock, zmsg, reply) == 0;
-    if (!sent)
-        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,
-                 "op", pst_msg_op (request), NULL);
-    pst_msg_destroy (&reply);
     pst_msg_destroy (&request);
-    return sent;
+    return reply;
 }
 
-//  "mfa-work", "authn-proxy": which service, which role
+//  "mfa-work", "authn-front": which service, which role
 static void
 s_name_thread (const pst_service_config_t *config, const char *role)
 {
@@ -129,116 +139,183 @@ s_name_thread (const pst_service_config_t *config, const char *role)
     pst_actor_name (name);
 }
 
-static void
-s_worker_actor (zsock_t *pipe, void *args)
+//  Under lock. The next request waiting in the frontend, as [routing id][the
+//  sender's role][payload], or NULL when none is. The role is its key's, as
+//  CURVE authenticated it (the metadata does not survive the frame's split).
+//  A sender that is no caller of this service, or a message of another shape,
+//  is dropped here, before it costs a handler.
+static zmsg_t *
+s_take (pst_service_t *self)
 {
-    worker_args_t *wargs = (worker_args_t *) args;
-    const pst_service_config_t *config = &wargs->service->config;
-    s_name_thread (config, "work");
-    void *worker = config->worker_init? config->worker_init (config->args): config->args;
-    zsock_t *sock = zsock_new (ZMQ_DEALER);
-    if ((config->worker_init && !worker) || !sock
-    ||  zsock_connect (sock, "%s", wargs->backend) != 0) {
-        zsock_destroy (&sock);
-        if (worker && config->worker_init && config->worker_destroy)
-            config->worker_destroy (worker);
-        pst_actor_failed (pipe, "worker could not start");
-        return;
-    }
-    zsock_set_linger (sock, 0);
-    pst_actor_ready (pipe, NULL);
-
-    //  A worker is ready for one request at start and after each request: a
-    //  reply says so, and a request dropped unanswered is followed by one empty
-    //  frame (see s_proxy_actor). One message per request, not two, saves the
-    //  proxy a wake-up per request.
-    //  It waits in a receive on its socket alone, not in a poll with its pipe:
-    //  libzmq's zmq_poll costs about ten system calls a wake-up where a
-    //  receive costs four (docs/performance.md). So the proxy tells it to stop
-    //  through the socket: a message of one frame once `stopping` is set; the
-    //  receive's timeout covers a worker the proxy did not see ready.
-    zsock_set_rcvtimeo (sock, PST_WORKER_IDLE_MS);
-    bool ready_owed = true;
-    while (!atomic_load (&wargs->service->stopping)) {
-        if (ready_owed && zmq_send (zsock_resolve (sock), "", 0, 0) != 0)
-            break;
-        ready_owed = false;
-        zmsg_t *zmsg = zmsg_recv (sock);
-        if (!zmsg && (errno == EAGAIN || errno == EINTR))
-            continue;           //  idle, or a signal: look at stopping again
-        if (!zmsg || atomic_load (&wargs->service->stopping)) {
+    zmsg_t *zmsg;
+    while ((zmsg = zmsg_recv_nowait (self->frontend))) {
+        if (zmsg_size (zmsg) != 2) {
+            pst_log (PST_LOG_WARN, "bus_malformed", "service", self->config.name,
+                     "reason", "no route", NULL);
             zmsg_destroy (&zmsg);
-            break;
+            continue;
         }
-        ready_owed = !s_handle (wargs->service, worker, sock, zmsg);
-        zmsg_destroy (&zmsg);
-    }
-    zsock_destroy (&sock);
-    pst_actor_wait_term (pipe);
-    if (config->worker_init && config->worker_destroy)
-        config->worker_destroy (worker);
-}
-
-//  A request from the frontend, to the worker that has waited longest, with
-//  the sender's role: its key's, as CURVE authenticated it (the metadata does
-//  not cross to the worker). A sender that is no caller of this service is
-//  dropped here, before it costs a worker.
-//  False when none was waiting.
-static bool
-s_to_worker (pst_service_t *self, zsock_t *frontend, zsock_t *back, zlist_t *ready)
-{
-    zmsg_t *zmsg = zmsg_recv (frontend);
-    if (!zmsg)
-        return false;
-    if (zmsg_size (zmsg) == 2) {
         //  Without CURVE (the bus's own unit tests) every peer may do anything
         uint8_t role = self->config.curve? (uint8_t) pst_bus_sender_role (zmsg_last (zmsg)): 0xff;
         if (!(role & self->callers)) {
             pst_log (PST_LOG_WARN, "bus_sender_refused", "service", self->config.name,
                      "caller", pst_curve_role_name (role), NULL);
             zmsg_destroy (&zmsg);
+            continue;
         }
-        else {
-            zframe_t *payload = zmsg_last (zmsg);
-            zmsg_remove (zmsg, payload);
-            zmsg_addmem (zmsg, &role, 1);
-            zmsg_append (zmsg, &payload);
-        }
+        zframe_t *payload = zmsg_last (zmsg);
+        zmsg_remove (zmsg, payload);
+        zmsg_addmem (zmsg, &role, 1);
+        zmsg_append (zmsg, &payload);
+        return zmsg;
     }
-    else
-        zmsg_destroy (&zmsg);
-    zframe_t *worker = zmsg? (zframe_t *) zlist_pop (ready): NULL;
-    if (zmsg && worker) {
-        zmsg_prepend (zmsg, &worker);
-        if (zmsg_send (&zmsg, back) != 0)
-            zmsg_destroy (&zmsg);
-    }
-    zframe_destroy (&worker);
-    zmsg_destroy (&zmsg);
-    return true;
+    return NULL;
 }
 
-//  From a worker, which is ready again: a readiness signal alone (one empty
-//  frame: the request it had was dropped, or it has just started), or a reply for the
-//  frontend behind the worker's identity. False when none was waiting.
-static bool
-s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
+//  One more idle worker wakes (or the next to go idle passes its wait)
+static void
+s_wake_one (pst_service_t *self)
 {
-    zmsg_t *zmsg = zmsg_recv (back);
-    if (!zmsg)
-        return false;
-    zframe_t *worker = zmsg_pop (zmsg);
-    if (!worker) {
-        zmsg_destroy (&zmsg);
-        return true;
+    uint64_t one = 1;
+    if (write (self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        pst_log (PST_LOG_ERROR, "bus_wake_failed", "service", self->config.name, NULL);
+}
+
+//  Under lock, once a worker has taken a request: taking it may have consumed
+//  the descriptor's signal of another that waits, which no sleeper would then
+//  see; one is woken for it. One at a time: the one woken passes on in turn
+//  once it has taken its request, so no more workers wake than find one (each
+//  wake-up that finds nothing costs a context switch, and on two cores the
+//  threads that did wake wait longer for theirs)
+static void
+s_pass_on (pst_service_t *self)
+{
+    if (self->waking == 0 && (zsock_events (self->frontend) & ZMQ_POLLIN)) {
+        self->waking++;
+        s_wake_one (self);
     }
-    int signal_only = zmsg_size (zmsg) == 1 && zframe_size (zmsg_first (zmsg)) == 0;
-    if (!signal_only && zmsg_size (zmsg) > 0 && zmsg_send (&zmsg, frontend) != 0)
+}
+
+//  Under lock. The next request, once one comes (waiting for it unlocked in
+//  epoll, as one of the idle workers), or NULL once the service closes.
+static zmsg_t *
+s_next_request (pst_service_t *self, int epoll_fd)
+{
+    zmsg_t *zmsg = NULL;
+    while (!self->closed && !(zmsg = s_take (self))) {
+        pthread_mutex_unlock (&self->lock);
+        struct epoll_event events [2];
+        int count = epoll_wait (epoll_fd, events, 2, -1);
+        bool woken = false;
+        for (int i = 0; i < count; i++)
+            if (events [i].data.fd == self->wake_fd) {
+                uint64_t unit;
+                woken = read (self->wake_fd, &unit, sizeof unit) == sizeof unit;
+                if (!woken && errno != EAGAIN)
+                    pst_log (PST_LOG_ERROR, "bus_wake_failed", "service", self->config.name, NULL);
+            }
+        if (count < 0 && errno != EINTR) {
+            pst_log (PST_LOG_ERROR, "bus_poll_failed", "service", self->config.name,
+                     "reason", strerror (errno), NULL);
+            zclock_sleep (10);      //  not a busy loop, whatever the cause
+        }
+        pthread_mutex_lock (&self->lock);
+        if (woken && self->waking > 0)
+            self->waking--;
+    }
+    if (zmsg) {
+        self->busy++;
+        s_pass_on (self);
+    }
+    return zmsg;
+}
+
+//  The worker's own epoll on the frontend's descriptor and wake_fd, each
+//  exclusive: one sleeper wakes for each signal. -1 on failure.
+static int
+s_worker_epoll (pst_service_t *self)
+{
+    int epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    int fds [2] = { self->frontend_fd, self->wake_fd };
+    for (int i = 0; epoll_fd >= 0 && i < 2; i++) {
+        struct epoll_event event = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fds [i] };
+        if (epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fds [i], &event) != 0) {
+            close (epoll_fd);
+            epoll_fd = -1;
+        }
+    }
+    return epoll_fd;
+}
+
+//  Under lock. The reply goes out behind the request's routing id (dropped if
+//  its caller has gone: a ROUTER drops what it cannot route)
+static void
+s_send_reply (pst_service_t *self, zmsg_t *route, const uint8_t *data, size_t size)
+{
+    void *handle = zsock_resolve (self->frontend);
+    int rc = 0;
+    for (zframe_t *frame = zmsg_first (route); frame && rc == 0; frame = zmsg_next (route))
+        rc = zmq_send (handle, zframe_data (frame), zframe_size (frame),
+                       ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0? -1: 0;
+    if (rc == 0 && zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    if (rc != 0)
+        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", self->config.name, NULL);
+}
+
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    pst_service_t *self = (pst_service_t *) args;
+    const pst_service_config_t *config = &self->config;
+    s_name_thread (config, "work");
+    void *worker = config->worker_init? config->worker_init (config->args): config->args;
+    int epoll_fd = s_worker_epoll (self);
+    if ((config->worker_init && !worker) || epoll_fd < 0) {
+        if (epoll_fd >= 0)
+            close (epoll_fd);
+        if (worker && config->worker_init && config->worker_destroy)
+            config->worker_destroy (worker);
+        pst_actor_failed (pipe, "worker could not start");
+        return;
+    }
+    pst_actor_ready (pipe, NULL);
+
+    pthread_mutex_lock (&self->lock);
+    zmsg_t *zmsg;
+    while ((zmsg = s_next_request (self, epoll_fd))) {
+        pthread_mutex_unlock (&self->lock);
+        pst_msg_t *reply = s_handle (self, worker, zmsg);
+        uint8_t *data = NULL;
+        size_t size = 0;
+        if (reply && pst_msg_encode (reply, &data, &size) != 0)
+            pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name,
+                     "op", pst_msg_op (reply), NULL);
+        pst_msg_destroy (&reply);
+        pthread_mutex_lock (&self->lock);
+        //  The send may consume the signal of a request that came meanwhile:
+        //  this worker, idle now, looks for one first thing (s_next_request)
+        if (data)
+            s_send_reply (self, zmsg, data, size);
+        if (--self->busy == 0)
+            pthread_cond_broadcast (&self->quiet);
         zmsg_destroy (&zmsg);
-    if (zlist_append (ready, worker) != 0)
-        zframe_destroy (&worker);
-    zmsg_destroy (&zmsg);
-    return true;
+        free (data);
+    }
+    pthread_mutex_unlock (&self->lock);
+    close (epoll_fd);
+    pst_actor_wait_term (pipe);
+    if (config->worker_init && config->worker_destroy)
+        config->worker_destroy (worker);
+}
+
+//  Under lock: no more requests are taken, and every idle worker ends
+static void
+s_close (pst_service_t *self)
+{
+    self->closed = true;
+    for (int i = 0; i < self->workers; i++)
+        s_wake_one (self);
 }
 
 //  On $TERM: no new requests; those being handled finish and their replies go
@@ -246,123 +323,69 @@ s_from_worker (zsock_t *back, zsock_t *frontend, zlist_t *ready)
 //  had started. What still waits in the frontend's queue is left: its callers
 //  get their 503 at their deadline, as for a crash.
 static void
-s_drain (zsock_t *back, zsock_t *frontend, zlist_t *ready, int nworkers)
+s_drain (pst_service_t *self)
 {
-    int64_t until = zclock_mono () + PST_SERVICE_DRAIN_MS;
-    zmq_pollitem_t item = { zsock_resolve (back), 0, ZMQ_POLLIN, 0 };
-    while ((int) zlist_size (ready) < nworkers) {
-        int64_t left = until - zclock_mono ();
-        if (left <= 0)
-            break;
-        int rc = zmq_poll (&item, 1, (long) left);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc > 0)
-            s_from_worker (back, frontend, ready);
+    struct timespec until;
+    clock_gettime (CLOCK_MONOTONIC, &until);
+    until.tv_sec += PST_SERVICE_DRAIN_MS / 1000;
+    until.tv_nsec += (long) (PST_SERVICE_DRAIN_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
     }
+    pthread_mutex_lock (&self->lock);
+    s_close (self);
+    while (self->busy > 0
+       &&  pthread_cond_timedwait (&self->quiet, &self->lock, &until) != ETIMEDOUT)
+        ;
     //  The replies just sent must not die with the socket
-    zsock_set_linger (frontend, PST_SERVICE_DRAIN_MS);
-}
-
-//  After the drain: every worker ends, those waiting for a request at once (a
-//  message of one frame wakes each), one still busy when it next looks
-static void
-s_stop_workers (pst_service_t *self, zsock_t *back, zlist_t *ready)
-{
-    atomic_store (&self->stopping, true);
-    for (zframe_t *worker = (zframe_t *) zlist_first (ready); worker;
-         worker = (zframe_t *) zlist_next (ready))
-        if (zmq_send (zsock_resolve (back), zframe_data (worker), zframe_size (worker),
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
-            zmq_send (zsock_resolve (back), "", 0, ZMQ_DONTWAIT);
+    zsock_set_linger (self->frontend, PST_SERVICE_DRAIN_MS);
+    pthread_mutex_unlock (&self->lock);
 }
 
 static void
-s_proxy_actor (zsock_t *pipe, void *args)
+s_front_actor (zsock_t *pipe, void *args)
 {
     pst_service_t *self = (pst_service_t *) args;
     const pst_service_config_t *config = &self->config;
-    s_name_thread (config, "proxy");
-    int nworkers = config->workers > 0? config->workers: 1;
+    s_name_thread (config, "front");
+    int nworkers = self->workers;
     zactor_t **workers = (zactor_t **) calloc ((size_t) nworkers, sizeof *workers);
-    //  inproc names are released asynchronously, so never reuse one
-    static _Atomic unsigned s_instances = 0;
-    char backend [64];
-    snprintf (backend, sizeof backend, "inproc://pst-service-%u", s_instances++);
-    worker_args_t wargs = { self, backend };
-
-    //  Requests go only to idle workers: a DEALER would deal them round-robin,
-    //  so a cheap request (a JWKS, an M2M token) could wait behind an argon2id
-    //  hash or a call to a service that is down while other workers sat idle.
-    //  Until a worker is free they wait in the frontend's queue.
-    zsock_t *frontend = zsock_new (ZMQ_ROUTER);
-    zsock_t *back = zsock_new (ZMQ_ROUTER);
-    zlist_t *ready = zlist_new ();
-    int ok = workers && frontend && back && ready;
+    int ok = workers && self->frontend;
     if (ok) {
-        pst_bus_tune (frontend);
-        zsock_set_linger (back, 0);
-        ok = (!config->curve || pst_curve_server (config->curve, frontend) == 0)
-          && zsock_bind (frontend, "%s", config->endpoint) >= 0
-          && zsock_bind (back, "%s", backend) == 0;
+        pst_bus_tune (self->frontend);
+        ok = (!config->curve || pst_curve_server (config->curve, self->frontend) == 0)
+          && zsock_bind (self->frontend, "%s", config->endpoint) >= 0;
         if (!ok)
             pst_log (PST_LOG_ERROR, "bus_bind_failed", "service", config->name,
                      "endpoint", config->endpoint, NULL);
     }
     for (int i = 0; ok && i < nworkers; i++) {
-        workers [i] = pst_actor_new (s_worker_actor, &wargs, NULL);
+        workers [i] = pst_actor_new (s_worker_actor, self, NULL);
         ok = workers [i] != NULL;
     }
     if (!ok) {
+        pthread_mutex_lock (&self->lock);
+        s_close (self);
+        pthread_mutex_unlock (&self->lock);
         for (int i = 0; workers && i < nworkers; i++)
             zactor_destroy (&workers [i]);
-        zsock_destroy (&back);
-        zsock_destroy (&frontend);
-        zlist_destroy (&ready);
         free (workers);
         pst_actor_failed (pipe, "frontend or workers could not start");
         return;
     }
-    char *endpoint = zsock_last_endpoint (frontend);
+    char *endpoint = zsock_last_endpoint (self->frontend);
     pst_actor_ready (pipe, "s", endpoint? endpoint: config->endpoint);
     pst_log (PST_LOG_INFO, "service_started", "service", config->name,
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
 
-    //  Each socket is read until it is empty, again while a round moved
-    //  anything, then the thread waits (pst_actor_wait says why). The
-    //  frontend is only read, and waited on, while some worker is ready.
-    zsock_set_rcvtimeo (back, 0);
-    zsock_set_rcvtimeo (frontend, 0);
-    zsock_t *sockets [2] = { back, frontend };
-    bool term = pst_actor_term_pending (pipe);
-    while (!term) {
-        bool moved;
-        do {
-            moved = false;
-            while (s_from_worker (back, frontend, ready))
-                moved = true;
-            while (zlist_size (ready) > 0 && s_to_worker (self, frontend, back, ready))
-                moved = true;
-        } while (moved);
-        int woke = pst_actor_wait (pipe, sockets, zlist_size (ready) > 0? 2: 1, -1, -1);
-        if (woke < 0)
-            break;
-        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
-    }
-    if (term) {
-        s_drain (back, frontend, ready, nworkers);
-        s_stop_workers (self, back, ready);
-    }
+    pst_actor_wait_term (pipe);
+    s_drain (self);
+    //  A worker still busy past the drain ends when its handler returns
     for (int i = 0; i < nworkers; i++)
         zactor_destroy (&workers [i]);
     free (workers);
-    zsock_destroy (&back);
-    zsock_destroy (&frontend);
-    zframe_t *worker;
-    while ((worker = (zframe_t *) zlist_pop (ready)))
-        zframe_destroy (&worker);
-    zlist_destroy (&ready);
 }
 
 //  The service's rows of the catalogue, each with its handler; NULL (logged)
@@ -401,6 +424,14 @@ pst_service_new (const pst_service_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->wake_fd = -1;
+    self->workers = config->workers > 0? config->workers: 1;
+    pthread_condattr_t monotonic;
+    pthread_condattr_init (&monotonic);
+    pthread_condattr_setclock (&monotonic, CLOCK_MONOTONIC);
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->quiet, &monotonic);
+    pthread_condattr_destroy (&monotonic);
     self->ops = s_resolve_ops (config);
     for (const s_op_t *op = self->ops; op && op->def; op++)
         self->callers |= op->def->callers;
@@ -411,9 +442,15 @@ pst_service_new (const pst_service_config_t *config)
         self->authenticating = pst_auth_acquire (pst_curve_dir (config->curve)) == 0;
     if (self->ops && (!config->curve || self->authenticating))
         self->claim = pst_endpoint_claim (config->endpoint);
-    if (self->claim)
-        self->proxy = pst_actor_new (s_proxy_actor, self, "s", &self->endpoint);
-    if (!self->proxy || !self->endpoint || !*self->endpoint)
+    if (self->claim) {
+        self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+        self->frontend = zsock_new (ZMQ_ROUTER);
+    }
+    if (self->frontend && self->wake_fd >= 0) {
+        self->frontend_fd = zsock_fd (self->frontend);
+        self->front = pst_actor_new (s_front_actor, self, "s", &self->endpoint);
+    }
+    if (!self->front || !self->endpoint || !*self->endpoint)
         pst_service_destroy (&self);
     return self;
 }
@@ -423,11 +460,16 @@ pst_service_destroy (pst_service_t **self_p)
 {
     if (self_p && *self_p) {
         pst_service_t *self = *self_p;
-        //  The sockets close first: they must not outlive the handler
-        zactor_destroy (&self->proxy);
+        //  The workers end, then the socket closes: it must not outlive the handler
+        zactor_destroy (&self->front);
+        zsock_destroy (&self->frontend);
+        if (self->wake_fd >= 0)
+            close (self->wake_fd);
         pst_endpoint_release (&self->claim);
         if (self->authenticating)
             pst_auth_release ();
+        pthread_cond_destroy (&self->quiet);
+        pthread_mutex_destroy (&self->lock);
         zstr_free (&self->endpoint);
         free (self->ops);
         free (self);

@@ -6,8 +6,12 @@
     others; a request goes only to an idle worker. Requests whose deadline has
     passed are dropped unanswered: the caller has already given up.
 
-    The frontend is read by one proxy thread, which hands each request to the
-    worker that has waited longest and each reply back to the frontend.
+    The workers share the frontend and take requests from it themselves, under
+    a lock: idle workers sleep on its descriptor, and the kernel wakes one of
+    them per signal (EPOLLEXCLUSIVE). So a request crosses no thread between
+    ZeroMQ's I/O thread and its handler, and the reply leaves from the thread
+    that made it. One more thread binds the frontend, starts the workers and
+    drains them on $TERM.
 */
 #ifndef PST_SERVICE_H_INCLUDED
 #define PST_SERVICE_H_INCLUDED

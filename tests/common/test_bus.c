@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <czmq.h>
 #include "pst_bus.h"
 #include "pst_service.h"
@@ -67,6 +68,27 @@ s_broken (void *worker, const pst_msg_t *request, pst_msg_t *reply)
 
 static int s_counter = 0;
 
+//  Meets the other requests of its group: each waits until as many have
+//  arrived as the group holds (up to MEET_WAIT_MS, a fail-safe), then answers
+//  whether they met. Only as many workers as the group holds, all handling at
+//  once, can meet.
+#define MEET_GROUP      4
+#define MEET_WAIT_MS    5000
+static atomic_int s_arrived = 0;
+
+static int
+s_meet (void *worker, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) worker; (void) request;
+    int ticket = atomic_fetch_add (&s_arrived, 1) + 1;
+    int full = ((ticket - 1) / MEET_GROUP + 1) * MEET_GROUP;
+    int64_t until = zclock_mono () + MEET_WAIT_MS;
+    while (atomic_load (&s_arrived) < full && zclock_mono () < until)
+        zclock_sleep (1);
+    json_object_set_new (pst_msg_body (reply), "met", json_boolean (atomic_load (&s_arrived) >= full));
+    return 0;
+}
+
 //  The test service's own catalogue: what it serves and what each op requires
 #define TEST_OP(name, scope, params) \
     { PST_SERVICE_AUTHN, name, PST_CALLER_GATEWAY, PST_API_AUTH, NULL, NULL, PST_AUTH_NONE, \
@@ -74,6 +96,7 @@ static int s_counter = 0;
 static const pst_op_def_t s_catalogue [] = {
     TEST_OP ("test.echo", NULL, ""),
     TEST_OP ("test.slow", NULL, ""),
+    TEST_OP ("test.meet", NULL, ""),
     TEST_OP ("test.secret", "read:secret", ""),
     TEST_OP ("test.count", NULL, ""),
     TEST_OP ("test.needs", NULL, "value:i name"),
@@ -88,6 +111,7 @@ static const pst_op_def_t s_catalogue [] = {
 static const pst_handler_t s_handlers [] = {
     { "test.echo", s_echo },
     { "test.slow", s_slow },
+    { "test.meet", s_meet },
     { "test.secret", s_echo },
     { "test.count", s_counted },
     { "test.needs", s_echo },
@@ -514,6 +538,81 @@ test_idle_worker_takes_request (void **state)
     s_slow_ms = 0;
 }
 
+//  Many callers at once, more requests than workers, handlers of two speeds:
+//  every request is answered once, with its own answer.
+#define LOAD_CALLERS     6
+#define LOAD_REQUESTS    300
+static void
+test_every_request_answered_under_load (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 3);
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    zsock_t *callers [LOAD_CALLERS];
+    for (int i = 0; i < LOAD_CALLERS; i++) {
+        callers [i] = zsock_new_dealer (pst_service_endpoint (service));
+        assert_non_null (callers [i]);
+        zsock_set_rcvtimeo (callers [i], 5000);
+    }
+    zclock_sleep (50);
+    s_slow_ms = 1;
+    for (int n = 0; n < LOAD_REQUESTS; n++)
+        for (int i = 0; i < LOAD_CALLERS; i++) {
+            pst_msg_t *request = pst_msg_new_request (n % 3? "test.echo": "test.slow", 20000);
+            json_object_set_new (pst_msg_body (request), "value", json_integer (n));
+            assert_int_equal (pst_bus_send (callers [i], NULL, request), 0);
+            pst_msg_destroy (&request);
+        }
+    for (int i = 0; i < LOAD_CALLERS; i++) {
+        int answered = 0, echoed = 0;
+        pst_msg_t *answer;
+        while (answered < LOAD_REQUESTS && (answer = pst_bus_recv_dealer (callers [i]))) {
+            assert_false (pst_msg_is_error (answer));
+            answered++;
+            echoed += pst_msg_get_int (answer, "value", -1) >= 0;
+            pst_msg_destroy (&answer);
+        }
+        assert_int_equal (answered, LOAD_REQUESTS);
+        assert_int_equal (echoed, LOAD_REQUESTS - (LOAD_REQUESTS + 2) / 3);
+        zsock_destroy (&callers [i]);
+    }
+    pst_service_destroy (&service);
+    s_slow_ms = 0;
+}
+
+//  Requests that arrive together each find an idle worker, round after round.
+//  The workers take turns at one frontend, and the worker that takes one of
+//  them may consume the socket's signal of the others: unless it wakes another
+//  worker for them, they wait for it to finish, and the group cannot meet.
+static void
+test_burst_finds_every_idle_worker (void **state)
+{
+    (void) state;
+    pst_service_config_t config = s_config ("tcp://127.0.0.1:*", MEET_GROUP);
+    pst_service_t *service = pst_service_new (&config);
+    assert_non_null (service);
+    zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
+    zsock_set_rcvtimeo (raw, MEET_WAIT_MS * 2);
+    zclock_sleep (50);
+    atomic_store (&s_arrived, 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < MEET_GROUP; i++) {
+            pst_msg_t *request = pst_msg_new_request ("test.meet", MEET_WAIT_MS * 2);
+            assert_int_equal (pst_bus_send (raw, NULL, request), 0);
+            pst_msg_destroy (&request);
+        }
+        for (int i = 0; i < MEET_GROUP; i++) {
+            pst_msg_t *answer = pst_bus_recv_dealer (raw);
+            assert_non_null (answer);
+            assert_true (json_is_true (json_object_get (pst_msg_body (answer), "met")));
+            pst_msg_destroy (&answer);
+        }
+    }
+    zsock_destroy (&raw);
+    pst_service_destroy (&service);
+}
+
 //  Stopping a service answers the request it is handling (a planned restart
 //  loses nothing it had started), and the stop waits only for that
 static void
@@ -633,6 +732,8 @@ main (void)
         cmocka_unit_test (test_recv_dealer_nowait),
         cmocka_unit_test (test_workers_run_in_parallel),
         cmocka_unit_test (test_idle_worker_takes_request),
+        cmocka_unit_test (test_every_request_answered_under_load),
+        cmocka_unit_test (test_burst_finds_every_idle_worker),
         cmocka_unit_test (test_stop_drains),
         cmocka_unit_test (test_bind_failure),
         cmocka_unit_test (test_curve_admits_and_authorises),
