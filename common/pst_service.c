@@ -183,14 +183,16 @@ s_wake_one (pst_service_t *self)
 
 //  Under lock, once a worker has taken a request: taking it may have consumed
 //  the descriptor's signal of another that waits, which no sleeper would then
-//  see; one is woken for it. One at a time: the one woken passes on in turn
-//  once it has taken its request, so no more workers wake than find one (each
-//  wake-up that finds nothing costs a context switch, and on two cores the
-//  threads that did wake wait longer for theirs)
+//  see; one is woken for it. A few at a time, each woken one passing on in turn
+//  once it has taken its request: a worker woken for every request seen
+//  waiting often found it taken (a context switch for nothing, and on two
+//  cores the others wait longer to run), and one at a time left requests
+//  waiting while the chain of wake-ups ran (bench/README.md, session 24)
+#define PST_SERVICE_WAKING_MAX  2
 static void
 s_pass_on (pst_service_t *self)
 {
-    if (self->waking == 0 && (zsock_events (self->frontend) & ZMQ_POLLIN)) {
+    if (self->waking < PST_SERVICE_WAKING_MAX && (zsock_events (self->frontend) & ZMQ_POLLIN)) {
         self->waking++;
         s_wake_one (self);
     }
