@@ -19,22 +19,28 @@ pst_bus_tune (zsock_t *sock)
 }
 
 int
+pst_bus_send_encoded (zsock_t *sock, zmsg_t *route, const uint8_t *data, size_t size)
+{
+    void *handle = zsock_resolve (sock);
+    int rc = 0;
+    for (zframe_t *frame = route? zmsg_first (route): NULL; frame && rc == 0;
+         frame = zmsg_next (route))
+        if (zmq_send (handle, zframe_data (frame), zframe_size (frame),
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            rc = -1;
+    if (rc == 0 && zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
+        rc = -1;
+    return rc;
+}
+
+int
 pst_bus_send_routed (zsock_t *sock, zmsg_t *route, const pst_msg_t *msg)
 {
     uint8_t *data = NULL;
     size_t size = 0;
     if (pst_msg_encode (msg, &data, &size) != 0)
         return -1;
-    void *handle = zsock_resolve (sock);
-    int rc = 0;
-    if (route) {
-        for (zframe_t *frame = zmsg_first (route); frame && rc == 0; frame = zmsg_next (route))
-            if (zmq_send (handle, zframe_data (frame), zframe_size (frame),
-                          ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-                rc = -1;
-    }
-    if (rc == 0 && zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
-        rc = -1;
+    int rc = pst_bus_send_encoded (sock, route, data, size);
     free (data);
     return rc;
 }

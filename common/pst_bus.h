@@ -82,6 +82,11 @@ int
 int
     pst_bus_send_routed (zsock_t *sock, zmsg_t *route, const pst_msg_t *msg);
 
+//  The same for a message already encoded (data, size: not taken), so that a
+//  thread sharing sock under a lock encodes before it takes the lock.
+int
+    pst_bus_send_encoded (zsock_t *sock, zmsg_t *route, const uint8_t *data, size_t size);
+
 //  Decodes the last frame of zmsg (not taken); NULL (logged as bus_malformed
 //  with where) when malformed.
 pst_msg_t *

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 //  ---------------------------------------------------------------------------
@@ -53,11 +52,9 @@ struct _pst_service_t {
     int frontend_fd;            //  ZMQ_FD of the frontend: idle workers wait on it
     int wake_fd;                //  eventfd, counting: each unit wakes one idle worker
     pthread_mutex_t lock;       //  guards what follows
-    pthread_cond_t quiet;       //  the drain waits here for busy to reach 0
     zsock_t *frontend;
     int waking;                 //  workers woken by s_pass_on, not yet at the lock
     bool closed;                //  no more requests are taken: workers end
-    int busy;                   //  workers handling a request
 };
 
 static const s_op_t *
@@ -139,46 +136,66 @@ s_name_thread (const pst_service_config_t *config, const char *role)
     pst_actor_name (name);
 }
 
-//  Under lock. The next request waiting in the frontend, as [routing id][the
-//  sender's role][payload], or NULL when none is. The role is its key's, as
-//  CURVE authenticated it (the metadata does not survive the frame's split).
-//  A sender that is no caller of this service, or a message of another shape,
-//  is dropped here, before it costs a handler.
-static zmsg_t *
-s_take (pst_service_t *self)
+//  What s_take dropped, for the log once the lock is released
+typedef struct {
+    const char *event;          //  NULL: nothing was dropped
+    uint8_t role;
+} s_dropped_t;
+
+static void
+s_log_dropped (const pst_service_t *self, const s_dropped_t *dropped)
 {
-    zmsg_t *zmsg;
-    while ((zmsg = zmsg_recv_nowait (self->frontend))) {
-        if (zmsg_size (zmsg) != 2) {
-            pst_log (PST_LOG_WARN, "bus_malformed", "service", self->config.name,
-                     "reason", "no route", NULL);
-            zmsg_destroy (&zmsg);
-            continue;
-        }
-        //  Without CURVE (the bus's own unit tests) every peer may do anything
-        uint8_t role = self->config.curve? (uint8_t) pst_bus_sender_role (zmsg_last (zmsg)): 0xff;
-        if (!(role & self->callers)) {
-            pst_log (PST_LOG_WARN, "bus_sender_refused", "service", self->config.name,
-                     "caller", pst_curve_role_name (role), NULL);
-            zmsg_destroy (&zmsg);
-            continue;
-        }
-        zframe_t *payload = zmsg_last (zmsg);
-        zmsg_remove (zmsg, payload);
-        zmsg_addmem (zmsg, &role, 1);
-        zmsg_append (zmsg, &payload);
-        return zmsg;
-    }
-    return NULL;
+    if (dropped->event && streq (dropped->event, "bus_malformed"))
+        pst_log (PST_LOG_WARN, dropped->event, "service", self->config.name,
+                 "reason", "no route", NULL);
+    else
+    if (dropped->event)
+        pst_log (PST_LOG_WARN, dropped->event, "service", self->config.name,
+                 "caller", pst_curve_role_name (dropped->role), NULL);
 }
 
-//  One more idle worker wakes (or the next to go idle passes its wait)
-static void
+//  Under lock. The next request waiting in the frontend, as [routing id][the
+//  sender's role][payload], or NULL when none is or when one was dropped (said
+//  in *dropped). The role is its key's, as CURVE authenticated it (the
+//  metadata does not survive the frame's split). A sender that is no caller of
+//  this service, or a message of another shape, is dropped here, before it
+//  costs a handler.
+static zmsg_t *
+s_take (pst_service_t *self, s_dropped_t *dropped)
+{
+    zmsg_t *zmsg = zmsg_recv_nowait (self->frontend);
+    if (!zmsg)
+        return NULL;
+    if (zmsg_size (zmsg) != 2) {
+        *dropped = (s_dropped_t) { "bus_malformed", 0 };
+        zmsg_destroy (&zmsg);
+        return NULL;
+    }
+    //  Without CURVE (the bus's own unit tests) every peer may do anything
+    uint8_t role = self->config.curve? (uint8_t) pst_bus_sender_role (zmsg_last (zmsg)): 0xff;
+    if (!(role & self->callers)) {
+        *dropped = (s_dropped_t) { "bus_sender_refused", role };
+        zmsg_destroy (&zmsg);
+        return NULL;
+    }
+    zframe_t *payload = zmsg_last (zmsg);
+    zmsg_remove (zmsg, payload);
+    zmsg_addmem (zmsg, &role, 1);
+    zmsg_append (zmsg, &payload);
+    return zmsg;
+}
+
+//  One more idle worker wakes (or the next to go idle passes its wait).
+//  Whether the unit was written.
+static bool
 s_wake_one (pst_service_t *self)
 {
     uint64_t one = 1;
-    if (write (self->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    if (write (self->wake_fd, &one, sizeof one) == sizeof one)
+        return true;
+    if (errno != EAGAIN)
         pst_log (PST_LOG_ERROR, "bus_wake_failed", "service", self->config.name, NULL);
+    return false;
 }
 
 //  Under lock, once a worker has taken a request: taking it may have consumed
@@ -192,10 +209,11 @@ s_wake_one (pst_service_t *self)
 static void
 s_pass_on (pst_service_t *self)
 {
-    if (self->waking < PST_SERVICE_WAKING_MAX && (zsock_events (self->frontend) & ZMQ_POLLIN)) {
+    //  Only a unit written is counted: one that failed wakes no one, and
+    //  counting it would, twice over, end the passing on for good
+    if (self->waking < PST_SERVICE_WAKING_MAX && (zsock_events (self->frontend) & ZMQ_POLLIN)
+    &&  s_wake_one (self))
         self->waking++;
-        s_wake_one (self);
-    }
 }
 
 //  Under lock. The next request, once one comes (waiting for it unlocked in
@@ -204,8 +222,16 @@ static zmsg_t *
 s_next_request (pst_service_t *self, int epoll_fd)
 {
     zmsg_t *zmsg = NULL;
-    while (!self->closed && !(zmsg = s_take (self))) {
+    s_dropped_t dropped = { NULL, 0 };
+    while (!self->closed && !(zmsg = s_take (self, &dropped))) {
         pthread_mutex_unlock (&self->lock);
+        if (dropped.event) {
+            //  Logged unlocked, and the frontend is looked at again at once
+            s_log_dropped (self, &dropped);
+            dropped.event = NULL;
+            pthread_mutex_lock (&self->lock);
+            continue;
+        }
         struct epoll_event events [2];
         int count = epoll_wait (epoll_fd, events, 2, -1);
         bool woken = false;
@@ -225,10 +251,12 @@ s_next_request (pst_service_t *self, int epoll_fd)
         if (woken && self->waking > 0)
             self->waking--;
     }
-    if (zmsg) {
-        self->busy++;
+    if (zmsg)
         s_pass_on (self);
-    }
+    else
+        //  The close wakes one sleeper, and each that leaves wakes the next: a
+        //  unit per worker written at once could reach one sleeper twice
+        s_wake_one (self);
     return zmsg;
 }
 
@@ -247,22 +275,6 @@ s_worker_epoll (pst_service_t *self)
         }
     }
     return epoll_fd;
-}
-
-//  Under lock. The reply goes out behind the request's routing id (dropped if
-//  its caller has gone: a ROUTER drops what it cannot route)
-static void
-s_send_reply (pst_service_t *self, zmsg_t *route, const uint8_t *data, size_t size)
-{
-    void *handle = zsock_resolve (self->frontend);
-    int rc = 0;
-    for (zframe_t *frame = zmsg_first (route); frame && rc == 0; frame = zmsg_next (route))
-        rc = zmq_send (handle, zframe_data (frame), zframe_size (frame),
-                       ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0? -1: 0;
-    if (rc == 0 && zmq_send (handle, data, size, ZMQ_DONTWAIT) < 0)
-        rc = -1;
-    if (rc != 0)
-        pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", self->config.name, NULL);
 }
 
 static void
@@ -295,12 +307,16 @@ s_worker_actor (zsock_t *pipe, void *args)
                      "op", pst_msg_op (reply), NULL);
         pst_msg_destroy (&reply);
         pthread_mutex_lock (&self->lock);
-        //  The send may consume the signal of a request that came meanwhile:
-        //  this worker, idle now, looks for one first thing (s_next_request)
-        if (data)
-            s_send_reply (self, zmsg, data, size);
-        if (--self->busy == 0)
-            pthread_cond_broadcast (&self->quiet);
+        //  Behind the request's routing id (a ROUTER drops what it cannot
+        //  route: a caller gone). The send may consume the signal of a request
+        //  that came meanwhile: this worker, idle now, looks for one first
+        //  thing (s_next_request)
+        bool sent = !data || pst_bus_send_encoded (self->frontend, zmsg, data, size) == 0;
+        if (!sent) {
+            pthread_mutex_unlock (&self->lock);
+            pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", config->name, NULL);
+            pthread_mutex_lock (&self->lock);
+        }
         zmsg_destroy (&zmsg);
         free (data);
     }
@@ -311,38 +327,27 @@ s_worker_actor (zsock_t *pipe, void *args)
         config->worker_destroy (worker);
 }
 
-//  Under lock: no more requests are taken, and every idle worker ends
+//  No more requests are taken, and every idle worker ends (one woken here,
+//  each wakes the next as it leaves: s_next_request)
 static void
 s_close (pst_service_t *self)
 {
+    pthread_mutex_lock (&self->lock);
     self->closed = true;
-    for (int i = 0; i < self->workers; i++)
-        s_wake_one (self);
+    s_wake_one (self);
+    pthread_mutex_unlock (&self->lock);
 }
 
-//  On $TERM: no new requests; those being handled finish and their replies go
-//  out, for up to PST_SERVICE_DRAIN_MS, so a planned restart answers what it
-//  had started. What still waits in the frontend's queue is left: its callers
-//  get their 503 at their deadline, as for a crash.
+//  Ends the workers: those idle at once, each busy one once its handler has
+//  returned and its reply is sent. Then the replies sent must not die with the
+//  socket: they get PST_SERVICE_DRAIN_MS to leave.
 static void
-s_drain (pst_service_t *self)
+s_stop_workers (pst_service_t *self, zactor_t **workers, int nworkers)
 {
-    struct timespec until;
-    clock_gettime (CLOCK_MONOTONIC, &until);
-    until.tv_sec += PST_SERVICE_DRAIN_MS / 1000;
-    until.tv_nsec += (long) (PST_SERVICE_DRAIN_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock (&self->lock);
     s_close (self);
-    while (self->busy > 0
-       &&  pthread_cond_timedwait (&self->quiet, &self->lock, &until) != ETIMEDOUT)
-        ;
-    //  The replies just sent must not die with the socket
+    for (int i = 0; workers && i < nworkers; i++)
+        zactor_destroy (&workers [i]);
     zsock_set_linger (self->frontend, PST_SERVICE_DRAIN_MS);
-    pthread_mutex_unlock (&self->lock);
 }
 
 static void
@@ -362,31 +367,30 @@ s_front_actor (zsock_t *pipe, void *args)
             pst_log (PST_LOG_ERROR, "bus_bind_failed", "service", config->name,
                      "endpoint", config->endpoint, NULL);
     }
+    //  Read before the workers share the socket
+    char *endpoint = ok? zsock_last_endpoint (self->frontend): NULL;
     for (int i = 0; ok && i < nworkers; i++) {
         workers [i] = pst_actor_new (s_worker_actor, self, NULL);
         ok = workers [i] != NULL;
     }
     if (!ok) {
-        pthread_mutex_lock (&self->lock);
-        s_close (self);
-        pthread_mutex_unlock (&self->lock);
-        for (int i = 0; workers && i < nworkers; i++)
-            zactor_destroy (&workers [i]);
+        s_stop_workers (self, workers, nworkers);
         free (workers);
+        zstr_free (&endpoint);
         pst_actor_failed (pipe, "frontend or workers could not start");
         return;
     }
-    char *endpoint = zsock_last_endpoint (self->frontend);
     pst_actor_ready (pipe, "s", endpoint? endpoint: config->endpoint);
     pst_log (PST_LOG_INFO, "service_started", "service", config->name,
              "endpoint", endpoint? endpoint: config->endpoint, NULL);
     zstr_free (&endpoint);
 
+    //  On $TERM: no new requests; those being handled finish and their replies
+    //  go out, so a planned restart answers what it had started. What still
+    //  waits in the frontend's queue is left: its callers get their 503 at
+    //  their deadline, as for a crash.
     pst_actor_wait_term (pipe);
-    s_drain (self);
-    //  A worker still busy past the drain ends when its handler returns
-    for (int i = 0; i < nworkers; i++)
-        zactor_destroy (&workers [i]);
+    s_stop_workers (self, workers, nworkers);
     free (workers);
 }
 
@@ -428,12 +432,7 @@ pst_service_new (const pst_service_config_t *config)
     self->config = *config;
     self->wake_fd = -1;
     self->workers = config->workers > 0? config->workers: 1;
-    pthread_condattr_t monotonic;
-    pthread_condattr_init (&monotonic);
-    pthread_condattr_setclock (&monotonic, CLOCK_MONOTONIC);
     pthread_mutex_init (&self->lock, NULL);
-    pthread_cond_init (&self->quiet, &monotonic);
-    pthread_condattr_destroy (&monotonic);
     self->ops = s_resolve_ops (config);
     for (const s_op_t *op = self->ops; op && op->def; op++)
         self->callers |= op->def->callers;
@@ -470,7 +469,6 @@ pst_service_destroy (pst_service_t **self_p)
         pst_endpoint_release (&self->claim);
         if (self->authenticating)
             pst_auth_release ();
-        pthread_cond_destroy (&self->quiet);
         pthread_mutex_destroy (&self->lock);
         zstr_free (&self->endpoint);
         free (self->ops);

@@ -68,9 +68,9 @@ typedef struct _pst_service_t pst_service_t;
 //  instance's (pst_endpoint), the bind fails or a worker cannot initialise.
 pst_service_t *
     pst_service_new (const pst_service_config_t *config);
-//  Stops taking requests, lets those being handled finish and their replies
-//  leave (up to PST_SERVICE_DRAIN_MS), then stops the workers and closes the
-//  frontend.
+//  Stops taking requests, lets every request being handled finish (a stop
+//  lasts as long as the slowest handler, which its callers' deadlines bound),
+//  then closes the frontend, giving the replies PST_SERVICE_DRAIN_MS to leave.
 #define PST_SERVICE_DRAIN_MS    2500
 void
     pst_service_destroy (pst_service_t **self_p);
