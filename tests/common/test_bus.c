@@ -424,6 +424,18 @@ test_garbage_dropped (void **state)
     zframe_t *frame = zframe_new (garbage, sizeof garbage);
     zframe_send (&frame, raw, 0);
     zstr_send (raw, "not msgpack at all");
+    //  Frames of another shape, dropped before a handler sees them: a request
+    //  behind them in the same burst is still taken
+    zstr_sendm (raw, "two");
+    zstr_send (raw, "frames");
+    pst_msg_t *behind = pst_msg_new_request ("test.echo", 2000);
+    assert_int_equal (pst_bus_send (raw, NULL, behind), 0);
+    zsock_set_rcvtimeo (raw, 2000);
+    pst_msg_t *answer = pst_bus_recv_dealer (raw);
+    assert_non_null (answer);
+    assert_string_equal (pst_msg_id (answer), pst_msg_id (behind));
+    pst_msg_destroy (&answer);
+    pst_msg_destroy (&behind);
 
     pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
     zclock_sleep (50);
@@ -596,10 +608,9 @@ test_every_request_answered_under_load (void **state)
 
 //  Requests that arrive together each find an idle worker, round after round.
 //  The workers take turns at one frontend, and the worker that takes one of
-//  them may consume the socket's signal of the others: unless it wakes another
-//  worker for them, they wait for it to finish, and the group cannot meet.
-//  Groups of 4 and of 8: a burst larger than PST_SERVICE_WAKING_MAX + 1 needs
-//  wake-ups passed on in a chain, not only at once.
+//  them may consume the socket's signal of the others: unless it wakes other
+//  workers for them, they wait for it to finish, and the group cannot meet.
+//  Groups of 4 and of 8 on as many workers, so that every worker is needed.
 static void
 test_burst_finds_every_idle_worker (void **state)
 {
@@ -726,6 +737,22 @@ test_curve_admits_and_authorises (void **state)
     assert_null (s_curve_call (endpoint, test_keys_curve ("gateway"), "test.from_mailer", NULL));
     //  A key in the directory whose name says no role is not admitted
     assert_null (s_curve_call (endpoint, test_keys_curve ("intruder"), "test.echo", NULL));
+    //  A role no row names (authn) is dropped as it is taken, each of a burst
+    zsock_t *other = zsock_new (ZMQ_DEALER);
+    assert_non_null (other);
+    pst_bus_tune (other);
+    assert_int_equal (pst_curve_client (test_keys_curve ("authn"), other, "authn"), 0);
+    assert_int_equal (zsock_connect (other, "%s", endpoint), 0);
+    zclock_sleep (100);
+    for (int i = 0; i < 5; i++) {
+        pst_msg_t *request = pst_msg_new_request ("test.echo", 1500);
+        assert_int_equal (pst_bus_send (other, NULL, request), 0);
+        pst_msg_destroy (&request);
+    }
+    zpoller_t *poller = zpoller_new (other, NULL);
+    assert_null (zpoller_wait (poller, 300));
+    zpoller_destroy (&poller);
+    zsock_destroy (&other);
     //  No CURVE at all
     assert_null (s_curve_call (endpoint, NULL, "test.echo", NULL));
     //  The server still serves
