@@ -53,7 +53,7 @@ struct _pst_service_t {
     int wake_fd;                //  eventfd, counting: each unit wakes one idle worker
     pthread_mutex_t lock;       //  guards what follows
     zsock_t *frontend;
-    int waking;                 //  workers woken by s_pass_on, not yet at the lock
+    int waking;                 //  wake-ups s_pass_on counted, not yet read by a sleeper
     bool closed;                //  no more requests are taken: workers end
 };
 
@@ -205,22 +205,41 @@ s_wake_one (pst_service_t *self)
 //  waiting often found it taken (a context switch for nothing, and on two
 //  cores the others wait longer to run), and one at a time left requests
 //  waiting while the chain of wake-ups ran (bench/README.md, session 24)
+//  Whether one is to be woken, counted in waking now; the unit is written
+//  once the lock is released (s_pass_on_unlocked): a sleeper woken under the
+//  lock may preempt its holder, and every worker would wait for the holder.
 #define PST_SERVICE_WAKING_MAX  2
-static void
+static bool
 s_pass_on (pst_service_t *self)
 {
-    //  Only a unit written is counted: one that failed wakes no one, and
-    //  counting it would, twice over, end the passing on for good
-    if (self->waking < PST_SERVICE_WAKING_MAX && (zsock_events (self->frontend) & ZMQ_POLLIN)
-    &&  s_wake_one (self))
+    if (self->waking < PST_SERVICE_WAKING_MAX && (zsock_events (self->frontend) & ZMQ_POLLIN)) {
         self->waking++;
+        return true;
+    }
+    return false;
+}
+
+//  Not under lock: writes the unit s_pass_on counted. One that failed wakes
+//  no one and is taken out of the count, or two such would end the passing
+//  on for good
+static void
+s_pass_on_unlocked (pst_service_t *self, bool wake)
+{
+    if (wake && !s_wake_one (self)) {
+        pthread_mutex_lock (&self->lock);
+        if (self->waking > 0)
+            self->waking--;
+        pthread_mutex_unlock (&self->lock);
+    }
 }
 
 //  Under lock. The next request, once one comes (waiting for it unlocked in
 //  epoll, as one of the idle workers), or NULL once the service closes.
+//  *wake: whether the caller is to wake one more, unlocked (s_pass_on).
 static zmsg_t *
-s_next_request (pst_service_t *self, int epoll_fd)
+s_next_request (pst_service_t *self, int epoll_fd, bool *wake)
 {
+    *wake = false;
     zmsg_t *zmsg = NULL;
     s_dropped_t dropped = { NULL, 0 };
     while (!self->closed && !(zmsg = s_take (self, &dropped))) {
@@ -252,7 +271,7 @@ s_next_request (pst_service_t *self, int epoll_fd)
             self->waking--;
     }
     if (zmsg)
-        s_pass_on (self);
+        *wake = s_pass_on (self);
     else
         //  The close wakes one sleeper, and each that leaves wakes the next: a
         //  unit per worker written at once could reach one sleeper twice
@@ -297,8 +316,10 @@ s_worker_actor (zsock_t *pipe, void *args)
 
     pthread_mutex_lock (&self->lock);
     zmsg_t *zmsg;
-    while ((zmsg = s_next_request (self, epoll_fd))) {
+    bool wake;
+    while ((zmsg = s_next_request (self, epoll_fd, &wake))) {
         pthread_mutex_unlock (&self->lock);
+        s_pass_on_unlocked (self, wake);
         pst_msg_t *reply = s_handle (self, worker, zmsg);
         uint8_t *data = NULL;
         size_t size = 0;
