@@ -204,10 +204,12 @@ s_wake_one (pst_service_t *self)
 //  once it has taken its request: a worker woken for every request seen
 //  waiting often found it taken (a context switch for nothing, and on two
 //  cores the others wait longer to run), and one at a time left requests
-//  waiting while the chain of wake-ups ran (bench/README.md, session 24)
-//  Whether one is to be woken, counted in waking now; the unit is written
+//  waiting while the chain of wake-ups ran (bench/README.md, session 24).
+//
+//  Whether one is to be woken, counted in waking now. The unit is written
 //  once the lock is released (s_pass_on_unlocked): a sleeper woken under the
 //  lock may preempt its holder, and every worker would wait for the holder.
+//  (The close's units are written under it: a stop is not worth the care.)
 #define PST_SERVICE_WAKING_MAX  2
 static bool
 s_pass_on (pst_service_t *self)

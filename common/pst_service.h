@@ -69,8 +69,9 @@ typedef struct _pst_service_t pst_service_t;
 pst_service_t *
     pst_service_new (const pst_service_config_t *config);
 //  Stops taking requests, lets every request being handled finish (a stop
-//  lasts as long as the slowest handler, which its callers' deadlines bound),
-//  then closes the frontend, giving the replies PST_SERVICE_DRAIN_MS to leave.
+//  lasts as long as the slowest handler: handlers keep to their request's
+//  deadline, nothing interrupts them), then closes the frontend, giving the
+//  replies PST_SERVICE_DRAIN_MS to leave.
 #define PST_SERVICE_DRAIN_MS    2500
 void
     pst_service_destroy (pst_service_t **self_p);
