@@ -11,49 +11,10 @@
 #include "pst_sql.h"
 #include "pst_error.h"
 #include "test_keys.h"
-#include "pst_log.h"
-#include <fcntl.h>
+#include "test_log_capture.h"
 #include <unistd.h>
 
 static int s_slow_ms = 0;
-
-//  What pst_log writes between s_log_capture and s_log_captured, to tell a
-//  message dropped at the socket from one dropped later by the handler's checks
-static int s_log_pipe [2] = { -1, -1 };
-
-static void
-s_log_capture (void)
-{
-    assert_int_equal (pipe (s_log_pipe), 0);
-    fcntl (s_log_pipe [0], F_SETFL, O_NONBLOCK);
-    pst_log_set_fd (s_log_pipe [1]);
-}
-
-//  The text captured; the caller frees it
-static char *
-s_log_captured (void)
-{
-    pst_log_set_fd (STDERR_FILENO);
-    size_t size = 0, max = 65536;
-    char *text = (char *) malloc (max + 1);
-    assert_non_null (text);
-    ssize_t rc;
-    while (size < max && (rc = read (s_log_pipe [0], text + size, max - size)) > 0)
-        size += (size_t) rc;
-    text [size] = '\0';
-    close (s_log_pipe [0]);
-    close (s_log_pipe [1]);
-    return text;
-}
-
-static int
-s_occurrences (const char *text, const char *needle)
-{
-    int count = 0;
-    for (const char *at = strstr (text, needle); at; at = strstr (at + 1, needle))
-        count++;
-    return count;
-}
 
 static int
 s_echo (void *worker, const pst_msg_t *request, pst_msg_t *reply)
@@ -461,7 +422,7 @@ test_garbage_dropped (void **state)
     pst_service_config_t config = s_config ("tcp://127.0.0.1:*", 1);
     pst_service_t *service = pst_service_new (&config);
     zsock_t *raw = zsock_new_dealer (pst_service_endpoint (service));
-    s_log_capture ();
+    test_log_capture ();
     const uint8_t garbage [] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x01 };
     zframe_t *frame = zframe_new (garbage, sizeof garbage);
     zframe_send (&frame, raw, 0);
@@ -478,9 +439,9 @@ test_garbage_dropped (void **state)
     assert_string_equal (pst_msg_id (answer), pst_msg_id (behind));
     pst_msg_destroy (&answer);
     pst_msg_destroy (&behind);
-    char *log = s_log_captured ();
-    assert_int_equal (s_occurrences (log, "\"reason\":\"no route\""), 1);
-    assert_int_equal (s_occurrences (log, "\"event\":\"bus_malformed\",\"where\":\"test\""), 2);
+    char *log = test_log_captured (STDERR_FILENO);
+    assert_int_equal (test_log_count (log, "\"reason\":\"no route\""), 1);
+    assert_int_equal (test_log_count (log, "\"event\":\"bus_malformed\",\"where\":\"test\""), 2);
     free (log);
 
     pst_client_t *client = pst_client_new (pst_service_endpoint (service), NULL, NULL);
@@ -785,7 +746,7 @@ test_curve_admits_and_authorises (void **state)
     assert_null (s_curve_call (endpoint, test_keys_curve ("intruder"), "test.echo", NULL));
     //  A role no row names (authn) is dropped as it is taken, each of a burst,
     //  before the checks of an op's row (bus_caller_refused) could drop it
-    s_log_capture ();
+    test_log_capture ();
     zsock_t *other = zsock_new (ZMQ_DEALER);
     assert_non_null (other);
     pst_bus_tune (other);
@@ -807,9 +768,9 @@ test_curve_admits_and_authorises (void **state)
     reply = s_curve_call (endpoint, test_keys_curve ("gateway"), "test.echo", NULL);
     assert_non_null (reply);
     pst_msg_destroy (&reply);
-    char *log = s_log_captured ();
-    assert_int_equal (s_occurrences (log, "\"event\":\"bus_sender_refused\""), 5);
-    assert_int_equal (s_occurrences (log, "\"event\":\"bus_caller_refused\""), 0);
+    char *log = test_log_captured (STDERR_FILENO);
+    assert_int_equal (test_log_count (log, "\"event\":\"bus_sender_refused\""), 5);
+    assert_int_equal (test_log_count (log, "\"event\":\"bus_caller_refused\""), 0);
     free (log);
     pst_service_destroy (&service);
 }

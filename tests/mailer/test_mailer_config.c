@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "mailer_config.h"
 #include "pst_log.h"
+#include "test_log_capture.h"
 
 static const char *s_vars [] = {
     "POSTERN_MFA_JOBS_ENDPOINT", "POSTERN_MAILER_OUTBOX", "POSTERN_SMTP_HOST",
@@ -22,36 +23,6 @@ static const char *s_vars [] = {
 };
 
 static int s_null_fd = -1;              //  where log lines go when nobody reads them
-static char s_log_path [] = "/tmp/postern-mailer-config-log-XXXXXX";
-static int s_log_fd = -1;
-
-//  Log lines written from now on are kept, for s_log_take.
-static void
-s_log_capture (void)
-{
-    strcpy (s_log_path, "/tmp/postern-mailer-config-log-XXXXXX");
-    s_log_fd = mkstemp (s_log_path);
-    assert_true (s_log_fd >= 0);
-    pst_log_set_fd (s_log_fd);
-}
-
-//  Everything logged since s_log_capture (caller frees); logging goes back to
-//  /dev/null.
-static char *
-s_log_take (void)
-{
-    pst_log_set_fd (s_null_fd);
-    assert_true (s_log_fd >= 0);
-    off_t size = lseek (s_log_fd, 0, SEEK_END);
-    assert_true (size >= 0);
-    char *text = calloc (1, (size_t) size + 1);
-    assert_non_null (text);
-    assert_int_equal (pread (s_log_fd, text, (size_t) size, 0), size);
-    close (s_log_fd);
-    unlink (s_log_path);
-    s_log_fd = -1;
-    return text;
-}
 
 static int
 s_clear_env (void **state)
@@ -217,9 +188,9 @@ test_starttls_unknown_refused (void **state)
     for (int i = 0; values [i]; i++) {
         setenv ("POSTERN_MAILER_OUTBOX", "/tmp/x.db", 1);
         setenv ("POSTERN_SMTP_STARTTLS", values [i], 1);
-        s_log_capture ();
+        test_log_capture ();
         mailer_config_t *config = mailer_config_from_env ();
-        char *log = s_log_take ();
+        char *log = test_log_captured (s_null_fd);
         if (config)
             fail_msg ("POSTERN_SMTP_STARTTLS=%s was accepted", values [i]);
         assert_non_null (strstr (log, "\"config_invalid\""));
@@ -274,9 +245,9 @@ test_plaintext_auth_decision (void **state)
             setenv ("POSTERN_SMTP_ALLOW_PLAINTEXT_AUTH", cases [i].allow, 1);
         mailer_config_t *config = mailer_config_from_env ();
         assert_non_null (config);
-        s_log_capture ();
+        test_log_capture ();
         int rc = mailer_config_check (config);
-        char *log = s_log_take ();
+        char *log = test_log_captured (s_null_fd);
         if (rc != cases [i].expected)
             fail_msg ("case %zu: got %d, expected %d", i, rc, cases [i].expected);
         if (rc != 0) {
