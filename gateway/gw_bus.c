@@ -9,10 +9,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-typedef enum { JOB_REQUEST, JOB_KEYS, JOB_KEYS_RENEW, JOB_REVOCATIONS } job_kind_t;
+//  How long a closing bus keeps running its daemons for the last answers to leave
+#define DRAIN_MS        1000
+
+typedef enum {
+    JOB_REQUEST, JOB_KEYS, JOB_KEYS_RENEW, JOB_REVOCATIONS,
+    JOB_SERVE, JOB_UNLISTEN     //  a daemon to run, a daemon to stop listening
+} job_kind_t;
 
 typedef struct {
     job_kind_t kind;
@@ -21,7 +28,15 @@ typedef struct {
     gw_bus_done_fn *done;
     void *arg;
     int64_t expires_at;         //  monotonic ms
+    struct MHD_Daemon *daemon;  //  JOB_SERVE, JOB_UNLISTEN
+    atomic_int *requests;       //  JOB_SERVE
 } job_t;
+
+//  A daemon the loop runs
+typedef struct {
+    struct MHD_Daemon *daemon;
+    atomic_int *requests;       //  its requests in flight
+} served_t;
 
 struct _gw_bus_t {
     char *endpoints [GW_SERVICE_COUNT];
@@ -33,17 +48,23 @@ struct _gw_bus_t {
     gw_cors_t *cors;
     zactor_t *actor;
     int wakeup;                 //  eventfd: the queue has jobs
+    int poll_fd;                //  epoll of the wakeup and each served daemon's epoll
+    pthread_t loop_thread;      //  set before the loop reports ready
+    struct _bus_state_t *state; //  the loop's, touched only in the loop's thread
     pthread_mutex_t mutex;
     zlistx_t *queue;            //  job_t *, guarded by mutex
-    int closed;                 //  guarded by mutex
+    int closed;                 //  guarded by mutex; the loop has ended
 };
 
-//  State of the bus thread alone
-typedef struct {
+//  State of the loop's thread alone
+typedef struct _bus_state_t {
     gw_bus_t *bus;
     pst_client_t *clients [GW_SERVICE_COUNT];
     zhashx_t *pending;          //  request id -> job_t *
     gw_fetch_t *fetch;          //  what is kept fetched from authn
+    served_t served [GW_BUS_DAEMONS_MAX];
+    int served_count;
+    bool closing;               //  $TERM came: submissions are refused
 } bus_state_t;
 
 static void
@@ -65,10 +86,19 @@ s_job_finish (job_t **job_p, pst_msg_t *reply)
     s_job_destroy (job_p);
 }
 
+static void s_unlisten (struct MHD_Daemon *daemon);
+
 static void
 s_job_fail (job_t **job_p, const char *format)
 {
     job_t *job = *job_p;
+    if (job->kind == JOB_SERVE || job->kind == JOB_UNLISTEN) {
+        //  Only once the loop has ended: nothing runs the daemon any more
+        if (job->kind == JOB_UNLISTEN)
+            s_unlisten (job->daemon);
+        s_job_destroy (job_p);
+        return;
+    }
     if (job->kind != JOB_REQUEST) {
         s_job_finish (job_p, NULL);
         return;
@@ -81,6 +111,61 @@ s_job_fail (job_t **job_p, const char *format)
 
 static const char *s_not_connected = "Service %s is not available";
 static const char *s_timed_out = "Service %s did not answer in time";
+
+//  ---------------------------------------------------------------------------
+//  Daemons
+
+static void
+s_unlisten (struct MHD_Daemon *daemon)
+{
+    MHD_socket listener = MHD_quiesce_daemon (daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close (listener);
+}
+
+static void
+s_serve (bus_state_t *state, job_t *job)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info (job->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event event = { .events = EPOLLIN };
+    if (state->served_count == GW_BUS_DAEMONS_MAX || !info
+    ||  epoll_ctl (state->bus->poll_fd, EPOLL_CTL_ADD, info->epoll_fd, &event) != 0)
+        pst_log (PST_LOG_ERROR, "bus_serve_failed", "reason", strerror (errno), NULL);
+    else
+        state->served [state->served_count++] = (served_t) { job->daemon, job->requests };
+}
+
+//  Runs every daemon's ready work: accepts, reads, the access handler (which
+//  submits here without a hand-over), resumed connections, sends, timeouts.
+static void
+s_run_daemons (bus_state_t *state)
+{
+    for (int index = 0; index < state->served_count; index++)
+        MHD_run (state->served [index].daemon);
+}
+
+//  The wait may not outlast a daemon's next timeout (0: it has work pending)
+static int64_t
+s_daemons_timeout (bus_state_t *state, int64_t timeout)
+{
+    for (int index = 0; index < state->served_count; index++) {
+        MHD_UNSIGNED_LONG_LONG next;
+        if (MHD_get_timeout (state->served [index].daemon, &next) == MHD_YES
+        &&  (int64_t) next < timeout)
+            timeout = (int64_t) next;
+    }
+    return timeout;
+}
+
+static int
+s_requests (bus_state_t *state)
+{
+    int requests = 0;
+    for (int index = 0; index < state->served_count; index++)
+        requests += atomic_load (state->served [index].requests);
+    return requests;
+}
 
 //  ---------------------------------------------------------------------------
 //  Requests
@@ -96,6 +181,18 @@ s_fetch_heard (void *arg)
 static void
 s_dispatch (bus_state_t *state, job_t *job)
 {
+    if (job->kind == JOB_SERVE || job->kind == JOB_UNLISTEN) {
+        if (job->kind == JOB_SERVE)
+            s_serve (state, job);
+        else
+            s_unlisten (job->daemon);
+        s_job_destroy (&job);
+        return;
+    }
+    if (state->closing) {
+        s_job_fail (&job, s_not_connected);
+        return;
+    }
     if (job->kind != JOB_REQUEST) {
         gw_fetch_wait_t what = job->kind == JOB_KEYS? GW_FETCH_KEYS
                              : job->kind == JOB_KEYS_RENEW? GW_FETCH_KEYS_RENEW
@@ -173,6 +270,20 @@ s_receive (bus_state_t *state, gw_service_t service)
     return moved;
 }
 
+//  Everything ready is done before the loop sleeps: the replies in (each
+//  resumes its connection), the daemons run (the answers out, the requests
+//  that came submitted), and the sockets read again until empty, since a
+//  send may have taken the other socket's commands (pst_actor_wait's rule).
+static void
+s_settle (bus_state_t *state)
+{
+    s_receive (state, GW_SERVICE_AUTHN);
+    s_receive (state, GW_SERVICE_MFA);
+    s_run_daemons (state);
+    while (s_receive (state, GW_SERVICE_AUTHN) | s_receive (state, GW_SERVICE_MFA))
+        s_run_daemons (state);
+}
+
 //  Fails what has passed its deadline; returns ms until the next deadline.
 static int64_t
 s_expire (bus_state_t *state)
@@ -202,17 +313,15 @@ s_expire (bus_state_t *state)
     return next > 0? next: 0;
 }
 
-//  Everything still waiting gets its answer before the thread ends.
+//  At $TERM: every request waiting gets its 503 (its connection resumes), and
+//  the daemons run until those answers, and any the services gave, have left
+//  or DRAIN_MS has passed; later submissions are refused.
 static void
-s_fail_all (bus_state_t *state)
+s_drain (bus_state_t *state)
 {
-    pthread_mutex_lock (&state->bus->mutex);
-    state->bus->closed = 1;
-    pthread_mutex_unlock (&state->bus->mutex);
-    job_t *job;
-    while ((job = (job_t *) zlistx_detach (state->bus->queue, NULL)))
-        s_job_fail (&job, s_not_connected);
+    state->closing = true;
     zlistx_t *pending = zlistx_new ();
+    job_t *job;
     for (job = (job_t *) zhashx_first (state->pending); job && pending;
          job = (job_t *) zhashx_next (state->pending))
         zlistx_add_end (pending, job);
@@ -221,6 +330,33 @@ s_fail_all (bus_state_t *state)
         s_job_fail (&job, s_not_connected);
     zlistx_destroy (&pending);
     gw_fetch_destroy (&state->fetch);
+
+    int64_t until = zclock_mono () + DRAIN_MS;
+    while (true) {
+        s_take_queue (state);
+        s_run_daemons (state);
+        int64_t left = until - zclock_mono ();
+        if (s_requests (state) == 0 || left <= 0)
+            break;
+        struct epoll_event event;
+        int timeout = (int) s_daemons_timeout (state, left < 10? left: 10);
+        if (epoll_wait (state->bus->poll_fd, &event, 1, timeout) < 0 && errno != EINTR)
+            break;
+    }
+}
+
+//  The loop has ended: what is queued now is failed here, and anything queued
+//  later by the caller itself (gw_bus_submit refuses, gw_bus_unlisten quiesces
+//  at once).
+static void
+s_close (bus_state_t *state)
+{
+    pthread_mutex_lock (&state->bus->mutex);
+    state->bus->closed = 1;
+    pthread_mutex_unlock (&state->bus->mutex);
+    job_t *job;
+    while ((job = (job_t *) zlistx_detach (state->bus->queue, NULL)))
+        s_job_fail (&job, s_not_connected);
 }
 
 static void
@@ -230,12 +366,13 @@ s_state_destroy (bus_state_t *state)
         pst_client_destroy (&state->clients [service]);
     zhashx_destroy (&state->pending);
     gw_fetch_destroy (&state->fetch);
+    state->bus->state = NULL;
 }
 
 static void
 s_bus_actor (zsock_t *pipe, void *args)
 {
-    pst_actor_name ("gw-bus");
+    pst_actor_name ("gw-loop");
     gw_bus_t *bus = (gw_bus_t *) args;
     bus_state_t state = { .bus = bus };
     int ok = 1;
@@ -252,39 +389,39 @@ s_bus_actor (zsock_t *pipe, void *args)
     ok = ok && state.pending && state.fetch;
     if (!ok) {
         pst_actor_failed (pipe, "bus clients could not start");
-        s_fail_all (&state);
+        s_close (&state);
         s_state_destroy (&state);
         return;
     }
+    bus->loop_thread = pthread_self ();
+    bus->state = &state;
     pst_actor_ready (pipe, NULL);
     gw_fetch_start (state.fetch);
 
-    //  Both sockets are read until empty, again while a round read anything,
-    //  then the thread waits on them and on the queue's wakeup (pst_actor_wait)
+    //  The sockets are read until empty before each wait (s_settle), then the
+    //  thread waits on them, and on poll_fd: the queue's wakeup and the daemons
     zsock_t *sockets [2] = {
         pst_client_sock (state.clients [GW_SERVICE_AUTHN]),
         pst_client_sock (state.clients [GW_SERVICE_MFA]) };
     bool term = pst_actor_term_pending (pipe);
     while (!term) {
         int64_t timeout = s_expire (&state);
-        bool moved;
-        do {
-            moved = s_receive (&state, GW_SERVICE_AUTHN);
-            moved = s_receive (&state, GW_SERVICE_MFA) || moved;
-        } while (moved);
-        int woke = pst_actor_wait (pipe, sockets, 2, bus->wakeup, (int) timeout);
+        s_settle (&state);
+        timeout = s_daemons_timeout (&state, timeout);
+        int woke = pst_actor_wait (pipe, sockets, 2, bus->poll_fd, (int) timeout);
         if (woke < 0)
             break;
         term = (woke & PST_ACTOR_WOKE_TERM) != 0;
         if (!term && (woke & PST_ACTOR_WOKE_FD))
             s_take_queue (&state);
     }
-    s_fail_all (&state);
+    s_drain (&state);
+    s_close (&state);
     s_state_destroy (&state);
 }
 
 //  ---------------------------------------------------------------------------
-//  Public side, called from HTTP threads
+//  Public side: the loop's own thread (the daemons' callbacks) and gw_server's
 
 gw_bus_t *
 gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations,
@@ -302,10 +439,13 @@ gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revoca
     self->revocations = revocations;
     self->cors = cors;
     self->wakeup = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->poll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    struct epoll_event event = { .events = EPOLLIN };
+    int polled = self->wakeup >= 0 && self->poll_fd >= 0
+              && epoll_ctl (self->poll_fd, EPOLL_CTL_ADD, self->wakeup, &event) == 0;
     self->queue = zlistx_new ();
     pthread_mutex_init (&self->mutex, NULL);
-    if (self->endpoints [0] && self->endpoints [1] && self->curve && self->wakeup >= 0
-    &&  self->queue)
+    if (self->endpoints [0] && self->endpoints [1] && self->curve && polled && self->queue)
         self->actor = pst_actor_new (s_bus_actor, self, NULL);
     if (!self->actor) {
         pst_log (PST_LOG_ERROR, "bus_start_failed", NULL);
@@ -336,6 +476,8 @@ gw_bus_destroy (gw_bus_t **self_p)
         pthread_mutex_destroy (&self->mutex);
         if (self->wakeup >= 0)
             close (self->wakeup);
+        if (self->poll_fd >= 0)
+            close (self->poll_fd);
         for (int service = 0; service < GW_SERVICE_COUNT; service++)
             free (self->endpoints [service]);
         pst_curve_destroy (&self->curve);
@@ -344,9 +486,16 @@ gw_bus_destroy (gw_bus_t **self_p)
     }
 }
 
+//  The loop's own thread hands a job over at once, with no queue and no
+//  wakeup: that is every request, since the loop runs the daemons. (Only that
+//  thread reads state; loop_thread is set before the loop reports ready.)
 static int
 s_enqueue (gw_bus_t *self, job_t *job)
 {
+    if (pthread_equal (pthread_self (), self->loop_thread) && self->state) {
+        s_dispatch (self->state, job);
+        return 0;
+    }
     pthread_mutex_lock (&self->mutex);
     int rc = self->closed? -1: 0;
     if (rc == 0 && !zlistx_add_end (self->queue, job))
@@ -367,7 +516,7 @@ gw_bus_submit (gw_bus_t *self, gw_service_t service, pst_msg_t **request_p,
         pst_msg_destroy (request_p);
         return -1;
     }
-    *job = (job_t) { JOB_REQUEST, service, *request_p, done, arg, 0 };
+    *job = (job_t) { JOB_REQUEST, service, *request_p, done, arg, 0, NULL, NULL };
     *request_p = NULL;
     if (s_enqueue (self, job) != 0) {
         s_job_destroy (&job);
@@ -382,7 +531,7 @@ s_wait (gw_bus_t *self, job_kind_t kind, gw_bus_done_fn *done, void *arg)
     job_t *job = (job_t *) calloc (1, sizeof *job);
     if (!job)
         return -1;
-    *job = (job_t) { kind, GW_SERVICE_AUTHN, NULL, done, arg, 0 };
+    *job = (job_t) { kind, GW_SERVICE_AUTHN, NULL, done, arg, 0, NULL, NULL };
     if (s_enqueue (self, job) != 0) {
         s_job_destroy (&job);
         return -1;
@@ -406,4 +555,34 @@ int
 gw_bus_wait_revocations (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
 {
     return s_wait (self, JOB_REVOCATIONS, done, arg);
+}
+
+int
+gw_bus_serve (gw_bus_t *self, struct MHD_Daemon *daemon, atomic_int *requests)
+{
+    job_t *job = (job_t *) calloc (1, sizeof *job);
+    if (!job)
+        return -1;
+    *job = (job_t) { JOB_SERVE, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, requests };
+    if (s_enqueue (self, job) != 0) {
+        free (job);
+        return -1;
+    }
+    return 0;
+}
+
+void
+gw_bus_unlisten (gw_bus_t *self, struct MHD_Daemon *daemon)
+{
+    job_t *job = (job_t *) calloc (1, sizeof *job);
+    if (!job) {
+        pst_log (PST_LOG_WARN, "bus_unlisten_failed", "reason", "out of memory", NULL);
+        return;
+    }
+    *job = (job_t) { JOB_UNLISTEN, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, NULL };
+    //  Once the loop has ended nothing runs the daemon, so this thread may
+    if (s_enqueue (self, job) != 0) {
+        free (job);
+        s_unlisten (daemon);
+    }
 }

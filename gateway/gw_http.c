@@ -151,8 +151,8 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
         return NULL;
     }
 
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
-                       | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    //  No thread of its own: gw_bus's loop runs it, beside the bus sockets
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (tls)
         flags |= MHD_USE_TLS;
     struct sockaddr_storage address;
@@ -191,6 +191,12 @@ gw_http_new (const gw_config_t *config, int port, gw_tls_t *tls, gw_bus_t *bus, 
         return NULL;
     }
     self->port = info->port;
+    if (gw_bus_serve (bus, self->daemon, &self->requests) != 0) {
+        pst_log (PST_LOG_ERROR, "http_start_failed", "address", config->bind_address,
+                 "reason", "the gateway's loop has ended", NULL);
+        gw_http_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -198,9 +204,8 @@ void
 gw_http_quiesce (gw_http_t *self)
 {
     atomic_store (&self->shared.stopping, 1);
-    MHD_socket listener = self->daemon? MHD_quiesce_daemon (self->daemon): MHD_INVALID_SOCKET;
-    if (listener != MHD_INVALID_SOCKET)
-        close (listener);
+    if (self->daemon)
+        gw_bus_unlisten (self->shared.bus, self->daemon);
 }
 
 int

@@ -10,11 +10,15 @@
     each request's headers and body must arrive within request_deadline_s
     (gw_deadline) however steadily they trickle.
 
+    The daemon has no thread of its own: gw_bus's loop runs it (gw_bus_serve),
+    so its callbacks run in the thread that owns the bus sockets.
+
     Shutdown order matters: gw_http_quiesce (no new connections), a grace period
     in which requests in flight get their services' answers (gw_http_requests),
-    gw_bus_close (it resumes every connection still suspended with a 503), a
-    moment for those answers to leave, then gw_http_destroy (MHD refuses to stop
-    with suspended connections), then gw_bus_destroy.
+    gw_bus_close (it resumes every connection still suspended with a 503 and
+    runs the daemon until those answers have left), then gw_http_destroy (the
+    loop no longer runs the daemon, and MHD refuses to stop with suspended
+    connections), then gw_bus_destroy.
 */
 #ifndef GW_HTTP_H_INCLUDED
 #define GW_HTTP_H_INCLUDED

@@ -61,9 +61,6 @@ s_start (server_t *server, const gw_config_t *config)
     return 0;
 }
 
-//  How long answers may take to leave once the bus is closed at shutdown
-#define DRAIN_MS    1000
-
 static int
 s_in_flight (server_t *server)
 {
@@ -74,8 +71,8 @@ s_in_flight (server_t *server)
 //  A stop (SIGTERM, a rolling restart) lets the requests in flight finish: no
 //  new connections, then up to one bus deadline for the services to answer
 //  them, since none waits longer than that anyway. Only what is left after it
-//  gets a 503, when the bus closes and resumes them; MHD can only stop once no
-//  connection is suspended.
+//  gets a 503, when the bus closes and resumes them; the close runs the daemons
+//  until those have left, and MHD can only stop once no connection is suspended.
 static void
 s_stop (server_t *server, int grace_ms)
 {
@@ -94,9 +91,6 @@ s_stop (server_t *server, int grace_ms)
     }
     if (server->bus)
         gw_bus_close (server->bus);
-    until = zclock_mono () + DRAIN_MS;
-    while (s_in_flight (server) > 0 && zclock_mono () < until)
-        zclock_sleep (10);
     gw_http_destroy (&server->https);
     gw_http_destroy (&server->http);
     gw_bus_destroy (&server->bus);
