@@ -33,6 +33,7 @@
 #include "pst_crypto.h"
 #include "pst_error.h"
 #include "pst_log.h"
+#include "test_log_capture.h"
 
 #define MAX_BACKLOG     2
 #define CODE_TTL_S      6       //  long enough to see the refusal, short enough to drain
@@ -180,7 +181,6 @@ typedef struct {
     zactor_t *mailer;
     mailer_test_sink_t sink;
     int dead_fd;                //  holds the dead relay's port, -1 when none
-    int log_fd;                 //  where the log goes instead of stderr, -1 when not
 } fixture_t;
 
 static int
@@ -204,7 +204,6 @@ s_setup (void **state)
     snprintf (self->outbox, sizeof self->outbox, "%s/mailer-outbox.db", self->dir);
     mailer_test_sink_init (&self->sink, self->dir);
     self->dead_fd = -1;
-    self->log_fd = -1;
     *state = self;
     return 0;
 }
@@ -214,8 +213,6 @@ s_teardown (void **state)
 {
     fixture_t *self = (fixture_t *) *state;
     pst_log_set_fd (STDERR_FILENO);
-    if (self->log_fd >= 0)
-        close (self->log_fd);
     zactor_destroy (&self->mailer);
     mailer_config_destroy (&self->config);
     pst_client_destroy (&self->client);
@@ -389,12 +386,8 @@ test_mail_check_answers (void **state)
     mfa_test_enrol (mfa, fake, "auth0|eve", "eve@example.com", NULL);
     pst_client_t *client = self->client = pst_client_new (mfa->jobs, test_keys_curve ("mailer"), "mfa");
     assert_non_null (client);
-    //  From here on mfa's log goes to a file, to see which mailers it registers
-    char log_path [128];
-    snprintf (log_path, sizeof log_path, "%s/mfa.log", self->dir);
-    self->log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-    assert_true (self->log_fd >= 0);
-    pst_log_set_fd (self->log_fd);
+    //  From here on mfa's log is kept, to see which mailers it registers
+    test_log_capture ();
 
     //  never a job of ours
     assert_int_equal (s_check (client, "0123456789abcdef0123456789abcdef"), 0);
@@ -446,17 +439,10 @@ test_mail_check_answers (void **state)
 
     //  A checking socket never takes jobs: mfa did not register it as a mailer
     //  (while the log shows it was listening: the challenges were logged)
-    pst_log_set_fd (STDERR_FILENO);
-    FILE *log = fopen (log_path, "r");
-    assert_non_null (log);
-    char line [4096];
-    int joined = 0, lines = 0;
-    while (fgets (line, sizeof line, log)) {
-        lines++;
-        joined += strstr (line, "\"mailer_joined\"") != NULL;
-    }
-    fclose (log);
-    assert_true (lines > 0);
+    char *logged = test_log_captured (STDERR_FILENO);
+    int joined = test_log_count (logged, "\"mailer_joined\"");
+    assert_true (strlen (logged) > 0);
+    free (logged);
     assert_int_equal (joined, 0);
 
     free (job3);

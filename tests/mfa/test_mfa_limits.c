@@ -14,6 +14,7 @@
 #include "test_keys.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include "test_log_capture.h"
 
 typedef mfa_fixture_t fixture_t;
 
@@ -363,10 +364,7 @@ static void
 test_no_secret_at_rest (void **state)
 {
     (void) state;
-    char log_path [] = "/tmp/postern-mfa-log-XXXXXX";
-    int log_fd = mkstemp (log_path);
-    assert_true (log_fd >= 0);
-    pst_log_set_fd (log_fd);
+    test_log_capture ();
 
     mfa_harness_t *mfa = mfa_harness_new (NULL);
     test_mailer_t *mailer = test_mailer_new (mfa->jobs);
@@ -395,17 +393,11 @@ test_no_secret_at_rest (void **state)
     for (int i = 0; secrets [i]; i++)
         assert_false (mfa_test_dir_contains (mfa, secrets [i]));
 
-    pst_log_set_fd (STDERR_FILENO);
-    off_t size = lseek (log_fd, 0, SEEK_END);
-    assert_true (size > 0);
-    char *logged = (char *) calloc (1, (size_t) size + 1);
-    assert_int_equal (pread (log_fd, logged, (size_t) size, 0), size);
+    char *logged = test_log_captured (STDERR_FILENO);
     assert_non_null (strstr (logged, "gd_enrollment_complete"));
     for (int i = 0; secrets [i]; i++)
         assert_null (strstr (logged, secrets [i]));
     free (logged);
-    close (log_fd);
-    unlink (log_path);
 
     free (replacement);
     free (second);
