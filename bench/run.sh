@@ -269,7 +269,7 @@ wants client_credentials mfa_oob && ceiling rsa_sign signs/s "$B/bench_rsa_sign"
 wants password && ceiling argon2id hashes/s "$B/bench_argon2_rate" --seconds "$argon"
 mkdir -p "$E2E_WORK/data"
 FS_TYPE=$(findmnt -no FSTYPE -T "$E2E_WORK/data" 2>/dev/null || stat -f -c %T "$E2E_WORK/data")
-wants challenge && ceiling sqlite_commit commits/s "$B/bench_sqlite_commit" --dir "$E2E_WORK/data" --seconds "$short"
+wants challenge mfa_oob && ceiling sqlite_commit commits/s "$B/bench_sqlite_commit" --dir "$E2E_WORK/data" --seconds "$short"
 
 # --- The stack ---------------------------------------------------------------------------
 # Started as the e2e tests do, then the gateway again with a plain-HTTP listener too
