@@ -54,6 +54,7 @@ struct _gw_bus_t {
     pthread_mutex_t mutex;
     zlistx_t *queue;            //  job_t *, guarded by mutex
     int closed;                 //  guarded by mutex; the loop has ended
+    atomic_int loop_ended;      //  the loop's thread no longer touches the daemons
 };
 
 //  State of the loop's thread alone
@@ -64,7 +65,7 @@ typedef struct _bus_state_t {
     gw_fetch_t *fetch;          //  what is kept fetched from authn
     served_t served [GW_BUS_DAEMONS_MAX];
     int served_count;
-    bool closing;               //  $TERM came: submissions are refused
+    bool closing;               //  $TERM came: submissions are answered 503 at once
 } bus_state_t;
 
 static void
@@ -123,15 +124,12 @@ s_unlisten (struct MHD_Daemon *daemon)
         close (listener);
 }
 
+//  The daemon's epoll fd is in poll_fd already (gw_bus_serve)
 static void
 s_serve (bus_state_t *state, job_t *job)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info (job->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    struct epoll_event event = { .events = EPOLLIN };
-    if (state->served_count == GW_BUS_DAEMONS_MAX || !info
-    ||  epoll_ctl (state->bus->poll_fd, EPOLL_CTL_ADD, info->epoll_fd, &event) != 0)
-        pst_log (PST_LOG_ERROR, "bus_serve_failed", "reason", strerror (errno), NULL);
+    if (state->served_count == GW_BUS_DAEMONS_MAX)
+        pst_log (PST_LOG_ERROR, "bus_serve_failed", "reason", "too many daemons", NULL);
     else
         state->served [state->served_count++] = (served_t) { job->daemon, job->requests };
 }
@@ -270,18 +268,22 @@ s_receive (bus_state_t *state, gw_service_t service)
     return moved;
 }
 
-//  Everything ready is done before the loop sleeps: the replies in (each
-//  resumes its connection), the daemons run (the answers out, the requests
-//  that came submitted), and the sockets read again until empty, since a
-//  send may have taken the other socket's commands (pst_actor_wait's rule).
-static void
+//  One round of what is ready: the replies in (each resumes its connection),
+//  the daemons run (the answers out, the requests that came submitted), and
+//  the sockets read again until empty, since a send may have taken the other
+//  socket's commands (pst_actor_wait's rule). True when that last read found
+//  something: the loop then goes round again without sleeping, rather than
+//  settling here until the load stops, so deadlines, fetches, the queue and
+//  $TERM keep their turn under any load.
+static bool
 s_settle (bus_state_t *state)
 {
     s_receive (state, GW_SERVICE_AUTHN);
     s_receive (state, GW_SERVICE_MFA);
     s_run_daemons (state);
-    while (s_receive (state, GW_SERVICE_AUTHN) | s_receive (state, GW_SERVICE_MFA))
-        s_run_daemons (state);
+    bool authn = s_receive (state, GW_SERVICE_AUTHN);
+    bool mfa = s_receive (state, GW_SERVICE_MFA);
+    return authn || mfa;
 }
 
 //  Fails what has passed its deadline; returns ms until the next deadline.
@@ -313,22 +315,22 @@ s_expire (bus_state_t *state)
     return next > 0? next: 0;
 }
 
-//  At $TERM: every request waiting gets its 503 (its connection resumes), and
-//  the daemons run until those answers, and any the services gave, have left
-//  or DRAIN_MS has passed; later submissions are refused.
+//  At $TERM: the replies already in are handed on, every request still
+//  waiting gets its 503 (its connection resumes), and the daemons run until
+//  those answers have left or DRAIN_MS has passed; what is submitted meanwhile
+//  is answered 503 at once.
 static void
 s_drain (bus_state_t *state)
 {
     state->closing = true;
-    zlistx_t *pending = zlistx_new ();
+    //  Replies already in get through first
+    while (s_receive (state, GW_SERVICE_AUTHN) | s_receive (state, GW_SERVICE_MFA))
+        ;
     job_t *job;
-    for (job = (job_t *) zhashx_first (state->pending); job && pending;
-         job = (job_t *) zhashx_next (state->pending))
-        zlistx_add_end (pending, job);
-    zhashx_purge (state->pending);
-    while (pending && (job = (job_t *) zlistx_detach (pending, NULL)))
+    while ((job = (job_t *) zhashx_first (state->pending))) {
+        zhashx_delete (state->pending, pst_msg_id (job->request));
         s_job_fail (&job, s_not_connected);
-    zlistx_destroy (&pending);
+    }
     gw_fetch_destroy (&state->fetch);
 
     int64_t until = zclock_mono () + DRAIN_MS;
@@ -391,6 +393,7 @@ s_bus_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "bus clients could not start");
         s_close (&state);
         s_state_destroy (&state);
+        atomic_store (&bus->loop_ended, 1);
         return;
     }
     bus->loop_thread = pthread_self ();
@@ -406,11 +409,18 @@ s_bus_actor (zsock_t *pipe, void *args)
     bool term = pst_actor_term_pending (pipe);
     while (!term) {
         int64_t timeout = s_expire (&state);
-        s_settle (&state);
+        //  A request the round sends expires at most one bus timeout from now
+        if (s_settle (&state))
+            timeout = 0;
+        else
+        if (timeout > bus->timeout_ms && zhashx_size (state.pending) > 0)
+            timeout = bus->timeout_ms;
         timeout = s_daemons_timeout (&state, timeout);
         int woke = pst_actor_wait (pipe, sockets, 2, bus->poll_fd, (int) timeout);
-        if (woke < 0)
+        if (woke < 0) {
+            pst_log (PST_LOG_ERROR, "bus_wait_failed", "reason", strerror (errno), NULL);
             break;
+        }
         term = (woke & PST_ACTOR_WOKE_TERM) != 0;
         if (!term && (woke & PST_ACTOR_WOKE_FD))
             s_take_queue (&state);
@@ -418,6 +428,7 @@ s_bus_actor (zsock_t *pipe, void *args)
     s_drain (&state);
     s_close (&state);
     s_state_destroy (&state);
+    atomic_store (&bus->loop_ended, 1);
 }
 
 //  ---------------------------------------------------------------------------
@@ -457,7 +468,12 @@ gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revoca
 void
 gw_bus_close (gw_bus_t *self)
 {
+    bool started = self->actor != NULL;
     zactor_destroy (&self->actor);
+    //  A signal can end zactor_destroy's wait early; the daemons may only be
+    //  stopped once the loop no longer runs them
+    while (started && !atomic_load (&self->loop_ended))
+        zclock_sleep (1);
     pthread_mutex_lock (&self->mutex);
     self->closed = 1;
     pthread_mutex_unlock (&self->mutex);
@@ -564,7 +580,15 @@ gw_bus_serve (gw_bus_t *self, struct MHD_Daemon *daemon, atomic_int *requests)
     if (!job)
         return -1;
     *job = (job_t) { JOB_SERVE, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, requests };
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event event = { .events = EPOLLIN };
+    if (!info || epoll_ctl (self->poll_fd, EPOLL_CTL_ADD, info->epoll_fd, &event) != 0) {
+        pst_log (PST_LOG_ERROR, "bus_serve_failed", "reason", strerror (errno), NULL);
+        free (job);
+        return -1;
+    }
     if (s_enqueue (self, job) != 0) {
+        epoll_ctl (self->poll_fd, EPOLL_CTL_DEL, info->epoll_fd, NULL);
         free (job);
         return -1;
     }

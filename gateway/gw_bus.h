@@ -47,10 +47,12 @@ gw_bus_t *
     gw_bus_new (const gw_config_t *config, gw_keys_t *keys, gw_revocations_t *revocations,
                 gw_cors_t *cors);
 
-//  Stops the loop: requests in flight are answered temporarily_unavailable, the
-//  daemons run until those answers have left (their requests in flight at
-//  zero, at most a second), then no more; later submissions are refused.
-//  Idempotent. The daemons may be stopped once it returns.
+//  Stops the loop: replies already in are handed on, requests still in flight
+//  are answered temporarily_unavailable, and the daemons run until those
+//  answers have left (their requests in flight at zero, at most a second);
+//  what they submit meanwhile is answered temporarily_unavailable at once,
+//  and once the loop has ended submissions are refused. Idempotent. The
+//  daemons may be stopped once it returns.
 void
     gw_bus_close (gw_bus_t *self);
 
@@ -82,7 +84,8 @@ int
 
 //  Runs daemon (started without a thread of its own, with MHD_USE_EPOLL) in the
 //  loop from now on; requests (borrowed, like daemon) counts its requests in
-//  flight, which the loop's close waits for. 0, or -1 when the loop has ended.
+//  flight, which the loop's close waits for. 0, or -1 when the daemon could
+//  not be added to the loop's wait or the loop has ended.
 int
     gw_bus_serve (gw_bus_t *self, struct MHD_Daemon *daemon, atomic_int *requests);
 

@@ -2,9 +2,9 @@
     applications list (web_origins and allowed_origins: Auth0's "Allowed Web
     Origins" and "Allowed Origins (CORS)").
 
-    The gateway stores nothing: the bus thread reads every application's
+    The gateway stores nothing: the gateway's loop reads every application's
     origins from authn (origins.list) at start and then a second after each
-    read ends, and installs the whole set here; the HTTP threads ask it.
+    read ends, and installs the whole set here; the requests ask it.
 
     Which answers carry CORS headers: those of the catalogue's Authentication
     API rows (api AUTH: /oauth/token, the /mfa/ routes, /userinfo, the

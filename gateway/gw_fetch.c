@@ -380,7 +380,7 @@ s_origins_reply (gw_fetch_t *self, pst_msg_t *reply)
 }
 
 //  ---------------------------------------------------------------------------
-//  What the bus thread asks of them
+//  What the loop asks of them
 
 gw_fetch_t *
 gw_fetch_new (zsock_t *authn, int timeout_ms, int keys_min_interval_ms,

@@ -1,8 +1,8 @@
-/*  gw_fetch - what the gateway keeps fetching from authn for its HTTP threads:
+/*  gw_fetch - what the gateway keeps fetching from authn for its requests:
     the key set (gw_keys), the revoked tokens (gw_revocations) and the CORS
     origins (gw_cors).
 
-    It lives in the bus thread and sends on that thread's authn socket: the
+    It lives in the gateway's loop and sends on the loop's authn socket: the
     key set at start, every 5 minutes, and when asked (a token with an unknown
     kid, at most every keys_min_interval_ms unless no key set was ever loaded;
     or a rotation, which waits for a fetch that starts after it); the
@@ -37,7 +37,7 @@ typedef enum {
     GW_FETCH_REVOCATIONS        //  the first revocation list
 } gw_fetch_wait_t;
 
-//  A fetcher sending on authn (borrowed: the bus thread's DEALER, which must
+//  A fetcher sending on authn (borrowed: the loop's DEALER, which must
 //  outlive it), each request with timeout_ms, keeping keys, revocations and
 //  cors (borrowed) current. NULL when out of memory.
 gw_fetch_t *
@@ -48,7 +48,7 @@ gw_fetch_t *
 void
     gw_fetch_destroy (gw_fetch_t **self_p);
 
-//  Starts every fetch: at the bus thread's start.
+//  Starts every fetch: at the loop's start.
 void
     gw_fetch_start (gw_fetch_t *self);
 

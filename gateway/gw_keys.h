@@ -1,6 +1,6 @@
-/*  gw_keys - the token verification keys, shared by the HTTP threads.
+/*  gw_keys - the token verification keys, shared by the gateway's requests.
 
-    The bus thread fetches authn's JWKS and installs it here; HTTP threads verify
+    The gateway's loop fetches authn's JWKS and installs it here; requests verify
     bearer tokens against whatever set is current, and serve the document itself
     (GET /.well-known/jwks.json costs no bus round trip). A token naming a kid the set
     does not hold is reported, so the caller can ask for a refresh (key rotation).

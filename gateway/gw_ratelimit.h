@@ -1,5 +1,5 @@
 /*  gw_ratelimit - the Management API's rate limit: a token bucket per caller,
-    shared by the HTTP threads, behind Auth0's x-ratelimit-* headers.
+    shared by the gateway's requests, behind Auth0's x-ratelimit-* headers.
 
     Every request to /api/v2/ takes one token from one bucket: its client's
     (the verified access token's azp, else its sub) once the token verifies,

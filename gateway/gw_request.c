@@ -55,7 +55,7 @@ struct _gw_request_t {
     json_t *data;               //  Management API body
     json_t *query_params;       //  Management API query
     gw_auth_verdict_t verdict;  //  the caller, its scopes and azp (for the audit)
-    pst_msg_t *reply;           //  written by the bus thread before resuming
+    pst_msg_t *reply;           //  written by the bus outcome before resuming
     int status;
     int64_t started_at;
 };
@@ -134,7 +134,7 @@ s_refuse (gw_request_t *req, const gw_auth_verdict_t *verdict)
 }
 
 //  ---------------------------------------------------------------------------
-//  Bus outcomes, called from the bus thread
+//  Bus outcomes, called from the gateway's loop (at once, when already known)
 
 static void
 s_on_reply (void *arg, pst_msg_t *reply)
@@ -173,7 +173,7 @@ s_send (gw_request_t *req)
     if (!request)
         return s_fail (req, 500, PST_ERR_INTERNAL, "Internal error");
 
-    //  Suspend before handing over: the bus thread may resume at once
+    //  Suspend before handing over: the outcome may resume at once
     req->state = REQ_WAIT_REPLY;
     MHD_suspend_connection (req->connection);
     if (gw_bus_submit (req->shared->bus, route->service, &request, s_on_reply, req) != 0)

@@ -2,7 +2,7 @@
 
     The request lifecycle. Per request: route (404 / 405), accumulate the body up
     to the limit (413 beyond), parse it, have gw_auth authenticate the caller,
-    build the envelope, suspend the connection while the bus thread waits for the
+    build the envelope, suspend the connection while the gateway's loop waits for the
     service, then render (gw_response). The daemon (gw_http) makes one object per
     request when the request line arrives, hands it every call of libmicrohttpd's
     access handler, and destroys it in the completion callback.
@@ -14,8 +14,8 @@
     carry CORS headers (gw_cors). Management API requests take from the rate
     limit (gw_ratelimit): x-ratelimit-* on each answer, 429 when empty.
 
-    Every call comes from the daemon's thread, except the bus outcomes, which
-    only resume the connection.
+    Every call comes from the gateway's loop (gw_bus), which runs the daemon
+    and the bus alike; the bus outcomes only resume the connection.
 */
 #ifndef GW_REQUEST_H_INCLUDED
 #define GW_REQUEST_H_INCLUDED

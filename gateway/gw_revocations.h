@@ -1,9 +1,9 @@
 /*  gw_revocations - the access tokens stopped by the deletion of their client
-    or client grant, shared by the HTTP threads.
+    or client grant, shared by the gateway's requests.
 
     The gateway verifies tokens without asking authn, so a token whose client
     or grant was deleted would stay good until it expires. authn records a
-    revocation at each such deletion (authn_revoke); the bus thread reads
+    revocation at each such deletion (authn_revoke); the gateway's loop reads
     revocations.list about once a second and installs the whole list here, and
     gw_auth asks whether a verified token is covered: a revocation of its client
     for its audience, or for every audience, made at or after its iat.

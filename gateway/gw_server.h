@@ -1,4 +1,4 @@
-/*  gw_server - the gateway as a pst_actor: keys, bus thread, HTTP daemons.
+/*  gw_server - the gateway as a pst_actor: keys, the loop (gw_bus), HTTP daemons.
 
     args is a gw_config_t * that must outlive the actor. The actor reports the
     bound ports (picture "ii": https, http; 0 for a listener that is off), or
