@@ -292,17 +292,22 @@ s_expire (bus_state_t *state)
 {
     int64_t now = zclock_mono ();
     int64_t next = GW_FETCH_KEYS_REFRESH_MS;
-    zlistx_t *expired = zlistx_new ();
+    //  The loop comes here at every turn, so the list is only made when needed
+    zlistx_t *expired = NULL;
     for (job_t *job = (job_t *) zhashx_first (state->pending); job;
          job = (job_t *) zhashx_next (state->pending)) {
-        if (job->expires_at <= now)
+        if (job->expires_at > now) {
+            if (job->expires_at - now < next)
+                next = job->expires_at - now;
+        }
+        else
+        if (expired || (expired = zlistx_new ()))
             zlistx_add_end (expired, job);
         else
-        if (job->expires_at - now < next)
-            next = job->expires_at - now;
+            next = 0;           //  out of memory: try again at once
     }
     job_t *job;
-    while ((job = (job_t *) zlistx_detach (expired, NULL))) {
+    while (expired && (job = (job_t *) zlistx_detach (expired, NULL))) {
         pst_log (PST_LOG_WARN, "bus_timeout", "service", gw_service_name (job->service),
                  "op", pst_msg_op (job->request), "request_id", pst_msg_id (job->request), NULL);
         zhashx_delete (state->pending, pst_msg_id (job->request));
@@ -502,6 +507,25 @@ gw_bus_destroy (gw_bus_t **self_p)
     }
 }
 
+//  A job handed to the loop, or -1 (the job is destroyed) when the loop has ended
+static int s_enqueue (gw_bus_t *self, job_t *job);
+
+static int
+s_submit (gw_bus_t *self, job_t fields)
+{
+    job_t *job = (job_t *) malloc (sizeof *job);
+    if (!job) {
+        pst_msg_destroy (&fields.request);
+        return -1;
+    }
+    *job = fields;
+    if (s_enqueue (self, job) != 0) {
+        s_job_destroy (&job);
+        return -1;
+    }
+    return 0;
+}
+
 //  The loop's own thread hands a job over at once, with no queue and no
 //  wakeup: that is every request, since the loop runs the daemons. (Only that
 //  thread reads state; loop_thread is set before the loop reports ready.)
@@ -527,32 +551,15 @@ int
 gw_bus_submit (gw_bus_t *self, gw_service_t service, pst_msg_t **request_p,
                gw_bus_done_fn *done, void *arg)
 {
-    job_t *job = (job_t *) calloc (1, sizeof *job);
-    if (!job) {
-        pst_msg_destroy (request_p);
-        return -1;
-    }
-    *job = (job_t) { JOB_REQUEST, service, *request_p, done, arg, 0, NULL, NULL };
+    job_t fields = { JOB_REQUEST, service, *request_p, done, arg, 0, NULL, NULL };
     *request_p = NULL;
-    if (s_enqueue (self, job) != 0) {
-        s_job_destroy (&job);
-        return -1;
-    }
-    return 0;
+    return s_submit (self, fields);
 }
 
 static int
 s_wait (gw_bus_t *self, job_kind_t kind, gw_bus_done_fn *done, void *arg)
 {
-    job_t *job = (job_t *) calloc (1, sizeof *job);
-    if (!job)
-        return -1;
-    *job = (job_t) { kind, GW_SERVICE_AUTHN, NULL, done, arg, 0, NULL, NULL };
-    if (s_enqueue (self, job) != 0) {
-        s_job_destroy (&job);
-        return -1;
-    }
-    return 0;
+    return s_submit (self, (job_t) { kind, GW_SERVICE_AUTHN, NULL, done, arg, 0, NULL, NULL });
 }
 
 int
@@ -576,20 +583,15 @@ gw_bus_wait_revocations (gw_bus_t *self, gw_bus_done_fn *done, void *arg)
 int
 gw_bus_serve (gw_bus_t *self, struct MHD_Daemon *daemon, atomic_int *requests)
 {
-    job_t *job = (job_t *) calloc (1, sizeof *job);
-    if (!job)
-        return -1;
-    *job = (job_t) { JOB_SERVE, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, requests };
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_EPOLL_FD);
     struct epoll_event event = { .events = EPOLLIN };
     if (!info || epoll_ctl (self->poll_fd, EPOLL_CTL_ADD, info->epoll_fd, &event) != 0) {
         pst_log (PST_LOG_ERROR, "bus_serve_failed", "reason", strerror (errno), NULL);
-        free (job);
         return -1;
     }
-    if (s_enqueue (self, job) != 0) {
+    if (s_submit (self, (job_t) { JOB_SERVE, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0,
+                                  daemon, requests }) != 0) {
         epoll_ctl (self->poll_fd, EPOLL_CTL_DEL, info->epoll_fd, NULL);
-        free (job);
         return -1;
     }
     return 0;
@@ -598,15 +600,17 @@ gw_bus_serve (gw_bus_t *self, struct MHD_Daemon *daemon, atomic_int *requests)
 void
 gw_bus_unlisten (gw_bus_t *self, struct MHD_Daemon *daemon)
 {
-    job_t *job = (job_t *) calloc (1, sizeof *job);
-    if (!job) {
-        pst_log (PST_LOG_WARN, "bus_unlisten_failed", "reason", "out of memory", NULL);
-        return;
-    }
-    *job = (job_t) { JOB_UNLISTEN, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, NULL };
-    //  Once the loop has ended nothing runs the daemon, so this thread may
-    if (s_enqueue (self, job) != 0) {
-        free (job);
-        s_unlisten (daemon);
+    //  Refused once the loop has ended, when nothing runs the daemon any more,
+    //  so this thread may (out of memory: the daemon goes on listening until it
+    //  stops, which the log says)
+    job_t fields = { JOB_UNLISTEN, GW_SERVICE_AUTHN, NULL, NULL, NULL, 0, daemon, NULL };
+    if (s_submit (self, fields) != 0) {
+        pthread_mutex_lock (&self->mutex);
+        int ended = self->closed;
+        pthread_mutex_unlock (&self->mutex);
+        if (ended)
+            s_unlisten (daemon);
+        else
+            pst_log (PST_LOG_WARN, "bus_unlisten_failed", "reason", "out of memory", NULL);
     }
 }
