@@ -15,11 +15,15 @@ typedef struct {
     char key [ATTEMPT_KEY_MAX];     //  "" where the entry is free
     uint64_t ticket;                //  the order attempts came in: turns are first come, first served
     int holding;
+    //  Each waiter sleeps on its own condition, so an attempt that ends wakes
+    //  only the waiters whose turn it gives, not every waiter in the process
+    //  (with 16 workers on one user's key, a broadcast woke 14 threads for
+    //  each hash, and each went back to sleep but one)
+    pthread_cond_t turn;
 } s_attempt_t;
 
 struct _authn_attempts_t {
     pthread_mutex_t lock;
-    pthread_cond_t ended;       //  an attempt ended or gave up: waiters look again
     size_t capacity;
     size_t per_key;
     uint64_t tickets;           //  the last ticket given
@@ -39,16 +43,21 @@ authn_attempts_new (size_t capacity, size_t per_key)
     int ready = self->entries && pthread_condattr_init (&attributes) == 0;
     //  The wait is bounded by a request's deadline, which a step of the wall
     //  clock must not stretch or cut
+    size_t conditions = 0;
     if (ready) {
-        ready = pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC) == 0
-             && pthread_cond_init (&self->ended, &attributes) == 0;
+        ready = pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC) == 0;
+        while (ready && conditions < self->capacity) {
+            ready = pthread_cond_init (&self->entries [conditions].turn, &attributes) == 0;
+            if (ready)
+                conditions++;
+        }
         pthread_condattr_destroy (&attributes);
     }
-    if (ready && pthread_mutex_init (&self->lock, NULL) != 0) {
-        pthread_cond_destroy (&self->ended);
+    if (ready && pthread_mutex_init (&self->lock, NULL) != 0)
         ready = 0;
-    }
     if (!ready) {
+        while (conditions > 0)
+            pthread_cond_destroy (&self->entries [--conditions].turn);
         free (self->entries);
         free (self);
         return NULL;
@@ -61,7 +70,8 @@ authn_attempts_destroy (authn_attempts_t **self_p)
 {
     if (self_p && *self_p) {
         authn_attempts_t *self = *self_p;
-        pthread_cond_destroy (&self->ended);
+        for (size_t index = 0; index < self->capacity; index++)
+            pthread_cond_destroy (&self->entries [index].turn);
         pthread_mutex_destroy (&self->lock);
         free (self->entries);
         free (self);
@@ -84,6 +94,20 @@ s_turn_came (authn_attempts_t *self, const s_attempt_t *attempt)
     return ahead < self->per_key;
 }
 
+//  Wakes the waiters under key whose turn has come, after an attempt under
+//  it ended or gave up; only that key's turns can have moved. Called with
+//  the lock held.
+static void
+s_wake_turns (authn_attempts_t *self, const char *key)
+{
+    for (size_t index = 0; index < self->capacity; index++) {
+        s_attempt_t *waiter = &self->entries [index];
+        if (waiter->key [0] && !waiter->holding && strcmp (waiter->key, key) == 0
+        &&  s_turn_came (self, waiter))
+            pthread_cond_signal (&waiter->turn);
+    }
+}
+
 int
 authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
 {
@@ -104,17 +128,17 @@ authn_attempts_hold (authn_attempts_t *self, const char *key, int64_t wait_ms)
     attempt->holding = 0;
     int timed_out = 0;
     while (!s_turn_came (self, attempt) && !timed_out)
-        timed_out = pthread_cond_timedwait (&self->ended, &self->lock, &until) == ETIMEDOUT;
+        timed_out = pthread_cond_timedwait (&attempt->turn, &self->lock, &until) == ETIMEDOUT;
     //  Its turn may have come just as the wait ran out
     int rc = s_turn_came (self, attempt)? 0: -1;
     if (rc == 0)
         attempt->holding = 1;
-    else
+    else {
+        //  One that gives up was ahead of others, who may now go
         attempt->key [0] = '\0';
+        s_wake_turns (self, key);
+    }
     pthread_mutex_unlock (&self->lock);
-    //  One that gives up was ahead of others, who may now go
-    if (rc != 0)
-        pthread_cond_broadcast (&self->ended);
     return rc;
 }
 
@@ -147,9 +171,9 @@ authn_attempts_release (authn_attempts_t *self, const char *key)
             found = 1;
         }
     }
-    pthread_mutex_unlock (&self->lock);
     if (found)
-        pthread_cond_broadcast (&self->ended);
+        s_wake_turns (self, key);
+    pthread_mutex_unlock (&self->lock);
 }
 
 size_t

@@ -217,6 +217,45 @@ test_waiter_gets_the_key_on_release (void **state)
     authn_attempts_destroy (&holder.attempts);
 }
 
+//  Each waiter sleeps on its own condition and a release wakes only the
+//  waiters whose turn it gives: with two turns and six waiters, every waiter
+//  gets its turn in the order it came as the holders go. A waiter that were
+//  never woken would hold the key only once its own wait of 10 s ran out, so
+//  the six finishing well before that shows that each release woke the right
+//  one.
+static void
+test_every_waiter_is_woken_in_turn (void **state)
+{
+    (void) state;
+    authn_attempts_t *attempts = authn_attempts_new (8, 2);
+    assert_non_null (attempts);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    assert_int_equal (authn_attempts_hold (attempts, "user:a", 0), 0);
+    atomic_int order = 0;
+    s_waiter_t waiters [6];
+    pthread_t threads [6];
+    bool all_waited = true;
+    for (size_t index = 0; index < 6; index++) {
+        waiters [index] = (s_waiter_t) { attempts, &order, 0, 1 };
+        assert_int_equal (pthread_create (&threads [index], NULL, s_wait_in_line, &waiters [index]), 0);
+        all_waited = s_until_waiting (attempts, index + 1) && all_waited;
+    }
+    int64_t released = s_mono_ms ();
+    authn_attempts_release (attempts, "user:a");
+    authn_attempts_release (attempts, "user:a");
+    for (size_t index = 0; index < 6; index++)
+        pthread_join (threads [index], NULL);
+    int64_t took = s_mono_ms () - released;
+    assert_true (all_waited);
+    assert_true (took < 5000);
+    //  Two go at a time, so neighbours may note their places the other way round
+    for (int index = 0; index < 6; index++)
+        assert_true (waiters [index].got >= index && waiters [index].got <= index + 2
+                  && waiters [index].got >= 1);
+    assert_int_equal (atomic_load (&order), 6);
+    authn_attempts_destroy (&attempts);
+}
+
 int
 main (void)
 {
@@ -227,6 +266,7 @@ main (void)
         cmocka_unit_test (test_per_key_share),
         cmocka_unit_test (test_turns_in_order),
         cmocka_unit_test (test_no_jumping_the_line),
+        cmocka_unit_test (test_every_waiter_is_woken_in_turn),
         cmocka_unit_test (test_per_key_from_cores_and_limit),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
