@@ -12,7 +12,8 @@ of tests/soak/soak.py). Talks plain HTTP to the gateway's POSTERN_HTTP_PORT on
     driver.py prepare-oob --base URL --client-id ID --client-secret S --tokens FILE
                           --maildir DIR --out FILE
     driver.py paced       --base URL --client-id ID --client-secret S --tokens FILE
-                          --maildir DIR --rate R --seconds S [--threads T]
+                          --maildir DIR --rate R --seconds S --sender BENCH_PACED
+                          [--connections N]
     driver.py smtp-blast  --port P --messages N [--threads T]
 
 enrol        creates N users and enrols each in the email factor (password grant,
@@ -21,7 +22,8 @@ login        one password grant per user: "address<TAB>mfa_token" lines.
 prepare-oob  one /mfa/challenge per mfa_token and the code from its email: one
              urlencoded mfa-oob grant body per line, for wrk to replay once each.
 paced        /mfa/challenge at a fixed rate (an open loop: request i is due at i/R s,
-             whatever the answers before it), each to a different user; then waits
+             whatever the answers before it), each to a different user, sent by
+             bench_paced (bench/paced.c) on at most N connections; then waits
              for each answered challenge's email at the sink. Prints "paced rate=R
              ... per_s=... p99_ms=... mail_p99_ms=..." where per_s counts the 200s,
              a request's latency counts from its due time, and an email's from its
@@ -46,7 +48,9 @@ import json
 import math
 import os
 import re
+import resource
 import smtplib
+import subprocess
 import sys
 import threading
 import time
@@ -326,7 +330,6 @@ def numbered_receipts(maildir, after):
 
 
 def cmd_paced(args):
-    client = Http(args.base)   # not "http": the except clause below names the module
     with open(args.tokens) as f:
         pairs = [line.rstrip("\n").split("\t") for line in f if line.strip()]
     count = min(len(pairs), int(args.rate * args.seconds))
@@ -335,40 +338,37 @@ def cmd_paced(args):
                          % (args.rate, args.seconds, len(pairs)))
     pairs = pairs[:count]
     marker = sink_marker(args)
-    lock = threading.Lock()
-    state = {"next": 0}
-    results = [None] * count   # (status, due-to-answer s, due-to-send s, wall clock of the answer)
-
-    def worker():
-        while True:
-            with lock:
-                i = state["next"]
-                state["next"] += 1
-            if i >= count:
-                return
-            due = start + i / args.rate
-            wait = due - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            sent = time.monotonic()
-            address, token = pairs[i]
-            try:
-                status, _ = client.json("/mfa/challenge", {
-                    "mfa_token": token, "challenge_type": "oob", "client_id": args.client_id,
-                    "client_secret": args.client_secret})
-            except (OSError, http.client.HTTPException):
-                status = 0
-            results[i] = (status, time.monotonic() - due, sent - due, time.time())
-
-    start = time.monotonic() + 0.2
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.threads)]
-    for t in threads:
-        t.start()
-    give_up = start + args.seconds + 120
-    for t in threads:
-        t.join(max(0.0, give_up - time.monotonic()))
-    if any(r is None for r in results):
-        raise SystemExit("driver.py paced: requests still unanswered 120 s after the schedule")
+    # The schedule runs in bench_paced (C, libcurl's multi interface, one
+    # thread): 64 Python threads took enough of two cores from the stack that
+    # the driver fell behind at 1,000/s. It writes, a request a line in order,
+    # "status due-to-answer-s due-to-send-s wall-clock-of-the-answer".
+    work = os.path.dirname(os.path.abspath(args.tokens))
+    bodies_path = os.path.join(work, "paced-bodies.jsonl")
+    results_path = os.path.join(work, "paced-results.txt")
+    with open(bodies_path, "w") as f:
+        for address, token in pairs:
+            f.write(json.dumps({"mfa_token": token, "challenge_type": "oob",
+                                "client_id": args.client_id,
+                                "client_secret": args.client_secret}) + "\n")
+    try:
+        sent = subprocess.run([args.sender, args.base.rstrip("/") + "/mfa/challenge",
+                               repr(args.rate), bodies_path, results_path,
+                               "--connections", str(args.connections)],
+                              timeout=args.seconds + 180)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SystemExit("driver.py paced: %s did not run: %s" % (args.sender, error))
+    if sent.returncode != 0:
+        raise SystemExit("driver.py paced: %s failed (exit %d)" % (args.sender, sent.returncode))
+    # The sender's own CPU, which it takes from the stack on the same cores
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sender_cpu_ms = (used.ru_utime + used.ru_stime) * 1000.0 / count
+    results = []
+    with open(results_path) as f:
+        for line in f:
+            status, answer, send, wall = line.split()
+            results.append((int(status), float(answer), float(send), float(wall)))
+    if len(results) != count:
+        raise SystemExit("driver.py paced: %d results for %d requests" % (len(results), count))
     elapsed = max(i / args.rate + r[1] for i, r in enumerate(results))
     answered = {pairs[i][0]: r[3] for i, r in enumerate(results) if r[0] == 200}
     deadline = time.monotonic() + args.mail_wait
@@ -383,12 +383,12 @@ def cmd_paced(args):
     ms = lambda v: "-" if v is None else "%.1f" % (v * 1000)
     print("paced rate=%.1f requests=%d ok=%d other=%d seconds=%.3f per_s=%.1f p50_ms=%s p90_ms=%s "
           "p99_ms=%s lag_p99_ms=%s mail=%d missing=%d mail_p50_ms=%s mail_p99_ms=%s mail_max_ms=%s "
-          "threads=%d" % (
+          "connections=%d sender_cpu_ms=%.3f" % (
               args.rate, count, len(answered), count - len(answered), elapsed, len(answered) / elapsed,
               ms(percentile(latency, 0.5)), ms(percentile(latency, 0.9)), ms(percentile(latency, 0.99)),
               ms(percentile(lag, 0.99)), len(mail), len(answered) - len(mail),
               ms(percentile(mail, 0.5)), ms(percentile(mail, 0.99)), ms(max(mail, default=None)),
-              args.threads))
+              args.connections, sender_cpu_ms))
 
 
 def cmd_smtp_blast(args):
@@ -440,10 +440,11 @@ def main():
     p.add_argument("--maildir", required=True)
     p.add_argument("--rate", type=float, required=True)
     p.add_argument("--seconds", type=float, required=True)
-    # An open loop needs more threads than requests in flight: at 1,000/s with
-    # answers of 30-40 ms that is 30-40, so 32 threads made the driver, not the
-    # stack, the limit whenever answers slowed (its send lag shows it)
-    p.add_argument("--threads", type=int, default=64)
+    p.add_argument("--sender", required=True, help="bench_paced, built with the bench")
+    # An open loop needs more connections than requests in flight: at 1,000/s
+    # with answers of 30-40 ms that is 30-40; 64 is the gateway's default limit
+    # of one address's connections
+    p.add_argument("--connections", type=int, default=64)
     p.add_argument("--mail-wait", type=float, default=30.0)
     p = sub.add_parser("smtp-blast")
     p.add_argument("--port", type=int, required=True)

@@ -491,7 +491,7 @@ PY
 for r in $PACED_RATES; do
   wants challenge || break
   line=$(driver paced --tokens "$E2E_WORK/tokens.tsv" --maildir "$MAIL_DIR" --rate "$r" \
-    --seconds "$PACED_SECONDS") || { fail "challenges paced at $r/s"; continue; }
+    --seconds "$PACED_SECONDS" --sender "$B/bench_paced") || { fail "challenges paced at $r/s"; continue; }
   e2e_log "$line"
   row paced challenge "$r" "$(kv "$line" per_s)" req/s "$(kv "$line" p50_ms)" "$(kv "$line" p90_ms)" \
     "$(kv "$line" p99_ms)" "$(kv "$line" other)" "$line"
