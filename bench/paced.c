@@ -83,7 +83,7 @@ s_read_bodies (const char *path, size_t *count)
     }
     size_t capacity = 1024;
     request_t *requests = (request_t *) calloc (capacity, sizeof *requests);
-    char line [BODY_BYTES_MAX];
+    char line [BODY_BYTES_MAX + 2];     //  the body, its newline, the terminator
     bool failed = requests == NULL;
     while (!failed && *count < BODIES_MAX && fgets (line, sizeof line, file)) {
         size_t length = strlen (line);
@@ -195,13 +195,16 @@ main (int argc, char *argv [])
     const char *url = argv [1];
     char *end = NULL;
     double rate = strtod (argv [2], &end);
-    long connections = argc == 7? strtol (argv [6], NULL, 10): 64;
+    char *connections_end = NULL;
+    long connections = argc == 7? strtol (argv [6], &connections_end, 10): 64;
+    if (argc == 7 && (!connections_end || *connections_end))
+        connections = 0;
     if (!s_loopback (url)) {
         fprintf (stderr, "bench_paced: loopback only (got %s)\n", url);
         return 1;
     }
-    if (!end || *end || !(rate > 0 && rate <= 1e6) || connections < 1 || connections > CONNECTIONS_MAX) {
-        fprintf (stderr, "bench_paced: RATE must be a positive number, N from 1 to %d\n", CONNECTIONS_MAX);
+    if (!end || *end || !(rate >= 0.01 && rate <= 1e6) || connections < 1 || connections > CONNECTIONS_MAX) {
+        fprintf (stderr, "bench_paced: RATE must be from 0.01 to 1000000, N from 1 to %d\n", CONNECTIONS_MAX);
         return 1;
     }
     size_t count = 0;
@@ -210,8 +213,7 @@ main (int argc, char *argv [])
         return 1;
 
     int rc = 1;
-    curl_global_init (CURL_GLOBAL_DEFAULT);
-    CURLM *multi = curl_multi_init ();
+    CURLM *multi = curl_global_init (CURL_GLOBAL_DEFAULT) == CURLE_OK? curl_multi_init (): NULL;
     struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
     struct curl_slist *both = headers? curl_slist_append (headers, "Expect:"): NULL;
     if (!both) {
@@ -260,7 +262,7 @@ main (int argc, char *argv [])
         long wait_ms = 100;
         if (next < count && busy < (size_t) connections) {
             double until = start + (double) next / rate - s_now (CLOCK_MONOTONIC);
-            wait_ms = until <= 0? 0: (long) ceil (until * 1000.0);
+            wait_ms = until <= 0? 0: until >= 0.1? 100: (long) ceil (until * 1000.0);
         }
         long curl_ms = -1;
         if (curl_multi_timeout (multi, &curl_ms) == CURLM_OK && curl_ms >= 0 && curl_ms < wait_ms)
