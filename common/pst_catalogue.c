@@ -18,6 +18,7 @@
 #define MIRRORED        PST_OP_MIRRORED
 #define KEYS_CHANGED    PST_OP_KEYS_CHANGED
 #define EMPTY           PST_OP_EMPTY
+#define MAILS           PST_OP_MAILS
 
 //  service, api and auth are pasted onto their prefixes, so the caller words
 //  above never reach them

@@ -64,6 +64,7 @@ typedef enum {
 #define PST_OP_MIRRORED         (1u << 6)
 #define PST_OP_KEYS_CHANGED     (1u << 7)
 #define PST_OP_EMPTY            (1u << 8)
+#define PST_OP_MAILS            (1u << 9)
 
 typedef struct {
     pst_service_id_t service;

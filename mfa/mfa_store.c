@@ -232,6 +232,22 @@ mfa_store_rollback (mfa_store_t *self)
 }
 
 int
+mfa_store_read_begin (mfa_store_t *self)
+{
+    if (pst_sql_engine (self->sql) != PST_SQL_SQLITE)
+        return 0;
+    return mfa_store_sql_run (self, "BEGIN", "") < 0? -1: 0;
+}
+
+void
+mfa_store_read_end (mfa_store_t *self)
+{
+    if (pst_sql_engine (self->sql) == PST_SQL_SQLITE && pst_sql_in_transaction (self->sql)
+    &&  mfa_store_sql_run (self, "COMMIT", "") < 0)
+        pst_sql_rollback (self->sql);
+}
+
+int
 mfa_store_in_transaction (mfa_store_t *self)
 {
     //  After a failed statement PostgreSQL's transaction can only roll back:

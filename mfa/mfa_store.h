@@ -64,6 +64,17 @@ int
     mfa_store_commit (mfa_store_t *self);
 int
     mfa_store_rollback (mfa_store_t *self);
+//  A read transaction: the reads until mfa_store_read_end see one snapshot and
+//  pay for one start and end of a transaction instead of one each. On SQLite a
+//  deferred BEGIN; nothing on PostgreSQL, where it would cost two round trips
+//  more than it saves, and each read stays its own transaction. Never around a
+//  write, nor a wait for other runs' writes: the snapshot would not see them.
+//  0, or -1 when it could not begin (the reads then run one by one, as before).
+int
+    mfa_store_read_begin (mfa_store_t *self);
+//  Ends the read transaction, if one is open; nothing otherwise.
+void
+    mfa_store_read_end (mfa_store_t *self);
 //  1 inside a transaction that can still commit, 0 in autocommit or when the
 //  transaction is lost: SQLite ends one by itself after some errors (a full
 //  disk, an I/O error); PostgreSQL refuses every statement after any failed

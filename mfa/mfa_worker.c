@@ -28,6 +28,7 @@ struct _mfa_worker_t {
     mfa_replay_run_t *run;      //  the request's run, while an op that runs once runs
     unsigned begins;            //  sign-ins handled, to prune now and then
     mfa_message_t *message;     //  the stored template and provider, as last read
+    bool message_read;          //  read for this request already (s_gate)
 };
 
 mfa_worker_t *
@@ -91,7 +92,7 @@ mfa_worker_store (mfa_worker_t *self)
 mfa_message_t *
 mfa_worker_message (mfa_worker_t *self)
 {
-    if (self->message)
+    if (self->message && !self->message_read)
         mfa_message_refresh (self->message, self->store);
     return self->message;
 }
@@ -524,13 +525,22 @@ typedef struct {
     mfa_worker_t *self;
     pst_handler_fn *handler;
     mfa_token_use_t use;
+    bool mails;                 //  the op may mail a code (PST_OP_MAILS)
 } s_step_args_t;
 
+//  A first run's reads before it claims its request id, in the replay's read
+//  transaction: the mfa_token, and the template's and provider's generations
+//  for an op that may mail, so that the mail it renders later reads nothing
 static int
 s_gate (void *args, const pst_msg_t *request, pst_msg_t *reply)
 {
     s_step_args_t *step = (s_step_args_t *) args;
-    return s_token_live (step->self, request, reply, step->use)? 0: -1;
+    mfa_worker_t *self = step->self;
+    if (step->use != MFA_TOKEN_NONE && !s_token_live (self, request, reply, step->use))
+        return -1;
+    if (step->mails && self->message)
+        self->message_read = mfa_message_refresh (self->message, self->store) == 0;
+    return 0;
 }
 
 static int
@@ -554,10 +564,14 @@ mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handl
     //  the caller) has no mfa_token to check: the handler takes the caller
     if (use == MFA_TOKEN_BEARER && pst_msg_caller (request))
         use = MFA_TOKEN_NONE;
-    s_step_args_t step = { self, handler, use };
-    if (op->flags & PST_OP_ONCE)
-        return mfa_replay_once (self->replay, request, reply,
-                                use == MFA_TOKEN_NONE? NULL: s_gate, s_run, &step);
+    s_step_args_t step = { self, handler, use, (op->flags & PST_OP_MAILS) != 0 };
+    if (op->flags & PST_OP_ONCE) {
+        int rc = mfa_replay_once (self->replay, request, reply,
+                                  use == MFA_TOKEN_NONE && !step.mails? NULL: s_gate,
+                                  s_run, &step);
+        self->message_read = false;
+        return rc;
+    }
     if (use != MFA_TOKEN_NONE && !s_token_live (self, request, reply, use))
         return -1;
     return handler (self, request, reply);

@@ -58,6 +58,9 @@ test_rows_well_formed (void **state)
         if (op->flags & (PST_OP_TOKEN_GRANT | PST_OP_TOKEN_BEARER | PST_OP_ONCE))
             assert_int_equal (op->service, PST_SERVICE_MFA);
         assert_false ((op->flags & PST_OP_TOKEN_GRANT) && (op->flags & PST_OP_TOKEN_BEARER));
+        //  mfa reads the template early only in a run-once op's first reads
+        if (op->flags & PST_OP_MAILS)
+            assert_true ((op->flags & PST_OP_ONCE) && op->service == PST_SERVICE_MFA);
         //  A grant's mfa_token is bound to the body's client: mfa reads both
         if (op->flags & PST_OP_TOKEN_GRANT)
             assert_int_equal (strncmp (op->params, "mfa_token client_id:", 20), 0);

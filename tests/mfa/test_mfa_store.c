@@ -1,6 +1,6 @@
 //  Unit tests of mfa_store: bucket arithmetic, supersede, the attempt cap,
-//  single-use tokens, recovery codes, the reply cache, the seeded settings and the
-//  audit log's retention.
+//  single-use tokens, recovery codes, the reply cache, the seeded settings, the
+//  audit log's retention and read transactions.
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -503,6 +503,43 @@ test_failure_in_a_savepoint (void **state)
     assert_int_equal (mfa_store_in_transaction (store), 0);
 }
 
+//  A read transaction: on SQLite the reads in it see one snapshot, so another
+//  connection's commit shows only after it ends; on PostgreSQL it opens nothing,
+//  and each read sees the latest commit. Ending it twice, or without one, is
+//  harmless, and the connection can write afterwards.
+static void
+test_read_transaction (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *reader = fixture->store;
+    mfa_store_t *other = mfa_store_new (fixture->location);
+    assert_non_null (other);
+    assert_int_equal (mfa_store_authenticator_insert (other, "email|r1", "reader", "email",
+                                                      NULL, 0, 1), 0);
+    assert_int_equal (mfa_store_read_begin (reader), 0);
+    json_t *list = mfa_store_authenticators (reader, "reader");
+    assert_non_null (list);
+    assert_int_equal (json_array_size (list), 1);
+    json_decref (list);
+    assert_int_equal (mfa_store_in_transaction (reader), test_db_is_postgres ()? 0: 1);
+    assert_int_equal (mfa_store_authenticator_insert (other, "email|r2", "reader", "email",
+                                                      NULL, 0, 1), 0);
+    list = mfa_store_authenticators (reader, "reader");
+    assert_non_null (list);
+    assert_int_equal (json_array_size (list), test_db_is_postgres ()? 2: 1);
+    json_decref (list);
+    mfa_store_read_end (reader);
+    mfa_store_read_end (reader);
+    assert_int_equal (mfa_store_in_transaction (reader), 0);
+    list = mfa_store_authenticators (reader, "reader");
+    assert_non_null (list);
+    assert_int_equal (json_array_size (list), 2);
+    json_decref (list);
+    assert_int_equal (mfa_store_authenticator_insert (reader, "email|r3", "reader", "email",
+                                                      NULL, 0, 1), 0);
+    mfa_store_destroy (&other);
+}
+
 //  Two connections (two processes, on PostgreSQL) race for one challenge's
 //  attempts and one user's bucket: the cap holds exactly.
 #define RACE_ROUNDS     40
@@ -590,6 +627,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_prune_in_slices, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failure_in_a_savepoint, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_two_connections_race, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_read_transaction, s_setup, s_teardown),
     };
     //  SQLite's layout and settings: the SQLite run's alone
     const struct CMUnitTest sqlite_tests [] = {
