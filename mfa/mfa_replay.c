@@ -232,15 +232,21 @@ mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
     while (true) {
         uint8_t *sealed = NULL;
         size_t size = 0;
-        //  The lookup and the gate read one snapshot, ended before anything
-        //  writes or waits for another run
-        mfa_store_read_begin (self->store);
+        //  When the gate may follow, the lookup and the gate read one snapshot
+        //  (one start of a transaction, not two), ended before anything writes
+        //  or waits for another run. If none begins they read one by one.
+        if (!checked)
+            mfa_store_read_begin (self->store);
         int found = mfa_store_reply_lookup (self->store, id, name, &sealed, &size);
         //  A first run (-2) claims the request id only past the gate (a live
         //  mfa_token), in its first transaction. A run in progress (0) passed it
         //  when it claimed, and may since have used the token: its retry waits
         //  for the reply instead, unless the claim is stale
-        int refused = found == -2 && !checked && gate (args, request, reply) != 0;
+        int refused = 0;
+        if (found == -2 && !checked) {
+            refused = gate (args, request, reply) != 0;
+            checked = true;
+        }
         mfa_store_read_end (self->store);
         if (found == 1)
             return s_replay (self, request, reply, sealed, size);
@@ -248,8 +254,6 @@ mfa_replay_once (mfa_replay_t *self, const pst_msg_t *request, pst_msg_t *reply,
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");
         if (refused)
             return -1;
-        if (found == -2)
-            checked = true;
         mfa_replay_run_t run = { self, request, MFA_CLAIM_PENDING, false };
         if (found == 0 && s_take_over (self, &run) != 0)
             return pst_msg_fail (reply, PST_ERR_INTERNAL, "Database unavailable");

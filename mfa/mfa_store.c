@@ -2,6 +2,7 @@
 //  prune that keeps every table to its retention.
 #include "mfa_store.h"
 #include "mfa_store_sql.h"
+#include "pst_log.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -234,17 +235,25 @@ mfa_store_rollback (mfa_store_t *self)
 int
 mfa_store_read_begin (mfa_store_t *self)
 {
-    if (pst_sql_engine (self->sql) != PST_SQL_SQLITE)
-        return 0;
-    return mfa_store_sql_run (self, "BEGIN", "") < 0? -1: 0;
+    //  Never inside another transaction: its end is its owner's
+    if (pst_sql_engine (self->sql) != PST_SQL_SQLITE || self->reading
+    ||  pst_sql_in_transaction (self->sql))
+        return -1;
+    self->reading = mfa_store_sql_run (self, "BEGIN", "") >= 0;
+    return self->reading? 0: -1;
 }
 
 void
 mfa_store_read_end (mfa_store_t *self)
 {
-    if (pst_sql_engine (self->sql) == PST_SQL_SQLITE && pst_sql_in_transaction (self->sql)
-    &&  mfa_store_sql_run (self, "COMMIT", "") < 0)
-        pst_sql_rollback (self->sql);
+    if (!self->reading)
+        return;
+    self->reading = false;
+    if (pst_sql_in_transaction (self->sql) && mfa_store_sql_run (self, "COMMIT", "") < 0
+    &&  pst_sql_rollback (self->sql) != 0)
+        pst_log (PST_LOG_ERROR, "db_read_not_ended", NULL);
+    //  A read that failed in it failed nothing that follows
+    self->failed = false;
 }
 
 int

@@ -69,10 +69,12 @@ int
 //  deferred BEGIN; nothing on PostgreSQL, where it would cost two round trips
 //  more than it saves, and each read stays its own transaction. Never around a
 //  write, nor a wait for other runs' writes: the snapshot would not see them.
-//  0, or -1 when it could not begin (the reads then run one by one, as before).
+//  0, or -1 when none began (PostgreSQL, a transaction already open, an error):
+//  the reads then run as they would without it.
 int
     mfa_store_read_begin (mfa_store_t *self);
-//  Ends the read transaction, if one is open; nothing otherwise.
+//  Ends the read transaction mfa_store_read_begin began, if it did; nothing
+//  otherwise, so never a transaction of anyone else's.
 void
     mfa_store_read_end (mfa_store_t *self);
 //  1 inside a transaction that can still commit, 0 in autocommit or when the

@@ -21,6 +21,7 @@ struct _mfa_store_t {
     //  everything until ROLLBACK or ROLLBACK TO a savepoint, and COMMIT only
     //  rolls back. SQLite goes on; it is tracked there too, harmlessly.
     bool failed;
+    bool reading;               //  in a read transaction of mfa_store_read_begin
 };
 
 //  mfa's schema on both engines (for the tests, which look into the database

@@ -5,6 +5,7 @@
 #include "pst_error.h"
 #include "pst_json.h"
 #include "pst_log.h"
+#include "pst_sql.h"
 #include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
@@ -538,8 +539,14 @@ s_gate (void *args, const pst_msg_t *request, pst_msg_t *reply)
     mfa_worker_t *self = step->self;
     if (step->use != MFA_TOKEN_NONE && !s_token_live (self, request, reply, step->use))
         return -1;
-    if (step->mails && self->message)
+    if (step->mails && self->message) {
+        //  A failed refresh keeps the last copy and is read again at the mail:
+        //  it must not turn this request's refusals into 503s
+        int unavailable = pst_sql_unavailable_seen ();
         self->message_read = mfa_message_refresh (self->message, self->store) == 0;
+        if (!unavailable)
+            pst_sql_unavailable_clear ();
+    }
     return 0;
 }
 
@@ -550,6 +557,9 @@ s_run (void *args, mfa_replay_run_t *run, const pst_msg_t *request, pst_msg_t *r
     step->self->run = run;
     int rc = step->handler (step->self, request, reply);
     step->self->run = NULL;
+    //  The gate's read serves the run right after it: a run again (its claim
+    //  lost, then released) reads the template anew
+    step->self->message_read = false;
     return rc;
 }
 
@@ -569,7 +579,7 @@ mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handl
         int rc = mfa_replay_once (self->replay, request, reply,
                                   use == MFA_TOKEN_NONE && !step.mails? NULL: s_gate,
                                   s_run, &step);
-        self->message_read = false;
+        self->message_read = false;     //  a gate that refused had no run
         return rc;
     }
     if (use != MFA_TOKEN_NONE && !s_token_live (self, request, reply, use))

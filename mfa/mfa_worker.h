@@ -42,7 +42,8 @@ mfa_store_t *
     mfa_worker_store (mfa_worker_t *self);
 //  What the next email is made of (the stored template and provider), brought
 //  up to date with the store first (mfa_message_refresh: one cheap read when
-//  nothing changed). NULL on a transaction's view, which sends no mail.
+//  nothing changed), unless this run's gate just did (PST_OP_MAILS). NULL on a
+//  transaction's view, which sends no mail.
 mfa_message_t *
     mfa_worker_message (mfa_worker_t *self);
 //  The configured clock (test hook or real time), Unix ms.
@@ -165,8 +166,10 @@ void
 //  (unexpired, unused, and for a grant issued to the body's client_id) before
 //  anything is written for it: the check only reads, so a request without one
 //  costs no row, no audit, no write lock. An op flagged PST_OP_ONCE runs once per
-//  request id (mfa_replay), whatever became of the mfa_token since. The reply is
-//  always filled; 0 when it succeeded.
+//  request id (mfa_replay), whatever became of the mfa_token since; before its
+//  claim, one read transaction holds the lookup of the request id, the mfa_token
+//  check and, for an op flagged PST_OP_MAILS, the template's and provider's
+//  generations. The reply is always filled; 0 when it succeeded.
 int
     mfa_worker_dispatch (void *worker, const pst_op_def_t *op, pst_handler_fn *handler,
                          const pst_msg_t *request, pst_msg_t *reply);

@@ -18,9 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "mfa_store.h"
+#include "mfa_replay.h"
 #include "mfa_worker.h"
 #include "mfa_writer.h"
 #include "mfa_store_sql.h"
+#include "pst_error.h"
 #include "pst_sql.h"
 #include "test_db.h"
 
@@ -418,6 +420,83 @@ test_worker_connection_keeps_a_small_cache (void **state)
     mfa_worker_destroy (&worker);
 }
 
+//  mfa_replay_once: a first run's lookup of its request id and its gate read
+//  one snapshot (a read transaction on SQLite; PostgreSQL opens none), which
+//  has ended when the run starts (it may write) and when a refusal returns; a
+//  retry of the id gets the kept reply, with neither gate nor run again.
+typedef struct {
+    mfa_store_t *store;         //  the replay's own connection
+    int refuse;                 //  the gate refuses
+    int gates, runs;
+    int gate_in_transaction, run_in_transaction;
+} s_once_t;
+
+static int
+s_once_gate (void *args, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) request;
+    s_once_t *once = (s_once_t *) args;
+    once->gates++;
+    once->gate_in_transaction = mfa_store_in_transaction (once->store);
+    if (once->refuse)
+        return pst_msg_fail (reply, PST_ERR_INVALID_GRANT, "Refused");
+    return 0;
+}
+
+static int
+s_once_run (void *args, mfa_replay_run_t *run, const pst_msg_t *request, pst_msg_t *reply)
+{
+    (void) run;
+    (void) request;
+    s_once_t *once = (s_once_t *) args;
+    once->runs++;
+    once->run_in_transaction = mfa_store_in_transaction (once->store);
+    json_object_set_new (pst_msg_body (reply), "answer", json_integer (once->runs));
+    return 0;
+}
+
+static void
+test_replay_reads_before_its_run_in_one_snapshot (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    mfa_store_t *store = mfa_store_new (fixture->location);
+    assert_non_null (store);
+    uint8_t code_key [MFA_CODE_KEY_SIZE] = { 0 };
+    mfa_replay_t *replay = mfa_replay_new (store, fixture->writer, code_key);
+    assert_non_null (replay);
+    s_once_t once = { store, 0, 0, 0, -1, -1 };
+    pst_msg_t *request = pst_msg_new_request ("challenge.create", WAIT_LIMIT_MS);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pst_msg_t *reply = pst_msg_new_reply (request);
+        assert_int_equal (mfa_replay_once (replay, request, reply, s_once_gate, s_once_run,
+                                           &once), 0);
+        assert_int_equal (json_integer_value (json_object_get (pst_msg_body (reply), "answer")), 1);
+        pst_msg_destroy (&reply);
+    }
+    assert_int_equal (once.gates, 1);
+    assert_int_equal (once.runs, 1);
+    assert_int_equal (once.gate_in_transaction, test_db_is_postgres ()? 0: 1);
+    assert_int_equal (once.run_in_transaction, 0);
+    assert_int_equal (mfa_store_in_transaction (store), 0);
+    pst_msg_destroy (&request);
+
+    //  A refusal stores nothing and leaves no transaction open
+    once.refuse = 1;
+    request = pst_msg_new_request ("challenge.create", WAIT_LIMIT_MS);
+    pst_msg_t *reply = pst_msg_new_reply (request);
+    assert_int_equal (mfa_replay_once (replay, request, reply, s_once_gate, s_once_run, &once), -1);
+    assert_string_equal (pst_msg_error (reply), PST_ERR_INVALID_GRANT);
+    assert_int_equal (once.gates, 2);
+    assert_int_equal (once.runs, 1);
+    assert_int_equal (mfa_store_in_transaction (store), 0);
+    assert_int_equal (pst_sql_scalar (fixture->reader->sql, -1,
+                                      "SELECT count(*) FROM reply_cache", NULL), 1);
+    pst_msg_destroy (&reply);
+    pst_msg_destroy (&request);
+    mfa_replay_destroy (&replay);
+    mfa_store_destroy (&store);
+}
+
 int
 main (void)
 {
@@ -440,6 +519,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_writer_connection_keeps_its_cache,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_worker_connection_keeps_a_small_cache,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_reads_before_its_run_in_one_snapshot,
                                          s_setup, s_teardown),
     };
     //  SQLite has no connection to lose
