@@ -61,9 +61,9 @@ typedef int (mfa_replay_run_fn) (void *args, mfa_replay_run_t *run, const pst_ms
 
 //  Runs run (with args) at most once for the request's id: a retry gets the
 //  first run's reply. gate (NULL: none) decides whether a first run may claim the
-//  id at all: a refusal is answered and nothing is stored. It only reads, in the
-//  same read transaction as the lookup of the request id (mfa_store_read_begin),
-//  on the store given at mfa_replay_new. 0 when reply succeeded.
+//  id at all: a refusal is answered and nothing is stored. It only reads, on the
+//  store given at mfa_replay_new, in the same read transaction as the lookup of
+//  the request id (on SQLite: mfa_store_read_begin). 0 when reply succeeded.
 //  A run that loses its claim (run->claim MFA_CLAIM_LOST, reply untouched) gets
 //  the other run's reply instead.
 int

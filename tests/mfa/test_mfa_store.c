@@ -506,7 +506,8 @@ test_failure_in_a_savepoint (void **state)
 //  A read transaction: on SQLite the reads in it see one snapshot, so another
 //  connection's commit shows only after it ends; on PostgreSQL it opens nothing,
 //  and each read sees the latest commit. Ending it twice, or without one, is
-//  harmless, and the connection can write afterwards.
+//  harmless, the connection can write afterwards, and a transaction of someone
+//  else's is neither joined nor ended.
 static void
 test_read_transaction (void **state)
 {
@@ -537,6 +538,15 @@ test_read_transaction (void **state)
     json_decref (list);
     assert_int_equal (mfa_store_authenticator_insert (reader, "email|r3", "reader", "email",
                                                       NULL, 0, 1), 0);
+    //  Inside someone's transaction none begins, and ending it ends nothing
+    assert_int_equal (mfa_store_begin (reader), 0);
+    assert_int_equal (mfa_store_read_begin (reader), -1);
+    mfa_store_read_end (reader);
+    assert_int_equal (mfa_store_in_transaction (reader), 1);
+    assert_int_equal (mfa_store_authenticator_insert (reader, "email|r4", "reader", "email",
+                                                      NULL, 0, 1), 0);
+    assert_int_equal (mfa_store_rollback (reader), 0);
+    assert_int_equal (mfa_store_authenticator_exists (reader, "email|r4"), 0);
     mfa_store_destroy (&other);
 }
 
