@@ -5,9 +5,12 @@
 #include "pst_bus.h"
 #include "pst_crypto.h"
 #include "pst_log.h"
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define WORKER_IDLE_MS      1000    //  longest sleep before a worker looks again
 #define WORKER_MIN_WAIT_MS  10      //  keeps a failing database from spinning a core
@@ -28,6 +31,7 @@ typedef struct {
     zlistx_t *handed;               //  mailer_job_t stored as claimed, first come first
                                     //  served: the workers take these before the outbox
     zlistx_t *ended;                //  mailer_delivery_result_t for the owner to write
+    int ended_fd;                   //  eventfd: ended has become non-empty
 } shared_t;
 
 //  A worker as its owner sees it. idle is set by the worker before it looks at
@@ -37,6 +41,7 @@ typedef struct {
     shared_t *shared;
     zactor_t *actor;
     atomic_int idle;
+    int wake_fd;                    //  eventfd: a job was handed over
 } slot_t;
 
 struct _mailer_delivery_t {
@@ -56,6 +61,27 @@ typedef struct {
     int64_t provider_generation;    //  the stored email provider smtp uses (0: the
                                     //  configuration's server)
 } worker_t;
+
+//  The nudges between the owner and the workers are eventfds rather than
+//  ZeroMQ pipes: a write to wake, a read to take, where each look at a pipe
+//  cost a getpid and a poll, and the owner looked at every worker's pipe
+//  each time it found no end waiting
+static void
+s_signal (int fd)
+{
+    uint64_t one = 1;
+    //  Fails only when the counter would overflow: it holds a nudge already
+    if (write (fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        pst_log (PST_LOG_WARN, "delivery_nudge_failed", "reason", strerror (errno), NULL);
+}
+
+static void
+s_drain (int fd)
+{
+    uint64_t count;
+    if (read (fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        pst_log (PST_LOG_WARN, "delivery_nudge_failed", "reason", strerror (errno), NULL);
+}
 
 //  Ends the job in state: the outcome goes to the owner, which writes it with
 //  the others that ended meanwhile, in one transaction, and tells mfa
@@ -84,6 +110,7 @@ s_end_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
     snprintf (result->detail, sizeof result->detail, "%s", detail? detail: "");
     shared_t *shared = self->shared;
     pthread_mutex_lock (&shared->lock);
+    bool first = zlistx_size (shared->ended) == 0;
     void *handle = zlistx_add_end (shared->ended, result);
     pthread_mutex_unlock (&shared->lock);
     if (!handle) {
@@ -92,8 +119,10 @@ s_end_as (worker_t *self, const mailer_job_t *job, mailer_state_t state,
         free (result);
         return;
     }
-    //  The owner waits on the pipes: a full pipe already holds a nudge
-    zmq_send (zsock_resolve (self->pipe), "E", 1, ZMQ_DONTWAIT);
+    //  An end added behind others is found by the owner's read that takes
+    //  those (it reads until the list is empty before it waits)
+    if (first)
+        s_signal (shared->ended_fd);
 }
 
 static void
@@ -339,12 +368,12 @@ s_handed_count (shared_t *shared)
 static void
 s_worker_loop (worker_t *self)
 {
-    zpoller_t *poller = zpoller_new (self->pipe, NULL);
     //  When due rows are looked for next, on the monotonic clock: the rows'
     //  times are Unix ms (they outlive the process), but a wall clock stepped
     //  back must not hold this look back by as much
     int64_t next_look = 0;
-    while (poller && !atomic_load (&self->shared->stop)) {
+    bool term = pst_actor_term_pending (self->pipe);
+    while (!term && !atomic_load (&self->shared->stop)) {
         mailer_job_t *job = s_take_handed (self->shared);
         if (!job && zclock_mono () >= next_look) {
             job = mailer_outbox_claim (self->outbox, zclock_time ());
@@ -363,18 +392,16 @@ s_worker_loop (worker_t *self)
             continue;
         }
         int64_t wait = next_look - zclock_mono ();
-        void *which = zpoller_wait (poller, wait < 0? 0: wait > WORKER_IDLE_MS? WORKER_IDLE_MS
-                                                         : (int) wait);
+        int woke = pst_actor_wait (self->pipe, NULL, 0, self->slot->wake_fd,
+                                   wait < 0? 0: wait > WORKER_IDLE_MS? WORKER_IDLE_MS
+                                                                     : (int) wait);
         atomic_store (&self->slot->idle, 0);
-        if (which == self->pipe) {
-            if (pst_actor_term_received (self->pipe))
-                break;      //  else a nudge: a job was handed over
-        }
-        else
-        if (zpoller_terminated (poller))
+        if (woke < 0 || (woke == 0 && zsys_interrupted))
             break;
+        term = (woke & PST_ACTOR_WOKE_TERM) != 0;
+        if (woke & PST_ACTOR_WOKE_FD)
+            s_drain (self->slot->wake_fd);      //  a job was handed over
     }
-    zpoller_destroy (&poller);
 }
 
 static void
@@ -421,9 +448,12 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
     pthread_mutex_init (&self->shared.lock, NULL);
     self->shared.handed = zlistx_new ();
     self->shared.ended = zlistx_new ();
+    self->shared.ended_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->nworkers = config->concurrency > 0? config->concurrency: 1;
     self->slots = (slot_t *) calloc ((size_t) self->nworkers, sizeof (slot_t));
-    if (!self->slots || !self->shared.handed || !self->shared.ended) {
+    for (int i = 0; self->slots && i < self->nworkers; i++)
+        self->slots [i].wake_fd = -1;
+    if (!self->slots || !self->shared.handed || !self->shared.ended || self->shared.ended_fd < 0) {
         mailer_delivery_destroy (&self);
         return NULL;
     }
@@ -431,7 +461,8 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
         slot_t *slot = &self->slots [i];
         slot->shared = &self->shared;
         atomic_init (&slot->idle, 0);
-        slot->actor = pst_actor_new (s_worker_actor, slot, NULL);
+        slot->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+        slot->actor = slot->wake_fd >= 0? pst_actor_new (s_worker_actor, slot, NULL): NULL;
         if (!slot->actor) {
             mailer_delivery_destroy (&self);
             return NULL;
@@ -455,6 +486,9 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
     if (self_p && *self_p) {
         mailer_delivery_t *self = *self_p;
         mailer_delivery_stop (self);
+        for (int i = 0; self->slots && i < self->nworkers; i++)
+            if (self->slots [i].wake_fd >= 0)
+                close (self->slots [i].wake_fd);
         free (self->slots);
         //  Jobs nobody took stay claimed in the outbox: the next start recovers them
         mailer_job_t *job;
@@ -472,6 +506,8 @@ mailer_delivery_destroy (mailer_delivery_t **self_p)
             free (result);
         }
         zlistx_destroy (&self->shared.ended);
+        if (self->shared.ended_fd >= 0)
+            close (self->shared.ended_fd);
         pthread_mutex_destroy (&self->shared.lock);
         free (self);
         *self_p = NULL;
@@ -500,21 +536,16 @@ mailer_delivery_wake (mailer_delivery_t *self)
     for (int i = 0; i < self->nworkers && waiting > 0; i++) {
         int idle = 1;
         if (atomic_compare_exchange_strong (&self->slots [i].idle, &idle, 0)) {
-            //  A full pipe means the worker has a nudge waiting already
-            zmq_send (zsock_resolve (self->slots [i].actor), "WAKE", 4, ZMQ_DONTWAIT);
+            s_signal (self->slots [i].wake_fd);
             waiting--;
         }
     }
 }
 
-size_t
-mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max)
+int
+mailer_delivery_fd (mailer_delivery_t *self)
 {
-    size_t count = 0;
-    for (int i = 0; i < self->nworkers && count < max; i++)
-        if (self->slots [i].actor)
-            sockets [count++] = zactor_sock (self->slots [i].actor);
-    return count;
+    return self->shared.ended_fd;
 }
 
 //  The first end in the list, detached; NULL when there is none
@@ -533,17 +564,10 @@ mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result)
 {
     mailer_delivery_result_t *ended = s_take_ended (&self->shared);
     if (!ended) {
-        //  The nudges are read only once the list is empty, so the owner's next
+        //  The nudge is read only once the list is empty, so the owner's next
         //  wait does not wake for ends already read; an end added after this
-        //  look leaves its nudge, and the wait wakes for it. A pipe signals
-        //  the wait only when it becomes readable, so the owner must read
-        //  until this says 0 before it waits (mailer_server's round does)
-        char nudge [8];
-        for (int i = 0; i < self->nworkers; i++)
-            if (self->slots [i].actor)
-                while (zmq_recv (zsock_resolve (zactor_sock (self->slots [i].actor)),
-                                 nudge, sizeof nudge, ZMQ_DONTWAIT) >= 0)
-                    ;
+        //  look nudges again (it finds the list empty), and the wait wakes
+        s_drain (self->shared.ended_fd);
         ended = s_take_ended (&self->shared);
     }
     if (!ended)

@@ -19,8 +19,8 @@
 
     A worker writes no terminal outcome itself: each goes to the owner
     (mailer_server) as a mailer_delivery_result_t on a list they share, with a
-    nudge on the worker's pipe. The owner waits on the pipes
-    (mailer_delivery_sockets), reads the ends with mailer_delivery_next, writes
+    nudge on an eventfd when the list was empty. The owner waits on it
+    (mailer_delivery_fd), reads the ends with mailer_delivery_next, writes
     all it read in one transaction (mailer_outbox_finish_batch), tells mfa, and
     says how many it wrote (mailer_delivery_written). Under load the workers
     then never wait for the outbox's write lock on the way from one mail to the
@@ -80,14 +80,15 @@ void
 void
     mailer_delivery_wake (mailer_delivery_t *self);
 
-//  The workers' pipes, where a nudge says an end was reported, for the owner's
-//  wait (pst_actor_wait): writes at most max of them to sockets, returns how many.
-size_t
-    mailer_delivery_sockets (mailer_delivery_t *self, zsock_t **sockets, size_t max);
+//  The descriptor the owner waits on (pst_actor_wait's fd): it becomes readable
+//  when an end is reported to an empty list. The owner never reads it itself:
+//  mailer_delivery_next does, once it finds the list empty.
+int
+    mailer_delivery_fd (mailer_delivery_t *self);
 
 //  The next end a worker reported, without waiting, in the order they came:
 //  1 with *result filled, 0 when there is none. An owner that reads until this
-//  says 0 may then wait on the pipes.
+//  says 0 may then wait on mailer_delivery_fd.
 int
     mailer_delivery_next (mailer_delivery_t *self, mailer_delivery_result_t *result);
 //  The owner wrote count ends to the outbox: an idle worker checkpoints it

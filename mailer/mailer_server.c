@@ -298,7 +298,7 @@ s_log_end (const mailer_delivery_result_t *result)
 }
 
 //  Takes every end the workers reported into self->unwritten (which also
-//  reads their nudges, so the wait does not wake for them again). An end
+//  reads their nudge, so the wait does not wake for them again). An end
 //  that finds no room is logged and dropped: its row stays 'sending' and goes
 //  out again after a restart. Returns how many were read.
 static int
@@ -548,13 +548,12 @@ s_start (server_t *self)
 static void
 s_serve (server_t *self, zsock_t *pipe)
 {
-    //  At most 16 links and 64 workers (POSTERN_MAILER_CONCURRENCY)
+    //  At most 16 links; the workers' ends wake it through one descriptor
     zsock_t *sockets [PST_ACTOR_WAIT_MAX];
     size_t count = 0;
     for (int i = 0; i < self->nlinks; i++)
         sockets [count++] = self->links [i].sock;
-    count += mailer_delivery_sockets (self->delivery, sockets + count,
-                                      PST_ACTOR_WAIT_MAX - count);
+    int ends_fd = mailer_delivery_fd (self->delivery);
     s_count_backlog (self);
     s_send_ready (self);
     bool term = pst_actor_term_pending (pipe);
@@ -587,7 +586,7 @@ s_serve (server_t *self, zsock_t *pipe)
         if (self->nunwritten > 0 && self->write_again_at < wake_at)
             wake_at = self->write_again_at;
         int64_t wait = wake_at - zclock_mono ();
-        int woke = pst_actor_wait (pipe, sockets, count, -1, wait > 0? (int) wait: 0);
+        int woke = pst_actor_wait (pipe, sockets, count, ends_fd, wait > 0? (int) wait: 0);
         if (woke < 0) {
             pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
             break;
