@@ -122,7 +122,8 @@ pst_actor_term_pending (zsock_t *pipe)
 }
 
 int
-pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd, int timeout_ms)
+pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd, int timeout_ms,
+                bool *fired)
 {
     if (count > PST_ACTOR_WAIT_MAX)
         return -1;
@@ -141,9 +142,13 @@ pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd, int 
         woke |= PST_ACTOR_WOKE_TERM;
     if (fd >= 0 && (items [used - 1].revents & (POLLIN | POLLHUP | POLLERR)))
         woke |= PST_ACTOR_WOKE_FD;
-    for (size_t i = 1; i <= count; i++)
-        if (items [i].revents & POLLIN)
+    for (size_t i = 1; i <= count; i++) {
+        bool socket_fired = (items [i].revents & POLLIN) != 0;
+        if (socket_fired)
             woke |= PST_ACTOR_WOKE_SOCKET;
+        if (fired)
+            fired [i - 1] = socket_fired;
+    }
     return woke;
 }
 

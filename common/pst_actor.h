@@ -90,14 +90,18 @@ void
 //  when fd is readable (the body reads it), PST_ACTOR_WOKE_SOCKET when a
 //  socket's descriptor fired (it may hold nothing: read until empty again),
 //  or'd together; 0 when the time ran out or a signal came; -1 when poll failed
-//  or count is above PST_ACTOR_WAIT_MAX.
+//  or count is above PST_ACTOR_WAIT_MAX. fired (NULL: not wanted) gets, for
+//  each socket, whether its descriptor fired. A body that keeps track may so
+//  read only the sockets that fired or that it used since it last found them
+//  empty (a send may take a socket's commands): the others are still empty and
+//  their descriptors armed, and each look at a socket costs a getpid and a poll.
 #define PST_ACTOR_WOKE_TERM     1
 #define PST_ACTOR_WOKE_FD       2
 #define PST_ACTOR_WOKE_SOCKET   4
 #define PST_ACTOR_WAIT_MAX      96
 int
     pst_actor_wait (zsock_t *pipe, zsock_t *const *socks, size_t count, int fd,
-                    int timeout_ms);
+                    int timeout_ms, bool *fired);
 
 //  Reads every command waiting on the pipe: true when one was "$TERM" (or a
 //  read was interrupted). Never waits.

@@ -66,6 +66,9 @@ typedef struct _bus_state_t {
     served_t served [GW_BUS_DAEMONS_MAX];
     int served_count;
     bool closing;               //  $TERM came: submissions are answered 503 at once
+    bool unsettled [GW_SERVICE_COUNT];  //  the socket may hold a reply, or its
+                                //  descriptor be unarmed: it fired, or was sent
+                                //  on, since a read last found it empty
 } bus_state_t;
 
 static void
@@ -205,6 +208,7 @@ s_dispatch (bus_state_t *state, job_t *job)
         s_job_fail (&job, s_timed_out);
         return;
     }
+    state->unsettled [job->service] = true;
     if (pst_bus_send (sock, NULL, job->request) != 0) {
         pst_log (PST_LOG_WARN, "bus_service_unavailable",
                  "service", gw_service_name (job->service), "op", pst_msg_op (job->request), NULL);
@@ -253,10 +257,15 @@ s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
     s_job_finish (&job, reply);
 }
 
-//  Reads the service's socket until it is empty; true when it read anything
+//  Reads the service's socket until it is empty, when it may hold anything
+//  (pst_actor_wait's rule); true when it read anything
 static bool
 s_receive (bus_state_t *state, gw_service_t service)
 {
+    if (service == GW_SERVICE_AUTHN && gw_fetch_sent (state->fetch))
+        state->unsettled [service] = true;
+    if (!state->unsettled [service])
+        return false;
     zsock_t *sock = pst_client_sock (state->clients [service]);
     pst_msg_t *reply = NULL;
     bool moved = false;
@@ -265,16 +274,19 @@ s_receive (bus_state_t *state, gw_service_t service)
         if (reply)
             s_on_reply (state, service, reply);
     }
+    //  Whatever a reply's done function sent came before this empty read
+    state->unsettled [service] = false;
     return moved;
 }
 
 //  One round of what is ready: the replies in (each resumes its connection),
 //  the daemons run (the answers out, the requests that came submitted), and
-//  the sockets read again until empty, since a send may have taken the other
-//  socket's commands (pst_actor_wait's rule). True when that last read found
-//  something: the loop then goes round again without sleeping, rather than
-//  settling here until the load stops, so deadlines, fetches, the queue and
-//  $TERM keep their turn under any load.
+//  the sockets sent on read again until empty, since a send may have taken the
+//  socket's commands (pst_actor_wait's rule); a socket that neither fired nor
+//  was sent on is still empty and is not looked at. True when that last read
+//  found something: the loop then goes round again without sleeping, rather
+//  than settling here until the load stops, so deadlines, fetches, the queue
+//  and $TERM keep their turn under any load.
 static bool
 s_settle (bus_state_t *state)
 {
@@ -329,6 +341,8 @@ s_drain (bus_state_t *state)
 {
     state->closing = true;
     //  Replies already in get through first
+    for (int service = 0; service < GW_SERVICE_COUNT; service++)
+        state->unsettled [service] = true;
     while (s_receive (state, GW_SERVICE_AUTHN) | s_receive (state, GW_SERVICE_MFA))
         ;
     job_t *job;
@@ -381,7 +395,7 @@ s_bus_actor (zsock_t *pipe, void *args)
 {
     pst_actor_name ("gw-loop");
     gw_bus_t *bus = (gw_bus_t *) args;
-    bus_state_t state = { .bus = bus };
+    bus_state_t state = { .bus = bus, .unsettled = { true, true } };
     int ok = 1;
     for (int service = 0; service < GW_SERVICE_COUNT; service++) {
         state.clients [service] = pst_client_new (bus->endpoints [service], bus->curve,
@@ -408,7 +422,7 @@ s_bus_actor (zsock_t *pipe, void *args)
 
     //  The sockets are read until empty before each wait (s_settle), then the
     //  thread waits on them, and on poll_fd: the queue's wakeup and the daemons
-    zsock_t *sockets [2] = {
+    zsock_t *sockets [GW_SERVICE_COUNT] = {
         pst_client_sock (state.clients [GW_SERVICE_AUTHN]),
         pst_client_sock (state.clients [GW_SERVICE_MFA]) };
     bool term = pst_actor_term_pending (pipe);
@@ -421,7 +435,11 @@ s_bus_actor (zsock_t *pipe, void *args)
         if (timeout > bus->timeout_ms && zhashx_size (state.pending) > 0)
             timeout = bus->timeout_ms;
         timeout = s_daemons_timeout (&state, timeout);
-        int woke = pst_actor_wait (pipe, sockets, 2, bus->poll_fd, (int) timeout);
+        bool fired [GW_SERVICE_COUNT];
+        int woke = pst_actor_wait (pipe, sockets, GW_SERVICE_COUNT, bus->poll_fd, (int) timeout,
+                                   fired);
+        for (int service = 0; woke > 0 && service < GW_SERVICE_COUNT; service++)
+            state.unsettled [service] = state.unsettled [service] || fired [service];
         if (woke < 0) {
             pst_log (PST_LOG_ERROR, "bus_wait_failed", "reason", strerror (errno), NULL);
             break;

@@ -53,6 +53,7 @@ struct _gw_fetch_t {
     char *origins_after;        //  the cursor of the page asked for
     int origins_pages;          //  pages read of the set
     int origins_failing;        //  the last fetch failed (logged once)
+    bool sent;                  //  sent on authn since gw_fetch_sent last asked
 };
 
 //  ---------------------------------------------------------------------------
@@ -82,6 +83,7 @@ s_waiters_finish (zlistx_t *waiters)
 static void
 s_fetch_try_send (gw_fetch_t *self, fetch_t *fetch)
 {
+    self->sent = true;          //  tried or not, the send may have taken commands
     if (pst_bus_send (self->authn, NULL, fetch->request) == 0)
         fetch->queued = 1;
 }
@@ -481,4 +483,12 @@ gw_fetch_tick (gw_fetch_t *self, int64_t now, int64_t next)
     next = s_fetch_tick (self, &self->revocation_fetch, s_revocations_start,
                          s_revocations_reply, now, next);
     return s_fetch_tick (self, &self->origin_fetch, s_origins_start, s_origins_reply, now, next);
+}
+
+bool
+gw_fetch_sent (gw_fetch_t *self)
+{
+    bool sent = self->sent;
+    self->sent = false;
+    return sent;
 }

@@ -20,6 +20,7 @@
 #include "gw_revocations.h"
 #include "pst_msg.h"
 #include <czmq.h>
+#include <stdbool.h>
 
 #define GW_FETCH_KEYS_REFRESH_MS        (5 * 60 * 1000)
 #define GW_FETCH_REVOCATIONS_POLL_MS    1000
@@ -66,5 +67,10 @@ int
 //  returns the sooner of next and the ms until a fetch needs a look again.
 int64_t
     gw_fetch_tick (gw_fetch_t *self, int64_t now, int64_t next);
+
+//  Whether a fetch sent on authn since the last call: the loop then reads
+//  authn before it waits, since a send may take the socket's commands.
+bool
+    gw_fetch_sent (gw_fetch_t *self);
 
 #endif

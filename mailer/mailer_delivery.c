@@ -394,7 +394,7 @@ s_worker_loop (worker_t *self)
         int64_t wait = next_look - zclock_mono ();
         int woke = pst_actor_wait (self->pipe, NULL, 0, self->slot->wake_fd,
                                    wait < 0? 0: wait > WORKER_IDLE_MS? WORKER_IDLE_MS
-                                                                     : (int) wait);
+                                                                     : (int) wait, NULL);
         atomic_store (&self->slot->idle, 0);
         if (woke < 0 || (woke == 0 && zsys_interrupted))
             break;

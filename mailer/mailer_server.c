@@ -586,7 +586,7 @@ s_serve (server_t *self, zsock_t *pipe)
         if (self->nunwritten > 0 && self->write_again_at < wake_at)
             wake_at = self->write_again_at;
         int64_t wait = wake_at - zclock_mono ();
-        int woke = pst_actor_wait (pipe, sockets, count, ends_fd, wait > 0? (int) wait: 0);
+        int woke = pst_actor_wait (pipe, sockets, count, ends_fd, wait > 0? (int) wait: 0, NULL);
         if (woke < 0) {
             pst_log (PST_LOG_ERROR, "service_poll_failed", "service", "mailer", NULL);
             break;

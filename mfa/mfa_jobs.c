@@ -542,7 +542,7 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
             s_expire (&self);
             s_dispatch (&self);
         } while (moved);
-        int woke = pst_actor_wait (pipe, sockets, 2, -1, 100);
+        int woke = pst_actor_wait (pipe, sockets, 2, -1, 100, NULL);
         if (woke < 0)
             break;
         term = (woke & PST_ACTOR_WOKE_TERM) != 0;

@@ -263,8 +263,9 @@ test_thread_name (void **state)
     assert_string_equal (after, mine);
 }
 
-//  pst_actor_wait: what woke it, each alone; a command other than $TERM is
-//  read and dropped; a socket read until empty is waited on again.
+//  pst_actor_wait: what woke it, each alone; which socket fired; a command
+//  other than $TERM is read and dropped; a socket read until empty is waited
+//  on again.
 static void
 test_actor_wait (void **state)
 {
@@ -273,42 +274,69 @@ test_actor_wait (void **state)
     zsock_t *inbox = zsys_create_pipe (&owner);   //  as an actor's pipe
     zsock_t *pull = zsock_new_pull ("inproc://test-actor-wait");
     zsock_t *push = zsock_new_push ("inproc://test-actor-wait");
+    zsock_t *other_pull = zsock_new_pull ("inproc://test-actor-wait-other");
+    zsock_t *other_push = zsock_new_push ("inproc://test-actor-wait-other");
     int fds [2];
     assert_non_null (inbox);
     assert_non_null (pull);
     assert_non_null (push);
+    assert_non_null (other_pull);
+    assert_non_null (other_push);
     assert_int_equal (pipe (fds), 0);
     zsock_set_rcvtimeo (pull, 0);
-    zsock_t *sockets [1] = { pull };
+    zsock_set_rcvtimeo (other_pull, 0);
+    zsock_t *sockets [2] = { pull, other_pull };
+    bool fired [2] = { true, true };
 
     //  The first look at each: empty, so their descriptors are armed
     assert_false (pst_actor_term_pending (inbox));
     assert_null (zstr_recv (pull));
-    assert_int_equal (pst_actor_wait (inbox, sockets, 1, fds [0], 0), 0);
+    assert_null (zstr_recv (other_pull));
+    assert_int_equal (pst_actor_wait (inbox, sockets, 2, fds [0], 0, fired), 0);
+    assert_false (fired [0]);
+    assert_false (fired [1]);
+
+    //  Only the socket that received says it fired
+    zstr_send (other_push, "job");
+    int woke = pst_actor_wait (inbox, sockets, 2, fds [0], 10000, fired);
+    assert_int_equal (woke, PST_ACTOR_WOKE_SOCKET);
+    assert_false (fired [0]);
+    assert_true (fired [1]);
+    char *job = zstr_recv (other_pull);
+    assert_string_equal (job, "job");
+    zstr_free (&job);
+    assert_null (zstr_recv (other_pull));
 
     zstr_send (push, "job");
-    int woke = pst_actor_wait (inbox, sockets, 1, fds [0], 10000);
+    woke = pst_actor_wait (inbox, sockets, 2, fds [0], 10000, fired);
     assert_int_equal (woke, PST_ACTOR_WOKE_SOCKET);
-    char *job = zstr_recv (pull);
+    assert_true (fired [0]);
+    assert_false (fired [1]);
+    job = zstr_recv (pull);
     assert_string_equal (job, "job");
     zstr_free (&job);
     assert_null (zstr_recv (pull));
 
     assert_int_equal (write (fds [1], "x", 1), 1);
-    assert_int_equal (pst_actor_wait (inbox, sockets, 1, fds [0], 10000), PST_ACTOR_WOKE_FD);
+    assert_int_equal (pst_actor_wait (inbox, sockets, 2, fds [0], 10000, fired),
+                      PST_ACTOR_WOKE_FD);
+    assert_false (fired [0]);
+    assert_false (fired [1]);
     char byte;
     assert_int_equal (read (fds [0], &byte, 1), 1);
 
     //  Another command wakes it and is dropped; $TERM is said
     zstr_send (owner, "WAKE");
-    assert_int_equal (pst_actor_wait (inbox, sockets, 1, -1, 10000), 0);
+    assert_int_equal (pst_actor_wait (inbox, sockets, 2, -1, 10000, NULL), 0);
     assert_false (zsock_events (inbox) & ZMQ_POLLIN);
     zstr_send (owner, "$TERM");
-    assert_int_equal (pst_actor_wait (inbox, sockets, 1, -1, 10000), PST_ACTOR_WOKE_TERM);
+    assert_int_equal (pst_actor_wait (inbox, sockets, 2, -1, 10000, NULL), PST_ACTOR_WOKE_TERM);
 
-    assert_int_equal (pst_actor_wait (inbox, sockets, PST_ACTOR_WAIT_MAX + 1, -1, 0), -1);
+    assert_int_equal (pst_actor_wait (inbox, sockets, PST_ACTOR_WAIT_MAX + 1, -1, 0, NULL), -1);
     close (fds [0]);
     close (fds [1]);
+    zsock_destroy (&other_push);
+    zsock_destroy (&other_pull);
     zsock_destroy (&push);
     zsock_destroy (&pull);
     zsock_destroy (&inbox);
