@@ -51,6 +51,10 @@ typedef struct {
     zlistx_t *mailers;          //  s_mailer_t, least recently used first
     zlistx_t *queue;            //  s_job_t waiting for a mailer with credit
     zhashx_t *inflight;         //  request id -> s_job_t sent to a mailer
+    //  The socket may hold a message, or its descriptor be unarmed: it fired,
+    //  or was sent on, since a read last found it empty (pst_actor_wait's rule)
+    bool jobs_unsettled;
+    bool inproc_unsettled;
 } s_dispatcher_t;
 
 //  Frames of a job carry the code: wipe them before they go back to the heap.
@@ -232,6 +236,7 @@ s_relay_answer (s_dispatcher_t *self, s_call_t *call)
     const char *id = pst_msg_id (call->msg);
     s_job_t *job = (s_job_t *) zhashx_lookup (self->inflight, id);
     if (job) {
+        self->inproc_unsettled = true;
         s_send_routed (self->inproc, job->worker, call->payload);
         pst_log (PST_LOG_DEBUG, "mail_job_answered", "job_id", job->job_id,
                  "mailer", call->mailer->key,
@@ -300,6 +305,7 @@ s_answer (s_dispatcher_t *self, const s_job_op_t *op, zframe_t *identity, s_call
         return;
     if (pst_catalogue_check (op->def, call->msg, call->reply) == 0)
         op->handler (self, call);
+    self->jobs_unsettled = true;
     if (pst_bus_send (self->jobs, identity, call->reply) != 0)
         pst_log (PST_LOG_WARN, "bus_reply_dropped", "service", "mfa", "op", op->def->name, NULL);
     pst_msg_destroy (&call->reply);
@@ -395,6 +401,7 @@ s_dispatch (s_dispatcher_t *self)
         s_mailer_t *mailer = s_mailer_ready (self);
         if (!mailer)
             break;
+        self->jobs_unsettled = true;
         if (s_send_routed (self->jobs, mailer->identity, job->payload)) {
             //  ROUTER_MANDATORY: the mailer is gone; the job stays queued
             s_mailer_forget (self, mailer, "unreachable");
@@ -522,30 +529,40 @@ s_dispatcher_actor (zsock_t *pipe, void *args)
         pst_actor_failed (pipe, "mail jobs sockets could not start");
     free (endpoint);
     free (inproc);
-    //  Both sockets are read until empty, again while a round moved anything,
-    //  then the thread waits on them (pst_actor_wait); at least every 100 ms,
-    //  for the jobs that expire
+    //  A socket that fired or was sent on is read until empty, again while a
+    //  round moved anything or sent, then the thread waits on them
+    //  (pst_actor_wait); at least every 100 ms, for the jobs that expire
     bool term = rc != 0 || pst_actor_term_pending (pipe);
     zsock_t *sockets [2] = { self.jobs, self.inproc };
     if (rc == 0) {
         zsock_set_rcvtimeo (self.jobs, 0);
         zsock_set_rcvtimeo (self.inproc, 0);
     }
+    self.jobs_unsettled = self.inproc_unsettled = true;
     while (!term) {
         bool moved;
         do {
             moved = false;
-            while (s_from_mailer (&self))
-                moved = true;
-            while (s_from_worker (&self))
-                moved = true;
+            if (self.jobs_unsettled) {
+                while (s_from_mailer (&self))
+                    moved = true;
+                self.jobs_unsettled = false;    //  what it sent came before the empty read
+            }
+            if (self.inproc_unsettled) {
+                while (s_from_worker (&self))
+                    moved = true;
+                self.inproc_unsettled = false;
+            }
             s_expire (&self);
             s_dispatch (&self);
-        } while (moved);
-        int woke = pst_actor_wait (pipe, sockets, 2, -1, 100, NULL);
+        } while (moved || self.jobs_unsettled || self.inproc_unsettled);
+        bool fired [2];
+        int woke = pst_actor_wait (pipe, sockets, 2, -1, 100, fired);
         if (woke < 0)
             break;
         term = (woke & PST_ACTOR_WOKE_TERM) != 0;
+        self.jobs_unsettled = woke > 0 && fired [0];
+        self.inproc_unsettled = woke > 0 && fired [1];
     }
     s_dispatcher_destroy (&self);
 }
