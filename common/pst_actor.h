@@ -78,10 +78,11 @@ void
 //  zpoller. zmq_poll looks at every socket before and after it sleeps, and each
 //  look costs system calls; this waits in poll() on the sockets' ZMQ_FDs. The
 //  rule that makes that correct: ZeroMQ signals a socket's descriptor only
-//  once a receive has found the socket empty. So before each wait the body
-//  reads every socket of socks until a receive finds nothing, and repeats the
-//  round while it moved anything (a send on one socket may take the commands
-//  of another). Before its first wait the body calls pst_actor_term_pending:
+//  once a receive has found the socket empty, and any use of a socket (a send
+//  too) may take the commands that would have signalled it. So before each
+//  wait the body reads every socket of socks that it used or whose descriptor
+//  fired until a receive finds it empty, and repeats the round while it moved
+//  anything. Before its first wait the body calls pst_actor_term_pending:
 //  the pipe, too, is only signalled once it has been found empty.
 //
 //  Waits on pipe, socks [0 .. count) and fd (when >= 0) for at most timeout_ms
@@ -91,10 +92,11 @@ void
 //  socket's descriptor fired (it may hold nothing: read until empty again),
 //  or'd together; 0 when the time ran out or a signal came; -1 when poll failed
 //  or count is above PST_ACTOR_WAIT_MAX. fired (NULL: not wanted) gets, for
-//  each socket, whether its descriptor fired. A body that keeps track may so
-//  read only the sockets that fired or that it used since it last found them
-//  empty (a send may take a socket's commands): the others are still empty and
-//  their descriptors armed, and each look at a socket costs a getpid and a poll.
+//  each socket, whether its descriptor fired; it is filled only when the
+//  return is above 0. A body that keeps track may so read only the sockets
+//  that fired or that it used since it last found them empty: the others are
+//  still empty with their descriptors armed, and each look at a socket costs
+//  a getpid and a poll.
 #define PST_ACTOR_WOKE_TERM     1
 #define PST_ACTOR_WOKE_FD       2
 #define PST_ACTOR_WOKE_SOCKET   4

@@ -262,7 +262,7 @@ s_on_reply (bus_state_t *state, gw_service_t service, pst_msg_t *reply)
 static bool
 s_receive (bus_state_t *state, gw_service_t service)
 {
-    if (service == GW_SERVICE_AUTHN && gw_fetch_sent (state->fetch))
+    if (service == GW_SERVICE_AUTHN && state->fetch && gw_fetch_sent (state->fetch))
         state->unsettled [service] = true;
     if (!state->unsettled [service])
         return false;
@@ -395,9 +395,10 @@ s_bus_actor (zsock_t *pipe, void *args)
 {
     pst_actor_name ("gw-loop");
     gw_bus_t *bus = (gw_bus_t *) args;
-    bus_state_t state = { .bus = bus, .unsettled = { true, true } };
+    bus_state_t state = { .bus = bus };
     int ok = 1;
     for (int service = 0; service < GW_SERVICE_COUNT; service++) {
+        state.unsettled [service] = true;       //  the first round reads each
         state.clients [service] = pst_client_new (bus->endpoints [service], bus->curve,
                                                   gw_service_name ((gw_service_t) service));
         ok = ok && state.clients [service];
@@ -420,8 +421,9 @@ s_bus_actor (zsock_t *pipe, void *args)
     pst_actor_ready (pipe, NULL);
     gw_fetch_start (state.fetch);
 
-    //  The sockets are read until empty before each wait (s_settle), then the
-    //  thread waits on them, and on poll_fd: the queue's wakeup and the daemons
+    //  The sockets that fired or were sent on are read until empty before each
+    //  wait (s_settle), then the thread waits on them, and on poll_fd: the
+    //  queue's wakeup and the daemons
     zsock_t *sockets [GW_SERVICE_COUNT] = {
         pst_client_sock (state.clients [GW_SERVICE_AUTHN]),
         pst_client_sock (state.clients [GW_SERVICE_MFA]) };

@@ -18,6 +18,7 @@
 #define CHECK_AGE_S         2       //  a job accepted longer ago than this is checked
 #define CHECK_RETRY_MS      2000    //  mfa did not answer: the job waits this long
 #define CHECKPOINT_EVERY_MS 1000    //  at most one outbox checkpoint a second
+#define WORKERS_END_MS      10000   //  longest wait for the workers' threads at a stop
 
 //  What the owner and the workers share; everything else is per thread.
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     zactor_t *actor;
     atomic_int idle;
     int wake_fd;                    //  eventfd: a job was handed over
+    atomic_int running;             //  its thread may still touch the shared state
 } slot_t;
 
 struct _mailer_delivery_t {
@@ -428,6 +430,7 @@ s_worker_actor (zsock_t *pipe, void *args)
     pst_client_destroy (&self.mfa);
     mailer_smtp_destroy (&self.smtp);
     mailer_outbox_destroy (&self.outbox);
+    atomic_store (&slot->running, 0);       //  last: nothing of slot is touched after
 }
 
 //  ---------------------------------------------------------------------------
@@ -462,6 +465,7 @@ mailer_delivery_new (const mailer_config_t *config, pst_curve_t *curve)
         slot->shared = &self->shared;
         atomic_init (&slot->idle, 0);
         slot->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+        atomic_init (&slot->running, slot->wake_fd >= 0);
         slot->actor = slot->wake_fd >= 0? pst_actor_new (s_worker_actor, slot, NULL): NULL;
         if (!slot->actor) {
             mailer_delivery_destroy (&self);
@@ -480,12 +484,34 @@ mailer_delivery_stop (mailer_delivery_t *self)
         zactor_destroy (&self->slots [i].actor);
 }
 
+//  zactor_destroy returns early when a signal interrupts its wait, with the
+//  worker's thread still running: the shared state must outlive it
+static bool
+s_workers_ended (mailer_delivery_t *self)
+{
+    int64_t until = zclock_mono () + WORKERS_END_MS;
+    for (int i = 0; self->slots && i < self->nworkers; i++)
+        while (atomic_load (&self->slots [i].running)) {
+            if (zclock_mono () >= until)
+                return false;
+            zclock_sleep (1);
+        }
+    return true;
+}
+
 void
 mailer_delivery_destroy (mailer_delivery_t **self_p)
 {
     if (self_p && *self_p) {
         mailer_delivery_t *self = *self_p;
         mailer_delivery_stop (self);
+        if (!s_workers_ended (self)) {
+            //  Left allocated rather than freed under a running thread; the
+            //  process is stopping
+            pst_log (PST_LOG_ERROR, "delivery_workers_not_ended", NULL);
+            *self_p = NULL;
+            return;
+        }
         for (int i = 0; self->slots && i < self->nworkers; i++)
             if (self->slots [i].wake_fd >= 0)
                 close (self->slots [i].wake_fd);

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "test_keys.h"
+#include "mailer_delivery.h"
 #include "mailer_job.h"
 #include "mailer_outbox.h"
 #include "mailer_server.h"
@@ -161,8 +163,9 @@ s_read_file (const char *path)
 //  ---------------------------------------------------------------------------
 //  The mailer actor and the bus
 
+//  The fixture's configuration, in self->config.
 static void
-s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
+s_config_make (fixture_t *self, int smtp_port, int response_timeout_s)
 {
     self->config = mailer_config_new ();
     assert_non_null (self->config);
@@ -179,6 +182,12 @@ s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
     self->config->total_timeout_s = response_timeout_s * 2;
     if (self->max_backlog)
         self->config->max_backlog = self->max_backlog;
+}
+
+static void
+s_mailer_start_with (fixture_t *self, int smtp_port, int response_timeout_s)
+{
+    s_config_make (self, smtp_port, response_timeout_s);
     char *status = NULL;
     self->mailer = pst_actor_new (mailer_server_actor, self->config, "s", &status);
     assert_non_null (self->mailer);
@@ -600,6 +609,61 @@ test_delivers_one_message (void **state)
     assert_false (s_mail_exists (self, 2));
     //  the first attempt of a fresh job is not held up by a mail.check
     assert_int_equal (self->checks, 0);
+}
+
+//  Whether the descriptor is readable now, or within timeout_ms
+static bool
+s_readable (int fd, int timeout_ms)
+{
+    struct pollfd item = { fd, POLLIN, 0 };
+    return poll (&item, 1, timeout_ms) == 1 && (item.revents & POLLIN);
+}
+
+//  The delivery workers and their owner, without the server: a job handed over
+//  is sent, its end makes the owner's descriptor readable (the owner sleeps on
+//  it, so without that nudge the end would wait for the owner's next timeout),
+//  and reading the ends until none is left disarms it again
+static void
+test_delivery_nudges_its_owner (void **state)
+{
+    fixture_t *self = *state;
+    s_sink_start (self, "ok", 0, 0, 0);
+    s_config_make (self, self->sink.port, 10);
+    mailer_outbox_t *outbox = mailer_outbox_new (self->outbox);
+    assert_non_null (outbox);
+    json_t *body = s_job_body ("job-nudge", TO, "314159", s_now_s () + 300);
+    const char *reason = NULL;
+    mailer_job_t *job = mailer_job_from_body (body, self->config->default_from,
+                                              zclock_time (), &reason);
+    json_decref (body);
+    assert_non_null (job);
+    int64_t deadline = 0;
+    int result = -1;
+    const mailer_job_t *jobs [1] = { job };
+    assert_int_equal (mailer_outbox_insert_batch (outbox, jobs, &deadline, 1, 1, &result), 0);
+    assert_int_equal (result, 0);
+
+    mailer_delivery_t *delivery = mailer_delivery_new (self->config, NULL);
+    assert_non_null (delivery);
+    int fd = mailer_delivery_fd (delivery);
+    mailer_delivery_result_t end;
+    assert_false (s_readable (fd, 0));
+    assert_int_equal (mailer_delivery_next (delivery, &end), 0);
+
+    mailer_delivery_hand (delivery, &job);
+    assert_null (job);
+    mailer_delivery_wake (delivery);
+    assert_true (s_readable (fd, WAIT_MS));
+    assert_int_equal (mailer_delivery_next (delivery, &end), 1);
+    assert_string_equal (end.job_id, "job-nudge");
+    assert_int_equal (end.state, MAILER_STATE_SENT);
+    assert_int_equal (mailer_delivery_next (delivery, &end), 0);
+    assert_false (s_readable (fd, 0));
+    assert_true (s_wait_mail (self, 1));
+
+    mailer_delivery_destroy (&delivery);
+    assert_null (delivery);
+    mailer_outbox_destroy (&outbox);
 }
 
 static void
@@ -1238,6 +1302,7 @@ main (void)
     signal (SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_delivers_one_message, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_delivery_nudges_its_owner, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_permanent_failure_not_retried, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_temporary_failure_retried_once, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_dead_code_not_retried, s_setup, s_teardown),
